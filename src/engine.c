@@ -1,0 +1,565 @@
+/*
+** engine.c - the fetch engine: turns a stream of Requests into a stream of
+** Responses with libcurl's multi interface, on the caller's thread.
+**
+**   Engine *e = engine_new(&opts, source, &zErr);
+**   while( engine_next(e, &pResp, &zErr)==SQLITE_ROW ){ ...; response_free(pResp); }
+**   engine_free(e);    -- also cancels whatever is still in flight
+**
+** It is a pull engine: it drives curl only from inside engine_next(), and
+** only until one response is complete, so a cursor that stops early costs
+** nothing more, and memory is bounded by the window (`concurrency`), not by
+** the number of URLs.
+**
+** The window is a fixed array of Transfer slots, one per unit of
+** concurrency, each keeping its easy handle for reuse (curl_easy_reset keeps
+** the handle's caches).  A slot stays taken while its request waits to be
+** retried, as with asyncio.Semaphore + tenacity: that bounds memory and keeps
+** a struggling server from being handed more work.  One multi handle per
+** engine holds the connection cache, so connections are reused across
+** requests and HTTP/2 streams are multiplexed where the server offers it.
+**
+** Per-call policy (retry or not, how long to wait, rate) is in policy.c.
+*/
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "apifetch.h"
+
+enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
+
+typedef struct Transfer Transfer;
+struct Transfer {
+  Engine *pEngine;          /* The engine this slot belongs to */
+  CURL *easy;               /* Easy handle, kept for reuse; NULL until used */
+  int state;                /* T_IDLE, T_RUNNING or T_WAITING */
+  Request req;              /* The request being worked on */
+  int nAttempt;             /* Attempts started for req */
+  sqlite3_int64 tFirst;     /* When the first attempt started, ms */
+  sqlite3_int64 tDue;       /* T_WAITING: when to try again, ms */
+  char *pBody;              /* Response body so far */
+  size_t nBody;             /* Bytes in pBody */
+  size_t nAlloc;            /* Bytes allocated for pBody */
+  int bTooBig;              /* Body went over max_bytes */
+  char *zNote;              /* Why a retry was not made, for the error text */
+  char zRetryAfter[64];     /* Retry-After of the last response, or "" */
+  char zErr[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
+};
+
+struct Engine {
+  const Options *pOpt;      /* Options (owned by the caller) */
+  RequestSource src;        /* Where requests come from */
+  int bSrcDone;             /* src has no more requests */
+  Request pending;          /* Taken from src but not yet started */
+  int bPending;             /* pending is valid */
+  CURLM *multi;             /* One multi handle: one connection cache */
+  CURLSH *share;            /* DNS and TLS session cache for the handles */
+  Transfer *aXfer;          /* The window: pOpt->concurrency slots */
+  Transfer **apIdle;        /* Stack of idle slots */
+  int nIdle;                /* Entries in apIdle */
+  Transfer **apHeap;        /* Min-heap of T_WAITING slots by tDue */
+  int nHeap;                /* Entries in apHeap */
+  int nRunning;             /* Slots in T_RUNNING */
+  Response *pDone;          /* Completed responses, oldest first */
+  Response *pDoneLast;      /* Last entry of pDone */
+  TokenBucket bucket;       /* The `rate` limit */
+  uint64_t rnd;             /* PRNG state for jitter */
+  sqlite3_int64 tDeadline;  /* Whole-query deadline, ms, or 0 */
+  int bExpired;             /* The deadline has passed */
+  char *zExpired;           /* Error text once expired */
+};
+
+sqlite3_int64 clock_ms(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (sqlite3_int64)ts.tv_sec*1000 + ts.tv_nsec/1000000;
+}
+
+void response_free(Response *p){
+  if( p==0 ) return;
+  request_clear(&p->req);
+  sqlite3_free(p->zError);
+  sqlite3_free(p->zContentType);
+  sqlite3_free(p->pBody);
+  sqlite3_free(p);
+}
+
+/**************************************************************************
+** The retry heap: T_WAITING slots ordered by tDue.
+*/
+static void heap_push(Engine *e, Transfer *t){
+  int i = e->nHeap++;
+  while( i>0 ){
+    int up = (i-1)/2;
+    if( e->apHeap[up]->tDue<=t->tDue ) break;
+    e->apHeap[i] = e->apHeap[up];
+    i = up;
+  }
+  e->apHeap[i] = t;
+}
+
+static Transfer *heap_pop(Engine *e){
+  Transfer *top = e->apHeap[0], *last = e->apHeap[--e->nHeap];
+  int i = 0;
+  for(;;){
+    int c = 2*i+1;
+    if( c>=e->nHeap ) break;
+    if( c+1<e->nHeap && e->apHeap[c+1]->tDue<e->apHeap[c]->tDue ) c++;
+    if( last->tDue<=e->apHeap[c]->tDue ) break;
+    e->apHeap[i] = e->apHeap[c];
+    i = c;
+  }
+  if( e->nHeap>0 ) e->apHeap[i] = last;
+  return top;
+}
+
+/**************************************************************************
+** libcurl callbacks
+*/
+static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
+  Transfer *t = pArg;
+  size_t n = size*nmemb;
+  sqlite3_int64 max = t->pEngine->pOpt->max_bytes;
+  if( (sqlite3_int64)(t->nBody + n) > max ){
+    t->bTooBig = 1;
+    return 0;                       /* aborts the transfer */
+  }
+  if( t->nBody + n + 1 > t->nAlloc ){
+    size_t nNew = t->nAlloc ? t->nAlloc*2 : 16384;
+    curl_off_t cl = -1;
+    char *pNew;
+    /* Size the buffer from Content-Length once, rather than doubling. */
+    if( t->nBody==0
+     && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl)==CURLE_OK
+     && cl>0 && cl<=max ){
+      nNew = (size_t)cl + 1;
+    }
+    while( nNew < t->nBody + n + 1 ) nNew *= 2;
+    if( (sqlite3_int64)nNew > max+1 ) nNew = (size_t)max + 1;
+    pNew = sqlite3_realloc64(t->pBody, nNew);
+    if( pNew==0 ) return 0;
+    t->pBody = pNew;
+    t->nAlloc = nNew;
+  }
+  memcpy(t->pBody + t->nBody, pData, n);
+  t->nBody += n;
+  t->pBody[t->nBody] = 0;
+  return n;
+}
+
+static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
+  Transfer *t = pArg;
+  size_t n = size*nmemb;
+  /* Each response of a redirect chain starts with a status line; only the
+  ** last response's Retry-After counts. */
+  if( n>=5 && memcmp(pLine, "HTTP/", 5)==0 ){
+    t->zRetryAfter[0] = 0;
+  }else if( n>12 && strncasecmp(pLine, "retry-after:", 12)==0 ){
+    size_t s = 12, e = n;
+    while( s<e && (pLine[s]==' ' || pLine[s]=='\t') ) s++;
+    while( e>s && (pLine[e-1]=='\r' || pLine[e-1]=='\n' || pLine[e-1]==' ') ) e--;
+    if( e-s >= sizeof(t->zRetryAfter) ) e = s + sizeof(t->zRetryAfter) - 1;
+    memcpy(t->zRetryAfter, pLine+s, e-s);
+    t->zRetryAfter[e-s] = 0;
+  }
+  return n;
+}
+
+/**************************************************************************
+** Starting and finishing transfers
+*/
+static int transfer_setup(Engine *e, Transfer *t){
+  const Options *o = e->pOpt;
+  CURL *h = t->easy;
+  const char *zMethod = t->req.zMethod;
+  if( h==0 ){
+    h = t->easy = curl_easy_init();
+    if( h==0 ) return SQLITE_NOMEM;
+  }else{
+    curl_easy_reset(h);
+  }
+  t->nBody = 0;
+  t->bTooBig = 0;
+  t->zRetryAfter[0] = 0;
+  t->zErr[0] = 0;
+  curl_easy_setopt(h, CURLOPT_URL, t->req.zUrl);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(h, CURLOPT_SHARE, e->share);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->zErr);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+  /* Safe defaults: http(s) only, before and after redirects; TLS peer and
+  ** host verification stay at libcurl's default (on). */
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, o->max_redirects>0 ? 1L : 0L);
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)o->max_redirects);
+  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");   /* all libcurl decodes */
+  curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);          /* prefer a multiplexed stream */
+  curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT,
+                   o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
+  if( o->ca_file ) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+  if( t->req.pHeaders ) curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->req.pHeaders);
+  if( zMethod && strcmp(zMethod, "HEAD")==0 ){
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  }else if( (zMethod && strcmp(zMethod, "GET")!=0) || t->req.pBody ){
+    if( zMethod && strcmp(zMethod, "POST")!=0 ){
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, zMethod);
+    }
+    if( t->req.pBody || zMethod==0 || strcmp(zMethod, "POST")==0
+     || strcmp(zMethod, "PUT")==0 || strcmp(zMethod, "PATCH")==0 ){
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req.nBody);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->req.pBody ? t->req.pBody : "");
+    }
+  }
+  return SQLITE_OK;
+}
+
+static int transfer_start(Engine *e, Transfer *t){
+  int rc = transfer_setup(e, t);
+  if( rc ) return rc;
+  if( curl_multi_add_handle(e->multi, t->easy)!=CURLM_OK ) return SQLITE_NOMEM;
+  t->state = T_RUNNING;
+  t->nAttempt++;
+  e->nRunning++;
+  return SQLITE_OK;
+}
+
+static void done_push(Engine *e, Response *r){
+  r->pNext = 0;
+  if( e->pDoneLast ) e->pDoneLast->pNext = r; else e->pDone = r;
+  e->pDoneLast = r;
+}
+
+/* Hand the slot's request and body over to a new Response and free the slot.
+** zError is taken over (may be NULL). */
+static int transfer_finish(Engine *e, Transfer *t, long status, char *zError){
+  Response *r = sqlite3_malloc64(sizeof(*r));
+  char *zType = 0;
+  if( r==0 ){ sqlite3_free(zError); return SQLITE_NOMEM; }
+  memset(r, 0, sizeof(*r));
+  r->req = t->req;
+  memset(&t->req, 0, sizeof(t->req));
+  r->status = status;
+  r->zError = zError;
+  r->nAttempt = t->nAttempt;
+  r->elapsed_ms = clock_ms() - t->tFirst;
+  if( zError==0 && t->easy
+   && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
+    r->zContentType = sqlite3_mprintf("%s", zType);
+  }
+  if( zError==0 ){
+    r->pBody = t->pBody;
+    r->nBody = t->nBody;
+    t->pBody = 0;
+    t->nAlloc = 0;
+  }
+  t->nBody = 0;
+  sqlite3_free(t->zNote);
+  t->zNote = 0;
+  t->nAttempt = 0;
+  t->state = T_IDLE;
+  e->apIdle[e->nIdle++] = t;
+  done_push(e, r);
+  return SQLITE_OK;
+}
+
+/* Should the attempt that just ended be repeated?  Returns the delay in ms,
+** or -1 for no (with t->zNote set when the reason is worth telling). */
+static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
+                                 long status, sqlite3_int64 now){
+  const Options *o = e->pOpt;
+  sqlite3_int64 delay;
+  if( t->nAttempt>=o->max_attempts ) return -1;
+  if( cc!=CURLE_OK ){
+    if( t->bTooBig || !policy_curlcode_retryable(cc) ) return -1;
+  }else if( !policy_status_retryable(status) ){
+    return -1;
+  }
+  /* A non-idempotent request may already have had its effect, unless the
+  ** failure proves it never left this machine. */
+  if( !policy_method_idempotent(t->req.zMethod) && !o->retry_unsafe
+   && !(cc!=CURLE_OK && policy_curlcode_unsent(cc)) ){
+    return -1;
+  }
+  delay = policy_backoff_ms(t->nAttempt, o->retry_base_ms, o->retry_max_ms,
+                            policy_random(&e->rnd));
+  if( cc==CURLE_OK && t->zRetryAfter[0] ){
+    sqlite3_int64 ra = policy_retry_after_ms(t->zRetryAfter, (sqlite3_int64)time(0));
+    if( ra>o->retry_after_max_ms ){
+      t->zNote = sqlite3_mprintf(
+          "Retry-After \"%s\" exceeds retry_after_max_ms (%lld)",
+          t->zRetryAfter, o->retry_after_max_ms);
+      return -1;
+    }
+    if( ra>delay ) delay = ra;
+  }
+  if( e->tDeadline && now+delay>=e->tDeadline ){
+    t->zNote = sqlite3_mprintf("no time left before deadline_ms for another attempt");
+    return -1;
+  }
+  return delay;
+}
+
+static char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
+  const char *zNote = t->zNote ? t->zNote : "";
+  const char *zSep = t->zNote ? "; " : "";
+  if( t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED ){
+    return sqlite3_mprintf("response body exceeds max_bytes (%lld bytes)",
+                           e->pOpt->max_bytes);
+  }
+  if( cc!=CURLE_OK ){
+    return sqlite3_mprintf("%s%s%s%s%s", curl_easy_strerror(cc),
+                           t->zErr[0] ? ": " : "", t->zErr, zSep, zNote);
+  }
+  if( status>=400 || status<200 ){
+    return sqlite3_mprintf("HTTP %ld%s%s", status, zSep, zNote);
+  }
+  return 0;
+}
+
+static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
+  long status = 0;
+  sqlite3_int64 now = clock_ms(), delay;
+  char *zError;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_multi_remove_handle(e->multi, t->easy);
+  e->nRunning--;
+  delay = retry_delay(e, t, cc, status, now);
+  if( delay>=0 ){
+    t->state = T_WAITING;
+    t->tDue = now + delay;
+    heap_push(e, t);
+    return SQLITE_OK;
+  }
+  zError = failure_text(e, t, cc, status);
+  if( zError==0 && (cc!=CURLE_OK || status>=400 || status<200) ) return SQLITE_NOMEM;
+  return transfer_finish(e, t, status, zError);
+}
+
+/**************************************************************************
+** The scheduler
+*/
+
+/* Start every transfer that may start now: due retries first (they already
+** hold a slot), then new requests into idle slots, each taking a token from
+** the rate bucket.  *pWait gets the ms until the bucket has a token, or -1.
+*/
+static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
+                       sqlite3_int64 *pWait, char **pzErr){
+  int rc;
+  *pWait = -1;
+  *pnStarted = 0;
+  for(;;){
+    Transfer *t;
+    int bRetry = e->nHeap>0 && e->apHeap[0]->tDue<=now;
+    if( !bRetry ){
+      if( e->nIdle==0 ) break;
+      if( !e->bPending && !e->bSrcDone ){
+        int r = e->src.xNext(e->src.pCtx, &e->pending, pzErr);
+        if( r<0 ) return SQLITE_ERROR;
+        if( r==0 ) e->bSrcDone = 1; else e->bPending = 1;
+      }
+      if( !e->bPending ) break;
+    }
+    *pWait = bucket_take(&e->bucket, now);
+    if( *pWait>0 ) break;
+    if( bRetry ){
+      t = heap_pop(e);
+    }else{
+      t = e->apIdle[--e->nIdle];
+      t->req = e->pending;
+      e->bPending = 0;
+      t->nAttempt = 0;
+      t->tFirst = now;
+    }
+    rc = transfer_start(e, t);
+    if( rc ) return rc;
+    (*pnStarted)++;
+  }
+  return SQLITE_OK;
+}
+
+static int engine_drain(Engine *e){
+  CURLMsg *m;
+  int nLeft, rc = SQLITE_OK;
+  while( (m = curl_multi_info_read(e->multi, &nLeft))!=0 ){
+    if( m->msg==CURLMSG_DONE ){
+      Transfer *t = 0;
+      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char**)&t);
+      if( rc==SQLITE_OK ) rc = transfer_done(e, t, m->data.result);
+    }
+  }
+  return rc;
+}
+
+/* The deadline passed: every request not yet answered gets an error
+** response, the ones in flight are cancelled, nothing new is started. */
+static int engine_expire(Engine *e){
+  int i;
+  e->bExpired = 1;
+  e->zExpired = sqlite3_mprintf("deadline_ms (%lld) reached", e->pOpt->deadline_ms);
+  if( e->zExpired==0 ) return SQLITE_NOMEM;
+  for(i=0; i<e->pOpt->concurrency; i++){
+    Transfer *t = &e->aXfer[i];
+    if( t->state==T_RUNNING ){
+      curl_multi_remove_handle(e->multi, t->easy);
+      e->nRunning--;
+    }
+    if( t->state!=T_IDLE ){
+      char *zErr = sqlite3_mprintf("%s", e->zExpired);
+      if( zErr==0 || transfer_finish(e, t, 0, zErr) ) return SQLITE_NOMEM;
+    }
+  }
+  e->nHeap = 0;
+  return SQLITE_OK;
+}
+
+/* After the deadline: the next request not started becomes an error. */
+static int engine_next_expired(Engine *e, Response **ppResp, char **pzErr){
+  Response *r;
+  Request req;
+  if( e->bPending ){
+    req = e->pending;
+    e->bPending = 0;
+  }else{
+    int n = e->bSrcDone ? 0 : e->src.xNext(e->src.pCtx, &req, pzErr);
+    if( n<0 ) return SQLITE_ERROR;
+    if( n==0 ){ e->bSrcDone = 1; return SQLITE_DONE; }
+  }
+  r = sqlite3_malloc64(sizeof(*r));
+  if( r ){
+    memset(r, 0, sizeof(*r));
+    r->req = req;
+    r->zError = sqlite3_mprintf("%s before this request was started", e->zExpired);
+  }
+  if( r==0 || r->zError==0 ){
+    if( r ) response_free(r); else request_clear(&req);
+    return SQLITE_NOMEM;
+  }
+  *ppResp = r;
+  return SQLITE_ROW;
+}
+
+int engine_next(Engine *e, Response **ppResp, char **pzErr){
+  CURLMcode mc;
+  *ppResp = 0;
+  for(;;){
+    sqlite3_int64 now = clock_ms(), wait = -1, tmo;
+    long curlTmo = -1;
+    int nStarted, nRun, rc;
+
+    if( e->tDeadline && now>=e->tDeadline && !e->bExpired ){
+      if( engine_expire(e) ) return SQLITE_NOMEM;
+    }
+    if( !e->bExpired ){
+      rc = engine_fill(e, now, &nStarted, &wait, pzErr);
+      if( rc ) return rc;
+      /* Drive curl when there is nothing to hand out, or to send what was
+      ** just started before handing out what is ready. */
+      if( e->pDone==0 || nStarted>0 ){
+        mc = curl_multi_perform(e->multi, &nRun);
+        if( mc!=CURLM_OK ) goto multi_error;
+        rc = engine_drain(e);
+        if( rc ) return rc;
+      }
+    }
+    if( e->pDone ){
+      Response *r = e->pDone;
+      e->pDone = r->pNext;
+      if( e->pDone==0 ) e->pDoneLast = 0;
+      r->pNext = 0;
+      *ppResp = r;
+      return SQLITE_ROW;
+    }
+    if( e->bExpired ) return engine_next_expired(e, ppResp, pzErr);
+    if( e->bSrcDone && !e->bPending && e->nRunning==0 && e->nHeap==0 ){
+      return SQLITE_DONE;
+    }
+
+    /* Nothing ready: sleep until a socket is ready, curl has a timer due,
+    ** a retry falls due, the bucket refills or the deadline comes. */
+    curl_multi_timeout(e->multi, &curlTmo);
+    tmo = (e->nRunning>0 && curlTmo>=0) ? curlTmo : 1000;
+    if( e->nHeap>0 && e->apHeap[0]->tDue - now < tmo ) tmo = e->apHeap[0]->tDue - now;
+    if( wait>0 && wait<tmo ) tmo = wait;
+    if( e->tDeadline && e->tDeadline - now < tmo ) tmo = e->tDeadline - now;
+    if( tmo>1000 ) tmo = 1000;
+    if( tmo>0 ){
+      mc = curl_multi_poll(e->multi, 0, 0, (int)tmo, 0);
+      if( mc!=CURLM_OK ) goto multi_error;
+    }
+  }
+
+multi_error:
+  *pzErr = sqlite3_mprintf("api_fetch: libcurl multi error: %s", curl_multi_strerror(mc));
+  return SQLITE_ERROR;
+}
+
+Engine *engine_new(const Options *pOpt, RequestSource src, char **pzErr){
+  Engine *e = sqlite3_malloc64(sizeof(*e));
+  int i, n = pOpt->concurrency;
+  if( e==0 ) goto oom;
+  memset(e, 0, sizeof(*e));
+  e->pOpt = pOpt;
+  e->src = src;
+  e->aXfer = sqlite3_malloc64(sizeof(Transfer)*n);
+  e->apIdle = sqlite3_malloc64(sizeof(Transfer*)*n);
+  e->apHeap = sqlite3_malloc64(sizeof(Transfer*)*n);
+  e->multi = curl_multi_init();
+  e->share = curl_share_init();
+  if( !e->aXfer || !e->apIdle || !e->apHeap || !e->multi || !e->share ) goto oom;
+  memset(e->aXfer, 0, sizeof(Transfer)*n);
+  for(i=0; i<n; i++){
+    e->aXfer[i].pEngine = e;
+    e->apIdle[n-1-i] = &e->aXfer[i];
+  }
+  e->nIdle = n;
+  curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(n<16 ? 16 : n));
+  if( pOpt->per_host>0 ){
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)pOpt->per_host);
+  }
+  bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
+  e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
+  if( pOpt->deadline_ms>0 ) e->tDeadline = clock_ms() + pOpt->deadline_ms;
+  return e;
+oom:
+  engine_free(e);
+  *pzErr = sqlite3_mprintf("api_fetch: out of memory starting the engine");
+  return 0;
+}
+
+void engine_free(Engine *e){
+  Response *r, *rNext;
+  int i;
+  if( e==0 ) return;
+  if( e->aXfer ){
+    for(i=0; i<e->pOpt->concurrency; i++){
+      Transfer *t = &e->aXfer[i];
+      if( t->state==T_RUNNING ) curl_multi_remove_handle(e->multi, t->easy);
+      if( t->easy ) curl_easy_cleanup(t->easy);
+      request_clear(&t->req);
+      sqlite3_free(t->pBody);
+      sqlite3_free(t->zNote);
+    }
+  }
+  for(r=e->pDone; r; r=rNext){ rNext = r->pNext; response_free(r); }
+  if( e->bPending ) request_clear(&e->pending);
+  if( e->multi ) curl_multi_cleanup(e->multi);
+  if( e->share ) curl_share_cleanup(e->share);
+  sqlite3_free(e->aXfer);
+  sqlite3_free(e->apIdle);
+  sqlite3_free(e->apHeap);
+  sqlite3_free(e->zExpired);
+  sqlite3_free(e);
+}

@@ -1,0 +1,469 @@
+/*
+** json.c - a strict, non-recursive JSON scanner for response bodies and
+** url_list, and the records a response yields.
+**
+** apifetch never builds a tree of a response.  json_validate() checks the
+** whole body once (RFC 8259 grammar, well-formed UTF-8, bounded nesting)
+** with an explicit stack, so a body nested 100,000 deep costs a small array,
+** not the C stack.  After that, records are byte spans of the original text:
+** the `data` column is the server's own bytes, so numbers keep every digit
+** (9007199254740993 stays 9007199254740993, which no double can hold).
+**
+** Used from SQL as the `data` column of:
+**   SELECT data FROM api_fetch('["http://127.0.0.1:8080/array?n=3"]');
+*/
+#include <string.h>
+#include "apifetch.h"
+
+static int is_ws(char c){ return c==' ' || c=='\t' || c=='\n' || c=='\r'; }
+static int is_digit(char c){ return c>='0' && c<='9'; }
+
+size_t json_skip_ws(const char *z, size_t n, size_t i){
+  while( i<n && is_ws(z[i]) ) i++;
+  return i;
+}
+
+/* Length of the well-formed UTF-8 sequence at z[0..n), or 0 (RFC 3629:
+** no overlongs, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_len(const unsigned char *z, size_t n){
+  unsigned char c = z[0];
+  if( c<0x80 ) return 1;
+  if( c>=0xC2 && c<=0xDF ){
+    return (n>=2 && (z[1]&0xC0)==0x80) ? 2 : 0;
+  }
+  if( c>=0xE0 && c<=0xEF ){
+    unsigned char lo = c==0xE0 ? 0xA0 : 0x80;
+    unsigned char hi = c==0xED ? 0x9F : 0xBF;
+    return (n>=3 && z[1]>=lo && z[1]<=hi && (z[2]&0xC0)==0x80) ? 3 : 0;
+  }
+  if( c>=0xF0 && c<=0xF4 ){
+    unsigned char lo = c==0xF0 ? 0x90 : 0x80;
+    unsigned char hi = c==0xF4 ? 0x8F : 0xBF;
+    return (n>=4 && z[1]>=lo && z[1]<=hi && (z[2]&0xC0)==0x80
+            && (z[3]&0xC0)==0x80) ? 4 : 0;
+  }
+  return 0;
+}
+
+static int hex_val(char c){
+  if( c>='0' && c<='9' ) return c-'0';
+  if( c>='a' && c<='f' ) return c-'a'+10;
+  if( c>='A' && c<='F' ) return c-'A'+10;
+  return -1;
+}
+
+/* Scan the string literal whose opening quote is at z[*pi].  On success
+** *pi is just past the closing quote. */
+static int scan_string(const char *z, size_t n, size_t *pi, JsonError *pErr){
+  size_t i = *pi + 1;
+  while( i<n ){
+    unsigned char c = (unsigned char)z[i];
+    if( c=='"' ){ *pi = i+1; return 0; }
+    if( c=='\\' ){
+      if( i+1>=n ) break;
+      switch( z[i+1] ){
+        case '"': case '\\': case '/': case 'b': case 'f':
+        case 'n': case 'r': case 't':
+          i += 2;
+          break;
+        case 'u': {
+          int k;
+          for(k=2; k<6; k++){
+            if( i+k>=n || hex_val(z[i+k])<0 ){
+              pErr->offset = i; pErr->zWhat = "bad \\u escape in string";
+              return 1;
+            }
+          }
+          i += 6;
+          break;
+        }
+        default:
+          pErr->offset = i; pErr->zWhat = "bad escape in string";
+          return 1;
+      }
+    }else if( c<0x20 ){
+      pErr->offset = i; pErr->zWhat = "control character in string";
+      return 1;
+    }else{
+      size_t len = utf8_len((const unsigned char*)z+i, n-i);
+      if( len==0 ){
+        pErr->offset = i; pErr->zWhat = "invalid UTF-8";
+        return 1;
+      }
+      i += len;
+    }
+  }
+  pErr->offset = n; pErr->zWhat = "unterminated string";
+  return 1;
+}
+
+static int scan_number(const char *z, size_t n, size_t *pi, JsonError *pErr){
+  size_t i = *pi;
+  if( i<n && z[i]=='-' ) i++;
+  if( i<n && z[i]=='0' ){
+    i++;
+  }else if( i<n && is_digit(z[i]) ){
+    while( i<n && is_digit(z[i]) ) i++;
+  }else{
+    goto bad;
+  }
+  if( i<n && z[i]=='.' ){
+    i++;
+    if( i>=n || !is_digit(z[i]) ) goto bad;
+    while( i<n && is_digit(z[i]) ) i++;
+  }
+  if( i<n && (z[i]=='e' || z[i]=='E') ){
+    i++;
+    if( i<n && (z[i]=='+' || z[i]=='-') ) i++;
+    if( i>=n || !is_digit(z[i]) ) goto bad;
+    while( i<n && is_digit(z[i]) ) i++;
+  }
+  *pi = i;
+  return 0;
+bad:
+  pErr->offset = i; pErr->zWhat = "malformed number";
+  return 1;
+}
+
+static int scan_literal(const char *z, size_t n, size_t *pi, const char *zLit,
+                        JsonError *pErr){
+  size_t len = strlen(zLit);
+  if( n-*pi<len || memcmp(z+*pi, zLit, len)!=0 ){
+    pErr->offset = *pi; pErr->zWhat = "expected a JSON value";
+    return 1;
+  }
+  *pi += len;
+  return 0;
+}
+
+int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr){
+  unsigned char aSmall[64];     /* Container stack: '{' or '[' per level */
+  unsigned char *aStack = aSmall;
+  int nDepth = 0;
+  int rc = 1;
+  size_t i = 0;
+
+  if( maxDepth>(int)sizeof(aSmall) ){
+    aStack = sqlite3_malloc(maxDepth);
+    if( aStack==0 ){ pErr->offset = 0; pErr->zWhat = "out of memory"; return 1; }
+  }
+  /* A UTF-8 byte order mark is tolerated (RFC 8259 section 8.1). */
+  if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) i = 3;
+  i = json_skip_ws(z, n, i);
+  if( i>=n ){ pErr->offset = i; pErr->zWhat = "empty document"; goto done; }
+
+  for(;;){
+    /* Here: at the start of a value. */
+    i = json_skip_ws(z, n, i);
+    if( i>=n ){ pErr->offset = i; pErr->zWhat = "unexpected end of input"; goto done; }
+    switch( z[i] ){
+      case '{':
+      case '[':
+        if( nDepth>=maxDepth ){
+          pErr->offset = i; pErr->zWhat = "nested too deeply";
+          goto done;
+        }
+        aStack[nDepth++] = (unsigned char)z[i];
+        i = json_skip_ws(z, n, i+1);
+        if( i<n && z[i]==(aStack[nDepth-1]=='{' ? '}' : ']') ){
+          nDepth--;
+          i++;
+          goto after_value;
+        }
+        if( aStack[nDepth-1]=='{' ) goto member_key;
+        continue;
+      case '"':
+        if( scan_string(z, n, &i, pErr) ) goto done;
+        goto after_value;
+      case 't': if( scan_literal(z, n, &i, "true", pErr) ) goto done;  goto after_value;
+      case 'f': if( scan_literal(z, n, &i, "false", pErr) ) goto done; goto after_value;
+      case 'n': if( scan_literal(z, n, &i, "null", pErr) ) goto done;  goto after_value;
+      default:
+        if( z[i]=='-' || is_digit(z[i]) ){
+          if( scan_number(z, n, &i, pErr) ) goto done;
+          goto after_value;
+        }
+        pErr->offset = i; pErr->zWhat = "expected a JSON value";
+        goto done;
+    }
+
+  member_key:
+    if( i>=n || z[i]!='"' ){
+      pErr->offset = i; pErr->zWhat = "expected a string key";
+      goto done;
+    }
+    if( scan_string(z, n, &i, pErr) ) goto done;
+    i = json_skip_ws(z, n, i);
+    if( i>=n || z[i]!=':' ){
+      pErr->offset = i; pErr->zWhat = "expected ':' after key";
+      goto done;
+    }
+    i++;
+    continue;
+
+  after_value:
+    i = json_skip_ws(z, n, i);
+    while( nDepth>0 ){
+      char close = aStack[nDepth-1]=='{' ? '}' : ']';
+      if( i<n && z[i]==',' ){
+        i = json_skip_ws(z, n, i+1);
+        break;
+      }
+      if( i<n && z[i]==close ){
+        nDepth--;
+        i = json_skip_ws(z, n, i+1);
+        continue;
+      }
+      pErr->offset = i;
+      pErr->zWhat = close=='}' ? "expected ',' or '}'" : "expected ',' or ']'";
+      goto done;
+    }
+    if( nDepth==0 ){
+      if( i<n ){ pErr->offset = i; pErr->zWhat = "trailing characters after JSON"; goto done; }
+      rc = 0;
+      goto done;
+    }
+    if( aStack[nDepth-1]=='{' ) goto member_key;
+  }
+
+done:
+  if( aStack!=aSmall ) sqlite3_free(aStack);
+  return rc;
+}
+
+/* Skip the (validated) value starting at z[i]; return the index after it. */
+size_t json_skip_value(const char *z, size_t n, size_t i){
+  size_t depth = 0;
+  do{
+    char c = z[i];
+    if( c=='"' ){
+      for(i++; i<n && z[i]!='"'; i++){
+        if( z[i]=='\\' ) i++;
+      }
+      i++;
+    }else if( c=='{' || c=='[' ){
+      depth++; i++;
+    }else if( c=='}' || c==']' ){
+      depth--; i++;
+    }else if( c==',' || c==':' || is_ws(c) ){
+      i++;
+    }else{
+      while( i<n && !is_ws(z[i]) && z[i]!=',' && z[i]!=']' && z[i]!='}' ) i++;
+    }
+  }while( depth>0 && i<n );
+  return i;
+}
+
+JsonSpan json_root(const char *z, size_t n){
+  JsonSpan s;
+  size_t i = 0, e;
+  if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) i = 3;
+  i = json_skip_ws(z, n, i);
+  e = json_skip_value(z, n, i);
+  s.z = z+i;
+  s.n = e-i;
+  return s;
+}
+
+char json_type(JsonSpan v){
+  char c = v.n ? v.z[0] : 0;
+  if( c=='-' || is_digit(c) ) return 'n';
+  if( c=='n' ) return 'z';
+  return c;
+}
+
+int json_array_next(JsonSpan arr, size_t *pPos, JsonSpan *pElem){
+  size_t i = *pPos==0 ? 1 : *pPos, e;
+  i = json_skip_ws(arr.z, arr.n, i);
+  if( i<arr.n && arr.z[i]==',' ) i = json_skip_ws(arr.z, arr.n, i+1);
+  if( i>=arr.n || arr.z[i]==']' ){ *pPos = arr.n; return 0; }
+  e = json_skip_value(arr.z, arr.n, i);
+  pElem->z = arr.z+i;
+  pElem->n = e-i;
+  *pPos = e;
+  return 1;
+}
+
+int json_object_next(JsonSpan obj, size_t *pPos, JsonSpan *pKey, JsonSpan *pVal){
+  size_t i = *pPos==0 ? 1 : *pPos, e;
+  i = json_skip_ws(obj.z, obj.n, i);
+  if( i<obj.n && obj.z[i]==',' ) i = json_skip_ws(obj.z, obj.n, i+1);
+  if( i>=obj.n || obj.z[i]=='}' ){ *pPos = obj.n; return 0; }
+  e = json_skip_value(obj.z, obj.n, i);
+  pKey->z = obj.z+i;
+  pKey->n = e-i;
+  i = json_skip_ws(obj.z, obj.n, e);
+  i = json_skip_ws(obj.z, obj.n, i+1);     /* past ':' */
+  e = json_skip_value(obj.z, obj.n, i);
+  pVal->z = obj.z+i;
+  pVal->n = e-i;
+  *pPos = e;
+  return 1;
+}
+
+/* Decode the escape at s[i] (s[i]=='\\'); write UTF-8 to aOut, return the
+** number of bytes written and advance *pi past the escape. */
+static int decode_escape(const char *s, size_t n, size_t *pi, char *aOut){
+  size_t i = *pi;
+  unsigned cp;
+  char c = s[i+1];
+  switch( c ){
+    case 'b': aOut[0] = '\b'; *pi = i+2; return 1;
+    case 'f': aOut[0] = '\f'; *pi = i+2; return 1;
+    case 'n': aOut[0] = '\n'; *pi = i+2; return 1;
+    case 'r': aOut[0] = '\r'; *pi = i+2; return 1;
+    case 't': aOut[0] = '\t'; *pi = i+2; return 1;
+    case 'u': break;
+    default:  aOut[0] = c;    *pi = i+2; return 1;
+  }
+  cp = (unsigned)(hex_val(s[i+2])<<12 | hex_val(s[i+3])<<8
+                  | hex_val(s[i+4])<<4 | hex_val(s[i+5]));
+  i += 6;
+  if( cp>=0xD800 && cp<=0xDBFF && i+5<n && s[i]=='\\' && s[i+1]=='u' ){
+    unsigned lo = (unsigned)(hex_val(s[i+2])<<12 | hex_val(s[i+3])<<8
+                             | hex_val(s[i+4])<<4 | hex_val(s[i+5]));
+    if( lo>=0xDC00 && lo<=0xDFFF ){
+      cp = 0x10000 + ((cp-0xD800)<<10) + (lo-0xDC00);
+      i += 6;
+    }
+  }
+  if( cp>=0xD800 && cp<=0xDFFF ) cp = 0xFFFD;   /* lone surrogate */
+  *pi = i;
+  if( cp<0x80 ){ aOut[0] = (char)cp; return 1; }
+  if( cp<0x800 ){
+    aOut[0] = (char)(0xC0 | cp>>6);
+    aOut[1] = (char)(0x80 | (cp&0x3F));
+    return 2;
+  }
+  if( cp<0x10000 ){
+    aOut[0] = (char)(0xE0 | cp>>12);
+    aOut[1] = (char)(0x80 | ((cp>>6)&0x3F));
+    aOut[2] = (char)(0x80 | (cp&0x3F));
+    return 3;
+  }
+  aOut[0] = (char)(0xF0 | cp>>18);
+  aOut[1] = (char)(0x80 | ((cp>>12)&0x3F));
+  aOut[2] = (char)(0x80 | ((cp>>6)&0x3F));
+  aOut[3] = (char)(0x80 | (cp&0x3F));
+  return 4;
+}
+
+int json_string_eq(JsonSpan str, const char *zKey, size_t nKey){
+  const char *s = str.z + 1;
+  size_t n = str.n - 2, i = 0, k = 0;
+  if( memchr(s, '\\', n)==0 ) return n==nKey && memcmp(s, zKey, n)==0;
+  while( i<n ){
+    if( s[i]=='\\' ){
+      char a[4];
+      int m = decode_escape(s, n, &i, a);
+      if( k+m>nKey || memcmp(zKey+k, a, m)!=0 ) return 0;
+      k += m;
+    }else{
+      if( k>=nKey || zKey[k]!=s[i] ) return 0;
+      k++; i++;
+    }
+  }
+  return k==nKey;
+}
+
+char *json_string_decode(JsonSpan str, int *pbNul){
+  const char *s = str.z + 1;
+  size_t n = str.n - 2, i = 0, k = 0;
+  char *zOut = sqlite3_malloc64(n+1);   /* decoding never grows the text */
+  *pbNul = 0;
+  if( zOut==0 ) return 0;
+  while( i<n ){
+    if( s[i]=='\\' ){
+      int m = decode_escape(s, n, &i, zOut+k);
+      if( m==1 && zOut[k]==0 ){ *pbNul = 1; sqlite3_free(zOut); return 0; }
+      k += m;
+    }else{
+      zOut[k++] = s[i++];
+    }
+  }
+  zOut[k] = 0;
+  return zOut;
+}
+
+int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal){
+  size_t pos = 0, nKey = strlen(zKey);
+  JsonSpan k, v;
+  int bFound = 0;
+  /* RFC 8259 leaves duplicate names undefined; like SQLite's ->> we take
+  ** the last one, which is also what JavaScript and Python do. */
+  while( json_object_next(obj, &pos, &k, &v) ){
+    if( json_string_eq(k, zKey, nKey) ){ *pVal = v; bFound = 1; }
+  }
+  return bFound;
+}
+
+/* Follow azPath from v.  Returns 0 with the array (or null) in *pOut, or 1
+** with the reason in *pzWhy. */
+static int follow_path(JsonSpan v, char **azPath, int nPath, JsonSpan *pOut,
+                       const char **pzWhy){
+  int i;
+  for(i=0; i<nPath; i++){
+    if( json_type(v)!='{' ){ *pzWhy = "record_path: not an object on the way"; return 1; }
+    if( !json_object_get(v, azPath[i], &v) ){ *pzWhy = "record_path not found"; return 1; }
+  }
+  if( json_type(v)!='[' && json_type(v)!='z' ){
+    *pzWhy = "record_path does not point at an array";
+    return 1;
+  }
+  *pOut = v;
+  return 0;
+}
+
+int records_begin(RecordIter *p, JsonSpan root, char **azPath, int nPath,
+                  const char **pzWhy, sqlite3_int64 *piWhere){
+  memset(p, 0, sizeof(*p));
+  p->root = root;
+  p->azPath = azPath;
+  p->nPath = nPath;
+  *piWhere = -1;
+  if( nPath==0 ){
+    if( json_type(root)=='[' ){
+      p->cur = root;
+    }else{
+      p->bSingle = 1;
+    }
+    return 0;
+  }
+  if( json_type(root)=='[' ){
+    /* Check every element up front so that a bad one fails the whole
+    ** response rather than leaving it half-returned. */
+    size_t pos = 0;
+    JsonSpan e, a;
+    sqlite3_int64 k = 0;
+    while( json_array_next(root, &pos, &e) ){
+      if( follow_path(e, azPath, nPath, &a, pzWhy) ){ *piWhere = k; return 1; }
+      k++;
+    }
+    p->bOuter = 1;
+    p->cur.n = 0;
+    return 0;
+  }
+  return follow_path(root, azPath, nPath, &p->cur, pzWhy);
+}
+
+int records_next(RecordIter *p, JsonSpan *pRec){
+  if( p->bSingle ){
+    p->bSingle = 0;
+    *pRec = p->root;
+    return 1;
+  }
+  for(;;){
+    if( p->cur.n>0 && json_type(p->cur)=='['
+     && json_array_next(p->cur, &p->curPos, pRec) ){
+      return 1;
+    }
+    if( !p->bOuter ) return 0;
+    {
+      JsonSpan e;
+      const char *zWhy;
+      if( !json_array_next(p->root, &p->outerPos, &e) ) return 0;
+      follow_path(e, p->azPath, p->nPath, &p->cur, &zWhy);  /* checked in begin */
+      p->curPos = 0;
+    }
+  }
+}

@@ -1,0 +1,584 @@
+/*
+** options.c - the arguments of api_fetch: the options JSON object and the
+** url_list, each checked with an error message that names the argument and
+** what is wrong with it.
+**
+**   SELECT * FROM api_fetch(
+**     '["https://a.example/1", {"url": "https://a.example/2", "method": "POST",
+**       "headers": {"X-Trace": "1"}, "body": {"q": 1}}]',
+**     20,
+**     '{"timeout_ms": 5000, "max_attempts": 4, "on_error": "skip"}');
+**
+** url_list is not turned into an array of requests: it is validated in one
+** pass when the query starts (so a bad item fails the statement before any
+** request is sent) and then read again one item at a time as the engine
+** asks, so memory does not grow with the number of URLs.
+*/
+#include <string.h>
+#include <strings.h>
+#include <cjson/cJSON.h>
+#include "apifetch.h"
+
+void options_init(Options *p){
+  memset(p, 0, sizeof(*p));
+  p->concurrency = 10;
+  p->timeout_ms = 30000;
+  p->connect_timeout_ms = 10000;
+  p->deadline_ms = 0;
+  p->max_attempts = 3;
+  p->retry_base_ms = 250;
+  p->retry_max_ms = 10000;
+  p->retry_after_max_ms = 60000;
+  p->rate = 0;
+  p->burst = 1;
+  p->per_host = 0;
+  p->max_bytes = 64*1024*1024;
+  p->max_redirects = 5;
+  p->on_error = ON_ERROR_ROW;
+}
+
+static void free_list(char **az, int n){
+  int i;
+  for(i=0; i<n; i++) sqlite3_free(az[i]);
+  sqlite3_free(az);
+}
+
+void options_clear(Options *p){
+  sqlite3_free(p->user_agent);
+  sqlite3_free(p->ca_file);
+  free_list(p->azHeader, p->nHeader);
+  free_list(p->azRecordPath, p->nRecordPath);
+  options_init(p);
+}
+
+static char *dup_text(const char *z){
+  return sqlite3_mprintf("%s", z);
+}
+
+/* What cJSON calls the type of a value, for error messages. */
+static const char *json_type_name(const cJSON *v){
+  if( cJSON_IsString(v) ) return "a string";
+  if( cJSON_IsNumber(v) ) return "a number";
+  if( cJSON_IsBool(v) ) return "a boolean";
+  if( cJSON_IsNull(v) ) return "null";
+  if( cJSON_IsArray(v) ) return "an array";
+  return "an object";
+}
+
+/* Integer options: name, where in Options, smallest and largest value. */
+typedef struct IntOption IntOption;
+struct IntOption {
+  const char *zName;
+  size_t offset;
+  int bWide;                   /* sqlite3_int64 rather than int */
+  sqlite3_int64 iMin, iMax;
+};
+#define INT_OPT(name, field, lo, hi) \
+  { name, offsetof(Options, field), sizeof(((Options*)0)->field)==8, lo, hi }
+static const IntOption aIntOption[] = {
+  INT_OPT("timeout_ms",         timeout_ms,         1, 86400000),
+  INT_OPT("connect_timeout_ms", connect_timeout_ms, 1, 3600000),
+  INT_OPT("deadline_ms",        deadline_ms,        0, 604800000),
+  INT_OPT("max_attempts",       max_attempts,       1, 100),
+  INT_OPT("retry_base_ms",      retry_base_ms,      0, 3600000),
+  INT_OPT("retry_max_ms",       retry_max_ms,       0, 3600000),
+  INT_OPT("retry_after_max_ms", retry_after_max_ms, 0, 86400000),
+  INT_OPT("burst",              burst,              1, 1000000),
+  INT_OPT("per_host",           per_host,           0, APIFETCH_MAX_CONCURRENCY),
+  INT_OPT("max_bytes",          max_bytes,          1, (sqlite3_int64)1<<40),
+  INT_OPT("max_redirects",      max_redirects,      0, 50),
+};
+
+static int set_int_option(Options *p, const IntOption *o, const cJSON *v,
+                          char **pzErr){
+  double d = v->valuedouble;
+  sqlite3_int64 x;
+  if( !cJSON_IsNumber(v) || d!=(double)(sqlite3_int64)d ){
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: option %s must be an integer, got %s",
+        o->zName, cJSON_IsNumber(v) ? "a fraction" : json_type_name(v));
+    return SQLITE_ERROR;
+  }
+  x = (sqlite3_int64)d;
+  if( x<o->iMin || x>o->iMax ){
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: option %s must be between %lld and %lld, got %lld",
+        o->zName, o->iMin, o->iMax, x);
+    return SQLITE_ERROR;
+  }
+  if( o->bWide ){
+    *(sqlite3_int64*)((char*)p + o->offset) = x;
+  }else{
+    *(int*)((char*)p + o->offset) = (int)x;
+  }
+  return SQLITE_OK;
+}
+
+/* A header name is an RFC 9110 token; a value may not hold CR or LF, which
+** would let SQL smuggle extra headers into the request. */
+static int header_ok(const char *zName, const char *zValue){
+  const char *z;
+  if( zName[0]==0 ) return 0;
+  for(z=zName; *z; z++){
+    if( *z<=' ' || *z>=127 || strchr("\"(),/:;<=>?@[\\]{}", *z) ) return 0;
+  }
+  for(z=zValue; *z; z++){
+    if( *z=='\r' || *z=='\n' ) return 0;
+  }
+  return 1;
+}
+
+/* Parse a headers object into "Name: value" lines. */
+static int parse_headers(const cJSON *v, const char *zWhere, char ***pazOut,
+                         int *pnOut, char **pzErr){
+  const cJSON *h;
+  int n = 0;
+  char **az;
+  if( !cJSON_IsObject(v) ){
+    *pzErr = sqlite3_mprintf("api_fetch: %s headers must be an object, got %s",
+                             zWhere, json_type_name(v));
+    return SQLITE_ERROR;
+  }
+  cJSON_ArrayForEach(h, v) n++;
+  az = sqlite3_malloc64(sizeof(char*)*(n ? n : 1));
+  if( az==0 ) return SQLITE_NOMEM;
+  n = 0;
+  cJSON_ArrayForEach(h, v){
+    if( !cJSON_IsString(h) ){
+      *pzErr = sqlite3_mprintf(
+          "api_fetch: %s header \"%s\" must be a string, got %s",
+          zWhere, h->string, json_type_name(h));
+      free_list(az, n);
+      return SQLITE_ERROR;
+    }
+    if( !header_ok(h->string, h->valuestring) ){
+      *pzErr = sqlite3_mprintf(
+          "api_fetch: %s header \"%s\" is not a valid header name and value",
+          zWhere, h->string);
+      free_list(az, n);
+      return SQLITE_ERROR;
+    }
+    /* "Name;" is how libcurl sends a header with an empty value. */
+    az[n] = h->valuestring[0] ? sqlite3_mprintf("%s: %s", h->string, h->valuestring)
+                              : sqlite3_mprintf("%s;", h->string);
+    if( az[n]==0 ){ free_list(az, n); return SQLITE_NOMEM; }
+    n++;
+  }
+  *pazOut = az;
+  *pnOut = n;
+  return SQLITE_OK;
+}
+
+/* record_path: "data.items" or ["data", "items"] (for keys with dots). */
+static int parse_record_path(Options *p, const cJSON *v, char **pzErr){
+  int n = 0, i;
+  char **az;
+  if( cJSON_IsString(v) ){
+    const char *z = v->valuestring;
+    if( z[0]==0 ) return SQLITE_OK;
+    for(n=1, i=0; z[i]; i++) if( z[i]=='.' ) n++;
+    az = sqlite3_malloc64(sizeof(char*)*n);
+    if( az==0 ) return SQLITE_NOMEM;
+    for(i=0; i<n; i++){
+      const char *zEnd = strchr(z, '.');
+      size_t len = zEnd ? (size_t)(zEnd-z) : strlen(z);
+      if( len==0 ){
+        free_list(az, i);
+        *pzErr = sqlite3_mprintf(
+            "api_fetch: option record_path \"%s\" has an empty key",
+            v->valuestring);
+        return SQLITE_ERROR;
+      }
+      az[i] = sqlite3_mprintf("%.*s", (int)len, z);
+      if( az[i]==0 ){ free_list(az, i); return SQLITE_NOMEM; }
+      z += len + 1;
+    }
+  }else if( cJSON_IsArray(v) ){
+    const cJSON *k;
+    n = cJSON_GetArraySize(v);
+    az = sqlite3_malloc64(sizeof(char*)*(n ? n : 1));
+    if( az==0 ) return SQLITE_NOMEM;
+    i = 0;
+    cJSON_ArrayForEach(k, v){
+      if( !cJSON_IsString(k) ){
+        free_list(az, i);
+        *pzErr = sqlite3_mprintf(
+            "api_fetch: option record_path item %d must be a string, got %s",
+            i, json_type_name(k));
+        return SQLITE_ERROR;
+      }
+      az[i] = dup_text(k->valuestring);
+      if( az[i]==0 ){ free_list(az, i); return SQLITE_NOMEM; }
+      i++;
+    }
+  }else{
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: option record_path must be a string or an array of "
+        "strings, got %s", json_type_name(v));
+    return SQLITE_ERROR;
+  }
+  p->azRecordPath = az;
+  p->nRecordPath = n;
+  return SQLITE_OK;
+}
+
+static int parse_string_option(const cJSON *v, char **pzOut, char **pzErr){
+  if( !cJSON_IsString(v) ){
+    *pzErr = sqlite3_mprintf("api_fetch: option %s must be a string, got %s",
+                             v->string, json_type_name(v));
+    return SQLITE_ERROR;
+  }
+  sqlite3_free(*pzOut);
+  *pzOut = dup_text(v->valuestring);
+  return *pzOut ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
+  const char *zKey = v->string;
+  size_t i;
+  for(i=0; i<sizeof(aIntOption)/sizeof(aIntOption[0]); i++){
+    if( strcmp(zKey, aIntOption[i].zName)==0 ){
+      return set_int_option(p, &aIntOption[i], v, pzErr);
+    }
+  }
+  if( strcmp(zKey, "rate")==0 ){
+    if( !cJSON_IsNumber(v) || v->valuedouble<0 || v->valuedouble>1e6 ){
+      *pzErr = sqlite3_mprintf(
+          "api_fetch: option rate must be a number of requests per second "
+          "between 0 and 1000000, got %s",
+          cJSON_IsNumber(v) ? "one out of range" : json_type_name(v));
+      return SQLITE_ERROR;
+    }
+    p->rate = v->valuedouble;
+    return SQLITE_OK;
+  }
+  if( strcmp(zKey, "retry_unsafe")==0 ){
+    if( !cJSON_IsBool(v) ){
+      *pzErr = sqlite3_mprintf(
+          "api_fetch: option retry_unsafe must be true or false, got %s",
+          json_type_name(v));
+      return SQLITE_ERROR;
+    }
+    p->retry_unsafe = cJSON_IsTrue(v);
+    return SQLITE_OK;
+  }
+  if( strcmp(zKey, "on_error")==0 ){
+    static const char *const az[] = { "row", "skip", "fail" };
+    int k;
+    for(k=0; k<3 && cJSON_IsString(v); k++){
+      if( strcmp(v->valuestring, az[k])==0 ){ p->on_error = k; return SQLITE_OK; }
+    }
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: option on_error must be \"row\", \"skip\" or \"fail\", got %s%s%s",
+        cJSON_IsString(v) ? "\"" : "",
+        cJSON_IsString(v) ? v->valuestring : json_type_name(v),
+        cJSON_IsString(v) ? "\"" : "");
+    return SQLITE_ERROR;
+  }
+  if( strcmp(zKey, "user_agent")==0 ) return parse_string_option(v, &p->user_agent, pzErr);
+  if( strcmp(zKey, "ca_file")==0 ) return parse_string_option(v, &p->ca_file, pzErr);
+  if( strcmp(zKey, "headers")==0 ){
+    free_list(p->azHeader, p->nHeader);
+    p->azHeader = 0; p->nHeader = 0;
+    return parse_headers(v, "option", &p->azHeader, &p->nHeader, pzErr);
+  }
+  if( strcmp(zKey, "record_path")==0 ) return parse_record_path(p, v, pzErr);
+  *pzErr = sqlite3_mprintf(
+      "api_fetch: unknown option \"%s\" (known: timeout_ms, connect_timeout_ms, "
+      "deadline_ms, max_attempts, retry_base_ms, retry_max_ms, "
+      "retry_after_max_ms, retry_unsafe, rate, burst, per_host, max_bytes, "
+      "max_redirects, on_error, user_agent, ca_file, headers, record_path)",
+      zKey);
+  return SQLITE_ERROR;
+}
+
+int options_parse(Options *p, const char *zJson, char **pzErr){
+  cJSON *pRoot, *v, *w;
+  int rc = SQLITE_OK;
+  if( zJson==0 ) return SQLITE_OK;
+  pRoot = cJSON_Parse(zJson);
+  if( pRoot==0 || !cJSON_IsObject(pRoot) ){
+    *pzErr = sqlite3_mprintf("api_fetch: options must be a JSON object, got %s",
+                             pRoot ? json_type_name(pRoot) : "invalid JSON");
+    cJSON_Delete(pRoot);
+    return SQLITE_ERROR;
+  }
+  cJSON_ArrayForEach(v, pRoot){
+    for(w=pRoot->child; w!=v; w=w->next){
+      if( strcmp(w->string, v->string)==0 ){
+        *pzErr = sqlite3_mprintf("api_fetch: option %s is given twice", v->string);
+        rc = SQLITE_ERROR;
+        goto done;
+      }
+    }
+    rc = parse_one_option(p, v, pzErr);
+    if( rc ) goto done;
+  }
+  if( p->retry_max_ms<p->retry_base_ms ){
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: option retry_max_ms (%lld) is less than retry_base_ms (%lld)",
+        p->retry_max_ms, p->retry_base_ms);
+    rc = SQLITE_ERROR;
+  }
+done:
+  cJSON_Delete(pRoot);
+  if( rc==SQLITE_NOMEM && *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+  return rc;
+}
+
+/**************************************************************************
+** Requests and url_list
+*/
+void request_clear(Request *p){
+  sqlite3_free(p->zUrl);
+  sqlite3_free(p->zMethod);
+  sqlite3_free(p->pBody);
+  curl_slist_free_all(p->pHeaders);
+  memset(p, 0, sizeof(*p));
+}
+
+char *url_check(const char *zUrl){
+  CURLU *h = curl_url();
+  CURLUcode uc;
+  char *zScheme = 0;
+  char *zErr = 0;
+  if( h==0 ) return sqlite3_mprintf("out of memory");
+  uc = curl_url_set(h, CURLUPART_URL, zUrl, 0);
+  if( uc ){
+    zErr = sqlite3_mprintf("\"%s\" is not a valid URL: %s", zUrl, curl_url_strerror(uc));
+  }else if( curl_url_get(h, CURLUPART_SCHEME, &zScheme, 0)==CURLUE_OK
+         && strcmp(zScheme, "http")!=0 && strcmp(zScheme, "https")!=0 ){
+    zErr = sqlite3_mprintf("\"%s\" has scheme \"%s\"; only http and https are allowed",
+                           zUrl, zScheme);
+  }
+  curl_free(zScheme);
+  curl_url_cleanup(h);
+  return zErr;
+}
+
+static int has_header(struct curl_slist *p, const char *zLine){
+  size_t n = strcspn(zLine, ":;");
+  for(; p; p=p->next){
+    if( strncasecmp(p->data, zLine, n)==0 && (p->data[n]==':' || p->data[n]==';') ){
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Append the option headers to pReq, except where the request object set
+** the same header itself. */
+static int merge_headers(Request *pReq, const Options *pOpt){
+  int i;
+  for(i=0; i<pOpt->nHeader; i++){
+    struct curl_slist *pNew;
+    if( has_header(pReq->pHeaders, pOpt->azHeader[i]) ) continue;
+    pNew = curl_slist_append(pReq->pHeaders, pOpt->azHeader[i]);
+    if( pNew==0 ) return SQLITE_NOMEM;
+    pReq->pHeaders = pNew;
+  }
+  return SQLITE_OK;
+}
+
+static int item_error(char **pzErr, sqlite3_int64 i, char *zWhy){
+  *pzErr = zWhy ? sqlite3_mprintf("api_fetch: url_list item %lld: %s", i, zWhy) : 0;
+  sqlite3_free(zWhy);
+  return zWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+/* Turn one url_list JSON item (a string or a request object) into pReq.
+** Called twice per item: once to validate, once to send. */
+static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
+                      char **pzErr){
+  int bNul = 0;
+  memset(pReq, 0, sizeof(*pReq));
+  pReq->iIndex = iItem;
+  if( json_type(v)=='"' ){
+    pReq->zUrl = json_string_decode(v, &bNul);
+  }else if( json_type(v)=='{' ){
+    size_t pos = 0;
+    JsonSpan k, val;
+    while( json_object_next(v, &pos, &k, &val) ){
+      if( json_string_eq(k, "url", 3) ){
+        if( json_type(val)!='"' ){
+          return item_error(pzErr, iItem, sqlite3_mprintf("\"url\" must be a string"));
+        }
+        sqlite3_free(pReq->zUrl);
+        pReq->zUrl = json_string_decode(val, &bNul);
+        if( pReq->zUrl==0 ) break;
+      }else if( json_string_eq(k, "method", 6) ){
+        char *z;
+        if( json_type(val)!='"' ){
+          return item_error(pzErr, iItem, sqlite3_mprintf("\"method\" must be a string"));
+        }
+        sqlite3_free(pReq->zMethod);
+        pReq->zMethod = json_string_decode(val, &bNul);
+        if( pReq->zMethod==0 ) break;
+        for(z=pReq->zMethod; *z; z++){
+          if( *z>='a' && *z<='z' ) *z -= 'a'-'A';
+          if( *z<'A' || *z>'Z' ){
+            return item_error(pzErr, iItem,
+                sqlite3_mprintf("\"method\" \"%s\" is not an HTTP method", pReq->zMethod));
+          }
+        }
+        if( pReq->zMethod[0]==0 ){
+          return item_error(pzErr, iItem, sqlite3_mprintf("\"method\" is empty"));
+        }
+      }else if( json_string_eq(k, "headers", 7) ){
+        cJSON *pH = cJSON_ParseWithLength(val.z, val.n);
+        char **az = 0;
+        int n = 0, i, rc;
+        char zWhere[64];
+        if( pH==0 ) return SQLITE_NOMEM;
+        sqlite3_snprintf(sizeof(zWhere), zWhere, "url_list item %lld", iItem);
+        rc = parse_headers(pH, zWhere, &az, &n, pzErr);
+        cJSON_Delete(pH);
+        if( rc ) return rc;
+        for(i=0; i<n && rc==SQLITE_OK; i++){
+          struct curl_slist *pNew = curl_slist_append(pReq->pHeaders, az[i]);
+          if( pNew==0 ) rc = SQLITE_NOMEM; else pReq->pHeaders = pNew;
+        }
+        free_list(az, n);
+        if( rc ) return rc;
+      }else if( json_string_eq(k, "body", 4) ){
+        /* A string is sent as it is; any other JSON value is sent as its
+        ** own exact text (no re-encoding, so big integers survive) with
+        ** Content-Type: application/json. */
+        sqlite3_free(pReq->pBody);
+        if( json_type(val)=='"' ){
+          pReq->pBody = json_string_decode(val, &bNul);
+          if( pReq->pBody==0 ) break;
+          pReq->nBody = strlen(pReq->pBody);
+        }else{
+          pReq->pBody = sqlite3_malloc64(val.n+1);
+          if( pReq->pBody==0 ) return SQLITE_NOMEM;
+          memcpy(pReq->pBody, val.z, val.n);
+          pReq->pBody[val.n] = 0;
+          pReq->nBody = val.n;
+          if( !has_header(pReq->pHeaders, "Content-Type:") ){
+            struct curl_slist *pNew =
+                curl_slist_append(pReq->pHeaders, "Content-Type: application/json");
+            if( pNew==0 ) return SQLITE_NOMEM;
+            pReq->pHeaders = pNew;
+          }
+        }
+      }else{
+        char *zKey = json_string_decode(k, &bNul);
+        if( zKey==0 && !bNul ) return SQLITE_NOMEM;
+        return item_error(pzErr, iItem, sqlite3_mprintf(
+            "unknown key \"%s\" (a request object has url, method, headers, body)",
+            zKey ? zKey : "?"));
+      }
+    }
+    if( bNul ){
+      return item_error(pzErr, iItem, sqlite3_mprintf("a string holds a NUL character"));
+    }
+    if( pReq->zUrl==0 ){
+      return item_error(pzErr, iItem, sqlite3_mprintf("request object has no \"url\""));
+    }
+  }else{
+    static const char *const azName[] = { "a number", "an array", "a boolean", "null" };
+    char t = json_type(v);
+    const char *zType = t=='n' ? azName[0] : t=='[' ? azName[1]
+                      : t=='z' ? azName[3] : azName[2];
+    return item_error(pzErr, iItem, sqlite3_mprintf(
+        "got %s; expected a URL string or a request object", zType));
+  }
+  if( pReq->zUrl==0 ){
+    if( bNul ) return item_error(pzErr, iItem, sqlite3_mprintf("the URL holds a NUL character"));
+    return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* Next line of a text url_list, trimmed; 0 at the end. */
+static int next_line(UrlList *p, size_t *piStart, size_t *pnLen){
+  while( p->pos<p->n ){
+    size_t s = p->pos, e;
+    const char *zNl = memchr(p->z+s, '\n', p->n-s);
+    e = zNl ? (size_t)(zNl - p->z) : p->n;
+    p->pos = zNl ? e+1 : p->n;
+    while( s<e && (p->z[s]==' ' || p->z[s]=='\t' || p->z[s]=='\r') ) s++;
+    while( e>s && (p->z[e-1]==' ' || p->z[e-1]=='\t' || p->z[e-1]=='\r') ) e--;
+    if( e==s || p->z[s]=='#' ) continue;
+    *piStart = s;
+    *pnLen = e-s;
+    return 1;
+  }
+  return 0;
+}
+
+static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
+  int rc;
+  if( p->bJson ){
+    JsonSpan arr = json_root(p->z, p->n), v;
+    if( !json_array_next(arr, &p->pos, &v) ) return 0;
+    rc = parse_item(v, p->nItem, pReq, pzErr);
+  }else{
+    size_t s, len;
+    if( !next_line(p, &s, &len) ) return 0;
+    memset(pReq, 0, sizeof(*pReq));
+    pReq->iIndex = p->nItem;
+    pReq->zUrl = sqlite3_mprintf("%.*s", (int)len, p->z+s);
+    rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && bCheck ){
+    char *zWhy = url_check(pReq->zUrl);
+    if( zWhy ) rc = item_error(pzErr, p->nItem, zWhy);
+  }
+  if( rc==SQLITE_OK && !bCheck ) rc = merge_headers(pReq, p->pOpt);
+  if( rc ){
+    request_clear(pReq);
+    if( rc==SQLITE_NOMEM && *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+    return -1;
+  }
+  p->nItem++;
+  return 1;
+}
+
+int urllist_open(UrlList *p, char *z, size_t n, const Options *pOpt,
+                 char **pzErr){
+  size_t i;
+  int r;
+  memset(p, 0, sizeof(*p));
+  p->z = z;
+  p->n = n;
+  p->pOpt = pOpt;
+  i = json_skip_ws(z, n, 0);
+  if( i<n && z[i]=='[' ){
+    JsonError err;
+    if( json_validate(z, n, APIFETCH_JSON_MAX_DEPTH, &err) ){
+      *pzErr = sqlite3_mprintf(
+          "api_fetch: url_list is not valid JSON: %s at byte %lld",
+          err.zWhat, (sqlite3_int64)err.offset);
+      return SQLITE_ERROR;
+    }
+    p->bJson = 1;
+  }else if( i<n && (z[i]=='{' || z[i]=='"') ){
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: url_list must be a JSON array or text with one URL a line, "
+        "got a JSON %s", z[i]=='{' ? "object" : "string");
+    return SQLITE_ERROR;
+  }
+  /* The validating pass: every item parsed and checked, nothing kept. */
+  for(;;){
+    Request req;
+    r = read_item(p, &req, 1, pzErr);
+    if( r<=0 ) break;
+    request_clear(&req);
+  }
+  if( r<0 ) return SQLITE_ERROR;
+  p->nTotal = p->nItem;
+  p->nItem = 0;
+  p->pos = 0;
+  return SQLITE_OK;
+}
+
+int urllist_next(UrlList *p, Request *pReq, char **pzErr){
+  return read_item(p, pReq, 0, pzErr);
+}
+
+void urllist_close(UrlList *p){
+  sqlite3_free(p->z);
+  memset(p, 0, sizeof(*p));
+}
