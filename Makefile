@@ -42,7 +42,7 @@ test: apifetch.so tests/unit
 	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize)
 
 demo: apifetch.so
-	$(PYTHON) tests/demo.py
+	$(PYTHON) tests/run.py --demo
 
 bench: apifetch.so
 	$(PYTHON) tests/bench.py

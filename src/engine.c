@@ -201,7 +201,14 @@ static int transfer_setup(Engine *e, Transfer *t){
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");   /* all libcurl decodes */
-  curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);          /* prefer a multiplexed stream */
+  /* Wait for a multiplexed HTTP/2 stream rather than open a connection
+  ** only where TLS ALPN settles the question during the handshake.  On
+  ** cleartext HTTP/1.1 libcurl cannot know until a response arrives, so a
+  ** waiting transfer would queue behind a slow one (measured: retries stuck
+  ** behind a 3 s request until their own timeout). */
+  if( strncasecmp(t->req.zUrl, "https:", 6)==0 ){
+    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+  }
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT,
                    o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);

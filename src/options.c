@@ -366,16 +366,22 @@ static int has_header(struct curl_slist *p, const char *zLine){
   return 0;
 }
 
+/* Append a header line unless the request already has that header. */
+static int add_header(Request *pReq, const char *zLine){
+  struct curl_slist *pNew;
+  if( has_header(pReq->pHeaders, zLine) ) return SQLITE_OK;
+  pNew = curl_slist_append(pReq->pHeaders, zLine);
+  if( pNew==0 ) return SQLITE_NOMEM;
+  pReq->pHeaders = pNew;
+  return SQLITE_OK;
+}
+
 /* Append the option headers to pReq, except where the request object set
 ** the same header itself. */
 static int merge_headers(Request *pReq, const Options *pOpt){
   int i;
   for(i=0; i<pOpt->nHeader; i++){
-    struct curl_slist *pNew;
-    if( has_header(pReq->pHeaders, pOpt->azHeader[i]) ) continue;
-    pNew = curl_slist_append(pReq->pHeaders, pOpt->azHeader[i]);
-    if( pNew==0 ) return SQLITE_NOMEM;
-    pReq->pHeaders = pNew;
+    if( add_header(pReq, pOpt->azHeader[i]) ) return SQLITE_NOMEM;
   }
   return SQLITE_OK;
 }
@@ -391,6 +397,7 @@ static int item_error(char **pzErr, sqlite3_int64 i, char *zWhy){
 static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
                       char **pzErr){
   int bNul = 0;
+  const char *zBodyType = 0;      /* Content-Type implied by the body */
   memset(pReq, 0, sizeof(*pReq));
   pReq->iIndex = iItem;
   if( json_type(v)=='"' ){
@@ -449,18 +456,14 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
           pReq->pBody = json_string_decode(val, &bNul);
           if( pReq->pBody==0 ) break;
           pReq->nBody = strlen(pReq->pBody);
+          zBodyType = "Content-Type: text/plain;charset=UTF-8";
         }else{
           pReq->pBody = sqlite3_malloc64(val.n+1);
           if( pReq->pBody==0 ) return SQLITE_NOMEM;
           memcpy(pReq->pBody, val.z, val.n);
           pReq->pBody[val.n] = 0;
           pReq->nBody = val.n;
-          if( !has_header(pReq->pHeaders, "Content-Type:") ){
-            struct curl_slist *pNew =
-                curl_slist_append(pReq->pHeaders, "Content-Type: application/json");
-            if( pNew==0 ) return SQLITE_NOMEM;
-            pReq->pHeaders = pNew;
-          }
+          zBodyType = "Content-Type: application/json";
         }
       }else{
         char *zKey = json_string_decode(k, &bNul);
@@ -473,6 +476,18 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
     if( bNul ){
       return item_error(pzErr, iItem, sqlite3_mprintf("a string holds a NUL character"));
     }
+    /* Like fetch() in browsers: a string body is text, any other JSON value
+    ** is JSON; a Content-Type the request gives itself wins (headers may
+    ** come after body in the object, hence the check at the end). */
+    if( zBodyType==0 && pReq->pBody==0 && pReq->zMethod
+     && (strcmp(pReq->zMethod, "POST")==0 || strcmp(pReq->zMethod, "PUT")==0
+         || strcmp(pReq->zMethod, "PATCH")==0) ){
+      zBodyType = "Content-Type:";   /* no body: drop libcurl's form default */
+    }
+    if( zBodyType && add_header(pReq, zBodyType) ) return SQLITE_NOMEM;
+    /* libcurl asks large bodies to wait for "100 Continue", which many
+    ** servers never send: a one second stall per request.  Send at once. */
+    if( pReq->pBody && add_header(pReq, "Expect:") ) return SQLITE_NOMEM;
     if( pReq->zUrl==0 ){
       return item_error(pzErr, iItem, sqlite3_mprintf("request object has no \"url\""));
     }

@@ -1,0 +1,310 @@
+#!/usr/bin/python3
+"""Loopback HTTP/1.1 test server for apifetch's tests and benchmarks.
+
+    /usr/bin/python3 tests/loopback.py [--port N]
+
+Listens on 127.0.0.1 only (port 0: an ephemeral port), prints `PORT <n>` once
+listening, serves until SIGTERM.  Standard library only (asyncio), keep-alive,
+holds thousands of concurrent delayed requests.
+
+Every route takes `delay=<ms>` (wait before answering; the request counts as
+in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
+(counted per key in /stats).
+
+  /stats                 {"inflight", "max_inflight", "connections", "requests", "keys"}
+  /stats/reset           zero the counters (these two routes are never counted,
+                         nor is a connection that served only them)
+  /obj?id=N              {"id":N,"title":"post N","done":false,"author":{...},"tags":[...]}
+  /array?n=K             [{"id":1,"name":"item 1"}, ...] K elements
+  /wrap?n=K              {"meta":{"page":1,"total":K},"data":{"items":[{"id":1},...]}}
+  /raw?body=S&type=T&status=C   exactly S (hex=HEX for raw bytes instead)
+  /status/C              status C, body {"status":C} (none for 204/304)
+  /flaky?key=K&fail=k&code=C&retry_after=S&retry_after_date=S
+                         the first k requests for K fail with C (503), with
+                         Retry-After delta-seconds or HTTP-date now+S; then 200
+  /reset                 TCP RST instead of an answer
+  /reset_mid             headers and part of the body, then RST
+  /truncated             Content-Length 100, 10 bytes sent, then close
+  /text, /html           non-JSON bodies
+  /huge?mb=N&chunked=1   a valid JSON array of about N MiB, streamed
+  /redirect?to=URL&code=C   one redirect to URL
+  /redirects?n=K         a chain of K redirects ending at /obj?id=0
+  /echo                  {"method","path","query","headers","body"} of the request
+  /hang                  never answers
+  /nested?depth=N        [[[...]]] N deep
+  /slow?bytes=N&bps=B    N bytes at B bytes per second
+"""
+import argparse
+import asyncio
+import email.utils
+import json
+import resource
+import signal
+import socket
+import struct
+import sys
+import time
+import urllib.parse
+
+STATS = {"inflight": 0, "max_inflight": 0, "connections": 0, "requests": 0, "keys": {}}
+FLAKY = {}
+
+REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found",
+           303: "See Other", 307: "Temporary Redirect", 308: "Permanent Redirect",
+           304: "Not Modified", 400: "Bad Request", 404: "Not Found",
+           429: "Too Many Requests", 500: "Internal Server Error",
+           502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+class Drop(Exception):
+    """The handler has dealt with the connection itself; close it."""
+
+
+def head(status, headers, length=None):
+    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}"]
+    for k, v in headers:
+        lines.append(f"{k}: {v}")
+    if length is not None:
+        lines.append(f"Content-Length: {length}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def obj(i):
+    return {"id": i, "title": f"post {i}", "done": False,
+            "author": {"name": f"user {i}", "geo": {"lat": 1.5, "lng": -0.25}},
+            "tags": ["a", "b"]}
+
+
+def rst(writer):
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def wait_or_hangup(reader, seconds):
+    """Sleep, but return early (True) if the client closes the connection."""
+    try:
+        await asyncio.wait_for(reader.read(1), timeout=seconds)
+        return True
+    except asyncio.TimeoutError:
+        return False
+
+
+async def respond(method, path, q, headers, body, reader, writer):
+    """Returns (status, headers, body bytes) or writes itself and raises Drop."""
+    js = [("Content-Type", "application/json")]
+    if path == "/obj":
+        return 200, js, json.dumps(obj(int(q.get("id", 1)))).encode()
+    if path == "/array":
+        n = int(q.get("n", 3))
+        return 200, js, json.dumps([{"id": i, "name": f"item {i}"} for i in range(1, n + 1)]).encode()
+    if path == "/wrap":
+        n = int(q.get("n", 2))
+        return 200, js, json.dumps({"meta": {"page": 1, "total": n},
+                                    "data": {"items": [{"id": i} for i in range(1, n + 1)]}}).encode()
+    if path == "/raw":
+        data = bytes.fromhex(q["hex"]) if "hex" in q else q.get("body", "").encode()
+        return int(q.get("status", 200)), [("Content-Type", q.get("type", "application/json"))], data
+    if path.startswith("/status/"):
+        code = int(path[8:])
+        if code < 200 or code > 599:
+            return 400, js, b'{"error":"bad status"}'
+        return code, js, b"" if code in (204, 304) else json.dumps({"status": code}).encode()
+    if path == "/flaky":
+        key = q.get("key", "")
+        n = FLAKY[key] = FLAKY.get(key, 0) + 1
+        if n <= int(q.get("fail", 1)):
+            h = list(js)
+            if "retry_after" in q:
+                h.append(("Retry-After", q["retry_after"]))
+            if "retry_after_date" in q:
+                h.append(("Retry-After", email.utils.formatdate(
+                    time.time() + float(q["retry_after_date"]), usegmt=True)))
+            return int(q.get("code", 503)), h, json.dumps({"error": "flaky", "attempt": n}).encode()
+        return 200, js, json.dumps({"key": key, "attempt": n}).encode()
+    if path == "/reset":
+        rst(writer)
+        raise Drop()
+    if path == "/reset_mid":
+        writer.write(head(200, js, 100000) + b"[" + b" " * 999)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        rst(writer)
+        raise Drop()
+    if path == "/truncated":
+        writer.write(head(200, js, 100) + b'{"partial":')
+        await writer.drain()
+        writer.close()
+        raise Drop()
+    if path == "/text":
+        return 200, [("Content-Type", "text/plain")], b"hello, this is not json"
+    if path == "/html":
+        return 200, [("Content-Type", "text/html")], b"<html><body>nope</body></html>"
+    if path == "/huge":
+        await send_huge(writer, float(q.get("mb", 1)), q.get("chunked") == "1", method == "HEAD")
+        raise Drop()
+    if path == "/redirect":
+        return int(q.get("code", 302)), [("Location", q.get("to", "/obj"))] + js, b"{}"
+    if path == "/redirects":
+        n = int(q.get("n", 1))
+        if n <= 0:
+            return 200, js, json.dumps(obj(0)).encode()
+        return 302, [("Location", f"/redirects?n={n - 1}")] + js, b"{}"
+    if path == "/echo":
+        return 200, js, json.dumps({"method": method, "path": path, "query": q,
+                                    "headers": headers,
+                                    "body": body.decode("utf-8", "replace")}).encode()
+    if path == "/hang":
+        await reader.read()       # until the client hangs up
+        raise Drop()
+    if path == "/nested":
+        d = int(q.get("depth", 1000))
+        return 200, js, b"[" * d + b"]" * d
+    if path == "/slow":
+        n, bps = int(q.get("bytes", 10)), float(q.get("bps", 1))
+        writer.write(head(200, js, n))
+        for _ in range(n):
+            if await wait_or_hangup(reader, 1 / bps):
+                raise Drop()
+            writer.write(b" ")
+            await writer.drain()
+        raise Drop("done")
+    return 404, js, b'{"error":"not found"}'
+
+
+async def send_huge(writer, mb, chunked, head_only):
+    elem = b'{"id":123456,"name":"' + b"x" * 90 + b'"},'   # 111 bytes
+    count = max(1, int(mb * 1024 * 1024 / len(elem)))
+    total = 1 + len(elem) * count          # "[" + elements, last "," becomes "]"
+    hdrs = [("Content-Type", "application/json")]
+    if chunked:
+        writer.write(head(200, hdrs + [("Transfer-Encoding", "chunked")]))
+    else:
+        writer.write(head(200, hdrs, total))
+    if head_only:
+        return
+    per = max(1, 65536 // len(elem))
+    first = True
+    sent = 0
+    while sent < count:
+        k = min(per, count - sent)
+        block = (b"[" if first else b"") + elem * k
+        sent += k
+        if sent == count:
+            block = block[:-1] + b"]"
+        first = False
+        writer.write(b"%x\r\n%s\r\n" % (len(block), block) if chunked else block)
+        await writer.drain()
+    if chunked:
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+
+async def read_request(reader):
+    line = await reader.readline()
+    if not line:
+        return None
+    try:
+        method, target, _version = line.decode("latin-1").split()
+    except ValueError:
+        raise ValueError("bad request line")
+    headers = {}
+    while True:
+        h = await reader.readline()
+        if not h:
+            return None
+        if h in (b"\r\n", b"\n"):
+            break
+        k, _, v = h.decode("latin-1").partition(":")
+        headers[k.strip().lower()] = v.strip()
+    body = b""
+    if "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readline()).split(b";")[0], 16)
+            if size == 0:
+                await reader.readline()
+                break
+            body += await reader.readexactly(size)
+            await reader.readline()
+    return method, target, headers, body
+
+
+async def handle(reader, writer):
+    counted = False           # a connection counts once it serves a counted request
+    try:
+        while True:
+            try:
+                req = await read_request(reader)
+            except (ValueError, asyncio.IncompleteReadError):
+                writer.write(head(400, [("Connection", "close")], 0))
+                break
+            if req is None:
+                break
+            method, target, headers, body = req
+            url = urllib.parse.urlsplit(target)
+            q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
+            if url.path == "/stats":
+                data = json.dumps(STATS).encode()
+                writer.write(head(200, [("Content-Type", "application/json")], len(data)) + data)
+                await writer.drain()
+                continue
+            if url.path == "/stats/reset":
+                STATS.update(max_inflight=STATS["inflight"], connections=0, requests=0, keys={})
+                FLAKY.clear()
+                writer.write(head(200, [("Content-Type", "application/json")], 14) + b'{"reset":true}')
+                await writer.drain()
+                continue
+            STATS["requests"] += 1
+            if not counted:
+                STATS["connections"] += 1
+                counted = True
+            if "key" in q:
+                STATS["keys"][q["key"]] = STATS["keys"].get(q["key"], 0) + 1
+            STATS["inflight"] += 1
+            STATS["max_inflight"] = max(STATS["max_inflight"], STATS["inflight"])
+            try:
+                if "delay" in q and await wait_or_hangup(reader, int(q["delay"]) / 1000):
+                    raise Drop()
+                status, hdrs, data = await respond(method, url.path, q, headers, body, reader, writer)
+                if method == "HEAD":
+                    writer.write(head(status, hdrs, len(data)))
+                else:
+                    writer.write(head(status, hdrs, len(data)) + data)
+                await writer.drain()
+            finally:
+                STATS["inflight"] -= 1
+            if headers.get("connection", "").lower() == "close":
+                break
+    except Drop:
+        pass
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        try:
+            writer.close()
+        except Exception:
+            pass
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    args = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    server = await asyncio.start_server(handle, "127.0.0.1", args.port, backlog=8192,
+                                        limit=1 << 20)
+    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with server:
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

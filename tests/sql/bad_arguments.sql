@@ -1,0 +1,38 @@
+-- Bad input gets an SQL error that names the argument and the problem.
+.load ./apifetch
+SELECT * FROM api_fetch();
+SELECT * FROM api_fetch(NULL);
+SELECT * FROM api_fetch(42);
+SELECT * FROM api_fetch(x'00');
+SELECT * FROM api_fetch('["$BASE/obj",');
+SELECT * FROM api_fetch('{"url": "$BASE/obj"}');
+SELECT * FROM api_fetch('["$BASE/obj", 3]');
+SELECT * FROM api_fetch('["$BASE/obj", ["$BASE/obj"]]');
+SELECT * FROM api_fetch('[{"url": "$BASE/obj", "verb": "GET"}]');
+SELECT * FROM api_fetch('[{"method": "GET"}]');
+SELECT * FROM api_fetch('[{"url": "$BASE/obj", "headers": {"X": 1}}]');
+SELECT * FROM api_fetch('[{"url": "$BASE/obj", "headers": {"X": "a\r\nInjected: 1"}}]');
+SELECT * FROM api_fetch('["ftp://example.com/file"]');
+SELECT * FROM api_fetch('["file:///etc/passwd"]');
+SELECT * FROM api_fetch('["http://exa mple.com/"]');
+SELECT * FROM api_fetch('["/relative/path"]');
+SELECT * FROM api_fetch('not a url');
+SELECT * FROM api_fetch('["$BASE/obj"]', 0);
+SELECT * FROM api_fetch('["$BASE/obj"]', 10001);
+SELECT * FROM api_fetch('["$BASE/obj"]', 'many');
+SELECT * FROM api_fetch('["$BASE/obj"]', 2.5);
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, 'fast');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '[1]');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"speed": 11}');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"timeout_ms": "5s"}');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"timeout_ms": 0}');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"max_attempts": 1.5}');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"on_error": "ignore"}');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"retry_unsafe": "yes"}');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"record_path": 3}');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"headers": "X: 1"}');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"rate": 5, "rate": 6}');
+-- None of the above sent a request.
+SELECT data ->> '$.requests' AS requests FROM api_fetch('["$BASE/stats"]');
+-- NULL concurrency and options mean the defaults.
+SELECT count(*) FROM api_fetch('["$BASE/obj"]', NULL, NULL);
