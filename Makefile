@@ -21,9 +21,14 @@ ifeq ($(SANITIZE),1)
   CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 python3 curl
+# Build: gcc make and the three -dev packages.  Tests: sqlite3 (the shell),
+# python3 (runner, loopback server), nginx-light + openssl (TLS, HTTP/2).
+DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 python3 \
+           nginx-light openssl
+# Benchmarks only: the Python pattern's libraries and curl.
+BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
 
-.PHONY: all test unit demo bench deps clean
+.PHONY: all test unit demo bench deps bench-deps install-pkgs clean
 
 all: apifetch.so
 
@@ -44,11 +49,17 @@ test: apifetch.so tests/unit
 demo: apifetch.so
 	$(PYTHON) tests/run.py --demo
 
-bench: apifetch.so
+bench: bench-deps apifetch.so
 	$(PYTHON) tests/bench.py
 
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@$(MAKE) -s install-pkgs PKGS="$(DEB_PKGS)"
+
+bench-deps:
+	@$(MAKE) -s install-pkgs PKGS="$(BENCH_PKGS)"
+
+install-pkgs:
+	@missing=""; for p in $(PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

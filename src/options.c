@@ -467,10 +467,13 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
         }
       }else{
         char *zKey = json_string_decode(k, &bNul);
+        char *zWhy;
         if( zKey==0 && !bNul ) return SQLITE_NOMEM;
-        return item_error(pzErr, iItem, sqlite3_mprintf(
+        zWhy = sqlite3_mprintf(
             "unknown key \"%s\" (a request object has url, method, headers, body)",
-            zKey ? zKey : "?"));
+            zKey ? zKey : "?");
+        sqlite3_free(zKey);
+        return item_error(pzErr, iItem, zWhy);
       }
     }
     if( bNul ){

@@ -10,6 +10,8 @@
    (`sqlite3 -batch :memory:`), with `$BASE` replaced by the server's base
    URL, and compares what the shell prints (stdout and stderr together) with
    tests/sql/NAME.expected.  The server's counters are reset before each file.
+   `$TLS_BASE` and `$CA_FILE` name an nginx server (tests/nginx.conf) with
+   TLS from a CA made for the run, offering HTTP/2.
 4. Runs every sql/*.sql example script the same way; each must finish with
    exit status 0 and print no error.
 5. Stops the server and prints `N passed, N failed` as its last line.
@@ -23,9 +25,12 @@ the diff before committing it).  NAME restricts the run to those SQL tests.
 """
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -58,9 +63,6 @@ def sanitizer_env():
     libubsan = subprocess.run(["cc", "-print-file-name=libubsan.so"],
                               capture_output=True, text=True).stdout.strip()
     env["LD_PRELOAD"] = f"{libasan} {libubsan}"
-    # libcurl's global state lives until exit by design (the extension can
-    # not know when it is unloaded); everything else must be freed.
-    env["LSAN_OPTIONS"] = f"suppressions={TESTS}/lsan.supp:print_suppressions=0"
     env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99"
     env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
     return env
@@ -77,6 +79,48 @@ def start_server():
     return proc, int(m.group(1))
 
 
+def start_tls_server(workdir):
+    """nginx with TLS (a CA made here and now) and HTTP/2 on a free port.
+    Returns (process, base URL, CA file)."""
+    def ssl(*args):
+        subprocess.run(["openssl", *args], cwd=workdir, check=True, capture_output=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=apifetch test CA")
+    ssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(workdir, "san.cnf"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.cnf")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(os.path.join(TESTS, "nginx.conf")) as f:
+        conf = f.read().replace("@PORT@", str(port)).replace("@DIR@", workdir)
+    with open(os.path.join(workdir, "nginx.conf"), "w") as f:
+        f.write(conf)
+    proc = subprocess.Popen(["nginx", "-p", workdir, "-e", os.path.join(workdir, "error.log"),
+                             "-c", os.path.join(workdir, "nginx.conf")])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        raise SystemExit("nginx did not start: " + open(os.path.join(workdir, "error.log")).read())
+    return proc, f"https://127.0.0.1:{port}", os.path.join(workdir, "ca.pem")
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def run_unit():
     exe = os.path.join(TESTS, "unit")
     r = subprocess.run([exe], capture_output=True, text=True, timeout=120)
@@ -90,9 +134,12 @@ def run_unit():
         report(False, "unit", f"exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
 
 
-def run_sql(path, base, env):
+def run_sql(path, base, env, subst={}):
     with open(path) as f:
-        script = f.read().replace("$BASE", base)
+        script = f.read()
+    for k, v in subst.items():
+        script = script.replace(k, v)
+    script = script.replace("$BASE", base)
     t0 = time.time()
     try:
         r = subprocess.run([SQLITE, "-batch", ":memory:"], input=script, cwd=ROOT,
@@ -100,7 +147,10 @@ def run_sql(path, base, env):
                            text=True, timeout=TIMEOUT, env=env)
     except subprocess.TimeoutExpired:
         return None, f"timed out after {TIMEOUT} s", 0
-    return r.returncode, r.stdout.replace(base, "$BASE"), time.time() - t0
+    out = r.stdout
+    for k, v in subst.items():
+        out = out.replace(v, k)
+    return r.returncode, out.replace(base, "$BASE"), time.time() - t0
 
 
 def reset_server(base):
@@ -129,6 +179,10 @@ def main(argv):
 
     server, port = start_server()
     base = f"http://127.0.0.1:{port}"
+    tlsdir = tempfile.mkdtemp(prefix="apifetch-tls-")
+    tls, tls_base, ca_file = start_tls_server(tlsdir)
+    # $TLS_BASE: nginx over https with HTTP/2; $CA_FILE: the CA that signed it.
+    subst = {"$TLS_BASE": tls_base, "$CA_FILE": ca_file}
     try:
         sqldir = os.path.join(TESTS, "sql")
         for name in sorted(os.listdir(sqldir)):
@@ -138,7 +192,7 @@ def main(argv):
             if only and stem not in only:
                 continue
             reset_server(base)
-            code, out, secs = run_sql(os.path.join(sqldir, name), base, env)
+            code, out, secs = run_sql(os.path.join(sqldir, name), base, env, subst)
             expected_path = os.path.join(sqldir, stem + ".expected")
             if update and code is not None:
                 with open(expected_path, "w") as f:
@@ -166,11 +220,9 @@ def main(argv):
             bad = code != 0 or re.search(r"(?m)^(Error|Parse error|Runtime error)", out or "")
             report(not bad, f"example/{name} ({secs:.1f}s)", "" if not bad else out[-3000:])
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
+        stop(tls)
+        shutil.rmtree(tlsdir, ignore_errors=True)
 
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
