@@ -180,6 +180,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   FetchCursor *c = (FetchCursor*)cur;
   sqlite3_value *pList = 0, *pConc = 0, *pOpts = 0;
   char *zErr = 0, *zList;
+  const char *zText;
   int i = 0, rc, nList;
   RequestSource src;
   (void)idxStr; (void)argc;
@@ -217,10 +218,11 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
 
   /* url_list is read twice (checked, then streamed), so keep a copy: the
   ** argument value only lives until xFilter returns. */
+  zText = (const char*)sqlite3_value_text(pList);    /* text, then bytes */
   nList = sqlite3_value_bytes(pList);
-  zList = sqlite3_malloc64((sqlite3_uint64)nList + 1);
+  zList = zText ? sqlite3_malloc64((sqlite3_uint64)nList + 1) : 0;
   if( zList==0 ) return cursor_error(c, SQLITE_NOMEM, 0);
-  memcpy(zList, sqlite3_value_text(pList), nList);
+  memcpy(zList, zText, nList);
   zList[nList] = 0;
   rc = urllist_open(&c->list, zList, (size_t)nList, &c->opt, &zErr);
   if( rc ) return cursor_error(c, rc, zErr);
