@@ -14,7 +14,8 @@ WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 LIBS    = -lcurl -lcjson
 PYTHON  ?= /usr/bin/python3
 
-SRC     = src/apifetch.c src/vtab.c src/engine.c src/options.c src/json.c src/policy.c
+SRC     = src/apifetch.c src/vtab.c src/engine.c src/options.c src/json.c \
+          src/flatten.c src/infer.c src/policy.c
 HDR     = src/apifetch.h
 
 ifeq ($(SANITIZE),1)

@@ -71,6 +71,9 @@ int json_string_eq(JsonSpan str, const char *zKey, size_t nKey);
 ** string.  Returns NULL on out-of-memory or, with *pbNul set, when the
 ** string contains U+0000 (which C strings cannot carry). */
 char *json_string_decode(JsonSpan str, int *pbNul);
+/* Decode into zOut, which has room for str.n-2 bytes; returns the length.
+** A \u0000 gives a NUL byte. */
+size_t json_string_decode_into(JsonSpan str, char *zOut);
 
 /* Look up member zKey of an object.  Returns 1 if found. */
 int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal);
@@ -80,30 +83,169 @@ int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal);
 char json_type(JsonSpan v);
 
 /**************************************************************************
-** Records: the rows one response body yields (json.c).
-**
-** With no record_path a top-level array gives one record per element and
-** anything else one record.  With a record_path (a list of object keys) the
-** array found at that path gives the records; if the top level is an array,
-** the path is followed in each element, as pandas.json_normalize does.
+** flatten.c - records of a response, and flattening a record.
 */
+#define APIFETCH_MAX_PATH 32      /* Keys in a record_path or meta path */
+
 typedef struct RecordIter RecordIter;
 struct RecordIter {
-  JsonSpan root;            /* The whole response document */
-  char **azPath;            /* record_path keys, or NULL (not owned) */
-  int nPath;                /* Number of keys in azPath */
-  int bOuter;               /* True if iterating a top-level array with a path */
-  size_t outerPos;          /* Position in the top-level array if bOuter */
-  JsonSpan cur;             /* The array whose elements are being returned */
-  size_t curPos;            /* Position in cur */
-  int bSingle;              /* One record: the root itself, not yet returned */
+  JsonSpan root;                  /* The whole response document */
+  char **azPath;                  /* record_path keys (not owned) */
+  int nPath;                      /* Number of keys in azPath */
+  int bSingle;                    /* No path, root not an array: one record */
+  JsonSpan aCont[APIFETCH_MAX_PATH];  /* Object or array at each level */
+  size_t aPos[APIFETCH_MAX_PATH];     /* Position in aCont[k] if an array */
+  int aState[APIFETCH_MAX_PATH];      /* 0 done, 1 object due, 2 object given, 3 array */
+  JsonSpan aObj[APIFETCH_MAX_PATH];   /* Current object at each level */
+  JsonSpan final;                 /* The array whose elements are records */
+  size_t finalPos;                /* Position in final (or in root, no path) */
+  int bFinal;                     /* final is set */
 };
 
-/* Prepare to iterate.  Returns 0, or 1 with a static reason in *pzWhy and
-** the 0-based top-level element the problem is in (or -1) in *piWhere. */
+/* Prepare to iterate the records of root.  Returns 0, or 1 with a
+** sqlite3_malloc'd reason in *pzErr (NULL if out of memory). */
 int records_begin(RecordIter *p, JsonSpan root, char **azPath, int nPath,
-                  const char **pzWhy, sqlite3_int64 *piWhere);
+                  char **pzErr);
 int records_next(RecordIter *p, JsonSpan *pRec);
+/* The meta field azMeta (json_normalize's meta path rule) for the current
+** record.  Returns 1 if found. */
+int records_meta(const RecordIter *p, char **azMeta, int nMeta, JsonSpan *pVal);
+
+typedef struct Flattener Flattener;
+struct Flattener {
+  const char *zSep;               /* Separator between joined keys */
+  size_t nSep;                    /* Its length */
+  int maxLevel;                   /* Levels of objects to expand, -1 for all */
+  int (*xEmit)(void *pCtx, const char *zName, size_t nName, JsonSpan v);
+  void *pCtx;                     /* First argument of xEmit */
+  char *zName;                    /* Name buffer (owned) */
+  size_t nAlloc;                  /* Its size */
+};
+/* Call f->xEmit for every (name, value) of rec, names starting zPrefix.
+** A record that is not an object gives one value named "value". */
+int flatten_record(Flattener *f, const char *zPrefix, size_t nPrefix, JsonSpan rec);
+void flatten_clear(Flattener *f);
+
+/**************************************************************************
+** infer.c - columns, type inference and typed values of the wide face.
+*/
+typedef struct Buf Buf;
+struct Buf {
+  char *z;                        /* Text, NUL-terminated (owned) */
+  size_t n;                       /* Bytes used, not counting the NUL */
+  size_t nAlloc;                  /* Bytes allocated */
+  int bOom;                       /* An allocation failed */
+};
+int buf_reserve(Buf *b, size_t nMore);
+void buf_append(Buf *b, const char *z, size_t n);
+void buf_append_json_string(Buf *b, const char *z, size_t n);
+void buf_free(Buf *b);
+
+enum { TYPE_NONE, TYPE_INTEGER, TYPE_REAL, TYPE_TEXT };      /* declared type */
+enum { CONV_NATURAL, CONV_NUMERIC, CONV_JSON,                /* conversions */
+       CONV_TS_UTC, CONV_TS_EPOCH, CONV_TS_KEEP };
+enum { NUMSTR_NEVER, NUMSTR_EXACT, NUMSTR_DECIMAL };         /* numeric_strings */
+enum { TS_UTC, TS_KEEP, TS_EPOCH };                          /* timestamps */
+
+typedef struct TypeRules TypeRules;
+struct TypeRules {
+  int numericStrings;             /* NUMSTR_*: which strings become numbers */
+  int timestamps;                 /* TS_*: what becomes of timestamps */
+};
+
+typedef struct Column Column;
+struct Column {
+  char *zName;                    /* Column name (owned) */
+  size_t nName;                   /* Its length */
+  int bMeta;                      /* Filled from a meta path */
+  unsigned seen;                  /* SEEN_* bits: kinds of value sampled */
+  unsigned strAll;                /* STR_* bits every sampled string had */
+  unsigned strAny;                /* STR_* bits some sampled string had */
+  int eType;                      /* TYPE_* */
+  int eConv;                      /* CONV_* */
+  sqlite3_int64 iStamp;           /* Record that last gave this column a value */
+};
+
+typedef struct Schema Schema;
+struct Schema {
+  Column *aCol;                   /* Columns, in table order */
+  int nCol, nAlloc;
+  int *aHash;                     /* Open addressing: name -> column */
+  unsigned nHash;                 /* Slots, a power of two */
+  const char *const *azReserved;  /* Names data columns may not take */
+  int maxCol;                     /* Most columns allowed */
+  Buf tmp;                        /* Scratch for candidate names */
+};
+int schema_init(Schema *s, const char *const *azReserved, int maxCol);
+void schema_clear(Schema *s);
+/* Column index for name z in the record numbered iStamp (a name already
+** used in that record becomes name_2, name_3, ...), or -1 with the name
+** to use in *pzName (valid until the next call), or -2 on out-of-memory. */
+int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
+                   const char **pzName, size_t *pnName);
+int schema_add(Schema *s, const char *z, size_t n, int bMeta);
+void schema_observe(Column *p, JsonSpan v);
+int schema_finish(Schema *s, const TypeRules *r);
+int schema_declare(Schema *s, const char *zColumns, const TypeRules *r, char **pzErr);
+const char *schema_type_name(const Column *p);
+
+/* A typed value: an SQLITE_* type and the value.  Text is z[0..n) or, if
+** z is NULL, bytes off..off+n of the row's arena. */
+typedef struct Cell Cell;
+struct Cell {
+  int eType;
+  sqlite3_int64 i;
+  double r;
+  const char *z;
+  size_t off, n;
+};
+/* Convert v for column p.  Returns 1 if v does not fit the column's type
+** (it is then kept as it is), else 0. */
+int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *c, Buf *pArena);
+
+/* Shaping records into rows (infer.c): a Schema plus the flattening
+** rules of one wide table. */
+typedef struct MetaPath MetaPath;
+struct MetaPath {
+  char **az;                      /* Keys */
+  int n;                          /* Number of keys */
+  char *zName;                    /* Column name: meta_prefix + keys joined by sep */
+};
+
+typedef struct Shape Shape;
+struct Shape {
+  Schema schema;                  /* The data columns */
+  TypeRules rules;                /* Type rules */
+  char *zSep;                     /* Separator for joined keys (owned) */
+  int maxLevel;                   /* Object levels to flatten, -1 for all */
+  MetaPath *aMeta;                /* meta paths (owned) */
+  int nMeta;
+  char *zRecordPrefix;            /* Prefix of record column names (owned) */
+  sqlite3_int64 iStamp;           /* Records shaped so far */
+  Flattener learn;                /* Flattener used while learning */
+};
+
+/* One row: a cell per column, and the _extra and _mismatches JSON. */
+typedef struct Row Row;
+struct Row {
+  Cell *aCell;                    /* One per column */
+  Buf arena;                      /* Text the cells refer to by offset */
+  Buf extra;                      /* {"name": value, ...} of unknown keys, or empty */
+  Buf mism;                       /* ["column", ...] of values that did not fit */
+  int nExtra;                     /* Values in extra */
+  int nMismatch;                  /* Names in mism */
+  Flattener flat;
+};
+
+/* Learn columns and types from record rec of iterator it (the iterator
+** gives meta fields); shape_finish() decides the types. */
+int shape_learn(Shape *s, const RecordIter *it, JsonSpan rec);
+int shape_finish(Shape *s);
+/* Fill row w from *pRec (an all-NULL row if pRec is NULL). */
+int shape_record(Shape *s, const RecordIter *it, const JsonSpan *pRec, Row *w);
+void shape_clear(Shape *s);
+int row_init(Row *w, const Shape *s);
+void row_clear(Row *w);
 
 /**************************************************************************
 ** policy.c - pure functions, no I/O, unit-tested in tests/unit.c.
@@ -170,6 +312,11 @@ struct Options {
 void options_init(Options *p);
 int options_parse(Options *p, const char *zJson, char **pzErr);
 void options_clear(Options *p);
+/* One option from a CREATE VIRTUAL TABLE argument; SQLITE_NOTFOUND if
+** zKey is not an option. */
+int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr);
+/* Checks across options (after the last options_set). */
+int options_check(const Options *p, char **pzErr);
 
 /* One HTTP request, as taken from url_list. */
 typedef struct Request Request;
@@ -202,6 +349,11 @@ int urllist_open(UrlList *p, char *z, size_t n, const Options *pOpt,
 /* Returns 1 with the next request, 0 at the end, -1 on error (*pzErr). */
 int urllist_next(UrlList *p, Request *pReq, char **pzErr);
 void urllist_close(UrlList *p);
+
+/* One row of url_query: a URL, or a request object as JSON text.  Checked
+** like a url_list item, option headers merged. */
+int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
+                      const Options *pOpt, Request *pReq, char **pzErr);
 
 /* Check a URL: parseable by libcurl, scheme http or https.  Returns NULL if
 ** fine, else a sqlite3_malloc'd description. */

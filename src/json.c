@@ -369,6 +369,23 @@ int json_string_eq(JsonSpan str, const char *zKey, size_t nKey){
   return k==nKey;
 }
 
+size_t json_string_decode_into(JsonSpan str, char *zOut){
+  const char *s = str.z + 1;
+  size_t n = str.n - 2, i = 0, k = 0;
+  if( memchr(s, '\\', n)==0 ){
+    memcpy(zOut, s, n);
+    return n;
+  }
+  while( i<n ){
+    if( s[i]=='\\' ){
+      k += decode_escape(s, n, &i, zOut+k);
+    }else{
+      zOut[k++] = s[i++];
+    }
+  }
+  return k;
+}
+
 char *json_string_decode(JsonSpan str, int *pbNul){
   const char *s = str.z + 1;
   size_t n = str.n - 2, i = 0, k = 0;
@@ -398,75 +415,4 @@ int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal){
     if( json_string_eq(k, zKey, nKey) ){ *pVal = v; bFound = 1; }
   }
   return bFound;
-}
-
-/* Follow azPath from v.  Returns 0 with the array (or null) in *pOut, or 1
-** with the reason in *pzWhy. */
-static int follow_path(JsonSpan v, char **azPath, int nPath, JsonSpan *pOut,
-                       const char **pzWhy){
-  int i;
-  for(i=0; i<nPath; i++){
-    if( json_type(v)!='{' ){ *pzWhy = "record_path: not an object on the way"; return 1; }
-    if( !json_object_get(v, azPath[i], &v) ){ *pzWhy = "record_path not found"; return 1; }
-  }
-  if( json_type(v)!='[' && json_type(v)!='z' ){
-    *pzWhy = "record_path does not point at an array";
-    return 1;
-  }
-  *pOut = v;
-  return 0;
-}
-
-int records_begin(RecordIter *p, JsonSpan root, char **azPath, int nPath,
-                  const char **pzWhy, sqlite3_int64 *piWhere){
-  memset(p, 0, sizeof(*p));
-  p->root = root;
-  p->azPath = azPath;
-  p->nPath = nPath;
-  *piWhere = -1;
-  if( nPath==0 ){
-    if( json_type(root)=='[' ){
-      p->cur = root;
-    }else{
-      p->bSingle = 1;
-    }
-    return 0;
-  }
-  if( json_type(root)=='[' ){
-    /* Check every element up front so that a bad one fails the whole
-    ** response rather than leaving it half-returned. */
-    size_t pos = 0;
-    JsonSpan e, a;
-    sqlite3_int64 k = 0;
-    while( json_array_next(root, &pos, &e) ){
-      if( follow_path(e, azPath, nPath, &a, pzWhy) ){ *piWhere = k; return 1; }
-      k++;
-    }
-    p->bOuter = 1;
-    p->cur.n = 0;
-    return 0;
-  }
-  return follow_path(root, azPath, nPath, &p->cur, pzWhy);
-}
-
-int records_next(RecordIter *p, JsonSpan *pRec){
-  if( p->bSingle ){
-    p->bSingle = 0;
-    *pRec = p->root;
-    return 1;
-  }
-  for(;;){
-    if( p->cur.n>0 && json_type(p->cur)=='['
-     && json_array_next(p->cur, &p->curPos, pRec) ){
-      return 1;
-    }
-    if( !p->bOuter ) return 0;
-    {
-      JsonSpan e;
-      const char *zWhy;
-      if( !json_array_next(p->root, &p->outerPos, &e) ) return 0;
-      follow_path(e, p->azPath, p->nPath, &p->cur, &zWhy);  /* checked in begin */
-      p->curPos = 0;
-    }
-  }
 }

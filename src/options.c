@@ -289,7 +289,41 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
       "retry_after_max_ms, retry_unsafe, rate, burst, per_host, max_bytes, "
       "max_redirects, on_error, user_agent, ca_file, headers, record_path)",
       zKey);
-  return SQLITE_ERROR;
+  return SQLITE_NOTFOUND;
+}
+
+int options_check(const Options *p, char **pzErr){
+  if( p->retry_max_ms<p->retry_base_ms ){
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: option retry_max_ms (%lld) is less than retry_base_ms (%lld)",
+        p->retry_max_ms, p->retry_base_ms);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+/* One option given as a CREATE VIRTUAL TABLE argument, key=value.  String
+** options take the text as it is; the others read it as JSON (so 5000,
+** true, '{"X-A": "1"}' and '["a","b"]' work) and fall back to a string,
+** which then gets the usual "must be ..., got a string" message.  Returns
+** SQLITE_NOTFOUND, with no message, for a key that is not an option. */
+int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr){
+  static const char *const azString[] = { "user_agent", "ca_file", "on_error", 0 };
+  cJSON *v = 0;
+  int i, rc;
+  for(i=0; azString[i] && strcmp(zKey, azString[i])!=0; i++){}
+  if( azString[i]==0 ) v = cJSON_Parse(zValue);
+  if( v==0 ) v = cJSON_CreateString(zValue);
+  if( v==0 ) return SQLITE_NOMEM;
+  v->string = (char*)zKey;
+  rc = parse_one_option(p, v, pzErr);
+  v->string = 0;
+  cJSON_Delete(v);
+  if( rc==SQLITE_NOTFOUND ){
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+  }
+  return rc;
 }
 
 int options_parse(Options *p, const char *zJson, char **pzErr){
@@ -312,14 +346,10 @@ int options_parse(Options *p, const char *zJson, char **pzErr){
       }
     }
     rc = parse_one_option(p, v, pzErr);
+    if( rc==SQLITE_NOTFOUND ) rc = SQLITE_ERROR;
     if( rc ) goto done;
   }
-  if( p->retry_max_ms<p->retry_base_ms ){
-    *pzErr = sqlite3_mprintf(
-        "api_fetch: option retry_max_ms (%lld) is less than retry_base_ms (%lld)",
-        p->retry_max_ms, p->retry_base_ms);
-    rc = SQLITE_ERROR;
-  }
+  rc = options_check(p, pzErr);
 done:
   cJSON_Delete(pRoot);
   if( rc==SQLITE_NOMEM && *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
@@ -599,4 +629,43 @@ int urllist_next(UrlList *p, Request *pReq, char **pzErr){
 void urllist_close(UrlList *p){
   sqlite3_free(p->z);
   memset(p, 0, sizeof(*p));
+}
+
+int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
+                      const Options *pOpt, Request *pReq, char **pzErr){
+  size_t i = json_skip_ws(z, n, 0);
+  int rc;
+  char *zWhy;
+  if( i<n && z[i]=='{' ){
+    JsonError err;
+    if( json_validate(z, n, APIFETCH_JSON_MAX_DEPTH, &err) ){
+      *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: a request object that is "
+                               "not valid JSON: %s at byte %lld", iIndex, err.zWhat,
+                               (sqlite3_int64)err.offset);
+      return SQLITE_ERROR;
+    }
+    rc = parse_item(json_root(z, n), iIndex, pReq, pzErr);
+  }else{
+    memset(pReq, 0, sizeof(*pReq));
+    pReq->iIndex = iIndex;
+    while( n>i && (z[n-1]==' ' || z[n-1]=='\t' || z[n-1]=='\r' || z[n-1]=='\n') ) n--;
+    pReq->zUrl = sqlite3_mprintf("%.*s", (int)(n-i), z+i);
+    rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && (zWhy = url_check(pReq->zUrl))!=0 ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: %s", iIndex, zWhy);
+    sqlite3_free(zWhy);
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ) rc = merge_headers(pReq, pOpt);
+  if( rc ){
+    request_clear(pReq);
+    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+    else if( strncmp(*pzErr, "api_fetch: url_list item", 24)==0 ){
+      char *z2 = sqlite3_mprintf("api_fetch: url_query row%s", *pzErr+24);
+      sqlite3_free(*pzErr);
+      *pzErr = z2;
+    }
+  }
+  return rc;
 }

@@ -1,55 +1,136 @@
 /*
-** vtab.c - the api_fetch table-valued function.
+** vtab.c - the two faces of the api_fetch module, and api_fetch_stats.
 **
-**   .load ./apifetch
+** 1. The table-valued function, fixed columns, one row per record:
+**
 **   SELECT url, status, data ->> '$.title'
-**     FROM api_fetch('["https://api.example.com/posts/1",
-**                      "https://api.example.com/posts/2"]', 20);
+**     FROM api_fetch('["https://api.example.com/posts/1", "..."]', 20);
 **   SELECT * FROM api_fetch((SELECT json_group_array(url) FROM targets), 50,
 **                           '{"record_path": "data.items", "on_error": "skip"}');
 **
-** One row per record: a JSON array body gives a row per element, anything
-** else one row; record_path picks the array.  A request that fails gives one
-** row with `error` set and `data` NULL (on_error "row"), no row ("skip"), or
-** fails the statement ("fail").  A response with no records (an empty array,
-** an empty body) gives one row with record_index and data NULL, so that every
-** URL asked for shows up.  Rows come in completion order; url_index gives
-** the position in url_list (0-based, like json_each.key).
+** 2. The wide face, flattened and typed columns (flatten.c, infer.c):
 **
-** The table is eponymous-only and SQLITE_VTAB_DIRECTONLY: it can be used in
-** a top-level statement but not from a view or trigger, so opening a hostile
-** database file cannot make it send requests.
+**   CREATE VIRTUAL TABLE temp.posts USING api_fetch(url_list='[...]',
+**                                                   concurrency=20);
+**   CREATE TABLE posts AS SELECT * FROM temp.posts;
+**
+** One row per record on both faces: a JSON array body gives a row per
+** element, anything else one row; record_path picks the array.  A request
+** that fails gives one row with the error and no data (on_error "row"), no
+** row ("skip"), or fails the statement ("fail").  A response with no records
+** gives one row with record_index NULL, so every URL asked for shows up.
+** Rows come in completion order; url_index is the position in the list.
+**
+** The module is SQLITE_VTAB_DIRECTONLY: usable in a top-level statement but
+** not from a view or trigger, so opening a hostile database file cannot
+** make it send requests.
+**
+** The wide face infers its columns when it is created (or connected, for a
+** table in a database file) from the first `sample` URLs, in list order, so
+** the columns do not depend on which response came first.  Those responses
+** are kept and given to the first scan, so CREATE then SELECT fetches each
+** URL once.
 */
 #include <string.h>
 #include "apifetch.h"
 
-/* Columns.  The last three are the hidden function arguments. */
+/**************************************************************************
+** Per-connection state: the counters of the last scan (api_fetch_stats).
+*/
+enum {
+  STAT_URLS, STAT_ROWS, STAT_ERRORS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES,
+  STAT_BYTES, STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_COUNT
+};
+static const char *const azStatName[STAT_COUNT] = {
+  "urls", "rows", "errors", "records", "requests", "retries", "bytes",
+  "extra_keys", "type_mismatches"
+};
+static const char *const azStatDoc[STAT_COUNT] = {
+  "URLs answered (a response or an error)",
+  "rows returned",
+  "URLs that gave an error",
+  "records returned",
+  "HTTP requests sent, retries included",
+  "requests that were retries",
+  "response body bytes received",
+  "values that had no column and went to _extra",
+  "values that did not fit their column's type",
+};
+
+typedef struct ConnState ConnState;
+struct ConnState {
+  sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
+  int nScan;                        /* Scans running now */
+};
+
+/**************************************************************************
+** Tables and cursors
+*/
+
+/* Columns of the table-valued function.  The last three are its hidden
+** arguments. */
 enum {
   COL_URL, COL_URL_INDEX, COL_RECORD_INDEX, COL_STATUS, COL_ERROR,
   COL_ATTEMPTS, COL_ELAPSED_MS, COL_CONTENT_TYPE, COL_DATA,
   COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS
 };
-#define SCHEMA \
+#define TVF_SCHEMA \
   "CREATE TABLE x(url TEXT, url_index INTEGER, record_index INTEGER, " \
   "status INTEGER, error TEXT, attempts INTEGER, elapsed_ms INTEGER, " \
   "content_type TEXT, data TEXT, " \
   "url_list HIDDEN, concurrency HIDDEN, options HIDDEN)"
 
-/* idxNum bits: which arguments xFilter receives, in argv order. */
+/* Hidden columns of the wide face, after the data columns. */
+enum {
+  WCOL_URL, WCOL_URL_INDEX, WCOL_RECORD_INDEX, WCOL_STATUS, WCOL_ERROR,
+  WCOL_ATTEMPTS, WCOL_ELAPSED_MS, WCOL_CONTENT_TYPE, WCOL_EXTRA,
+  WCOL_MISMATCHES
+};
+static const char *const azWideHidden[] = {
+  "_url", "_url_index", "_record_index", "_status", "_error", "_attempts",
+  "_elapsed_ms", "_content_type", "_extra", "_mismatches", 0
+};
+static const char *const azWideHiddenType[] = {
+  "TEXT", "INTEGER", "INTEGER", "INTEGER", "TEXT", "INTEGER", "INTEGER",
+  "TEXT", "TEXT", "TEXT"
+};
+
+/* idxNum bits of the table-valued function: arguments present, in order. */
 #define ARG_URL_LIST    1
 #define ARG_CONCURRENCY 2
 #define ARG_OPTIONS     4
 
+#define DEFAULT_SAMPLE      10
+#define DEFAULT_MAX_COLUMNS 1000
+#define MAX_COLUMNS         1900   /* under SQLite's default limit of 2000 */
+
 typedef struct FetchTable FetchTable;
 struct FetchTable {
   sqlite3_vtab base;        /* Base class.  Must be first */
+  sqlite3 *db;              /* The connection */
+  ConnState *pConn;         /* Its counters */
+  int bWide;                /* The wide face (else the function) */
+  /* The wide face only: */
+  Options opt;              /* Fetch options, concurrency, record_path */
+  char *zUrlList;           /* url_list text, or NULL */
+  char *zUrlQuery;          /* url_query SQL, or NULL */
+  Shape shape;              /* Columns, types, flattening rules */
+  int nSample;              /* URLs sampled to infer the columns */
+  Response *pCache;         /* Sampled responses for the first scan */
 };
 
 typedef struct FetchCursor FetchCursor;
 struct FetchCursor {
   sqlite3_vtab_cursor base; /* Base class.  Must be first */
-  Options opt;              /* Parsed options and concurrency */
-  UrlList list;             /* The url_list being read */
+  FetchTable *pTab;
+  Options optOwn;           /* The function's options (the wide face uses pTab's) */
+  const Options *pOpt;      /* Options in force */
+  UrlList list;             /* url_list being read */
+  sqlite3_stmt *pQuery;     /* url_query being read, or NULL */
+  sqlite3_int64 nQueryRow;  /* Rows read from pQuery */
+  Request pending;          /* A request read ahead of the engine */
+  int bPending;             /* pending is set */
+  Response *pCache;         /* Responses left from the sample, to give first */
   Engine *pEngine;          /* Fetch engine, NULL before xFilter */
   Response *pResp;          /* Response the current row comes from */
   RecordIter iter;          /* Records of pResp */
@@ -58,111 +139,101 @@ struct FetchCursor {
   sqlite3_int64 iRecord;    /* record_index of the current row */
   sqlite3_int64 iRowid;     /* Rows returned so far */
   int bEof;                 /* No more rows */
+  int bCounted;             /* This scan is counted in pConn->nScan */
+  Row row;                  /* The wide face's current row */
 };
 
-static int fetchConnect(sqlite3*, void*, int, const char *const*, sqlite3_vtab**, char**);
-static int fetchBestIndex(sqlite3_vtab*, sqlite3_index_info*);
-static int fetchDisconnect(sqlite3_vtab*);
-static int fetchOpen(sqlite3_vtab*, sqlite3_vtab_cursor**);
-static int fetchClose(sqlite3_vtab_cursor*);
-static int fetchFilter(sqlite3_vtab_cursor*, int, const char*, int, sqlite3_value**);
-static int fetchNext(sqlite3_vtab_cursor*);
-static int fetchEof(sqlite3_vtab_cursor*);
-static int fetchColumn(sqlite3_vtab_cursor*, sqlite3_context*, int);
-static int fetchRowid(sqlite3_vtab_cursor*, sqlite3_int64*);
+static void stat_add(FetchTable *t, int i, sqlite3_int64 n){
+  t->pConn->aStat[i] += n;
+}
 
-static sqlite3_module fetchModule = {
-  0,                /* iVersion */
-  0,                /* xCreate: 0 makes the table eponymous-only */
-  fetchConnect,     /* xConnect */
-  fetchBestIndex,   /* xBestIndex */
-  fetchDisconnect,  /* xDisconnect */
-  0,                /* xDestroy */
-  fetchOpen,        /* xOpen */
-  fetchClose,       /* xClose */
-  fetchFilter,      /* xFilter */
-  fetchNext,        /* xNext */
-  fetchEof,         /* xEof */
-  fetchColumn,      /* xColumn */
-  fetchRowid,       /* xRowid */
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+/**************************************************************************
+** Request sources
+*/
+
+/* url_query: one URL or request object per row of a read-only query. */
+static int query_next(FetchCursor *c, Request *pReq, char **pzErr){
+  int rc = sqlite3_step(c->pQuery);
+  if( rc==SQLITE_DONE ) return 0;
+  if( rc!=SQLITE_ROW ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query failed: %s",
+                             sqlite3_errmsg(c->pTab->db));
+    return -1;
+  }
+  if( sqlite3_column_type(c->pQuery, 0)==SQLITE_NULL ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld is NULL, not a URL",
+                             c->nQueryRow);
+    return -1;
+  }
+  {
+    const char *z = (const char*)sqlite3_column_text(c->pQuery, 0);
+    int n = sqlite3_column_bytes(c->pQuery, 0);
+    if( z==0 ){ *pzErr = 0; return -1; }
+    if( request_from_text(z, (size_t)n, c->nQueryRow, c->pOpt, pReq, pzErr) ) return -1;
+  }
+  c->nQueryRow++;
+  return 1;
+}
+
+static int source_next(void *pCtx, Request *pReq, char **pzErr){
+  FetchCursor *c = (FetchCursor*)pCtx;
+  if( c->bPending ){
+    *pReq = c->pending;
+    memset(&c->pending, 0, sizeof(c->pending));
+    c->bPending = 0;
+    return 1;
+  }
+  if( c->pQuery ) return query_next(c, pReq, pzErr);
+  return urllist_next(&c->list, pReq, pzErr);
+}
+
+/* A source that stops after nLeft requests (the sample). */
+typedef struct LimitSource LimitSource;
+struct LimitSource {
+  FetchCursor *c;
+  int nLeft;
 };
-
-static int fetchConnect(sqlite3 *db, void *pAux, int argc,
-                        const char *const *argv, sqlite3_vtab **ppVtab,
-                        char **pzErr){
-  FetchTable *p;
-  int rc;
-  (void)pAux; (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db, SCHEMA);
-  if( rc ) return rc;
-  p = sqlite3_malloc(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  *ppVtab = &p->base;
-  return SQLITE_OK;
+static int limit_next(void *pCtx, Request *pReq, char **pzErr){
+  LimitSource *p = (LimitSource*)pCtx;
+  if( p->nLeft<=0 ) return 0;
+  p->nLeft--;
+  return source_next(p->c, pReq, pzErr);
 }
 
-static int fetchDisconnect(sqlite3_vtab *pVtab){
-  sqlite3_free(pVtab);
-  return SQLITE_OK;
-}
-
-/* The arguments are equality constraints on the hidden columns.  They are
-** required inputs, not filters: if one is present but not usable yet (a
-** join whose other side has not run), the plan is impossible. */
-static int fetchBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  int aIdx[3] = { -1, -1, -1 };
-  int i, n = 0, idxNum = 0;
-  (void)pVtab;
-  for(i=0; i<pInfo->nConstraint; i++){
-    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
-    int k = c->iColumn - COL_URL_LIST;
-    if( k<0 || k>2 || c->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
-    if( !c->usable ) return SQLITE_CONSTRAINT;
-    aIdx[k] = i;
+/* Open the wide table's request source on cursor c. */
+static int open_wide_source(FetchCursor *c, char **pzErr){
+  FetchTable *t = c->pTab;
+  if( t->zUrlQuery ){
+    const char *zTail = 0;
+    int rc = sqlite3_prepare_v2(t->db, t->zUrlQuery, -1, &c->pQuery, &zTail);
+    if( rc ){
+      *pzErr = sqlite3_mprintf("api_fetch: url_query: %s", sqlite3_errmsg(t->db));
+      return SQLITE_ERROR;
+    }
+    while( zTail && (*zTail==' ' || *zTail=='\t' || *zTail=='\n' || *zTail=='\r'
+                     || *zTail==';') ) zTail++;
+    if( c->pQuery==0 || (zTail && *zTail) ){
+      *pzErr = sqlite3_mprintf("api_fetch: url_query must be exactly one SELECT statement");
+      return SQLITE_ERROR;
+    }
+    if( !sqlite3_stmt_readonly(c->pQuery) ){
+      *pzErr = sqlite3_mprintf("api_fetch: url_query must be a read-only statement");
+      return SQLITE_ERROR;
+    }
+    c->nQueryRow = 0;
+    return SQLITE_OK;
+  }else{
+    size_t n = strlen(t->zUrlList);
+    char *z = sqlite3_malloc64(n+1);
+    if( z==0 ) return SQLITE_NOMEM;
+    memcpy(z, t->zUrlList, n+1);
+    return urllist_open(&c->list, z, n, c->pOpt, pzErr);
   }
-  for(i=0; i<3; i++){
-    if( aIdx[i]<0 ) continue;
-    pInfo->aConstraintUsage[aIdx[i]].argvIndex = ++n;
-    pInfo->aConstraintUsage[aIdx[i]].omit = 1;
-    idxNum |= 1<<i;
-  }
-  pInfo->idxNum = idxNum;
-  pInfo->estimatedCost = (idxNum & ARG_URL_LIST) ? 1e6 : 1e30;
-  pInfo->estimatedRows = 1000;
-  return SQLITE_OK;
 }
 
-static int fetchOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
-  FetchCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)pVtab;
-  if( c==0 ) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  options_init(&c->opt);
-  c->bEof = 1;
-  *ppCur = &c->base;
-  return SQLITE_OK;
-}
-
-static void cursor_reset(FetchCursor *c){
-  engine_free(c->pEngine);
-  c->pEngine = 0;
-  response_free(c->pResp);
-  c->pResp = 0;
-  urllist_close(&c->list);
-  options_clear(&c->opt);
-  c->bEof = 1;
-  c->iRowid = 0;
-}
-
-static int fetchClose(sqlite3_vtab_cursor *cur){
-  FetchCursor *c = (FetchCursor*)cur;
-  cursor_reset(c);
-  sqlite3_free(c);
-  return SQLITE_OK;
-}
+/**************************************************************************
+** Responses into rows (both faces)
+*/
 
 static int cursor_error(FetchCursor *c, int rc, char *zErr){
   sqlite3_vtab *pVtab = c->base.pVtab;
@@ -171,104 +242,47 @@ static int cursor_error(FetchCursor *c, int rc, char *zErr){
   return rc==SQLITE_OK ? SQLITE_ERROR : rc;
 }
 
-static int source_next(void *pCtx, Request *pReq, char **pzErr){
-  return urllist_next((UrlList*)pCtx, pReq, pzErr);
-}
-
-static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
-                       int argc, sqlite3_value **argv){
-  FetchCursor *c = (FetchCursor*)cur;
-  sqlite3_value *pList = 0, *pConc = 0, *pOpts = 0;
-  char *zErr = 0, *zList;
-  const char *zText;
-  int i = 0, rc, nList;
-  RequestSource src;
-  (void)idxStr; (void)argc;
-
-  cursor_reset(c);
-  if( idxNum & ARG_URL_LIST ) pList = argv[i++];
-  if( idxNum & ARG_CONCURRENCY ) pConc = argv[i++];
-  if( idxNum & ARG_OPTIONS ) pOpts = argv[i++];
-
-  if( pList==0 ){
-    return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
-        "api_fetch: the url_list argument is required: "
-        "api_fetch(url_list [, concurrency [, options]])"));
-  }
-  if( sqlite3_value_type(pList)!=SQLITE_TEXT ){
-    static const char *const azType[] = { "?", "an integer", "a real", "text", "a blob", "NULL" };
-    return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
-        "api_fetch: url_list is %s; expected a JSON array of URLs or text with "
-        "one URL a line", azType[sqlite3_value_type(pList)]));
-  }
-  if( pConc && sqlite3_value_type(pConc)!=SQLITE_NULL ){
-    sqlite3_int64 v = sqlite3_value_int64(pConc);
-    if( sqlite3_value_numeric_type(pConc)!=SQLITE_INTEGER
-     || v<1 || v>APIFETCH_MAX_CONCURRENCY ){
-      return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
-          "api_fetch: concurrency must be an integer between 1 and %d, got %s",
-          APIFETCH_MAX_CONCURRENCY, sqlite3_value_text(pConc)));
+/* Check the body of r and find its first record.  Sets r->zError for a
+** body that is not JSON or does not have the records asked for. */
+static void response_records(Response *r, const Options *o, RecordIter *it,
+                             JsonSpan *pRec, int *pbHas){
+  *pbHas = 0;
+  if( r->zError==0 && r->nBody>0 ){
+    JsonError err;
+    char *zWhy = 0;
+    if( json_validate(r->pBody, r->nBody, APIFETCH_JSON_MAX_DEPTH, &err) ){
+      r->zError = sqlite3_mprintf(
+          "response is not valid JSON (%s at byte %lld, Content-Type: %s)",
+          err.zWhat, (sqlite3_int64)err.offset,
+          r->zContentType ? r->zContentType : "none");
+    }else if( records_begin(it, json_root(r->pBody, r->nBody),
+                            o->azRecordPath, o->nRecordPath, &zWhy) ){
+      r->zError = zWhy ? zWhy : sqlite3_mprintf("out of memory");
+    }else if( records_next(it, pRec) ){
+      *pbHas = 1;
     }
-    c->opt.concurrency = (int)v;
   }
-  if( pOpts && sqlite3_value_type(pOpts)!=SQLITE_NULL ){
-    rc = options_parse(&c->opt, (const char*)sqlite3_value_text(pOpts), &zErr);
-    if( rc ) return cursor_error(c, rc, zErr);
-  }
-
-  /* url_list is read twice (checked, then streamed), so keep a copy: the
-  ** argument value only lives until xFilter returns. */
-  zText = (const char*)sqlite3_value_text(pList);    /* text, then bytes */
-  nList = sqlite3_value_bytes(pList);
-  zList = zText ? sqlite3_malloc64((sqlite3_uint64)nList + 1) : 0;
-  if( zList==0 ) return cursor_error(c, SQLITE_NOMEM, 0);
-  memcpy(zList, zText, nList);
-  zList[nList] = 0;
-  rc = urllist_open(&c->list, zList, (size_t)nList, &c->opt, &zErr);
-  if( rc ) return cursor_error(c, rc, zErr);
-
-  src.pCtx = &c->list;
-  src.xNext = source_next;
-  c->pEngine = engine_new(&c->opt, src, &zErr);
-  if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
-  c->bEof = 0;
-  return fetchNext(cur);
 }
 
 /* Set up the rows of a freshly completed response.  Returns SQLITE_OK with
 ** c->pResp holding the rows, or with c->pResp NULL when on_error says skip. */
 static int cursor_take_response(FetchCursor *c){
   Response *r = c->pResp;
-  const char *zWhy = 0;
-  sqlite3_int64 iWhere = -1;
-
-  c->bHasRecord = 0;
-  c->iRecord = -1;
-  if( r->zError==0 && r->nBody>0 ){
-    JsonError err;
-    if( json_validate(r->pBody, r->nBody, APIFETCH_JSON_MAX_DEPTH, &err) ){
-      const char *zType = r->zContentType ? r->zContentType : "none";
-      r->zError = sqlite3_mprintf(
-          "response is not valid JSON (%s at byte %lld, Content-Type: %s)",
-          err.zWhat, (sqlite3_int64)err.offset, zType);
-    }else if( records_begin(&c->iter, json_root(r->pBody, r->nBody),
-                            c->opt.azRecordPath, c->opt.nRecordPath,
-                            &zWhy, &iWhere) ){
-      r->zError = iWhere<0 ? sqlite3_mprintf("%s", zWhy)
-                 : sqlite3_mprintf("%s (in element %lld of the top-level array)",
-                                   zWhy, iWhere);
-    }else if( records_next(&c->iter, &c->rec) ){
-      c->bHasRecord = 1;
-      c->iRecord = 0;
-    }
-  }
+  FetchTable *t = c->pTab;
+  response_records(r, c->pOpt, &c->iter, &c->rec, &c->bHasRecord);
+  c->iRecord = c->bHasRecord ? 0 : -1;
+  stat_add(t, STAT_URLS, 1);
+  stat_add(t, STAT_REQUESTS, r->nAttempt);
+  stat_add(t, STAT_RETRIES, r->nAttempt>0 ? r->nAttempt-1 : 0);
+  stat_add(t, STAT_BYTES, (sqlite3_int64)r->nBody);
   if( r->zError ){
-    if( c->opt.on_error==ON_ERROR_SKIP ){
+    stat_add(t, STAT_ERRORS, 1);
+    if( c->pOpt->on_error==ON_ERROR_SKIP ){
       response_free(r);
       c->pResp = 0;
       return SQLITE_OK;
     }
-    if( c->opt.on_error==ON_ERROR_FAIL ){
+    if( c->pOpt->on_error==ON_ERROR_FAIL ){
       return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
           "api_fetch: url_list item %lld (%s) failed after %d attempt%s: %s",
           r->req.iIndex, r->req.zUrl, r->nAttempt, r->nAttempt==1 ? "" : "s",
@@ -278,41 +292,247 @@ static int cursor_take_response(FetchCursor *c){
   return SQLITE_OK;
 }
 
+/* The current row is settled: count it and, on the wide face, build it. */
+static int cursor_row(FetchCursor *c){
+  FetchTable *t = c->pTab;
+  c->iRowid++;
+  stat_add(t, STAT_ROWS, 1);
+  if( c->bHasRecord && c->pResp->zError==0 ) stat_add(t, STAT_RECORDS, 1);
+  if( t->bWide ){
+    int bData = c->bHasRecord && c->pResp->zError==0;
+    int rc = shape_record(&t->shape, &c->iter, bData ? &c->rec : 0, &c->row);
+    if( rc ) return cursor_error(c, rc, 0);
+    stat_add(t, STAT_EXTRA_KEYS, c->row.nExtra);
+    stat_add(t, STAT_TYPE_MISMATCHES, c->row.nMismatch);
+  }
+  return SQLITE_OK;
+}
+
+static void scan_end(FetchCursor *c){
+  if( c->bCounted ){
+    c->pTab->pConn->nScan--;
+    c->bCounted = 0;
+  }
+}
+
 static int fetchNext(sqlite3_vtab_cursor *cur){
   FetchCursor *c = (FetchCursor*)cur;
   char *zErr = 0;
   int rc;
-  if( c->pResp && c->bHasRecord ){
+  if( c->pResp && c->bHasRecord && c->pResp->zError==0 ){
     if( records_next(&c->iter, &c->rec) ){
       c->iRecord++;
-      c->iRowid++;
-      return SQLITE_OK;
+      return cursor_row(c);
     }
   }
   for(;;){
     response_free(c->pResp);
     c->pResp = 0;
-    rc = engine_next(c->pEngine, &c->pResp, &zErr);
-    if( rc==SQLITE_DONE ){
-      c->bEof = 1;
-      return SQLITE_OK;
+    if( c->pCache ){
+      c->pResp = c->pCache;
+      c->pCache = c->pResp->pNext;
+      c->pResp->pNext = 0;
+    }else{
+      rc = engine_next(c->pEngine, &c->pResp, &zErr);
+      if( rc==SQLITE_DONE ){
+        c->bEof = 1;
+        scan_end(c);
+        return SQLITE_OK;
+      }
+      if( rc!=SQLITE_ROW ) return cursor_error(c, rc, zErr);
     }
-    if( rc!=SQLITE_ROW ) return cursor_error(c, rc, zErr);
     rc = cursor_take_response(c);
     if( rc ) return rc;
     if( c->pResp ) break;
   }
-  c->iRowid++;
+  return cursor_row(c);
+}
+
+static void cursor_reset(FetchCursor *c){
+  engine_free(c->pEngine);
+  c->pEngine = 0;
+  response_free(c->pResp);
+  c->pResp = 0;
+  while( c->pCache ){
+    Response *r = c->pCache;
+    c->pCache = r->pNext;
+    response_free(r);
+  }
+  if( c->bPending ){
+    request_clear(&c->pending);
+    c->bPending = 0;
+  }
+  sqlite3_finalize(c->pQuery);
+  c->pQuery = 0;
+  urllist_close(&c->list);
+  options_clear(&c->optOwn);
+  c->bEof = 1;
+  c->iRowid = 0;
+  scan_end(c);
+}
+
+static void scan_begin(FetchCursor *c){
+  ConnState *p = c->pTab->pConn;
+  if( p->nScan==0 ) memset(p->aStat, 0, sizeof(p->aStat));
+  p->nScan++;
+  c->bCounted = 1;
+}
+
+/* The wide face's first scan after CREATE: give the sampled responses
+** instead of fetching them again, as long as the source still starts with
+** the same requests. */
+static int take_cache(FetchCursor *c, char **pzErr){
+  FetchTable *t = c->pTab;
+  Response **pp = &t->pCache;
+  while( *pp ){
+    Request req;
+    int r = source_next(c, &req, pzErr);
+    if( r<0 ) return SQLITE_ERROR;
+    if( r==0 ) break;
+    if( req.iIndex!=(*pp)->req.iIndex || strcmp(req.zUrl, (*pp)->req.zUrl)!=0
+     || ((req.zMethod==0)!=((*pp)->req.zMethod==0))
+     || (req.zMethod && strcmp(req.zMethod, (*pp)->req.zMethod)!=0) ){
+      c->pending = req;
+      c->bPending = 1;
+      break;
+    }
+    request_clear(&req);
+    pp = &(*pp)->pNext;
+  }
+  /* What matched is given first; the rest is dropped. */
+  c->pCache = t->pCache;
+  t->pCache = *pp;
+  *pp = 0;
+  while( t->pCache ){
+    Response *r = t->pCache;
+    t->pCache = r->pNext;
+    response_free(r);
+  }
   return SQLITE_OK;
+}
+
+static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
+                       int argc, sqlite3_value **argv){
+  FetchCursor *c = (FetchCursor*)cur;
+  FetchTable *t = c->pTab;
+  char *zErr = 0;
+  int rc;
+  RequestSource src;
+  (void)idxStr; (void)argc;
+
+  cursor_reset(c);
+  scan_begin(c);
+  if( t->bWide ){
+    c->pOpt = &t->opt;
+    rc = open_wide_source(c, &zErr);
+    if( rc==SQLITE_OK && t->pCache ) rc = take_cache(c, &zErr);
+    if( rc ) return cursor_error(c, rc, zErr);
+  }else{
+    sqlite3_value *pList = 0, *pConc = 0, *pOpts = 0;
+    const char *zText;
+    char *zList;
+    int i = 0, nList;
+    if( idxNum & ARG_URL_LIST ) pList = argv[i++];
+    if( idxNum & ARG_CONCURRENCY ) pConc = argv[i++];
+    if( idxNum & ARG_OPTIONS ) pOpts = argv[i++];
+    c->pOpt = &c->optOwn;
+
+    if( pList==0 ){
+      return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
+          "api_fetch: the url_list argument is required: "
+          "api_fetch(url_list [, concurrency [, options]])"));
+    }
+    if( sqlite3_value_type(pList)!=SQLITE_TEXT ){
+      static const char *const azType[] = { "?", "an integer", "a real", "text", "a blob", "NULL" };
+      return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
+          "api_fetch: url_list is %s; expected a JSON array of URLs or text with "
+          "one URL a line", azType[sqlite3_value_type(pList)]));
+    }
+    if( pConc && sqlite3_value_type(pConc)!=SQLITE_NULL ){
+      sqlite3_int64 v = sqlite3_value_int64(pConc);
+      if( sqlite3_value_numeric_type(pConc)!=SQLITE_INTEGER
+       || v<1 || v>APIFETCH_MAX_CONCURRENCY ){
+        return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
+            "api_fetch: concurrency must be an integer between 1 and %d, got %s",
+            APIFETCH_MAX_CONCURRENCY, sqlite3_value_text(pConc)));
+      }
+      c->optOwn.concurrency = (int)v;
+    }
+    if( pOpts && sqlite3_value_type(pOpts)!=SQLITE_NULL ){
+      rc = options_parse(&c->optOwn, (const char*)sqlite3_value_text(pOpts), &zErr);
+      if( rc ) return cursor_error(c, rc, zErr);
+    }
+
+    /* url_list is read twice (checked, then streamed), so keep a copy: the
+    ** argument value only lives until xFilter returns. */
+    zText = (const char*)sqlite3_value_text(pList);    /* text, then bytes */
+    nList = sqlite3_value_bytes(pList);
+    zList = zText ? sqlite3_malloc64((sqlite3_uint64)nList + 1) : 0;
+    if( zList==0 ) return cursor_error(c, SQLITE_NOMEM, 0);
+    memcpy(zList, zText, nList);
+    zList[nList] = 0;
+    rc = urllist_open(&c->list, zList, (size_t)nList, c->pOpt, &zErr);
+    if( rc ) return cursor_error(c, rc, zErr);
+  }
+
+  src.pCtx = c;
+  src.xNext = source_next;
+  c->pEngine = engine_new(c->pOpt, src, &zErr);
+  if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
+  c->bEof = 0;
+  return fetchNext(cur);
 }
 
 static int fetchEof(sqlite3_vtab_cursor *cur){
   return ((FetchCursor*)cur)->bEof;
 }
 
+static void result_cell(sqlite3_context *ctx, const FetchCursor *c, const Cell *p){
+  switch( p->eType ){
+    case SQLITE_INTEGER: sqlite3_result_int64(ctx, p->i); break;
+    case SQLITE_FLOAT:   sqlite3_result_double(ctx, p->r); break;
+    case SQLITE_TEXT:
+      sqlite3_result_text64(ctx, p->z ? p->z : c->row.arena.z + p->off, p->n,
+                            SQLITE_TRANSIENT, SQLITE_UTF8);
+      break;
+    default: break;
+  }
+}
+
 static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   FetchCursor *c = (FetchCursor*)cur;
+  FetchTable *t = c->pTab;
   Response *r = c->pResp;
+  int bData = c->bHasRecord && r->zError==0;
+  if( t->bWide ){
+    if( i<t->shape.schema.nCol ){
+      if( bData ) result_cell(ctx, c, &c->row.aCell[i]);
+      return SQLITE_OK;
+    }
+    switch( i - t->shape.schema.nCol ){
+      case WCOL_URL:          i = COL_URL; break;
+      case WCOL_URL_INDEX:    i = COL_URL_INDEX; break;
+      case WCOL_RECORD_INDEX: i = COL_RECORD_INDEX; break;
+      case WCOL_STATUS:       i = COL_STATUS; break;
+      case WCOL_ERROR:        i = COL_ERROR; break;
+      case WCOL_ATTEMPTS:     i = COL_ATTEMPTS; break;
+      case WCOL_ELAPSED_MS:   i = COL_ELAPSED_MS; break;
+      case WCOL_CONTENT_TYPE: i = COL_CONTENT_TYPE; break;
+      case WCOL_EXTRA:
+        if( bData && c->row.extra.n ){
+          sqlite3_result_text64(ctx, c->row.extra.z, c->row.extra.n, SQLITE_TRANSIENT,
+                                SQLITE_UTF8);
+        }
+        return SQLITE_OK;
+      case WCOL_MISMATCHES:
+        if( bData && c->row.mism.n ){
+          sqlite3_result_text64(ctx, c->row.mism.z, c->row.mism.n, SQLITE_TRANSIENT,
+                                SQLITE_UTF8);
+        }
+        return SQLITE_OK;
+      default: return SQLITE_OK;
+    }
+  }
   switch( i ){
     case COL_URL:
       sqlite3_result_text(ctx, r->req.zUrl, -1, SQLITE_TRANSIENT);
@@ -339,7 +559,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
       if( r->zContentType ) sqlite3_result_text(ctx, r->zContentType, -1, SQLITE_TRANSIENT);
       break;
     case COL_DATA:
-      if( c->bHasRecord && r->zError==0 ){
+      if( bData ){
         sqlite3_result_text64(ctx, c->rec.z, c->rec.n, SQLITE_TRANSIENT, SQLITE_UTF8);
       }
       break;
@@ -355,6 +575,582 @@ static int fetchRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
   return SQLITE_OK;
 }
 
+static int fetchOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
+  FetchTable *t = (FetchTable*)pVtab;
+  FetchCursor *c = sqlite3_malloc(sizeof(*c));
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  c->pTab = t;
+  options_init(&c->optOwn);
+  c->pOpt = &c->optOwn;
+  c->bEof = 1;
+  if( t->bWide && row_init(&c->row, &t->shape) ){
+    sqlite3_free(c);
+    return SQLITE_NOMEM;
+  }
+  *ppCur = &c->base;
+  return SQLITE_OK;
+}
+
+static int fetchClose(sqlite3_vtab_cursor *cur){
+  FetchCursor *c = (FetchCursor*)cur;
+  cursor_reset(c);
+  row_clear(&c->row);
+  sqlite3_free(c);
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** The table-valued function's plan
+*/
+
+/* The arguments are equality constraints on the hidden columns.  They are
+** required inputs, not filters: if one is present but not usable yet (a
+** join whose other side has not run), the plan is impossible. */
+static int fetchBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  int aIdx[3] = { -1, -1, -1 };
+  int i, n = 0, idxNum = 0;
+  if( ((FetchTable*)pVtab)->bWide ){
+    pInfo->estimatedCost = 1e6;
+    pInfo->estimatedRows = 1000;
+    return SQLITE_OK;
+  }
+  for(i=0; i<pInfo->nConstraint; i++){
+    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+    int k = c->iColumn - COL_URL_LIST;
+    if( k<0 || k>2 || c->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
+    if( !c->usable ) return SQLITE_CONSTRAINT;
+    aIdx[k] = i;
+  }
+  for(i=0; i<3; i++){
+    if( aIdx[i]<0 ) continue;
+    pInfo->aConstraintUsage[aIdx[i]].argvIndex = ++n;
+    pInfo->aConstraintUsage[aIdx[i]].omit = 1;
+    idxNum |= 1<<i;
+  }
+  pInfo->idxNum = idxNum;
+  pInfo->estimatedCost = (idxNum & ARG_URL_LIST) ? 1e6 : 1e30;
+  pInfo->estimatedRows = 1000;
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** The wide face: arguments, sampling, schema
+*/
+
+static void table_free(FetchTable *t){
+  options_clear(&t->opt);
+  sqlite3_free(t->zUrlList);
+  sqlite3_free(t->zUrlQuery);
+  shape_clear(&t->shape);
+  while( t->pCache ){
+    Response *r = t->pCache;
+    t->pCache = r->pNext;
+    response_free(r);
+  }
+  sqlite3_free(t);
+}
+
+/* An argument value as SQL wrote it: 'text' and "text" are dequoted. */
+static char *arg_value(const char *z){
+  size_t n = strlen(z), i, k = 0;
+  char *zOut;
+  char q;
+  while( n>0 && (z[n-1]==' ' || z[n-1]=='\t' || z[n-1]=='\n' || z[n-1]=='\r') ) n--;
+  while( n>0 && (*z==' ' || *z=='\t' || *z=='\n' || *z=='\r') ){ z++; n--; }
+  zOut = sqlite3_malloc64(n+1);
+  if( zOut==0 ) return 0;
+  q = n>=2 ? z[0] : 0;
+  if( (q=='\'' || q=='"') && z[n-1]==q ){
+    for(i=1; i<n-1; i++){
+      zOut[k++] = z[i];
+      if( z[i]==q && i+1<n-1 && z[i+1]==q ) i++;
+    }
+  }else{
+    memcpy(zOut, z, n);
+    k = n;
+  }
+  zOut[k] = 0;
+  return zOut;
+}
+
+static int parse_int_arg(const char *zKey, const char *zVal, int lo, int hi,
+                         int *pOut, char **pzErr){
+  sqlite3_int64 v = 0;
+  const char *z = zVal;
+  int bNeg = *z=='-';
+  if( bNeg ) z++;
+  if( *z==0 ) goto bad;
+  for(; *z; z++){
+    if( *z<'0' || *z>'9' || v>1000000000 ) goto bad;
+    v = v*10 + (*z-'0');
+  }
+  if( bNeg ) v = -v;
+  if( v<lo || v>hi ) goto bad;
+  *pOut = (int)v;
+  return SQLITE_OK;
+bad:
+  *pzErr = sqlite3_mprintf("api_fetch: %s must be an integer between %d and %d, got %s",
+                           zKey, lo, hi, zVal);
+  return SQLITE_ERROR;
+}
+
+/* meta='["id", ["groups", "name"]]' or meta='id' (one key). */
+static int parse_meta(Shape *sh, const char *zVal, const char *zPrefix, char **pzErr){
+  JsonError err;
+  size_t n = strlen(zVal), pos = 0;
+  JsonSpan arr, item;
+  int nItem = 0;
+  int bNul = 0;
+  if( json_skip_ws(zVal, n, 0)>=n || zVal[json_skip_ws(zVal, n, 0)]!='[' ){
+    /* A plain key. */
+    sh->aMeta = sqlite3_malloc(sizeof(MetaPath));
+    if( sh->aMeta==0 ) return SQLITE_NOMEM;
+    sh->aMeta[0].az = sqlite3_malloc(sizeof(char*));
+    if( sh->aMeta[0].az==0 ) return SQLITE_NOMEM;
+    sh->aMeta[0].az[0] = sqlite3_mprintf("%s", zVal);
+    sh->aMeta[0].n = 1;
+    sh->aMeta[0].zName = sqlite3_mprintf("%s%s", zPrefix, zVal);
+    sh->nMeta = 1;
+    return (sh->aMeta[0].az[0] && sh->aMeta[0].zName) ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( json_validate(zVal, n, 8, &err) ){
+    *pzErr = sqlite3_mprintf("api_fetch: meta is not valid JSON: %s at byte %lld",
+                             err.zWhat, (sqlite3_int64)err.offset);
+    return SQLITE_ERROR;
+  }
+  arr = json_root(zVal, n);
+  while( json_array_next(arr, &pos, &item) ) nItem++;
+  sh->aMeta = sqlite3_malloc64(sizeof(MetaPath)*(size_t)(nItem ? nItem : 1));
+  if( sh->aMeta==0 ) return SQLITE_NOMEM;
+  memset(sh->aMeta, 0, sizeof(MetaPath)*(size_t)(nItem ? nItem : 1));
+  pos = 0;
+  while( json_array_next(arr, &pos, &item) ){
+    MetaPath *m = &sh->aMeta[sh->nMeta++];
+    Buf name = {0, 0, 0, 0};
+    JsonSpan key;
+    size_t p2 = 0;
+    int nKey = 0;
+    if( json_type(item)=='"' ){
+      m->az = sqlite3_malloc(sizeof(char*));
+      if( m->az==0 ) return SQLITE_NOMEM;
+      m->az[0] = json_string_decode(item, &bNul);
+      if( m->az[0]==0 ) goto bad_key;
+      m->n = 1;
+    }else if( json_type(item)=='[' ){
+      while( json_array_next(item, &p2, &key) ) nKey++;
+      if( nKey==0 || nKey>APIFETCH_MAX_PATH ){
+        *pzErr = sqlite3_mprintf("api_fetch: meta item %d must have 1 to %d keys",
+                                 sh->nMeta-1, APIFETCH_MAX_PATH);
+        return SQLITE_ERROR;
+      }
+      m->az = sqlite3_malloc64(sizeof(char*)*(size_t)nKey);
+      if( m->az==0 ) return SQLITE_NOMEM;
+      p2 = 0;
+      while( json_array_next(item, &p2, &key) ){
+        if( json_type(key)!='"' ){
+          *pzErr = sqlite3_mprintf("api_fetch: meta item %d must be a list of strings",
+                                   sh->nMeta-1);
+          return SQLITE_ERROR;
+        }
+        m->az[m->n] = json_string_decode(key, &bNul);
+        if( m->az[m->n]==0 ) goto bad_key;
+        m->n++;
+      }
+    }else{
+      *pzErr = sqlite3_mprintf("api_fetch: meta item %d must be a key or a list of keys",
+                               sh->nMeta-1);
+      return SQLITE_ERROR;
+    }
+    buf_append(&name, zPrefix, strlen(zPrefix));
+    for(nKey=0; nKey<m->n; nKey++){
+      if( nKey ) buf_append(&name, sh->zSep, strlen(sh->zSep));
+      buf_append(&name, m->az[nKey], strlen(m->az[nKey]));
+    }
+    if( name.bOom || name.z==0 ){ buf_free(&name); return SQLITE_NOMEM; }
+    m->zName = name.z;
+  }
+  return SQLITE_OK;
+bad_key:
+  if( bNul ){
+    *pzErr = sqlite3_mprintf("api_fetch: meta: a key holds a NUL character");
+    return SQLITE_ERROR;
+  }
+  return SQLITE_NOMEM;
+}
+
+/* Fetch the first nSample requests and grow the schema from their records,
+** in url_index order.  The responses are kept for the first scan. */
+static int sample_schema(FetchTable *t, char **pzErr){
+  FetchCursor c;
+  LimitSource lim;
+  RequestSource src;
+  Options o = t->opt;              /* a shallow copy: only concurrency differs */
+  Engine *e;
+  Response *r, **pp;
+  int rc = SQLITE_OK;
+
+  memset(&c, 0, sizeof(c));
+  c.pTab = t;
+  c.pOpt = &t->opt;
+  rc = open_wide_source(&c, pzErr);
+  if( rc ) goto done;
+  lim.c = &c;
+  lim.nLeft = t->nSample;
+  src.pCtx = &lim;
+  src.xNext = limit_next;
+  if( o.concurrency>t->nSample ) o.concurrency = t->nSample;
+  e = engine_new(&o, src, pzErr);
+  if( e==0 ){ rc = SQLITE_NOMEM; goto done; }
+  while( (rc = engine_next(e, &r, pzErr))==SQLITE_ROW ){
+    /* Keep the list sorted by url_index. */
+    for(pp=&t->pCache; *pp && (*pp)->req.iIndex<r->req.iIndex; pp=&(*pp)->pNext){}
+    r->pNext = *pp;
+    *pp = r;
+  }
+  engine_free(e);
+  if( rc!=SQLITE_DONE ) goto done;
+  rc = SQLITE_OK;
+
+  for(r=t->pCache; r && rc==SQLITE_OK; r=r->pNext){
+    RecordIter it;
+    JsonSpan rec;
+    int bHas;
+    /* A body that is not JSON, or has no records at the path, gets its
+    ** error here, and the first scan reports it as an error row. */
+    response_records(r, &t->opt, &it, &rec, &bHas);
+    while( bHas && rc==SQLITE_OK ){
+      rc = shape_learn(&t->shape, &it, rec);
+      bHas = records_next(&it, &rec);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = shape_finish(&t->shape);
+  if( rc==SQLITE_OK && t->shape.schema.nCol==0 ){
+    const char *zWhy = 0;
+    int n = 0;
+    for(r=t->pCache; r; r=r->pNext){
+      if( zWhy==0 ) zWhy = r->zError;
+      n++;
+    }
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: no columns found in the %d sampled response%s; declare them "
+        "with columns='name TYPE, ...' or sample more URLs%s%s%s",
+        n, n==1 ? "" : "s", zWhy ? " (first error: " : "", zWhy ? zWhy : "",
+        zWhy ? ")" : "");
+    rc = SQLITE_ERROR;
+  }
+done:
+  cursor_reset(&c);
+  return rc;
+}
+
+static const char *const azWideArg[] = {
+  "url_list", "url_query", "concurrency", "columns", "sample", "sep", "max_level",
+  "meta", "meta_prefix", "record_prefix", "timestamps", "numeric_strings",
+  "max_columns", 0
+};
+
+static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const *argv,
+                        char **pzErr){
+  char *azVal[16] = { 0 };     /* values of azWideArg, by index */
+  int i, k, rc = SQLITE_OK, maxCol = DEFAULT_MAX_COLUMNS;
+  char *zErr = 0;
+  Buf sql = {0, 0, 0, 0};
+
+  t->bWide = 1;
+  options_init(&t->opt);
+  t->shape.rules.numericStrings = NUMSTR_EXACT;
+  t->shape.rules.timestamps = TS_UTC;
+  t->shape.maxLevel = -1;
+  t->nSample = DEFAULT_SAMPLE;
+
+  for(i=3; i<argc; i++){
+    const char *zEq = strchr(argv[i], '=');
+    char *zKey, *zVal;
+    size_t nKey;
+    if( zEq==0 ){
+      zErr = sqlite3_mprintf("api_fetch: argument \"%s\" is not key=value", argv[i]);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    nKey = (size_t)(zEq - argv[i]);
+    while( nKey>0 && (argv[i][nKey-1]==' ' || argv[i][nKey-1]=='\t') ) nKey--;
+    zKey = sqlite3_mprintf("%.*s", (int)nKey, argv[i] + strspn(argv[i], " \t\n\r"));
+    zVal = arg_value(zEq+1);
+    if( zKey==0 || zVal==0 ){
+      sqlite3_free(zKey); sqlite3_free(zVal);
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    for(k=0; azWideArg[k] && strcmp(zKey, azWideArg[k])!=0; k++){}
+    if( azWideArg[k] ){
+      if( azVal[k] ){
+        zErr = sqlite3_mprintf("api_fetch: argument %s is given twice", zKey);
+        rc = SQLITE_ERROR;
+      }
+      azVal[k] = zVal;
+      zVal = 0;
+    }else{
+      rc = options_set(&t->opt, zKey, zVal, &zErr);
+      if( rc==SQLITE_NOTFOUND ){
+        zErr = sqlite3_mprintf(
+            "api_fetch: unknown argument \"%s\" (table arguments: url_list, url_query, "
+            "concurrency, columns, sample, sep, max_level, meta, meta_prefix, "
+            "record_prefix, timestamps, numeric_strings, max_columns; options: "
+            "timeout_ms, connect_timeout_ms, deadline_ms, max_attempts, retry_base_ms, "
+            "retry_max_ms, retry_after_max_ms, retry_unsafe, rate, burst, per_host, "
+            "max_bytes, max_redirects, on_error, user_agent, ca_file, headers, "
+            "record_path)", zKey);
+        rc = SQLITE_ERROR;
+      }
+    }
+    sqlite3_free(zKey);
+    sqlite3_free(zVal);
+    if( rc ) break;
+  }
+  /* url_list (0), url_query (1), concurrency (2), columns (3), sample (4),
+  ** sep (5), max_level (6), meta (7), meta_prefix (8), record_prefix (9),
+  ** timestamps (10), numeric_strings (11), max_columns (12). */
+  if( rc==SQLITE_OK && (azVal[0]==0)==(azVal[1]==0) ){
+    zErr = sqlite3_mprintf(azVal[0]
+        ? "api_fetch: give url_list or url_query, not both"
+        : "api_fetch: CREATE VIRTUAL TABLE ... USING api_fetch(...) needs "
+          "url_list='[...]' or url_query='SELECT ...'");
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK && azVal[2] ){
+    rc = parse_int_arg("concurrency", azVal[2], 1, APIFETCH_MAX_CONCURRENCY,
+                       &t->opt.concurrency, &zErr);
+  }
+  if( rc==SQLITE_OK && azVal[4] ){
+    rc = parse_int_arg("sample", azVal[4], 1, 100000, &t->nSample, &zErr);
+  }
+  if( rc==SQLITE_OK && azVal[6] ){
+    rc = parse_int_arg("max_level", azVal[6], 0, APIFETCH_JSON_MAX_DEPTH, &t->shape.maxLevel, &zErr);
+  }
+  if( rc==SQLITE_OK && azVal[12] ){
+    rc = parse_int_arg("max_columns", azVal[12], 1, MAX_COLUMNS, &maxCol, &zErr);
+  }
+  if( rc==SQLITE_OK && azVal[10] ){
+    static const char *const az[] = { "utc", "keep", "epoch" };
+    for(k=0; k<3 && strcmp(azVal[10], az[k])!=0; k++){}
+    if( k==3 ){
+      zErr = sqlite3_mprintf("api_fetch: timestamps must be 'utc', 'keep' or 'epoch', "
+                             "got '%s'", azVal[10]);
+      rc = SQLITE_ERROR;
+    }
+    t->shape.rules.timestamps = k;
+  }
+  if( rc==SQLITE_OK && azVal[11] ){
+    static const char *const az[] = { "never", "exact", "decimal" };
+    for(k=0; k<3 && strcmp(azVal[11], az[k])!=0; k++){}
+    if( k==3 ){
+      zErr = sqlite3_mprintf("api_fetch: numeric_strings must be 'never', 'exact' or "
+                             "'decimal', got '%s'", azVal[11]);
+      rc = SQLITE_ERROR;
+    }
+    t->shape.rules.numericStrings = k;
+  }
+  if( rc==SQLITE_OK ) rc = options_check(&t->opt, &zErr);
+  if( rc==SQLITE_OK ){
+    t->shape.zSep = sqlite3_mprintf("%s", azVal[5] ? azVal[5] : "_");
+    t->shape.zRecordPrefix = sqlite3_mprintf("%s", azVal[9] ? azVal[9] : "");
+    if( t->shape.zSep==0 || t->shape.zRecordPrefix==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && azVal[7] ){
+    if( t->opt.nRecordPath==0 ){
+      zErr = sqlite3_mprintf("api_fetch: meta needs record_path (meta fields are "
+                             "copied from the objects around the records)");
+      rc = SQLITE_ERROR;
+    }else{
+      rc = parse_meta(&t->shape, azVal[7], azVal[8] ? azVal[8] : "", &zErr);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    t->zUrlList = azVal[0];
+    t->zUrlQuery = azVal[1];
+    azVal[0] = azVal[1] = 0;
+    if( t->zUrlList ){
+      /* Check the whole list now, so that a bad item fails the CREATE. */
+      FetchCursor c;
+      memset(&c, 0, sizeof(c));
+      c.pTab = t;
+      c.pOpt = &t->opt;
+      rc = open_wide_source(&c, &zErr);
+      urllist_close(&c.list);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = schema_init(&t->shape.schema, azWideHidden, maxCol);
+  if( rc==SQLITE_OK ){
+    if( azVal[3] ){
+      rc = schema_declare(&t->shape.schema, azVal[3], &t->shape.rules, &zErr);
+    }else{
+      rc = sample_schema(t, &zErr);
+    }
+  }
+
+  if( rc==SQLITE_OK ){
+    buf_append(&sql, "CREATE TABLE x(", 15);
+    for(i=0; i<t->shape.schema.nCol; i++){
+      const Column *p = &t->shape.schema.aCol[i];
+      const char *zT = schema_type_name(p);
+      size_t j;
+      buf_append(&sql, "\"", 1);
+      for(j=0; j<p->nName; j++){
+        buf_append(&sql, p->zName+j, 1);
+        if( p->zName[j]=='"' ) buf_append(&sql, "\"", 1);
+      }
+      buf_append(&sql, "\" ", 2);
+      buf_append(&sql, zT, strlen(zT));
+      buf_append(&sql, ", ", 2);
+    }
+    for(i=0; azWideHidden[i]; i++){
+      buf_append(&sql, azWideHidden[i], strlen(azWideHidden[i]));
+      buf_append(&sql, " ", 1);
+      buf_append(&sql, azWideHiddenType[i], strlen(azWideHiddenType[i]));
+      buf_append(&sql, azWideHidden[i+1] ? " HIDDEN, " : " HIDDEN)", 8);
+    }
+    if( sql.bOom ){
+      rc = SQLITE_NOMEM;
+    }else{
+      rc = sqlite3_declare_vtab(db, sql.z);
+      if( rc ) zErr = sqlite3_mprintf("api_fetch: cannot declare the table: %s",
+                                      sqlite3_errmsg(db));
+    }
+  }
+  buf_free(&sql);
+  for(k=0; k<16; k++) sqlite3_free(azVal[k]);
+  if( rc && zErr==0 ) zErr = sqlite3_mprintf("api_fetch: out of memory");
+  *pzErr = zErr;
+  return rc;
+}
+
+/* xCreate and xConnect: the same function, which makes the module both
+** eponymous (the function face) and creatable (the wide face). */
+static int fetchConnect(sqlite3 *db, void *pAux, int argc,
+                        const char *const *argv, sqlite3_vtab **ppVtab,
+                        char **pzErr){
+  FetchTable *t;
+  int rc;
+  t = sqlite3_malloc(sizeof(*t));
+  if( t==0 ) return SQLITE_NOMEM;
+  memset(t, 0, sizeof(*t));
+  t->db = db;
+  t->pConn = (ConnState*)pAux;
+  if( argc==3 && sqlite3_stricmp(argv[0], argv[2])==0 ){
+    rc = sqlite3_declare_vtab(db, TVF_SCHEMA);
+  }else{
+    rc = wide_connect(db, t, argc, argv, pzErr);
+  }
+  if( rc ){
+    table_free(t);
+    return rc;
+  }
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  *ppVtab = &t->base;
+  return SQLITE_OK;
+}
+
+static int fetchDisconnect(sqlite3_vtab *pVtab){
+  table_free((FetchTable*)pVtab);
+  return SQLITE_OK;
+}
+
+static sqlite3_module fetchModule = {
+  0,                /* iVersion */
+  fetchConnect,     /* xCreate: the same as xConnect (eponymous and creatable) */
+  fetchConnect,     /* xConnect */
+  fetchBestIndex,   /* xBestIndex */
+  fetchDisconnect,  /* xDisconnect */
+  fetchDisconnect,  /* xDestroy */
+  fetchOpen,        /* xOpen */
+  fetchClose,       /* xClose */
+  fetchFilter,      /* xFilter */
+  fetchNext,        /* xNext */
+  fetchEof,         /* xEof */
+  fetchColumn,      /* xColumn */
+  fetchRowid,       /* xRowid */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+/**************************************************************************
+** api_fetch_stats: SELECT * FROM api_fetch_stats() -> (name, value, about)
+*/
+typedef struct StatsCursor StatsCursor;
+struct StatsCursor {
+  sqlite3_vtab_cursor base;
+  int i;
+};
+
+static int statsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                        sqlite3_vtab **ppVtab, char **pzErr){
+  FetchTable *t;
+  int rc;
+  (void)argc; (void)argv; (void)pzErr;
+  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(name TEXT, value INTEGER, about TEXT)");
+  if( rc ) return rc;
+  t = sqlite3_malloc(sizeof(*t));
+  if( t==0 ) return SQLITE_NOMEM;
+  memset(t, 0, sizeof(*t));
+  t->pConn = (ConnState*)pAux;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  *ppVtab = &t->base;
+  return SQLITE_OK;
+}
+static int statsDisconnect(sqlite3_vtab *p){ sqlite3_free(p); return SQLITE_OK; }
+static int statsBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
+  (void)p;
+  pInfo->estimatedCost = 10;
+  pInfo->estimatedRows = STAT_COUNT;
+  return SQLITE_OK;
+}
+static int statsOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
+  StatsCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)p;
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  *pp = &c->base;
+  return SQLITE_OK;
+}
+static int statsClose(sqlite3_vtab_cursor *c){ sqlite3_free(c); return SQLITE_OK; }
+static int statsFilter(sqlite3_vtab_cursor *c, int n, const char *z, int argc,
+                       sqlite3_value **argv){
+  (void)n; (void)z; (void)argc; (void)argv;
+  ((StatsCursor*)c)->i = 0;
+  return SQLITE_OK;
+}
+static int statsNext(sqlite3_vtab_cursor *c){ ((StatsCursor*)c)->i++; return SQLITE_OK; }
+static int statsEof(sqlite3_vtab_cursor *c){ return ((StatsCursor*)c)->i>=STAT_COUNT; }
+static int statsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
+  StatsCursor *c = (StatsCursor*)cur;
+  ConnState *p = ((FetchTable*)cur->pVtab)->pConn;
+  if( i==0 ) sqlite3_result_text(ctx, azStatName[c->i], -1, SQLITE_STATIC);
+  if( i==1 ) sqlite3_result_int64(ctx, p->aStat[c->i]);
+  if( i==2 ) sqlite3_result_text(ctx, azStatDoc[c->i], -1, SQLITE_STATIC);
+  return SQLITE_OK;
+}
+static int statsRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
+  *p = ((StatsCursor*)c)->i;
+  return SQLITE_OK;
+}
+
+static sqlite3_module statsModule = {
+  0, 0, statsConnect, statsBestIndex, statsDisconnect, 0, statsOpen, statsClose,
+  statsFilter, statsNext, statsEof, statsColumn, statsRowid,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
 int vtab_register(sqlite3 *db){
-  return sqlite3_create_module(db, "api_fetch", &fetchModule, 0);
+  ConnState *p = sqlite3_malloc(sizeof(*p));
+  int rc;
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  rc = sqlite3_create_module_v2(db, "api_fetch_stats", &statsModule, p, 0);
+  if( rc==SQLITE_OK ){
+    /* api_fetch owns p; registered last so that it is destroyed last. */
+    rc = sqlite3_create_module_v2(db, "api_fetch", &fetchModule, p, sqlite3_free);
+  }else{
+    sqlite3_free(p);
+  }
+  return rc;
 }

@@ -18,6 +18,8 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /array?n=K             [{"id":1,"name":"item 1"}, ...] K elements
   /wrap?n=K              {"meta":{"page":1,"total":K},"data":{"items":[{"id":1},...]}}
   /raw?body=S&type=T&status=C   exactly S (hex=HEX for raw bytes instead)
+  /case?name=NAME        the "doc" of tests/conformance/cases/NAME.json
+  /bigstring?mb=N        {"id":1,"s":"xxx..."} with an N MiB string
   /status/C              status C, body {"status":C} (none for 204/304)
   /flaky?key=K&fail=k&code=C&retry_after=S&retry_after_date=S
                          the first k requests for K fail with C (503), with
@@ -38,6 +40,8 @@ import argparse
 import asyncio
 import email.utils
 import json
+import os
+import re
 import resource
 import signal
 import socket
@@ -45,6 +49,8 @@ import struct
 import sys
 import time
 import urllib.parse
+
+CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conformance", "cases")
 
 STATS = {"inflight": 0, "max_inflight": 0, "connections": 0, "requests": 0, "keys": {}}
 FLAKY = {}
@@ -103,6 +109,14 @@ async def respond(method, path, q, headers, body, reader, writer):
         n = int(q.get("n", 2))
         return 200, js, json.dumps({"meta": {"page": 1, "total": n},
                                     "data": {"items": [{"id": i} for i in range(1, n + 1)]}}).encode()
+    if path == "/case":
+        # A document of the conformance corpus, tests/conformance/cases/NAME.json.
+        name = q.get("name", "")
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            return 400, js, b'{"error":"bad name"}'
+        with open(os.path.join(CASES, name + ".json"), encoding="utf-8") as f:
+            doc = json.load(f)["doc"]
+        return 200, js, json.dumps(doc, ensure_ascii=False).encode()
     if path == "/raw":
         data = bytes.fromhex(q["hex"]) if "hex" in q else q.get("body", "").encode()
         return int(q.get("status", 200)), [("Content-Type", q.get("type", "application/json"))], data
@@ -158,6 +172,9 @@ async def respond(method, path, q, headers, body, reader, writer):
     if path == "/hang":
         await reader.read()       # until the client hangs up
         raise Drop()
+    if path == "/bigstring":
+        n = int(float(q.get("mb", 1)) * 2**20)
+        return 200, js, b'{"id":1,"s":"' + b"x" * n + b'"}'
     if path == "/nested":
         d = int(q.get("depth", 1000))
         return 200, js, b"[" * d + b"]" * d

@@ -12,9 +12,11 @@
    tests/sql/NAME.expected.  The server's counters are reset before each file.
    `$TLS_BASE` and `$CA_FILE` name an nginx server (tests/nginx.conf) with
    TLS from a CA made for the run, offering HTTP/2.
-4. Runs every sql/*.sql example script the same way; each must finish with
+4. Runs the conformance corpus (tests/conformance.py): the wide face
+   against pandas.json_normalize's committed output, case by case.
+5. Runs every sql/*.sql example script the same way; each must finish with
    exit status 0 and print no error.
-5. Stops the server and prints `N passed, N failed` as its last line.
+6. Stops the server and prints `N passed, N failed` as its last line.
 
 --demo runs sql/demo.sql against the server and prints what it prints.
 
@@ -33,6 +35,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+import conformance
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, "tests")
@@ -210,6 +214,10 @@ def main(argv):
                 report(False, f"sql/{stem}", "sanitizer report")
             else:
                 report(True, f"sql/{stem} ({secs:.1f}s)")
+
+        if not only or "conformance" in only:
+            reset_server(base)
+            conformance.run(base, env, SQLITE, report, update=update)
 
         exdir = os.path.join(ROOT, "sql")
         for name in sorted(os.listdir(exdir)) if not only else []:

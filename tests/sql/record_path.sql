@@ -15,3 +15,6 @@ SELECT error FROM api_fetch('["$BASE/wrap?n=1"]', 1, '{"record_path": "meta"}');
 SELECT error FROM api_fetch('["$BASE/wrap?n=1"]', 1, '{"record_path": "meta.page.x"}');
 SELECT error FROM api_fetch(
   '["$BASE/raw?body=%5B%7B%22r%22%3A%5B1%5D%7D%2C%7B%7D%5D"]', 1, '{"record_path": "r"}');
+-- Through an array on the way, as json_normalize does: the items of every group.
+SELECT data FROM api_fetch('["$BASE/raw?body={\"g\":[{\"i\":[1,2]},{\"i\":null},{\"i\":[3]}]}"]', 1,
+  '{"record_path": "g.i"}');
