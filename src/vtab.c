@@ -887,9 +887,10 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
       if( azVal[k] ){
         zErr = sqlite3_mprintf("api_fetch: argument %s is given twice", zKey);
         rc = SQLITE_ERROR;
+      }else{
+        azVal[k] = zVal;
+        zVal = 0;
       }
-      azVal[k] = zVal;
-      zVal = 0;
     }else{
       rc = options_set(&t->opt, zKey, zVal, &zErr);
       if( rc==SQLITE_NOTFOUND ){
