@@ -120,6 +120,8 @@ struct Flattener {
   void *pCtx;                     /* First argument of xEmit */
   char *zName;                    /* Name buffer (owned) */
   size_t nAlloc;                  /* Its size */
+  JsonSpan *aDefer;               /* (key, value) of top-level objects, for later */
+  size_t nDefer, nDeferAlloc;     /* Pairs in aDefer, pairs allocated */
 };
 /* Call f->xEmit for every (name, value) of rec, names starting zPrefix.
 ** A record that is not an object gives one value named "value". */

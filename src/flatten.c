@@ -147,8 +147,9 @@ int records_begin(RecordIter *p, JsonSpan root, char **azPath, int nPath,
                              kind_name(root));
     return 1;
   }
-  /* Walk once to find any problem before a row is returned. */
   records_start(p, root, azPath, nPath);
+  if( nPath==0 ) return 0;           /* every value is records: nothing to check */
+  /* Walk once to find any problem before a row is returned. */
   while( (rc = next_record(p, &rec, pzErr))==1 ){}
   if( rc<0 ) return 1;
   records_start(p, root, azPath, nPath);
@@ -216,26 +217,46 @@ static int expands(const Flattener *f, JsonSpan v, int level){
 ** with f->zName[0..n) (nBase bytes of it being the record prefix). */
 static int flatten_object(Flattener *f, JsonSpan obj, size_t n, size_t nBase,
                           int level){
-  int pass;
-  for(pass=0; pass<2; pass++){
-    size_t pos = 0;
-    JsonSpan k, v;
-    while( json_object_next(obj, &pos, &k, &v) ){
-      int bExpand = expands(f, v, level);
-      size_t m;
-      int rc;
-      /* Top level: whole values in pass 0, expanded objects in pass 1.
-      ** Deeper: everything in document order, in pass 0. */
-      if( level==0 ? (bExpand!=pass) : pass==1 ) continue;
+  size_t pos = 0, iDefer = f->nDefer;
+  JsonSpan k, v;
+  int rc;
+  while( json_object_next(obj, &pos, &k, &v) ){
+    size_t m;
+    if( expands(f, v, level) ){
+      if( level==0 ){
+        /* json_normalize puts a record's nested objects after its other
+        ** top-level values: keep them for a second round. */
+        if( f->nDefer>=f->nDeferAlloc ){
+          size_t nNew = f->nDeferAlloc ? f->nDeferAlloc*2 : 16;
+          JsonSpan *a = sqlite3_realloc64(f->aDefer, sizeof(JsonSpan)*2*nNew);
+          if( a==0 ) return SQLITE_NOMEM;
+          f->aDefer = a;
+          f->nDeferAlloc = nNew;
+        }
+        f->aDefer[2*f->nDefer] = k;
+        f->aDefer[2*f->nDefer+1] = v;
+        f->nDefer++;
+        continue;
+      }
       m = name_push(f, n, nBase, k);
       if( m==NAME_OOM ) return SQLITE_NOMEM;
-      if( bExpand ){
-        rc = flatten_object(f, v, m, nBase, level+1);
-      }else{
-        rc = f->xEmit(f->pCtx, f->zName, m, v);
-      }
+      rc = flatten_object(f, v, m, nBase, level+1);
+    }else{
+      m = name_push(f, n, nBase, k);
+      if( m==NAME_OOM ) return SQLITE_NOMEM;
+      rc = f->xEmit(f->pCtx, f->zName, m, v);
+    }
+    if( rc ) return rc;
+  }
+  if( level==0 ){
+    size_t i;
+    for(i=iDefer; i<f->nDefer; i++){
+      size_t m = name_push(f, n, nBase, f->aDefer[2*i]);
+      if( m==NAME_OOM ) return SQLITE_NOMEM;
+      rc = flatten_object(f, f->aDefer[2*i+1], m, nBase, 1);
       if( rc ) return rc;
     }
+    f->nDefer = iDefer;
   }
   return SQLITE_OK;
 }
@@ -253,6 +274,9 @@ int flatten_record(Flattener *f, const char *zPrefix, size_t nPrefix, JsonSpan r
 
 void flatten_clear(Flattener *f){
   sqlite3_free(f->zName);
+  sqlite3_free(f->aDefer);
   f->zName = 0;
   f->nAlloc = 0;
+  f->aDefer = 0;
+  f->nDefer = f->nDeferAlloc = 0;
 }

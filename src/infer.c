@@ -264,8 +264,18 @@ static size_t format_utc(char *zOut, sqlite3_int64 secs, const char *zFrac, size
   size_t n;
   civil_from_days(days, &y, &m, &d);
   if( y<0 || y>9999 ) return 0;
-  n = (size_t)sprintf(zOut, "%04d-%02d-%02dT%02d:%02d:%02d", y, m, d,
-                      sod/3600, sod/60%60, sod%60);
+  {
+    static const char zPat[] = "0000-00-00T00:00:00";
+    int a[6], k, p;
+    a[0] = y; a[1] = m; a[2] = d; a[3] = sod/3600; a[4] = sod/60%60; a[5] = sod%60;
+    memcpy(zOut, zPat, sizeof(zPat));
+    for(k=0, p=0; k<6; k++){
+      int w = k==0 ? 4 : 2, j;
+      for(j=w-1; j>=0; j--){ zOut[p+j] = (char)('0' + a[k]%10); a[k] /= 10; }
+      p += w + 1;
+    }
+    n = sizeof(zPat) - 1;
+  }
   if( nFrac ){
     zOut[n++] = '.';
     memcpy(zOut+n, zFrac, nFrac);

@@ -231,26 +231,50 @@ done:
   return rc;
 }
 
+/* Bytes json_skip_value() must look at: 1 quote, 2 open, 3 close, 4 the
+** end of a number or literal; 0 for everything else. */
+static const unsigned char aSkipClass[256] = {
+  ['"'] = 1, ['{'] = 2, ['['] = 2, ['}'] = 3, [']'] = 3,
+};
+
+/* Index of the quote that closes the string whose body starts at z[i]. */
+static size_t string_end(const char *z, size_t n, size_t i){
+  for(;;){
+    const char *q = memchr(z+i, '"', n-i);
+    size_t k;
+    if( q==0 ) return n;
+    k = (size_t)(q - z);
+    /* Escaped if preceded by an odd number of backslashes. */
+    {
+      size_t b = k;
+      while( b>i && z[b-1]=='\\' ) b--;
+      if( ((k-b)&1)==0 ) return k;
+    }
+    i = k+1;
+  }
+}
+
 /* Skip the (validated) value starting at z[i]; return the index after it. */
 size_t json_skip_value(const char *z, size_t n, size_t i){
   size_t depth = 0;
-  do{
-    char c = z[i];
-    if( c=='"' ){
-      for(i++; i<n && z[i]!='"'; i++){
-        if( z[i]=='\\' ) i++;
-      }
-      i++;
-    }else if( c=='{' || c=='[' ){
-      depth++; i++;
-    }else if( c=='}' || c==']' ){
-      depth--; i++;
-    }else if( c==',' || c==':' || is_ws(c) ){
-      i++;
-    }else{
-      while( i<n && !is_ws(z[i]) && z[i]!=',' && z[i]!=']' && z[i]!='}' ) i++;
+  char c = z[i];
+  if( c=='"' ) return string_end(z, n, i+1) + 1;
+  if( c!='{' && c!='[' ){
+    while( i<n && !is_ws(z[i]) && z[i]!=',' && z[i]!=']' && z[i]!='}' ) i++;
+    return i;
+  }
+  /* A container: only quotes and brackets matter inside it. */
+  while( i<n ){
+    switch( aSkipClass[(unsigned char)z[i]] ){
+      case 0: i++; break;
+      case 1: i = string_end(z, n, i+1) + 1; break;
+      case 2: depth++; i++; break;
+      default:
+        i++;
+        if( --depth==0 ) return i;
+        break;
     }
-  }while( depth>0 && i<n );
+  }
   return i;
 }
 
