@@ -2,6 +2,7 @@
 """Benchmarks: apifetch against the Python pattern it replaces and a curl floor.
 
     /usr/bin/python3 tests/bench.py [--runs N] [--workloads W1,W2] [--memory [N]]
+                                    [--[no-]flatten] [--flatten-responses R]
                                     [--sqlite3 PATH] [--curl PATH]
 
 (`make bench` runs it with the defaults.)  Standard library only; needs
@@ -33,7 +34,19 @@ time and peak RSS, next to a baseline: the same shell and script holding the
 same JSON literal without fetching (SELECT length('<literal>')).  The
 difference is what the fetch itself costs; it should not grow with N.
 
-Exit status: 0, or 1 if any run failed or produced the wrong row count.
+The flatten section (on by default, after the workloads; --no-flatten skips
+it) needs no server: it builds tests/bench_flatten.c with cc -O2 against
+src/json.c, src/flatten.c and src/infer.c, and runs it on an in-memory corpus
+of R responses (--flatten-responses, default 2000) of 100 nested records of
+about 300 bytes (60 MB).  Best of 3 passes each, it compares (a) parsing with
+cJSON (cJSON_ParseWithLength + cJSON_Delete) with (b) apifetch's work per
+response end to end (json_validate, records_begin, shape_record for every
+record, every cell read).  Target: b/a >= 0.50 in records/s, i.e. flattening
+and typing cost no more than parsing does.  `--workloads '' --tools apifetch`
+runs this section alone.
+
+Exit status: 0, or 1 if any run failed or produced the wrong row count (a
+flatten ratio below target is reported, not an error).
 """
 import argparse
 import json
@@ -242,6 +255,49 @@ class Workload:
         return r
 
 
+# ---------------------------------------------------------------- flatten
+
+# The flatten micro-benchmark: sources relative to ROOT, and its target.
+FLATTEN_SRC = ["tests/bench_flatten.c", "src/json.c", "src/flatten.c", "src/infer.c"]
+FLATTEN_LIBS = ["-lsqlite3", "-lcjson", "-lm", "-pthread"]
+FLATTEN_TARGET = 0.50
+
+
+def run_flatten(responses):
+    """Build and run tests/bench_flatten.c; prints its lines and a verdict.
+    Returns False if it could not be built or run."""
+    exe = os.path.join(SCRATCH, "bench_flatten")
+    cc = os.environ.get("CC", "cc")
+    print(f"\nflatten: apifetch's per-response work vs cJSON parsing, in memory, "
+          f"{responses} responses x 100 records", flush=True)
+    try:
+        subprocess.run([cc, "-O2", "-DSQLITE_CORE", "-Isrc", "-o", exe] + FLATTEN_SRC
+                       + FLATTEN_LIBS, cwd=ROOT, check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        err = getattr(e, "stderr", None) or str(e)
+        print(f"  FAILED: cannot build tests/bench_flatten.c with {cc}: "
+              f"{err.strip().splitlines()[-1][:200] if err.strip() else e}")
+        return False
+    r = subprocess.run([exe, "-r", str(responses)], cwd=ROOT, capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        print("  " + line)
+    ratio = None
+    for line in r.stdout.splitlines():
+        if line.startswith("ratio b/a"):
+            try:
+                ratio = float(line.rsplit(":", 1)[1])
+            except ValueError:
+                pass
+    if r.returncode or ratio is None:
+        print(f"  FAILED: rc {r.returncode}: " + (r.stderr.strip().splitlines() or [""])[-1][:200])
+        return False
+    print(f"  verdict: b/a = {ratio:.2f}, target >= {FLATTEN_TARGET:.2f} "
+          + ("MET" if ratio >= FLATTEN_TARGET else "NOT MET")
+          + " (flatten + type must cost no more than parsing does: >= 50% of the "
+          "parse-only rate end to end)", flush=True)
+    return True
+
+
 def urls_for(server, n, delay_ms):
     q = f"delay={delay_ms}&" if delay_ms else ""
     return [f"{server.base}/obj?{q}id={i}" for i in range(1, n + 1)]
@@ -271,6 +327,10 @@ def main():
     ap.add_argument("--memory", type=int, nargs="?", const=100000, metavar="N",
                     help="also measure apifetch's peak RSS streaming N URLs (default 100000)")
     ap.add_argument("--memory-concurrency", type=int, default=100, metavar="C")
+    ap.add_argument("--flatten", action=argparse.BooleanOptionalAction, default=True,
+                    help="the in-memory flatten vs cJSON benchmark (default: on)")
+    ap.add_argument("--flatten-responses", type=int, default=2000, metavar="R",
+                    help="responses of 100 records in its corpus (default 2000)")
     ap.add_argument("--sqlite3", default=shutil.which("sqlite3") or "sqlite3")
     ap.add_argument("--curl", default=shutil.which("curl") or "curl")
     args = ap.parse_args()
@@ -278,16 +338,27 @@ def main():
     names = [x for x in args.workloads.split(",") if x]
     unknown = [x for x in names if x not in {w["name"] for w in WORKLOADS}]
     tools = ["apifetch"] + [t for t in args.tools.split(",") if t and t != "apifetch"]
-    if unknown or any(t not in TOOLS for t in tools) or args.runs < 1:
-        ap.error(f"unknown workload/tool or bad --runs: {unknown or args.tools}")
-    if not os.path.exists(os.path.join(ROOT, "apifetch.so")):
-        sys.exit("bench: ./apifetch.so is missing, run make first")
+    if unknown or any(t not in TOOLS for t in tools) or args.runs < 1 \
+            or args.flatten_responses < 1:
+        ap.error(f"unknown workload/tool or bad --runs/--flatten-responses: "
+                 f"{unknown or args.tools}")
     workloads = [w for w in WORKLOADS if w["name"] in names]
+    need_server = bool(workloads or args.memory)
+    if need_server and not os.path.exists(os.path.join(ROOT, "apifetch.so")):
+        sys.exit("bench: ./apifetch.so is missing, run make first")
 
     SCRATCH = tempfile.mkdtemp(prefix="apifetch-bench-", dir="/tmp")
+    ok = True
+    if not need_server:
+        # Nothing to fetch: only the flatten section (if on).
+        try:
+            if args.flatten:
+                ok &= run_flatten(args.flatten_responses)
+        finally:
+            shutil.rmtree(SCRATCH, ignore_errors=True)
+        return 0 if ok else 1
     build_spawn()
     server = Server()
-    ok = True
     try:
         print(f"apifetch bench: loopback :{server.port}, {os.cpu_count()} CPUs, "
               f"runs={args.runs}, medians shown", flush=True)
@@ -386,6 +457,9 @@ def main():
                   f"({n / r['wall']:,.0f} rows/s), CPU {r['cpu']:.2f} s, peak RSS "
                   f"{r['rss_mb']:.1f} MB = baseline + {r['rss_mb'] - b['rss_mb']:.1f} MB; "
                   f"server max_inflight {st['max_inflight']}, {st['connections']} connections")
+
+        if args.flatten:
+            ok &= run_flatten(args.flatten_responses)
     finally:
         server.stop()
         shutil.rmtree(SCRATCH, ignore_errors=True)
