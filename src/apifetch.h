@@ -303,6 +303,7 @@ struct Options {
   sqlite3_int64 max_bytes;       /* Largest response body accepted */
   int max_redirects;             /* Redirects followed */
   int on_error;                  /* ON_ERROR_ROW, _SKIP or _FAIL */
+  int progress;                  /* Progress on stderr: 1, 0, -1 if a terminal */
   char *user_agent;              /* User-Agent header value */
   char *ca_file;                 /* CA bundle to verify TLS with, or NULL */
   char **azHeader;               /* "Name: value" lines sent with every request */
@@ -364,11 +365,16 @@ char *url_check(const char *zUrl);
 /**************************************************************************
 ** engine.c
 */
+/* Kinds of failure, for the counters of api_fetch_stats(). */
+enum { ERR_NONE, ERR_HTTP, ERR_TIMEOUT, ERR_NETWORK, ERR_TOO_BIG, ERR_BODY,
+       ERR_DEADLINE };
+
 typedef struct Response Response;
 struct Response {
   Request req;                   /* What was asked (owned) */
   long status;                   /* HTTP status of the last attempt, 0 if none */
   char *zError;                  /* Why it failed, or NULL (owned) */
+  int eErr;                      /* ERR_*: what kind of failure, if zError */
   int nAttempt;                  /* Attempts made */
   sqlite3_int64 elapsed_ms;      /* From first start to completion */
   char *zContentType;            /* Content-Type of the response, or NULL */
@@ -391,6 +397,8 @@ Engine *engine_new(const Options *pOpt, RequestSource src, char **pzErr);
 ** with *pzErr set. */
 int engine_next(Engine *p, Response **ppResp, char **pzErr);
 void engine_free(Engine *p);
+/* Milliseconds new requests have waited for the rate limit so far. */
+sqlite3_int64 engine_rate_wait_ms(const Engine *p);
 
 sqlite3_int64 clock_ms(void);
 

@@ -67,6 +67,8 @@ struct Engine {
   sqlite3_int64 tDeadline;  /* Whole-query deadline, ms, or 0 */
   int bExpired;             /* The deadline has passed */
   char *zExpired;           /* Error text once expired */
+  sqlite3_int64 tRateBlocked;   /* Since when a start waits for a token, or 0 */
+  sqlite3_int64 rateWaitMs;     /* Total of those waits */
 };
 
 sqlite3_int64 clock_ms(void){
@@ -247,7 +249,7 @@ static void done_push(Engine *e, Response *r){
 
 /* Hand the slot's request and body over to a new Response and free the slot.
 ** zError is taken over (may be NULL). */
-static int transfer_finish(Engine *e, Transfer *t, long status, char *zError){
+static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, int eErr){
   Response *r = sqlite3_malloc64(sizeof(*r));
   char *zType = 0;
   if( r==0 ){ sqlite3_free(zError); return SQLITE_NOMEM; }
@@ -256,6 +258,7 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError){
   memset(&t->req, 0, sizeof(t->req));
   r->status = status;
   r->zError = zError;
+  r->eErr = zError ? eErr : ERR_NONE;
   r->nAttempt = t->nAttempt;
   r->elapsed_ms = clock_ms() - t->tFirst;
   if( zError==0 && t->easy
@@ -348,7 +351,10 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
   }
   zError = failure_text(e, t, cc, status);
   if( zError==0 && (cc!=CURLE_OK || status>=400 || status<200) ) return SQLITE_NOMEM;
-  return transfer_finish(e, t, status, zError);
+  return transfer_finish(e, t, status, zError,
+      (t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED) ? ERR_TOO_BIG
+      : cc==CURLE_OPERATION_TIMEDOUT ? ERR_TIMEOUT
+      : cc!=CURLE_OK ? ERR_NETWORK : ERR_HTTP);
 }
 
 /**************************************************************************
@@ -377,7 +383,14 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       if( !e->bPending ) break;
     }
     *pWait = bucket_take(&e->bucket, now);
-    if( *pWait>0 ) break;
+    if( *pWait>0 ){
+      if( e->tRateBlocked==0 ) e->tRateBlocked = now;
+      break;
+    }
+    if( e->tRateBlocked ){
+      e->rateWaitMs += now - e->tRateBlocked;
+      e->tRateBlocked = 0;
+    }
     if( bRetry ){
       t = heap_pop(e);
     }else{
@@ -422,7 +435,7 @@ static int engine_expire(Engine *e){
     }
     if( t->state!=T_IDLE ){
       char *zErr = sqlite3_mprintf("%s", e->zExpired);
-      if( zErr==0 || transfer_finish(e, t, 0, zErr) ) return SQLITE_NOMEM;
+      if( zErr==0 || transfer_finish(e, t, 0, zErr, ERR_DEADLINE) ) return SQLITE_NOMEM;
     }
   }
   e->nHeap = 0;
@@ -446,6 +459,7 @@ static int engine_next_expired(Engine *e, Response **ppResp, char **pzErr){
     memset(r, 0, sizeof(*r));
     r->req = req;
     r->zError = sqlite3_mprintf("%s before this request was started", e->zExpired);
+    r->eErr = ERR_DEADLINE;
   }
   if( r==0 || r->zError==0 ){
     if( r ) response_free(r); else request_clear(&req);
@@ -544,6 +558,10 @@ oom:
   engine_free(e);
   *pzErr = sqlite3_mprintf("api_fetch: out of memory starting the engine");
   return 0;
+}
+
+sqlite3_int64 engine_rate_wait_ms(const Engine *e){
+  return e->rateWaitMs + (e->tRateBlocked ? clock_ms() - e->tRateBlocked : 0);
 }
 
 void engine_free(Engine *e){

@@ -35,6 +35,7 @@ void options_init(Options *p){
   p->max_bytes = 64*1024*1024;
   p->max_redirects = 5;
   p->on_error = ON_ERROR_ROW;
+  p->progress = -1;
 }
 
 static void free_list(char **az, int n){
@@ -262,6 +263,15 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     p->retry_unsafe = cJSON_IsTrue(v);
     return SQLITE_OK;
   }
+  if( strcmp(zKey, "progress")==0 ){
+    if( !cJSON_IsBool(v) && !(cJSON_IsNumber(v) && (v->valuedouble==0 || v->valuedouble==1)) ){
+      *pzErr = sqlite3_mprintf(
+          "api_fetch: option progress must be true or false, got %s", json_type_name(v));
+      return SQLITE_ERROR;
+    }
+    p->progress = cJSON_IsBool(v) ? cJSON_IsTrue(v) : v->valuedouble==1;
+    return SQLITE_OK;
+  }
   if( strcmp(zKey, "on_error")==0 ){
     static const char *const az[] = { "row", "skip", "fail" };
     int k;
@@ -287,7 +297,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
       "api_fetch: unknown option \"%s\" (known: timeout_ms, connect_timeout_ms, "
       "deadline_ms, max_attempts, retry_base_ms, retry_max_ms, "
       "retry_after_max_ms, retry_unsafe, rate, burst, per_host, max_bytes, "
-      "max_redirects, on_error, user_agent, ca_file, headers, record_path)",
+      "max_redirects, on_error, progress, user_agent, ca_file, headers, record_path)",
       zKey);
   return SQLITE_NOTFOUND;
 }

@@ -31,32 +31,45 @@
 ** are kept and given to the first scan, so CREATE then SELECT fetches each
 ** URL once.
 */
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "apifetch.h"
 
 /**************************************************************************
 ** Per-connection state: the counters of the last scan (api_fetch_stats).
 */
 enum {
-  STAT_URLS, STAT_ROWS, STAT_ERRORS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES,
-  STAT_BYTES, STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_COUNT
+  STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
+  STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
+  STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
+  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_COUNT
 };
 static const char *const azStatName[STAT_COUNT] = {
-  "urls", "rows", "errors", "records", "requests", "retries", "bytes",
+  "urls", "rows", "records", "requests", "retries", "bytes",
+  "errors", "errors_http", "errors_timeout", "errors_network", "errors_too_big",
+  "errors_body", "errors_deadline", "rate_wait_ms", "elapsed_ms",
   "extra_keys", "type_mismatches"
 };
 static const char *const azStatDoc[STAT_COUNT] = {
   "URLs answered (a response or an error)",
   "rows returned",
-  "URLs that gave an error",
   "records returned",
   "HTTP requests sent, retries included",
   "requests that were retries",
   "response body bytes received",
+  "URLs that gave an error (the errors_* below by kind)",
+  "an HTTP status of 400 or more (or below 200)",
+  "timeout_ms or connect_timeout_ms ran out",
+  "connection, DNS, TLS, protocol or redirect failure",
+  "the body was over max_bytes",
+  "the body was not JSON or did not fit record_path",
+  "deadline_ms ran out",
+  "milliseconds new requests waited for the rate limit",
+  "milliseconds since the scan started",
   "values that had no column and went to _extra",
   "values that did not fit their column's type",
 };
-
 typedef struct ConnState ConnState;
 struct ConnState {
   sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
@@ -140,6 +153,9 @@ struct FetchCursor {
   sqlite3_int64 iRowid;     /* Rows returned so far */
   int bEof;                 /* No more rows */
   int bCounted;             /* This scan is counted in pConn->nScan */
+  sqlite3_int64 tStart;     /* When the scan started, ms */
+  sqlite3_int64 tProgress;  /* When progress was last shown, ms, or 0 */
+  int bProgress;            /* Progress is to be shown */
   Row row;                  /* The wide face's current row */
 };
 
@@ -255,13 +271,52 @@ static void response_records(Response *r, const Options *o, RecordIter *it,
           "response is not valid JSON (%s at byte %lld, Content-Type: %s)",
           err.zWhat, (sqlite3_int64)err.offset,
           r->zContentType ? r->zContentType : "none");
+      r->eErr = ERR_BODY;
     }else if( records_begin(it, json_root(r->pBody, r->nBody),
                             o->azRecordPath, o->nRecordPath, &zWhy) ){
       r->zError = zWhy ? zWhy : sqlite3_mprintf("out of memory");
+      r->eErr = ERR_BODY;
     }else if( records_next(it, pRec) ){
       *pbHas = 1;
     }
   }
+}
+
+/* The live counters, and the one-line progress report on stderr:
+**   api_fetch: 532/1000 URLs (53%), 240 req/s, 3 retries, 2 errors, ETA 2 s
+** every half second once a scan has run for a second; on a terminal the
+** line is rewritten in place. */
+static void scan_progress(FetchCursor *c, int bEnd){
+  ConnState *p = c->pTab->pConn;
+  sqlite3_int64 now = clock_ms(), el = now - c->tStart;
+  sqlite3_int64 nDone, nTotal = c->pQuery ? -1 : c->list.nTotal;
+  double rate;
+  char zEta[48] = "", zTotal[48] = "";
+  int bTty;
+  p->aStat[STAT_ELAPSED_MS] = el;
+  if( c->pEngine ) p->aStat[STAT_RATE_WAIT_MS] = engine_rate_wait_ms(c->pEngine);
+  if( !c->bProgress ) return;
+  if( bEnd ? c->tProgress==0 && c->pOpt->progress!=1
+           : (el<1000 || now - c->tProgress<500) ) return;
+  c->tProgress = now;
+  nDone = p->aStat[STAT_URLS];
+  rate = el>0 ? nDone*1000.0/el : 0;
+  if( nTotal>=0 ){
+    sqlite3_snprintf(sizeof(zTotal), zTotal, "/%lld URLs (%d%%)", nTotal,
+                     nTotal ? (int)(nDone*100/nTotal) : 100);
+    if( !bEnd && rate>0 ){
+      sqlite3_snprintf(sizeof(zEta), zEta, ", ETA %lld s",
+                       (sqlite3_int64)((nTotal - nDone)/rate + 0.5));
+    }
+  }else{
+    sqlite3_snprintf(sizeof(zTotal), zTotal, " URLs");
+  }
+  bTty = isatty(2);
+  fprintf(stderr, "%sapi_fetch: %lld%s, %.0f req/s, %lld retries, %lld errors%s%s%s",
+          bTty ? "\r" : "", nDone, zTotal, rate, p->aStat[STAT_RETRIES],
+          p->aStat[STAT_ERRORS], zEta, bEnd ? ", done" : "",
+          bTty ? (bEnd ? "\033[K\n" : "\033[K") : "\n");
+  fflush(stderr);
 }
 
 /* Set up the rows of a freshly completed response.  Returns SQLITE_OK with
@@ -275,8 +330,12 @@ static int cursor_take_response(FetchCursor *c){
   stat_add(t, STAT_REQUESTS, r->nAttempt);
   stat_add(t, STAT_RETRIES, r->nAttempt>0 ? r->nAttempt-1 : 0);
   stat_add(t, STAT_BYTES, (sqlite3_int64)r->nBody);
+  scan_progress(c, 0);
   if( r->zError ){
+    static const int aKind[] = { STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT,
+      STAT_ERR_NETWORK, STAT_ERR_TOO_BIG, STAT_ERR_BODY, STAT_ERR_DEADLINE };
     stat_add(t, STAT_ERRORS, 1);
+    if( r->eErr>ERR_NONE && r->eErr<=ERR_DEADLINE ) stat_add(t, aKind[r->eErr], 1);
     if( c->pOpt->on_error==ON_ERROR_SKIP ){
       response_free(r);
       c->pResp = 0;
@@ -336,6 +395,7 @@ static int fetchNext(sqlite3_vtab_cursor *cur){
       rc = engine_next(c->pEngine, &c->pResp, &zErr);
       if( rc==SQLITE_DONE ){
         c->bEof = 1;
+        scan_progress(c, 1);
         scan_end(c);
         return SQLITE_OK;
       }
@@ -376,6 +436,8 @@ static void scan_begin(FetchCursor *c){
   if( p->nScan==0 ) memset(p->aStat, 0, sizeof(p->aStat));
   p->nScan++;
   c->bCounted = 1;
+  c->tStart = clock_ms();
+  c->tProgress = 0;
 }
 
 /* The wide face's first scan after CREATE: give the sampled responses
@@ -475,6 +537,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     if( rc ) return cursor_error(c, rc, zErr);
   }
 
+  c->bProgress = c->pOpt->progress==1 || (c->pOpt->progress<0 && isatty(2));
   src.pCtx = c;
   src.xNext = source_next;
   c->pEngine = engine_new(c->pOpt, src, &zErr);
@@ -900,7 +963,7 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
             "record_prefix, timestamps, numeric_strings, max_columns; options: "
             "timeout_ms, connect_timeout_ms, deadline_ms, max_attempts, retry_base_ms, "
             "retry_max_ms, retry_after_max_ms, retry_unsafe, rate, burst, per_host, "
-            "max_bytes, max_redirects, on_error, user_agent, ca_file, headers, "
+            "max_bytes, max_redirects, on_error, progress, user_agent, ca_file, headers, "
             "record_path)", zKey);
         rc = SQLITE_ERROR;
       }

@@ -151,7 +151,9 @@ def run_sql(path, base, env, subst={}):
                            text=True, timeout=TIMEOUT, env=env)
     except subprocess.TimeoutExpired:
         return None, f"timed out after {TIMEOUT} s", 0
-    out = r.stdout
+    # Progress lines (option progress) hold rates that vary run to run.
+    out = re.sub(r"(?m)^(api_fetch: .*) \d+ req/s", r"\1 N req/s", r.stdout)
+    out = re.sub(r"(?m)^(api_fetch: .*) ETA \d+ s", r"\1 ETA N s", out)
     for k, v in subst.items():
         out = out.replace(v, k)
     return r.returncode, out.replace(base, "$BASE"), time.time() - t0
