@@ -389,12 +389,17 @@ typedef struct RequestSource RequestSource;
 struct RequestSource {
   void *pCtx;
   int (*xNext)(void *pCtx, Request *pReq, char **pzErr);  /* as urllist_next */
+  /* Has the query been stopped (sqlite3_interrupt, a time limit)?  Asked
+  ** at least every APIFETCH_CANCEL_CHECK_MS while the engine waits; may be
+  ** NULL. */
+  int (*xCancelled)(void *pCtx);
 };
+#define APIFETCH_CANCEL_CHECK_MS 100
 
 typedef struct Engine Engine;
 Engine *engine_new(const Options *pOpt, RequestSource src, char **pzErr);
-/* SQLITE_ROW with *ppResp (caller frees), SQLITE_DONE, or an error code
-** with *pzErr set. */
+/* SQLITE_ROW with *ppResp (caller frees), SQLITE_DONE, SQLITE_INTERRUPT
+** when src.xCancelled says so, or an error code with *pzErr set. */
 int engine_next(Engine *p, Response **ppResp, char **pzErr);
 void engine_free(Engine *p);
 /* Milliseconds new requests have waited for the rate limit so far. */

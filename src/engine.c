@@ -69,6 +69,7 @@ struct Engine {
   char *zExpired;           /* Error text once expired */
   sqlite3_int64 tRateBlocked;   /* Since when a start waits for a token, or 0 */
   sqlite3_int64 rateWaitMs;     /* Total of those waits */
+  sqlite3_int64 tCancelCheck;   /* When src.xCancelled was last asked */
 };
 
 sqlite3_int64 clock_ms(void){
@@ -505,10 +506,21 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
       return SQLITE_DONE;
     }
 
-    /* Nothing ready: sleep until a socket is ready, curl has a timer due,
-    ** a retry falls due, the bucket refills or the deadline comes. */
+    /* Nothing ready.  SQLite cannot stop a statement while a virtual table
+    ** waits, so ask whether it has been stopped. */
+    if( e->src.xCancelled && now - e->tCancelCheck >= APIFETCH_CANCEL_CHECK_MS ){
+      e->tCancelCheck = now;
+      if( e->src.xCancelled(e->src.pCtx) ){
+        *pzErr = sqlite3_mprintf("api_fetch: interrupted");
+        return SQLITE_INTERRUPT;
+      }
+    }
+    /* Sleep until a socket is ready, curl has a timer due, a retry falls
+    ** due, the bucket refills, the deadline comes or it is time to ask
+    ** again whether the query was stopped. */
     curl_multi_timeout(e->multi, &curlTmo);
     tmo = (e->nRunning>0 && curlTmo>=0) ? curlTmo : 1000;
+    if( e->src.xCancelled && tmo>APIFETCH_CANCEL_CHECK_MS ) tmo = APIFETCH_CANCEL_CHECK_MS;
     if( e->nHeap>0 && e->apHeap[0]->tDue - now < tmo ) tmo = e->apHeap[0]->tDue - now;
     if( wait>0 && wait<tmo ) tmo = wait;
     if( e->tDeadline && e->tDeadline - now < tmo ) tmo = e->tDeadline - now;

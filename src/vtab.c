@@ -140,6 +140,7 @@ struct FetchCursor {
   const Options *pOpt;      /* Options in force */
   UrlList list;             /* url_list being read */
   sqlite3_stmt *pQuery;     /* url_query being read, or NULL */
+  sqlite3_stmt *pProbe;     /* Statement that tells whether the query was stopped */
   sqlite3_int64 nQueryRow;  /* Rows read from pQuery */
   Request pending;          /* A request read ahead of the engine */
   int bPending;             /* pending is set */
@@ -203,6 +204,26 @@ static int source_next(void *pCtx, Request *pReq, char **pzErr){
   return urllist_next(&c->list, pReq, pzErr);
 }
 
+/* Has this connection been interrupted (sqlite3_interrupt(), Ctrl-C in the
+** shell, Python's conn.interrupt()) or has its progress handler asked to
+** stop (a host's time limit)?  SQLite 3.40 has no sqlite3_is_interrupted(),
+** and neither check runs while a virtual table waits, so a small looping
+** statement is run: it fails with SQLITE_INTERRUPT in either case (its
+** few thousand opcodes also give a progress handler its turn). */
+static int cursor_cancelled(void *pCtx){
+  FetchCursor *c = (FetchCursor*)pCtx;
+  int rc;
+  if( c->pProbe==0 ){
+    rc = sqlite3_prepare_v2(c->pTab->db,
+        "WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<1000) "
+        "SELECT count(*) FROM n", -1, &c->pProbe, 0);
+    if( rc ) return 0;
+  }
+  rc = sqlite3_step(c->pProbe);
+  sqlite3_reset(c->pProbe);
+  return rc==SQLITE_INTERRUPT;
+}
+
 /* A source that stops after nLeft requests (the sample). */
 typedef struct LimitSource LimitSource;
 struct LimitSource {
@@ -214,6 +235,10 @@ static int limit_next(void *pCtx, Request *pReq, char **pzErr){
   if( p->nLeft<=0 ) return 0;
   p->nLeft--;
   return source_next(p->c, pReq, pzErr);
+}
+
+static int limit_cancelled(void *pCtx){
+  return cursor_cancelled(((LimitSource*)pCtx)->c);
 }
 
 /* Open the wide table's request source on cursor c. */
@@ -424,6 +449,8 @@ static void cursor_reset(FetchCursor *c){
   }
   sqlite3_finalize(c->pQuery);
   c->pQuery = 0;
+  sqlite3_finalize(c->pProbe);
+  c->pProbe = 0;
   urllist_close(&c->list);
   options_clear(&c->optOwn);
   c->bEof = 1;
@@ -540,6 +567,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   c->bProgress = c->pOpt->progress==1 || (c->pOpt->progress<0 && isatty(2));
   src.pCtx = c;
   src.xNext = source_next;
+  src.xCancelled = cursor_cancelled;
   c->pEngine = engine_new(c->pOpt, src, &zErr);
   if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
   c->bEof = 0;
@@ -862,6 +890,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   lim.nLeft = t->nSample;
   src.pCtx = &lim;
   src.xNext = limit_next;
+  src.xCancelled = limit_cancelled;
   if( o.concurrency>t->nSample ) o.concurrency = t->nSample;
   e = engine_new(&o, src, pzErr);
   if( e==0 ){ rc = SQLITE_NOMEM; goto done; }

@@ -12,11 +12,14 @@
    tests/sql/NAME.expected.  The server's counters are reset before each file.
    `$TLS_BASE` and `$CA_FILE` name an nginx server (tests/nginx.conf) with
    TLS from a CA made for the run, offering HTTP/2.
-4. Runs the conformance corpus (tests/conformance.py): the wide face
+4. Runs tests/py/*.py with /usr/bin/python3 (the extension loaded through
+   Python's sqlite3 module, as Datasette does), each given the base URL;
+   exit status 0 passes.
+5. Runs the conformance corpus (tests/conformance.py): the wide face
    against pandas.json_normalize's committed output, case by case.
-5. Runs every sql/*.sql example script the same way; each must finish with
+6. Runs every sql/*.sql example script the same way; each must finish with
    exit status 0 and print no error.
-6. Stops the server and prints `N passed, N failed` as its last line.
+7. Stops the server and prints `N passed, N failed` as its last line.
 
 --demo runs sql/demo.sql against the server and prints what it prints.
 
@@ -41,6 +44,7 @@ import conformance
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, "tests")
 SQLITE = os.environ.get("SQLITE3", "sqlite3")
+PYTHON = "/usr/bin/python3"    # Debian's, whose sqlite3 module can load extensions
 TIMEOUT = 300          # seconds any one SQL file may take: a hang is a failure
 
 passed = 0
@@ -220,6 +224,27 @@ def main(argv):
         if not only or "conformance" in only:
             reset_server(base)
             conformance.run(base, env, SQLITE, report, update=update)
+
+        # Python tests (tests/py/*.py): the extension loaded by Python's
+        # sqlite3 module, as Datasette loads it; threads.  Exit 0 passes.
+        pydir = os.path.join(TESTS, "py")
+        for name in sorted(os.listdir(pydir)):
+            if not name.endswith(".py") or (only and name[:-3] not in only):
+                continue
+            reset_server(base)
+            penv = dict(env)
+            if sanitize:
+                # The interpreter's own allocations are not ours to judge.
+                penv["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=99"
+            t0 = time.time()
+            try:
+                r = subprocess.run([PYTHON, os.path.join(pydir, name), base], cwd=ROOT,
+                                   env=penv, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+                ok, out = r.returncode == 0, r.stdout
+            except subprocess.TimeoutExpired:
+                ok, out = False, f"timed out after {TIMEOUT} s"
+            report(ok, f"py/{name[:-3]} ({time.time() - t0:.1f}s)", "" if ok else out[-3000:])
 
         exdir = os.path.join(ROOT, "sql")
         for name in sorted(os.listdir(exdir)) if not only else []:

@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""Stopping a query that waits on slow responses, from Python's sqlite3
+(as Datasette does): conn.interrupt() from another thread, and a time limit
+through a progress handler.  Each must end the query within about a second
+with an "interrupted" error, and cancel its transfers (the server sees no
+request left in flight).
+
+    /usr/bin/python3 tests/py/interrupt.py BASE_URL     (run by tests/run.py)
+"""
+import json
+import os
+import sqlite3
+import sys
+import threading
+import time
+import urllib.request
+
+BASE = sys.argv[1]
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+failures = 0
+
+
+def check(ok, what):
+    global failures
+    print(("ok   " if ok else "FAIL ") + what)
+    failures += 0 if ok else 1
+
+
+def stats():
+    with urllib.request.urlopen(BASE + "/stats", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def connect():
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    conn.enable_load_extension(True)
+    conn.load_extension(os.path.join(ROOT, "apifetch"))
+    conn.enable_load_extension(False)
+    return conn
+
+
+SLOW = json.dumps([f"{BASE}/obj?id={i}&delay=10000" for i in range(20)])
+
+
+def run_until_stopped(conn, sql, args):
+    t0 = time.monotonic()
+    try:
+        conn.execute(sql, args).fetchall()
+        return None, time.monotonic() - t0
+    except sqlite3.OperationalError as e:
+        return str(e), time.monotonic() - t0
+
+
+# 1. conn.interrupt() from another thread, 0.5 s in: the function face.
+conn = connect()
+threading.Timer(0.5, conn.interrupt).start()
+err, secs = run_until_stopped(conn, "SELECT count(*) FROM api_fetch(?, 10)", (SLOW,))
+check(err is not None and "interrupted" in err, f"interrupt: error {err!r}")
+check(secs < 1.5, f"interrupt: stopped after {secs:.2f} s (asked at 0.5 s)")
+time.sleep(0.3)
+check(stats()["inflight"] == 0, f"interrupt: transfers cancelled (server in flight: {stats()['inflight']})")
+# The connection is usable afterwards.
+check(conn.execute("SELECT count(*) FROM api_fetch(?)", (json.dumps([BASE + "/obj?id=1"]),))
+      .fetchone()[0] == 1, "interrupt: connection usable afterwards")
+conn.close()
+
+# 2. A time limit the way Datasette sets one: a progress handler that asks
+#    to stop after 0.7 s.
+conn = connect()
+deadline = time.monotonic() + 0.7
+conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+err, secs = run_until_stopped(conn, "SELECT count(*) FROM api_fetch(?, 10)", (SLOW,))
+check(err is not None and "interrupted" in err, f"time limit: error {err!r}")
+check(secs < 1.7, f"time limit: stopped after {secs:.2f} s (limit 0.7 s)")
+conn.set_progress_handler(None, 0)
+conn.close()
+
+# 3. The wide face, stopped while it samples at CREATE.
+conn = connect()
+threading.Timer(0.5, conn.interrupt).start()
+err, secs = run_until_stopped(
+    conn, "CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list='" + SLOW + "')", ())
+check(err is not None and "interrupted" in err, f"wide CREATE: error {err!r}")
+check(secs < 1.5, f"wide CREATE: stopped after {secs:.2f} s")
+conn.close()
+
+print(f"{failures} failures")
+sys.exit(1 if failures else 0)
