@@ -45,6 +45,6 @@ int sqlite3_apifetch_init(sqlite3 *db, char **pzErrMsg,
   }
   rc = sqlite3_create_function(db, "api_fetch_version", 0,
                                SQLITE_UTF8 | SQLITE_INNOCUOUS, 0, versionFunc, 0, 0);
-  if( rc==SQLITE_OK ) rc = vtab_register(db);
+  if( rc==SQLITE_OK ) rc = vtab_register(db, pzErrMsg);
   return rc;
 }

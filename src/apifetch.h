@@ -27,6 +27,7 @@
 # include <sqlite3ext.h>
   SQLITE_EXTENSION_INIT3
 #endif
+#include <sys/socket.h>
 #include <curl/curl.h>
 
 #define APIFETCH_VERSION "0.1.0"
@@ -363,6 +364,37 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
 char *url_check(const char *zUrl);
 
 /**************************************************************************
+** guard.c - per-connection limits for shared and untrusted use
+**
+** Read at load time from the environment variable APIFETCH_CONFIG (a JSON
+** object), changed with SELECT api_fetch_config('{...}'), and frozen by
+** "lock": true, after which SQL on the connection cannot change them.
+*/
+typedef struct Guard Guard;
+struct Guard {
+  int bDisabled;                 /* No fetching at all */
+  int bBlockPrivate;             /* Refuse loopback, private, link-local... addresses */
+  char **azAllowHost;            /* Host names allowed (exact, lower case), or NULL */
+  int nAllowHost;                /* Entries in azAllowHost; 0 with azAllowHost: none */
+  sqlite3_int64 maxRequests;     /* Per query, retries included; 0 = no limit */
+  sqlite3_int64 maxTotalBytes;   /* Per query, body bytes; 0 = no limit */
+  sqlite3_int64 maxQueryMs;      /* Per query, as deadline_ms; 0 = no limit */
+  int bLocked;                   /* No more changes */
+};
+void guard_clear(Guard *g);
+/* Apply a JSON object of settings.  Returns SQLITE_OK or an error with a
+** message. */
+int guard_set(Guard *g, const char *zJson, char **pzErr);
+/* The settings as a JSON object (sqlite3_malloc'd). */
+char *guard_describe(const Guard *g);
+/* Is this connected address one the guard refuses?  Returns a static
+** reason, or NULL. */
+const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr);
+/* Is this URL's host refused by the allow-list?  Returns 1 if so. */
+int guard_host_refused(const Guard *g, const char *zUrl);
+int guard_register(sqlite3 *db, Guard *g, char **pzErr);
+
+/**************************************************************************
 ** engine.c
 */
 /* Kinds of failure, for the counters of api_fetch_stats(). */
@@ -397,7 +429,9 @@ struct RequestSource {
 #define APIFETCH_CANCEL_CHECK_MS 100
 
 typedef struct Engine Engine;
-Engine *engine_new(const Options *pOpt, RequestSource src, char **pzErr);
+/* pGuard (may be NULL) must outlive the engine. */
+Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
+                   char **pzErr);
 /* SQLITE_ROW with *ppResp (caller frees), SQLITE_DONE, SQLITE_INTERRUPT
 ** when src.xCancelled says so, or an error code with *pzErr set. */
 int engine_next(Engine *p, Response **ppResp, char **pzErr);
@@ -410,6 +444,6 @@ sqlite3_int64 clock_ms(void);
 /**************************************************************************
 ** vtab.c
 */
-int vtab_register(sqlite3 *db);
+int vtab_register(sqlite3 *db, char **pzErr);
 
 #endif /* APIFETCH_H */

@@ -2,7 +2,7 @@
 ** engine.c - the fetch engine: turns a stream of Requests into a stream of
 ** Responses with libcurl's multi interface, on the caller's thread.
 **
-**   Engine *e = engine_new(&opts, source, &zErr);
+**   Engine *e = engine_new(&opts, &guard, source, &zErr);
 **   while( engine_next(e, &pResp, &zErr)==SQLITE_ROW ){ ...; response_free(pResp); }
 **   engine_free(e);    -- also cancels whatever is still in flight
 **
@@ -24,6 +24,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "apifetch.h"
 
 enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
@@ -41,6 +43,7 @@ struct Transfer {
   size_t nBody;             /* Bytes in pBody */
   size_t nAlloc;            /* Bytes allocated for pBody */
   int bTooBig;              /* Body went over max_bytes */
+  int bRefused;             /* The guard refused an address or host: no retry */
   char *zNote;              /* Why a retry was not made, for the error text */
   char zRetryAfter[64];     /* Retry-After of the last response, or "" */
   char zErr[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
@@ -48,6 +51,12 @@ struct Transfer {
 
 struct Engine {
   const Options *pOpt;      /* Options (owned by the caller) */
+  const Guard *pGuard;      /* Connection limits (owned by the caller), or NULL */
+  sqlite3_int64 nStarted;   /* Attempts started, for max_requests */
+  sqlite3_int64 nBytes;     /* Body bytes received, for max_total_bytes */
+  int bOverBytes;           /* max_total_bytes was passed */
+  const char *zDeadline;    /* "deadline_ms" or "max_query_ms" */
+  sqlite3_int64 deadlineMs; /* Its value */
   RequestSource src;        /* Where requests come from */
   int bSrcDone;             /* src has no more requests */
   Request pending;          /* Taken from src but not yet started */
@@ -123,9 +132,16 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
   Transfer *t = pArg;
   size_t n = size*nmemb;
   sqlite3_int64 max = t->pEngine->pOpt->max_bytes;
+  Engine *e = t->pEngine;
   if( (sqlite3_int64)(t->nBody + n) > max ){
     t->bTooBig = 1;
     return 0;                       /* aborts the transfer */
+  }
+  e->nBytes += (sqlite3_int64)n;
+  if( e->pGuard && e->pGuard->maxTotalBytes && e->nBytes > e->pGuard->maxTotalBytes ){
+    e->bOverBytes = 1;
+    t->bRefused = 1;
+    return 0;
   }
   if( t->nBody + n + 1 > t->nAlloc ){
     size_t nNew = t->nAlloc ? t->nAlloc*2 : 16384;
@@ -168,6 +184,42 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
   return n;
 }
 
+/* block_private: refuse the connection before it is made, on the address
+** libcurl is about to connect to (after DNS, for every redirect). */
+static curl_socket_t on_open_socket(void *pArg, curlsocktype purpose,
+                                    struct curl_sockaddr *a){
+  Transfer *t = pArg;
+  const char *zWhy = guard_address_refused(t->pEngine->pGuard, &a->addr);
+  (void)purpose;
+  if( zWhy ){
+    char zIp[INET6_ADDRSTRLEN] = "?";
+    const void *pIp = a->family==AF_INET6
+        ? (const void*)&((struct sockaddr_in6*)&a->addr)->sin6_addr
+        : (const void*)&((struct sockaddr_in*)&a->addr)->sin_addr;
+    inet_ntop(a->family, pIp, zIp, sizeof(zIp));
+    sqlite3_free(t->zNote);
+    t->zNote = sqlite3_mprintf("refused by block_private: %s is %s", zIp, zWhy);
+    t->bRefused = 1;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(a->family, a->socktype, a->protocol);
+}
+
+/* allow_hosts: checked before each request is sent, redirects included. */
+static int on_prereq(void *pArg, char *zIp, char *zLocal, int port, int localPort){
+  Transfer *t = pArg;
+  char *zUrl = 0;
+  (void)zIp; (void)zLocal; (void)port; (void)localPort;
+  curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
+  if( zUrl && guard_host_refused(t->pEngine->pGuard, zUrl) ){
+    sqlite3_free(t->zNote);
+    t->zNote = sqlite3_mprintf("refused by allow_hosts: the host of %s is not allowed", zUrl);
+    t->bRefused = 1;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
 /**************************************************************************
 ** Starting and finishing transfers
 */
@@ -183,6 +235,7 @@ static int transfer_setup(Engine *e, Transfer *t){
   }
   t->nBody = 0;
   t->bTooBig = 0;
+  t->bRefused = 0;
   t->zRetryAfter[0] = 0;
   t->zErr[0] = 0;
   curl_easy_setopt(h, CURLOPT_URL, t->req.zUrl);
@@ -213,6 +266,14 @@ static int transfer_setup(Engine *e, Transfer *t){
     curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   }
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  if( e->pGuard && e->pGuard->bBlockPrivate ){
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
+  }
+  if( e->pGuard && e->pGuard->azAllowHost ){
+    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(h, CURLOPT_PREREQDATA, t);
+  }
   curl_easy_setopt(h, CURLOPT_USERAGENT,
                    o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
   if( o->ca_file ) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
@@ -239,6 +300,7 @@ static int transfer_start(Engine *e, Transfer *t){
   t->state = T_RUNNING;
   t->nAttempt++;
   e->nRunning++;
+  e->nStarted++;
   return SQLITE_OK;
 }
 
@@ -288,7 +350,7 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
                                  long status, sqlite3_int64 now){
   const Options *o = e->pOpt;
   sqlite3_int64 delay;
-  if( t->nAttempt>=o->max_attempts ) return -1;
+  if( t->nAttempt>=o->max_attempts || t->bRefused ) return -1;
   if( cc!=CURLE_OK ){
     if( t->bTooBig || !policy_curlcode_retryable(cc) ) return -1;
   }else if( !policy_status_retryable(status) ){
@@ -322,6 +384,7 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
 static char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
   const char *zNote = t->zNote ? t->zNote : "";
   const char *zSep = t->zNote ? "; " : "";
+  if( t->bRefused && t->zNote ) return sqlite3_mprintf("%s", t->zNote);
   if( t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED ){
     return sqlite3_mprintf("response body exceeds max_bytes (%lld bytes)",
                            e->pOpt->max_bytes);
@@ -383,6 +446,12 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       }
       if( !e->bPending ) break;
     }
+    if( e->pGuard && e->pGuard->maxRequests && e->nStarted>=e->pGuard->maxRequests ){
+      *pzErr = sqlite3_mprintf(
+          "api_fetch: this query reached max_requests (%lld) set by api_fetch_config",
+          e->pGuard->maxRequests);
+      return SQLITE_ERROR;
+    }
     *pWait = bucket_take(&e->bucket, now);
     if( *pWait>0 ){
       if( e->tRateBlocked==0 ) e->tRateBlocked = now;
@@ -426,7 +495,7 @@ static int engine_drain(Engine *e){
 static int engine_expire(Engine *e){
   int i;
   e->bExpired = 1;
-  e->zExpired = sqlite3_mprintf("deadline_ms (%lld) reached", e->pOpt->deadline_ms);
+  e->zExpired = sqlite3_mprintf("%s (%lld) reached", e->zDeadline, e->deadlineMs);
   if( e->zExpired==0 ) return SQLITE_NOMEM;
   for(i=0; i<e->pOpt->concurrency; i++){
     Transfer *t = &e->aXfer[i];
@@ -491,6 +560,11 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
         if( mc!=CURLM_OK ) goto multi_error;
         rc = engine_drain(e);
         if( rc ) return rc;
+        if( e->bOverBytes ){
+          *pzErr = sqlite3_mprintf("api_fetch: this query received more than "
+              "max_total_bytes (%lld) set by api_fetch_config", e->pGuard->maxTotalBytes);
+          return SQLITE_ERROR;
+        }
       }
     }
     if( e->pDone ){
@@ -536,12 +610,14 @@ multi_error:
   return SQLITE_ERROR;
 }
 
-Engine *engine_new(const Options *pOpt, RequestSource src, char **pzErr){
+Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
+                   char **pzErr){
   Engine *e = sqlite3_malloc64(sizeof(*e));
   int i, n = pOpt->concurrency;
   if( e==0 ) goto oom;
   memset(e, 0, sizeof(*e));
   e->pOpt = pOpt;
+  e->pGuard = pGuard;
   e->src = src;
   e->aXfer = sqlite3_malloc64(sizeof(Transfer)*n);
   e->apIdle = sqlite3_malloc64(sizeof(Transfer*)*n);
@@ -564,7 +640,13 @@ Engine *engine_new(const Options *pOpt, RequestSource src, char **pzErr){
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
-  if( pOpt->deadline_ms>0 ) e->tDeadline = clock_ms() + pOpt->deadline_ms;
+  e->zDeadline = "deadline_ms";
+  e->deadlineMs = pOpt->deadline_ms;
+  if( pGuard && pGuard->maxQueryMs && (e->deadlineMs==0 || pGuard->maxQueryMs<e->deadlineMs) ){
+    e->zDeadline = "max_query_ms";
+    e->deadlineMs = pGuard->maxQueryMs;
+  }
+  if( e->deadlineMs>0 ) e->tDeadline = clock_ms() + e->deadlineMs;
   return e;
 oom:
   engine_free(e);

@@ -74,7 +74,13 @@ typedef struct ConnState ConnState;
 struct ConnState {
   sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
   int nScan;                        /* Scans running now */
+  Guard guard;                      /* Limits on this connection (guard.c) */
 };
+
+static void conn_free(void *p){
+  guard_clear(&((ConnState*)p)->guard);
+  sqlite3_free(p);
+}
 
 /**************************************************************************
 ** Tables and cursors
@@ -510,6 +516,10 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   (void)idxStr; (void)argc;
 
   cursor_reset(c);
+  if( t->pConn->guard.bDisabled ){
+    return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
+        "api_fetch: fetching is disabled on this connection (api_fetch_config)"));
+  }
   scan_begin(c);
   if( t->bWide ){
     c->pOpt = &t->opt;
@@ -568,7 +578,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   src.pCtx = c;
   src.xNext = source_next;
   src.xCancelled = cursor_cancelled;
-  c->pEngine = engine_new(c->pOpt, src, &zErr);
+  c->pEngine = engine_new(c->pOpt, &t->pConn->guard, src, &zErr);
   if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
   c->bEof = 0;
   return fetchNext(cur);
@@ -884,6 +894,11 @@ static int sample_schema(FetchTable *t, char **pzErr){
   memset(&c, 0, sizeof(c));
   c.pTab = t;
   c.pOpt = &t->opt;
+  if( t->pConn->guard.bDisabled ){
+    *pzErr = sqlite3_mprintf("api_fetch: fetching is disabled on this connection "
+                             "(api_fetch_config)");
+    return SQLITE_ERROR;
+  }
   rc = open_wide_source(&c, pzErr);
   if( rc ) goto done;
   lim.c = &c;
@@ -892,7 +907,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   src.xNext = limit_next;
   src.xCancelled = limit_cancelled;
   if( o.concurrency>t->nSample ) o.concurrency = t->nSample;
-  e = engine_new(&o, src, pzErr);
+  e = engine_new(&o, &t->pConn->guard, src, pzErr);
   if( e==0 ){ rc = SQLITE_NOMEM; goto done; }
   while( (rc = engine_next(e, &r, pzErr))==SQLITE_ROW ){
     /* Keep the list sorted by url_index. */
@@ -1233,17 +1248,17 @@ static sqlite3_module statsModule = {
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
 
-int vtab_register(sqlite3 *db){
+int vtab_register(sqlite3 *db, char **pzErr){
   ConnState *p = sqlite3_malloc(sizeof(*p));
   int rc;
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
-  rc = sqlite3_create_module_v2(db, "api_fetch_stats", &statsModule, p, 0);
+  rc = guard_register(db, &p->guard, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3_create_module_v2(db, "api_fetch_stats", &statsModule, p, 0);
   if( rc==SQLITE_OK ){
-    /* api_fetch owns p; registered last so that it is destroyed last. */
-    rc = sqlite3_create_module_v2(db, "api_fetch", &fetchModule, p, sqlite3_free);
-  }else{
-    sqlite3_free(p);
+    /* api_fetch owns p (its destructor runs even if this fails). */
+    return sqlite3_create_module_v2(db, "api_fetch", &fetchModule, p, conn_free);
   }
+  conn_free(p);
   return rc;
 }

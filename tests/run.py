@@ -147,7 +147,7 @@ def run_sql(path, base, env, subst={}):
         script = f.read()
     for k, v in subst.items():
         script = script.replace(k, v)
-    script = script.replace("$BASE", base)
+    script = script.replace("$BASE", base).replace("$PORT", base.rsplit(":", 1)[1])
     t0 = time.time()
     try:
         r = subprocess.run([SQLITE, "-batch", ":memory:"], input=script, cwd=ROOT,
@@ -160,7 +160,8 @@ def run_sql(path, base, env, subst={}):
     out = re.sub(r"(?m)^(api_fetch: .*) ETA \d+ s", r"\1 ETA N s", out)
     for k, v in subst.items():
         out = out.replace(v, k)
-    return r.returncode, out.replace(base, "$BASE"), time.time() - t0
+    out = out.replace(base, "$BASE").replace(":" + base.rsplit(":", 1)[1] + "/", ":$PORT/")
+    return r.returncode, out, time.time() - t0
 
 
 def reset_server(base):

@@ -1,0 +1,245 @@
+/*
+** guard.c - limits on what a connection may fetch, for Datasette instances
+** and other places where the SQL comes from someone else.
+**
+**   APIFETCH_CONFIG='{"allow_hosts": ["api.example.com"], "block_private": true,
+**                     "max_requests": 1000, "lock": true}' datasette ...
+**   SELECT api_fetch_config();                      -- the settings in force
+**   SELECT api_fetch_config('{"max_requests": 50}'); -- change them (until locked)
+**
+**   disabled        true: api_fetch refuses to run on this connection
+**   allow_hosts     only these host names (exact, case-insensitive), also
+**                   after redirects
+**   block_private   refuse loopback, private, link-local, multicast and
+**                   unspecified addresses, checked on the address about to
+**                   be connected to, so DNS answers and redirects cannot
+**                   get around it
+**   max_requests, max_total_bytes, max_query_ms
+**                   per query: requests (retries included), body bytes,
+**                   and time (as deadline_ms)
+**   lock            true: no further change from SQL on this connection
+**
+** The settings of a connection are read once, when the extension is
+** loaded into it; the function is SQLITE_DIRECTONLY, so a view or trigger
+** cannot call it.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <netinet/in.h>
+#include <cjson/cJSON.h>
+#include "apifetch.h"
+
+void guard_clear(Guard *g){
+  int i;
+  for(i=0; i<g->nAllowHost; i++) sqlite3_free(g->azAllowHost[i]);
+  sqlite3_free(g->azAllowHost);
+  memset(g, 0, sizeof(*g));
+}
+
+static int bad(char **pzErr, const char *zKey, const char *zWant){
+  *pzErr = sqlite3_mprintf("api_fetch_config: %s must be %s", zKey, zWant);
+  return SQLITE_ERROR;
+}
+
+int guard_set(Guard *g, const char *zJson, char **pzErr){
+  cJSON *pRoot = cJSON_Parse(zJson), *v;
+  Guard n = *g;                   /* the new settings, applied at the end */
+  char **azHost = 0;
+  int nHost = -1, rc = SQLITE_OK;
+  if( pRoot==0 || !cJSON_IsObject(pRoot) ){
+    cJSON_Delete(pRoot);
+    *pzErr = sqlite3_mprintf("api_fetch_config: the settings must be a JSON object");
+    return SQLITE_ERROR;
+  }
+  if( g->bLocked ){
+    cJSON_Delete(pRoot);
+    *pzErr = sqlite3_mprintf("api_fetch_config: the settings of this connection are locked");
+    return SQLITE_ERROR;
+  }
+  cJSON_ArrayForEach(v, pRoot){
+    const char *k = v->string;
+    if( strcmp(k, "disabled")==0 || strcmp(k, "block_private")==0 || strcmp(k, "lock")==0 ){
+      if( !cJSON_IsBool(v) ){ rc = bad(pzErr, k, "true or false"); break; }
+      if( k[0]=='d' ) n.bDisabled = cJSON_IsTrue(v);
+      else if( k[0]=='b' ) n.bBlockPrivate = cJSON_IsTrue(v);
+      else n.bLocked = cJSON_IsTrue(v);
+    }else if( strcmp(k, "max_requests")==0 || strcmp(k, "max_total_bytes")==0
+           || strcmp(k, "max_query_ms")==0 ){
+      double d = v->valuedouble;
+      if( !cJSON_IsNumber(v) || d<0 || d>9e15 || d!=(double)(sqlite3_int64)d ){
+        rc = bad(pzErr, k, "a whole number, 0 for no limit");
+        break;
+      }
+      if( k[4]=='r' ) n.maxRequests = (sqlite3_int64)d;
+      else if( k[4]=='t' ) n.maxTotalBytes = (sqlite3_int64)d;
+      else n.maxQueryMs = (sqlite3_int64)d;
+    }else if( strcmp(k, "allow_hosts")==0 ){
+      const cJSON *h;
+      int i = 0;
+      if( cJSON_IsNull(v) ){ nHost = 0; continue; }
+      if( !cJSON_IsArray(v) ){ rc = bad(pzErr, k, "an array of host names, or null"); break; }
+      azHost = sqlite3_malloc64(sizeof(char*)*(size_t)(cJSON_GetArraySize(v)+1));
+      if( azHost==0 ){ rc = SQLITE_NOMEM; break; }
+      cJSON_ArrayForEach(h, v){
+        char *z;
+        if( !cJSON_IsString(h) || h->valuestring[0]==0 ){
+          rc = bad(pzErr, k, "an array of host names, or null");
+          break;
+        }
+        z = azHost[i++] = sqlite3_mprintf("%s", h->valuestring);
+        if( z==0 ){ rc = SQLITE_NOMEM; break; }
+        for(; *z; z++) if( *z>='A' && *z<='Z' ) *z += 'a'-'A';
+      }
+      nHost = i;
+      if( rc ) break;
+    }else{
+      *pzErr = sqlite3_mprintf("api_fetch_config: unknown setting \"%s\" (known: disabled, "
+          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, lock)", k);
+      rc = SQLITE_ERROR;
+      break;
+    }
+  }
+  cJSON_Delete(pRoot);
+  if( rc ){
+    int i;
+    for(i=0; azHost && i<nHost; i++) sqlite3_free(azHost[i]);
+    sqlite3_free(azHost);
+    return rc;
+  }
+  if( nHost>=0 ){
+    /* null: no list (azHost NULL); []: a list that allows nothing. */
+    int i;
+    for(i=0; i<g->nAllowHost; i++) sqlite3_free(g->azAllowHost[i]);
+    sqlite3_free(g->azAllowHost);
+    n.azAllowHost = azHost;
+    n.nAllowHost = nHost;
+  }
+  *g = n;
+  return SQLITE_OK;
+}
+
+char *guard_describe(const Guard *g){
+  cJSON *o = cJSON_CreateObject(), *a;
+  char *zJson, *z;
+  int i;
+  if( o==0 ) return 0;
+  cJSON_AddBoolToObject(o, "disabled", g->bDisabled);
+  if( g->azAllowHost ){
+    a = cJSON_AddArrayToObject(o, "allow_hosts");
+    for(i=0; a && i<g->nAllowHost; i++){
+      cJSON_AddItemToArray(a, cJSON_CreateString(g->azAllowHost[i]));
+    }
+  }else{
+    cJSON_AddNullToObject(o, "allow_hosts");
+  }
+  cJSON_AddBoolToObject(o, "block_private", g->bBlockPrivate);
+  cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests);
+  cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes);
+  cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs);
+  cJSON_AddBoolToObject(o, "lock", g->bLocked);
+  zJson = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if( zJson==0 ) return 0;
+  z = sqlite3_mprintf("%s", zJson);
+  cJSON_free(zJson);
+  return z;
+}
+
+static const char *v4_refused(const unsigned char *a){
+  if( a[0]==127 ) return "a loopback address";
+  if( a[0]==10 || (a[0]==172 && (a[1]&0xF0)==16) || (a[0]==192 && a[1]==168) ){
+    return "a private address";
+  }
+  if( a[0]==100 && (a[1]&0xC0)==64 ) return "a shared (carrier-grade NAT) address";
+  if( a[0]==169 && a[1]==254 ) return "a link-local address";
+  if( a[0]==0 ) return "an unspecified address";
+  if( a[0]>=224 ) return "a multicast or reserved address";
+  return 0;
+}
+
+const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr){
+  if( g==0 || !g->bBlockPrivate ) return 0;
+  if( pAddr->sa_family==AF_INET ){
+    const struct sockaddr_in *p = (const struct sockaddr_in*)pAddr;
+    return v4_refused((const unsigned char*)&p->sin_addr);
+  }
+  if( pAddr->sa_family==AF_INET6 ){
+    const unsigned char *a = ((const struct sockaddr_in6*)pAddr)->sin6_addr.s6_addr;
+    static const unsigned char zero[16], v4mapped[12] = {0,0,0,0,0,0,0,0,0,0,0xff,0xff};
+    if( memcmp(a, zero, 15)==0 && (a[15]==0 || a[15]==1) ){
+      return a[15] ? "a loopback address" : "an unspecified address";
+    }
+    if( memcmp(a, v4mapped, 12)==0 ) return v4_refused(a+12);
+    if( (a[0]&0xFE)==0xFC ) return "a private (unique local) address";
+    if( a[0]==0xFE && (a[1]&0xC0)==0x80 ) return "a link-local address";
+    if( a[0]==0xFF ) return "a multicast address";
+    return 0;
+  }
+  return "not an IP address";
+}
+
+int guard_host_refused(const Guard *g, const char *zUrl){
+  CURLU *h;
+  char *zHost = 0;
+  int i, bRefused = 1;
+  if( g==0 || g->azAllowHost==0 ) return 0;
+  h = curl_url();
+  if( h && curl_url_set(h, CURLUPART_URL, zUrl, 0)==CURLUE_OK
+   && curl_url_get(h, CURLUPART_HOST, &zHost, 0)==CURLUE_OK ){
+    for(i=0; i<g->nAllowHost; i++){
+      if( strcasecmp(zHost, g->azAllowHost[i])==0 ){ bRefused = 0; break; }
+    }
+  }
+  curl_free(zHost);
+  curl_url_cleanup(h);
+  return bRefused;
+}
+
+/* api_fetch_config([settings]): apply settings (unless locked), return the
+** settings in force as JSON. */
+static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  Guard *g = (Guard*)sqlite3_user_data(ctx);
+  char *z;
+  if( argc==1 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
+    char *zErr = 0;
+    int rc = guard_set(g, (const char*)sqlite3_value_text(argv[0]), &zErr);
+    if( rc ){
+      if( zErr ){
+        sqlite3_result_error(ctx, zErr, -1);
+        sqlite3_free(zErr);
+      }else{
+        sqlite3_result_error_nomem(ctx);
+      }
+      return;
+    }
+  }
+  z = guard_describe(g);
+  if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+}
+
+/* Register api_fetch_config(), after applying APIFETCH_CONFIG to g.  A
+** host that asked for limits must not get a connection without them, so a
+** bad APIFETCH_CONFIG fails the load. */
+int guard_register(sqlite3 *db, Guard *g, char **pzErr){
+  const char *zEnv = getenv("APIFETCH_CONFIG");
+  int rc;
+  if( zEnv && zEnv[0] ){
+    char *zErr = 0;
+    rc = guard_set(g, zEnv, &zErr);
+    if( rc ){
+      *pzErr = sqlite3_mprintf("apifetch: APIFETCH_CONFIG: %s",
+                               zErr ? zErr : "out of memory");
+      sqlite3_free(zErr);
+      return SQLITE_ERROR;
+    }
+  }
+  rc = sqlite3_create_function_v2(db, "api_fetch_config", 0,
+         SQLITE_UTF8 | SQLITE_DIRECTONLY, g, configFunc, 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "api_fetch_config", 1,
+           SQLITE_UTF8 | SQLITE_DIRECTONLY, g, configFunc, 0, 0, 0);
+  }
+  return rc;
+}

@@ -1,0 +1,38 @@
+-- Limits for shared and untrusted use (api_fetch_config, APIFETCH_CONFIG).
+.load ./apifetch
+SELECT api_fetch_config();
+-- block_private: checked on the address about to be connected to.
+SELECT api_fetch_config('{"block_private": true}') IS NOT NULL AS set_;
+SELECT url_index, status, error, attempts FROM api_fetch('["$BASE/obj?id=1", "$BASE/redirect?to=/obj"]')
+ ORDER BY url_index;
+CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list='["$BASE/obj?id=1"]');
+-- allow_hosts: exact host names, also after a redirect.
+SELECT api_fetch_config('{"block_private": false, "allow_hosts": ["127.0.0.1"]}') IS NOT NULL AS set_;
+SELECT url_index, status, error FROM api_fetch('["$BASE/obj?id=1", "http://localhost:$PORT/obj?id=2",
+  "$BASE/redirect?to=http://localhost:$PORT/obj"]') ORDER BY url_index;
+SELECT api_fetch_config('{"allow_hosts": []}') IS NOT NULL AS set_;
+SELECT error FROM api_fetch('["$BASE/obj?id=1"]');
+-- Budgets per query: requests (retries count), body bytes, time.
+SELECT api_fetch_config('{"allow_hosts": null, "max_requests": 2}') IS NOT NULL AS set_;
+SELECT count(*) FROM api_fetch('["$BASE/obj?id=1", "$BASE/obj?id=2"]', 1);
+SELECT count(*) FROM api_fetch('["$BASE/obj?id=1", "$BASE/obj?id=2", "$BASE/obj?id=3"]', 1);
+SELECT count(*) FROM api_fetch('["$BASE/flaky?key=g1&fail=2"]', 1, '{"retry_base_ms": 0}');
+SELECT api_fetch_config('{"max_requests": 0, "max_total_bytes": 1000}') IS NOT NULL AS set_;
+SELECT count(*) FROM api_fetch('["$BASE/huge?mb=1"]', 1);
+SELECT api_fetch_config('{"max_total_bytes": 0, "max_query_ms": 300}') IS NOT NULL AS set_;
+SELECT error FROM api_fetch('["$BASE/obj?id=1&delay=2000"]', 1);
+SELECT error FROM api_fetch('["$BASE/obj?id=1&delay=2000"]', 1, '{"deadline_ms": 100}');
+-- Bad settings are refused whole.
+SELECT api_fetch_config('{"bogus": 1}');
+SELECT api_fetch_config('{"max_requests": -1}');
+SELECT api_fetch_config('{"allow_hosts": "x"}');
+SELECT api_fetch_config('[1]');
+-- Locked: no change from SQL any more, not even to loosen what was set.
+SELECT api_fetch_config('{"max_query_ms": 0, "disabled": true, "lock": true}');
+SELECT api_fetch_config('{"disabled": false}');
+SELECT api_fetch_config('{"lock": false}');
+SELECT * FROM api_fetch('["$BASE/obj?id=1"]');
+CREATE VIRTUAL TABLE temp.w2 USING api_fetch(url_list='["$BASE/obj?id=1"]');
+-- A view or trigger cannot call api_fetch_config (SQLITE_DIRECTONLY).
+CREATE VIEW v AS SELECT api_fetch_config('{"lock": false}');
+SELECT * FROM v;
