@@ -20,6 +20,8 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /raw?body=S&type=T&status=C   exactly S (hex=HEX for raw bytes instead)
   /case?name=NAME        the "doc" of tests/conformance/cases/NAME.json
   /bigstring?mb=N        {"id":1,"s":"xxx..."} with an N MiB string
+  /loop                  a redirect to itself
+  /gzipbomb              Content-Encoding: gzip, ~260 KB that decodes to 256 MiB
   /status/C              status C, body {"status":C} (none for 204/304)
   /flaky?key=K&fail=k&code=C&retry_after=S&retry_after_date=S
                          the first k requests for K fail with C (503), with
@@ -47,8 +49,10 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import urllib.parse
+import zlib
 
 CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conformance", "cases")
 
@@ -73,6 +77,20 @@ def head(status, headers, length=None):
     if length is not None:
         lines.append(f"Content-Length: {length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+_BOMB = []
+_BOMB_LOCK = threading.Lock()
+
+
+def gzip_bomb():
+    """About 260 KB of gzip that decodes to 256 MiB of zeros (made once)."""
+    with _BOMB_LOCK:
+        if not _BOMB:
+            c = zlib.compressobj(9, zlib.DEFLATED, 31)        # gzip framing
+            chunk = bytes(1 << 20)
+            _BOMB.append(b"".join(c.compress(chunk) for _ in range(256)) + c.flush())
+    return _BOMB[0]
 
 
 def obj(i):
@@ -160,6 +178,11 @@ async def respond(method, path, q, headers, body, reader, writer):
         raise Drop()
     if path == "/redirect":
         return int(q.get("code", 302)), [("Location", q.get("to", "/obj"))] + js, b"{}"
+    if path == "/loop":
+        return 302, [("Location", "/loop")] + js, b"{}"
+    if path == "/gzipbomb":
+        # A small body that decodes to 256 MiB of zeros.
+        return 200, js + [("Content-Encoding", "gzip")], await asyncio.to_thread(gzip_bomb)
     if path == "/redirects":
         n = int(q.get("n", 1))
         if n <= 0:

@@ -1,0 +1,33 @@
+-- The fault matrix: one query over a good URL and every kind of fault.  Each
+-- fault is an error row that says what happened, the good URL still gives
+-- its row, nothing is lost, and the whole query ends in bounded time.
+.load ./apifetch
+.headers on
+CREATE TEMP TABLE matrix(i INTEGER PRIMARY KEY, fault TEXT, url TEXT);
+INSERT INTO matrix(fault, url) VALUES
+  ('good',                    '$BASE/obj?id=1'),
+  ('connection refused',      'http://127.0.0.1:9/refused'),
+  ('reset mid-body',          '$BASE/reset_mid'),
+  ('truncated body',          '$BASE/truncated'),
+  ('accepts, never answers',  '$BASE/hang'),
+  ('1 byte/s trickle',        '$BASE/slow?bytes=1000&bps=1'),
+  ('1 GB body',               '$BASE/huge?mb=1024'),
+  ('gzip bomb (256 MiB)',      '$BASE/gzipbomb'),
+  ('redirect loop',           '$BASE/loop'),
+  ('redirect to file://',     '$BASE/redirect?to=file:///etc/passwd'),
+  ('redirect to gopher://',   '$BASE/redirect?to=gopher://127.0.0.1:70/x'),
+  ('malformed JSON',          '$BASE/raw?body={"a":'),
+  ('100,000-deep nesting',    '$BASE/nested?depth=100000'),
+  ('invalid UTF-8',           '$BASE/raw?hex=7b2261223a2280ff227d'),
+  ('429 storm, Retry-After: 3600', '$BASE/flaky?key=storm&fail=1000&code=429&retry_after=3600'),
+  ('unresolvable host',       'http://nonexistent.invalid/x'),
+  ('self-signed TLS',         '$TLS_BASE/conn');
+SELECT m.i, m.fault, f.status, f.attempts, f.error, f.data IS NOT NULL AS has_data
+  FROM api_fetch((SELECT json_group_array(url) FROM (SELECT url FROM matrix ORDER BY i)), 20,
+                 '{"timeout_ms": 2000, "connect_timeout_ms": 2000, "retry_base_ms": 10}') AS f
+  JOIN matrix AS m ON m.i = f.url_index + 1
+ ORDER BY m.i;
+SELECT value < 8000 AS bounded_time FROM api_fetch_stats() WHERE name = 'elapsed_ms';
+SELECT name, value FROM api_fetch_stats() WHERE name IN ('urls', 'rows', 'errors');
+-- The same with the self-signed server's CA trusted: that row succeeds.
+SELECT status, error IS NULL AS ok FROM api_fetch('["$TLS_BASE/conn"]', 1, '{"ca_file": "$CA_FILE"}');
