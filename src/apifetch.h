@@ -87,6 +87,8 @@ char json_type(JsonSpan v);
 ** flatten.c - records of a response, and flattening a record.
 */
 #define APIFETCH_MAX_PATH 32      /* Keys in a record_path or meta path */
+#define APIFETCH_META_CACHE 16    /* meta fields remembered per object */
+#define APIFETCH_MAX_NAME 256     /* Longer joined names are not expanded further */
 
 typedef struct RecordIter RecordIter;
 struct RecordIter {
@@ -98,6 +100,9 @@ struct RecordIter {
   size_t aPos[APIFETCH_MAX_PATH];     /* Position in aCont[k] if an array */
   int aState[APIFETCH_MAX_PATH];      /* 0 done, 1 object due, 2 object given, 3 array */
   JsonSpan aObj[APIFETCH_MAX_PATH];   /* Current object at each level */
+  JsonSpan aMetaObj[APIFETCH_META_CACHE];  /* Object a meta field was last read from */
+  JsonSpan aMetaVal[APIFETCH_META_CACHE];  /* ... and what was found there */
+  int aMetaFound[APIFETCH_META_CACHE];
   JsonSpan final;                 /* The array whose elements are records */
   size_t finalPos;                /* Position in final (or in root, no path) */
   int bFinal;                     /* final is set */
@@ -109,8 +114,9 @@ int records_begin(RecordIter *p, JsonSpan root, char **azPath, int nPath,
                   char **pzErr);
 int records_next(RecordIter *p, JsonSpan *pRec);
 /* The meta field azMeta (json_normalize's meta path rule) for the current
-** record.  Returns 1 if found. */
-int records_meta(const RecordIter *p, char **azMeta, int nMeta, JsonSpan *pVal);
+** record.  Returns 1 if found.  iMeta numbers the meta fields, so that a
+** field read once per enclosing object is not looked up for every record. */
+int records_meta(RecordIter *p, int iMeta, char **azMeta, int nMeta, JsonSpan *pVal);
 
 typedef struct Flattener Flattener;
 struct Flattener {
@@ -242,10 +248,10 @@ struct Row {
 
 /* Learn columns and types from record rec of iterator it (the iterator
 ** gives meta fields); shape_finish() decides the types. */
-int shape_learn(Shape *s, const RecordIter *it, JsonSpan rec);
+int shape_learn(Shape *s, RecordIter *it, JsonSpan rec);
 int shape_finish(Shape *s);
 /* Fill row w from *pRec (an all-NULL row if pRec is NULL). */
-int shape_record(Shape *s, const RecordIter *it, const JsonSpan *pRec, Row *w);
+int shape_record(Shape *s, RecordIter *it, const JsonSpan *pRec, Row *w);
 void shape_clear(Shape *s);
 int row_init(Row *w, const Shape *s);
 void row_clear(Row *w);

@@ -16,7 +16,10 @@
 ** Flattening, in json_normalize's order: the top-level members that stay
 ** whole (scalars, arrays, objects at max_level) first, in document order;
 ** then each top-level object, depth first, its keys joined with sep.  An
-** empty object has no members, so it gives no column.  Nothing is copied:
+** empty object has no members, so it gives no column.  An object whose
+** name is already over APIFETCH_MAX_NAME bytes stays whole (JSON text), so
+** that a deep chain of long keys cannot make names, and the output, grow
+** with the square of the input.  Nothing is copied:
 ** values are spans of the response text.
 */
 #include <string.h>
@@ -163,20 +166,33 @@ int records_next(RecordIter *p, JsonSpan *pRec){
 /* A meta field of the current record, by json_normalize's rule: a path of
 ** L keys with L < nPath names key path[L-1] of the object at level L-1;
 ** a longer one is a path into the object that holds the records. */
-int records_meta(const RecordIter *p, char **azMeta, int nMeta, JsonSpan *pVal){
-  JsonSpan v;
-  int i, level;
+int records_meta(RecordIter *p, int iMeta, char **azMeta, int nMeta, JsonSpan *pVal){
+  JsonSpan v, obj;
+  int i, level, bFound = 1;
   if( p->nPath==0 || nMeta==0 ) return 0;
-  if( nMeta < p->nPath ){
-    return json_object_get(p->aObj[nMeta-1], azMeta[nMeta-1], pVal);
+  level = nMeta < p->nPath ? nMeta-1 : p->nPath-1;
+  obj = p->aObj[level];
+  /* Every record of one enclosing object has the same meta value: look it
+  ** up once per object, not once per record (that was quadratic). */
+  if( iMeta<APIFETCH_META_CACHE && p->aMetaObj[iMeta].z==obj.z && obj.z ){
+    *pVal = p->aMetaVal[iMeta];
+    return p->aMetaFound[iMeta];
   }
-  level = p->nPath - 1;
-  v = p->aObj[level];
-  for(i=level; i<nMeta; i++){
-    if( json_type(v)!='{' || !json_object_get(v, azMeta[i], &v) ) return 0;
+  if( nMeta < p->nPath ){
+    bFound = json_object_get(obj, azMeta[nMeta-1], &v);
+  }else{
+    v = obj;
+    for(i=level; i<nMeta && bFound; i++){
+      bFound = json_type(v)=='{' && json_object_get(v, azMeta[i], &v);
+    }
+  }
+  if( iMeta<APIFETCH_META_CACHE ){
+    p->aMetaObj[iMeta] = obj;
+    p->aMetaVal[iMeta] = v;
+    p->aMetaFound[iMeta] = bFound;
   }
   *pVal = v;
-  return 1;
+  return bFound;
 }
 
 /**************************************************************************
@@ -240,7 +256,8 @@ static int flatten_object(Flattener *f, JsonSpan obj, size_t n, size_t nBase,
       }
       m = name_push(f, n, nBase, k);
       if( m==NAME_OOM ) return SQLITE_NOMEM;
-      rc = flatten_object(f, v, m, nBase, level+1);
+      rc = m - nBase > APIFETCH_MAX_NAME ? f->xEmit(f->pCtx, f->zName, m, v)
+                                         : flatten_object(f, v, m, nBase, level+1);
     }else{
       m = name_push(f, n, nBase, k);
       if( m==NAME_OOM ) return SQLITE_NOMEM;
@@ -253,7 +270,8 @@ static int flatten_object(Flattener *f, JsonSpan obj, size_t n, size_t nBase,
     for(i=iDefer; i<f->nDefer; i++){
       size_t m = name_push(f, n, nBase, f->aDefer[2*i]);
       if( m==NAME_OOM ) return SQLITE_NOMEM;
-      rc = flatten_object(f, f->aDefer[2*i+1], m, nBase, 1);
+      rc = m - nBase > APIFETCH_MAX_NAME ? f->xEmit(f->pCtx, f->zName, m, f->aDefer[2*i+1])
+                                         : flatten_object(f, f->aDefer[2*i+1], m, nBase, 1);
       if( rc ) return rc;
     }
     f->nDefer = iDefer;

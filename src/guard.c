@@ -43,7 +43,7 @@ static int bad(char **pzErr, const char *zKey, const char *zWant){
 }
 
 int guard_set(Guard *g, const char *zJson, char **pzErr){
-  cJSON *pRoot = cJSON_Parse(zJson), *v;
+  cJSON *pRoot = cJSON_ParseWithOpts(zJson, 0, 1), *v;
   Guard n = *g;                   /* the new settings, applied at the end */
   char **azHost = 0;
   int nHost = -1, rc = SQLITE_OK;

@@ -848,7 +848,7 @@ static int shape_emit(void *pCtx, const char *zName, size_t nName, JsonSpan v){
   return SQLITE_OK;
 }
 
-static int shape_run(Shape *s, const RecordIter *it, JsonSpan rec, Flattener *f, Row *pRow){
+static int shape_run(Shape *s, RecordIter *it, JsonSpan rec, Flattener *f, Row *pRow){
   ShapeCtx x;
   int i, rc;
   x.s = s;
@@ -865,7 +865,7 @@ static int shape_run(Shape *s, const RecordIter *it, JsonSpan rec, Flattener *f,
   for(i=0; rc==SQLITE_OK && i<s->nMeta; i++){
     const MetaPath *m = &s->aMeta[i];
     JsonSpan v;
-    if( records_meta(it, m->az, m->n, &v) ){
+    if( records_meta(it, i, m->az, m->n, &v) ){
       rc = shape_emit(&x, m->zName, strlen(m->zName), v);
     }else if( pRow==0 ){
       /* A missing meta field is NULL, but still a column. */
@@ -877,7 +877,7 @@ static int shape_run(Shape *s, const RecordIter *it, JsonSpan rec, Flattener *f,
   return rc;
 }
 
-int shape_learn(Shape *s, const RecordIter *it, JsonSpan rec){
+int shape_learn(Shape *s, RecordIter *it, JsonSpan rec){
   int rc = shape_run(s, it, rec, &s->learn, 0);
   return rc;
 }
@@ -887,7 +887,7 @@ int shape_finish(Shape *s){
   return schema_finish(&s->schema, &s->rules);
 }
 
-int shape_record(Shape *s, const RecordIter *it, const JsonSpan *pRec, Row *w){
+int shape_record(Shape *s, RecordIter *it, const JsonSpan *pRec, Row *w){
   int rc = SQLITE_OK;
   if( s->schema.nCol>0 ) memset(w->aCell, 0, sizeof(Cell)*(size_t)s->schema.nCol);
   w->arena.n = 0;

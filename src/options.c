@@ -94,6 +94,13 @@ static int set_int_option(Options *p, const IntOption *o, const cJSON *v,
                           char **pzErr){
   double d = v->valuedouble;
   sqlite3_int64 x;
+  if( cJSON_IsNumber(v) && (d<(double)o->iMin || d>(double)o->iMax) ){
+    /* Checked as a double first: casting 1e300 to an integer is undefined. */
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: option %s must be between %lld and %lld, got %g",
+        o->zName, o->iMin, o->iMax, d);
+    return SQLITE_ERROR;
+  }
   if( !cJSON_IsNumber(v) || d!=(double)(sqlite3_int64)d ){
     *pzErr = sqlite3_mprintf(
         "api_fetch: option %s must be an integer, got %s",
@@ -218,6 +225,13 @@ static int parse_record_path(Options *p, const cJSON *v, char **pzErr){
         "strings, got %s", json_type_name(v));
     return SQLITE_ERROR;
   }
+  if( n>APIFETCH_MAX_PATH ){
+    free_list(az, n);
+    *pzErr = sqlite3_mprintf("api_fetch: option record_path has %d keys; at most %d",
+                             n, APIFETCH_MAX_PATH);
+    return SQLITE_ERROR;
+  }
+  free_list(p->azRecordPath, p->nRecordPath);
   p->azRecordPath = az;
   p->nRecordPath = n;
   return SQLITE_OK;
@@ -322,7 +336,7 @@ int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr){
   cJSON *v = 0;
   int i, rc;
   for(i=0; azString[i] && strcmp(zKey, azString[i])!=0; i++){}
-  if( azString[i]==0 ) v = cJSON_Parse(zValue);
+  if( azString[i]==0 ) v = cJSON_ParseWithOpts(zValue, 0, 1);   /* all of it */
   if( v==0 ) v = cJSON_CreateString(zValue);
   if( v==0 ) return SQLITE_NOMEM;
   v->string = (char*)zKey;
@@ -340,7 +354,7 @@ int options_parse(Options *p, const char *zJson, char **pzErr){
   cJSON *pRoot, *v, *w;
   int rc = SQLITE_OK;
   if( zJson==0 ) return SQLITE_OK;
-  pRoot = cJSON_Parse(zJson);
+  pRoot = cJSON_ParseWithOpts(zJson, 0, 1);   /* nothing may follow the object */
   if( pRoot==0 || !cJSON_IsObject(pRoot) ){
     *pzErr = sqlite3_mprintf("api_fetch: options must be a JSON object, got %s",
                              pRoot ? json_type_name(pRoot) : "invalid JSON");
@@ -476,7 +490,11 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
         char **az = 0;
         int n = 0, i, rc;
         char zWhere[64];
-        if( pH==0 ) return SQLITE_NOMEM;
+        if( pH==0 ){
+          /* json_validate accepted it; cJSON refuses a lone surrogate. */
+          return item_error(pzErr, iItem, sqlite3_mprintf(
+              "\"headers\" holds a \\u escape that is not a character"));
+        }
         sqlite3_snprintf(sizeof(zWhere), zWhere, "url_list item %lld", iItem);
         rc = parse_headers(pH, zWhere, &az, &n, pzErr);
         cJSON_Delete(pH);

@@ -36,3 +36,9 @@ SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"rate": 5, "rate": 6}');
 SELECT data ->> '$.requests' AS requests FROM api_fetch('["$BASE/stats"]');
 -- NULL concurrency and options mean the defaults.
 SELECT count(*) FROM api_fetch('["$BASE/obj"]', NULL, NULL);
+-- Found by fuzzing: a huge number, text after the options object, a
+-- record_path longer than 32 keys, a header with a lone surrogate escape.
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"timeout_ms": 1e300}');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"timeout_ms": 5000} trailing');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"record_path": "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a"}');
+SELECT * FROM api_fetch('[{"url": "$BASE/obj", "headers": {"X-A": "\ud800"}}]');

@@ -76,3 +76,10 @@ CREATE VIRTUAL TABLE temp.rp USING api_fetch(url_list='[
   "$BASE/wrap?n=2", "$BASE/raw?body={\"data\":{\"items\":{\"id\":1}}}"]',
   record_path='data.items', sample=1, concurrency=1);
 SELECT id, _url_index, _error FROM rp ORDER BY _url_index, id;
+-- Found by fuzzing: a value with text after it; a deep chain of long keys
+-- stops being flattened once the name passes 256 bytes (it stays JSON).
+CREATE VIRTUAL TABLE temp.junk USING api_fetch(url_list='["$BASE/obj"]', timeout_ms='5000abc');
+CREATE VIRTUAL TABLE temp.deep USING api_fetch(url_list='[
+  "$BASE/raw?body={\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":{\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\":{\"ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\":{\"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\":{\"e\":{\"f\":1}}}}}}"]');
+SELECT length(name), type FROM pragma_table_info('deep');
+SELECT * FROM deep;
