@@ -2,7 +2,10 @@
 #
 #   make            build ./apifetch.so (load it with .load ./apifetch)
 #   make deps       install the Debian packages needed to build, test and bench
-#   make test       build and run the whole test suite (SANITIZE=1 for ASan+UBSan)
+#   make test       build and run the whole test suite (SANITIZE=1 for ASan+UBSan,
+#                   VALGRIND=1 for every sqlite3 shell under valgrind memcheck)
+#   make fuzz       libFuzzer runs of the flattener and the argument parsers
+#                   (FUZZ_SECONDS each, default 60; needs make check-deps)
 #   make demo       run sql/demo.sql against the bundled local server
 #   make bench      run the benchmarks (not part of the tests)
 #   make clean
@@ -26,10 +29,12 @@ endif
 # python3 (runner, loopback server), nginx-light + openssl (TLS, HTTP/2).
 DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 python3 \
            nginx-light openssl
+# CI checks only: valgrind, and clang for libFuzzer.
+CHECK_PKGS = valgrind clang
 # Benchmarks only: the Python pattern's libraries and curl.
 BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
 
-.PHONY: all test unit demo bench deps bench-deps install-pkgs clean
+.PHONY: all test unit demo bench deps bench-deps check-deps install-pkgs clean
 
 all: apifetch.so
 
@@ -45,7 +50,7 @@ unit: tests/unit
 	./tests/unit
 
 test: apifetch.so tests/unit
-	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize)
+	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize) $(if $(filter 1,$(VALGRIND)),--valgrind)
 
 demo: apifetch.so
 	$(PYTHON) tests/run.py --demo
@@ -59,6 +64,9 @@ deps:
 bench-deps:
 	@$(MAKE) -s install-pkgs PKGS="$(BENCH_PKGS)"
 
+check-deps:
+	@$(MAKE) -s install-pkgs PKGS="$(CHECK_PKGS)"
+
 install-pkgs:
 	@missing=""; for p in $(PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -70,3 +78,44 @@ install-pkgs:
 
 clean:
 	rm -f apifetch.so tests/unit
+
+# Fuzzing (clang with libFuzzer): `make fuzz [FUZZ_SECONDS=60]` builds
+# tests/fuzz_flatten (response body -> records -> schema -> rows) and
+# tests/fuzz_args (options, url_list, url_query rows) with ASan and UBSan,
+# and runs each for FUZZ_SECONDS seconds from a seed corpus
+# (tests/fuzz_seeds.py) in a fresh directory under /tmp, which keeps the
+# corpus, the logs and any crash input.  Fails if either fuzzer finds anything.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined
+FUZZ_SRC     = $(filter-out src/apifetch.c,$(SRC))
+FUZZ_FLAGS_flatten = -max_len=65536
+FUZZ_FLAGS_args    = -max_len=16384
+
+.PHONY: fuzz clean-fuzz
+
+tests/fuzz_flatten tests/fuzz_args: tests/%: tests/%.c $(FUZZ_SRC) $(HDR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -DSQLITE_CORE -Isrc -o $@ $< $(FUZZ_SRC) $(LIBS) -lsqlite3
+
+fuzz: check-deps tests/fuzz_flatten tests/fuzz_args
+	@d=$$(mktemp -d /tmp/apifetch-fuzz.XXXXXX) || exit 1; rc=0; \
+	for t in flatten args; do \
+	  mkdir -p $$d/$$t && $(PYTHON) tests/fuzz_seeds.py $$t $$d/$$t || exit 1; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s, log $$d/$$t.log"; \
+	  UBSAN_OPTIONS=print_stacktrace=1 ./tests/fuzz_$$t $$d/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=25 -print_final_stats=1 \
+	    $(FUZZ_FLAGS_$$t) -artifact_prefix=$$d/$$t- >$$d/$$t.log 2>&1; \
+	  r=$$?; \
+	  if [ $$r -ne 0 ] || ls $$d/$$t-* >/dev/null 2>&1; then \
+	    rc=1; echo "fuzz_$$t: FAILED (exit $$r); artifacts: $$(ls $$d/$$t-* 2>/dev/null)"; \
+	    grep -v '^#\|^INFO\|^\s*$$' $$d/$$t.log | head -n 80; \
+	  else \
+	    grep -E '^#[0-9]+' $$d/$$t.log | tail -n 1; grep '^stat::' $$d/$$t.log; \
+	  fi; \
+	done; \
+	echo "fuzz: corpus, logs and artifacts in $$d"; exit $$rc
+
+clean: clean-fuzz
+clean-fuzz:
+	rm -f tests/fuzz_flatten tests/fuzz_args

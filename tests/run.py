@@ -23,6 +23,10 @@
 
 --demo runs sql/demo.sql against the server and prints what it prints.
 
+--valgrind runs every sqlite3 shell under valgrind memcheck (errors and
+definite leaks fail the test; valgrind output is part of what is compared,
+so any report shows as a difference too).
+
 --sanitize runs the shell with the AddressSanitizer runtime preloaded (for a
 `make SANITIZE=1` build); any sanitizer report fails the test that caused
 it.  --update rewrites the .expected files from the actual output (review
@@ -131,7 +135,7 @@ def stop(proc):
 
 def run_unit():
     exe = os.path.join(TESTS, "unit")
-    r = subprocess.run([exe], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(wrap + [exe], capture_output=True, text=True, timeout=300)
     seen = 0
     for line in r.stdout.splitlines():
         m = re.match(r"(PASS|FAIL) (\S+)(.*)", line)
@@ -142,6 +146,14 @@ def run_unit():
         report(False, "unit", f"exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
 
 
+# --valgrind: every sqlite3 shell runs under valgrind memcheck; any error or
+# definite leak makes it exit 98, which fails the test.
+VALGRIND = ["valgrind", "--quiet", "--error-exitcode=98", "--leak-check=full",
+            "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+            "--trace-children=no"]
+wrap = []
+
+
 def run_sql(path, base, env, subst={}):
     with open(path) as f:
         script = f.read()
@@ -150,13 +162,15 @@ def run_sql(path, base, env, subst={}):
     script = script.replace("$BASE", base).replace("$PORT", base.rsplit(":", 1)[1])
     t0 = time.time()
     try:
-        r = subprocess.run([SQLITE, "-batch", ":memory:"], input=script, cwd=ROOT,
+        r = subprocess.run(wrap + [SQLITE, "-batch", ":memory:"], input=script, cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=TIMEOUT, env=env)
     except subprocess.TimeoutExpired:
         return None, f"timed out after {TIMEOUT} s", 0
     # Progress lines (option progress) hold rates that vary run to run.
     out = re.sub(r"(?m)^(api_fetch: .*) \d+ req/s", r"\1 N req/s", r.stdout)
+    # libcurl's connect errors say how long the attempt took.
+    out = re.sub(r"(port \d+ after) \d+ ms", r"\1 N ms", out)
     out = re.sub(r"(?m)^(api_fetch: .*) ETA \d+ s", r"\1 ETA N s", out)
     for k, v in subst.items():
         out = out.replace(v, k)
@@ -169,7 +183,10 @@ def reset_server(base):
 
 
 def main(argv):
+    global wrap
     sanitize = "--sanitize" in argv
+    if "--valgrind" in argv:
+        wrap = VALGRIND
     update = "--update" in argv
     only = [a for a in argv if not a.startswith("--")]
     env = sanitizer_env() if sanitize else dict(os.environ)
@@ -219,6 +236,8 @@ def main(argv):
                 report(False, f"sql/{stem}", diff[-4000:])
             elif sanitize and code == 99:
                 report(False, f"sql/{stem}", "sanitizer report")
+            elif wrap and code == 98:
+                report(False, f"sql/{stem}", "valgrind report")
             else:
                 report(True, f"sql/{stem} ({secs:.1f}s)")
 
