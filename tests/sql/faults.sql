@@ -1,6 +1,8 @@
 -- The fault matrix: one query over a good URL and every kind of fault.  Each
 -- fault is an error row that says what happened, the good URL still gives
 -- its row, nothing is lost, and the whole query ends in bounded time.
+-- (How many attempts each took depends on timing, so it is not shown; the
+-- retry rules have their own test, retry.sql.)
 .load ./apifetch
 .headers on
 CREATE TEMP TABLE matrix(i INTEGER PRIMARY KEY, fault TEXT, url TEXT);
@@ -22,12 +24,12 @@ INSERT INTO matrix(fault, url) VALUES
   ('429 storm, Retry-After: 3600', '$BASE/flaky?key=storm&fail=1000&code=429&retry_after=3600'),
   ('unresolvable host',       'http://nonexistent.invalid/x'),
   ('self-signed TLS',         '$TLS_BASE/conn');
-SELECT m.i, m.fault, f.status, f.attempts, f.error, f.data IS NOT NULL AS has_data
+SELECT m.i, m.fault, f.status, f.error, f.data IS NOT NULL AS has_data
   FROM api_fetch((SELECT json_group_array(url) FROM (SELECT url FROM matrix ORDER BY i)), 20,
                  '{"timeout_ms": 2000, "connect_timeout_ms": 2000, "retry_base_ms": 10}') AS f
   JOIN matrix AS m ON m.i = f.url_index + 1
  ORDER BY m.i;
-SELECT value < 8000 AS bounded_time FROM api_fetch_stats() WHERE name = 'elapsed_ms';
+SELECT value < 10000 AS bounded_time FROM api_fetch_stats() WHERE name = 'elapsed_ms';
 SELECT name, value FROM api_fetch_stats() WHERE name IN ('urls', 'rows', 'errors');
 -- The same with the self-signed server's CA trusted: that row succeeds.
 SELECT status, error IS NULL AS ok FROM api_fetch('["$TLS_BASE/conn"]', 1, '{"ca_file": "$CA_FILE"}');
