@@ -293,6 +293,25 @@ sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs);
 */
 enum { ON_ERROR_ROW = 0, ON_ERROR_SKIP = 1, ON_ERROR_FAIL = 2 };
 
+/* paginate.c: the paginate option. */
+enum { PAGE_NONE, PAGE_NUMBER, PAGE_OFFSET, PAGE_CURSOR, PAGE_NEXT_URL, PAGE_LINK };
+typedef struct Paginate Paginate;
+struct Paginate {
+  int eType;                     /* PAGE_* */
+  char *zParam;                  /* page, offset or cursor query parameter */
+  sqlite3_int64 iStart;          /* First page number or offset */
+  int bStart;                    /* iStart was given */
+  sqlite3_int64 nPerPage;        /* Page size, 0 if not given */
+  char *zSizeParam;              /* Parameter that sends nPerPage, or NULL */
+  char **azTotalPages; int nTotalPages;   /* Path to the number of pages */
+  char **azTotalItems; int nTotalItems;   /* Path to the number of items */
+  char *zTotalHeader;            /* Header with the number of items */
+  int bLastLink;                 /* Link rel="last" gives the last page */
+  char **azCursor; int nCursor;  /* Path to the next cursor */
+  char **azNext; int nNext;      /* Path to the next URL */
+  int nMaxPages;                 /* Pages per starting URL at most */
+};
+
 typedef struct Options Options;
 struct Options {
   int concurrency;               /* Transfers in flight at once */
@@ -315,6 +334,7 @@ struct Options {
   char *ca_file;                 /* CA bundle to verify TLS with, or NULL */
   char **azHeader;               /* "Name: value" lines sent with every request */
   int nHeader;                   /* Number of entries in azHeader */
+  Paginate paginate;             /* How to follow pages, if at all */
   char **azRecordPath;           /* record_path keys */
   int nRecordPath;               /* Number of keys in azRecordPath */
 };
@@ -328,10 +348,18 @@ int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr);
 /* Checks across options (after the last options_set). */
 int options_check(const Options *p, char **pzErr);
 
+struct cJSON;
+int paginate_parse(Paginate *p, const struct cJSON *v, char **pzErr);
+void paginate_clear(Paginate *p);
+char *url_with_param(const char *zUrl, const char *zName, const char *zValue);
+char *url_resolve(const char *zBase, const char *zRef);
+
 /* One HTTP request, as taken from url_list. */
 typedef struct Request Request;
 struct Request {
   sqlite3_int64 iIndex;          /* 0-based position in url_list */
+  int iPage;                     /* 0-based page of a paginated collection */
+  int bChain;                    /* Numbered pages fetched one after another */
   char *zUrl;                    /* The URL */
   char *zMethod;                 /* Upper-case method; NULL means GET */
   char *pBody;                   /* Request body or NULL */
@@ -418,9 +446,28 @@ struct Response {
   char *zContentType;            /* Content-Type of the response, or NULL */
   char *pBody;                   /* Response body (owned), may be NULL */
   size_t nBody;                  /* Bytes in pBody */
+  char *zLink;                   /* Link header(s), or NULL */
+  char *zTotal;                  /* The paginate total_header's value, or NULL */
   Response *pNext;               /* Next in the engine's done queue */
 };
 void response_free(Response *p);
+
+/* Pages still to request (paginate.c): a FIFO of generators. */
+typedef struct PageGen PageGen;
+struct PageGen {
+  Request proto;                 /* The page to copy (numbered) or to send */
+  sqlite3_int64 iNext, iLast;    /* Pages still to make, inclusive */
+  int bNumbered;                 /* Make numbered pages from proto */
+  int bChain;                    /* They are a one-after-another chain */
+  PageGen *pNext;
+};
+typedef struct PageQueue PageQueue;
+struct PageQueue { PageGen *pFirst, *pLast; };
+int paginate_first(const Paginate *p, Request *pReq);
+int paginate_follow(const Paginate *p, const Response *r, JsonSpan root, int bEmpty,
+                    PageQueue *q);
+int pagequeue_next(const Paginate *p, PageQueue *q, Request *pReq);
+void pagequeue_clear(PageQueue *q);
 
 /* Where the engine takes requests from. */
 typedef struct RequestSource RequestSource;
@@ -442,6 +489,8 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
 ** when src.xCancelled says so, or an error code with *pzErr set. */
 int engine_next(Engine *p, Response **ppResp, char **pzErr);
 void engine_free(Engine *p);
+/* The source has more requests after all (pages found later). */
+void engine_wake(Engine *p);
 /* Milliseconds new requests have waited for the rate limit so far. */
 sqlite3_int64 engine_rate_wait_ms(const Engine *p);
 

@@ -46,6 +46,8 @@ struct Transfer {
   int bRefused;             /* The guard refused an address or host: no retry */
   char *zNote;              /* Why a retry was not made, for the error text */
   char zRetryAfter[64];     /* Retry-After of the last response, or "" */
+  Buf link;                 /* Link header lines of the last response */
+  Buf total;                /* The paginate total_header of the last response */
   char zErr[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
 };
 
@@ -93,6 +95,8 @@ void response_free(Response *p){
   sqlite3_free(p->zError);
   sqlite3_free(p->zContentType);
   sqlite3_free(p->pBody);
+  sqlite3_free(p->zLink);
+  sqlite3_free(p->zTotal);
   sqlite3_free(p);
 }
 
@@ -171,8 +175,24 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
   size_t n = size*nmemb;
   /* Each response of a redirect chain starts with a status line; only the
   ** last response's Retry-After counts. */
+  const Paginate *pg = &t->pEngine->pOpt->paginate;
   if( n>=5 && memcmp(pLine, "HTTP/", 5)==0 ){
     t->zRetryAfter[0] = 0;
+    t->link.n = 0;
+    t->total.n = 0;
+  }else if( pg->eType!=PAGE_NONE && n>5 && strncasecmp(pLine, "link:", 5)==0 ){
+    size_t e = n;
+    while( e>5 && (pLine[e-1]=='\r' || pLine[e-1]=='\n') ) e--;
+    if( t->link.n ) buf_append(&t->link, ", ", 2);
+    if( t->link.n + (e-5) < 65536 ) buf_append(&t->link, pLine+5, e-5);
+  }else if( pg->zTotalHeader && n>strlen(pg->zTotalHeader)
+         && strncasecmp(pLine, pg->zTotalHeader, strlen(pg->zTotalHeader))==0
+         && pLine[strlen(pg->zTotalHeader)]==':' ){
+    size_t s = strlen(pg->zTotalHeader)+1, e = n;
+    while( s<e && (pLine[s]==' ' || pLine[s]=='\t') ) s++;
+    while( e>s && (pLine[e-1]=='\r' || pLine[e-1]=='\n' || pLine[e-1]==' ') ) e--;
+    t->total.n = 0;
+    if( e-s<64 ) buf_append(&t->total, pLine+s, e-s);
   }else if( n>12 && strncasecmp(pLine, "retry-after:", 12)==0 ){
     size_t s = 12, e = n;
     while( s<e && (pLine[s]==' ' || pLine[s]=='\t') ) s++;
@@ -237,6 +257,8 @@ static int transfer_setup(Engine *e, Transfer *t){
   t->bTooBig = 0;
   t->bRefused = 0;
   t->zRetryAfter[0] = 0;
+  t->link.n = 0;
+  t->total.n = 0;
   t->zErr[0] = 0;
   curl_easy_setopt(h, CURLOPT_URL, t->req.zUrl);
   curl_easy_setopt(h, CURLOPT_PRIVATE, t);
@@ -327,6 +349,12 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   if( zError==0 && t->easy
    && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
     r->zContentType = sqlite3_mprintf("%s", zType);
+  }
+  if( zError==0 && t->link.n ){
+    r->zLink = sqlite3_mprintf("%s", t->link.z);     /* NULL: no next page */
+  }
+  if( zError==0 && t->total.n ){
+    r->zTotal = sqlite3_mprintf("%s", t->total.z);
   }
   if( zError==0 ){
     r->pBody = t->pBody;
@@ -654,6 +682,10 @@ oom:
   return 0;
 }
 
+void engine_wake(Engine *e){
+  if( !e->bExpired ) e->bSrcDone = 0;
+}
+
 sqlite3_int64 engine_rate_wait_ms(const Engine *e){
   return e->rateWaitMs + (e->tRateBlocked ? clock_ms() - e->tRateBlocked : 0);
 }
@@ -670,6 +702,8 @@ void engine_free(Engine *e){
       request_clear(&t->req);
       sqlite3_free(t->pBody);
       sqlite3_free(t->zNote);
+      buf_free(&t->link);
+      buf_free(&t->total);
     }
   }
   for(r=e->pDone; r; r=rNext){ rNext = r->pNext; response_free(r); }

@@ -49,6 +49,7 @@ void options_clear(Options *p){
   sqlite3_free(p->ca_file);
   free_list(p->azHeader, p->nHeader);
   free_list(p->azRecordPath, p->nRecordPath);
+  paginate_clear(&p->paginate);
   options_init(p);
 }
 
@@ -307,11 +308,13 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     return parse_headers(v, "option", &p->azHeader, &p->nHeader, pzErr);
   }
   if( strcmp(zKey, "record_path")==0 ) return parse_record_path(p, v, pzErr);
+  if( strcmp(zKey, "paginate")==0 ) return paginate_parse(&p->paginate, v, pzErr);
   *pzErr = sqlite3_mprintf(
       "api_fetch: unknown option \"%s\" (known: timeout_ms, connect_timeout_ms, "
       "deadline_ms, max_attempts, retry_base_ms, retry_max_ms, "
       "retry_after_max_ms, retry_unsafe, rate, burst, per_host, max_bytes, "
-      "max_redirects, on_error, progress, user_agent, ca_file, headers, record_path)",
+      "max_redirects, on_error, progress, user_agent, ca_file, headers, record_path, "
+      "paginate)",
       zKey);
   return SQLITE_NOTFOUND;
 }

@@ -90,28 +90,28 @@ static void conn_free(void *p){
 ** arguments. */
 enum {
   COL_URL, COL_URL_INDEX, COL_RECORD_INDEX, COL_STATUS, COL_ERROR,
-  COL_ATTEMPTS, COL_ELAPSED_MS, COL_CONTENT_TYPE, COL_DATA,
+  COL_ATTEMPTS, COL_ELAPSED_MS, COL_CONTENT_TYPE, COL_DATA, COL_PAGE,
   COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS
 };
 #define TVF_SCHEMA \
   "CREATE TABLE x(url TEXT, url_index INTEGER, record_index INTEGER, " \
   "status INTEGER, error TEXT, attempts INTEGER, elapsed_ms INTEGER, " \
-  "content_type TEXT, data TEXT, " \
+  "content_type TEXT, data TEXT, page INTEGER, " \
   "url_list HIDDEN, concurrency HIDDEN, options HIDDEN)"
 
 /* Hidden columns of the wide face, after the data columns. */
 enum {
   WCOL_URL, WCOL_URL_INDEX, WCOL_RECORD_INDEX, WCOL_STATUS, WCOL_ERROR,
   WCOL_ATTEMPTS, WCOL_ELAPSED_MS, WCOL_CONTENT_TYPE, WCOL_EXTRA,
-  WCOL_MISMATCHES
+  WCOL_MISMATCHES, WCOL_PAGE
 };
 static const char *const azWideHidden[] = {
   "_url", "_url_index", "_record_index", "_status", "_error", "_attempts",
-  "_elapsed_ms", "_content_type", "_extra", "_mismatches", 0
+  "_elapsed_ms", "_content_type", "_extra", "_mismatches", "_page", 0
 };
 static const char *const azWideHiddenType[] = {
   "TEXT", "INTEGER", "INTEGER", "INTEGER", "TEXT", "INTEGER", "INTEGER",
-  "TEXT", "TEXT", "TEXT"
+  "TEXT", "TEXT", "TEXT", "INTEGER"
 };
 
 /* idxNum bits of the table-valued function: arguments present, in order. */
@@ -148,6 +148,7 @@ struct FetchCursor {
   sqlite3_stmt *pQuery;     /* url_query being read, or NULL */
   sqlite3_stmt *pProbe;     /* Statement that tells whether the query was stopped */
   sqlite3_int64 nQueryRow;  /* Rows read from pQuery */
+  PageQueue pages;          /* Pages still to request (paginate) */
   Request pending;          /* A request read ahead of the engine */
   int bPending;             /* pending is set */
   Response *pCache;         /* Responses left from the sample, to give first */
@@ -198,16 +199,30 @@ static int query_next(FetchCursor *c, Request *pReq, char **pzErr){
   return 1;
 }
 
+/* The engine's requests: one read ahead, then pages found so far (so that
+** a collection is finished before more starting URLs are begun), then the
+** next starting URL. */
 static int source_next(void *pCtx, Request *pReq, char **pzErr){
   FetchCursor *c = (FetchCursor*)pCtx;
+  int r;
   if( c->bPending ){
     *pReq = c->pending;
     memset(&c->pending, 0, sizeof(c->pending));
     c->bPending = 0;
     return 1;
   }
-  if( c->pQuery ) return query_next(c, pReq, pzErr);
-  return urllist_next(&c->list, pReq, pzErr);
+  r = pagequeue_next(&c->pOpt->paginate, &c->pages, pReq);
+  if( r ){
+    if( r<0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+    return r;
+  }
+  r = c->pQuery ? query_next(c, pReq, pzErr) : urllist_next(&c->list, pReq, pzErr);
+  if( r>0 && paginate_first(&c->pOpt->paginate, pReq) ){
+    request_clear(pReq);
+    *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+    return -1;
+  }
+  return r;
 }
 
 /* Has this connection been interrupted (sqlite3_interrupt(), Ctrl-C in the
@@ -357,6 +372,14 @@ static int cursor_take_response(FetchCursor *c){
   FetchTable *t = c->pTab;
   response_records(r, c->pOpt, &c->iter, &c->rec, &c->bHasRecord);
   c->iRecord = c->bHasRecord ? 0 : -1;
+  if( c->pOpt->paginate.eType!=PAGE_NONE && r->zError==0 ){
+    JsonSpan root = { "", 0 };
+    if( r->nBody ) root = json_root(r->pBody, r->nBody);
+    if( paginate_follow(&c->pOpt->paginate, r, root, !c->bHasRecord, &c->pages) ){
+      return cursor_error(c, SQLITE_NOMEM, 0);
+    }
+    if( c->pages.pFirst && c->pEngine ) engine_wake(c->pEngine);
+  }
   stat_add(t, STAT_URLS, 1);
   stat_add(t, STAT_REQUESTS, r->nAttempt);
   stat_add(t, STAT_RETRIES, r->nAttempt>0 ? r->nAttempt-1 : 0);
@@ -453,6 +476,7 @@ static void cursor_reset(FetchCursor *c){
     request_clear(&c->pending);
     c->bPending = 0;
   }
+  pagequeue_clear(&c->pages);
   sqlite3_finalize(c->pQuery);
   c->pQuery = 0;
   sqlite3_finalize(c->pProbe);
@@ -619,6 +643,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
       case WCOL_ATTEMPTS:     i = COL_ATTEMPTS; break;
       case WCOL_ELAPSED_MS:   i = COL_ELAPSED_MS; break;
       case WCOL_CONTENT_TYPE: i = COL_CONTENT_TYPE; break;
+      case WCOL_PAGE:         i = COL_PAGE; break;
       case WCOL_EXTRA:
         if( bData && c->row.extra.n ){
           sqlite3_result_text64(ctx, c->row.extra.z, c->row.extra.n, SQLITE_TRANSIENT,
@@ -663,6 +688,9 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
       if( bData ){
         sqlite3_result_text64(ctx, c->rec.z, c->rec.n, SQLITE_TRANSIENT, SQLITE_UTF8);
       }
+      break;
+    case COL_PAGE:
+      sqlite3_result_int(ctx, r->req.iPage);
       break;
     default:
       /* The hidden arguments read back as NULL: they are inputs only. */
@@ -1008,7 +1036,7 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
             "timeout_ms, connect_timeout_ms, deadline_ms, max_attempts, retry_base_ms, "
             "retry_max_ms, retry_after_max_ms, retry_unsafe, rate, burst, per_host, "
             "max_bytes, max_redirects, on_error, progress, user_agent, ca_file, headers, "
-            "record_path)", zKey);
+            "record_path, paginate)", zKey);
         rc = SQLITE_ERROR;
       }
     }

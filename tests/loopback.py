@@ -21,6 +21,10 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /case?name=NAME        the "doc" of tests/conformance/cases/NAME.json
   /bigstring?mb=N        {"id":1,"s":"xxx..."} with an N MiB string
   /loop                  a redirect to itself
+  /items?page=N&per_page=K&total=T (or offset=O&limit=K)   a paginated collection:
+                         meta.total_pages, meta.total, X-Total-Count, Link next/last;
+                         fail_page=N: that page answers 500
+  /cursor?cursor=C&per=K&total=T   next_cursor / links.next until the end
   /gzipbomb              Content-Encoding: gzip, ~260 KB that decodes to 256 MiB
   /status/C              status C, body {"status":C} (none for 204/304)
   /flaky?key=K&fail=k&code=C&retry_after=S&retry_after_date=S
@@ -178,6 +182,39 @@ async def respond(method, path, q, headers, body, reader, writer):
         raise Drop()
     if path == "/redirect":
         return int(q.get("code", 302)), [("Location", q.get("to", "/obj"))] + js, b"{}"
+    if path == "/items":
+        # A collection of `total` items: ?page=N&per_page=K (1-based pages)
+        # or ?offset=O&limit=K; the body says meta.total_pages and
+        # meta.total, the headers X-Total-Count and Link next/last.
+        total, per = int(q.get("total", 45)), int(q.get("per_page", q.get("limit", 10)))
+        pages = max(1, -(-total // per))
+        if "offset" in q:
+            start, page = int(q["offset"]), int(q["offset"]) // per + 1
+        else:
+            page = int(q.get("page", 1))
+            start = (page - 1) * per
+        if q.get("fail_page") == str(page):
+            return 500, js, b'{"error":"this page fails"}'
+        data = [{"id": i + 1, "name": f"item {i + 1}"} for i in range(start, min(total, start + per))]
+        extra = "&".join(f"{k}={v}" for k, v in q.items() if k not in ("page", "offset"))
+        link = []
+        if page < pages:
+            link.append(f'</items?page={page + 1}&{extra}>; rel="next"')
+        link.append(f'</items?page={pages}&{extra}>; rel="last"')
+        hdr = js + [("X-Total-Count", str(total)), ("Link", ", ".join(link))]
+        return 200, hdr, json.dumps({"data": data, "meta": {"page": page, "per_page": per,
+                                     "total_pages": pages, "total": total}}).encode()
+    if path == "/cursor":
+        # Cursor pagination: ?cursor=C (an item number), per=K, total=T;
+        # next_cursor and links.next (a relative URL) until the end.
+        total, per = int(q.get("total", 25)), int(q.get("per", 10))
+        start = int(q.get("cursor", "0") or 0)
+        items = [{"id": i + 1} for i in range(start, min(total, start + per))]
+        nxt = start + per if start + per < total else None
+        keep = "&".join(f"{k}={v}" for k, v in q.items() if k != "cursor")
+        return 200, js, json.dumps({"items": items, "next_cursor": str(nxt) if nxt else None,
+                                    "links": {"next": f"cursor?cursor={nxt}&{keep}" if nxt else None}
+                                    }).encode()
     if path == "/loop":
         return 302, [("Location", "/loop")] + js, b"{}"
     if path == "/gzipbomb":

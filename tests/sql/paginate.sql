@@ -1,0 +1,50 @@
+-- Pagination: every kind, on the loopback server's /items and /cursor.
+.load ./apifetch
+.headers on
+-- Page numbers with the total in the body: page 1 first, then pages 2-5
+-- all at once (the server sees 4 in flight), rows say their page.
+SELECT page, count(*) AS n, min(data ->> 'id') AS first, max(data ->> 'id') AS last
+  FROM api_fetch('["$BASE/items?total=45&delay=200"]', 10,
+    '{"record_path": "data", "paginate": {"type": "page", "total_pages": "meta.total_pages"}}')
+ GROUP BY page ORDER BY page;
+SELECT data ->> '$.max_inflight' AS max_inflight FROM api_fetch('["$BASE/stats"]');
+-- The total from the X-Total-Count header, or from Link rel="last".
+SELECT count(*), count(DISTINCT data ->> 'id'), max(page) FROM api_fetch('["$BASE/items?total=45"]', 10,
+  '{"record_path": "data", "paginate": {"type": "page", "total_header": "X-Total-Count", "per_page": 10}}');
+SELECT count(*), count(DISTINCT data ->> 'id'), max(page) FROM api_fetch('["$BASE/items?total=45"]', 10,
+  '{"record_path": "data", "paginate": {"type": "page", "last_link": true}}');
+-- Offset and limit, total items in the body; the URL of each page.
+SELECT page, url FROM api_fetch('["$BASE/items?total=25"]', 10,
+  '{"record_path": "data", "paginate": {"type": "offset", "per_page": 10, "size_param": "limit",
+    "total_items": "meta.total"}}') WHERE record_index = 0 ORDER BY page;
+-- No total: one page after another until an empty page (its row has no data).
+SELECT page, count(data) FROM api_fetch('["$BASE/items?total=25"]', 10,
+  '{"record_path": "data", "paginate": {"type": "page"}}') GROUP BY page ORDER BY page;
+-- Chains: a cursor in the body, a next URL in the body (relative), the Link
+-- header; two collections at once, each followed in order.
+SELECT url_index, page, count(*) FROM api_fetch('["$BASE/cursor?total=25", "$BASE/cursor?total=12"]', 10,
+  '{"record_path": "items", "paginate": {"type": "cursor", "cursor_path": "next_cursor"}}')
+ GROUP BY url_index, page ORDER BY url_index, page;
+SELECT page, url FROM api_fetch('["$BASE/cursor?total=25"]', 10,
+  '{"record_path": "items", "paginate": {"type": "next", "next_path": "links.next"}}')
+ WHERE record_index = 0 ORDER BY page;
+SELECT count(*), max(page) FROM api_fetch('["$BASE/items?total=45"]', 10,
+  '{"record_path": "data", "paginate": {"type": "link"}}');
+-- max_pages bounds every kind.
+SELECT count(*), max(page) FROM api_fetch('["$BASE/items?total=45"]', 10,
+  '{"record_path": "data", "paginate": {"type": "page", "total_pages": "meta.total_pages", "max_pages": 2}}');
+-- A page that fails after its retries is an error row naming it; the other pages arrive.
+SELECT page, status, error, count(*) FROM api_fetch('["$BASE/items?total=45&fail_page=3"]', 10,
+  '{"record_path": "data", "max_attempts": 2, "retry_base_ms": 0,
+    "paginate": {"type": "page", "total_pages": "meta.total_pages"}}')
+ GROUP BY page ORDER BY page;
+-- The wide face: the same option as an argument, _page a hidden column.
+CREATE VIRTUAL TABLE temp.items USING api_fetch(url_list='["$BASE/items?total=23"]',
+  record_path='data', paginate='{"type": "page", "total_pages": "meta.total_pages"}');
+SELECT _page, count(*) FROM items GROUP BY _page ORDER BY _page;
+-- Bad paginate options.
+SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "pages"}}');
+SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "offset"}}');
+SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "cursor"}}');
+SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "page", "total": "x"}}');
+SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": 3}');
