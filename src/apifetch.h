@@ -335,6 +335,19 @@ struct Options {
   char **azHeader;               /* "Name: value" lines sent with every request */
   int nHeader;                   /* Number of entries in azHeader */
   Paginate paginate;             /* How to follow pages, if at all */
+  char *zBearer;                 /* Bearer token (secrets expanded), or NULL */
+  char *zBasic;                  /* "user:password" for Basic auth, or NULL */
+  char *zUrlTemplate;            /* url_template, or NULL */
+  char *zBaseUrl;                /* base_url for relative URLs, or NULL */
+  char **azQuery;                /* query: name, value, name, value ... */
+  int nQuery;                    /* Entries in azQuery (twice the pairs) */
+  char **azSecret;               /* Values read from ${env:NAME}, to redact */
+  int nSecret;
+  /* Where profile names are looked up (set by the caller before parsing):
+  ** returns the options JSON of profile zName, or NULL. */
+  const char *(*xProfile)(void *pCtx, const char *zName);
+  void *pProfileCtx;
+  int bInProfile;                /* Parsing a profile (no nested profiles) */
   char **azRecordPath;           /* record_path keys */
   int nRecordPath;               /* Number of keys in azRecordPath */
 };
@@ -345,6 +358,9 @@ void options_clear(Options *p);
 /* One option from a CREATE VIRTUAL TABLE argument; SQLITE_NOTFOUND if
 ** zKey is not an option. */
 int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr);
+/* z with every secret value (as given and URL-encoded) replaced by
+** "[secret]".  Returns a sqlite3_malloc'd copy (or NULL on OOM). */
+char *options_redact(const Options *p, const char *z);
 /* Checks across options (after the last options_set). */
 int options_check(const Options *p, char **pzErr);
 
@@ -392,6 +408,11 @@ void urllist_close(UrlList *p);
 ** like a url_list item, option headers merged. */
 int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
                       const Options *pOpt, Request *pReq, char **pzErr);
+/* The URL of url_template with {name} filled in by xValue (a sqlite3
+** string, or NULL with *pbMissing set); NULL with *pzWhy on error. */
+char *request_from_template(const Options *pOpt,
+                            char *(*xValue)(void*, const char*, int*), void *pCtx,
+                            char **pzWhy);
 
 /* Check a URL: parseable by libcurl, scheme http or https.  Returns NULL if
 ** fine, else a sqlite3_malloc'd description. */

@@ -299,6 +299,15 @@ static int transfer_setup(Engine *e, Transfer *t){
   curl_easy_setopt(h, CURLOPT_USERAGENT,
                    o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
   if( o->ca_file ) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+  /* Credentials set this way are not sent to another host after a
+  ** redirect (libcurl's rule, unless CURLOPT_UNRESTRICTED_AUTH). */
+  if( o->zBearer ){
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
+  }else if( o->zBasic ){
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_USERPWD, o->zBasic);
+  }
   if( t->req.pHeaders ) curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->req.pHeaders);
   if( zMethod && strcmp(zMethod, "HEAD")==0 ){
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);

@@ -14,6 +14,7 @@
 ** request is sent) and then read again one item at a time as the engine
 ** asks, so memory does not grow with the number of URLs.
 */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <cjson/cJSON.h>
@@ -50,7 +51,19 @@ void options_clear(Options *p){
   free_list(p->azHeader, p->nHeader);
   free_list(p->azRecordPath, p->nRecordPath);
   paginate_clear(&p->paginate);
-  options_init(p);
+  sqlite3_free(p->zBearer);
+  sqlite3_free(p->zBasic);
+  sqlite3_free(p->zUrlTemplate);
+  sqlite3_free(p->zBaseUrl);
+  free_list(p->azQuery, p->nQuery);
+  free_list(p->azSecret, p->nSecret);
+  {
+    const char *(*x)(void*, const char*) = p->xProfile;
+    void *pCtx = p->pProfileCtx;
+    options_init(p);
+    p->xProfile = x;
+    p->pProfileCtx = pCtx;
+  }
 }
 
 static char *dup_text(const char *z){
@@ -137,8 +150,81 @@ static int header_ok(const char *zName, const char *zValue){
   return 1;
 }
 
+/* z with each ${env:NAME} replaced by the environment variable's value;
+** the values are remembered in p->azSecret so that they can be redacted.
+** Returns a sqlite3_malloc'd string, or NULL with *pzErr (or OOM). */
+static char *expand_secrets(Options *p, const char *z, const char *zWhere, char **pzErr){
+  Buf b = {0, 0, 0, 0};
+  const char *s = z;
+  for(;;){
+    const char *e = strstr(s, "${env:"), *end;
+    char zName[256];
+    const char *zVal;
+    char **az;
+    if( e==0 ){ buf_append(&b, s, strlen(s)); break; }
+    buf_append(&b, s, (size_t)(e-s));
+    end = strchr(e, '}');
+    if( end==0 || end-e-6<=0 || end-e-6>=(long)sizeof(zName) ){
+      *pzErr = sqlite3_mprintf("api_fetch: %s: \"${env:\" without a name and \"}\"", zWhere);
+      buf_free(&b);
+      return 0;
+    }
+    memcpy(zName, e+6, (size_t)(end-e-6));
+    zName[end-e-6] = 0;
+    zVal = getenv(zName);
+    if( zVal==0 ){
+      *pzErr = sqlite3_mprintf("api_fetch: %s: environment variable %s is not set",
+                               zWhere, zName);
+      buf_free(&b);
+      return 0;
+    }
+    buf_append(&b, zVal, strlen(zVal));
+    if( zVal[0] ){
+      az = sqlite3_realloc64(p->azSecret, sizeof(char*)*(size_t)(p->nSecret+1));
+      if( az ){
+        p->azSecret = az;
+        az[p->nSecret] = sqlite3_mprintf("%s", zVal);
+        if( az[p->nSecret] ) p->nSecret++;
+      }
+    }
+    s = end + 1;
+  }
+  if( b.bOom || b.z==0 ){ buf_free(&b); if( b.z==0 && !b.bOom ) return sqlite3_mprintf(""); return 0; }
+  return b.z;
+}
+
+char *options_redact(const Options *p, const char *z){
+  char *zOut = sqlite3_mprintf("%s", z ? z : "");
+  int i, k;
+  for(i=0; zOut && i<p->nSecret; i++){
+    for(k=0; k<2 && zOut; k++){
+      char *zEsc = k ? curl_easy_escape(0, p->azSecret[i], 0) : 0;
+      const char *zFind = k ? zEsc : p->azSecret[i];
+      char *hit;
+      Buf b = {0, 0, 0, 0};
+      const char *s = zOut;
+      if( zFind==0 || zFind[0]==0 ){ curl_free(zEsc); continue; }
+      while( (hit = strstr(s, zFind))!=0 ){
+        buf_append(&b, s, (size_t)(hit-s));
+        buf_append(&b, "[secret]", 8);
+        s = hit + strlen(zFind);
+      }
+      if( s!=zOut ){
+        buf_append(&b, s, strlen(s));
+        sqlite3_free(zOut);
+        zOut = b.bOom ? 0 : b.z;
+        if( zOut==0 ) buf_free(&b);
+      }else{
+        buf_free(&b);
+      }
+      curl_free(zEsc);
+    }
+  }
+  return zOut;
+}
+
 /* Parse a headers object into "Name: value" lines. */
-static int parse_headers(const cJSON *v, const char *zWhere, char ***pazOut,
+static int parse_headers(Options *pOpt, const cJSON *v, const char *zWhere, char ***pazOut,
                          int *pnOut, char **pzErr){
   const cJSON *h;
   int n = 0;
@@ -167,9 +253,24 @@ static int parse_headers(const cJSON *v, const char *zWhere, char ***pazOut,
       free_list(az, n);
       return SQLITE_ERROR;
     }
-    /* "Name;" is how libcurl sends a header with an empty value. */
-    az[n] = h->valuestring[0] ? sqlite3_mprintf("%s: %s", h->string, h->valuestring)
-                              : sqlite3_mprintf("%s;", h->string);
+    {
+      /* Option headers may take secrets from the environment. */
+      char *zVal = pOpt ? expand_secrets(pOpt, h->valuestring, "headers", pzErr)
+                        : sqlite3_mprintf("%s", h->valuestring);
+      if( zVal==0 ){ free_list(az, n); return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM; }
+      if( !header_ok(h->string, zVal) ){
+        sqlite3_free(zVal);
+        *pzErr = sqlite3_mprintf(
+            "api_fetch: %s header \"%s\" is not a valid header name and value",
+            zWhere, h->string);
+        free_list(az, n);
+        return SQLITE_ERROR;
+      }
+      /* "Name;" is how libcurl sends a header with an empty value. */
+      az[n] = zVal[0] ? sqlite3_mprintf("%s: %s", h->string, zVal)
+                      : sqlite3_mprintf("%s;", h->string);
+      sqlite3_free(zVal);
+    }
     if( az[n]==0 ){ free_list(az, n); return SQLITE_NOMEM; }
     n++;
   }
@@ -303,9 +404,94 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
   if( strcmp(zKey, "user_agent")==0 ) return parse_string_option(v, &p->user_agent, pzErr);
   if( strcmp(zKey, "ca_file")==0 ) return parse_string_option(v, &p->ca_file, pzErr);
   if( strcmp(zKey, "headers")==0 ){
-    free_list(p->azHeader, p->nHeader);
-    p->azHeader = 0; p->nHeader = 0;
-    return parse_headers(v, "option", &p->azHeader, &p->nHeader, pzErr);
+    /* Given after a profile's headers: these come first, so they win (a
+    ** request sends the first of two headers with one name). */
+    char **az = 0, **azAll;
+    int n = 0, rc = parse_headers(p, v, "option", &az, &n, pzErr), k;
+    if( rc ) return rc;
+    azAll = sqlite3_realloc64(az, sizeof(char*)*(size_t)(n + p->nHeader + 1));
+    if( azAll==0 ){ free_list(az, n); return SQLITE_NOMEM; }
+    for(k=0; k<p->nHeader; k++) azAll[n+k] = p->azHeader[k];
+    sqlite3_free(p->azHeader);
+    p->azHeader = azAll;
+    p->nHeader += n;
+    return SQLITE_OK;
+  }
+  if( strcmp(zKey, "bearer")==0 || strcmp(zKey, "basic")==0 ){
+    char **pz = zKey[1]=='e' ? &p->zBearer : &p->zBasic;
+    if( !cJSON_IsString(v) ) return parse_string_option(v, pz, pzErr);
+    sqlite3_free(*pz);
+    *pz = expand_secrets(p, v->valuestring, zKey, pzErr);
+    if( *pz==0 ) return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
+    if( zKey[1]=='a' && strchr(*pz, ':')==0 ){
+      *pzErr = sqlite3_mprintf("api_fetch: option basic must be \"user:password\"");
+      return SQLITE_ERROR;
+    }
+    return SQLITE_OK;
+  }
+  if( strcmp(zKey, "url_template")==0 ) return parse_string_option(v, &p->zUrlTemplate, pzErr);
+  if( strcmp(zKey, "base_url")==0 ){
+    int rc = parse_string_option(v, &p->zBaseUrl, pzErr);
+    char *zWhy;
+    if( rc ) return rc;
+    zWhy = url_check(p->zBaseUrl);
+    if( zWhy ){
+      *pzErr = sqlite3_mprintf("api_fetch: option base_url: %s", zWhy);
+      sqlite3_free(zWhy);
+      return SQLITE_ERROR;
+    }
+    return SQLITE_OK;
+  }
+  if( strcmp(zKey, "query")==0 ){
+    const cJSON *q;
+    if( !cJSON_IsObject(v) ){
+      *pzErr = sqlite3_mprintf("api_fetch: option query must be an object of parameters");
+      return SQLITE_ERROR;
+    }
+    cJSON_ArrayForEach(q, v){
+      char **az;
+      char *zVal = 0;
+      if( cJSON_IsString(q) ){
+        zVal = expand_secrets(p, q->valuestring, "query", pzErr);
+        if( zVal==0 ) return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
+      }else if( cJSON_IsNumber(q) || cJSON_IsBool(q) ){
+        char *zTxt = cJSON_PrintUnformatted(q);
+        zVal = zTxt ? sqlite3_mprintf("%s", zTxt) : 0;
+        cJSON_free(zTxt);
+        if( zVal==0 ) return SQLITE_NOMEM;
+      }else{
+        *pzErr = sqlite3_mprintf("api_fetch: query parameter \"%s\" must be a string, "
+                                 "number or boolean", q->string);
+        return SQLITE_ERROR;
+      }
+      az = sqlite3_realloc64(p->azQuery, sizeof(char*)*(size_t)(p->nQuery+2));
+      if( az==0 ){ sqlite3_free(zVal); return SQLITE_NOMEM; }
+      p->azQuery = az;
+      az[p->nQuery] = sqlite3_mprintf("%s", q->string);
+      az[p->nQuery+1] = zVal;
+      if( az[p->nQuery]==0 ){ sqlite3_free(zVal); return SQLITE_NOMEM; }
+      p->nQuery += 2;
+    }
+    return SQLITE_OK;
+  }
+  if( strcmp(zKey, "profile")==0 ){
+    const char *zJson;
+    int rc;
+    if( !cJSON_IsString(v) ) return parse_string_option(v, &p->zBasic, pzErr);
+    if( p->bInProfile ){
+      *pzErr = sqlite3_mprintf("api_fetch: a profile cannot name another profile");
+      return SQLITE_ERROR;
+    }
+    zJson = p->xProfile ? p->xProfile(p->pProfileCtx, v->valuestring) : 0;
+    if( zJson==0 ){
+      *pzErr = sqlite3_mprintf("api_fetch: no profile named \"%s\" on this connection "
+                               "(define it with api_fetch_profile)", v->valuestring);
+      return SQLITE_ERROR;
+    }
+    p->bInProfile = 1;
+    rc = options_parse(p, zJson, pzErr);
+    p->bInProfile = 0;
+    return rc;
   }
   if( strcmp(zKey, "record_path")==0 ) return parse_record_path(p, v, pzErr);
   if( strcmp(zKey, "paginate")==0 ) return paginate_parse(&p->paginate, v, pzErr);
@@ -314,7 +500,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
       "deadline_ms, max_attempts, retry_base_ms, retry_max_ms, "
       "retry_after_max_ms, retry_unsafe, rate, burst, per_host, max_bytes, "
       "max_redirects, on_error, progress, user_agent, ca_file, headers, record_path, "
-      "paginate)",
+      "paginate, bearer, basic, url_template, base_url, query, profile)",
       zKey);
   return SQLITE_NOTFOUND;
 }
@@ -364,6 +550,13 @@ int options_parse(Options *p, const char *zJson, char **pzErr){
     cJSON_Delete(pRoot);
     return SQLITE_ERROR;
   }
+  /* A profile first, wherever it is in the object: what is given here
+  ** overrides it. */
+  v = cJSON_GetObjectItemCaseSensitive(pRoot, "profile");
+  if( v ){
+    rc = parse_one_option(p, v, pzErr);
+    if( rc ) goto done;
+  }
   cJSON_ArrayForEach(v, pRoot){
     for(w=pRoot->child; w!=v; w=w->next){
       if( strcmp(w->string, v->string)==0 ){
@@ -372,6 +565,7 @@ int options_parse(Options *p, const char *zJson, char **pzErr){
         goto done;
       }
     }
+    if( strcmp(v->string, "profile")==0 ) continue;
     rc = parse_one_option(p, v, pzErr);
     if( rc==SQLITE_NOTFOUND ) rc = SQLITE_ERROR;
     if( rc ) goto done;
@@ -499,7 +693,7 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
               "\"headers\" holds a \\u escape that is not a character"));
         }
         sqlite3_snprintf(sizeof(zWhere), zWhere, "url_list item %lld", iItem);
-        rc = parse_headers(pH, zWhere, &az, &n, pzErr);
+        rc = parse_headers(0, pH, zWhere, &az, &n, pzErr);
         cJSON_Delete(pH);
         if( rc ) return rc;
         for(i=0; i<n && rc==SQLITE_OK; i++){
@@ -508,6 +702,44 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
         }
         free_list(az, n);
         if( rc ) return rc;
+      }else if( json_string_eq(k, "form", 4) ){
+        /* An HTML form: application/x-www-form-urlencoded. */
+        size_t fpos = 0;
+        JsonSpan fk, fv;
+        Buf b = {0, 0, 0, 0};
+        if( json_type(val)!='{' ){
+          return item_error(pzErr, iItem, sqlite3_mprintf("\"form\" must be an object"));
+        }
+        while( json_object_next(val, &fpos, &fk, &fv) ){
+          char *zK = json_string_decode(fk, &bNul), *zV = 0, *eK, *eV;
+          if( json_type(fv)=='"' ) zV = json_string_decode(fv, &bNul);
+          else if( json_type(fv)=='n' || json_type(fv)=='t' || json_type(fv)=='f' ){
+            zV = sqlite3_mprintf("%.*s", (int)fv.n, fv.z);
+          }else{
+            sqlite3_free(zK);
+            buf_free(&b);
+            return item_error(pzErr, iItem, sqlite3_mprintf(
+                "\"form\" values must be strings, numbers or booleans"));
+          }
+          eK = zK ? curl_easy_escape(0, zK, 0) : 0;
+          eV = zV ? curl_easy_escape(0, zV, 0) : 0;
+          if( b.n ) buf_append(&b, "&", 1);
+          if( eK && eV ){
+            buf_append(&b, eK, strlen(eK));
+            buf_append(&b, "=", 1);
+            buf_append(&b, eV, strlen(eV));
+          }else{
+            b.bOom = 1;
+          }
+          curl_free(eK); curl_free(eV);
+          sqlite3_free(zK); sqlite3_free(zV);
+        }
+        if( b.bOom ){ buf_free(&b); return SQLITE_NOMEM; }
+        sqlite3_free(pReq->pBody);
+        pReq->pBody = b.z ? b.z : sqlite3_mprintf("");
+        if( pReq->pBody==0 ) return SQLITE_NOMEM;
+        pReq->nBody = b.n;
+        zBodyType = "Content-Type: application/x-www-form-urlencoded";
       }else if( json_string_eq(k, "body", 4) ){
         /* A string is sent as it is; any other JSON value is sent as its
         ** own exact text (no re-encoding, so big integers survive) with
@@ -531,7 +763,7 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
         char *zWhy;
         if( zKey==0 && !bNul ) return SQLITE_NOMEM;
         zWhy = sqlite3_mprintf(
-            "unknown key \"%s\" (a request object has url, method, headers, body)",
+            "unknown key \"%s\" (a request object has url, method, headers, body, form)",
             zKey ? zKey : "?");
         sqlite3_free(zKey);
         return item_error(pzErr, iItem, zWhy);
@@ -587,9 +819,108 @@ static int next_line(UrlList *p, size_t *piStart, size_t *pnLen){
   return 0;
 }
 
+/* url_template with {name} placeholders filled in by xValue, each value
+** URL-encoded.  Returns the URL, or NULL with *pzWhy (or OOM). */
+static char *template_fill(const char *zTemplate,
+                           char *(*xValue)(void*, const char*, int*), void *pCtx,
+                           char **pzWhy){
+  Buf b = {0, 0, 0, 0};
+  const char *s = zTemplate;
+  for(;;){
+    const char *o = strchr(s, '{'), *c;
+    char zName[128], *zVal, *zEsc;
+    int bMissing = 0;
+    if( o==0 ){ buf_append(&b, s, strlen(s)); break; }
+    c = strchr(o, '}');
+    if( c==0 || c-o-1<=0 || c-o-1>=(long)sizeof(zName) ){
+      *pzWhy = sqlite3_mprintf("url_template has a \"{\" without a name and \"}\"");
+      buf_free(&b);
+      return 0;
+    }
+    buf_append(&b, s, (size_t)(o-s));
+    memcpy(zName, o+1, (size_t)(c-o-1));
+    zName[c-o-1] = 0;
+    zVal = xValue(pCtx, zName, &bMissing);
+    if( zVal==0 ){
+      *pzWhy = bMissing ? sqlite3_mprintf("no value for {%s} of url_template", zName) : 0;
+      buf_free(&b);
+      return 0;
+    }
+    zEsc = curl_easy_escape(0, zVal, 0);
+    sqlite3_free(zVal);
+    if( zEsc==0 ){ buf_free(&b); return 0; }
+    buf_append(&b, zEsc, strlen(zEsc));
+    curl_free(zEsc);
+    s = c + 1;
+  }
+  if( b.bOom ){ buf_free(&b); return 0; }
+  return b.z;
+}
+
+/* A template value from a JSON object of parameters. */
+static char *json_param(void *pCtx, const char *zName, int *pbMissing){
+  JsonSpan v, *pObj = (JsonSpan*)pCtx;
+  int bNul = 0;
+  char *z;
+  if( !json_object_get(*pObj, zName, &v) || json_type(v)=='z'
+   || json_type(v)=='{' || json_type(v)=='[' ){
+    *pbMissing = 1;
+    return 0;
+  }
+  if( json_type(v)=='"' ){
+    z = json_string_decode(v, &bNul);
+    if( z==0 && bNul ) *pbMissing = 1;
+    return z;
+  }
+  return sqlite3_mprintf("%.*s", (int)v.n, v.z);
+}
+
+/* The last steps of every request: base_url for a relative URL. */
+static int request_resolve(Request *pReq, const Options *pOpt){
+  if( pOpt->zBaseUrl && pReq->zUrl && strstr(pReq->zUrl, "://")==0 ){
+    char *z = url_resolve(pOpt->zBaseUrl, pReq->zUrl);
+    if( z==0 ) return SQLITE_NOMEM;
+    sqlite3_free(pReq->zUrl);
+    pReq->zUrl = z;
+  }
+  return SQLITE_OK;
+}
+
+/* Option headers and query parameters onto a request about to be sent. */
+static int request_finish(Request *pReq, const Options *pOpt){
+  int i;
+  if( merge_headers(pReq, pOpt) ) return SQLITE_NOMEM;
+  for(i=0; i+1<pOpt->nQuery; i+=2){
+    char *z = url_with_param(pReq->zUrl, pOpt->azQuery[i], pOpt->azQuery[i+1]);
+    if( z==0 ) return SQLITE_NOMEM;
+    sqlite3_free(pReq->zUrl);
+    pReq->zUrl = z;
+  }
+  return SQLITE_OK;
+}
+
+char *request_from_template(const Options *pOpt,
+                            char *(*xValue)(void*, const char*, int*), void *pCtx,
+                            char **pzWhy){
+  return template_fill(pOpt->zUrlTemplate, xValue, pCtx, pzWhy);
+}
+
 static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
   int rc;
-  if( p->bJson ){
+  if( p->bJson && p->pOpt->zUrlTemplate ){
+    JsonSpan arr = json_root(p->z, p->n), v;
+    char *zWhy = 0;
+    if( !json_array_next(arr, &p->pos, &v) ) return 0;
+    memset(pReq, 0, sizeof(*pReq));
+    pReq->iIndex = p->nItem;
+    if( json_type(v)!='{' ){
+      rc = item_error(pzErr, p->nItem, sqlite3_mprintf(
+          "with url_template, each item is an object of parameters"));
+    }else{
+      pReq->zUrl = template_fill(p->pOpt->zUrlTemplate, json_param, &v, &zWhy);
+      rc = pReq->zUrl ? SQLITE_OK : zWhy ? item_error(pzErr, p->nItem, zWhy) : SQLITE_NOMEM;
+    }
+  }else if( p->bJson ){
     JsonSpan arr = json_root(p->z, p->n), v;
     if( !json_array_next(arr, &p->pos, &v) ) return 0;
     rc = parse_item(v, p->nItem, pReq, pzErr);
@@ -601,11 +932,12 @@ static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
     pReq->zUrl = sqlite3_mprintf("%.*s", (int)len, p->z+s);
     rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
   }
+  if( rc==SQLITE_OK ) rc = request_resolve(pReq, p->pOpt);
   if( rc==SQLITE_OK && bCheck ){
     char *zWhy = url_check(pReq->zUrl);
     if( zWhy ) rc = item_error(pzErr, p->nItem, zWhy);
   }
-  if( rc==SQLITE_OK && !bCheck ) rc = merge_headers(pReq, p->pOpt);
+  if( rc==SQLITE_OK && !bCheck ) rc = request_finish(pReq, p->pOpt);
   if( rc ){
     request_clear(pReq);
     if( rc==SQLITE_NOMEM && *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
@@ -683,12 +1015,13 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
     pReq->zUrl = sqlite3_mprintf("%.*s", (int)(n-i), z+i);
     rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
   }
+  if( rc==SQLITE_OK ) rc = request_resolve(pReq, pOpt);
   if( rc==SQLITE_OK && (zWhy = url_check(pReq->zUrl))!=0 ){
     *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: %s", iIndex, zWhy);
     sqlite3_free(zWhy);
     rc = SQLITE_ERROR;
   }
-  if( rc==SQLITE_OK ) rc = merge_headers(pReq, pOpt);
+  if( rc==SQLITE_OK ) rc = request_finish(pReq, pOpt);
   if( rc ){
     request_clear(pReq);
     if( *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");

@@ -77,6 +77,7 @@ int paginate_parse(Paginate *p, const cJSON *v, char **pzErr){
   int i;
   paginate_clear(p);
   p->nMaxPages = 1000;
+  if( cJSON_IsNull(v) ) return SQLITE_OK;      /* null: no pagination (over a profile's) */
   if( !cJSON_IsObject(v) ){
     *pzErr = sqlite3_mprintf("api_fetch: option paginate must be an object such as "
                              "{\"type\": \"page\", \"total_pages\": \"meta.total_pages\"}");

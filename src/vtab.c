@@ -75,11 +75,78 @@ struct ConnState {
   sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
   int nScan;                        /* Scans running now */
   Guard guard;                      /* Limits on this connection (guard.c) */
+  char **azProfile;                 /* name, options JSON, name, JSON, ... */
+  int nProfile;                     /* Entries in azProfile (twice the profiles) */
 };
 
-static void conn_free(void *p){
-  guard_clear(&((ConnState*)p)->guard);
+static void conn_free(void *pArg){
+  ConnState *p = (ConnState*)pArg;
+  int i;
+  guard_clear(&p->guard);
+  for(i=0; i<p->nProfile; i++) sqlite3_free(p->azProfile[i]);
+  sqlite3_free(p->azProfile);
   sqlite3_free(p);
+}
+
+static const char *conn_profile(void *pCtx, const char *zName){
+  ConnState *p = (ConnState*)pCtx;
+  int i;
+  for(i=0; i+1<p->nProfile; i+=2){
+    if( strcmp(p->azProfile[i], zName)==0 ) return p->azProfile[i+1];
+  }
+  return 0;
+}
+
+/* api_fetch_profile(name, options): per-API defaults for this connection,
+** used as {"profile": "name"} in the options of later calls.  NULL options
+** remove the profile.  Returns the options as stored. */
+static void profileFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  ConnState *p = (ConnState*)sqlite3_user_data(ctx);
+  const char *zName = (const char*)sqlite3_value_text(argv[0]);
+  const char *zJson = (const char*)sqlite3_value_text(argv[1]);
+  Options o;
+  char *zErr = 0, **az;
+  int i, rc;
+  (void)argc;
+  if( zName==0 || zName[0]==0 ){
+    sqlite3_result_error(ctx, "api_fetch_profile: the name must be a non-empty string", -1);
+    return;
+  }
+  for(i=0; i+1<p->nProfile && strcmp(p->azProfile[i], zName)!=0; i+=2){}
+  if( zJson==0 ){                          /* remove */
+    if( i+1<p->nProfile ){
+      sqlite3_free(p->azProfile[i]);
+      sqlite3_free(p->azProfile[i+1]);
+      memmove(&p->azProfile[i], &p->azProfile[i+2], sizeof(char*)*(size_t)(p->nProfile-i-2));
+      p->nProfile -= 2;
+    }
+    return;
+  }
+  /* Check it now: a bad profile should fail here, not in a later query. */
+  options_init(&o);
+  o.bInProfile = 1;
+  rc = options_parse(&o, zJson, &zErr);
+  options_clear(&o);
+  if( rc ){
+    char *zMsg = sqlite3_mprintf("api_fetch_profile: %s", zErr ? zErr : "out of memory");
+    sqlite3_result_error(ctx, zMsg ? zMsg : "api_fetch_profile: out of memory", -1);
+    sqlite3_free(zMsg);
+    sqlite3_free(zErr);
+    return;
+  }
+  if( i+1>=p->nProfile ){
+    az = sqlite3_realloc64(p->azProfile, sizeof(char*)*(size_t)(p->nProfile+2));
+    if( az==0 ){ sqlite3_result_error_nomem(ctx); return; }
+    p->azProfile = az;
+    az[p->nProfile] = sqlite3_mprintf("%s", zName);
+    az[p->nProfile+1] = 0;
+    if( az[p->nProfile]==0 ){ sqlite3_result_error_nomem(ctx); return; }
+    p->nProfile += 2;
+  }
+  sqlite3_free(p->azProfile[i+1]);
+  p->azProfile[i+1] = sqlite3_mprintf("%s", zJson);
+  if( p->azProfile[i+1]==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  sqlite3_result_text(ctx, p->azProfile[i+1], -1, SQLITE_TRANSIENT);
 }
 
 /**************************************************************************
@@ -175,6 +242,21 @@ static void stat_add(FetchTable *t, int i, sqlite3_int64 n){
 ** Request sources
 */
 
+/* A url_template value from the url_query row: the column of that name. */
+static char *query_param(void *pCtx, const char *zName, int *pbMissing){
+  sqlite3_stmt *p = (sqlite3_stmt*)pCtx;
+  int i, n = sqlite3_column_count(p);
+  for(i=0; i<n; i++){
+    if( sqlite3_stricmp(sqlite3_column_name(p, i), zName)==0 ){
+      const char *z = (const char*)sqlite3_column_text(p, i);
+      if( z==0 ){ *pbMissing = 1; return 0; }
+      return sqlite3_mprintf("%s", z);
+    }
+  }
+  *pbMissing = 1;
+  return 0;
+}
+
 /* url_query: one URL or request object per row of a read-only query. */
 static int query_next(FetchCursor *c, Request *pReq, char **pzErr){
   int rc = sqlite3_step(c->pQuery);
@@ -184,12 +266,25 @@ static int query_next(FetchCursor *c, Request *pReq, char **pzErr){
                              sqlite3_errmsg(c->pTab->db));
     return -1;
   }
-  if( sqlite3_column_type(c->pQuery, 0)==SQLITE_NULL ){
+  if( c->pOpt->zUrlTemplate==0 && sqlite3_column_type(c->pQuery, 0)==SQLITE_NULL ){
     *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld is NULL, not a URL",
                              c->nQueryRow);
     return -1;
   }
-  {
+  if( c->pOpt->zUrlTemplate ){
+    /* url_template: the row's columns, by name, fill the placeholders. */
+    char *zWhy = 0;
+    char *zUrl = request_from_template(c->pOpt, query_param, c->pQuery, &zWhy);
+    if( zUrl==0 ){
+      *pzErr = zWhy ? sqlite3_mprintf("api_fetch: url_query row %lld: %s", c->nQueryRow, zWhy)
+                    : 0;
+      sqlite3_free(zWhy);
+      return -1;
+    }
+    rc = request_from_text(zUrl, strlen(zUrl), c->nQueryRow, c->pOpt, pReq, pzErr);
+    sqlite3_free(zUrl);
+    if( rc ) return -1;   /* rc is reused: the row's step result is not needed now */
+  }else{
     const char *z = (const char*)sqlite3_column_text(c->pQuery, 0);
     int n = sqlite3_column_bytes(c->pQuery, 0);
     if( z==0 ){ *pzErr = 0; return -1; }
@@ -385,6 +480,11 @@ static int cursor_take_response(FetchCursor *c){
   stat_add(t, STAT_RETRIES, r->nAttempt>0 ? r->nAttempt-1 : 0);
   stat_add(t, STAT_BYTES, (sqlite3_int64)r->nBody);
   scan_progress(c, 0);
+  if( r->zError && c->pOpt->nSecret ){
+    /* Secrets never show: not in error text, which may quote a URL. */
+    char *z = options_redact(c->pOpt, r->zError);
+    if( z ){ sqlite3_free(r->zError); r->zError = z; }
+  }
   if( r->zError ){
     static const int aKind[] = { STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT,
       STAT_ERR_NETWORK, STAT_ERR_TOO_BIG, STAT_ERR_BODY, STAT_ERR_DEADLINE };
@@ -396,10 +496,13 @@ static int cursor_take_response(FetchCursor *c){
       return SQLITE_OK;
     }
     if( c->pOpt->on_error==ON_ERROR_FAIL ){
-      return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
+      char *zUrl = c->pOpt->nSecret ? options_redact(c->pOpt, r->req.zUrl) : 0;
+      char *zMsg = sqlite3_mprintf(
           "api_fetch: url_list item %lld (%s) failed after %d attempt%s: %s",
-          r->req.iIndex, r->req.zUrl, r->nAttempt, r->nAttempt==1 ? "" : "s",
-          r->zError));
+          r->req.iIndex, zUrl ? zUrl : r->req.zUrl, r->nAttempt, r->nAttempt==1 ? "" : "s",
+          r->zError);
+      sqlite3_free(zUrl);
+      return cursor_error(c, SQLITE_ERROR, zMsg);
     }
   }
   return SQLITE_OK;
@@ -581,6 +684,8 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
       }
       c->optOwn.concurrency = (int)v;
     }
+    c->optOwn.xProfile = conn_profile;
+    c->optOwn.pProfileCtx = t->pConn;
     if( pOpts && sqlite3_value_type(pOpts)!=SQLITE_NULL ){
       rc = options_parse(&c->optOwn, (const char*)sqlite3_value_text(pOpts), &zErr);
       if( rc ) return cursor_error(c, rc, zErr);
@@ -661,7 +766,11 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   }
   switch( i ){
     case COL_URL:
-      sqlite3_result_text(ctx, r->req.zUrl, -1, SQLITE_TRANSIENT);
+      if( c->pOpt->nSecret ){
+        sqlite3_result_text(ctx, options_redact(c->pOpt, r->req.zUrl), -1, sqlite3_free);
+      }else{
+        sqlite3_result_text(ctx, r->req.zUrl, -1, SQLITE_TRANSIENT);
+      }
       break;
     case COL_URL_INDEX:
       sqlite3_result_int64(ctx, r->req.iIndex);
@@ -999,7 +1108,23 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   t->shape.maxLevel = -1;
   t->nSample = DEFAULT_SAMPLE;
 
-  for(i=3; i<argc; i++){
+  t->opt.xProfile = conn_profile;
+  t->opt.pProfileCtx = t->pConn;
+  /* profile=name first, wherever it is: the other arguments override it. */
+  for(i=3; i<argc && rc==SQLITE_OK; i++){
+    const char *zEq = strchr(argv[i], '=');
+    size_t nKey = zEq ? (size_t)(zEq - argv[i]) : 0;
+    const char *zK = argv[i] + strspn(argv[i], " \t\n\r");
+    if( zEq && zEq - zK >= 7 && strncmp(zK, "profile", 7)==0
+     && strspn(zK+7, " \t")==(size_t)(zEq - zK - 7) ){
+      char *zVal = arg_value(zEq+1);
+      if( zVal==0 ) rc = SQLITE_NOMEM;
+      else rc = options_set(&t->opt, "profile", zVal, &zErr);
+      sqlite3_free(zVal);
+    }
+    (void)nKey;
+  }
+  for(i=3; i<argc && rc==SQLITE_OK; i++){
     const char *zEq = strchr(argv[i], '=');
     char *zKey, *zVal;
     size_t nKey;
@@ -1027,7 +1152,8 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
         zVal = 0;
       }
     }else{
-      rc = options_set(&t->opt, zKey, zVal, &zErr);
+      rc = strcmp(zKey, "profile")==0 ? SQLITE_OK      /* applied first, above */
+                                      : options_set(&t->opt, zKey, zVal, &zErr);
       if( rc==SQLITE_NOTFOUND ){
         zErr = sqlite3_mprintf(
             "api_fetch: unknown argument \"%s\" (table arguments: url_list, url_query, "
@@ -1036,7 +1162,8 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
             "timeout_ms, connect_timeout_ms, deadline_ms, max_attempts, retry_base_ms, "
             "retry_max_ms, retry_after_max_ms, retry_unsafe, rate, burst, per_host, "
             "max_bytes, max_redirects, on_error, progress, user_agent, ca_file, headers, "
-            "record_path, paginate)", zKey);
+            "record_path, paginate, bearer, basic, url_template, base_url, query, "
+            "profile)", zKey);
         rc = SQLITE_ERROR;
       }
     }
@@ -1282,6 +1409,10 @@ int vtab_register(sqlite3 *db, char **pzErr){
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   rc = guard_register(db, &p->guard, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function_v2(db, "api_fetch_profile", 2,
+           SQLITE_UTF8 | SQLITE_DIRECTONLY, p, profileFunc, 0, 0, 0);
+  }
   if( rc==SQLITE_OK ) rc = sqlite3_create_module_v2(db, "api_fetch_stats", &statsModule, p, 0);
   if( rc==SQLITE_OK ){
     /* api_fetch owns p (its destructor runs even if this fails). */

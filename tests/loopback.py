@@ -25,6 +25,8 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          meta.total_pages, meta.total, X-Total-Count, Link next/last;
                          fail_page=N: that page answers 500
   /cursor?cursor=C&per=K&total=T   next_cursor / links.next until the end
+  /graphql               POST {"query": "...users...", "variables": {"first": N}}:
+                         {"data": {"users": [N users]}}
   /gzipbomb              Content-Encoding: gzip, ~260 KB that decodes to 256 MiB
   /status/C              status C, body {"status":C} (none for 204/304)
   /flaky?key=K&fail=k&code=C&retry_after=S&retry_after_date=S
@@ -215,6 +217,18 @@ async def respond(method, path, q, headers, body, reader, writer):
         return 200, js, json.dumps({"items": items, "next_cursor": str(nxt) if nxt else None,
                                     "links": {"next": f"cursor?cursor={nxt}&{keep}" if nxt else None}
                                     }).encode()
+    if path == "/graphql":
+        # POST {"query": "...", "variables": {"first": N}}: N users under data.users.
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            return 400, js, b'{"errors":[{"message":"body is not JSON"}]}'
+        if method != "POST" or "users" not in str(req.get("query", "")):
+            return 400, js, b'{"errors":[{"message":"expected a POST with a users query"}]}'
+        n = int((req.get("variables") or {}).get("first", 2))
+        return 200, js, json.dumps({"data": {"users": [
+            {"id": i, "name": f"user {i}", "address": {"city": f"city {i % 3}"}}
+            for i in range(1, n + 1)]}}).encode()
     if path == "/loop":
         return 302, [("Location", "/loop")] + js, b"{}"
     if path == "/gzipbomb":
