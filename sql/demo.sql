@@ -27,3 +27,17 @@ SELECT url, status, attempts, error
   FROM api_fetch('["$BASE/flaky?key=demo&fail=2", "$BASE/status/404", "http://127.0.0.1:1/down"]',
                  3, '{"retry_base_ms": 50}')
  ORDER BY url_index;
+
+-- The wide face: flattened, typed columns, like pandas.json_normalize.
+CREATE VIRTUAL TABLE temp.wide_posts USING api_fetch(
+  url_list='["$BASE/obj?id=1", "$BASE/obj?id=2", "$BASE/obj?id=3"]');
+SELECT * FROM temp.wide_posts ORDER BY id;
+
+-- A paginated collection of 50 pages, 200 ms each, at concurrency 10: the
+-- first page gives the page count, the other 49 are fetched 10 at a time.
+-- One page after another would take 50 x 0.2 s = 10 s.
+UPDATE t0 SET t = julianday('now');
+SELECT count(*) AS items, count(DISTINCT page) AS pages,
+       round((julianday('now') - (SELECT t FROM t0)) * 86400, 2) AS seconds
+  FROM api_fetch('["$BASE/items?total=500&per_page=10&delay=200"]', 10,
+                 '{"record_path": "data", "paginate": {"type": "page", "total_pages": "meta.total_pages"}}');

@@ -277,6 +277,16 @@ def main(argv):
             reset_server(base)
             code, out, secs = run_sql(os.path.join(exdir, name), base, env)
             bad = code != 0 or re.search(r"(?m)^(Error|Parse error|Runtime error)", out or "")
+            # Scripts whose output does not depend on timing also have
+            # their output checked: tests/examples/NAME.expected.
+            exp = os.path.join(TESTS, "examples", name[:-4] + ".expected")
+            if update and not bad and os.path.exists(exp):
+                with open(exp, "w") as f:
+                    f.write(out)
+            if not bad and os.path.exists(exp) and out != open(exp).read():
+                bad = True
+                out = subprocess.run(["diff", "-u", exp, "-"], input=out,
+                                     capture_output=True, text=True).stdout
             report(not bad, f"example/{name} ({secs:.1f}s)", "" if not bad else out[-3000:])
     finally:
         stop(server)

@@ -1,0 +1,26 @@
+-- etl_enrich.sql: enrich a table of IDs from a per-ID endpoint.
+-- The URLs are built from the table by url_template + url_query, fetched
+-- 20 at a time, flattened into typed columns, and joined back.
+.load ./apifetch
+.headers on
+
+CREATE TABLE IF NOT EXISTS customers(id INTEGER PRIMARY KEY, segment TEXT);
+INSERT OR IGNORE INTO customers(id, segment)
+  SELECT value, CASE value % 3 WHEN 0 THEN 'gold' ELSE 'std' END FROM generate_series(1, 40);
+
+-- One request per customer: /obj?id=<id>.  The columns (id, title, done,
+-- tags, author_name, author_geo_lat, ...) are inferred from the first
+-- responses; every customer's row is fetched once.
+CREATE VIRTUAL TABLE temp.details USING api_fetch(
+  url_template='$BASE/obj?id={id}',
+  url_query='SELECT id FROM customers ORDER BY id',
+  concurrency=20, timeout_ms=10000);
+
+DROP TABLE IF EXISTS customer_details;
+CREATE TABLE customer_details AS SELECT * FROM temp.details;
+
+-- Every customer accounted for: a details row, or an error to look at.
+SELECT c.segment, count(*) AS customers, count(d.id) AS enriched
+  FROM customers c LEFT JOIN customer_details d ON d.id = c.id
+ GROUP BY c.segment ORDER BY c.segment;
+SELECT name, type FROM pragma_table_info('customer_details') LIMIT 4;
