@@ -68,6 +68,8 @@ struct Engine {
   Transfer *aXfer;          /* The window: pOpt->concurrency slots */
   Transfer **apIdle;        /* Stack of idle slots */
   int nIdle;                /* Entries in apIdle */
+  int nDone;                /* Responses in pDone: each still holds its slot's share
+                            ** of the window, so memory stays bounded by it */
   Transfer **apHeap;        /* Min-heap of T_WAITING slots by tDue */
   int nHeap;                /* Entries in apHeap */
   int nRunning;             /* Slots in T_RUNNING */
@@ -336,6 +338,7 @@ static int transfer_start(Engine *e, Transfer *t){
 }
 
 static void done_push(Engine *e, Response *r){
+  e->nDone++;
   r->pNext = 0;
   if( e->pDoneLast ) e->pDoneLast->pNext = r; else e->pDone = r;
   e->pDoneLast = r;
@@ -475,7 +478,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
     Transfer *t;
     int bRetry = e->nHeap>0 && e->apHeap[0]->tDue<=now;
     if( !bRetry ){
-      if( e->nIdle==0 ) break;
+      if( e->nIdle - e->nDone <= 0 ) break;
       if( !e->bPending && !e->bSrcDone ){
         int r = e->src.xNext(e->src.pCtx, &e->pending, pzErr);
         if( r<0 ) return SQLITE_ERROR;
@@ -607,6 +610,7 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
     if( e->pDone ){
       Response *r = e->pDone;
       e->pDone = r->pNext;
+      e->nDone--;
       if( e->pDone==0 ) e->pDoneLast = 0;
       r->pNext = 0;
       *ppResp = r;

@@ -1106,7 +1106,7 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   t->shape.rules.numericStrings = NUMSTR_EXACT;
   t->shape.rules.timestamps = TS_UTC;
   t->shape.maxLevel = -1;
-  t->nSample = DEFAULT_SAMPLE;
+  t->nSample = -1;                 /* default: see below */
 
   t->opt.xProfile = conn_profile;
   t->opt.pProfileCtx = t->pConn;
@@ -1187,6 +1187,12 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   }
   if( rc==SQLITE_OK && azVal[4] ){
     rc = parse_int_arg("sample", azVal[4], 1, 100000, &t->nSample, &zErr);
+  }
+  if( rc==SQLITE_OK && t->nSample<0 ){
+    /* A full window: the sample's round trip is one the scan would make
+    ** anyway (a smaller sample costs the query a round: W1 took 1.23x its
+    ** bound with 10). */
+    t->nSample = t->opt.concurrency>DEFAULT_SAMPLE ? t->opt.concurrency : DEFAULT_SAMPLE;
   }
   if( rc==SQLITE_OK && azVal[6] ){
     rc = parse_int_arg("max_level", azVal[6], 0, APIFETCH_JSON_MAX_DEPTH, &t->shape.maxLevel, &zErr);
