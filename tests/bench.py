@@ -1,38 +1,93 @@
 #!/usr/bin/python3
 """Benchmarks: apifetch against the Python pattern it replaces and a curl floor.
 
-    /usr/bin/python3 tests/bench.py [--runs N] [--workloads W1,W2] [--memory [N]]
+    /usr/bin/python3 tests/bench.py [--runs N] [--workloads W1,W2,W3,W4,W5]
+                                    [--tools apifetch,apifetch-wide,python,curl]
+                                    [--w5 N1,N2,...] [--memory [N]]
                                     [--[no-]flatten] [--flatten-responses R]
-                                    [--sqlite3 PATH] [--curl PATH]
+                                    [--sqlite3 PATH] [--curl PATH] [--nginx PATH]
+                                    [--lib PATH]
 
 (`make bench` runs it with the defaults.)  Standard library only; needs
-./apifetch.so (make), the sqlite3 shell, curl, and for the Python peer
-python3-aiohttp, python3-pandas and python3-tenacity.
+./apifetch.so (make), the sqlite3 shell, curl, nginx (Debian nginx-light) for
+W3-W5, and for the Python peer python3-aiohttp, python3-pandas and
+python3-tenacity.
 
-Starts tests/loopback.py on an ephemeral port and, for each workload in
-WORKLOADS (N URLs /obj?delay=D&id=i, concurrency C, physical bound
-ceil(N/C) x D), times three tools, each as a fresh child process, --runs times
-(interleaved), and reports medians:
+It starts its own servers on 127.0.0.1, each only if a selected workload
+needs it, and stops them by PID when done:
 
-  apifetch  sqlite3 shell: .load ./apifetch, CREATE TABLE t AS SELECT * FROM
-            api_fetch('<JSON list literal>', C); SELECT count(*) FROM t
-  python    tests/bench_python_peer.py: aiohttp + Semaphore + tenacity +
-            gather + pandas.json_normalize + concat + DataFrame.to_sql
-  curl      curl --parallel --parallel-immediate --parallel-max C, with
-            `url =` / `output = /dev/null`
-            config lines: fetching only, a floor for the HTTP work
+  loopback  tests/loopback.py on an ephemeral port: latency-bound work (W1,
+            W2: /obj?delay=D&id=i), with its own in-flight counters
+  nginx     tests/nginx_bench.conf (a template: @PORT@, a free port picked
+            here; @DIR@, the scratch folder for pid, logs and temp paths;
+            @DOCROOT@), in the foreground, a master and 2 workers, serving
+            static JSON generated into the scratch folder (never the repo),
+            deterministic content:
+              /w3/<i>.json  i < 20,000: {"id":i,"name":"item i","value":...}
+              /w4/<i>.json  i < 2,000: a JSON array of 100 records of about
+                            300 bytes, nested (address.geo.lat, stats.views,
+                            tags [...], created "2024-..+02:00"), 58 MB in all
 
-Wall time is time.monotonic() around the child; CPU (user+sys) and peak RSS
-(ru_maxrss) come from os.wait4 on the child.  Every run resets the server's
-/stats first and reads max_inflight afterwards (column "infl"), so a run that
-did not reach the concurrency shows it; before the timed runs a check asserts
-that apifetch reaches exactly C in flight and reports the server's CPU.
+Workloads (WORKLOADS; --workloads picks a subset, e.g. W3,W4):
 
---memory N adds one apifetch run of N URLs /obj?id=i (no delay) at concurrency
-100, streamed (SELECT count(*) FROM api_fetch(...), no table), with its wall
-time and peak RSS, next to a baseline: the same shell and script holding the
-same JSON literal without fetching (SELECT length('<literal>')).  The
-difference is what the fetch itself costs; it should not grow with N.
+  W1  100 URLs, 200 ms latency (loopback), c=20, bound ceil(N/C) x D = 1.0 s
+  W2  1,000 URLs, 200 ms latency (loopback), c=100, bound 2.0 s
+  W3  20,000 small objects from nginx, c=50: requests per second
+  W4  2,000 responses x 100 nested records (200,000 rows) from nginx, c=20:
+      rows per second and peak memory
+  W5  N URLs streamed through SELECT count(*) (apifetch's wide face with
+      url_query over generate_series, so the list is never a literal), c=50,
+      nginx /w3/ files; N = 10,000, 100,000 and 1,000,000 (--w5 to change):
+      peak RSS at each N, wall and rows/s.  apifetch only: the peers are not
+      run (a million-URL list held in a Python list / curl config is not
+      what they are for), the table says so.
+
+Tools, each a fresh child process per run, --runs times (interleaved), medians:
+
+  apifetch       sqlite3 shell: .load ./apifetch, CREATE TABLE t AS SELECT *
+                 FROM api_fetch('<JSON list literal>', C); SELECT count(*) FROM t
+  apifetch-wide  sqlite3 shell: CREATE VIRTUAL TABLE temp.w USING
+                 api_fetch(url_list='<list>', concurrency=C); CREATE TABLE t
+                 AS SELECT * FROM temp.w; SELECT count(*) FROM t (flattened,
+                 typed columns, as json_normalize)
+  python         tests/bench_python_peer.py: aiohttp + Semaphore + tenacity +
+                 gather + pandas.json_normalize + concat + DataFrame.to_sql
+  curl           curl --parallel --parallel-immediate --parallel-max C, with
+                 `url =` / `output = /dev/null` config lines: fetching only, a
+                 floor for the HTTP work (its "rows" are the records in what
+                 it fetched, marked *)
+
+Wall time is time.monotonic() around the child; CPU (user+sys, all threads)
+and peak RSS (ru_maxrss) come from wait4 on the child.  Every child has a
+timeout (killed with its process group when it passes; the run fails).
+
+Server checks, before the timed runs of each workload: loopback: apifetch
+reaches exactly C in flight (the server's own max_inflight), with the
+server's CPU.  nginx: one untimed run each of curl and apifetch (also the
+warm-up), with nginx's CPU (master + workers, from /proc) and its request and
+connection counters (stub_status): nginx is not the bottleneck if, in the
+fastest run, its busiest share stays well under its 2 workers and the two
+tools' rates are consistent with a client-bound run (printed, with the
+verdict).  Every timed run also records connections ("conns") and, on the
+loopback server, the maximum in flight ("infl").
+
+The table has one row per workload and tool: wall, CPU, peak RSS, rows,
+rows/s, and the wall-time ratio to apifetch, python and curl (this tool's
+wall / that tool's wall: below 1 is faster).  Under it, the targets block,
+one line per target and face, MET or NOT MET with the numbers:
+
+  W1, W2   apifetch wall / bound <= 1.10
+  W3       apifetch requests/s >= curl --parallel's
+  W4       apifetch rows/s >= 10x the Python pattern's, and peak RSS <= 1/5
+           of the Python pattern's
+  W5       peak RSS < 64 MB at every N
+
+--memory N adds one apifetch run of N URLs /obj?id=i (no delay, loopback) at
+concurrency 100, streamed (SELECT count(*) FROM api_fetch(...), no table),
+with its wall time and peak RSS, next to a baseline: the same shell and
+script holding the same JSON literal without fetching (SELECT
+length('<literal>')).  The difference is what the fetch itself costs; it
+should not grow with N.
 
 The flatten section (on by default, after the workloads; --no-flatten skips
 it) needs no server: it builds tests/bench_flatten.c with cc -O2 against
@@ -42,11 +97,12 @@ about 300 bytes (60 MB).  Best of 3 passes each, it compares (a) parsing with
 cJSON (cJSON_ParseWithLength + cJSON_Delete) with (b) apifetch's work per
 response end to end (json_validate, records_begin, shape_record for every
 record, every cell read).  Target: b/a >= 0.50 in records/s, i.e. flattening
-and typing cost no more than parsing does.  `--workloads '' --tools apifetch`
-runs this section alone.
+and typing cost no more than parsing does.  `--workloads ''` runs this
+section alone.
 
-Exit status: 0, or 1 if any run failed or produced the wrong row count (a
-flatten ratio below target is reported, not an error).
+Exit status: 0, or 1 if any run failed, timed out or produced the wrong row
+count, or a server check failed (targets NOT MET and a flatten ratio below
+target are reported, not errors).
 """
 import argparse
 import json
@@ -54,39 +110,120 @@ import math
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = "/usr/bin/python3"
 SCRATCH = None          # a temporary directory under /tmp, set in main()
+LIB = "./apifetch"      # what the shell .loads (--lib)
 
-# name, URL count, per-request delay (ms), concurrency.  Add rows here.
+# server "loopback": n URLs /obj?delay=D&id=i, physical bound ceil(n/C) x D.
+# server "nginx": n URLs /<files>/<i>.json (i < n), `records` records each.
+# W5 ("stream"): apifetch's wide face with url_query, N from --w5.
 WORKLOADS = [
-    {"name": "W1", "n": 100, "delay_ms": 200, "concurrency": 20},
-    {"name": "W2", "n": 1000, "delay_ms": 200, "concurrency": 100},
+    {"name": "W1", "server": "loopback", "n": 100, "delay_ms": 200, "concurrency": 20},
+    {"name": "W2", "server": "loopback", "n": 1000, "delay_ms": 200, "concurrency": 100},
+    {"name": "W3", "server": "nginx", "files": "w3", "n": 20000, "records": 1,
+     "concurrency": 50},
+    {"name": "W4", "server": "nginx", "files": "w4", "n": 2000, "records": 100,
+     "concurrency": 20},
+    {"name": "W5", "server": "nginx", "files": "w3", "stream": True, "concurrency": 50},
 ]
+W5_DEFAULT = [10000, 100000, 1000000]
 
-TOOLS = ["apifetch", "python", "curl"]
+W3_FILES = 20000        # /w3/<i>.json, one small object each
+W4_FILES = 2000         # /w4/<i>.json, W4_RECORDS records each
+W4_RECORDS = 100
+
+TOOLS = ["apifetch", "apifetch-wide", "python", "curl"]
+FACES = ["apifetch", "apifetch-wide"]
+PEERS = ["python", "curl"]
+
+# Targets (issue 5).
+BOUND_SLACK = 1.10      # W1, W2: apifetch wall / bound
+W4_SPEEDUP = 10.0       # W4: apifetch rows/s >= 10x the Python pattern's
+W4_RSS_FRACTION = 0.20  # W4: apifetch peak RSS <= 1/5 of the Python pattern's
+W5_RSS_MB = 64.0        # W5: peak RSS below this at every N
+
+CHILD_TIMEOUT = 300     # seconds, any one child (W5: more, by N)
 
 
 def bound_s(w):
     return math.ceil(w["n"] / w["concurrency"]) * w["delay_ms"] / 1000
 
 
-# ---------------------------------------------------------------- server
+def w5_timeout(n):
+    return 120 + n / 2000
 
-class Server:
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_cpu_s(pid):
+    """user+sys seconds of one process so far (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def stop_pid(proc, extra_pids=()):
+    """SIGTERM the process we started (and wait), SIGKILL it and extra_pids
+    (its children, by PID) if it does not go."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            for pid in [proc.pid] + list(extra_pids):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.wait()
+
+
+# ---------------------------------------------------------------- servers
+
+class Loopback:
+    """tests/loopback.py: delayed answers, in-flight counters."""
+    kind = "loopback"
+
     def __init__(self):
         self.proc = subprocess.Popen([PYTHON, os.path.join(ROOT, "tests", "loopback.py"),
                                       "--port", "0"],
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
+            stop_pid(self.proc)
             raise RuntimeError(f"loopback server did not start: {line!r}")
         self.port = int(line.split()[1])
         self.base = f"http://127.0.0.1:{self.port}"
@@ -95,27 +232,189 @@ class Server:
         with urllib.request.urlopen(self.base + path, timeout=10) as r:
             return json.loads(r.read())
 
-    def reset(self):
-        self.get("/stats/reset")
-
     def stats(self):
         return self.get("/stats")
 
     def cpu_s(self):
-        """user+sys seconds the server process has used so far."""
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return proc_cpu_s(self.proc.pid)
+
+    def before_run(self):
+        self.get("/stats/reset")
+        return self.cpu_s()
+
+    def after_run(self, cpu0):
+        st = self.stats()
+        return {"conns": st["connections"], "infl": st["max_inflight"],
+                "requests": st["requests"], "srv_cpu": self.cpu_s() - cpu0}
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_pid(self.proc)
         self.proc.stdout.close()
+
+
+class Nginx:
+    """nginx from tests/nginx_bench.conf serving DOCROOT, master + workers."""
+    kind = "nginx"
+
+    def __init__(self, exe, docroot):
+        self.dir = os.path.join(SCRATCH, "nginx")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        with open(os.path.join(ROOT, "tests", "nginx_bench.conf")) as f:
+            conf = (f.read().replace("@PORT@", str(self.port)).replace("@DIR@", self.dir)
+                    .replace("@DOCROOT@", docroot))
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.errlog = os.path.join(self.dir, "error.log")
+        self.workers = int(next((ln.split()[1].rstrip(";") for ln in conf.splitlines()
+                                 if ln.strip().startswith("worker_processes")), "1")
+                           .replace("auto", str(os.cpu_count())))
+        self.proc = subprocess.Popen([exe, "-p", self.dir + "/", "-e", self.errlog,
+                                      "-c", self.conf],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.kids = []
+        deadline = time.monotonic() + 10
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited with {self.proc.returncode}: "
+                                   + self.error_log_tail())
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                self.kids = children_of(self.proc.pid)
+                if len(self.kids) >= self.workers:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("nginx did not start: " + self.error_log_tail())
+            time.sleep(0.05)
+
+    def error_log_tail(self, n=5):
+        try:
+            with open(self.errlog) as f:
+                return " | ".join(f.read().strip().splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def error_log_lines(self):
+        try:
+            with open(self.errlog) as f:
+                return sum(1 for ln in f if "[notice]" not in ln)
+        except OSError:
+            return 0
+
+    def status(self):
+        """stub_status: accepted connections and requests so far (this one
+        request and its connection not counted)."""
+        with urllib.request.urlopen(self.base + "/nginx_status", timeout=10) as r:
+            lines = r.read().decode().splitlines()
+        accepts, _, requests = (int(x) for x in lines[2].split())
+        return {"accepts": accepts - 1, "requests": requests - 1}
+
+    def cpu_s(self):
+        """user+sys seconds of the master and its workers so far."""
+        self.kids = children_of(self.proc.pid) or self.kids
+        return sum(proc_cpu_s(p) for p in [self.proc.pid] + self.kids)
+
+    def before_run(self):
+        return (self.status(), self.cpu_s())
+
+    def after_run(self, token):
+        st0, cpu0 = token
+        cpu = self.cpu_s() - cpu0
+        st = self.status()
+        # The "before" status request itself is in st's counts (+1 each).
+        return {"conns": st["accepts"] - st0["accepts"] - 1, "infl": None,
+                "requests": st["requests"] - st0["requests"] - 1, "srv_cpu": cpu}
+
+    def stop(self):
+        stop_pid(self.proc, self.kids or children_of(self.proc.pid))
+
+
+# ---------------------------------------------------------------- static files
+
+def _splitmix64(state):
+    state = (state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return state, z ^ (z >> 31)
+
+
+class Rng:
+    """A fixed-seed PRNG (splitmix64): the same files on every machine."""
+
+    def __init__(self, seed):
+        self.state = seed
+
+    def next(self):
+        self.state, z = _splitmix64(self.state)
+        return z
+
+    def below(self, n):
+        return self.next() % n
+
+
+CITIES = ["Berlin", "Paris", "Lisbon", "Oslo", "Madrid", "Vienna", "Prague", "Dublin",
+          "Warsaw", "Rome", "Athens", "Helsinki"]
+TAGS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
+
+
+def w3_object(i):
+    return {"id": i, "name": f"item {i}", "value": (i * 37 % 1000) / 4}
+
+
+def w4_record(rng, i):
+    """About 290 bytes of compact JSON, nested like a real API object."""
+    r = rng.next
+    uuid = "%08x-%04x-%04x-%04x-%012x" % (r() >> 32, r() >> 48, r() >> 48, r() >> 48, r() >> 16)
+    return {"id": 1000000 + i, "uuid": uuid, "name": f"user {i}",
+            "email": f"user{i}@example.com", "active": rng.below(10) < 7,
+            "score": rng.below(40000) / 4,
+            "created": "2024-%02d-%02dT%02d:%02d:%02d+02:00" % (
+                1 + rng.below(12), 1 + rng.below(28), rng.below(24), rng.below(60),
+                rng.below(60)),
+            "address": {"city": CITIES[rng.below(len(CITIES))],
+                        "geo": {"lat": (rng.below(18000000) - 9000000) / 1e5,
+                                "lng": (rng.below(36000000) - 18000000) / 1e5}},
+            "tags": [TAGS[(k * 2 + rng.below(2)) % len(TAGS)] for k in range(rng.below(4))],
+            "stats": {"views": rng.below(100000), "likes": rng.below(1000)}}
+
+
+def make_docroot(docroot, sets):
+    """Writes /w3 and/or /w4 under docroot; returns {set: bytes}."""
+    sizes = {}
+    old_umask = os.umask(0o022)         # readable by nginx's workers
+    try:
+        return _make_docroot(docroot, sets, sizes)
+    finally:
+        os.umask(old_umask)
+
+
+def _make_docroot(docroot, sets, sizes):
+    for name in sets:
+        d = os.path.join(docroot, name)
+        os.makedirs(d, exist_ok=True)
+        total = 0
+        if name == "w3":
+            for i in range(W3_FILES):
+                body = json.dumps(w3_object(i), separators=(",", ":"))
+                with open(os.path.join(d, f"{i}.json"), "w") as f:
+                    f.write(body)
+                total += len(body)
+        elif name == "w4":
+            for j in range(W4_FILES):
+                rng = Rng(j + 1)
+                body = json.dumps([w4_record(rng, j * W4_RECORDS + k)
+                                   for k in range(W4_RECORDS)], separators=(",", ":"))
+                with open(os.path.join(d, f"{j}.json"), "w") as f:
+                    f.write(body)
+                total += len(body)
+        sizes[name] = total
+    return sizes
 
 
 # ---------------------------------------------------------------- measuring
@@ -156,27 +455,53 @@ def build_spawn():
         f.write(SPAWN_C)
     cc = os.environ.get("CC", "cc")
     try:
-        subprocess.run([cc, "-O2", "-o", exe, src], check=True, capture_output=True)
+        subprocess.run([cc, "-O2", "-o", exe, src], check=True, capture_output=True,
+                       timeout=120)
         SPAWN = exe
-    except (OSError, subprocess.CalledProcessError) as e:
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         print(f"bench: cannot build the rusage helper with {cc} ({e}); peak RSS below "
               "includes the driver's own RSS as a floor", file=sys.stderr)
 
 
-def measure(argv, stdin_path=None):
-    """Run argv as a child in ROOT; returns dict wall, cpu, rss_mb, rc, out, err."""
+def measure(argv, stdin_path=None, timeout=CHILD_TIMEOUT):
+    """Run argv as a child in ROOT, in its own process group, killed (the
+    group) after timeout seconds.  Returns dict wall, cpu, rss_mb, rc, out,
+    err, timed_out."""
     ru_path = os.path.join(SCRATCH, "rusage")
     if SPAWN:
         argv = [SPAWN, ru_path] + list(argv)
     with tempfile.TemporaryFile(dir=SCRATCH) as out, tempfile.TemporaryFile(dir=SCRATCH) as err, \
             open(stdin_path or os.devnull, "rb") as inp:
+        lock, state = threading.Lock(), {"done": False, "killed": False}
         t0 = time.monotonic()
-        p = subprocess.Popen(argv, cwd=ROOT, stdin=inp, stdout=out, stderr=err)
-        _, status, ru = os.wait4(p.pid, 0)
+        p = subprocess.Popen(argv, cwd=ROOT, stdin=inp, stdout=out, stderr=err,
+                             start_new_session=True)
+
+        def kill():
+            with lock:
+                if not state["done"]:
+                    state["killed"] = True
+                    try:
+                        os.killpg(p.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        timer = threading.Timer(timeout, kill)
+        timer.daemon = True
+        timer.start()
+        try:
+            _, status, ru = os.wait4(p.pid, 0)
+        except BaseException:
+            kill()
+            os.wait4(p.pid, 0)
+            raise
+        finally:
+            with lock:
+                state["done"] = True
+            timer.cancel()
         wall = time.monotonic() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
         utime, stime, maxrss = ru.ru_utime, ru.ru_stime, ru.ru_maxrss
-        if SPAWN:
+        if SPAWN and os.path.exists(ru_path):
             with open(ru_path) as f:
                 utime, stime, maxrss = (float(x) for x in f.read().split())
             os.unlink(ru_path)
@@ -184,30 +509,49 @@ def measure(argv, stdin_path=None):
         err.seek(0)
         return {"wall": wall, "cpu": utime + stime, "rss_mb": maxrss / 1024,
                 "rc": p.returncode, "out": out.read().decode(errors="replace"),
-                "err": err.read().decode(errors="replace")}
+                "err": err.read().decode(errors="replace"),
+                "timed_out": timeout if state["killed"] else None}
 
 
 def sql_literal(text):
     return "'" + text.replace("'", "''") + "'"
 
 
+def parse_count_line(out):
+    """The shell's last line `rows|errors`."""
+    try:
+        rows, errors = (int(x) for x in out.strip().splitlines()[-1].split("|"))
+        return rows, errors
+    except (ValueError, IndexError):
+        return None, None
+
+
 class Workload:
     """The files each tool needs for one URL list."""
 
-    def __init__(self, name, urls, concurrency, sqlite3, curl):
+    def __init__(self, name, urls, concurrency, sqlite3, curl, rows=None, timeout=CHILD_TIMEOUT):
         self.name, self.urls, self.c = name, urls, concurrency
         self.sqlite3, self.curl = sqlite3, curl
+        self.rows = len(urls) if rows is None else rows     # expected rows
+        self.timeout = timeout
         lit = sql_literal(json.dumps(urls))
         self.list_json = self._write("urls.json", json.dumps(urls))
         self.sql_table = self._write("table.sql", (
-            ".load ./apifetch\n"
+            f".load {LIB}\n"
             f"CREATE TABLE t AS SELECT * FROM api_fetch({lit}, {concurrency});\n"
             "SELECT count(*), count(error) FROM t;\n"))
+        self.sql_wide = self._write("wide.sql", (
+            f".load {LIB}\n"
+            f"CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list={lit}, "
+            f"concurrency={concurrency});\n"
+            "CREATE TABLE t AS SELECT * FROM temp.w;\n"
+            "SELECT count(*), (SELECT value FROM api_fetch_stats() WHERE name = 'errors') "
+            "FROM t;\n"))
         self.sql_stream = self._write("stream.sql", (
-            ".load ./apifetch\n"
+            f".load {LIB}\n"
             f"SELECT count(*), count(error) FROM api_fetch({lit}, {concurrency});\n"))
         self.sql_baseline = self._write("baseline.sql", (
-            ".load ./apifetch\n"
+            f".load {LIB}\n"
             f"SELECT length({lit}), 0;\n"))
         self.curl_cfg = self._write("curl.cfg", "".join(
             f'url = "{u}"\noutput = "/dev/null"\n' for u in urls))
@@ -220,18 +564,16 @@ class Workload:
 
     def run(self, tool, sql=None):
         """One measured run; adds rows (int or None), failed (str or None)."""
-        if tool == "apifetch":
-            r = measure([self.sqlite3, "-bail", "-batch", ":memory:"], sql or self.sql_table)
-            try:
-                rows, errors = (int(x) for x in r["out"].strip().splitlines()[-1].split("|"))
-            except (ValueError, IndexError):
-                rows, errors = None, None
+        if tool in FACES:
+            script = sql or (self.sql_table if tool == "apifetch" else self.sql_wide)
+            r = measure([self.sqlite3, "-bail", "-batch", ":memory:"], script, self.timeout)
+            rows, errors = parse_count_line(r["out"])
             r["rows"] = rows
             r["failed"] = (f"rc {r['rc']}" if r["rc"] else
                            f"{errors} rows with an error" if errors else None)
         elif tool == "python":
             r = measure([PYTHON, os.path.join(ROOT, "tests", "bench_python_peer.py"),
-                         self.list_json, str(self.c)])
+                         self.list_json, str(self.c)], None, self.timeout)
             try:
                 info = json.loads(r["out"].strip().splitlines()[-1])
             except (ValueError, IndexError):
@@ -243,14 +585,16 @@ class Workload:
         elif tool == "curl":
             # --parallel-immediate: open the C connections at once instead of
             # waiting to learn whether the first can multiplex (+0.2 s on W1).
-            r = measure([self.curl, "--silent", "--show-error", "--parallel",
+            r = measure([self.curl, "--silent", "--show-error", "--fail", "--parallel",
                          "--parallel-immediate", "--parallel-max", str(self.c),
-                         "--config", self.curl_cfg])
+                         "--config", self.curl_cfg], None, self.timeout)
             r["rows"] = None
             r["failed"] = f"rc {r['rc']}" if r["rc"] else None
         else:
             raise ValueError(tool)
-        if r["failed"]:
+        if r["timed_out"]:
+            r["failed"] = f"timed out after {r['timed_out']:.0f} s"
+        elif r["failed"]:
             r["failed"] += ": " + (r["err"].strip().splitlines() or [""])[-1][:200]
         return r
 
@@ -272,13 +616,19 @@ def run_flatten(responses):
           f"{responses} responses x 100 records", flush=True)
     try:
         subprocess.run([cc, "-O2", "-DSQLITE_CORE", "-Isrc", "-o", exe] + FLATTEN_SRC
-                       + FLATTEN_LIBS, cwd=ROOT, check=True, capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError) as e:
+                       + FLATTEN_LIBS, cwd=ROOT, check=True, capture_output=True, text=True,
+                       timeout=300)
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         err = getattr(e, "stderr", None) or str(e)
         print(f"  FAILED: cannot build tests/bench_flatten.c with {cc}: "
               f"{err.strip().splitlines()[-1][:200] if err.strip() else e}")
         return False
-    r = subprocess.run([exe, "-r", str(responses)], cwd=ROOT, capture_output=True, text=True)
+    try:
+        r = subprocess.run([exe, "-r", str(responses)], cwd=ROOT, capture_output=True,
+                           text=True, timeout=max(300, responses / 10))
+    except subprocess.TimeoutExpired as e:
+        print(f"  FAILED: timed out after {e.timeout:.0f} s")
+        return False
     for line in r.stdout.splitlines():
         print("  " + line)
     ratio = None
@@ -303,6 +653,10 @@ def urls_for(server, n, delay_ms):
     return [f"{server.base}/obj?{q}id={i}" for i in range(1, n + 1)]
 
 
+def static_urls(server, files, n):
+    return [f"{server.base}/{files}/{i}.json" for i in range(n)]
+
+
 # ---------------------------------------------------------------- reporting
 
 def fmt_table(header, rows, right):
@@ -316,14 +670,288 @@ def fmt_table(header, rows, right):
     return "\n".join(out)
 
 
+def med(runs, key):
+    vals = [x[key] for x in runs if x.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def verdict(ok):
+    return "MET    " if ok else "NOT MET"
+
+
+# ---------------------------------------------------------------- the runs
+
+def nginx_check(w, wl, nginx, tools):
+    """Untimed runs of curl and apifetch (also the warm-up); prints rates,
+    nginx's CPU and counters, and whether nginx was the bottleneck.
+    Returns False if a run failed."""
+    good, seen = True, []
+    for tool in [t for t in ("curl", "apifetch") if t in tools]:
+        tok = nginx.before_run()
+        r = wl.run(tool)
+        s = nginx.after_run(tok)
+        if r["failed"]:
+            good = False
+        rate = wl.rows / r["wall"]
+        seen.append((tool, r, s, rate))
+        print(f"{w['name']} check: {tool}: {len(wl.urls)} URLs in {r['wall']:.2f} s = "
+              f"{len(wl.urls) / r['wall']:,.0f} req/s ({rate:,.0f} rows/s); client CPU "
+              f"{r['cpu']:.2f} s = {r['cpu'] / r['wall']:.2f} cores; nginx CPU "
+              f"{s['srv_cpu']:.2f} s = {s['srv_cpu'] / r['wall']:.2f} cores of its "
+              f"{nginx.workers} workers; {s['requests']} requests on {s['conns']} connections"
+              + (f"  <-- FAILED ({r['failed']})" if r["failed"] else ""), flush=True)
+    if not seen:
+        return good
+    # nginx is the bottleneck only if its workers were saturated in the fastest
+    # run; otherwise each tool was held back by itself (its CPU, its event
+    # loop) or by sharing the machine's cores, not by the server.
+    tool, r, s, rate = max(seen, key=lambda x: x[3])
+    srv_cores = s["srv_cpu"] / r["wall"]
+    cli_cores = r["cpu"] / r["wall"]
+    total = srv_cores + cli_cores
+    fast = srv_cores < 0.8 * min(nginx.workers, os.cpu_count() or 1)
+    why = ("" if not fast else
+           f"; the client is: {cli_cores:.2f} cores of CPU" if cli_cores >= 0.9 else
+           "; the CPUs are, shared by client and server" if total > 0.85 * (os.cpu_count() or 1)
+           else "")
+    print(f"{w['name']} check: nginx sustained {len(wl.urls) / r['wall']:,.0f} req/s for "
+          f"{tool} using {srv_cores:.2f} of {nginx.workers} worker cores; client + nginx "
+          f"= {total:.2f} of {os.cpu_count()} CPUs: "
+          + ("nginx is not the bottleneck" if fast else "nginx may be the bottleneck <-- CHECK")
+          + why
+          + (f"; the slower tools ran below that rate, so nginx did not hold them back"
+             if len(seen) > 1 else ""), flush=True)
+    return good
+
+
+def run_workload(w, server, tools, args, ok_box):
+    """Timed runs of one W1-W4 workload; returns {tool: medians} and prints the checks."""
+    if w["server"] == "loopback":
+        wl = Workload(w["name"], urls_for(server, w["n"], w["delay_ms"]), w["concurrency"],
+                      args.sqlite3, args.curl)
+        # The server must not be the bottleneck: apifetch reaches exactly C in flight.
+        cpu0 = server.before_run()
+        r = wl.run("apifetch")
+        st = server.after_run(cpu0)
+        good = st["infl"] == w["concurrency"] and not r["failed"]
+        ok_box[0] &= good
+        print(f"{w['name']} check: max_inflight {st['infl']} (concurrency "
+              f"{w['concurrency']}), {st['requests']} requests on {st['conns']} "
+              f"connections, server CPU {st['srv_cpu']:.2f} s in {r['wall']:.2f} s"
+              + ("" if good else "  <-- NOT OK" + (f" ({r['failed']})" if r["failed"] else "")),
+              flush=True)
+    else:
+        wl = Workload(w["name"], static_urls(server, w["files"], w["n"]), w["concurrency"],
+                      args.sqlite3, args.curl, rows=w["n"] * w["records"])
+        ok_box[0] &= nginx_check(w, wl, server, tools)
+        errs0 = server.error_log_lines()
+
+    runs = {t: [] for t in tools}
+    for _ in range(args.runs):
+        for tool in tools:
+            tok = server.before_run()
+            r = wl.run(tool)
+            r.update(server.after_run(tok))
+            runs[tool].append(r)
+            if r["failed"] or (r["rows"] is not None and r["rows"] != wl.rows):
+                ok_box[0] = False
+                print(f"  {w['name']} {tool}: FAILED: {r['failed'] or ''} "
+                      f"rows={r['rows']} (expected {wl.rows})", flush=True)
+    if w["server"] == "nginx" and server.error_log_lines() > errs0:
+        ok_box[0] = False
+        print(f"  {w['name']}: nginx logged errors: {server.error_log_tail()}", flush=True)
+
+    out = {}
+    for t in tools:
+        m = {k: med(runs[t], k) for k in ("wall", "cpu", "rss_mb", "infl", "conns", "srv_cpu")}
+        m["rows"] = wl.rows if t == "curl" else med(runs[t], "rows") or 0
+        m["rate"] = m["rows"] / m["wall"]
+        m["req_rate"] = len(wl.urls) / m["wall"]
+        if t == "python":
+            m["phases"] = {k: statistics.median(x["phases"].get(k, 0) for x in runs[t])
+                           for k in ("t_import", "t_fetch", "t_frame", "t_sql")}
+        out[t] = m
+    return out
+
+
+def run_w5(w, nginx, ns, args, ok_box):
+    """apifetch's wide face with url_query, streamed through count(*), per N."""
+    out = {}
+    c = w["concurrency"]
+    for n in ns:
+        q = (f"SELECT ''{nginx.base}/{w['files']}/'' || (value % {W3_FILES}) || ''.json'' "
+             f"FROM generate_series(1, {n})")
+        path = os.path.join(SCRATCH, f"W5.{n}.sql")
+        with open(path, "w") as f:
+            f.write(f".load {LIB}\n"
+                    f"CREATE VIRTUAL TABLE temp.w5 USING api_fetch(url_query='{q}', "
+                    f"concurrency={c}, columns='id INTEGER');\n"
+                    "SELECT count(*), count(_error) FROM temp.w5;\n")
+        runs = []
+        for _ in range(args.runs):
+            tok = nginx.before_run()
+            r = measure([args.sqlite3, "-bail", "-batch", ":memory:"], path, w5_timeout(n))
+            r.update(nginx.after_run(tok))
+            r["rows"], errors = parse_count_line(r["out"])
+            r["failed"] = (f"timed out after {r['timed_out']:.0f} s" if r["timed_out"] else
+                           f"rc {r['rc']}: " + (r["err"].strip().splitlines() or [""])[-1][:200]
+                           if r["rc"] else f"{errors} rows with an error" if errors else None)
+            runs.append(r)
+            if r["failed"] or r["rows"] != n:
+                ok_box[0] = False
+                print(f"  W5 N={n}: FAILED: {r['failed'] or ''} rows={r['rows']}", flush=True)
+        m = {k: med(runs, k) for k in ("wall", "cpu", "rss_mb", "conns", "srv_cpu", "requests")}
+        m["rows"] = med(runs, "rows") or 0
+        m["rate"] = m["rows"] / m["wall"]
+        m["rss_all"] = [x["rss_mb"] for x in runs]
+        print(f"W5 N={n:,}: wall {m['wall']:.2f} s, {m['rate']:,.0f} rows/s, peak RSS "
+              f"{m['rss_mb']:.1f} MB (runs: {', '.join(f'{x:.1f}' for x in m['rss_all'])}), "
+              f"client CPU {m['cpu'] / m['wall']:.2f} cores, nginx CPU "
+              f"{m['srv_cpu'] / m['wall']:.2f} cores, {m['requests']:.0f} requests on "
+              f"{m['conns']:.0f} connections", flush=True)
+        out[n] = m
+    return out
+
+
+def print_results(selected, results, w5, tools, w5_ns):
+    table, notes = [], []
+    for w in selected:
+        if w.get("stream"):
+            for n in w5_ns:
+                m = w5.get(n)
+                if not m:
+                    continue
+                table.append([f"W5 N={n:,}", "apifetch-wide", f"{m['wall']:.2f}",
+                              f"{m['cpu']:.2f}", f"{m['rss_mb']:.1f}", f"{m['rows']:,.0f}",
+                              f"{m['rate']:,.0f}", "-", "-", "-", f"{m['conns']:.0f}", "-",
+                              "-"])
+            notes.append("W5: apifetch only (wide face, url_query over generate_series, "
+                         "SELECT count(*)); python and curl not run: a list of a million "
+                         "URLs held whole is not what they are for")
+            continue
+        res = results.get(w["name"])
+        if not res:
+            continue
+        for t in tools:
+            m = res[t]
+            ratios = []
+            for peer in ("apifetch", "python", "curl"):
+                ratios.append(f"{m['wall'] / res[peer]['wall']:.2f}x" if peer in res else "-")
+            table.append([w["name"], t, f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
+                          f"{m['rss_mb']:.1f}", f"{m['rows']:,.0f}" + ("*" if t == "curl" else ""),
+                          f"{m['rate']:,.0f}"] + ratios
+                         + [f"{m['conns']:.0f}" if m["conns"] is not None else "-",
+                            f"{m['infl']:.0f}" if m["infl"] is not None else "-",
+                            f"{bound_s(w):.2f}" if w["server"] == "loopback" else "-"])
+    if not table:
+        return
+    print()
+    print(fmt_table(["workload", "tool", "wall s", "CPU s", "RSS MB", "rows", "rows/s",
+                     "vs apifetch", "vs python", "vs curl", "conns", "infl", "bound s"], table,
+                    right=set(range(2, 13))))
+    print("(medians; CPU = user+sys of the child, all threads; RSS = its peak, MiB; "
+          "vs X = this wall / X's wall, below 1 is faster; conns = connections the server "
+          "accepted; infl = the loopback server's max in flight; *curl: the records in what "
+          "it fetched, no rows made; W3: rows/s = requests/s)")
+    for n in notes:
+        print(n)
+
+
+def print_targets(selected, results, w5, w5_ns):
+    lines = []
+    for w in selected:
+        name = w["name"]
+        if w.get("stream"):
+            # Judged on the largest peak of any run, not the median: the peak
+            # is what a host has to have.
+            got = [(n, max(w5[n]["rss_all"])) for n in w5_ns if n in w5]
+            if got:
+                worst = max(r for _, r in got)
+                lines.append(f"{verdict(worst < W5_RSS_MB)}  W5 apifetch-wide peak RSS < "
+                             f"{W5_RSS_MB:.0f} MB at every N (largest of the runs): "
+                             + ", ".join(f"{r:.1f} MB at N={n:,}" for n, r in got))
+            continue
+        res = results.get(name)
+        if not res:
+            continue
+        for face in [f for f in FACES if f in res]:
+            m = res[face]
+            if w["server"] == "loopback":
+                b = bound_s(w)
+                x = m["wall"] / b
+                lines.append(f"{verdict(x <= BOUND_SLACK)}  {name} {face}: wall / bound = "
+                             f"{m['wall']:.2f} s / {b:.2f} s = {x:.2f} <= {BOUND_SLACK:.2f}")
+            elif name == "W3":
+                if "curl" not in res:
+                    lines.append(f"n/a      W3 {face}: curl not run")
+                    continue
+                a, c = m["req_rate"], res["curl"]["req_rate"]
+                lines.append(f"{verdict(a >= c)}  W3 {face}: {a:,.0f} requests/s >= curl "
+                             f"--parallel's {c:,.0f} ({a / c:.2f}x)")
+            elif name == "W4":
+                if "python" not in res:
+                    lines.append(f"n/a      W4 {face}: python not run")
+                    continue
+                p = res["python"]
+                sp = m["rate"] / p["rate"]
+                lines.append(f"{verdict(sp >= W4_SPEEDUP)}  W4 {face}: {m['rate']:,.0f} rows/s "
+                             f">= {W4_SPEEDUP:.0f}x the Python pattern's {p['rate']:,.0f} "
+                             f"({sp:.1f}x)")
+                fr = m["rss_mb"] / p["rss_mb"]
+                lines.append(f"{verdict(fr <= W4_RSS_FRACTION)}  W4 {face}: peak RSS "
+                             f"{m['rss_mb']:.1f} MB <= 1/5 of the Python pattern's "
+                             f"{p['rss_mb']:.1f} MB ({fr:.2f})")
+    if lines:
+        print("\ntargets:")
+        for ln in lines:
+            print("  " + ln)
+
+
+def print_details(selected, results):
+    out = []
+    for w in selected:
+        res = results.get(w["name"])
+        if not res or w.get("stream"):
+            continue
+        base = res["apifetch"]["wall"]
+        if w["server"] == "loopback":
+            b = bound_s(w)
+            head = (f"{w['name']} ({w['n']} URLs, {w['delay_ms']} ms, c={w['concurrency']}, "
+                    f"bound {b:.2f} s): ")
+            parts = [f"{t} {res[t]['wall'] / b:.2f}x bound" for t in FACES if t in res]
+        else:
+            b = None
+            head = (f"{w['name']} ({w['n']:,} URLs from nginx, {w['records']} record(s) each, "
+                    f"c={w['concurrency']}): ")
+            parts = [f"{t} {res[t]['req_rate']:,.0f} req/s, {res[t]['rate']:,.0f} rows/s"
+                     for t in FACES if t in res]
+        for t in PEERS:
+            if t not in res:
+                continue
+            s = f"{t} {res[t]['wall'] / base:.2f}x apifetch's wall"
+            if t == "python":
+                ph = res[t]["phases"]
+                s += (f" (import {ph['t_import']:.2f} s, fetch {ph['t_fetch']:.2f} s"
+                      + (f" = {ph['t_fetch'] / b:.2f}x bound" if b else "")
+                      + f", frame {ph['t_frame']:.2f} s, to_sql {ph['t_sql']:.2f} s)")
+            parts.append(s)
+        out.append(head + "; ".join(parts))
+    if out:
+        print()
+        for s in out:
+            print(s)
+
+
 def main():
-    global SCRATCH
+    global SCRATCH, LIB
     ap = argparse.ArgumentParser(description="apifetch benchmarks (see the docstring)")
     ap.add_argument("--runs", type=int, default=3, help="runs per tool and workload (median)")
     ap.add_argument("--workloads", default=",".join(w["name"] for w in WORKLOADS),
                     help="comma-separated names from WORKLOADS ('' for none)")
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of "
                     + ",".join(TOOLS) + " (apifetch is always run)")
+    ap.add_argument("--w5", default=",".join(str(n) for n in W5_DEFAULT), metavar="N1,N2,...",
+                    help="W5's URL counts (default %(default)s)")
     ap.add_argument("--memory", type=int, nargs="?", const=100000, metavar="N",
                     help="also measure apifetch's peak RSS streaming N URLs (default 100000)")
     ap.add_argument("--memory-concurrency", type=int, default=100, metavar="C")
@@ -333,137 +961,117 @@ def main():
                     help="responses of 100 records in its corpus (default 2000)")
     ap.add_argument("--sqlite3", default=shutil.which("sqlite3") or "sqlite3")
     ap.add_argument("--curl", default=shutil.which("curl") or "curl")
+    ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
+    ap.add_argument("--lib", default=LIB, help="the extension the shell loads "
+                    "(default ./apifetch, i.e. ./apifetch.so; e.g. a copy, so that a rebuild "
+                    "during a long run does not change it)")
     args = ap.parse_args()
 
-    names = [x for x in args.workloads.split(",") if x]
+    names = [x.strip() for x in args.workloads.split(",") if x.strip()]
     unknown = [x for x in names if x not in {w["name"] for w in WORKLOADS}]
     tools = ["apifetch"] + [t for t in args.tools.split(",") if t and t != "apifetch"]
+    try:
+        w5_ns = [int(x) for x in args.w5.split(",") if x.strip()]
+    except ValueError:
+        w5_ns = [0]
     if unknown or any(t not in TOOLS for t in tools) or args.runs < 1 \
-            or args.flatten_responses < 1:
-        ap.error(f"unknown workload/tool or bad --runs/--flatten-responses: "
+            or args.flatten_responses < 1 or any(n < 1 for n in w5_ns):
+        ap.error(f"unknown workload/tool or bad --runs/--flatten-responses/--w5: "
                  f"{unknown or args.tools}")
-    workloads = [w for w in WORKLOADS if w["name"] in names]
-    need_server = bool(workloads or args.memory)
-    if need_server and not os.path.exists(os.path.join(ROOT, "apifetch.so")):
-        sys.exit("bench: ./apifetch.so is missing, run make first")
+    tools = [t for t in TOOLS if t in tools]            # table order
+    LIB = args.lib
+    selected = [w for w in WORKLOADS if w["name"] in names]
+    need_loopback = any(w["server"] == "loopback" for w in selected) or bool(args.memory)
+    need_nginx = any(w["server"] == "nginx" for w in selected)
+    lib = os.path.join(ROOT, LIB)
+    if (need_loopback or need_nginx) and not (os.path.exists(lib) or os.path.exists(lib + ".so")):
+        sys.exit(f"bench: {LIB}.so is missing, run make first")
 
     SCRATCH = tempfile.mkdtemp(prefix="apifetch-bench-", dir="/tmp")
-    ok = True
-    if not need_server:
-        # Nothing to fetch: only the flatten section (if on).
-        try:
-            if args.flatten:
-                ok &= run_flatten(args.flatten_responses)
-        finally:
-            shutil.rmtree(SCRATCH, ignore_errors=True)
-        return 0 if ok else 1
-    build_spawn()
-    server = Server()
+    # Traversable by nginx's workers, which run as another user when started as root.
+    os.chmod(SCRATCH, 0o711)
+    ok = [True]
+    loopback = nginx = None
     try:
-        print(f"apifetch bench: loopback :{server.port}, {os.cpu_count()} CPUs, "
-              f"runs={args.runs}, medians shown", flush=True)
+        if not (need_loopback or need_nginx):
+            # Nothing to fetch: only the flatten section (if on).
+            if args.flatten:
+                ok[0] &= run_flatten(args.flatten_responses)
+            return 0 if ok[0] else 1
+        build_spawn()
+        if need_loopback:
+            loopback = Loopback()
+        if need_nginx:
+            sets = sorted({w["files"] for w in selected if w["server"] == "nginx"})
+            docroot = os.path.join(SCRATCH, "docroot")
+            t0 = time.monotonic()
+            sizes = make_docroot(docroot, sets)
+            gen = time.monotonic() - t0
+            nginx = Nginx(args.nginx, docroot)
+        print(f"apifetch bench: {os.cpu_count()} CPUs, runs={args.runs}, medians shown; "
+              + ", ".join(([f"loopback :{loopback.port}"] if loopback else [])
+                          + ([f"nginx :{nginx.port} ({nginx.workers} workers)"] if nginx else [])),
+              flush=True)
+        if nginx:
+            print("static files in " + docroot + ": " + ", ".join(
+                f"/{k}/ {W3_FILES if k == 'w3' else W4_FILES} files, {v / 1e6:.1f} MB"
+                for k, v in sizes.items()) + f" (generated in {gen:.1f} s)", flush=True)
 
-        # Warm-up (untimed): page cache, .pyc files, the server's first connections.
-        warm = Workload("warm", urls_for(server, 5, 0), 5, args.sqlite3, args.curl)
+        # Warm-up (untimed): page cache, .pyc files, the servers' first connections.
+        warm_urls = (urls_for(loopback, 5, 0) if loopback else
+                     static_urls(nginx, sets[0], 5))
+        warm = Workload("warm", warm_urls, 5, args.sqlite3, args.curl,
+                        rows=5 * (W4_RECORDS if not loopback and sets[0] == "w4" else 1))
         for tool in tools:
             r = warm.run(tool)
             if r["failed"]:
-                sys.exit(f"bench: warm-up {tool} failed: {r['failed']}")
+                print(f"bench: warm-up {tool} failed: {r['failed']}", file=sys.stderr)
+                return 1
 
-        table, summary = [], []
-        for w in workloads:
-            wl = Workload(w["name"], urls_for(server, w["n"], w["delay_ms"]), w["concurrency"],
-                          args.sqlite3, args.curl)
-            bound = bound_s(w)
+        results, w5 = {}, {}
+        for w in selected:
+            if w.get("stream"):
+                print(f"W5: {', '.join(f'{n:,}' for n in w5_ns)} URLs /{w['files']}/<i % "
+                      f"{W3_FILES}>.json from url_query, concurrency {w['concurrency']}, "
+                      "SELECT count(*) FROM temp.w5", flush=True)
+                w5 = run_w5(w, nginx, w5_ns, args, ok)
+            else:
+                server = loopback if w["server"] == "loopback" else nginx
+                results[w["name"]] = run_workload(w, server, tools, args, ok)
 
-            # The server must not be the bottleneck: apifetch reaches exactly C in flight.
-            server.reset()
-            cpu0 = server.cpu_s()
-            r = wl.run("apifetch")
-            cpu = server.cpu_s() - cpu0
-            st = server.stats()
-            good = st["max_inflight"] == w["concurrency"] and not r["failed"]
-            ok &= good
-            print(f"{w['name']} check: max_inflight {st['max_inflight']} (concurrency "
-                  f"{w['concurrency']}), {st['requests']} requests on {st['connections']} "
-                  f"connections, server CPU {cpu:.2f} s in {r['wall']:.2f} s"
-                  + ("" if good else "  <-- NOT OK" + (f" ({r['failed']})" if r["failed"] else "")),
-                  flush=True)
-
-            runs = {t: [] for t in tools}
-            for _ in range(args.runs):
-                for tool in tools:
-                    server.reset()
-                    r = wl.run(tool)
-                    r["infl"] = server.stats()["max_inflight"]
-                    runs[tool].append(r)
-                    if r["failed"] or (r["rows"] is not None and r["rows"] != w["n"]):
-                        ok = False
-                        print(f"  {w['name']} {tool}: FAILED: {r['failed'] or ''} "
-                              f"rows={r['rows']}", flush=True)
-
-            med = {t: {k: statistics.median(x[k] for x in runs[t])
-                       for k in ("wall", "cpu", "rss_mb", "infl")} for t in tools}
-            base = med["apifetch"]["wall"]
-            for t in tools:
-                m = med[t]
-                rows = w["n"] if t == "curl" else statistics.median(
-                    x["rows"] or 0 for x in runs[t])
-                table.append([w["name"], t, f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
-                              f"{m['rss_mb']:.1f}", f"{rows:.0f}" + ("*" if t == "curl" else ""),
-                              f"{rows / m['wall']:,.0f}", f"{m['wall'] / base:.2f}x",
-                              f"{m['infl']:.0f}", f"{bound:.2f}"])
-
-            parts = [f"apifetch {base / bound:.2f}x bound"]
-            for t in tools[1:]:
-                s = f"{t} {med[t]['wall'] / base:.2f}x apifetch"
-                if t == "python":
-                    ph = {k: statistics.median(x["phases"].get(k, 0) for x in runs[t])
-                          for k in ("t_import", "t_fetch", "t_frame", "t_sql")}
-                    s += (f" (import {ph['t_import']:.2f} s, fetch {ph['t_fetch']:.2f} s"
-                          f" = {ph['t_fetch'] / bound:.2f}x bound, frame {ph['t_frame']:.2f} s,"
-                          f" to_sql {ph['t_sql']:.2f} s)")
-                parts.append(s)
-            summary.append(f"{w['name']} ({w['n']} URLs, {w['delay_ms']} ms, "
-                           f"c={w['concurrency']}, bound {bound:.2f} s): " + ", ".join(parts))
-
-        if table:
-            print()
-            print(fmt_table(["workload", "tool", "wall s", "CPU s", "RSS MB", "rows", "rows/s",
-                             "vs apifetch", "infl", "bound s"], table,
-                            right={2, 3, 4, 5, 6, 7, 8, 9}))
-            print("(wall, CPU, RSS, infl: medians; RSS = peak of the child, MiB; "
-                  "infl = the server's max in flight; *curl: URLs fetched, no rows)")
-            print()
-            for s in summary:
-                print(s)
+        print_results(selected, results, w5, tools, w5_ns)
+        print_targets(selected, results, w5, w5_ns)
+        print_details(selected, results)
 
         if args.memory:
             n, c = args.memory, args.memory_concurrency
             print(f"\nmemory: {n} URLs /obj?id=i (no delay), concurrency {c}, streamed "
                   "(SELECT count(*) FROM api_fetch(...), no table)", flush=True)
-            wl = Workload(f"mem{n}", urls_for(server, n, 0), c, args.sqlite3, args.curl)
+            wl = Workload(f"mem{n}", urls_for(loopback, n, 0), c, args.sqlite3, args.curl,
+                          timeout=w5_timeout(n))
             lit_mb = os.path.getsize(wl.list_json) / 2**20
             b = wl.run("apifetch", sql=wl.sql_baseline)
-            server.reset()
+            loopback.before_run()
             r = wl.run("apifetch", sql=wl.sql_stream)
-            st = server.stats()
+            st = loopback.stats()
             if r["failed"] or r["rows"] != n:
-                ok = False
+                ok[0] = False
                 print(f"  FAILED: {r['failed'] or ''} rows={r['rows']}")
             print(f"  URL list {lit_mb:.1f} MiB of JSON")
             print(f"  baseline (same shell + literal, no fetch): peak RSS {b['rss_mb']:.1f} MB")
             print(f"  apifetch: rows {r['rows']}, wall {r['wall']:.2f} s "
                   f"({n / r['wall']:,.0f} rows/s), CPU {r['cpu']:.2f} s, peak RSS "
-                  f"{r['rss_mb']:.1f} MB = baseline + {r['rss_mb'] - b['rss_mb']:.1f} MB; "
+                  f"{r['rss_mb']:.1f} MB = baseline {r['rss_mb'] - b['rss_mb']:+.1f} MB; "
                   f"server max_inflight {st['max_inflight']}, {st['connections']} connections")
 
         if args.flatten:
-            ok &= run_flatten(args.flatten_responses)
+            ok[0] &= run_flatten(args.flatten_responses)
     finally:
-        server.stop()
+        for s in (nginx, loopback):
+            if s:
+                s.stop()
         shutil.rmtree(SCRATCH, ignore_errors=True)
-    return 0 if ok else 1
+    return 0 if ok[0] else 1
 
 
 if __name__ == "__main__":
