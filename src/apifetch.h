@@ -306,6 +306,7 @@ struct Paginate {
   char **azTotalPages; int nTotalPages;   /* Path to the number of pages */
   char **azTotalItems; int nTotalItems;   /* Path to the number of items */
   char *zTotalHeader;            /* Header with the number of items */
+  size_t nTotalHeader;           /* strlen(zTotalHeader) */
   int bLastLink;                 /* Link rel="last" gives the last page */
   char **azCursor; int nCursor;  /* Path to the next cursor */
   char **azNext; int nNext;      /* Path to the next URL */
@@ -351,6 +352,11 @@ struct Options {
   char **azRecordPath;           /* record_path keys */
   int nRecordPath;               /* Number of keys in azRecordPath */
 };
+
+/* A list of sqlite3_malloc'd strings, and "a.b.c" split into {"a","b","c"}
+** (SQLITE_ERROR for an empty key, SQLITE_NOMEM). */
+void strlist_free(char **az, int n);
+int path_split(const char *z, char ***paz, int *pn);
 
 void options_init(Options *p);
 int options_parse(Options *p, const char *zJson, char **pzErr);

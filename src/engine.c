@@ -187,10 +187,10 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
     while( e>5 && (pLine[e-1]=='\r' || pLine[e-1]=='\n') ) e--;
     if( t->link.n ) buf_append(&t->link, ", ", 2);
     if( t->link.n + (e-5) < 65536 ) buf_append(&t->link, pLine+5, e-5);
-  }else if( pg->zTotalHeader && n>strlen(pg->zTotalHeader)
-         && strncasecmp(pLine, pg->zTotalHeader, strlen(pg->zTotalHeader))==0
-         && pLine[strlen(pg->zTotalHeader)]==':' ){
-    size_t s = strlen(pg->zTotalHeader)+1, e = n;
+  }else if( pg->zTotalHeader && n>pg->nTotalHeader
+         && strncasecmp(pLine, pg->zTotalHeader, pg->nTotalHeader)==0
+         && pLine[pg->nTotalHeader]==':' ){
+    size_t s = pg->nTotalHeader+1, e = n;
     while( s<e && (pLine[s]==' ' || pLine[s]=='\t') ) s++;
     while( e>s && (pLine[e-1]=='\r' || pLine[e-1]=='\n' || pLine[e-1]==' ') ) e--;
     t->total.n = 0;

@@ -457,10 +457,10 @@ int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
     int v;
     if( k>1 ){
       char suffix[24];
-      int m = sqlite3_snprintf(sizeof(suffix), suffix, "_%d", k) ? (int)strlen(suffix) : 0;
+      sqlite3_snprintf(sizeof(suffix), suffix, "_%d", k);
       s->tmp.n = 0;
       buf_append(&s->tmp, z, n);
-      buf_append(&s->tmp, suffix, (size_t)m);
+      buf_append(&s->tmp, suffix, strlen(suffix));
       if( s->tmp.bOom ) return -2;
       zCand = s->tmp.z;
       nCand = s->tmp.n;

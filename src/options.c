@@ -39,24 +39,44 @@ void options_init(Options *p){
   p->progress = -1;
 }
 
-static void free_list(char **az, int n){
+void strlist_free(char **az, int n){
   int i;
   for(i=0; i<n; i++) sqlite3_free(az[i]);
   sqlite3_free(az);
 }
 
+int path_split(const char *z, char ***paz, int *pn){
+  int n = 1, i;
+  const char *s;
+  char **az;
+  for(s=z; *s; s++) if( *s=='.' ) n++;
+  az = sqlite3_malloc64(sizeof(char*)*(size_t)n);
+  if( az==0 ) return SQLITE_NOMEM;
+  for(i=0; i<n; i++){
+    const char *e = strchr(z, '.');
+    size_t len = e ? (size_t)(e-z) : strlen(z);
+    if( len==0 ){ strlist_free(az, i); return SQLITE_ERROR; }
+    az[i] = sqlite3_mprintf("%.*s", (int)len, z);
+    if( az[i]==0 ){ strlist_free(az, i); return SQLITE_NOMEM; }
+    z += len + 1;
+  }
+  *paz = az;
+  *pn = n;
+  return SQLITE_OK;
+}
+
 void options_clear(Options *p){
   sqlite3_free(p->user_agent);
   sqlite3_free(p->ca_file);
-  free_list(p->azHeader, p->nHeader);
-  free_list(p->azRecordPath, p->nRecordPath);
+  strlist_free(p->azHeader, p->nHeader);
+  strlist_free(p->azRecordPath, p->nRecordPath);
   paginate_clear(&p->paginate);
   sqlite3_free(p->zBearer);
   sqlite3_free(p->zBasic);
   sqlite3_free(p->zUrlTemplate);
   sqlite3_free(p->zBaseUrl);
-  free_list(p->azQuery, p->nQuery);
-  free_list(p->azSecret, p->nSecret);
+  strlist_free(p->azQuery, p->nQuery);
+  strlist_free(p->azSecret, p->nSecret);
   {
     const char *(*x)(void*, const char*) = p->xProfile;
     void *pCtx = p->pProfileCtx;
@@ -180,17 +200,19 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
     }
     buf_append(&b, zVal, strlen(zVal));
     if( zVal[0] ){
+      /* A secret that could not be remembered could not be redacted. */
       az = sqlite3_realloc64(p->azSecret, sizeof(char*)*(size_t)(p->nSecret+1));
-      if( az ){
-        p->azSecret = az;
-        az[p->nSecret] = sqlite3_mprintf("%s", zVal);
-        if( az[p->nSecret] ) p->nSecret++;
+      if( az ) p->azSecret = az;
+      if( az==0 || (az[p->nSecret] = sqlite3_mprintf("%s", zVal))==0 ){
+        buf_free(&b);
+        return 0;
       }
+      p->nSecret++;
     }
     s = end + 1;
   }
-  if( b.bOom || b.z==0 ){ buf_free(&b); if( b.z==0 && !b.bOom ) return sqlite3_mprintf(""); return 0; }
-  return b.z;
+  if( b.bOom ){ buf_free(&b); return 0; }
+  return b.z ? b.z : sqlite3_mprintf("");
 }
 
 char *options_redact(const Options *p, const char *z){
@@ -243,27 +265,20 @@ static int parse_headers(Options *pOpt, const cJSON *v, const char *zWhere, char
       *pzErr = sqlite3_mprintf(
           "api_fetch: %s header \"%s\" must be a string, got %s",
           zWhere, h->string, json_type_name(h));
-      free_list(az, n);
-      return SQLITE_ERROR;
-    }
-    if( !header_ok(h->string, h->valuestring) ){
-      *pzErr = sqlite3_mprintf(
-          "api_fetch: %s header \"%s\" is not a valid header name and value",
-          zWhere, h->string);
-      free_list(az, n);
+      strlist_free(az, n);
       return SQLITE_ERROR;
     }
     {
       /* Option headers may take secrets from the environment. */
       char *zVal = pOpt ? expand_secrets(pOpt, h->valuestring, "headers", pzErr)
                         : sqlite3_mprintf("%s", h->valuestring);
-      if( zVal==0 ){ free_list(az, n); return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM; }
+      if( zVal==0 ){ strlist_free(az, n); return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM; }
       if( !header_ok(h->string, zVal) ){
         sqlite3_free(zVal);
         *pzErr = sqlite3_mprintf(
             "api_fetch: %s header \"%s\" is not a valid header name and value",
             zWhere, h->string);
-        free_list(az, n);
+        strlist_free(az, n);
         return SQLITE_ERROR;
       }
       /* "Name;" is how libcurl sends a header with an empty value. */
@@ -271,7 +286,7 @@ static int parse_headers(Options *pOpt, const cJSON *v, const char *zWhere, char
                       : sqlite3_mprintf("%s;", h->string);
       sqlite3_free(zVal);
     }
-    if( az[n]==0 ){ free_list(az, n); return SQLITE_NOMEM; }
+    if( az[n]==0 ){ strlist_free(az, n); return SQLITE_NOMEM; }
     n++;
   }
   *pazOut = az;
@@ -284,25 +299,14 @@ static int parse_record_path(Options *p, const cJSON *v, char **pzErr){
   int n = 0, i;
   char **az;
   if( cJSON_IsString(v) ){
-    const char *z = v->valuestring;
-    if( z[0]==0 ) return SQLITE_OK;
-    for(n=1, i=0; z[i]; i++) if( z[i]=='.' ) n++;
-    az = sqlite3_malloc64(sizeof(char*)*n);
-    if( az==0 ) return SQLITE_NOMEM;
-    for(i=0; i<n; i++){
-      const char *zEnd = strchr(z, '.');
-      size_t len = zEnd ? (size_t)(zEnd-z) : strlen(z);
-      if( len==0 ){
-        free_list(az, i);
-        *pzErr = sqlite3_mprintf(
-            "api_fetch: option record_path \"%s\" has an empty key",
-            v->valuestring);
-        return SQLITE_ERROR;
-      }
-      az[i] = sqlite3_mprintf("%.*s", (int)len, z);
-      if( az[i]==0 ){ free_list(az, i); return SQLITE_NOMEM; }
-      z += len + 1;
+    int rc;
+    if( v->valuestring[0]==0 ) return SQLITE_OK;
+    rc = path_split(v->valuestring, &az, &n);
+    if( rc==SQLITE_ERROR ){
+      *pzErr = sqlite3_mprintf(
+          "api_fetch: option record_path \"%s\" has an empty key", v->valuestring);
     }
+    if( rc ) return rc;
   }else if( cJSON_IsArray(v) ){
     const cJSON *k;
     n = cJSON_GetArraySize(v);
@@ -311,14 +315,14 @@ static int parse_record_path(Options *p, const cJSON *v, char **pzErr){
     i = 0;
     cJSON_ArrayForEach(k, v){
       if( !cJSON_IsString(k) ){
-        free_list(az, i);
+        strlist_free(az, i);
         *pzErr = sqlite3_mprintf(
             "api_fetch: option record_path item %d must be a string, got %s",
             i, json_type_name(k));
         return SQLITE_ERROR;
       }
       az[i] = dup_text(k->valuestring);
-      if( az[i]==0 ){ free_list(az, i); return SQLITE_NOMEM; }
+      if( az[i]==0 ){ strlist_free(az, i); return SQLITE_NOMEM; }
       i++;
     }
   }else{
@@ -328,12 +332,12 @@ static int parse_record_path(Options *p, const cJSON *v, char **pzErr){
     return SQLITE_ERROR;
   }
   if( n>APIFETCH_MAX_PATH ){
-    free_list(az, n);
+    strlist_free(az, n);
     *pzErr = sqlite3_mprintf("api_fetch: option record_path has %d keys; at most %d",
                              n, APIFETCH_MAX_PATH);
     return SQLITE_ERROR;
   }
-  free_list(p->azRecordPath, p->nRecordPath);
+  strlist_free(p->azRecordPath, p->nRecordPath);
   p->azRecordPath = az;
   p->nRecordPath = n;
   return SQLITE_OK;
@@ -410,7 +414,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     int n = 0, rc = parse_headers(p, v, "option", &az, &n, pzErr), k;
     if( rc ) return rc;
     azAll = sqlite3_realloc64(az, sizeof(char*)*(size_t)(n + p->nHeader + 1));
-    if( azAll==0 ){ free_list(az, n); return SQLITE_NOMEM; }
+    if( azAll==0 ){ strlist_free(az, n); return SQLITE_NOMEM; }
     for(k=0; k<p->nHeader; k++) azAll[n+k] = p->azHeader[k];
     sqlite3_free(p->azHeader);
     p->azHeader = azAll;
@@ -477,7 +481,11 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
   if( strcmp(zKey, "profile")==0 ){
     const char *zJson;
     int rc;
-    if( !cJSON_IsString(v) ) return parse_string_option(v, &p->zBasic, pzErr);
+    if( !cJSON_IsString(v) ){
+      *pzErr = sqlite3_mprintf("api_fetch: option profile must be a string, got %s",
+                               json_type_name(v));
+      return SQLITE_ERROR;
+    }
     if( p->bInProfile ){
       *pzErr = sqlite3_mprintf("api_fetch: a profile cannot name another profile");
       return SQLITE_ERROR;
@@ -637,15 +645,16 @@ static int merge_headers(Request *pReq, const Options *pOpt){
   return SQLITE_OK;
 }
 
-static int item_error(char **pzErr, sqlite3_int64 i, char *zWhy){
-  *pzErr = zWhy ? sqlite3_mprintf("api_fetch: url_list item %lld: %s", i, zWhy) : 0;
+/* zList names where the item came from: "url_list item" or "url_query row". */
+static int item_error(char **pzErr, const char *zList, sqlite3_int64 i, char *zWhy){
+  *pzErr = zWhy ? sqlite3_mprintf("api_fetch: %s %lld: %s", zList, i, zWhy) : 0;
   sqlite3_free(zWhy);
   return zWhy ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
 /* Turn one url_list JSON item (a string or a request object) into pReq.
 ** Called twice per item: once to validate, once to send. */
-static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
+static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Request *pReq,
                       char **pzErr){
   int bNul = 0;
   const char *zBodyType = 0;      /* Content-Type implied by the body */
@@ -659,7 +668,7 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
     while( json_object_next(v, &pos, &k, &val) ){
       if( json_string_eq(k, "url", 3) ){
         if( json_type(val)!='"' ){
-          return item_error(pzErr, iItem, sqlite3_mprintf("\"url\" must be a string"));
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf("\"url\" must be a string"));
         }
         sqlite3_free(pReq->zUrl);
         pReq->zUrl = json_string_decode(val, &bNul);
@@ -667,7 +676,7 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
       }else if( json_string_eq(k, "method", 6) ){
         char *z;
         if( json_type(val)!='"' ){
-          return item_error(pzErr, iItem, sqlite3_mprintf("\"method\" must be a string"));
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf("\"method\" must be a string"));
         }
         sqlite3_free(pReq->zMethod);
         pReq->zMethod = json_string_decode(val, &bNul);
@@ -675,12 +684,12 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
         for(z=pReq->zMethod; *z; z++){
           if( *z>='a' && *z<='z' ) *z -= 'a'-'A';
           if( *z<'A' || *z>'Z' ){
-            return item_error(pzErr, iItem,
+            return item_error(pzErr, zList, iItem,
                 sqlite3_mprintf("\"method\" \"%s\" is not an HTTP method", pReq->zMethod));
           }
         }
         if( pReq->zMethod[0]==0 ){
-          return item_error(pzErr, iItem, sqlite3_mprintf("\"method\" is empty"));
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf("\"method\" is empty"));
         }
       }else if( json_string_eq(k, "headers", 7) ){
         cJSON *pH = cJSON_ParseWithLength(val.z, val.n);
@@ -689,10 +698,10 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
         char zWhere[64];
         if( pH==0 ){
           /* json_validate accepted it; cJSON refuses a lone surrogate. */
-          return item_error(pzErr, iItem, sqlite3_mprintf(
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf(
               "\"headers\" holds a \\u escape that is not a character"));
         }
-        sqlite3_snprintf(sizeof(zWhere), zWhere, "url_list item %lld", iItem);
+        sqlite3_snprintf(sizeof(zWhere), zWhere, "%s %lld", zList, iItem);
         rc = parse_headers(0, pH, zWhere, &az, &n, pzErr);
         cJSON_Delete(pH);
         if( rc ) return rc;
@@ -700,7 +709,7 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
           struct curl_slist *pNew = curl_slist_append(pReq->pHeaders, az[i]);
           if( pNew==0 ) rc = SQLITE_NOMEM; else pReq->pHeaders = pNew;
         }
-        free_list(az, n);
+        strlist_free(az, n);
         if( rc ) return rc;
       }else if( json_string_eq(k, "form", 4) ){
         /* An HTML form: application/x-www-form-urlencoded. */
@@ -708,7 +717,7 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
         JsonSpan fk, fv;
         Buf b = {0, 0, 0, 0};
         if( json_type(val)!='{' ){
-          return item_error(pzErr, iItem, sqlite3_mprintf("\"form\" must be an object"));
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf("\"form\" must be an object"));
         }
         while( json_object_next(val, &fpos, &fk, &fv) ){
           char *zK = json_string_decode(fk, &bNul), *zV = 0, *eK, *eV;
@@ -718,7 +727,7 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
           }else{
             sqlite3_free(zK);
             buf_free(&b);
-            return item_error(pzErr, iItem, sqlite3_mprintf(
+            return item_error(pzErr, zList, iItem, sqlite3_mprintf(
                 "\"form\" values must be strings, numbers or booleans"));
           }
           eK = zK ? curl_easy_escape(0, zK, 0) : 0;
@@ -766,11 +775,11 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
             "unknown key \"%s\" (a request object has url, method, headers, body, form)",
             zKey ? zKey : "?");
         sqlite3_free(zKey);
-        return item_error(pzErr, iItem, zWhy);
+        return item_error(pzErr, zList, iItem, zWhy);
       }
     }
     if( bNul ){
-      return item_error(pzErr, iItem, sqlite3_mprintf("a string holds a NUL character"));
+      return item_error(pzErr, zList, iItem, sqlite3_mprintf("a string holds a NUL character"));
     }
     /* Like fetch() in browsers: a string body is text, any other JSON value
     ** is JSON; a Content-Type the request gives itself wins (headers may
@@ -785,18 +794,18 @@ static int parse_item(JsonSpan v, sqlite3_int64 iItem, Request *pReq,
     ** servers never send: a one second stall per request.  Send at once. */
     if( pReq->pBody && add_header(pReq, "Expect:") ) return SQLITE_NOMEM;
     if( pReq->zUrl==0 ){
-      return item_error(pzErr, iItem, sqlite3_mprintf("request object has no \"url\""));
+      return item_error(pzErr, zList, iItem, sqlite3_mprintf("request object has no \"url\""));
     }
   }else{
     static const char *const azName[] = { "a number", "an array", "a boolean", "null" };
     char t = json_type(v);
     const char *zType = t=='n' ? azName[0] : t=='[' ? azName[1]
                       : t=='z' ? azName[3] : azName[2];
-    return item_error(pzErr, iItem, sqlite3_mprintf(
+    return item_error(pzErr, zList, iItem, sqlite3_mprintf(
         "got %s; expected a URL string or a request object", zType));
   }
   if( pReq->zUrl==0 ){
-    if( bNul ) return item_error(pzErr, iItem, sqlite3_mprintf("the URL holds a NUL character"));
+    if( bNul ) return item_error(pzErr, zList, iItem, sqlite3_mprintf("the URL holds a NUL character"));
     return SQLITE_NOMEM;
   }
   return SQLITE_OK;
@@ -907,23 +916,23 @@ char *request_from_template(const Options *pOpt,
 
 static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
   int rc;
-  if( p->bJson && p->pOpt->zUrlTemplate ){
+  if( p->bJson ){
     JsonSpan arr = json_root(p->z, p->n), v;
-    char *zWhy = 0;
     if( !json_array_next(arr, &p->pos, &v) ) return 0;
-    memset(pReq, 0, sizeof(*pReq));
-    pReq->iIndex = p->nItem;
-    if( json_type(v)!='{' ){
-      rc = item_error(pzErr, p->nItem, sqlite3_mprintf(
+    if( p->pOpt->zUrlTemplate==0 ){
+      rc = parse_item(v, "url_list item", p->nItem, pReq, pzErr);
+    }else if( json_type(v)!='{' ){
+      memset(pReq, 0, sizeof(*pReq));
+      rc = item_error(pzErr, "url_list item", p->nItem, sqlite3_mprintf(
           "with url_template, each item is an object of parameters"));
     }else{
+      char *zWhy = 0;
+      memset(pReq, 0, sizeof(*pReq));
+      pReq->iIndex = p->nItem;
       pReq->zUrl = template_fill(p->pOpt->zUrlTemplate, json_param, &v, &zWhy);
-      rc = pReq->zUrl ? SQLITE_OK : zWhy ? item_error(pzErr, p->nItem, zWhy) : SQLITE_NOMEM;
+      rc = pReq->zUrl ? SQLITE_OK
+         : zWhy ? item_error(pzErr, "url_list item", p->nItem, zWhy) : SQLITE_NOMEM;
     }
-  }else if( p->bJson ){
-    JsonSpan arr = json_root(p->z, p->n), v;
-    if( !json_array_next(arr, &p->pos, &v) ) return 0;
-    rc = parse_item(v, p->nItem, pReq, pzErr);
   }else{
     size_t s, len;
     if( !next_line(p, &s, &len) ) return 0;
@@ -935,7 +944,7 @@ static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
   if( rc==SQLITE_OK ) rc = request_resolve(pReq, p->pOpt);
   if( rc==SQLITE_OK && bCheck ){
     char *zWhy = url_check(pReq->zUrl);
-    if( zWhy ) rc = item_error(pzErr, p->nItem, zWhy);
+    if( zWhy ) rc = item_error(pzErr, "url_list item", p->nItem, zWhy);
   }
   if( rc==SQLITE_OK && !bCheck ) rc = request_finish(pReq, p->pOpt);
   if( rc ){
@@ -1007,7 +1016,7 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
                                (sqlite3_int64)err.offset);
       return SQLITE_ERROR;
     }
-    rc = parse_item(json_root(z, n), iIndex, pReq, pzErr);
+    rc = parse_item(json_root(z, n), "url_query row", iIndex, pReq, pzErr);
   }else{
     memset(pReq, 0, sizeof(*pReq));
     pReq->iIndex = iIndex;
@@ -1025,11 +1034,6 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
   if( rc ){
     request_clear(pReq);
     if( *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
-    else if( strncmp(*pzErr, "api_fetch: url_list item", 24)==0 ){
-      char *z2 = sqlite3_mprintf("api_fetch: url_query row%s", *pzErr+24);
-      sqlite3_free(*pzErr);
-      *pzErr = z2;
-    }
   }
   return rc;
 }

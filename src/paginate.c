@@ -33,42 +33,15 @@
 /**************************************************************************
 ** Options
 */
-static void free_keys(char **az, int n){
-  int i;
-  for(i=0; i<n; i++) sqlite3_free(az[i]);
-  sqlite3_free(az);
-}
-
 void paginate_clear(Paginate *p){
   sqlite3_free(p->zParam);
   sqlite3_free(p->zSizeParam);
   sqlite3_free(p->zTotalHeader);
-  free_keys(p->azTotalPages, p->nTotalPages);
-  free_keys(p->azTotalItems, p->nTotalItems);
-  free_keys(p->azCursor, p->nCursor);
-  free_keys(p->azNext, p->nNext);
+  strlist_free(p->azTotalPages, p->nTotalPages);
+  strlist_free(p->azTotalItems, p->nTotalItems);
+  strlist_free(p->azCursor, p->nCursor);
+  strlist_free(p->azNext, p->nNext);
   memset(p, 0, sizeof(*p));
-}
-
-/* "a.b.c" -> {"a","b","c"}. */
-static int split_path(const char *z, char ***paz, int *pn){
-  int n = 1, i;
-  const char *s;
-  char **az;
-  for(s=z; *s; s++) if( *s=='.' ) n++;
-  if( n>APIFETCH_MAX_PATH ) return SQLITE_ERROR;
-  az = sqlite3_malloc64(sizeof(char*)*(size_t)n);
-  if( az==0 ) return SQLITE_NOMEM;
-  for(i=0; i<n; i++){
-    const char *e = strchr(z, '.');
-    size_t len = e ? (size_t)(e-z) : strlen(z);
-    az[i] = sqlite3_mprintf("%.*s", (int)len, z);
-    if( az[i]==0 || len==0 ){ free_keys(az, i + (az[i]!=0)); return SQLITE_ERROR; }
-    z += len + 1;
-  }
-  *paz = az;
-  *pn = n;
-  return SQLITE_OK;
 }
 
 int paginate_parse(Paginate *p, const cJSON *v, char **pzErr){
@@ -101,6 +74,7 @@ int paginate_parse(Paginate *p, const cJSON *v, char **pzErr){
       sqlite3_free(*pz);
       *pz = sqlite3_mprintf("%s", k->valuestring);
       if( *pz==0 ) return SQLITE_NOMEM;
+      if( pz==&p->zTotalHeader ) p->nTotalHeader = strlen(*pz);
     }else if( strcmp(n, "total_pages")==0 || strcmp(n, "total_items")==0
            || strcmp(n, "cursor_path")==0 || strcmp(n, "next_path")==0 ){
       char ***paz = n[0]=='t' ? (n[6]=='p' ? &p->azTotalPages : &p->azTotalItems)
@@ -108,11 +82,11 @@ int paginate_parse(Paginate *p, const cJSON *v, char **pzErr){
       int *pn = n[0]=='t' ? (n[6]=='p' ? &p->nTotalPages : &p->nTotalItems)
               : n[0]=='c' ? &p->nCursor : &p->nNext;
       if( !cJSON_IsString(k) ) goto want_string;
-      free_keys(*paz, *pn);
+      strlist_free(*paz, *pn);
       *paz = 0; *pn = 0;
-      rc = split_path(k->valuestring, paz, pn);
+      rc = path_split(k->valuestring, paz, pn);
       if( rc==SQLITE_NOMEM ) return rc;
-      if( rc ) goto want_string;
+      if( rc || *pn>APIFETCH_MAX_PATH ) goto want_string;
     }else if( strcmp(n, "start")==0 || strcmp(n, "per_page")==0 || strcmp(n, "max_pages")==0 ){
       double d = k->valuedouble;
       if( !cJSON_IsNumber(k) || d<0 || d>1e12 || d!=(double)(sqlite3_int64)d ){

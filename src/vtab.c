@@ -912,6 +912,18 @@ static char *arg_value(const char *z){
   return zOut;
 }
 
+/* One of three words: *pOut is its index in az. */
+static int parse_choice_arg(const char *zKey, const char *zVal, const char *const az[3],
+                            int *pOut, char **pzErr){
+  int k;
+  for(k=0; k<3; k++){
+    if( strcmp(zVal, az[k])==0 ){ *pOut = k; return SQLITE_OK; }
+  }
+  *pzErr = sqlite3_mprintf("api_fetch: %s must be '%s', '%s' or '%s', got '%s'",
+                           zKey, az[0], az[1], az[2], zVal);
+  return SQLITE_ERROR;
+}
+
 static int parse_int_arg(const char *zKey, const char *zVal, int lo, int hi,
                          int *pOut, char **pzErr){
   sqlite3_int64 v = 0;
@@ -1113,7 +1125,6 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   /* profile=name first, wherever it is: the other arguments override it. */
   for(i=3; i<argc && rc==SQLITE_OK; i++){
     const char *zEq = strchr(argv[i], '=');
-    size_t nKey = zEq ? (size_t)(zEq - argv[i]) : 0;
     const char *zK = argv[i] + strspn(argv[i], " \t\n\r");
     if( zEq && zEq - zK >= 7 && strncmp(zK, "profile", 7)==0
      && strspn(zK+7, " \t")==(size_t)(zEq - zK - 7) ){
@@ -1122,7 +1133,6 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
       else rc = options_set(&t->opt, "profile", zVal, &zErr);
       sqlite3_free(zVal);
     }
-    (void)nKey;
   }
   for(i=3; i<argc && rc==SQLITE_OK; i++){
     const char *zEq = strchr(argv[i], '=');
@@ -1201,24 +1211,13 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
     rc = parse_int_arg("max_columns", azVal[12], 1, MAX_COLUMNS, &maxCol, &zErr);
   }
   if( rc==SQLITE_OK && azVal[10] ){
-    static const char *const az[] = { "utc", "keep", "epoch" };
-    for(k=0; k<3 && strcmp(azVal[10], az[k])!=0; k++){}
-    if( k==3 ){
-      zErr = sqlite3_mprintf("api_fetch: timestamps must be 'utc', 'keep' or 'epoch', "
-                             "got '%s'", azVal[10]);
-      rc = SQLITE_ERROR;
-    }
-    t->shape.rules.timestamps = k;
+    static const char *const az[] = { "utc", "keep", "epoch" };   /* TS_* order */
+    rc = parse_choice_arg("timestamps", azVal[10], az, &t->shape.rules.timestamps, &zErr);
   }
   if( rc==SQLITE_OK && azVal[11] ){
-    static const char *const az[] = { "never", "exact", "decimal" };
-    for(k=0; k<3 && strcmp(azVal[11], az[k])!=0; k++){}
-    if( k==3 ){
-      zErr = sqlite3_mprintf("api_fetch: numeric_strings must be 'never', 'exact' or "
-                             "'decimal', got '%s'", azVal[11]);
-      rc = SQLITE_ERROR;
-    }
-    t->shape.rules.numericStrings = k;
+    static const char *const az[] = { "never", "exact", "decimal" };  /* NUMSTR_* order */
+    rc = parse_choice_arg("numeric_strings", azVal[11], az, &t->shape.rules.numericStrings,
+                          &zErr);
   }
   if( rc==SQLITE_OK ) rc = options_check(&t->opt, &zErr);
   if( rc==SQLITE_OK ){
