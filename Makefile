@@ -95,7 +95,7 @@ FUZZ_FLAGS_args    = -max_len=16384
 
 .PHONY: fuzz clean-fuzz
 
-tests/fuzz_flatten tests/fuzz_args: tests/%: tests/%.c $(FUZZ_SRC) $(HDR)
+tests/fuzz_flatten tests/fuzz_args: tests/%: tests/%.c tests/fuzz.h $(FUZZ_SRC) $(HDR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -DSQLITE_CORE -Isrc -o $@ $< $(FUZZ_SRC) $(LIBS) -lsqlite3
 
 fuzz: check-deps tests/fuzz_flatten tests/fuzz_args

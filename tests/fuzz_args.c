@@ -19,15 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "apifetch.h"
-
-static volatile unsigned long long gSink;
-
-static void touch(const char *z, size_t n){
-  unsigned long long s = 0;
-  size_t i;
-  for(i=0; i<n; i++) s += (unsigned char)z[i];
-  gSink += s;
-}
+#include "fuzz.h"
 
 static void touch_str(const char *z){
   if( z ) touch(z, strlen(z) + 1);

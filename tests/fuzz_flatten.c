@@ -31,22 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "apifetch.h"
+#include "fuzz.h"
 
 static const char *const azKey[8] = {
   "data", "items", "a", "groups", "id", "info", "name", "tags"
 };
 static const char *const azSep[4] = { "_", ".", "__", "_" };
 static const char *const azReserved[] = { "_url", "_extra", "_mismatches", 0 };
-
-/* Keep the compiler from dropping the reads. */
-static volatile unsigned long long gSink;
-
-static void touch(const char *z, size_t n){
-  unsigned long long s = 0;
-  size_t i;
-  for(i=0; i<n; i++) s += (unsigned char)z[i];
-  gSink += s;
-}
 
 /* Read every cell of a row the way fetchColumn/result_cell would. */
 static void read_row(const Shape *sh, const Row *w){

@@ -8,35 +8,17 @@ request left in flight).
     /usr/bin/python3 tests/py/interrupt.py BASE_URL     (run by tests/run.py)
 """
 import json
-import os
 import sqlite3
-import sys
 import threading
 import time
 import urllib.request
 
-BASE = sys.argv[1]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-failures = 0
-
-
-def check(ok, what):
-    global failures
-    print(("ok   " if ok else "FAIL ") + what)
-    failures += 0 if ok else 1
+from _common import BASE, check, connect, finish
 
 
 def stats():
     with urllib.request.urlopen(BASE + "/stats", timeout=10) as r:
         return json.loads(r.read())
-
-
-def connect():
-    conn = sqlite3.connect(":memory:", check_same_thread=False)
-    conn.enable_load_extension(True)
-    conn.load_extension(os.path.join(ROOT, "apifetch"))
-    conn.enable_load_extension(False)
-    return conn
 
 
 SLOW = json.dumps([f"{BASE}/obj?id={i}&delay=10000" for i in range(20)])
@@ -84,5 +66,4 @@ check(err is not None and "interrupted" in err, f"wide CREATE: error {err!r}")
 check(secs < 1.5, f"wide CREATE: stopped after {secs:.2f} s")
 conn.close()
 
-print(f"{failures} failures")
-sys.exit(1 if failures else 0)
+finish()

@@ -6,28 +6,11 @@ in a thread pool), and limits set for a host with APIFETCH_CONFIG.
 """
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
 
-BASE = sys.argv[1]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-failures = 0
-
-
-def check(ok, what):
-    global failures
-    print(("ok   " if ok else "FAIL ") + what)
-    failures += 0 if ok else 1
-
-
-def connect():
-    conn = sqlite3.connect(":memory:", check_same_thread=False)
-    conn.enable_load_extension(True)
-    conn.load_extension(os.path.join(ROOT, "apifetch"))
-    conn.enable_load_extension(False)
-    return conn
+from _common import BASE, ROOT, check, connect, finish
 
 
 # 1. 8 threads, a connection each, both faces at once, 50 URLs each with a
@@ -116,5 +99,4 @@ r = subprocess.run([sys.executable, "-c", child, ROOT, BASE], env=env, capture_o
 check(r.returncode != 0 and "APIFETCH_CONFIG" in r.stderr,
       "a bad APIFETCH_CONFIG fails the load: " + (r.stderr.strip().splitlines() or [""])[-1])
 
-print(f"{failures} failures")
-sys.exit(1 if failures else 0)
+finish()
