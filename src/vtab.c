@@ -430,7 +430,9 @@ static void response_records(Response *r, const Options *o, RecordIter *it,
 static void scan_progress(FetchCursor *c, int bEnd){
   ConnState *p = c->pTab->pConn;
   sqlite3_int64 now = clock_ms(), el = now - c->tStart;
-  sqlite3_int64 nDone, nTotal = c->pQuery ? -1 : c->list.nTotal;
+  /* With url_query, or pages found on the way, the total is not known. */
+  sqlite3_int64 nDone, nTotal = c->pQuery || c->pOpt->paginate.eType!=PAGE_NONE
+                                ? -1 : c->list.nTotal;
   double rate;
   char zEta[48] = "", zTotal[48] = "";
   int bTty;
