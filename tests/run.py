@@ -171,6 +171,8 @@ def run_sql(path, base, env, subst={}):
     out = re.sub(r"(?m)^(api_fetch: .*) \d+ req/s", r"\1 N req/s", r.stdout)
     # libcurl's connect errors say how long the attempt took.
     out = re.sub(r"(port \d+ after) \d+ ms", r"\1 N ms", out)
+    # ... and its timeouts how long the transfer ran (2000, or 2001 when slow).
+    out = re.sub(r"(timed out after) \d+ milliseconds", r"\1 N milliseconds", out)
     out = re.sub(r"(?m)^(api_fetch: .*) ETA \d+ s", r"\1 ETA N s", out)
     for k, v in subst.items():
         out = out.replace(v, k)
