@@ -171,7 +171,9 @@ static int header_ok(const char *zName, const char *zValue){
 }
 
 /* z with each ${env:NAME} replaced by the environment variable's value;
-** the values are remembered in p->azSecret so that they can be redacted.
+** the values are remembered in p->azSecret so that they can be redacted,
+** unless p is NULL: a request object's header values, which apifetch never
+** shows, are expanded for each item without piling up copies.
 ** Returns a sqlite3_malloc'd string, or NULL with *pzErr (or OOM). */
 static char *expand_secrets(Options *p, const char *z, const char *zWhere, char **pzErr){
   Buf b = {0, 0, 0, 0};
@@ -199,7 +201,7 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
       return 0;
     }
     buf_append(&b, zVal, strlen(zVal));
-    if( zVal[0] ){
+    if( p && zVal[0] ){
       /* A secret that could not be remembered could not be redacted. */
       az = sqlite3_realloc64(p->azSecret, sizeof(char*)*(size_t)(p->nSecret+1));
       if( az ) p->azSecret = az;
@@ -245,7 +247,8 @@ char *options_redact(const Options *p, const char *z){
   return zOut;
 }
 
-/* Parse a headers object into "Name: value" lines. */
+/* Parse a headers object into "Name: value" lines, values with secrets
+** expanded (and remembered in pOpt, if given). */
 static int parse_headers(Options *pOpt, const cJSON *v, const char *zWhere, char ***pazOut,
                          int *pnOut, char **pzErr){
   const cJSON *h;
@@ -269,9 +272,7 @@ static int parse_headers(Options *pOpt, const cJSON *v, const char *zWhere, char
       return SQLITE_ERROR;
     }
     {
-      /* Option headers may take secrets from the environment. */
-      char *zVal = pOpt ? expand_secrets(pOpt, h->valuestring, "headers", pzErr)
-                        : sqlite3_mprintf("%s", h->valuestring);
+      char *zVal = expand_secrets(pOpt, h->valuestring, pOpt ? "headers" : zWhere, pzErr);
       if( zVal==0 ){ strlist_free(az, n); return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM; }
       if( !header_ok(h->string, zVal) ){
         sqlite3_free(zVal);
