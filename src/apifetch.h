@@ -440,9 +440,13 @@ struct Guard {
   sqlite3_int64 maxRequests;     /* Per query, retries included; 0 = no limit */
   sqlite3_int64 maxTotalBytes;   /* Per query, body bytes; 0 = no limit */
   sqlite3_int64 maxQueryMs;      /* Per query, as deadline_ms; 0 = no limit */
+  char *zCaFile;                 /* CA bundle for queries that name none, or NULL */
   int bLocked;                   /* No more changes */
 };
 void guard_clear(Guard *g);
+/* Why a query with options pOpt may not run on this connection (an
+** sqlite3_malloc'd message), or NULL. */
+char *guard_refuses(const Guard *g, const Options *pOpt);
 /* Apply a JSON object of settings.  Returns SQLITE_OK or an error with a
 ** message. */
 int guard_set(Guard *g, const char *zJson, char **pzErr);

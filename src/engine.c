@@ -300,7 +300,11 @@ static int transfer_setup(Engine *e, Transfer *t){
   }
   curl_easy_setopt(h, CURLOPT_USERAGENT,
                    o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
-  if( o->ca_file ) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+  if( o->ca_file ){
+    curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+  }else if( e->pGuard && e->pGuard->zCaFile ){
+    curl_easy_setopt(h, CURLOPT_CAINFO, e->pGuard->zCaFile);
+  }
   /* Credentials set this way are not sent to another host after a
   ** redirect (libcurl's rule, unless CURLOPT_UNRESTRICTED_AUTH). */
   if( o->zBearer ){

@@ -17,6 +17,9 @@
 **   max_requests, max_total_bytes, max_query_ms
 **                   per query: requests (retries included), body bytes,
 **                   and time (as deadline_ms)
+**   ca_file         a CA bundle to trust, for queries that name none; once
+**                   locked, a query may not name its own (SQL from someone
+**                   else does not get to make libcurl read files)
 **   lock            true: no further change from SQL on this connection
 **
 ** The settings of a connection are read once, when the extension is
@@ -34,7 +37,20 @@ void guard_clear(Guard *g){
   int i;
   for(i=0; i<g->nAllowHost; i++) sqlite3_free(g->azAllowHost[i]);
   sqlite3_free(g->azAllowHost);
+  sqlite3_free(g->zCaFile);
   memset(g, 0, sizeof(*g));
+}
+
+char *guard_refuses(const Guard *g, const Options *pOpt){
+  if( g->bDisabled ){
+    return sqlite3_mprintf("api_fetch: fetching is disabled on this connection "
+                           "(api_fetch_config)");
+  }
+  if( g->bLocked && pOpt->ca_file ){
+    return sqlite3_mprintf("api_fetch: option ca_file is not allowed: the settings of "
+        "this connection are locked (the host sets a CA file with api_fetch_config's ca_file)");
+  }
+  return 0;
 }
 
 static int bad(char **pzErr, const char *zKey, const char *zWant){
@@ -46,7 +62,8 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
   cJSON *pRoot = cJSON_ParseWithOpts(zJson, 0, 1), *v;
   Guard n = *g;                   /* the new settings, applied at the end */
   char **azHost = 0;
-  int nHost = -1, rc = SQLITE_OK;
+  char *zCaFile = 0;
+  int nHost = -1, bCaFile = 0, rc = SQLITE_OK;
   if( pRoot==0 || !cJSON_IsObject(pRoot) ){
     cJSON_Delete(pRoot);
     *pzErr = sqlite3_mprintf("api_fetch_config: the settings must be a JSON object");
@@ -93,9 +110,21 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
       }
       nHost = i;
       if( rc ) break;
+    }else if( strcmp(k, "ca_file")==0 ){
+      sqlite3_free(zCaFile);
+      zCaFile = 0;
+      bCaFile = 1;
+      if( cJSON_IsNull(v) ) continue;
+      if( !cJSON_IsString(v) || v->valuestring[0]==0 ){
+        rc = bad(pzErr, k, "the path of a file of CA certificates, or null");
+        break;
+      }
+      zCaFile = sqlite3_mprintf("%s", v->valuestring);
+      if( zCaFile==0 ){ rc = SQLITE_NOMEM; break; }
     }else{
       *pzErr = sqlite3_mprintf("api_fetch_config: unknown setting \"%s\" (known: disabled, "
-          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, lock)", k);
+          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, ca_file, "
+          "lock)", k);
       rc = SQLITE_ERROR;
       break;
     }
@@ -105,7 +134,12 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
     int i;
     for(i=0; azHost && i<nHost; i++) sqlite3_free(azHost[i]);
     sqlite3_free(azHost);
+    sqlite3_free(zCaFile);
     return rc;
+  }
+  if( bCaFile ){
+    sqlite3_free(g->zCaFile);
+    n.zCaFile = zCaFile;
   }
   if( nHost>=0 ){
     /* null: no list (azHost NULL); []: a list that allows nothing. */
@@ -137,6 +171,8 @@ char *guard_describe(const Guard *g){
   cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests);
   cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes);
   cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs);
+  if( g->zCaFile ) cJSON_AddStringToObject(o, "ca_file", g->zCaFile);
+  else cJSON_AddNullToObject(o, "ca_file");
   cJSON_AddBoolToObject(o, "lock", g->bLocked);
   zJson = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);

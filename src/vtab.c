@@ -646,8 +646,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
 
   cursor_reset(c);
   if( t->pConn->guard.bDisabled ){
-    return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
-        "api_fetch: fetching is disabled on this connection (api_fetch_config)"));
+    return cursor_error(c, SQLITE_ERROR, guard_refuses(&t->pConn->guard, &t->opt));
   }
   scan_begin(c);
   if( t->bWide ){
@@ -705,6 +704,9 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     if( rc ) return cursor_error(c, rc, zErr);
   }
 
+  if( (zErr = guard_refuses(&t->pConn->guard, c->pOpt))!=0 ){
+    return cursor_error(c, SQLITE_ERROR, zErr);
+  }
   c->bProgress = c->pOpt->progress==1 || (c->pOpt->progress<0 && isatty(2));
   src.pCtx = c;
   src.xNext = source_next;
@@ -1045,11 +1047,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   memset(&c, 0, sizeof(c));
   c.pTab = t;
   c.pOpt = &t->opt;
-  if( t->pConn->guard.bDisabled ){
-    *pzErr = sqlite3_mprintf("api_fetch: fetching is disabled on this connection "
-                             "(api_fetch_config)");
-    return SQLITE_ERROR;
-  }
+  if( (*pzErr = guard_refuses(&t->pConn->guard, &t->opt))!=0 ) return SQLITE_ERROR;
   rc = open_wide_source(&c, pzErr);
   if( rc ) goto done;
   lim.c = &c;

@@ -36,3 +36,17 @@ CREATE VIRTUAL TABLE temp.w2 USING api_fetch(url_list='["$BASE/obj?id=1"]');
 -- A view or trigger cannot call api_fetch_config (SQLITE_DIRECTONLY).
 CREATE VIEW v AS SELECT api_fetch_config('{"lock": false}');
 SELECT * FROM v;
+-- ca_file: the host may name a CA bundle for every query; SQL may name its
+-- own until the settings are locked, and not after (no making libcurl read
+-- a file named by a stranger).  A fresh connection, with fresh settings:
+.open :memory:
+.load ./apifetch
+SELECT status, error IS NULL AS ok FROM api_fetch('["$TLS_BASE/conn"]');
+SELECT api_fetch_config('{"ca_file": "$CA_FILE"}') ->> 'ca_file' AS ca_file;
+SELECT status, error IS NULL AS ok FROM api_fetch('["$TLS_BASE/conn"]');
+SELECT status, error IS NULL AS ok FROM api_fetch('["$TLS_BASE/conn"]', 1, '{"ca_file": "$CA_FILE"}');
+SELECT api_fetch_config('{"ca_file": ""}');
+SELECT api_fetch_config('{"lock": true}') ->> 'lock' AS locked;
+SELECT status, error IS NULL AS ok FROM api_fetch('["$TLS_BASE/conn"]');
+SELECT * FROM api_fetch('["$TLS_BASE/conn"]', 1, '{"ca_file": "/etc/shadow"}');
+CREATE VIRTUAL TABLE temp.w3 USING api_fetch(url_list='["$TLS_BASE/conn"]', ca_file='/etc/shadow');
