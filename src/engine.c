@@ -293,6 +293,10 @@ static int transfer_setup(Engine *e, Transfer *t){
   if( e->pGuard && e->pGuard->bBlockPrivate ){
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
+    /* Through a proxy (http_proxy and friends in the environment) the
+    ** address checked would be the proxy's, and the proxy would connect
+    ** wherever it was asked: connect directly. */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
   }
   if( e->pGuard && e->pGuard->azAllowHost ){
     curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
