@@ -206,13 +206,38 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
   return n;
 }
 
-/* block_private: refuse the connection before it is made, on the address
-** libcurl is about to connect to (after DNS, for every redirect). */
+/* allow_hosts: is the host of the URL libcurl is working on (the redirect
+** target, after a redirect) refused?  Then say why in t->zNote. */
+static int host_refused(Transfer *t){
+  char *zUrl = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
+  if( zUrl && guard_host_refused(t->pEngine->pGuard, zUrl) ){
+    sqlite3_free(t->zNote);
+    t->zNote = sqlite3_mprintf("refused by allow_hosts: the host of %s is not allowed", zUrl);
+    t->bRefused = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* allow_hosts, first check: before the name is looked up, so that SQL
+** cannot make the host resolve names of its choosing (DNS carries data
+** out) or probe ports.  Not called when the name is in the DNS cache,
+** which only names already allowed get into. */
+static int on_resolver_start(void *pResolver, void *pReserved, void *pArg){
+  (void)pResolver; (void)pReserved;
+  return host_refused((Transfer*)pArg);
+}
+
+/* block_private and allow_hosts: refuse the connection before it is made,
+** block_private on the address libcurl is about to connect to (after DNS,
+** for every redirect). */
 static curl_socket_t on_open_socket(void *pArg, curlsocktype purpose,
                                     struct curl_sockaddr *a){
   Transfer *t = pArg;
   const char *zWhy = guard_address_refused(t->pEngine->pGuard, &a->addr);
   (void)purpose;
+  if( host_refused(t) ) return CURL_SOCKET_BAD;
   if( zWhy ){
     char zIp[INET6_ADDRSTRLEN] = "?";
     const void *pIp = a->family==AF_INET6
@@ -227,19 +252,11 @@ static curl_socket_t on_open_socket(void *pArg, curlsocktype purpose,
   return socket(a->family, a->socktype, a->protocol);
 }
 
-/* allow_hosts: checked before each request is sent, redirects included. */
+/* allow_hosts, last check: before each request is sent, also on a reused
+** connection. */
 static int on_prereq(void *pArg, char *zIp, char *zLocal, int port, int localPort){
-  Transfer *t = pArg;
-  char *zUrl = 0;
   (void)zIp; (void)zLocal; (void)port; (void)localPort;
-  curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
-  if( zUrl && guard_host_refused(t->pEngine->pGuard, zUrl) ){
-    sqlite3_free(t->zNote);
-    t->zNote = sqlite3_mprintf("refused by allow_hosts: the host of %s is not allowed", zUrl);
-    t->bRefused = 1;
-    return CURL_PREREQFUNC_ABORT;
-  }
-  return CURL_PREREQFUNC_OK;
+  return host_refused((Transfer*)pArg) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 /**************************************************************************
@@ -290,15 +307,19 @@ static int transfer_setup(Engine *e, Transfer *t){
     curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   }
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-  if( e->pGuard && e->pGuard->bBlockPrivate ){
+  if( e->pGuard && (e->pGuard->bBlockPrivate || e->pGuard->azAllowHost) ){
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
+  }
+  if( e->pGuard && e->pGuard->bBlockPrivate ){
     /* Through a proxy (http_proxy and friends in the environment) the
     ** address checked would be the proxy's, and the proxy would connect
     ** wherever it was asked: connect directly. */
     curl_easy_setopt(h, CURLOPT_PROXY, "");
   }
   if( e->pGuard && e->pGuard->azAllowHost ){
+    curl_easy_setopt(h, CURLOPT_RESOLVER_START_FUNCTION, on_resolver_start);
+    curl_easy_setopt(h, CURLOPT_RESOLVER_START_DATA, t);
     curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(h, CURLOPT_PREREQDATA, t);
   }

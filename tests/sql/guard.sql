@@ -10,6 +10,12 @@ CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list='["$BASE/obj?id=1"]');
 SELECT api_fetch_config('{"block_private": false, "allow_hosts": ["127.0.0.1"]}') IS NOT NULL AS set_;
 SELECT url_index, status, error FROM api_fetch('["$BASE/obj?id=1", "http://localhost:$PORT/obj?id=2",
   "$BASE/redirect?to=http://localhost:$PORT/obj"]') ORDER BY url_index;
+-- ... and before a name is looked up or a connection made, so that SQL can
+-- neither probe ports (a closed port would say "Couldn't connect") nor make
+-- the host look up names of its choosing; a refusal is not retried.
+SELECT url_index, attempts, status, error FROM api_fetch('["http://127.0.0.2:1/",
+  "http://nonexistent.invalid/", "$BASE/redirect?to=http://localhost:1/x"]', 3, '{"retry_base_ms": 1}')
+ ORDER BY url_index;
 SELECT api_fetch_config('{"allow_hosts": []}') IS NOT NULL AS set_;
 SELECT error FROM api_fetch('["$BASE/obj?id=1"]');
 -- Budgets per query: requests (retries count), body bytes, time.
