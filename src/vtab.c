@@ -357,6 +357,17 @@ static int limit_cancelled(void *pCtx){
   return cursor_cancelled(((LimitSource*)pCtx)->c);
 }
 
+static void scan_progress(FetchCursor *c, int bEnd);
+
+/* A scan's engine asks this about every 100 ms while it waits: stop?  The
+** wait is also when a progress line is due that no completed URL prints. */
+static int scan_waiting(void *pCtx){
+  FetchCursor *c = (FetchCursor*)pCtx;
+  if( cursor_cancelled(c) ) return 1;
+  scan_progress(c, 0);
+  return 0;
+}
+
 /* Open the wide table's request source on cursor c. */
 static int open_wide_source(FetchCursor *c, char **pzErr){
   FetchTable *t = c->pTab;
@@ -425,15 +436,16 @@ static void response_records(Response *r, const Options *o, RecordIter *it,
 
 /* The live counters, and the one-line progress report on stderr:
 **   api_fetch: 532/1000 URLs (53%), 240 req/s, 3 retries, 2 errors, ETA 2 s
-** every half second once a scan has run for a second; on a terminal the
-** line is rewritten in place. */
+** every half second once a scan has run for a second, also while nothing
+** completes; on a terminal the line is rewritten in place.  req/s counts
+** HTTP requests (retries too); the ETA comes from URLs done per second. */
 static void scan_progress(FetchCursor *c, int bEnd){
   ConnState *p = c->pTab->pConn;
   sqlite3_int64 now = clock_ms(), el = now - c->tStart;
   /* With url_query, or pages found on the way, the total is not known. */
   sqlite3_int64 nDone, nTotal = c->pQuery || c->pOpt->paginate.eType!=PAGE_NONE
                                 ? -1 : c->list.nTotal;
-  double rate;
+  double rate, reqRate;
   char zEta[48] = "", zTotal[48] = "";
   int bTty;
   p->aStat[STAT_ELAPSED_MS] = el;
@@ -444,6 +456,7 @@ static void scan_progress(FetchCursor *c, int bEnd){
   c->tProgress = now;
   nDone = p->aStat[STAT_URLS];
   rate = el>0 ? nDone*1000.0/el : 0;
+  reqRate = el>0 ? p->aStat[STAT_REQUESTS]*1000.0/el : 0;
   if( nTotal>=0 ){
     sqlite3_snprintf(sizeof(zTotal), zTotal, "/%lld URLs (%d%%)", nTotal,
                      nTotal ? (int)(nDone*100/nTotal) : 100);
@@ -456,7 +469,7 @@ static void scan_progress(FetchCursor *c, int bEnd){
   }
   bTty = isatty(2);
   fprintf(stderr, "%sapi_fetch: %lld%s, %.0f req/s, %lld retries, %lld errors%s%s%s",
-          bTty ? "\r" : "", nDone, zTotal, rate, p->aStat[STAT_RETRIES],
+          bTty ? "\r" : "", nDone, zTotal, reqRate, p->aStat[STAT_RETRIES],
           p->aStat[STAT_ERRORS], zEta, bEnd ? ", done" : "",
           bTty ? (bEnd ? "\033[K\n" : "\033[K") : "\n");
   fflush(stderr);
@@ -710,7 +723,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   c->bProgress = c->pOpt->progress==1 || (c->pOpt->progress<0 && isatty(2));
   src.pCtx = c;
   src.xNext = source_next;
-  src.xCancelled = cursor_cancelled;
+  src.xCancelled = scan_waiting;
   c->pEngine = engine_new(c->pOpt, &t->pConn->guard, src, &zErr);
   if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
   c->bEof = 0;
