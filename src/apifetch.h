@@ -34,6 +34,7 @@
 
 /* Hard limits on what SQL may ask for. */
 #define APIFETCH_MAX_CONCURRENCY 10000
+#define APIFETCH_MAX_QUERY_DEPTH 8  /* url_query steps nested in one another */
 #define APIFETCH_JSON_MAX_DEPTH  1000   /* same nesting limit as SQLite's json1 */
 
 /**************************************************************************

@@ -74,6 +74,7 @@ typedef struct ConnState ConnState;
 struct ConnState {
   sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
   int nScan;                        /* Scans running now */
+  int nQueryDepth;                  /* url_query steps nested now */
   Guard guard;                      /* Limits on this connection (guard.c) */
   char **azProfile;                 /* name, options JSON, name, JSON, ... */
   int nProfile;                     /* Entries in azProfile (twice the profiles) */
@@ -203,6 +204,7 @@ struct FetchTable {
   Shape shape;              /* Columns, types, flattening rules */
   int nSample;              /* URLs sampled to infer the columns */
   Response *pCache;         /* Sampled responses for the first scan */
+  int bInQuery;             /* Stepping its url_query now (so not to be scanned) */
 };
 
 typedef struct FetchCursor FetchCursor;
@@ -259,11 +261,27 @@ static char *query_param(void *pCtx, const char *zName, int *pbMissing){
 
 /* url_query: one URL or request object per row of a read-only query. */
 static int query_next(FetchCursor *c, Request *pReq, char **pzErr){
-  int rc = sqlite3_step(c->pQuery);
+  FetchTable *t = c->pTab;
+  int rc;
+  /* A url_query may read other wide tables, whose url_query may read
+  ** others: a chain, bounded here, as a table that reads itself is refused
+  ** in fetchFilter.  Either would otherwise recurse until the stack ends. */
+  if( t->pConn->nQueryDepth>=APIFETCH_MAX_QUERY_DEPTH ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query reads wide tables whose url_query "
+        "reads wide tables, more than %d deep", APIFETCH_MAX_QUERY_DEPTH);
+    return -1;
+  }
+  t->pConn->nQueryDepth++;
+  t->bInQuery++;
+  rc = sqlite3_step(c->pQuery);
+  t->bInQuery--;
+  t->pConn->nQueryDepth--;
   if( rc==SQLITE_DONE ) return 0;
   if( rc!=SQLITE_ROW ){
-    *pzErr = sqlite3_mprintf("api_fetch: url_query failed: %s",
-                             sqlite3_errmsg(c->pTab->db));
+    /* An error of a wide table the query reads is passed on as it is. */
+    const char *zMsg = sqlite3_errmsg(c->pTab->db);
+    *pzErr = strncmp(zMsg, "api_fetch: ", 11)==0 ? sqlite3_mprintf("%s", zMsg)
+           : sqlite3_mprintf("api_fetch: url_query failed: %s", zMsg);
     return -1;
   }
   if( c->pOpt->zUrlTemplate==0 && sqlite3_column_type(c->pQuery, 0)==SQLITE_NULL ){
@@ -658,6 +676,10 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   (void)idxStr; (void)argc;
 
   cursor_reset(c);
+  if( t->bInQuery ){
+    return cursor_error(c, SQLITE_ERROR, sqlite3_mprintf(
+        "api_fetch: a url_query reads the wide table it belongs to"));
+  }
   if( t->pConn->guard.bDisabled ){
     return cursor_error(c, SQLITE_ERROR, guard_refuses(&t->pConn->guard, &t->opt));
   }

@@ -83,3 +83,24 @@ CREATE VIRTUAL TABLE temp.deep USING api_fetch(url_list='[
   "$BASE/raw?body={\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":{\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\":{\"ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\":{\"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\":{\"e\":{\"f\":1}}}}}}"]');
 SELECT length(name), type FROM pragma_table_info('deep');
 SELECT * FROM deep;
+-- A url_query that reads its own table, directly or through another, is an
+-- error, not a recursion until the stack ends; so is a chain of tables
+-- reading tables more than 8 deep.  A chain within the bound works.
+CREATE VIRTUAL TABLE temp.selfref USING api_fetch(url_query='SELECT _url FROM temp.selfref', columns='x');
+SELECT count(*) FROM temp.selfref;
+CREATE VIRTUAL TABLE temp.ping USING api_fetch(url_query='SELECT _url FROM temp.pong', columns='x');
+CREATE VIRTUAL TABLE temp.pong USING api_fetch(url_query='SELECT _url FROM temp.ping', columns='x');
+SELECT count(*) FROM temp.ping;
+CREATE TABLE chain_src(url TEXT);
+INSERT INTO chain_src VALUES ('$BASE/obj?id=7');
+CREATE VIRTUAL TABLE temp.c0 USING api_fetch(url_query='SELECT url FROM chain_src', columns='id INTEGER');
+CREATE VIRTUAL TABLE temp.c1 USING api_fetch(url_query='SELECT _url FROM temp.c0', columns='id INTEGER');
+CREATE VIRTUAL TABLE temp.c2 USING api_fetch(url_query='SELECT _url FROM temp.c1', columns='id INTEGER');
+CREATE VIRTUAL TABLE temp.c3 USING api_fetch(url_query='SELECT _url FROM temp.c2', columns='id INTEGER');
+CREATE VIRTUAL TABLE temp.c4 USING api_fetch(url_query='SELECT _url FROM temp.c3', columns='id INTEGER');
+CREATE VIRTUAL TABLE temp.c5 USING api_fetch(url_query='SELECT _url FROM temp.c4', columns='id INTEGER');
+CREATE VIRTUAL TABLE temp.c6 USING api_fetch(url_query='SELECT _url FROM temp.c5', columns='id INTEGER');
+CREATE VIRTUAL TABLE temp.c7 USING api_fetch(url_query='SELECT _url FROM temp.c6', columns='id INTEGER');
+CREATE VIRTUAL TABLE temp.c8 USING api_fetch(url_query='SELECT _url FROM temp.c7', columns='id INTEGER');
+SELECT 'c7' AS t, id FROM temp.c7;
+SELECT 'c8' AS t, id FROM temp.c8;
