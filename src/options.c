@@ -406,7 +406,14 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
         cJSON_IsString(v) ? "\"" : "");
     return SQLITE_ERROR;
   }
-  if( strcmp(zKey, "user_agent")==0 ) return parse_string_option(v, &p->user_agent, pzErr);
+  if( strcmp(zKey, "user_agent")==0 ){
+    int rc = parse_string_option(v, &p->user_agent, pzErr);
+    if( rc==SQLITE_OK && !header_ok("User-Agent", p->user_agent) ){
+      *pzErr = sqlite3_mprintf("api_fetch: option user_agent holds a line break");
+      rc = SQLITE_ERROR;
+    }
+    return rc;
+  }
   if( strcmp(zKey, "ca_file")==0 ) return parse_string_option(v, &p->ca_file, pzErr);
   if( strcmp(zKey, "headers")==0 ){
     /* Given after a profile's headers: these come first, so they win (a
@@ -428,6 +435,11 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     sqlite3_free(*pz);
     *pz = expand_secrets(p, v->valuestring, zKey, pzErr);
     if( *pz==0 ) return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
+    if( !header_ok("Authorization", *pz) ){
+      /* Not quoted: it may hold a secret. */
+      *pzErr = sqlite3_mprintf("api_fetch: option %s holds a line break", zKey);
+      return SQLITE_ERROR;
+    }
     if( zKey[1]=='a' && strchr(*pz, ':')==0 ){
       *pzErr = sqlite3_mprintf("api_fetch: option basic must be \"user:password\"");
       return SQLITE_ERROR;

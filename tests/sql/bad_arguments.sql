@@ -12,6 +12,10 @@ SELECT * FROM api_fetch('[{"url": "$BASE/obj", "verb": "GET"}]');
 SELECT * FROM api_fetch('[{"method": "GET"}]');
 SELECT * FROM api_fetch('[{"url": "$BASE/obj", "headers": {"X": 1}}]');
 SELECT * FROM api_fetch('[{"url": "$BASE/obj", "headers": {"X": "a\r\nInjected: 1"}}]');
+-- ... nor through the other options that become header lines.
+SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"user_agent": "x\r\nInjected: 1"}');
+SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"bearer": "t\r\nInjected: 1"}');
+SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"basic": "u:p\nInjected: 1"}');
 SELECT * FROM api_fetch('["ftp://example.com/file"]');
 SELECT * FROM api_fetch('["file:///etc/passwd"]');
 SELECT * FROM api_fetch('["http://exa mple.com/"]');
