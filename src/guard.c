@@ -76,6 +76,14 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
   }
   cJSON_ArrayForEach(v, pRoot){
     const char *k = v->string;
+    const cJSON *w;
+    /* Known keys only get this far, so this loop is short. */
+    for(w=pRoot->child; w!=v && strcmp(w->string, k)!=0; w=w->next){}
+    if( w!=v ){
+      *pzErr = sqlite3_mprintf("api_fetch_config: setting %s is given twice", k);
+      rc = SQLITE_ERROR;
+      break;
+    }
     if( strcmp(k, "disabled")==0 || strcmp(k, "block_private")==0 || strcmp(k, "lock")==0 ){
       if( !cJSON_IsBool(v) ){ rc = bad(pzErr, k, "true or false"); break; }
       if( k[0]=='d' ) n.bDisabled = cJSON_IsTrue(v);

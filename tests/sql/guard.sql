@@ -33,6 +33,7 @@ SELECT api_fetch_config('{"bogus": 1}');
 SELECT api_fetch_config('{"max_requests": -1}');
 SELECT api_fetch_config('{"allow_hosts": "x"}');
 SELECT api_fetch_config('[1]');
+SELECT api_fetch_config('{"allow_hosts": ["a.example"], "allow_hosts": null}');
 -- Locked: no change from SQL any more, not even to loosen what was set.
 SELECT api_fetch_config('{"max_query_ms": 0, "disabled": true, "lock": true}');
 SELECT api_fetch_config('{"disabled": false}');
