@@ -22,7 +22,7 @@ SRC     = src/apifetch.c src/vtab.c src/engine.c src/options.c src/json.c \
 HDR     = src/apifetch.h
 
 ifeq ($(SANITIZE),1)
-  CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  CFLAGS += -O1 -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
 # Build: gcc make and the three -dev packages.  Tests: sqlite3 (the shell),

@@ -130,5 +130,8 @@ sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs){
     return 0;
   }
   wait = (1.0 - b->tokens) * 1000.0 / b->rate;
+  /* A tiny rate gives a wait past what an int64 holds; cast, that is
+  ** undefined (on x86 a negative wait, so no limit at all). */
+  if( wait>1e15 ) wait = 1e15;
   return wait<1.0 ? 1 : (sqlite3_int64)(wait + 0.999);
 }

@@ -220,6 +220,10 @@ static void test_bucket(void){
   CHECK( nTaken==3+100 );
   bucket_init(&b, 0, 1, 0);
   for(i=0; i<1000; i++) CHECK( bucket_take(&b, 0)==0 );   /* unlimited */
+  /* A rate near 0 waits (about forever), it does not turn the limit off. */
+  bucket_init(&b, 1e-300, 1, 0);
+  CHECK( bucket_take(&b, 0)==0 );
+  CHECK( bucket_take(&b, 0)>=1000000000000LL );
 }
 
 static int opt_error(const char *zJson, const char *zExpect){
