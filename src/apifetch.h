@@ -415,8 +415,12 @@ void urllist_close(UrlList *p);
 ** like a url_list item, option headers merged. */
 int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
                       const Options *pOpt, Request *pReq, char **pzErr);
+/* Why a url_template value could not be had (xValue's *piWhy). */
+#define TEMPLATE_MISSING    1     /* no such parameter, or NULL */
+#define TEMPLATE_NUL        2     /* it holds a NUL character */
+#define TEMPLATE_NOT_SCALAR 3     /* an object or an array */
 /* The URL of url_template with {name} filled in by xValue (a sqlite3
-** string, or NULL with *pbMissing set); NULL with *pzWhy on error. */
+** string, or NULL with *piWhy set to a TEMPLATE_ code); NULL with *pzWhy on error. */
 char *request_from_template(const Options *pOpt,
                             char *(*xValue)(void*, const char*, int*), void *pCtx,
                             char **pzWhy);

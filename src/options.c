@@ -734,14 +734,23 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
         }
         while( json_object_next(val, &fpos, &fk, &fv) ){
           char *zK = json_string_decode(fk, &bNul), *zV = 0, *eK, *eV;
-          if( json_type(fv)=='"' ) zV = json_string_decode(fv, &bNul);
-          else if( json_type(fv)=='n' || json_type(fv)=='t' || json_type(fv)=='f' ){
+          if( bNul ){
+            /* the key holds a NUL: said below */
+          }else if( json_type(fv)=='"' ){
+            zV = json_string_decode(fv, &bNul);
+          }else if( json_type(fv)=='n' || json_type(fv)=='t' || json_type(fv)=='f' ){
             zV = sqlite3_mprintf("%.*s", (int)fv.n, fv.z);
           }else{
             sqlite3_free(zK);
             buf_free(&b);
             return item_error(pzErr, zList, iItem, sqlite3_mprintf(
                 "\"form\" values must be strings, numbers or booleans"));
+          }
+          if( bNul ){
+            sqlite3_free(zK); sqlite3_free(zV);
+            buf_free(&b);
+            return item_error(pzErr, zList, iItem, sqlite3_mprintf(
+                "\"form\" holds a NUL character"));
           }
           eK = zK ? curl_easy_escape(0, zK, 0) : 0;
           eV = zV ? curl_easy_escape(0, zV, 0) : 0;
@@ -842,7 +851,8 @@ static int next_line(UrlList *p, size_t *piStart, size_t *pnLen){
 }
 
 /* url_template with {name} placeholders filled in by xValue, each value
-** URL-encoded.  Returns the URL, or NULL with *pzWhy (or OOM). */
+** URL-encoded.  xValue returns NULL and sets *piWhy to a TEMPLATE_ code when
+** there is no value to use.  Returns the URL, or NULL with *pzWhy (or OOM). */
 static char *template_fill(const char *zTemplate,
                            char *(*xValue)(void*, const char*, int*), void *pCtx,
                            char **pzWhy){
@@ -864,7 +874,11 @@ static char *template_fill(const char *zTemplate,
     zName[c-o-1] = 0;
     zVal = xValue(pCtx, zName, &bMissing);
     if( zVal==0 ){
-      *pzWhy = bMissing ? sqlite3_mprintf("no value for {%s} of url_template", zName) : 0;
+      static const char *const azWhy[] = {
+        0, "no value for {%s} of url_template",
+        "the value for {%s} of url_template holds a NUL character",
+        "the value for {%s} of url_template is an object or an array, not a scalar" };
+      *pzWhy = bMissing ? sqlite3_mprintf(azWhy[bMissing], zName) : 0;
       buf_free(&b);
       return 0;
     }
@@ -884,14 +898,17 @@ static char *json_param(void *pCtx, const char *zName, int *pbMissing){
   JsonSpan v, *pObj = (JsonSpan*)pCtx;
   int bNul = 0;
   char *z;
-  if( !json_object_get(*pObj, zName, &v) || json_type(v)=='z'
-   || json_type(v)=='{' || json_type(v)=='[' ){
-    *pbMissing = 1;
+  if( !json_object_get(*pObj, zName, &v) || json_type(v)=='z' ){
+    *pbMissing = TEMPLATE_MISSING;
+    return 0;
+  }
+  if( json_type(v)=='{' || json_type(v)=='[' ){
+    *pbMissing = TEMPLATE_NOT_SCALAR;
     return 0;
   }
   if( json_type(v)=='"' ){
     z = json_string_decode(v, &bNul);
-    if( z==0 && bNul ) *pbMissing = 1;
+    if( z==0 && bNul ) *pbMissing = TEMPLATE_NUL;
     return z;
   }
   return sqlite3_mprintf("%.*s", (int)v.n, v.z);
@@ -951,8 +968,13 @@ static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
     if( !next_line(p, &s, &len) ) return 0;
     memset(pReq, 0, sizeof(*pReq));
     pReq->iIndex = p->nItem;
-    pReq->zUrl = sqlite3_mprintf("%.*s", (int)len, p->z+s);
-    rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
+    if( memchr(p->z+s, 0, len) ){
+      rc = item_error(pzErr, "url_list item", p->nItem,
+                      sqlite3_mprintf("the URL holds a NUL character"));
+    }else{
+      pReq->zUrl = sqlite3_mprintf("%.*s", (int)len, p->z+s);
+      rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
+    }
   }
   if( rc==SQLITE_OK ) rc = request_resolve(pReq, p->pOpt);
   if( rc==SQLITE_OK && bCheck ){
@@ -1034,6 +1056,11 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
     memset(pReq, 0, sizeof(*pReq));
     pReq->iIndex = iIndex;
     while( n>i && (z[n-1]==' ' || z[n-1]=='\t' || z[n-1]=='\r' || z[n-1]=='\n') ) n--;
+    if( memchr(z+i, 0, n-i) ){
+      *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: the URL holds a NUL character",
+                               iIndex);
+      return SQLITE_ERROR;
+    }
     pReq->zUrl = sqlite3_mprintf("%.*s", (int)(n-i), z+i);
     rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
   }

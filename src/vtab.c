@@ -251,11 +251,15 @@ static char *query_param(void *pCtx, const char *zName, int *pbMissing){
   for(i=0; i<n; i++){
     if( sqlite3_stricmp(sqlite3_column_name(p, i), zName)==0 ){
       const char *z = (const char*)sqlite3_column_text(p, i);
-      if( z==0 ){ *pbMissing = 1; return 0; }
+      if( z==0 ){ *pbMissing = TEMPLATE_MISSING; return 0; }
+      if( (int)strlen(z)!=sqlite3_column_bytes(p, i) ){   /* a blob or text with a NUL */
+        *pbMissing = TEMPLATE_NUL;
+        return 0;
+      }
       return sqlite3_mprintf("%s", z);
     }
   }
-  *pbMissing = 1;
+  *pbMissing = TEMPLATE_MISSING;
   return 0;
 }
 

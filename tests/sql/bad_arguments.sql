@@ -12,6 +12,17 @@ SELECT * FROM api_fetch('[{"url": "$BASE/obj", "verb": "GET"}]');
 SELECT * FROM api_fetch('[{"method": "GET"}]');
 SELECT * FROM api_fetch('[{"url": "$BASE/obj", "headers": {"X": 1}}]');
 SELECT * FROM api_fetch('[{"url": "$BASE/obj", "headers": {"X": "a\r\nInjected: 1"}}]');
+-- A NUL character is an error naming it, not a silent cut (the text after
+-- it would be lost) nor an out-of-memory.
+SELECT * FROM api_fetch('$BASE/obj?id=1' || char(0) || 'http://evil.example/');
+SELECT * FROM api_fetch('[{"url": "$BASE/echo", "method": "POST", "form": {"a\u0000": "b"}}]');
+SELECT * FROM api_fetch('[{"id": "1\u0000"}]', 1, '{"url_template": "$BASE/obj?id={id}"}');
+SELECT * FROM api_fetch('[{"id": {"a": 1}}]', 1, '{"url_template": "$BASE/obj?id={id}"}');
+CREATE VIRTUAL TABLE temp.nul USING api_fetch(url_query='SELECT x''41004242'' AS id',
+  url_template='$BASE/obj?id={id}', columns='id INTEGER');
+SELECT * FROM temp.nul;
+CREATE VIRTUAL TABLE temp.nul2 USING api_fetch(url_query='SELECT ''$BASE/obj'' || char(0) AS u', columns='id INTEGER');
+SELECT * FROM temp.nul2;
 -- ... nor through the other options that become header lines.
 SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"user_agent": "x\r\nInjected: 1"}');
 SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"bearer": "t\r\nInjected: 1"}');
