@@ -315,6 +315,7 @@ struct Paginate {
 };
 
 typedef struct Options Options;
+typedef struct Guard Guard;
 struct Options {
   int concurrency;               /* Transfers in flight at once */
   sqlite3_int64 timeout_ms;      /* Per-attempt total time limit */
@@ -349,6 +350,7 @@ struct Options {
   ** returns the options JSON of profile zName, or NULL. */
   const char *(*xProfile)(void *pCtx, const char *zName);
   void *pProfileCtx;
+  const Guard *pGuard;           /* The connection's limits (for ${env:}), or NULL */
   int bInProfile;                /* Parsing a profile (no nested profiles) */
   char **azRecordPath;           /* record_path keys */
   int nRecordPath;               /* Number of keys in azRecordPath */
@@ -436,7 +438,6 @@ char *url_check(const char *zUrl);
 ** object), changed with SELECT api_fetch_config('{...}'), and frozen by
 ** "lock": true, after which SQL on the connection cannot change them.
 */
-typedef struct Guard Guard;
 struct Guard {
   int bDisabled;                 /* No fetching at all */
   int bBlockPrivate;             /* Refuse loopback, private, link-local... addresses */
@@ -445,6 +446,8 @@ struct Guard {
   sqlite3_int64 maxRequests;     /* Per query, retries included; 0 = no limit */
   sqlite3_int64 maxTotalBytes;   /* Per query, body bytes; 0 = no limit */
   sqlite3_int64 maxQueryMs;      /* Per query, as deadline_ms; 0 = no limit */
+  char **azAllowEnv;             /* Variables ${env:NAME} may read, or NULL */
+  int nAllowEnv;                 /* Entries in azAllowEnv */
   char *zCaFile;                 /* CA bundle for queries that name none, or NULL */
   int bLocked;                   /* No more changes */
 };
@@ -452,6 +455,8 @@ void guard_clear(Guard *g);
 /* Why a query with options pOpt may not run on this connection (an
 ** sqlite3_malloc'd message), or NULL. */
 char *guard_refuses(const Guard *g, const Options *pOpt);
+/* May ${env:zName} be read on this connection (g may be NULL: yes)? */
+int guard_env_refused(const Guard *g, const char *zName);
 /* Apply a JSON object of settings.  Returns SQLITE_OK or an error with a
 ** message. */
 int guard_set(Guard *g, const char *zJson, char **pzErr);

@@ -17,6 +17,8 @@
 **   max_requests, max_total_bytes, max_query_ms
 **                   per query: requests (retries included), body bytes,
 **                   and time (as deadline_ms)
+**   allow_env       the environment variables ${env:NAME} may read; null:
+**                   any until locked, none once locked
 **   ca_file         a CA bundle to trust, for queries that name none; once
 **                   locked, a query may not name its own (SQL from someone
 **                   else does not get to make libcurl read files)
@@ -33,12 +35,15 @@
 #include <cjson/cJSON.h>
 #include "apifetch.h"
 
-void guard_clear(Guard *g){
+
+int guard_env_refused(const Guard *g, const char *zName){
   int i;
-  for(i=0; i<g->nAllowHost; i++) sqlite3_free(g->azAllowHost[i]);
-  sqlite3_free(g->azAllowHost);
-  sqlite3_free(g->zCaFile);
-  memset(g, 0, sizeof(*g));
+  if( g==0 ) return 0;
+  if( g->azAllowEnv==0 ) return g->bLocked;
+  for(i=0; i<g->nAllowEnv; i++){
+    if( strcmp(g->azAllowEnv[i], zName)==0 ) return 0;
+  }
+  return 1;
 }
 
 char *guard_refuses(const Guard *g, const Options *pOpt){
@@ -58,12 +63,54 @@ static int bad(char **pzErr, const char *zKey, const char *zWant){
   return SQLITE_ERROR;
 }
 
+static void names_free(char **az, int n){
+  int i;
+  for(i=0; az && i<n; i++) sqlite3_free(az[i]);
+  sqlite3_free(az);
+}
+
+void guard_clear(Guard *g){
+  names_free(g->azAllowHost, g->nAllowHost);
+  names_free(g->azAllowEnv, g->nAllowEnv);
+  sqlite3_free(g->zCaFile);
+  memset(g, 0, sizeof(*g));
+}
+
+/* A setting that is null or an array of non-empty names (lower-cased if
+** bLower): *paz is NULL for null, else a list of *pn names (maybe 0). */
+static int names_read(const cJSON *v, int bLower, const char *zWant, char ***paz, int *pn,
+                      char **pzErr){
+  const cJSON *h;
+  char **az;
+  int i = 0;
+  *paz = 0;
+  *pn = 0;
+  if( cJSON_IsNull(v) ) return SQLITE_OK;
+  if( !cJSON_IsArray(v) ) return bad(pzErr, v->string, zWant);
+  az = sqlite3_malloc64(sizeof(char*)*(size_t)(cJSON_GetArraySize(v)+1));
+  if( az==0 ) return SQLITE_NOMEM;
+  cJSON_ArrayForEach(h, v){
+    char *z;
+    if( !cJSON_IsString(h) || h->valuestring[0]==0 ){
+      names_free(az, i);
+      return bad(pzErr, v->string, zWant);
+    }
+    z = az[i] = sqlite3_mprintf("%s", h->valuestring);
+    if( z==0 ){ names_free(az, i); return SQLITE_NOMEM; }
+    i++;
+    for(; bLower && *z; z++) if( *z>='A' && *z<='Z' ) *z += 'a'-'A';
+  }
+  *paz = az;
+  *pn = i;
+  return SQLITE_OK;
+}
+
 int guard_set(Guard *g, const char *zJson, char **pzErr){
   cJSON *pRoot = cJSON_ParseWithOpts(zJson, 0, 1), *v;
   Guard n = *g;                   /* the new settings, applied at the end */
-  char **azHost = 0;
+  char **azHost = 0, **azEnv = 0;
   char *zCaFile = 0;
-  int nHost = -1, bCaFile = 0, rc = SQLITE_OK;
+  int nHost = 0, nEnv = 0, bHost = 0, bEnv = 0, bCaFile = 0, rc = SQLITE_OK;
   if( pRoot==0 || !cJSON_IsObject(pRoot) ){
     cJSON_Delete(pRoot);
     *pzErr = sqlite3_mprintf("api_fetch_config: the settings must be a JSON object");
@@ -100,24 +147,11 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
       else if( k[4]=='t' ) n.maxTotalBytes = (sqlite3_int64)d;
       else n.maxQueryMs = (sqlite3_int64)d;
     }else if( strcmp(k, "allow_hosts")==0 ){
-      const cJSON *h;
-      int i = 0;
-      if( cJSON_IsNull(v) ){ nHost = 0; continue; }
-      if( !cJSON_IsArray(v) ){ rc = bad(pzErr, k, "an array of host names, or null"); break; }
-      azHost = sqlite3_malloc64(sizeof(char*)*(size_t)(cJSON_GetArraySize(v)+1));
-      if( azHost==0 ){ rc = SQLITE_NOMEM; break; }
-      cJSON_ArrayForEach(h, v){
-        char *z;
-        if( !cJSON_IsString(h) || h->valuestring[0]==0 ){
-          rc = bad(pzErr, k, "an array of host names, or null");
-          break;
-        }
-        z = azHost[i++] = sqlite3_mprintf("%s", h->valuestring);
-        if( z==0 ){ rc = SQLITE_NOMEM; break; }
-        for(; *z; z++) if( *z>='A' && *z<='Z' ) *z += 'a'-'A';
-      }
-      nHost = i;
-      if( rc ) break;
+      bHost = 1;
+      if( (rc = names_read(v, 1, "an array of host names, or null", &azHost, &nHost, pzErr))!=0 ) break;
+    }else if( strcmp(k, "allow_env")==0 ){
+      bEnv = 1;
+      if( (rc = names_read(v, 0, "an array of variable names, or null", &azEnv, &nEnv, pzErr))!=0 ) break;
     }else if( strcmp(k, "ca_file")==0 ){
       sqlite3_free(zCaFile);
       zCaFile = 0;
@@ -131,17 +165,16 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
       if( zCaFile==0 ){ rc = SQLITE_NOMEM; break; }
     }else{
       *pzErr = sqlite3_mprintf("api_fetch_config: unknown setting \"%s\" (known: disabled, "
-          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, ca_file, "
-          "lock)", k);
+          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, allow_env, "
+          "ca_file, lock)", k);
       rc = SQLITE_ERROR;
       break;
     }
   }
   cJSON_Delete(pRoot);
   if( rc ){
-    int i;
-    for(i=0; azHost && i<nHost; i++) sqlite3_free(azHost[i]);
-    sqlite3_free(azHost);
+    names_free(azHost, nHost);
+    names_free(azEnv, nEnv);
     sqlite3_free(zCaFile);
     return rc;
   }
@@ -149,13 +182,16 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
     sqlite3_free(g->zCaFile);
     n.zCaFile = zCaFile;
   }
-  if( nHost>=0 ){
-    /* null: no list (azHost NULL); []: a list that allows nothing. */
-    int i;
-    for(i=0; i<g->nAllowHost; i++) sqlite3_free(g->azAllowHost[i]);
-    sqlite3_free(g->azAllowHost);
+  /* null: no list (NULL); []: a list that allows nothing. */
+  if( bHost ){
+    names_free(g->azAllowHost, g->nAllowHost);
     n.azAllowHost = azHost;
     n.nAllowHost = nHost;
+  }
+  if( bEnv ){
+    names_free(g->azAllowEnv, g->nAllowEnv);
+    n.azAllowEnv = azEnv;
+    n.nAllowEnv = nEnv;
   }
   *g = n;
   return SQLITE_OK;
@@ -179,6 +215,14 @@ char *guard_describe(const Guard *g){
   cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests);
   cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes);
   cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs);
+  if( g->azAllowEnv ){
+    a = cJSON_AddArrayToObject(o, "allow_env");
+    for(i=0; a && i<g->nAllowEnv; i++){
+      cJSON_AddItemToArray(a, cJSON_CreateString(g->azAllowEnv[i]));
+    }
+  }else{
+    cJSON_AddNullToObject(o, "allow_env");
+  }
   if( g->zCaFile ) cJSON_AddStringToObject(o, "ca_file", g->zCaFile);
   else cJSON_AddNullToObject(o, "ca_file");
   cJSON_AddBoolToObject(o, "lock", g->bLocked);

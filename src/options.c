@@ -80,9 +80,11 @@ void options_clear(Options *p){
   {
     const char *(*x)(void*, const char*) = p->xProfile;
     void *pCtx = p->pProfileCtx;
+    const Guard *pGuard = p->pGuard;
     options_init(p);
     p->xProfile = x;
     p->pProfileCtx = pCtx;
+    p->pGuard = pGuard;
   }
 }
 
@@ -173,9 +175,11 @@ static int header_ok(const char *zName, const char *zValue){
 /* z with each ${env:NAME} replaced by the environment variable's value;
 ** the values are remembered in p->azSecret so that they can be redacted,
 ** unless p is NULL: a request object's header values, which apifetch never
-** shows, are expanded for each item without piling up copies.
+** shows, are expanded for each item without piling up copies.  pGuard says
+** which variables may be read.
 ** Returns a sqlite3_malloc'd string, or NULL with *pzErr (or OOM). */
-static char *expand_secrets(Options *p, const char *z, const char *zWhere, char **pzErr){
+static char *expand_secrets(Options *p, const Guard *pGuard, const char *z,
+                            const char *zWhere, char **pzErr){
   Buf b = {0, 0, 0, 0};
   const char *s = z;
   for(;;){
@@ -193,6 +197,14 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
     }
     memcpy(zName, e+6, (size_t)(end-e-6));
     zName[end-e-6] = 0;
+    if( guard_env_refused(pGuard, zName) ){
+      /* The same whether it is set or not: no telling which names exist. */
+      *pzErr = sqlite3_mprintf("api_fetch: %s: environment variable %s may not be read "
+                               "on this connection (api_fetch_config's allow_env)",
+                               zWhere, zName);
+      buf_free(&b);
+      return 0;
+    }
     zVal = getenv(zName);
     if( zVal==0 ){
       *pzErr = sqlite3_mprintf("api_fetch: %s: environment variable %s is not set",
@@ -249,8 +261,8 @@ char *options_redact(const Options *p, const char *z){
 
 /* Parse a headers object into "Name: value" lines, values with secrets
 ** expanded (and remembered in pOpt, if given). */
-static int parse_headers(Options *pOpt, const cJSON *v, const char *zWhere, char ***pazOut,
-                         int *pnOut, char **pzErr){
+static int parse_headers(Options *pOpt, const Guard *pGuard, const cJSON *v,
+                         const char *zWhere, char ***pazOut, int *pnOut, char **pzErr){
   const cJSON *h;
   int n = 0;
   char **az;
@@ -272,7 +284,8 @@ static int parse_headers(Options *pOpt, const cJSON *v, const char *zWhere, char
       return SQLITE_ERROR;
     }
     {
-      char *zVal = expand_secrets(pOpt, h->valuestring, pOpt ? "headers" : zWhere, pzErr);
+      char *zVal = expand_secrets(pOpt, pGuard, h->valuestring, pOpt ? "headers" : zWhere,
+                                  pzErr);
       if( zVal==0 ){ strlist_free(az, n); return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM; }
       if( !header_ok(h->string, zVal) ){
         sqlite3_free(zVal);
@@ -419,7 +432,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     /* Given after a profile's headers: these come first, so they win (a
     ** request sends the first of two headers with one name). */
     char **az = 0, **azAll;
-    int n = 0, rc = parse_headers(p, v, "option", &az, &n, pzErr), k;
+    int n = 0, rc = parse_headers(p, p->pGuard, v, "option", &az, &n, pzErr), k;
     if( rc ) return rc;
     azAll = sqlite3_realloc64(az, sizeof(char*)*(size_t)(n + p->nHeader + 1));
     if( azAll==0 ){ strlist_free(az, n); return SQLITE_NOMEM; }
@@ -433,7 +446,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     char **pz = zKey[1]=='e' ? &p->zBearer : &p->zBasic;
     if( !cJSON_IsString(v) ) return parse_string_option(v, pz, pzErr);
     sqlite3_free(*pz);
-    *pz = expand_secrets(p, v->valuestring, zKey, pzErr);
+    *pz = expand_secrets(p, p->pGuard, v->valuestring, zKey, pzErr);
     if( *pz==0 ) return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
     if( !header_ok("Authorization", *pz) ){
       /* Not quoted: it may hold a secret. */
@@ -469,7 +482,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
       char **az;
       char *zVal = 0;
       if( cJSON_IsString(q) ){
-        zVal = expand_secrets(p, q->valuestring, "query", pzErr);
+        zVal = expand_secrets(p, p->pGuard, q->valuestring, "query", pzErr);
         if( zVal==0 ) return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
       }else if( cJSON_IsNumber(q) || cJSON_IsBool(q) ){
         char *zTxt = cJSON_PrintUnformatted(q);
@@ -667,8 +680,8 @@ static int item_error(char **pzErr, const char *zList, sqlite3_int64 i, char *zW
 
 /* Turn one url_list JSON item (a string or a request object) into pReq.
 ** Called twice per item: once to validate, once to send. */
-static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Request *pReq,
-                      char **pzErr){
+static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem,
+                      const Guard *pGuard, Request *pReq, char **pzErr){
   int bNul = 0;
   const char *zBodyType = 0;      /* Content-Type implied by the body */
   memset(pReq, 0, sizeof(*pReq));
@@ -715,7 +728,7 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
               "\"headers\" holds a \\u escape that is not a character"));
         }
         sqlite3_snprintf(sizeof(zWhere), zWhere, "%s %lld", zList, iItem);
-        rc = parse_headers(0, pH, zWhere, &az, &n, pzErr);
+        rc = parse_headers(0, pGuard, pH, zWhere, &az, &n, pzErr);
         cJSON_Delete(pH);
         if( rc ) return rc;
         for(i=0; i<n && rc==SQLITE_OK; i++){
@@ -950,7 +963,7 @@ static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
     JsonSpan arr = json_root(p->z, p->n), v;
     if( !json_array_next(arr, &p->pos, &v) ) return 0;
     if( p->pOpt->zUrlTemplate==0 ){
-      rc = parse_item(v, "url_list item", p->nItem, pReq, pzErr);
+      rc = parse_item(v, "url_list item", p->nItem, p->pOpt->pGuard, pReq, pzErr);
     }else if( json_type(v)!='{' ){
       memset(pReq, 0, sizeof(*pReq));
       rc = item_error(pzErr, "url_list item", p->nItem, sqlite3_mprintf(
@@ -1051,7 +1064,7 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
                                (sqlite3_int64)err.offset);
       return SQLITE_ERROR;
     }
-    rc = parse_item(json_root(z, n), "url_query row", iIndex, pReq, pzErr);
+    rc = parse_item(json_root(z, n), "url_query row", iIndex, pOpt->pGuard, pReq, pzErr);
   }else{
     memset(pReq, 0, sizeof(*pReq));
     pReq->iIndex = iIndex;

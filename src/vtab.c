@@ -126,6 +126,7 @@ static void profileFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   /* Check it now: a bad profile should fail here, not in a later query. */
   options_init(&o);
   o.bInProfile = 1;
+  o.pGuard = &p->guard;
   rc = options_parse(&o, zJson, &zErr);
   options_clear(&o);
   if( rc ){
@@ -726,6 +727,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     }
     c->optOwn.xProfile = conn_profile;
     c->optOwn.pProfileCtx = t->pConn;
+    c->optOwn.pGuard = &t->pConn->guard;
     if( pOpts && sqlite3_value_type(pOpts)!=SQLITE_NULL ){
       rc = options_parse(&c->optOwn, (const char*)sqlite3_value_text(pOpts), &zErr);
       if( rc ) return cursor_error(c, rc, zErr);
@@ -1161,6 +1163,7 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
 
   t->opt.xProfile = conn_profile;
   t->opt.pProfileCtx = t->pConn;
+  t->opt.pGuard = &t->pConn->guard;
   /* profile=name first, wherever it is: the other arguments override it. */
   for(i=3; i<argc && rc==SQLITE_OK; i++){
     const char *zEq = strchr(argv[i], '=');

@@ -57,3 +57,21 @@ SELECT api_fetch_config('{"lock": true}') ->> 'lock' AS locked;
 SELECT status, error IS NULL AS ok FROM api_fetch('["$TLS_BASE/conn"]');
 SELECT * FROM api_fetch('["$TLS_BASE/conn"]', 1, '{"ca_file": "/etc/shadow"}');
 CREATE VIRTUAL TABLE temp.w3 USING api_fetch(url_list='["$TLS_BASE/conn"]', ca_file='/etc/shadow');
+-- allow_env: which variables ${env:NAME} may read.  Any, by default; once
+-- locked, only those listed (none if no list), so that a stranger's SQL
+-- cannot send the host's environment anywhere.  The refusal is the same
+-- for a variable that is not set: no telling which ones exist.
+.open :memory:
+.load ./apifetch
+SELECT api_fetch_config('{"allow_env": ["APIFETCH_TEST_TOKEN"]}') ->> 'allow_env' AS allow_env;
+SELECT length(data ->> '$.headers.x-k') > 0 AS expanded
+  FROM api_fetch('[{"url": "$BASE/echo", "headers": {"X-K": "${env:APIFETCH_TEST_TOKEN}"}}]');
+SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"headers": {"X-K": "${env:HOME}"}}');
+SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"query": {"k": "${env:APIFETCH_NO_SUCH_VAR}"}}');
+SELECT * FROM api_fetch('[{"url": "$BASE/echo", "headers": {"X-K": "${env:HOME}"}}]');
+.open :memory:
+.load ./apifetch
+SELECT api_fetch_config('{"lock": true}') ->> 'lock' AS locked;
+SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"bearer": "${env:APIFETCH_TEST_TOKEN}"}');
+SELECT api_fetch_profile('p', '{"basic": "u:${env:APIFETCH_TEST_TOKEN}"}');
+CREATE VIRTUAL TABLE temp.envw USING api_fetch(url_list='["$BASE/echo"]', bearer='${env:HOME}');
