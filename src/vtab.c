@@ -1292,8 +1292,19 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   }
   if( rc==SQLITE_OK ) rc = schema_init(&t->shape.schema, azWideHidden, maxCol);
   if( rc==SQLITE_OK ){
+    const char *zFile = sqlite3_db_filename(db, argv[1]);
     if( azVal[3] ){
       rc = schema_declare(&t->shape.schema, azVal[3], &t->shape.rules, &zErr);
+    }else if( zFile && zFile[0] ){
+      /* xConnect is xCreate (the function face needs it so), so a table
+      ** stored in a file would sample whenever a connection first looks
+      ** at it: .schema, PRAGMA table_info, a Datasette listing.  A file
+      ** from someone else could make a connection fetch by being opened. */
+      zErr = sqlite3_mprintf("api_fetch: a wide table in a database file must declare its "
+          "columns (columns='id INTEGER, ...'), so that opening the file never fetches; to "
+          "infer them, create it in temp (CREATE VIRTUAL TABLE temp.%s ...), then "
+          "CREATE TABLE %s AS SELECT * FROM temp.%s", argv[2], argv[2], argv[2]);
+      rc = SQLITE_ERROR;
     }else{
       rc = sample_schema(t, &zErr);
     }
