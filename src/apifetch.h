@@ -35,6 +35,8 @@
 /* Hard limits on what SQL may ask for. */
 #define APIFETCH_MAX_CONCURRENCY 10000
 #define APIFETCH_MAX_QUERY_DEPTH 8  /* url_query steps nested in one another */
+#define APIFETCH_MAX_HEADERS 100    /* in one headers object */
+#define APIFETCH_MAX_QUERY 256      /* parameters in the query option */
 #define APIFETCH_JSON_MAX_DEPTH  1000   /* same nesting limit as SQLite's json1 */
 
 /**************************************************************************
@@ -377,6 +379,8 @@ struct cJSON;
 int paginate_parse(Paginate *p, const struct cJSON *v, char **pzErr);
 void paginate_clear(Paginate *p);
 char *url_with_param(const char *zUrl, const char *zName, const char *zValue);
+/* The same for nPair parameters, azPair holding name, value, name, value... */
+char *url_with_params(const char *zUrl, const char *const *azPair, int nPair);
 char *url_resolve(const char *zBase, const char *zRef);
 
 /* One HTTP request, as taken from url_list. */

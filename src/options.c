@@ -272,6 +272,11 @@ static int parse_headers(Options *pOpt, const Guard *pGuard, const cJSON *v,
     return SQLITE_ERROR;
   }
   cJSON_ArrayForEach(h, v) n++;
+  if( n>APIFETCH_MAX_HEADERS ){
+    *pzErr = sqlite3_mprintf("api_fetch: %s headers: more than %d headers", zWhere,
+                             APIFETCH_MAX_HEADERS);
+    return SQLITE_ERROR;
+  }
   az = sqlite3_malloc64(sizeof(char*)*(n ? n : 1));
   if( az==0 ) return SQLITE_NOMEM;
   n = 0;
@@ -478,9 +483,21 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
       *pzErr = sqlite3_mprintf("api_fetch: option query must be an object of parameters");
       return SQLITE_ERROR;
     }
+    if( cJSON_GetArraySize(v)>APIFETCH_MAX_QUERY ){
+      *pzErr = sqlite3_mprintf("api_fetch: option query has more than %d parameters",
+                               APIFETCH_MAX_QUERY);
+      return SQLITE_ERROR;
+    }
     cJSON_ArrayForEach(q, v){
       char **az;
       char *zVal = 0;
+      const cJSON *w;
+      for(w=v->child; w!=q && strcmp(w->string, q->string)!=0; w=w->next){}
+      if( w!=q ){
+        *pzErr = sqlite3_mprintf("api_fetch: option query has parameter \"%s\" twice",
+                                 q->string);
+        return SQLITE_ERROR;
+      }
       if( cJSON_IsString(q) ){
         zVal = expand_secrets(p, p->pGuard, q->valuestring, "query", pzErr);
         if( zVal==0 ) return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
@@ -940,14 +957,13 @@ static int request_resolve(Request *pReq, const Options *pOpt){
 
 /* Option headers and query parameters onto a request about to be sent. */
 static int request_finish(Request *pReq, const Options *pOpt){
-  int i;
+  char *z;
   if( merge_headers(pReq, pOpt) ) return SQLITE_NOMEM;
-  for(i=0; i+1<pOpt->nQuery; i+=2){
-    char *z = url_with_param(pReq->zUrl, pOpt->azQuery[i], pOpt->azQuery[i+1]);
-    if( z==0 ) return SQLITE_NOMEM;
-    sqlite3_free(pReq->zUrl);
-    pReq->zUrl = z;
-  }
+  if( pOpt->nQuery<2 ) return SQLITE_OK;
+  z = url_with_params(pReq->zUrl, (const char *const*)pOpt->azQuery, pOpt->nQuery/2);
+  if( z==0 ) return SQLITE_NOMEM;
+  sqlite3_free(pReq->zUrl);
+  pReq->zUrl = z;
   return SQLITE_OK;
 }
 

@@ -153,43 +153,59 @@ int paginate_parse(Paginate *p, const cJSON *v, char **pzErr){
 */
 
 /* zUrl with query parameter zName set to zValue (replacing any). */
-char *url_with_param(const char *zUrl, const char *zName, const char *zValue){
+char *url_with_params(const char *zUrl, const char *const *azPair, int nPair){
   CURLU *h = curl_url();
-  char *zQuery = 0, *zOut = 0, *zEsc = 0, *zNewUrl = 0;
+  char *zQuery = 0, *zOut = 0, *zNewUrl = 0;
   Buf q = {0, 0, 0, 0};
-  size_t nName = strlen(zName);
+  int i;
   if( h==0 ) return 0;
   if( curl_url_set(h, CURLUPART_URL, zUrl, 0)!=CURLUE_OK ) goto done;
   curl_url_get(h, CURLUPART_QUERY, &zQuery, 0);
   if( zQuery ){
+    /* Keep the URL's parameters but those about to be set. */
     const char *s = zQuery;
     while( *s ){
       const char *e = strchr(s, '&');
       size_t len = e ? (size_t)(e-s) : strlen(s);
-      if( !(len>=nName && strncmp(s, zName, nName)==0 && (len==nName || s[nName]=='=')) && len ){
+      int bKeep = len>0;
+      for(i=0; i<nPair && bKeep; i++){
+        size_t nName = strlen(azPair[2*i]);
+        if( len>=nName && strncmp(s, azPair[2*i], nName)==0
+         && (len==nName || s[nName]=='=') ) bKeep = 0;
+      }
+      if( bKeep ){
         if( q.n ) buf_append(&q, "&", 1);
         buf_append(&q, s, len);
       }
       s += len + (e ? 1 : 0);
     }
   }
-  zEsc = curl_easy_escape(0, zValue, 0);
-  if( zEsc==0 ) goto done;
-  if( q.n ) buf_append(&q, "&", 1);
-  buf_append(&q, zName, nName);
-  buf_append(&q, "=", 1);
-  buf_append(&q, zEsc, strlen(zEsc));
+  for(i=0; i<nPair; i++){
+    char *zEsc = curl_easy_escape(0, azPair[2*i+1], 0);
+    if( zEsc==0 ) goto done;
+    if( q.n ) buf_append(&q, "&", 1);
+    buf_append(&q, azPair[2*i], strlen(azPair[2*i]));
+    buf_append(&q, "=", 1);
+    buf_append(&q, zEsc, strlen(zEsc));
+    curl_free(zEsc);
+  }
   if( q.bOom ) goto done;
   if( curl_url_set(h, CURLUPART_QUERY, q.z, 0)!=CURLUE_OK ) goto done;
   if( curl_url_get(h, CURLUPART_URL, &zNewUrl, 0)!=CURLUE_OK ) goto done;
   zOut = sqlite3_mprintf("%s", zNewUrl);
 done:
   curl_free(zQuery);
-  curl_free(zEsc);
   curl_free(zNewUrl);
   buf_free(&q);
   curl_url_cleanup(h);
   return zOut;
+}
+
+char *url_with_param(const char *zUrl, const char *zName, const char *zValue){
+  const char *az[2];
+  az[0] = zName;
+  az[1] = zValue;
+  return url_with_params(zUrl, az, 1);
 }
 
 /* zRef resolved against zBase (RFC 3986). */

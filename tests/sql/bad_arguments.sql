@@ -23,6 +23,15 @@ CREATE VIRTUAL TABLE temp.nul USING api_fetch(url_query='SELECT x''41004242'' AS
 SELECT * FROM temp.nul;
 CREATE VIRTUAL TABLE temp.nul2 USING api_fetch(url_query='SELECT ''$BASE/obj'' || char(0) AS u', columns='id INTEGER');
 SELECT * FROM temp.nul2;
+-- Bounded: at most 256 query parameters and 100 headers (beyond that the
+-- work per request grows with the square), and a parameter given once.
+WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<257)
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, (SELECT json_object('query', json_group_object('p' || i, i)) FROM n));
+WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<101)
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, (SELECT json_object('headers', json_group_object('X-' || i, 'v')) FROM n));
+WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<101)
+SELECT * FROM api_fetch((SELECT json_array(json_object('url', '$BASE/obj', 'headers', json_group_object('X-' || i, 'v'))) FROM n));
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"query": {"a": 1, "a": 2}}');
 -- ... nor through the other options that become header lines.
 SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"user_agent": "x\r\nInjected: 1"}');
 SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"bearer": "t\r\nInjected: 1"}');
