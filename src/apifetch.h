@@ -176,6 +176,8 @@ struct Column {
   int eType;                      /* TYPE_* */
   int eConv;                      /* CONV_* */
   sqlite3_int64 iStamp;           /* Record that last gave this column a value */
+  sqlite3_int64 iSuffixStamp;     /* Record in which this name was last repeated */
+  int nNextSuffix;                /* ... and the first suffix not yet taken there */
 };
 
 typedef struct Schema Schema;

@@ -439,6 +439,7 @@ int schema_add(Schema *s, const char *z, size_t n, int bMeta){
   p->bMeta = bMeta;
   p->strAll = ~0u;
   p->iStamp = -1;
+  p->iSuffixStamp = -1;
   s->nCol++;
   if( (unsigned)s->nCol*2 > s->nHash ){
     if( hash_rebuild(s, s->nHash*2) ){ s->nCol--; sqlite3_free(p->zName); return -2; }
@@ -450,8 +451,14 @@ int schema_add(Schema *s, const char *z, size_t n, int bMeta){
 
 int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
                    const char **pzName, size_t *pnName){
-  int k;
-  for(k=1; ; k++){
+  /* A name repeated in one record (duplicate keys, or keys that flatten to
+  ** one name) tries name, name_2, name_3...; the suffixes already taken in
+  ** this record are remembered on the name's column, so that the Nth
+  ** repeat does not try N names (a record of 200,000 "a" keys took 12 s). */
+  int v0 = *hash_slot(s, z, n), k = 1;
+  Column *pBase = v0>=0 ? &s->aCol[v0] : 0;
+  if( pBase && pBase->iSuffixStamp==iStamp ) k = pBase->nNextSuffix;
+  for(; ; k++){
     const char *zCand = z;
     size_t nCand = n;
     int v;
@@ -467,12 +474,15 @@ int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
     }
     v = *hash_slot(s, zCand, nCand);
     if( v==HASH_EMPTY ){
+      /* Not taken: the caller may add it, so the next repeat starts here. */
+      if( pBase ){ pBase->iSuffixStamp = iStamp; pBase->nNextSuffix = k; }
       *pzName = zCand;
       *pnName = nCand;
       return -1;
     }
     if( v>=0 && s->aCol[v].iStamp!=iStamp ){
       s->aCol[v].iStamp = iStamp;
+      if( pBase ){ pBase->iSuffixStamp = iStamp; pBase->nNextSuffix = k+1; }
       return v;
     }
   }
@@ -547,7 +557,7 @@ int schema_finish(Schema *s, const TypeRules *r){
       s->aCol[j++] = c;
     }
   }
-  for(i=0; i<s->nCol; i++) s->aCol[i].iStamp = -1;
+  for(i=0; i<s->nCol; i++) s->aCol[i].iStamp = s->aCol[i].iSuffixStamp = -1;
   return hash_rebuild(s, s->nHash);
 }
 

@@ -345,6 +345,43 @@ static void test_urllist(void){
   CHECK( list_error("[{\"url\":\"http://a\",\"headers\":{\"A\":\"x\\ny\"}}]", "not a valid header") );
 }
 
+/* One record's key through the schema: the column it lands in, added if new. */
+static const char *resolve_add(Schema *s, const char *zKey, sqlite3_int64 iStamp){
+  const char *zName;
+  size_t nName;
+  int i = schema_resolve(s, zKey, strlen(zKey), iStamp, &zName, &nName);
+  if( i==-1 ){
+    i = schema_add(s, zName, nName, 0);
+    if( i>=0 ) s->aCol[i].iStamp = iStamp;
+  }
+  return i>=0 ? s->aCol[i].zName : "?";
+}
+
+/* A name repeated in a record takes name_2, name_3, ... skipping names the
+** record has already used (also as keys of their own); the next record
+** starts again from the name. */
+static void test_schema_repeats(void){
+  static const char *const azNone[] = { 0 };
+  Schema s;
+  int i;
+  CHECK( schema_init(&s, azNone, 1000)==SQLITE_OK );
+  CHECK( strcmp(resolve_add(&s, "a", 1), "a")==0 );
+  CHECK( strcmp(resolve_add(&s, "a", 1), "a_2")==0 );
+  CHECK( strcmp(resolve_add(&s, "a_2", 1), "a_2_2")==0 );
+  CHECK( strcmp(resolve_add(&s, "a", 1), "a_3")==0 );
+  CHECK( strcmp(resolve_add(&s, "a_3", 2), "a_3")==0 );   /* a new record */
+  CHECK( strcmp(resolve_add(&s, "a", 2), "a")==0 );
+  CHECK( strcmp(resolve_add(&s, "a", 2), "a_2")==0 );
+  CHECK( strcmp(resolve_add(&s, "a", 2), "a_4")==0 );      /* a_3 is taken */
+  /* Many repeats: each finds its own column, in order. */
+  for(i=0; i<500; i++){
+    char zWant[16];
+    sqlite3_snprintf(sizeof(zWant), zWant, i ? "b_%d" : "b", i+1);
+    CHECK( strcmp(resolve_add(&s, "b", 3), zWant)==0 );
+  }
+  schema_clear(&s);
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -358,6 +395,7 @@ int main(void){
   run("token_bucket", test_bucket);
   run("options", test_options);
   run("url_list", test_urllist);
+  run("schema_repeats", test_schema_repeats);
   curl_global_cleanup();
   return 0;
 }
