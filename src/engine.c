@@ -725,7 +725,10 @@ oom:
 }
 
 void engine_wake(Engine *e){
-  if( !e->bExpired ) e->bSrcDone = 0;
+  /* Also after the deadline: a response that arrived in time and was read
+  ** after it may name a next page, which must become an error row saying
+  ** so (engine_next_expired), not vanish. */
+  e->bSrcDone = 0;
 }
 
 sqlite3_int64 engine_rate_wait_ms(const Engine *e){
