@@ -153,11 +153,13 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
     size_t nNew = t->nAlloc ? t->nAlloc*2 : 16384;
     curl_off_t cl = -1;
     char *pNew;
-    /* Size the buffer from Content-Length once, rather than doubling. */
+    /* Size the buffer from Content-Length once, rather than doubling; but
+    ** not past 1 MiB on the server's word alone: a window of servers each
+    ** announcing max_bytes would reserve concurrency x max_bytes. */
     if( t->nBody==0
      && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl)==CURLE_OK
      && cl>0 && cl<=max ){
-      nNew = (size_t)cl + 1;
+      nNew = cl < (1<<20) ? (size_t)cl + 1 : (size_t)1<<20;
     }
     while( nNew < t->nBody + n + 1 ) nNew *= 2;
     if( (sqlite3_int64)nNew > max+1 ) nNew = (size_t)max + 1;

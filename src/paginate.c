@@ -93,6 +93,11 @@ int paginate_parse(Paginate *p, const cJSON *v, char **pzErr){
         *pzErr = sqlite3_mprintf("api_fetch: paginate %s must be a whole number", n);
         return SQLITE_ERROR;
       }
+      if( n[0]=='m' && d<1 ){
+        *pzErr = sqlite3_mprintf("api_fetch: paginate max_pages must be at least 1 "
+                                 "(the first page is always fetched)");
+        return SQLITE_ERROR;
+      }
       if( n[0]=='s' ) p->iStart = (sqlite3_int64)d, p->bStart = 1;
       else if( n[0]=='p' ) p->nPerPage = (sqlite3_int64)d;
       else p->nMaxPages = (int)(d>1000000 ? 1000000 : d);

@@ -1141,6 +1141,19 @@ done:
   return rc;
 }
 
+/* The key of a key=value CREATE argument: *pz, *pn.  0 if there is no "=". */
+static int arg_key(const char *zArg, const char **pz, size_t *pn){
+  const char *zEq = strchr(zArg, '=');
+  const char *z = zArg + strspn(zArg, " \t\n\r");
+  size_t n;
+  if( zEq==0 || zEq<z ) return 0;
+  n = (size_t)(zEq - z);
+  while( n>0 && (z[n-1]==' ' || z[n-1]=='\t' || z[n-1]=='\n' || z[n-1]=='\r') ) n--;
+  *pz = z;
+  *pn = n;
+  return 1;
+}
+
 static const char *const azWideArg[] = {
   "url_list", "url_query", "concurrency", "columns", "sample", "sep", "max_level",
   "meta", "meta_prefix", "record_prefix", "timestamps", "numeric_strings",
@@ -1166,11 +1179,10 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   t->opt.pGuard = &t->pConn->guard;
   /* profile=name first, wherever it is: the other arguments override it. */
   for(i=3; i<argc && rc==SQLITE_OK; i++){
-    const char *zEq = strchr(argv[i], '=');
-    const char *zK = argv[i] + strspn(argv[i], " \t\n\r");
-    if( zEq && zEq - zK >= 7 && strncmp(zK, "profile", 7)==0
-     && strspn(zK+7, " \t")==(size_t)(zEq - zK - 7) ){
-      char *zVal = arg_value(zEq+1);
+    const char *zK;
+    size_t nK;
+    if( arg_key(argv[i], &zK, &nK) && nK==7 && memcmp(zK, "profile", 7)==0 ){
+      char *zVal = arg_value(strchr(argv[i], '=')+1);
       if( zVal==0 ) rc = SQLITE_NOMEM;
       else rc = options_set(&t->opt, "profile", zVal, &zErr);
       sqlite3_free(zVal);
@@ -1178,6 +1190,7 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   }
   for(i=3; i<argc && rc==SQLITE_OK; i++){
     const char *zEq = strchr(argv[i], '=');
+    const char *zK;
     char *zKey, *zVal;
     size_t nKey;
     if( zEq==0 ){
@@ -1185,9 +1198,19 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
       rc = SQLITE_ERROR;
       break;
     }
-    nKey = (size_t)(zEq - argv[i]);
-    while( nKey>0 && (argv[i][nKey-1]==' ' || argv[i][nKey-1]=='\t') ) nKey--;
-    zKey = sqlite3_mprintf("%.*s", (int)nKey, argv[i] + strspn(argv[i], " \t\n\r"));
+    arg_key(argv[i], &zK, &nKey);
+    for(k=3; k<i; k++){
+      /* Only known keys get this far, so this loop is short. */
+      const char *zK2;
+      size_t nK2;
+      if( arg_key(argv[k], &zK2, &nK2) && nK2==nKey && memcmp(zK, zK2, nKey)==0 ) break;
+    }
+    if( k<i ){
+      zErr = sqlite3_mprintf("api_fetch: argument %.*s is given twice", (int)nKey, zK);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    zKey = sqlite3_mprintf("%.*s", (int)nKey, zK);
     zVal = arg_value(zEq+1);
     if( zKey==0 || zVal==0 ){
       sqlite3_free(zKey); sqlite3_free(zVal);
@@ -1196,13 +1219,8 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
     }
     for(k=0; azWideArg[k] && strcmp(zKey, azWideArg[k])!=0; k++){}
     if( azWideArg[k] ){
-      if( azVal[k] ){
-        zErr = sqlite3_mprintf("api_fetch: argument %s is given twice", zKey);
-        rc = SQLITE_ERROR;
-      }else{
-        azVal[k] = zVal;
-        zVal = 0;
-      }
+      azVal[k] = zVal;
+      zVal = 0;
     }else{
       rc = strcmp(zKey, "profile")==0 ? SQLITE_OK      /* applied first, above */
                                       : options_set(&t->opt, zKey, zVal, &zErr);

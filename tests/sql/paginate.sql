@@ -48,3 +48,4 @@ SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "offset"}}'
 SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "cursor"}}');
 SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "page", "total": "x"}}');
 SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": 3}');
+SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "page", "max_pages": 0}}');
