@@ -165,6 +165,14 @@ struct TypeRules {
   int timestamps;                 /* TS_*: what becomes of timestamps */
 };
 
+/* Where a name repeated within one record has got to: the record, and
+** the first suffix (name_N) not yet taken in it. */
+typedef struct SuffixMark SuffixMark;
+struct SuffixMark {
+  sqlite3_int64 iStamp;
+  int nNext;
+};
+
 typedef struct Column Column;
 struct Column {
   char *zName;                    /* Column name (owned) */
@@ -176,8 +184,7 @@ struct Column {
   int eType;                      /* TYPE_* */
   int eConv;                      /* CONV_* */
   sqlite3_int64 iStamp;           /* Record that last gave this column a value */
-  sqlite3_int64 iSuffixStamp;     /* Record in which this name was last repeated */
-  int nNextSuffix;                /* ... and the first suffix not yet taken there */
+  SuffixMark mark;                /* Repeats of this name (schema_resolve) */
 };
 
 typedef struct Schema Schema;
@@ -187,6 +194,7 @@ struct Schema {
   int *aHash;                     /* Open addressing: name -> column */
   unsigned nHash;                 /* Slots, a power of two */
   const char *const *azReserved;  /* Names data columns may not take */
+  SuffixMark *aResMark;           /* Repeats of each reserved name */
   int maxCol;                     /* Most columns allowed */
   Buf tmp;                        /* Scratch for candidate names */
 };

@@ -402,9 +402,14 @@ static int hash_rebuild(Schema *s, unsigned nHash){
 }
 
 int schema_init(Schema *s, const char *const *azReserved, int maxCol){
+  int i, n = 0;
   memset(s, 0, sizeof(*s));
   s->azReserved = azReserved;
   s->maxCol = maxCol;
+  while( azReserved[n] ) n++;
+  s->aResMark = sqlite3_malloc64(sizeof(SuffixMark)*(size_t)(n ? n : 1));
+  if( s->aResMark==0 ) return SQLITE_NOMEM;
+  for(i=0; i<n; i++) s->aResMark[i].iStamp = -1;
   return hash_rebuild(s, 64);
 }
 
@@ -413,6 +418,7 @@ void schema_clear(Schema *s){
   for(i=0; i<s->nCol; i++) sqlite3_free(s->aCol[i].zName);
   sqlite3_free(s->aCol);
   sqlite3_free(s->aHash);
+  sqlite3_free(s->aResMark);
   buf_free(&s->tmp);
   memset(s, 0, sizeof(*s));
 }
@@ -439,7 +445,7 @@ int schema_add(Schema *s, const char *z, size_t n, int bMeta){
   p->bMeta = bMeta;
   p->strAll = ~0u;
   p->iStamp = -1;
-  p->iSuffixStamp = -1;
+  p->mark.iStamp = -1;
   s->nCol++;
   if( (unsigned)s->nCol*2 > s->nHash ){
     if( hash_rebuild(s, s->nHash*2) ){ s->nCol--; sqlite3_free(p->zName); return -2; }
@@ -453,11 +459,13 @@ int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
                    const char **pzName, size_t *pnName){
   /* A name repeated in one record (duplicate keys, or keys that flatten to
   ** one name) tries name, name_2, name_3...; the suffixes already taken in
-  ** this record are remembered on the name's column, so that the Nth
-  ** repeat does not try N names (a record of 200,000 "a" keys took 12 s). */
+  ** this record are remembered for the name (on its column, or for a
+  ** reserved name in aResMark), so that the Nth repeat does not try N
+  ** names (a record of 200,000 "a" keys took 21 s). */
   int v0 = *hash_slot(s, z, n), k = 1;
-  Column *pBase = v0>=0 ? &s->aCol[v0] : 0;
-  if( pBase && pBase->iSuffixStamp==iStamp ) k = pBase->nNextSuffix;
+  SuffixMark *pMark = v0>=0 ? &s->aCol[v0].mark
+                    : v0<=HASH_RESERVED ? &s->aResMark[HASH_RESERVED - v0] : 0;
+  if( pMark && pMark->iStamp==iStamp ) k = pMark->nNext;
   for(; ; k++){
     const char *zCand = z;
     size_t nCand = n;
@@ -475,14 +483,14 @@ int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
     v = *hash_slot(s, zCand, nCand);
     if( v==HASH_EMPTY ){
       /* Not taken: the caller may add it, so the next repeat starts here. */
-      if( pBase ){ pBase->iSuffixStamp = iStamp; pBase->nNextSuffix = k; }
+      if( pMark ){ pMark->iStamp = iStamp; pMark->nNext = k; }
       *pzName = zCand;
       *pnName = nCand;
       return -1;
     }
     if( v>=0 && s->aCol[v].iStamp!=iStamp ){
       s->aCol[v].iStamp = iStamp;
-      if( pBase ){ pBase->iSuffixStamp = iStamp; pBase->nNextSuffix = k+1; }
+      if( pMark ){ pMark->iStamp = iStamp; pMark->nNext = k+1; }
       return v;
     }
   }
@@ -557,7 +565,8 @@ int schema_finish(Schema *s, const TypeRules *r){
       s->aCol[j++] = c;
     }
   }
-  for(i=0; i<s->nCol; i++) s->aCol[i].iStamp = s->aCol[i].iSuffixStamp = -1;
+  for(i=0; i<s->nCol; i++) s->aCol[i].iStamp = s->aCol[i].mark.iStamp = -1;
+  for(i=0; s->azReserved[i]; i++) s->aResMark[i].iStamp = -1;
   return hash_rebuild(s, s->nHash);
 }
 

@@ -361,10 +361,10 @@ static const char *resolve_add(Schema *s, const char *zKey, sqlite3_int64 iStamp
 ** record has already used (also as keys of their own); the next record
 ** starts again from the name. */
 static void test_schema_repeats(void){
-  static const char *const azNone[] = { 0 };
+  static const char *const azReserved[] = { "_url", 0 };
   Schema s;
   int i;
-  CHECK( schema_init(&s, azNone, 1000)==SQLITE_OK );
+  CHECK( schema_init(&s, azReserved, 1000)==SQLITE_OK );
   CHECK( strcmp(resolve_add(&s, "a", 1), "a")==0 );
   CHECK( strcmp(resolve_add(&s, "a", 1), "a_2")==0 );
   CHECK( strcmp(resolve_add(&s, "a_2", 1), "a_2_2")==0 );
@@ -379,6 +379,10 @@ static void test_schema_repeats(void){
     sqlite3_snprintf(sizeof(zWant), zWant, i ? "b_%d" : "b", i+1);
     CHECK( strcmp(resolve_add(&s, "b", 3), zWant)==0 );
   }
+  /* A reserved name is never a column: its repeats start at _2. */
+  CHECK( strcmp(resolve_add(&s, "_url", 4), "_url_2")==0 );
+  CHECK( strcmp(resolve_add(&s, "_url", 4), "_url_3")==0 );
+  CHECK( strcmp(resolve_add(&s, "_url", 5), "_url_2")==0 );
   schema_clear(&s);
 }
 
