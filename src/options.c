@@ -511,6 +511,22 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
                                  "number or boolean", q->string);
         return SQLITE_ERROR;
       }
+      {
+        /* A call's parameter replaces its profile's of the same name. */
+        int j;
+        for(j=0; j<p->nQuery && strcmp(p->azQuery[j], q->string)!=0; j+=2){}
+        if( j<p->nQuery ){
+          sqlite3_free(p->azQuery[j+1]);
+          p->azQuery[j+1] = zVal;
+          continue;
+        }
+      }
+      if( p->nQuery/2>=APIFETCH_MAX_QUERY ){
+        sqlite3_free(zVal);
+        *pzErr = sqlite3_mprintf("api_fetch: option query has more than %d parameters "
+                                 "(with its profile's)", APIFETCH_MAX_QUERY);
+        return SQLITE_ERROR;
+      }
       az = sqlite3_realloc64(p->azQuery, sizeof(char*)*(size_t)(p->nQuery+2));
       if( az==0 ){ sqlite3_free(zVal); return SQLITE_NOMEM; }
       p->azQuery = az;
