@@ -212,6 +212,17 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
 ** target, after a redirect) refused?  Then say why in t->zNote. */
 static int host_refused(Transfer *t){
   char *zUrl = 0;
+  const struct curl_slist *l;
+  /* A Host header would reach another virtual host at an allowed address. */
+  for(l=t->req.pHeaders; l; l=l->next){
+    if( strncasecmp(l->data, "host:", 5)==0 ){
+      sqlite3_free(t->zNote);
+      t->zNote = sqlite3_mprintf("refused by allow_hosts: a Host header is not allowed "
+                                 "(the host is the URL's)");
+      t->bRefused = 1;
+      return 1;
+    }
+  }
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
   if( zUrl && guard_host_refused(t->pEngine->pGuard, zUrl) ){
     sqlite3_free(t->zNote);
