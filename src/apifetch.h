@@ -75,6 +75,9 @@ int json_string_eq(JsonSpan str, const char *zKey, size_t nKey);
 ** string.  Returns NULL on out-of-memory or, with *pbNul set, when the
 ** string contains U+0000 (which C strings cannot carry). */
 char *json_string_decode(JsonSpan str, int *pbNul);
+/* Does JSON text z hold the escape \u0000?  cJSON would cut the string
+** there without a word, so text bound for cJSON is checked first. */
+int json_has_nul(const char *z, size_t n);
 /* Decode into zOut, which has room for str.n-2 bytes; returns the length.
 ** A \u0000 gives a NUL byte. */
 size_t json_string_decode_into(JsonSpan str, char *zOut);

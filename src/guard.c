@@ -106,11 +106,16 @@ static int names_read(const cJSON *v, int bLower, const char *zWant, char ***paz
 }
 
 int guard_set(Guard *g, const char *zJson, char **pzErr){
-  cJSON *pRoot = cJSON_ParseWithOpts(zJson, 0, 1), *v;
+  cJSON *pRoot, *v;
   Guard n = *g;                   /* the new settings, applied at the end */
   char **azHost = 0, **azEnv = 0;
   char *zCaFile = 0;
   int nHost = 0, nEnv = 0, bHost = 0, bEnv = 0, bCaFile = 0, rc = SQLITE_OK;
+  if( json_has_nul(zJson, strlen(zJson)) ){
+    *pzErr = sqlite3_mprintf("api_fetch_config: the settings hold \\u0000, a NUL character");
+    return SQLITE_ERROR;
+  }
+  pRoot = cJSON_ParseWithOpts(zJson, 0, 1);
   if( pRoot==0 || !cJSON_IsObject(pRoot) ){
     cJSON_Delete(pRoot);
     *pzErr = sqlite3_mprintf("api_fetch_config: the settings must be a JSON object");

@@ -410,6 +410,16 @@ size_t json_string_decode_into(JsonSpan str, char *zOut){
   return k;
 }
 
+int json_has_nul(const char *z, size_t n){
+  size_t i;
+  for(i=0; i+1<n; i++){
+    if( z[i]!='\\' ) continue;
+    if( z[i+1]=='u' && i+5<n && memcmp(z+i+2, "0000", 4)==0 ) return 1;
+    i++;                               /* skip the escaped character */
+  }
+  return 0;
+}
+
 char *json_string_decode(JsonSpan str, int *pbNul){
   const char *s = str.z + 1;
   size_t n = str.n - 2, i = 0, k = 0;

@@ -592,6 +592,11 @@ int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr){
   cJSON *v = 0;
   int i, rc;
   for(i=0; azString[i] && strcmp(zKey, azString[i])!=0; i++){}
+  if( azString[i]==0 && json_has_nul(zValue, strlen(zValue)) ){
+    *pzErr = sqlite3_mprintf("api_fetch: argument %s holds \\u0000, a NUL character, "
+                             "which no option can take", zKey);
+    return SQLITE_ERROR;
+  }
   if( azString[i]==0 ) v = cJSON_ParseWithOpts(zValue, 0, 1);   /* all of it */
   if( v==0 ) v = cJSON_CreateString(zValue);
   if( v==0 ) return SQLITE_NOMEM;
@@ -610,6 +615,11 @@ int options_parse(Options *p, const char *zJson, char **pzErr){
   cJSON *pRoot, *v, *w;
   int rc = SQLITE_OK;
   if( zJson==0 ) return SQLITE_OK;
+  if( json_has_nul(zJson, strlen(zJson)) ){
+    *pzErr = sqlite3_mprintf("api_fetch: options hold \\u0000, a NUL character, "
+                             "which no option can take");
+    return SQLITE_ERROR;
+  }
   pRoot = cJSON_ParseWithOpts(zJson, 0, 1);   /* nothing may follow the object */
   if( pRoot==0 || !cJSON_IsObject(pRoot) ){
     *pzErr = sqlite3_mprintf("api_fetch: options must be a JSON object, got %s",
@@ -751,7 +761,12 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem,
           return item_error(pzErr, zList, iItem, sqlite3_mprintf("\"method\" is empty"));
         }
       }else if( json_string_eq(k, "headers", 7) ){
-        cJSON *pH = cJSON_ParseWithLength(val.z, val.n);
+        cJSON *pH;
+        if( json_has_nul(val.z, val.n) ){
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf(
+              "\"headers\" hold \\u0000, a NUL character"));
+        }
+        pH = cJSON_ParseWithLength(val.z, val.n);
         char **az = 0;
         int n = 0, i, rc;
         char zWhere[64];

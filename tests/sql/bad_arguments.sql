@@ -18,6 +18,12 @@ SELECT * FROM api_fetch('$BASE/obj?id=1' || char(0) || 'http://evil.example/');
 SELECT * FROM api_fetch('[{"url": "$BASE/echo", "method": "POST", "form": {"a\u0000": "b"}}]');
 SELECT * FROM api_fetch('[{"id": "1\u0000"}]', 1, '{"url_template": "$BASE/obj?id={id}"}');
 SELECT * FROM api_fetch('[{"id": {"a": 1}}]', 1, '{"url_template": "$BASE/obj?id={id}"}');
+SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"query": {"k": "v\u0000&admin=1"}}');
+SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"user_agent": "abc\u0000def"}');
+SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"user_agent": "abc\\u0000def"}') LIMIT 0;
+SELECT * FROM api_fetch('[{"url": "$BASE/echo", "headers": {"X-A": "abc\u0000def"}}]');
+SELECT api_fetch_config('{"allow_hosts": ["a.example\u0000.evil"]}');
+CREATE VIRTUAL TABLE temp.nul0 USING api_fetch(url_list='["$BASE/obj"]', headers='{"X-A": "a\u0000b"}');
 CREATE VIRTUAL TABLE temp.nul USING api_fetch(url_query='SELECT x''41004242'' AS id',
   url_template='$BASE/obj?id={id}', columns='id INTEGER');
 SELECT * FROM temp.nul;
