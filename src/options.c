@@ -173,13 +173,13 @@ static int header_ok(const char *zName, const char *zValue){
 }
 
 /* z with each ${env:NAME} replaced by the environment variable's value;
-** the values are remembered in p->azSecret so that they can be redacted,
-** unless p is NULL: a request object's header values, which apifetch never
-** shows, are expanded for each item without piling up copies.  pGuard says
+** the values are remembered in p->azSecret so that they can be redacted.
+** Only options are expanded, never a request object or a URL: those may
+** be built from data (an API's response fed back through url_query), and
+** data must not be able to ask for the host's secrets.  p->pGuard says
 ** which variables may be read.
 ** Returns a sqlite3_malloc'd string, or NULL with *pzErr (or OOM). */
-static char *expand_secrets(Options *p, const Guard *pGuard, const char *z,
-                            const char *zWhere, char **pzErr){
+static char *expand_secrets(Options *p, const char *z, const char *zWhere, char **pzErr){
   Buf b = {0, 0, 0, 0};
   const char *s = z;
   for(;;){
@@ -197,7 +197,7 @@ static char *expand_secrets(Options *p, const Guard *pGuard, const char *z,
     }
     memcpy(zName, e+6, (size_t)(end-e-6));
     zName[end-e-6] = 0;
-    if( guard_env_refused(pGuard, zName) ){
+    if( guard_env_refused(p->pGuard, zName) ){
       /* The same whether it is set or not: no telling which names exist. */
       *pzErr = sqlite3_mprintf("api_fetch: %s: environment variable %s may not be read "
                                "on this connection (api_fetch_config's allow_env)",
@@ -213,7 +213,7 @@ static char *expand_secrets(Options *p, const Guard *pGuard, const char *z,
       return 0;
     }
     buf_append(&b, zVal, strlen(zVal));
-    if( p && zVal[0] ){
+    if( zVal[0] ){
       /* A secret that could not be remembered could not be redacted. */
       az = sqlite3_realloc64(p->azSecret, sizeof(char*)*(size_t)(p->nSecret+1));
       if( az ) p->azSecret = az;
@@ -259,9 +259,9 @@ char *options_redact(const Options *p, const char *z){
   return zOut;
 }
 
-/* Parse a headers object into "Name: value" lines, values with secrets
-** expanded (and remembered in pOpt, if given). */
-static int parse_headers(Options *pOpt, const Guard *pGuard, const cJSON *v,
+/* Parse a headers object into "Name: value" lines: the options' (pOpt,
+** values with secrets expanded) or a request object's (pOpt NULL). */
+static int parse_headers(Options *pOpt, const cJSON *v,
                          const char *zWhere, char ***pazOut, int *pnOut, char **pzErr){
   const cJSON *h;
   int n = 0;
@@ -289,8 +289,8 @@ static int parse_headers(Options *pOpt, const Guard *pGuard, const cJSON *v,
       return SQLITE_ERROR;
     }
     {
-      char *zVal = expand_secrets(pOpt, pGuard, h->valuestring, pOpt ? "headers" : zWhere,
-                                  pzErr);
+      char *zVal = pOpt ? expand_secrets(pOpt, h->valuestring, "headers", pzErr)
+                        : sqlite3_mprintf("%s", h->valuestring);
       if( zVal==0 ){ strlist_free(az, n); return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM; }
       if( !header_ok(h->string, zVal) ){
         sqlite3_free(zVal);
@@ -437,7 +437,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     /* Given after a profile's headers: these come first, so they win (a
     ** request sends the first of two headers with one name). */
     char **az = 0, **azAll;
-    int n = 0, rc = parse_headers(p, p->pGuard, v, "option", &az, &n, pzErr), k;
+    int n = 0, rc = parse_headers(p, v, "option", &az, &n, pzErr), k;
     if( rc ) return rc;
     azAll = sqlite3_realloc64(az, sizeof(char*)*(size_t)(n + p->nHeader + 1));
     if( azAll==0 ){ strlist_free(az, n); return SQLITE_NOMEM; }
@@ -451,7 +451,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     char **pz = zKey[1]=='e' ? &p->zBearer : &p->zBasic;
     if( !cJSON_IsString(v) ) return parse_string_option(v, pz, pzErr);
     sqlite3_free(*pz);
-    *pz = expand_secrets(p, p->pGuard, v->valuestring, zKey, pzErr);
+    *pz = expand_secrets(p, v->valuestring, zKey, pzErr);
     if( *pz==0 ) return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
     if( !header_ok("Authorization", *pz) ){
       /* Not quoted: it may hold a secret. */
@@ -499,7 +499,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
         return SQLITE_ERROR;
       }
       if( cJSON_IsString(q) ){
-        zVal = expand_secrets(p, p->pGuard, q->valuestring, "query", pzErr);
+        zVal = expand_secrets(p, q->valuestring, "query", pzErr);
         if( zVal==0 ) return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
       }else if( cJSON_IsNumber(q) || cJSON_IsBool(q) ){
         char *zTxt = cJSON_PrintUnformatted(q);
@@ -723,8 +723,8 @@ static int item_error(char **pzErr, const char *zList, sqlite3_int64 i, char *zW
 
 /* Turn one url_list JSON item (a string or a request object) into pReq.
 ** Called twice per item: once to validate, once to send. */
-static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem,
-                      const Guard *pGuard, Request *pReq, char **pzErr){
+static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Request *pReq,
+                      char **pzErr){
   int bNul = 0;
   const char *zBodyType = 0;      /* Content-Type implied by the body */
   memset(pReq, 0, sizeof(*pReq));
@@ -776,7 +776,7 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem,
               "\"headers\" holds a \\u escape that is not a character"));
         }
         sqlite3_snprintf(sizeof(zWhere), zWhere, "%s %lld", zList, iItem);
-        rc = parse_headers(0, pGuard, pH, zWhere, &az, &n, pzErr);
+        rc = parse_headers(0, pH, zWhere, &az, &n, pzErr);
         cJSON_Delete(pH);
         if( rc ) return rc;
         for(i=0; i<n && rc==SQLITE_OK; i++){
@@ -1010,7 +1010,7 @@ static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
     JsonSpan arr = json_root(p->z, p->n), v;
     if( !json_array_next(arr, &p->pos, &v) ) return 0;
     if( p->pOpt->zUrlTemplate==0 ){
-      rc = parse_item(v, "url_list item", p->nItem, p->pOpt->pGuard, pReq, pzErr);
+      rc = parse_item(v, "url_list item", p->nItem, pReq, pzErr);
     }else if( json_type(v)!='{' ){
       memset(pReq, 0, sizeof(*pReq));
       rc = item_error(pzErr, "url_list item", p->nItem, sqlite3_mprintf(
@@ -1111,7 +1111,7 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
                                (sqlite3_int64)err.offset);
       return SQLITE_ERROR;
     }
-    rc = parse_item(json_root(z, n), "url_query row", iIndex, pOpt->pGuard, pReq, pzErr);
+    rc = parse_item(json_root(z, n), "url_query row", iIndex, pReq, pzErr);
   }else{
     memset(pReq, 0, sizeof(*pReq));
     pReq->iIndex = iIndex;

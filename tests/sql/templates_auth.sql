@@ -54,14 +54,15 @@ UNION ALL
 SELECT 1, json_extract(data, '$.headers.authorization')
   FROM api_fetch('["$BASE/redirect?to=http://localhost:$PORT/echo"]', 1,
                  '{"headers": {"Authorization": "Token ${env:APIFETCH_TEST_TOKEN}"}}');
--- A request object's headers take secrets from the environment too, and
--- its Authorization is dropped on a redirect to another host as well.
-SELECT url_index, substr(a, 1, 8) AS auth, length(a) AS len FROM (
+-- A request object is data (it may come from an API's response through
+-- url_query), so ${env:} in it is sent as written, never expanded: data
+-- cannot ask for the host's secrets.  Its Authorization is dropped on a
+-- redirect to another host too.
+SELECT url_index, a AS auth FROM (
   SELECT url_index, json_extract(data, '$.headers.authorization') AS a FROM api_fetch(json_array(
     json_object('url', '$BASE/echo', 'headers', json_object('Authorization', 'Token k=${env:APIFETCH_TEST_TOKEN}')),
     json_object('url', '$BASE/redirect?to=http://localhost:$PORT/echo',
                 'headers', json_object('Authorization', 'Token k=${env:APIFETCH_TEST_TOKEN}')))));
-SELECT * FROM api_fetch('[{"url": "$BASE/echo", "headers": {"X-Key": "${env:APIFETCH_NO_SUCH_VAR}"}}]');
 -- Secrets never show in output: not in url, error, the failing statement's
 -- message, stats or progress.
 SELECT url, error FROM api_fetch('["$BASE/status/404"]', 1,
