@@ -469,9 +469,9 @@ struct Guard {
   int bLocked;                   /* No more changes */
 };
 void guard_clear(Guard *g);
-/* Why a query with options pOpt may not run on this connection (an
-** sqlite3_malloc'd message), or NULL. */
-char *guard_refuses(const Guard *g, const Options *pOpt);
+/* May a query with options pOpt run on this connection?  SQLITE_OK, or an
+** error code with the reason in *pzErr (NULL on out-of-memory). */
+int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr);
 /* May ${env:zName} be read on this connection (g may be NULL: yes)? */
 int guard_env_refused(const Guard *g, const char *zName);
 /* Apply a JSON object of settings.  Returns SQLITE_OK or an error with a

@@ -46,16 +46,17 @@ int guard_env_refused(const Guard *g, const char *zName){
   return 1;
 }
 
-char *guard_refuses(const Guard *g, const Options *pOpt){
+int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr){
   if( g->bDisabled ){
-    return sqlite3_mprintf("api_fetch: fetching is disabled on this connection "
-                           "(api_fetch_config)");
-  }
-  if( g->bLocked && pOpt->ca_file ){
-    return sqlite3_mprintf("api_fetch: option ca_file is not allowed: the settings of "
+    *pzErr = sqlite3_mprintf("api_fetch: fetching is disabled on this connection "
+                             "(api_fetch_config)");
+  }else if( g->bLocked && pOpt->ca_file ){
+    *pzErr = sqlite3_mprintf("api_fetch: option ca_file is not allowed: the settings of "
         "this connection are locked (the host sets a CA file with api_fetch_config's ca_file)");
+  }else{
+    return SQLITE_OK;
   }
-  return 0;
+  return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;   /* refused either way */
 }
 
 static int bad(char **pzErr, const char *zKey, const char *zWant){

@@ -686,7 +686,8 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
         "api_fetch: a url_query reads the wide table it belongs to"));
   }
   if( t->pConn->guard.bDisabled ){
-    return cursor_error(c, SQLITE_ERROR, guard_refuses(&t->pConn->guard, &t->opt));
+    rc = guard_refuses(&t->pConn->guard, &t->opt, &zErr);
+    return cursor_error(c, rc, zErr);
   }
   scan_begin(c);
   if( t->bWide ){
@@ -745,9 +746,8 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     if( rc ) return cursor_error(c, rc, zErr);
   }
 
-  if( (zErr = guard_refuses(&t->pConn->guard, c->pOpt))!=0 ){
-    return cursor_error(c, SQLITE_ERROR, zErr);
-  }
+  rc = guard_refuses(&t->pConn->guard, c->pOpt, &zErr);
+  if( rc ) return cursor_error(c, rc, zErr);
   c->bProgress = c->pOpt->progress==1 || (c->pOpt->progress<0 && isatty(2));
   src.pCtx = c;
   src.xNext = source_next;
@@ -1088,7 +1088,8 @@ static int sample_schema(FetchTable *t, char **pzErr){
   memset(&c, 0, sizeof(c));
   c.pTab = t;
   c.pOpt = &t->opt;
-  if( (*pzErr = guard_refuses(&t->pConn->guard, &t->opt))!=0 ) return SQLITE_ERROR;
+  rc = guard_refuses(&t->pConn->guard, &t->opt, pzErr);
+  if( rc ) return rc;
   rc = open_wide_source(&c, pzErr);
   if( rc ) goto done;
   lim.c = &c;

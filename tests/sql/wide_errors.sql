@@ -16,6 +16,7 @@ CREATE VIRTUAL TABLE temp.e11 USING api_fetch(url_list='["$BASE/obj"]', on_error
 CREATE VIRTUAL TABLE temp.e12 USING api_fetch(url_list='["$BASE/obj"]', meta='["x"]');
 CREATE VIRTUAL TABLE temp.e13 USING api_fetch(url_list='["$BASE/obj"]', sample=1, sample=2);
 CREATE VIRTUAL TABLE temp.e2b USING api_fetch(url_list='["$BASE/obj"]', timeout_ms=5, timeout_ms=6);
+SELECT api_fetch_profile('p', '{}') IS NOT NULL AND api_fetch_profile('q', '{}') IS NOT NULL AS defined;
 CREATE VIRTUAL TABLE temp.e2c USING api_fetch(url_list='["$BASE/obj"]', profile='p', profile='q');
 CREATE VIRTUAL TABLE temp.e14 USING api_fetch(url_list='["$BASE/obj", 7]');
 CREATE VIRTUAL TABLE temp.e15 USING api_fetch(url_list='["file:///etc/passwd"]');
