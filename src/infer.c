@@ -462,35 +462,37 @@ int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
   ** this record are remembered for the name (on its column, or for a
   ** reserved name in aResMark), so that the Nth repeat does not try N
   ** names (a record of 200,000 "a" keys took 21 s). */
-  int v0 = *hash_slot(s, z, n), k = 1;
-  SuffixMark *pMark = v0>=0 ? &s->aCol[v0].mark
-                    : v0<=HASH_RESERVED ? &s->aResMark[HASH_RESERVED - v0] : 0;
-  if( pMark && pMark->iStamp==iStamp ) k = pMark->nNext;
+  int v = *hash_slot(s, z, n), k = 2;
+  SuffixMark *pMark;
+  /* The usual case, once per key of every record: the name itself. */
+  if( v==HASH_EMPTY ){ *pzName = z; *pnName = n; return -1; }
+  if( v>=0 && s->aCol[v].iStamp!=iStamp ){ s->aCol[v].iStamp = iStamp; return v; }
+  pMark = v>=0 ? &s->aCol[v].mark : &s->aResMark[HASH_RESERVED - v];
+  if( pMark->iStamp==iStamp ) k = pMark->nNext;
   for(; ; k++){
-    const char *zCand = z;
-    size_t nCand = n;
-    int v;
-    if( k>1 ){
-      char suffix[24];
-      sqlite3_snprintf(sizeof(suffix), suffix, "_%d", k);
-      s->tmp.n = 0;
-      buf_append(&s->tmp, z, n);
-      buf_append(&s->tmp, suffix, strlen(suffix));
-      if( s->tmp.bOom ) return -2;
-      zCand = s->tmp.z;
-      nCand = s->tmp.n;
-    }
+    const char *zCand;
+    size_t nCand;
+    char suffix[24];
+    sqlite3_snprintf(sizeof(suffix), suffix, "_%d", k);
+    s->tmp.n = 0;
+    buf_append(&s->tmp, z, n);
+    buf_append(&s->tmp, suffix, strlen(suffix));
+    if( s->tmp.bOom ) return -2;
+    zCand = s->tmp.z;
+    nCand = s->tmp.n;
     v = *hash_slot(s, zCand, nCand);
     if( v==HASH_EMPTY ){
       /* Not taken: the caller may add it, so the next repeat starts here. */
-      if( pMark ){ pMark->iStamp = iStamp; pMark->nNext = k; }
+      pMark->iStamp = iStamp;
+      pMark->nNext = k;
       *pzName = zCand;
       *pnName = nCand;
       return -1;
     }
     if( v>=0 && s->aCol[v].iStamp!=iStamp ){
       s->aCol[v].iStamp = iStamp;
-      if( pMark ){ pMark->iStamp = iStamp; pMark->nNext = k+1; }
+      pMark->iStamp = iStamp;
+      pMark->nNext = k+1;
       return v;
     }
   }
