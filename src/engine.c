@@ -215,7 +215,8 @@ static int host_refused(Transfer *t){
   const struct curl_slist *l;
   /* A Host header would reach another virtual host at an allowed address. */
   for(l=t->req.pHeaders; l; l=l->next){
-    if( strncasecmp(l->data, "host:", 5)==0 ){
+    /* "Host:" with a value, or "Host;", which libcurl sends as an empty one. */
+    if( strncasecmp(l->data, "host", 4)==0 && (l->data[4]==':' || l->data[4]==';') ){
       sqlite3_free(t->zNote);
       t->zNote = sqlite3_mprintf("refused by allow_hosts: a Host header is not allowed "
                                  "(the host is the URL's)");
@@ -678,7 +679,12 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
     curl_multi_timeout(e->multi, &curlTmo);
     tmo = (e->nRunning>0 && curlTmo>=0) ? curlTmo : 1000;
     if( e->src.xCancelled && tmo>APIFETCH_CANCEL_CHECK_MS ) tmo = APIFETCH_CANCEL_CHECK_MS;
-    if( e->nHeap>0 && e->apHeap[0]->tDue - now < tmo ) tmo = e->apHeap[0]->tDue - now;
+    /* A retry already due that was not started waits on the bucket (wait)
+    ** or on a slot (curl's timeout): only a future one shortens the sleep,
+    ** else the loop would spin until a token comes. */
+    if( e->nHeap>0 && e->apHeap[0]->tDue > now && e->apHeap[0]->tDue - now < tmo ){
+      tmo = e->apHeap[0]->tDue - now;
+    }
     if( wait>0 && wait<tmo ) tmo = wait;
     if( e->tDeadline && e->tDeadline - now < tmo ) tmo = e->tDeadline - now;
     if( tmo>1000 ) tmo = 1000;

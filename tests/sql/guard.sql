@@ -19,6 +19,7 @@ SELECT url_index, attempts, status, error FROM api_fetch('["http://127.0.0.2:1/"
 -- A Host header would reach another virtual host behind an allowed address.
 SELECT status, error FROM api_fetch('[{"url": "$BASE/echo", "headers": {"Host": "internal.example"}}]');
 SELECT status, error FROM api_fetch('["$BASE/echo"]', 1, '{"headers": {"host": "internal.example"}}');
+SELECT status, error FROM api_fetch('["$BASE/echo"]', 1, '{"headers": {"Host": ""}}');
 SELECT api_fetch_config('{"allow_hosts": []}') IS NOT NULL AS set_;
 SELECT error FROM api_fetch('["$BASE/obj?id=1"]');
 -- Budgets per query: requests (retries count), body bytes, time.
