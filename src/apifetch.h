@@ -467,6 +467,7 @@ struct Guard {
   int nAllowEnv;                 /* Entries in azAllowEnv */
   char *zCaFile;                 /* CA bundle for queries that name none, or NULL */
   int bLocked;                   /* No more changes */
+  int nQueryDepth;               /* url_query steps under way (vtab.c): no changes */
 };
 void guard_clear(Guard *g);
 /* May a query with options pOpt run on this connection?  SQLITE_OK, or an

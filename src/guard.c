@@ -297,7 +297,14 @@ static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *z;
   if( argc==1 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
     char *zErr = 0;
-    int rc = guard_set(g, (const char*)sqlite3_value_text(argv[0]), &zErr);
+    int rc;
+    if( g->nQueryDepth>0 ){
+      /* SQLITE_DIRECTONLY keeps views and triggers out; a url_query, which
+      ** may be stored in someone else's database file, is kept out here. */
+      sqlite3_result_error(ctx, "api_fetch_config: not allowed inside a url_query", -1);
+      return;
+    }
+    rc = guard_set(g, (const char*)sqlite3_value_text(argv[0]), &zErr);
     if( rc ){
       if( zErr ){
         sqlite3_result_error(ctx, zErr, -1);

@@ -74,7 +74,6 @@ typedef struct ConnState ConnState;
 struct ConnState {
   sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
   int nScan;                        /* Scans running now */
-  int nQueryDepth;                  /* url_query steps nested now */
   Guard guard;                      /* Limits on this connection (guard.c) */
   char **azProfile;                 /* name, options JSON, name, JSON, ... */
   int nProfile;                     /* Entries in azProfile (twice the profiles) */
@@ -111,6 +110,11 @@ static void profileFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;
   if( zName==0 || zName[0]==0 ){
     sqlite3_result_error(ctx, "api_fetch_profile: the name must be a non-empty string", -1);
+    return;
+  }
+  if( p->guard.nQueryDepth>0 ){
+    /* A url_query may be stored in someone else's database file. */
+    sqlite3_result_error(ctx, "api_fetch_profile: not allowed inside a url_query", -1);
     return;
   }
   for(i=0; i+1<p->nProfile && strcmp(p->azProfile[i], zName)!=0; i+=2){}
@@ -271,16 +275,16 @@ static int query_next(FetchCursor *c, Request *pReq, char **pzErr){
   /* A url_query may read other wide tables, whose url_query may read
   ** others: a chain, bounded here, as a table that reads itself is refused
   ** in fetchFilter.  Either would otherwise recurse until the stack ends. */
-  if( t->pConn->nQueryDepth>=APIFETCH_MAX_QUERY_DEPTH ){
+  if( t->pConn->guard.nQueryDepth>=APIFETCH_MAX_QUERY_DEPTH ){
     *pzErr = sqlite3_mprintf("api_fetch: url_query reads wide tables whose url_query "
         "reads wide tables, more than %d deep", APIFETCH_MAX_QUERY_DEPTH);
     return -1;
   }
-  t->pConn->nQueryDepth++;
+  t->pConn->guard.nQueryDepth++;
   t->bInQuery++;
   rc = sqlite3_step(c->pQuery);
   t->bInQuery--;
-  t->pConn->nQueryDepth--;
+  t->pConn->guard.nQueryDepth--;
   if( rc==SQLITE_DONE ) return 0;
   if( rc!=SQLITE_ROW ){
     /* An error of a wide table the query reads is passed on as it is. */

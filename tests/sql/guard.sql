@@ -78,3 +78,16 @@ SELECT api_fetch_config('{"lock": true}') ->> 'lock' AS locked;
 SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"bearer": "${env:APIFETCH_TEST_TOKEN}"}');
 SELECT api_fetch_profile('p', '{"basic": "u:${env:APIFETCH_TEST_TOKEN}"}');
 CREATE VIRTUAL TABLE temp.envw USING api_fetch(url_list='["$BASE/echo"]', bearer='${env:HOME}');
+-- A url_query (which may be stored in someone else's database file) cannot
+-- change the settings or the profiles: SQLITE_DIRECTONLY covers views and
+-- triggers, this covers url_query.
+.open :memory:
+.load ./apifetch
+SELECT api_fetch_config('{"block_private": true}') ->> 'block_private' AS block_private;
+CREATE VIRTUAL TABLE temp.sneaky USING api_fetch(columns='x',
+  url_query='SELECT ''$BASE/obj?c='' || api_fetch_config(''{"block_private": false}'')');
+SELECT * FROM temp.sneaky;
+CREATE VIRTUAL TABLE temp.sneaky2 USING api_fetch(columns='x',
+  url_query='SELECT ''$BASE/obj?p='' || api_fetch_profile(''p'', ''{}'')');
+SELECT * FROM temp.sneaky2;
+SELECT api_fetch_config() ->> 'block_private' AS still_blocked;
