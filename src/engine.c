@@ -44,6 +44,7 @@ struct Transfer {
   size_t nAlloc;            /* Bytes allocated for pBody */
   int bTooBig;              /* Body went over max_bytes */
   int bRefused;             /* The guard refused an address or host: no retry */
+  int nSent;                /* Requests this attempt sent (redirects too) */
   char *zNote;              /* Why a retry was not made, for the error text */
   char zRetryAfter[64];     /* Retry-After of the last response, or "" */
   Buf link;                 /* Link header lines of the last response */
@@ -57,6 +58,7 @@ struct Engine {
   sqlite3_int64 nStarted;   /* Attempts started, for max_requests */
   sqlite3_int64 nBytes;     /* Body bytes received, for max_total_bytes */
   int bOverBytes;           /* max_total_bytes was passed */
+  int bOverRequests;        /* max_requests was passed by a redirect */
   const char *zDeadline;    /* "deadline_ms" or "max_query_ms" */
   sqlite3_int64 deadlineMs; /* Its value */
   RequestSource src;        /* Where requests come from */
@@ -213,6 +215,7 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
 static int host_refused(Transfer *t){
   char *zUrl = 0;
   const struct curl_slist *l;
+  if( t->pEngine->pGuard==0 || t->pEngine->pGuard->azAllowHost==0 ) return 0;
   /* A Host header would reach another virtual host at an allowed address. */
   for(l=t->req.pHeaders; l; l=l->next){
     /* "Host:" with a value, or "Host;", which libcurl sends as an empty one. */
@@ -269,8 +272,16 @@ static curl_socket_t on_open_socket(void *pArg, curlsocktype purpose,
 /* allow_hosts, last check: before each request is sent, also on a reused
 ** connection. */
 static int on_prereq(void *pArg, char *zIp, char *zLocal, int port, int localPort){
+  Transfer *t = (Transfer*)pArg;
+  Engine *e = t->pEngine;
   (void)zIp; (void)zLocal; (void)port; (void)localPort;
-  return host_refused((Transfer*)pArg) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+  /* max_requests counts every request sent: an attempt's first was counted
+  ** when it started, each redirect it follows is counted here. */
+  if( ++t->nSent>1 && e->pGuard->maxRequests && ++e->nStarted>e->pGuard->maxRequests ){
+    e->bOverRequests = 1;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return host_refused(t) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 /**************************************************************************
@@ -289,6 +300,7 @@ static int transfer_setup(Engine *e, Transfer *t){
   t->nBody = 0;
   t->bTooBig = 0;
   t->bRefused = 0;
+  t->nSent = 0;
   t->zRetryAfter[0] = 0;
   t->link.n = 0;
   t->total.n = 0;
@@ -334,6 +346,8 @@ static int transfer_setup(Engine *e, Transfer *t){
   if( e->pGuard && e->pGuard->azAllowHost ){
     curl_easy_setopt(h, CURLOPT_RESOLVER_START_FUNCTION, on_resolver_start);
     curl_easy_setopt(h, CURLOPT_RESOLVER_START_DATA, t);
+  }
+  if( e->pGuard && (e->pGuard->azAllowHost || e->pGuard->maxRequests) ){
     curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(h, CURLOPT_PREREQDATA, t);
   }
@@ -646,6 +660,12 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
         if( e->bOverBytes ){
           *pzErr = sqlite3_mprintf("api_fetch: this query received more than "
               "max_total_bytes (%lld) set by api_fetch_config", e->pGuard->maxTotalBytes);
+          return SQLITE_ERROR;
+        }
+        if( e->bOverRequests ){
+          *pzErr = sqlite3_mprintf(
+              "api_fetch: this query reached max_requests (%lld) set by api_fetch_config",
+              e->pGuard->maxRequests);
           return SQLITE_ERROR;
         }
       }

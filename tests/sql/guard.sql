@@ -27,6 +27,9 @@ SELECT api_fetch_config('{"allow_hosts": null, "max_requests": 2}') IS NOT NULL 
 SELECT count(*) FROM api_fetch('["$BASE/obj?id=1", "$BASE/obj?id=2"]', 1);
 SELECT count(*) FROM api_fetch('["$BASE/obj?id=1", "$BASE/obj?id=2", "$BASE/obj?id=3"]', 1);
 SELECT count(*) FROM api_fetch('["$BASE/flaky?key=g1&fail=2"]', 1, '{"retry_base_ms": 0}');
+-- Redirects are requests too: one redirect fits in 2, five do not.
+SELECT status FROM api_fetch('["$BASE/redirects?n=1"]', 1);
+SELECT status FROM api_fetch('["$BASE/redirects?n=5"]', 1, '{"max_redirects": 10}');
 SELECT api_fetch_config('{"max_requests": 0, "max_total_bytes": 1000}') IS NOT NULL AS set_;
 SELECT count(*) FROM api_fetch('["$BASE/huge?mb=1"]', 1);
 SELECT api_fetch_config('{"max_total_bytes": 0, "max_query_ms": 300}') IS NOT NULL AS set_;
