@@ -407,6 +407,7 @@ struct Request {
   char *pBody;                   /* Request body or NULL */
   size_t nBody;                  /* Bytes in pBody */
   struct curl_slist *pHeaders;   /* Headers to send, options' merged in */
+  int bNoCredentials;            /* A page on another origin: no bearer, basic, headers */
 };
 void request_clear(Request *p);
 

@@ -360,7 +360,9 @@ static int transfer_setup(Engine *e, Transfer *t){
   }
   /* Credentials set this way are not sent to another host after a
   ** redirect (libcurl's rule, unless CURLOPT_UNRESTRICTED_AUTH). */
-  if( o->zBearer ){
+  if( t->req.bNoCredentials ){
+    /* A next page on another origin (paginate.c): none. */
+  }else if( o->zBearer ){
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
     curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
   }else if( o->zBasic ){

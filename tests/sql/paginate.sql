@@ -49,3 +49,13 @@ SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "cursor"}}'
 SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "page", "total": "x"}}');
 SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": 3}');
 SELECT * FROM api_fetch('["$BASE/items"]', 1, '{"paginate": {"type": "page", "max_pages": 0}}');
+-- A next page on another origin (here localhost for 127.0.0.1) is asked
+-- for without credentials: no bearer, no headers (API keys live there).
+-- On the same origin they are sent as on the first page.
+SELECT url_index, page, json_extract(data, '$.headers.authorization') IS NOT NULL AS auth,
+       json_extract(data, '$.headers.x-api-key') IS NOT NULL AS api_key
+  FROM api_fetch('["$BASE/raw?body=%7B%22next%22%3A%22%2Fecho%22%7D",
+                   "$BASE/raw?body=%7B%22next%22%3A%22http%3A%2F%2Flocalhost%3A$PORT%2Fecho%22%7D"]', 1,
+                 '{"bearer": "t0k", "headers": {"X-Api-Key": "k"},
+                   "paginate": {"type": "next", "next_path": "next"}}')
+ ORDER BY url_index, page;
