@@ -265,6 +265,17 @@ const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr){
       return a[15] ? "a loopback address" : "an unspecified address";
     }
     if( memcmp(a, v4mapped, 12)==0 ) return v4_refused(a+12);
+    /* IPv6 forms that carry an IPv4 address a translator may connect to:
+    ** IPv4-compatible ::a.b.c.d, SIIT ::ffff:0:a.b.c.d, NAT64 64:ff9b::/96,
+    ** 6to4 2002:aabb:ccdd::/48. */
+    if( memcmp(a, zero, 12)==0 ) return v4_refused(a+12);
+    if( memcmp(a, zero, 8)==0 && a[8]==0xff && a[9]==0xff && a[10]==0 && a[11]==0 ){
+      return v4_refused(a+12);
+    }
+    if( a[0]==0 && a[1]==0x64 && a[2]==0xff && a[3]==0x9b && memcmp(a+4, zero, 8)==0 ){
+      return v4_refused(a+12);
+    }
+    if( a[0]==0x20 && a[1]==0x02 ) return v4_refused(a+2);
     if( (a[0]&0xFE)==0xFC ) return "a private (unique local) address";
     if( a[0]==0xFE && (a[1]&0xC0)==0x80 ) return "a link-local address";
     if( a[0]==0xFF ) return "a multicast address";

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "apifetch.h"
 
 static int nFail;           /* Failed checks in the current test */
@@ -386,6 +388,32 @@ static void test_schema_repeats(void){
   schema_clear(&s);
 }
 
+/* block_private on IPv6 forms that carry an IPv4 address. */
+static int v6_refused(const char *zAddr){
+  Guard g;
+  struct sockaddr_in6 a;
+  memset(&g, 0, sizeof(g));
+  g.bBlockPrivate = 1;
+  memset(&a, 0, sizeof(a));
+  a.sin6_family = AF_INET6;
+  if( inet_pton(AF_INET6, zAddr, &a.sin6_addr)!=1 ) return -1;
+  return guard_address_refused(&g, (const struct sockaddr*)&a)!=0;
+}
+
+static void test_block_private_v6(void){
+  CHECK( v6_refused("::1")==1 );
+  CHECK( v6_refused("::ffff:127.0.0.1")==1 );
+  CHECK( v6_refused("::127.0.0.1")==1 );              /* IPv4-compatible */
+  CHECK( v6_refused("::ffff:0:10.0.0.1")==1 );        /* SIIT */
+  CHECK( v6_refused("64:ff9b::a9fe:a9fe")==1 );       /* NAT64 to 169.254.169.254 */
+  CHECK( v6_refused("2002:7f00:1::")==1 );            /* 6to4 of 127.0.0.1 */
+  CHECK( v6_refused("fe80::1")==1 );
+  CHECK( v6_refused("fd00::1")==1 );
+  CHECK( v6_refused("64:ff9b::808:808")==0 );         /* NAT64 to 8.8.8.8 */
+  CHECK( v6_refused("2002:808:808::")==0 );
+  CHECK( v6_refused("2606:4700::1111")==0 );
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -400,6 +428,7 @@ int main(void){
   run("options", test_options);
   run("url_list", test_urllist);
   run("schema_repeats", test_schema_repeats);
+  run("block_private_v6", test_block_private_v6);
   curl_global_cleanup();
   return 0;
 }
