@@ -173,6 +173,8 @@ def run_sql(path, base, env, subst={}):
     out = re.sub(r"(port \d+ after) \d+ ms", r"\1 N ms", out)
     # ... and its timeouts how long the transfer ran (2000, or 2001 when slow).
     out = re.sub(r"(timed out after) \d+ milliseconds", r"\1 N milliseconds", out)
+    # ... and a trickle how many bytes came in that time.
+    out = re.sub(r"(milliseconds with) \d+ (out of \d+ bytes)", r"\1 N \2", out)
     out = re.sub(r"(?m)^(api_fetch: .*) ETA \d+ s", r"\1 ETA N s", out)
     for k, v in subst.items():
         out = out.replace(v, k)
