@@ -390,6 +390,11 @@ int options_check(const Options *p, char **pzErr);
 
 struct cJSON;
 int paginate_parse(Paginate *p, const struct cJSON *v, char **pzErr);
+/* Is v's key also the key of a member of object pObj before v?  (cJSON
+** keeps repeated keys; options and settings refuse them.)  Quadratic in
+** the members, which callers bound: they stop at the first unknown key, or
+** cap the object's size first. */
+int json_key_repeated(const struct cJSON *pObj, const struct cJSON *v);
 void paginate_clear(Paginate *p);
 char *url_with_param(const char *zUrl, const char *zName, const char *zValue);
 /* The same for nPair parameters, azPair holding name, value, name, value... */

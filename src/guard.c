@@ -35,7 +35,6 @@
 #include <cjson/cJSON.h>
 #include "apifetch.h"
 
-
 int guard_env_refused(const Guard *g, const char *zName){
   int i;
   if( g==0 ) return 0;
@@ -64,15 +63,9 @@ static int bad(char **pzErr, const char *zKey, const char *zWant){
   return SQLITE_ERROR;
 }
 
-static void names_free(char **az, int n){
-  int i;
-  for(i=0; az && i<n; i++) sqlite3_free(az[i]);
-  sqlite3_free(az);
-}
-
 void guard_clear(Guard *g){
-  names_free(g->azAllowHost, g->nAllowHost);
-  names_free(g->azAllowEnv, g->nAllowEnv);
+  strlist_free(g->azAllowHost, g->nAllowHost);
+  strlist_free(g->azAllowEnv, g->nAllowEnv);
   sqlite3_free(g->zCaFile);
   memset(g, 0, sizeof(*g));
 }
@@ -93,11 +86,11 @@ static int names_read(const cJSON *v, int bLower, const char *zWant, char ***paz
   cJSON_ArrayForEach(h, v){
     char *z;
     if( !cJSON_IsString(h) || h->valuestring[0]==0 ){
-      names_free(az, i);
+      strlist_free(az, i);
       return bad(pzErr, v->string, zWant);
     }
     z = az[i] = sqlite3_mprintf("%s", h->valuestring);
-    if( z==0 ){ names_free(az, i); return SQLITE_NOMEM; }
+    if( z==0 ){ strlist_free(az, i); return SQLITE_NOMEM; }
     i++;
     for(; bLower && *z; z++) if( *z>='A' && *z<='Z' ) *z += 'a'-'A';
   }
@@ -129,10 +122,7 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
   }
   cJSON_ArrayForEach(v, pRoot){
     const char *k = v->string;
-    const cJSON *w;
-    /* Known keys only get this far, so this loop is short. */
-    for(w=pRoot->child; w!=v && strcmp(w->string, k)!=0; w=w->next){}
-    if( w!=v ){
+    if( json_key_repeated(pRoot, v) ){
       *pzErr = sqlite3_mprintf("api_fetch_config: setting %s is given twice", k);
       rc = SQLITE_ERROR;
       break;
@@ -179,8 +169,8 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
   }
   cJSON_Delete(pRoot);
   if( rc ){
-    names_free(azHost, nHost);
-    names_free(azEnv, nEnv);
+    strlist_free(azHost, nHost);
+    strlist_free(azEnv, nEnv);
     sqlite3_free(zCaFile);
     return rc;
   }
@@ -190,12 +180,12 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
   }
   /* null: no list (NULL); []: a list that allows nothing. */
   if( bHost ){
-    names_free(g->azAllowHost, g->nAllowHost);
+    strlist_free(g->azAllowHost, g->nAllowHost);
     n.azAllowHost = azHost;
     n.nAllowHost = nHost;
   }
   if( bEnv ){
-    names_free(g->azAllowEnv, g->nAllowEnv);
+    strlist_free(g->azAllowEnv, g->nAllowEnv);
     n.azAllowEnv = azEnv;
     n.nAllowEnv = nEnv;
   }
@@ -203,32 +193,29 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
   return SQLITE_OK;
 }
 
-char *guard_describe(const Guard *g){
-  cJSON *o = cJSON_CreateObject(), *a;
-  char *zJson, *z;
+/* A list setting as names_read reads it: null, or an array of names. */
+static void names_describe(cJSON *o, const char *zKey, char **az, int n){
+  cJSON *a;
   int i;
+  if( az==0 ){
+    cJSON_AddNullToObject(o, zKey);
+    return;
+  }
+  a = cJSON_AddArrayToObject(o, zKey);
+  for(i=0; a && i<n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(az[i]));
+}
+
+char *guard_describe(const Guard *g){
+  cJSON *o = cJSON_CreateObject();
+  char *zJson, *z;
   if( o==0 ) return 0;
   cJSON_AddBoolToObject(o, "disabled", g->bDisabled);
-  if( g->azAllowHost ){
-    a = cJSON_AddArrayToObject(o, "allow_hosts");
-    for(i=0; a && i<g->nAllowHost; i++){
-      cJSON_AddItemToArray(a, cJSON_CreateString(g->azAllowHost[i]));
-    }
-  }else{
-    cJSON_AddNullToObject(o, "allow_hosts");
-  }
+  names_describe(o, "allow_hosts", g->azAllowHost, g->nAllowHost);
   cJSON_AddBoolToObject(o, "block_private", g->bBlockPrivate);
   cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests);
   cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes);
   cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs);
-  if( g->azAllowEnv ){
-    a = cJSON_AddArrayToObject(o, "allow_env");
-    for(i=0; a && i<g->nAllowEnv; i++){
-      cJSON_AddItemToArray(a, cJSON_CreateString(g->azAllowEnv[i]));
-    }
-  }else{
-    cJSON_AddNullToObject(o, "allow_env");
-  }
+  names_describe(o, "allow_env", g->azAllowEnv, g->nAllowEnv);
   if( g->zCaFile ) cJSON_AddStringToObject(o, "ca_file", g->zCaFile);
   else cJSON_AddNullToObject(o, "ca_file");
   cJSON_AddBoolToObject(o, "lock", g->bLocked);

@@ -491,9 +491,7 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     cJSON_ArrayForEach(q, v){
       char **az;
       char *zVal = 0;
-      const cJSON *w;
-      for(w=v->child; w!=q && strcmp(w->string, q->string)!=0; w=w->next){}
-      if( w!=q ){
+      if( json_key_repeated(v, q) ){
         *pzErr = sqlite3_mprintf("api_fetch: option query has parameter \"%s\" twice",
                                  q->string);
         return SQLITE_ERROR;
@@ -611,8 +609,16 @@ int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr){
   return rc;
 }
 
+int json_key_repeated(const cJSON *pObj, const cJSON *v){
+  const cJSON *w;
+  for(w=pObj->child; w!=v; w=w->next){
+    if( strcmp(w->string, v->string)==0 ) return 1;
+  }
+  return 0;
+}
+
 int options_parse(Options *p, const char *zJson, char **pzErr){
-  cJSON *pRoot, *v, *w;
+  cJSON *pRoot, *v;
   int rc = SQLITE_OK;
   if( zJson==0 ) return SQLITE_OK;
   if( json_has_nul(zJson, strlen(zJson)) ){
@@ -635,12 +641,10 @@ int options_parse(Options *p, const char *zJson, char **pzErr){
     if( rc ) goto done;
   }
   cJSON_ArrayForEach(v, pRoot){
-    for(w=pRoot->child; w!=v; w=w->next){
-      if( strcmp(w->string, v->string)==0 ){
-        *pzErr = sqlite3_mprintf("api_fetch: option %s is given twice", v->string);
-        rc = SQLITE_ERROR;
-        goto done;
-      }
+    if( json_key_repeated(pRoot, v) ){
+      *pzErr = sqlite3_mprintf("api_fetch: option %s is given twice", v->string);
+      rc = SQLITE_ERROR;
+      goto done;
     }
     if( strcmp(v->string, "profile")==0 ) continue;
     rc = parse_one_option(p, v, pzErr);
