@@ -17,7 +17,7 @@ WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 LIBS    = -lcurl -lcjson
 PYTHON  ?= /usr/bin/python3
 
-SRC     = src/apifetch.c src/vtab.c src/engine.c src/options.c src/json.c \
+SRC     = src/apifetch.c src/conn.c src/vtab.c src/engine.c src/options.c src/json.c \
           src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c
 HDR     = src/apifetch.h
 
