@@ -493,8 +493,11 @@ struct cJSON *guard_describe(const Guard *g);
 /* Is this connected address one the guard refuses?  Returns a static
 ** reason, or NULL. */
 const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr);
-/* Is this URL's host refused by the allow-list?  Returns 1 if so. */
-int guard_host_refused(const Guard *g, const char *zUrl);
+/* Is this URL's host and port refused by allow_hosts?  Returns 1 if so,
+** with "host:port" in *pzHostPort (sqlite3_malloc'd; NULL on OOM). */
+int guard_host_refused(const Guard *g, const char *zUrl, char **pzHostPort);
+/* Why an allow_hosts entry is malformed, or NULL. */
+const char *guard_host_entry_error(const char *z);
 
 /**************************************************************************
 ** conn.c - per-connection state: limits, profiles, counters

@@ -228,11 +228,16 @@ static int host_refused(Transfer *t){
     }
   }
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
-  if( zUrl && guard_host_refused(t->pEngine->pGuard, zUrl) ){
-    sqlite3_free(t->zNote);
-    t->zNote = sqlite3_mprintf("refused by allow_hosts: the host of %s is not allowed", zUrl);
-    t->bRefused = 1;
-    return 1;
+  if( zUrl ){
+    char *zHostPort = 0;
+    if( guard_host_refused(t->pEngine->pGuard, zUrl, &zHostPort) ){
+      sqlite3_free(t->zNote);
+      t->zNote = sqlite3_mprintf("refused by allow_hosts: %s is not allowed (%s)",
+                                 zHostPort ? zHostPort : "the host", zUrl);
+      sqlite3_free(zHostPort);
+      t->bRefused = 1;
+      return 1;
+    }
   }
   return 0;
 }

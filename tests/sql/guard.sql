@@ -6,16 +6,30 @@ SELECT api_fetch_config('{"block_private": true}') IS NOT NULL AS set_;
 SELECT url_index, status, error, attempts FROM api_fetch('["$BASE/obj?id=1", "$BASE/redirect?to=/obj"]')
  ORDER BY url_index;
 CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list='["$BASE/obj?id=1"]');
--- allow_hosts: exact host names, also after a redirect.
+-- Only globally reachable addresses: the special-purpose blocks too
+-- (benchmarking, IETF assignments, documentation, local-use NAT64,
+-- site-local), refused before any connection is made.
+SELECT url_index, error FROM api_fetch('["http://198.18.0.1:9/", "http://192.0.0.1:9/",
+  "http://203.0.113.9:9/", "http://[64:ff9b:1::1]:9/", "http://[fec0::1]:9/",
+  "http://[100::1]:9/"]', 6, '{"connect_timeout_ms": 2000}') ORDER BY url_index;
+-- allow_hosts: exact host names and ports (a bare name allows ports 80
+-- and 443 only), also after a redirect.
 SELECT api_fetch_config('{"block_private": false, "allow_hosts": ["127.0.0.1"]}') IS NOT NULL AS set_;
+SELECT error FROM api_fetch('["$BASE/obj?id=1"]');
+SELECT api_fetch_config('{"allow_hosts": ["127.0.0.1:$PORT"]}') IS NOT NULL AS set_;
 SELECT url_index, status, error FROM api_fetch('["$BASE/obj?id=1", "http://localhost:$PORT/obj?id=2",
   "$BASE/redirect?to=http://localhost:$PORT/obj"]') ORDER BY url_index;
 -- ... and before a name is looked up or a connection made, so that SQL can
 -- neither probe ports (a closed port would say "Couldn't connect") nor make
 -- the host look up names of its choosing; a refusal is not retried.
 SELECT url_index, attempts, status, error FROM api_fetch('["http://127.0.0.2:1/",
-  "http://nonexistent.invalid/", "$BASE/redirect?to=http://localhost:1/x"]', 3, '{"retry_base_ms": 1}')
- ORDER BY url_index;
+  "http://nonexistent.invalid/", "$BASE/redirect?to=http://localhost:1/x",
+  "http://127.0.0.1:1/", "http://127.0.0.1:22/", "$BASE/redirect?to=http://127.0.0.1:1/x"]', 3,
+  '{"retry_base_ms": 1}') ORDER BY url_index;
+SELECT api_fetch_config('{"allow_hosts": ["127.0.0.1:x"]}');
+SELECT api_fetch_config('{"allow_hosts": ["127.0.0.1:*"]}') ->> 'allow_hosts' AS any_port;
+SELECT count(*) FROM api_fetch('["$BASE/obj?id=1"]') WHERE error IS NULL;
+SELECT api_fetch_config('{"allow_hosts": ["127.0.0.1:$PORT"]}') IS NOT NULL AS set_;
 -- A Host header would reach another virtual host behind an allowed address.
 SELECT status, error FROM api_fetch('[{"url": "$BASE/echo", "headers": {"Host": "internal.example"}}]');
 SELECT status, error FROM api_fetch('["$BASE/echo"]', 1, '{"headers": {"host": "internal.example"}}');
