@@ -49,6 +49,20 @@ SELECT count(*) FROM api_fetch('["$BASE/huge?mb=1"]', 1);
 SELECT api_fetch_config('{"max_total_bytes": 0, "max_query_ms": 300}') IS NOT NULL AS set_;
 SELECT error FROM api_fetch('["$BASE/obj?id=1&delay=2000"]', 1);
 SELECT error FROM api_fetch('["$BASE/obj?id=1&delay=2000"]', 1, '{"deadline_ms": 100}');
+-- Budgets count per statement, not per scan: a join that runs api_fetch
+-- once for each of 200 rows spends one budget (it used to spend 200).
+SELECT api_fetch_config('{"max_query_ms": 0, "max_requests": 5}') IS NOT NULL AS set_;
+SELECT count(*) FROM api_fetch('["$BASE/stats/reset"]');
+WITH RECURSIVE n(i) AS (VALUES(0) UNION ALL SELECT i+1 FROM n WHERE i<199)
+SELECT count(*) FROM n, api_fetch(json_array('$BASE/obj?id=' || n.i));
+SELECT api_fetch_config('{"max_requests": 0, "max_query_ms": 500}') IS NOT NULL AS set_;
+SELECT data ->> 'requests' AS requests_sent FROM api_fetch('["$BASE/stats"]');
+WITH RECURSIVE n(i) AS (VALUES(0) UNION ALL SELECT i+1 FROM n WHERE i<199)
+SELECT count(*) AS urls, count(error) AS stopped, max(error) AS why,
+       (julianday('now') - julianday(min(t))) * 86400 < 2.0 AS within_the_limit
+  FROM (SELECT error, (SELECT julianday('now')) AS t FROM n,
+        api_fetch(json_array('$BASE/obj?delay=20&id=' || n.i)));
+SELECT api_fetch_config('{"max_query_ms": 0}') IS NOT NULL AS set_;
 -- Bad settings are refused whole.
 SELECT api_fetch_config('{"bogus": 1}');
 SELECT api_fetch_config('{"max_requests": -1}');
