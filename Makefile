@@ -18,7 +18,7 @@ LIBS    = -lcurl -lcjson
 PYTHON  ?= /usr/bin/python3
 
 SRC     = src/apifetch.c src/conn.c src/vtab.c src/engine.c src/options.c src/json.c \
-          src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c
+          src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c
 HDR     = src/apifetch.h
 
 ifeq ($(SANITIZE),1)

@@ -456,6 +456,13 @@ char *request_from_template(const Options *pOpt,
 char *url_check(const char *zUrl);
 
 /**************************************************************************
+** util.c - leaf helpers that call nothing above them.
+*/
+/* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
+** default port filled in)?  0 if either cannot be parsed. */
+int url_same_origin(const char *a, const char *b);
+
+/**************************************************************************
 ** guard.c - per-connection limits for shared and untrusted use
 **
 ** Read at load time from the environment variable APIFETCH_CONFIG (a JSON
@@ -572,6 +579,7 @@ struct Response {
   char *zError;                  /* Why it failed, or NULL (owned) */
   int eErr;                      /* ERR_*: what kind of failure, if zError */
   int nAttempt;                  /* Attempts made */
+  int nRequest;                  /* HTTP requests sent: attempts and redirects */
   sqlite3_int64 elapsed_ms;      /* From first start to completion */
   char *zContentType;            /* Content-Type of the response, or NULL */
   char *pBody;                   /* Response body (owned), may be NULL */

@@ -286,26 +286,6 @@ static char *link_url(const char *zLink, const char *zRel, const char *zBase){
 ** Following pages
 */
 
-/* Do URLs a and b have one origin: scheme, host and port?  0 if either
-** cannot be parsed. */
-static int same_origin(const char *a, const char *b){
-  static const CURLUPart aPart[] = { CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT };
-  CURLU *ha = curl_url(), *hb = curl_url();
-  int i, bSame = ha && hb && curl_url_set(ha, CURLUPART_URL, a, 0)==CURLUE_OK
-                          && curl_url_set(hb, CURLUPART_URL, b, 0)==CURLUE_OK;
-  for(i=0; bSame && i<3; i++){
-    char *za = 0, *zb = 0;
-    curl_url_get(ha, aPart[i], &za, CURLU_DEFAULT_PORT);
-    curl_url_get(hb, aPart[i], &zb, CURLU_DEFAULT_PORT);
-    bSame = za && zb && strcasecmp(za, zb)==0;
-    curl_free(za);
-    curl_free(zb);
-  }
-  curl_url_cleanup(ha);
-  curl_url_cleanup(hb);
-  return bSame;
-}
-
 static int request_copy(Request *pTo, const Request *p){
   struct curl_slist *h;
   memset(pTo, 0, sizeof(*pTo));
@@ -483,7 +463,7 @@ int paginate_follow(const Paginate *p, const Response *r, JsonSpan root, int bEm
   memset(g, 0, sizeof(*g));
   rc = request_copy(&g->proto, &r->req);
   if( rc ){ sqlite3_free(g); sqlite3_free(zNext); return rc; }
-  if( !same_origin(zNext, r->req.zUrl) ){
+  if( !url_same_origin(zNext, r->req.zUrl) ){
     /* The server named another origin: it gets the request, not the
     ** credentials (bearer, basic, and headers, where API keys live). */
     curl_slist_free_all(g->proto.pHeaders);

@@ -399,7 +399,7 @@ static int cursor_take_response(FetchCursor *c){
     if( c->pages.pFirst && c->pEngine ) engine_wake(c->pEngine);
   }
   stat_add(t, STAT_URLS, 1);
-  stat_add(t, STAT_REQUESTS, r->nAttempt);
+  stat_add(t, STAT_REQUESTS, r->nRequest);
   stat_add(t, STAT_RETRIES, r->nAttempt>0 ? r->nAttempt-1 : 0);
   stat_add(t, STAT_BYTES, (sqlite3_int64)r->nBody);
   scan_progress(c, 0);

@@ -1,0 +1,26 @@
+/*
+** util.c - helpers at the bottom of the extension: they call libcurl,
+** SQLite's allocator and the C library, nothing of apifetch's above them.
+**
+**   url_same_origin("https://a.example/x", "https://A.example:443/y")  -> 1
+*/
+#include <strings.h>
+#include "apifetch.h"
+
+int url_same_origin(const char *a, const char *b){
+  static const CURLUPart aPart[] = { CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT };
+  CURLU *ha = curl_url(), *hb = curl_url();
+  int i, bSame = ha && hb && curl_url_set(ha, CURLUPART_URL, a, 0)==CURLUE_OK
+                          && curl_url_set(hb, CURLUPART_URL, b, 0)==CURLUE_OK;
+  for(i=0; bSame && i<3; i++){
+    char *za = 0, *zb = 0;
+    curl_url_get(ha, aPart[i], &za, CURLU_DEFAULT_PORT);
+    curl_url_get(hb, aPart[i], &zb, CURLU_DEFAULT_PORT);
+    bSame = za && zb && strcasecmp(za, zb)==0;
+    curl_free(za);
+    curl_free(zb);
+  }
+  curl_url_cleanup(ha);
+  curl_url_cleanup(hb);
+  return bSame;
+}
