@@ -8,6 +8,11 @@
 #                   (FUZZ_SECONDS each, default 60; needs make check-deps)
 #   make demo       run sql/demo.sql against the bundled local server
 #   make bench      run the benchmarks (not part of the tests)
+#   make install    install the module where `.load apifetch` finds it without a
+#                   path (PREFIX=/usr/local, DESTDIR, LIBDIR); make uninstall
+#   make deb        dist/libsqlite3-mod-apifetch_VERSION_ARCH.deb (dpkg-deb)
+#   make wheel      dist/ wheels: the Python package apifetch and the Datasette
+#                   plugin datasette-apifetch
 #   make clean
 
 CC      ?= cc
@@ -16,6 +21,17 @@ WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
           -Wpointer-arith -Wformat=2
 LIBS    = -lcurl -lcjson
 PYTHON  ?= /usr/bin/python3
+
+# The version comes from VERSION alone; the C code, the Python packages and
+# the .deb all take it from there.  In a git checkout of this repository the
+# build also names its commit (api_fetch_version()); elsewhere it does not.
+VERSION := $(shell cat VERSION)
+COMMIT  := $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
+             git rev-parse --short HEAD 2>/dev/null)
+VERSION_FLAGS = -DAPIFETCH_VERSION='"$(VERSION)"' $(if $(COMMIT),-DAPIFETCH_COMMIT='"$(COMMIT)"')
+# A new commit or version rebuilds what embeds it: build/id changes only then.
+$(shell mkdir -p build && { echo '$(VERSION) $(COMMIT)' | cmp -s - build/id || \
+        echo '$(VERSION) $(COMMIT)' > build/id; })
 
 SRC     = src/apifetch.c src/vtab.c src/engine.c src/options.c src/json.c \
           src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c
@@ -38,13 +54,19 @@ BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
 
 all: apifetch.so
 
-apifetch.so: $(SRC) $(HDR)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared -fvisibility=hidden -o $@ $(SRC) $(LIBS)
+build/id:
+	@mkdir -p build && echo '$(VERSION) $(COMMIT)' > $@
+
+# The SONAME is the name `.load apifetch` asks the dynamic loader for: it lets
+# ldconfig find an installed module by that name (see install).
+apifetch.so: $(SRC) $(HDR) build/id
+	$(CC) $(CFLAGS) $(WARN) $(VERSION_FLAGS) -fPIC -shared -fvisibility=hidden \
+	  -Wl,-soname,apifetch.so -o $@ $(SRC) $(LIBS)
 
 # The pure parts (JSON scanner, policy, options) linked against the real
 # SQLite library, for tests/unit.c.
-tests/unit: tests/unit.c $(SRC) $(HDR)
-	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -Isrc -o $@ tests/unit.c $(SRC) $(LIBS) -lsqlite3
+tests/unit: tests/unit.c $(SRC) $(HDR) build/id
+	$(CC) $(CFLAGS) $(WARN) $(VERSION_FLAGS) -DSQLITE_CORE -Isrc -o $@ tests/unit.c $(SRC) $(LIBS) -lsqlite3
 
 unit: tests/unit
 	./tests/unit
@@ -77,7 +99,7 @@ install-pkgs:
 	else echo "all dependencies present"; fi
 
 clean:
-	rm -f apifetch.so tests/unit
+	rm -rf apifetch.so tests/unit build dist
 
 # Fuzzing (clang with libFuzzer): `make fuzz [FUZZ_SECONDS=60]` builds
 # tests/fuzz_flatten (response body -> records -> schema -> rows) and
@@ -96,7 +118,7 @@ FUZZ_FLAGS_args    = -max_len=16384
 .PHONY: fuzz clean-fuzz
 
 tests/fuzz_flatten tests/fuzz_args: tests/%: tests/%.c tests/fuzz.h $(FUZZ_SRC) $(HDR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -DSQLITE_CORE -Isrc -o $@ $< $(FUZZ_SRC) $(LIBS) -lsqlite3
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(VERSION_FLAGS) -DSQLITE_CORE -Isrc -o $@ $< $(FUZZ_SRC) $(LIBS) -lsqlite3
 
 fuzz: check-deps tests/fuzz_flatten tests/fuzz_args
 	@d=$$(mktemp -d /tmp/apifetch-fuzz.XXXXXX) || exit 1; rc=0; \
