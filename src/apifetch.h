@@ -368,6 +368,7 @@ struct Options {
   void *pProfileCtx;
   const Guard *pGuard;           /* The connection's limits (for ${env:}), or NULL */
   int bInProfile;                /* Parsing a profile (no nested profiles) */
+  int bEnvGranted;               /* ... one whose ${env:} were checked when stored */
   char **azRecordPath;           /* record_path keys */
   int nRecordPath;               /* Number of keys in azRecordPath */
 };
@@ -482,17 +483,61 @@ void guard_clear(Guard *g);
 int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr);
 /* May ${env:zName} be read on this connection (g may be NULL: yes)? */
 int guard_env_refused(const Guard *g, const char *zName);
-/* Apply a JSON object of settings.  Returns SQLITE_OK or an error with a
-** message. */
-int guard_set(Guard *g, const char *zJson, char **pzErr);
-/* The settings as a JSON object (sqlite3_malloc'd). */
-char *guard_describe(const Guard *g);
+/* The settings of g changed by the JSON object pRoot, into *pNew (a deep
+** copy: g is unchanged).  Returns SQLITE_OK or an error with a message.
+** The key "profiles" is left to conn.c. */
+int guard_set(const Guard *g, const struct cJSON *pRoot, Guard *pNew, char **pzErr);
+/* Replace the settings of g by *pNew (which is emptied). */
+void guard_replace(Guard *g, Guard *pNew);
+/* The settings as a JSON object, or NULL on out-of-memory. */
+struct cJSON *guard_describe(const Guard *g);
 /* Is this connected address one the guard refuses?  Returns a static
 ** reason, or NULL. */
 const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr);
 /* Is this URL's host refused by the allow-list?  Returns 1 if so. */
 int guard_host_refused(const Guard *g, const char *zUrl);
-int guard_register(sqlite3 *db, Guard *g, char **pzErr);
+
+/**************************************************************************
+** conn.c - per-connection state: limits, profiles, counters
+*/
+enum {
+  STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
+  STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
+  STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
+  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_COUNT
+};
+
+typedef struct Profile Profile;
+struct Profile {
+  char *zName;                   /* Its name */
+  char *zJson;                   /* The options object, checked when stored */
+};
+
+typedef struct Conn Conn;
+struct Conn {
+  sqlite3 *db;                   /* The connection */
+  int nRef;                      /* Registrations holding this (conn_release) */
+  Conn *pNextConn;               /* Next in the process-wide list */
+  Guard guard;                   /* Limits (guard.c) */
+  Profile *aProfile;             /* Profiles, unordered */
+  int nProfile;
+  sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
+  int nScan;                     /* Scans running now */
+};
+
+/* The Conn of db, made (with APIFETCH_CONFIG applied) if it has none yet;
+** the caller holds one reference, dropped with conn_release. */
+int conn_attach(sqlite3 *db, Conn **ppConn, char **pzErr);
+void conn_ref(Conn *p);
+void conn_release(void *p);
+/* Apply settings (a JSON object: guard.c's and "profiles"), all or nothing. */
+int conn_configure(Conn *p, const char *zJson, char **pzErr);
+void profiles_clear(Conn *p);
+/* Options.xProfile: the options JSON of profile zName, or NULL. */
+const char *conn_profile(void *pCtx, const char *zName);
+void conn_config_func(sqlite3_context*, int, sqlite3_value**);   /* api_fetch_config */
+void conn_profile_func(sqlite3_context*, int, sqlite3_value**);  /* api_fetch_profile */
+extern sqlite3_module conn_stats_module;                          /* api_fetch_stats */
 
 /**************************************************************************
 ** engine.c
@@ -563,8 +608,8 @@ sqlite3_int64 engine_rate_wait_ms(const Engine *p);
 sqlite3_int64 clock_ms(void);
 
 /**************************************************************************
-** vtab.c
+** vtab.c - the api_fetch module (both faces); its pAux is the Conn.
 */
-int vtab_register(sqlite3 *db, char **pzErr);
+extern sqlite3_module vtab_fetch_module;
 
 #endif /* APIFETCH_H */

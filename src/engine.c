@@ -691,7 +691,9 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
     if( e->src.xCancelled && now - e->tCancelCheck >= APIFETCH_CANCEL_CHECK_MS ){
       e->tCancelCheck = now;
       if( e->src.xCancelled(e->src.pCtx) ){
-        *pzErr = sqlite3_mprintf("api_fetch: interrupted");
+        /* Exactly SQLite's own word: hosts match it (Datasette shows its
+        ** "SQL Interrupted" page only for an error that reads "interrupted"). */
+        *pzErr = sqlite3_mprintf("interrupted");
         return SQLITE_INTERRUPT;
       }
     }

@@ -99,26 +99,35 @@ static int names_read(const cJSON *v, int bLower, const char *zWant, char ***paz
   return SQLITE_OK;
 }
 
-int guard_set(Guard *g, const char *zJson, char **pzErr){
-  cJSON *pRoot, *v;
-  Guard n = *g;                   /* the new settings, applied at the end */
-  char **azHost = 0, **azEnv = 0;
-  char *zCaFile = 0;
-  int nHost = 0, nEnv = 0, bHost = 0, bEnv = 0, bCaFile = 0, rc = SQLITE_OK;
-  if( json_has_nul(zJson, strlen(zJson)) ){
-    *pzErr = sqlite3_mprintf("api_fetch_config: the settings hold \\u0000, a NUL character");
-    return SQLITE_ERROR;
+/* A deep copy of a list of names (NULL stays NULL). */
+static int names_copy(char **az, int n, char ***paz){
+  char **azNew;
+  int i;
+  *paz = 0;
+  if( az==0 ) return SQLITE_OK;
+  azNew = sqlite3_malloc64(sizeof(char*)*(size_t)(n+1));
+  if( azNew==0 ) return SQLITE_NOMEM;
+  for(i=0; i<n; i++){
+    azNew[i] = sqlite3_mprintf("%s", az[i]);
+    if( azNew[i]==0 ){ strlist_free(azNew, i); return SQLITE_NOMEM; }
   }
-  pRoot = cJSON_ParseWithOpts(zJson, 0, 1);
-  if( pRoot==0 || !cJSON_IsObject(pRoot) ){
-    cJSON_Delete(pRoot);
-    *pzErr = sqlite3_mprintf("api_fetch_config: the settings must be a JSON object");
-    return SQLITE_ERROR;
-  }
-  if( g->bLocked ){
-    cJSON_Delete(pRoot);
-    *pzErr = sqlite3_mprintf("api_fetch_config: the settings of this connection are locked");
-    return SQLITE_ERROR;
+  *paz = azNew;
+  return SQLITE_OK;
+}
+
+int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
+  const cJSON *v;
+  Guard n = *g;                   /* the new settings: g's, deep-copied below */
+  int rc = SQLITE_OK;
+  n.azAllowHost = 0;
+  n.azAllowEnv = 0;
+  n.zCaFile = 0;
+  memset(pNew, 0, sizeof(*pNew));
+  if( names_copy(g->azAllowHost, g->nAllowHost, &n.azAllowHost)
+   || names_copy(g->azAllowEnv, g->nAllowEnv, &n.azAllowEnv)
+   || (g->zCaFile && (n.zCaFile = sqlite3_mprintf("%s", g->zCaFile))==0) ){
+    guard_clear(&n);
+    return SQLITE_NOMEM;
   }
   cJSON_ArrayForEach(v, pRoot){
     const char *k = v->string;
@@ -143,88 +152,92 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
       else if( k[4]=='t' ) n.maxTotalBytes = (sqlite3_int64)d;
       else n.maxQueryMs = (sqlite3_int64)d;
     }else if( strcmp(k, "allow_hosts")==0 ){
-      bHost = 1;
-      if( (rc = names_read(v, 1, "an array of host names, or null", &azHost, &nHost, pzErr))!=0 ) break;
+      char **az = 0;
+      int nAz = 0;
+      rc = names_read(v, 1, "an array of host names, or null", &az, &nAz, pzErr);
+      if( rc ) break;
+      /* null: no list (NULL); []: a list that allows nothing. */
+      strlist_free(n.azAllowHost, n.nAllowHost);
+      n.azAllowHost = az;
+      n.nAllowHost = nAz;
     }else if( strcmp(k, "allow_env")==0 ){
-      bEnv = 1;
-      if( (rc = names_read(v, 0, "an array of variable names, or null", &azEnv, &nEnv, pzErr))!=0 ) break;
+      char **az = 0;
+      int nAz = 0;
+      rc = names_read(v, 0, "an array of variable names, or null", &az, &nAz, pzErr);
+      if( rc ) break;
+      strlist_free(n.azAllowEnv, n.nAllowEnv);
+      n.azAllowEnv = az;
+      n.nAllowEnv = nAz;
     }else if( strcmp(k, "ca_file")==0 ){
-      sqlite3_free(zCaFile);
-      zCaFile = 0;
-      bCaFile = 1;
+      sqlite3_free(n.zCaFile);
+      n.zCaFile = 0;
       if( cJSON_IsNull(v) ) continue;
       if( !cJSON_IsString(v) || v->valuestring[0]==0 ){
         rc = bad(pzErr, k, "the path of a file of CA certificates, or null");
         break;
       }
-      zCaFile = sqlite3_mprintf("%s", v->valuestring);
-      if( zCaFile==0 ){ rc = SQLITE_NOMEM; break; }
+      n.zCaFile = sqlite3_mprintf("%s", v->valuestring);
+      if( n.zCaFile==0 ){ rc = SQLITE_NOMEM; break; }
+    }else if( strcmp(k, "profiles")==0 ){
+      /* conn.c's */
     }else{
       *pzErr = sqlite3_mprintf("api_fetch_config: unknown setting \"%s\" (known: disabled, "
           "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, allow_env, "
-          "ca_file, lock)", k);
+          "ca_file, profiles, lock)", k);
       rc = SQLITE_ERROR;
       break;
     }
   }
-  cJSON_Delete(pRoot);
   if( rc ){
-    strlist_free(azHost, nHost);
-    strlist_free(azEnv, nEnv);
-    sqlite3_free(zCaFile);
+    guard_clear(&n);
     return rc;
   }
-  if( bCaFile ){
-    sqlite3_free(g->zCaFile);
-    n.zCaFile = zCaFile;
-  }
-  /* null: no list (NULL); []: a list that allows nothing. */
-  if( bHost ){
-    strlist_free(g->azAllowHost, g->nAllowHost);
-    n.azAllowHost = azHost;
-    n.nAllowHost = nHost;
-  }
-  if( bEnv ){
-    strlist_free(g->azAllowEnv, g->nAllowEnv);
-    n.azAllowEnv = azEnv;
-    n.nAllowEnv = nEnv;
-  }
-  *g = n;
+  *pNew = n;
   return SQLITE_OK;
 }
 
-/* A list setting as names_read reads it: null, or an array of names. */
-static void names_describe(cJSON *o, const char *zKey, char **az, int n){
-  cJSON *a;
-  int i;
-  if( az==0 ){
-    cJSON_AddNullToObject(o, zKey);
-    return;
-  }
-  a = cJSON_AddArrayToObject(o, zKey);
-  for(i=0; a && i<n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(az[i]));
+void guard_replace(Guard *g, Guard *pNew){
+  int nDepth = g->nQueryDepth;
+  guard_clear(g);
+  *g = *pNew;
+  g->nQueryDepth = nDepth;
+  memset(pNew, 0, sizeof(*pNew));
 }
 
-char *guard_describe(const Guard *g){
+/* A list setting as names_read reads it: null, or an array of names. */
+static int names_describe(cJSON *o, const char *zKey, char **az, int n){
+  cJSON *a, *pStr;
+  int i;
+  if( az==0 ) return cJSON_AddNullToObject(o, zKey)!=0;
+  a = cJSON_AddArrayToObject(o, zKey);
+  for(i=0; a && i<n; i++){
+    pStr = cJSON_CreateString(az[i]);
+    if( pStr==0 || !cJSON_AddItemToArray(a, pStr) ){ cJSON_Delete(pStr); return 0; }
+  }
+  return a!=0;
+}
+
+cJSON *guard_describe(const Guard *g){
   cJSON *o = cJSON_CreateObject();
-  char *zJson, *z;
+  int bOk;
   if( o==0 ) return 0;
-  cJSON_AddBoolToObject(o, "disabled", g->bDisabled);
-  names_describe(o, "allow_hosts", g->azAllowHost, g->nAllowHost);
-  cJSON_AddBoolToObject(o, "block_private", g->bBlockPrivate);
-  cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests);
-  cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes);
-  cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs);
-  names_describe(o, "allow_env", g->azAllowEnv, g->nAllowEnv);
-  if( g->zCaFile ) cJSON_AddStringToObject(o, "ca_file", g->zCaFile);
-  else cJSON_AddNullToObject(o, "ca_file");
-  cJSON_AddBoolToObject(o, "lock", g->bLocked);
-  zJson = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  if( zJson==0 ) return 0;
-  z = sqlite3_mprintf("%s", zJson);
-  cJSON_free(zJson);
-  return z;
+  /* Each Add returns NULL when it cannot allocate: an incomplete answer
+  ** would misstate the limits, so it is no answer. */
+  bOk = cJSON_AddBoolToObject(o, "disabled", g->bDisabled)
+     && names_describe(o, "allow_hosts", g->azAllowHost, g->nAllowHost)
+     && cJSON_AddBoolToObject(o, "block_private", g->bBlockPrivate)
+     && cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests)
+     && cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes)
+     && cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs)
+     && names_describe(o, "allow_env", g->azAllowEnv, g->nAllowEnv)
+     && (g->zCaFile ? cJSON_AddStringToObject(o, "ca_file", g->zCaFile)!=0
+                    : cJSON_AddNullToObject(o, "ca_file")!=0)
+     && cJSON_AddBoolToObject(o, "lock", g->bLocked);
+  if( !bOk ){
+    cJSON_Delete(o);
+    return 0;
+  }
+  return o;
 }
 
 static const char *v4_refused(const unsigned char *a){
@@ -286,59 +299,4 @@ int guard_host_refused(const Guard *g, const char *zUrl){
   curl_free(zHost);
   curl_url_cleanup(h);
   return bRefused;
-}
-
-/* api_fetch_config([settings]): apply settings (unless locked), return the
-** settings in force as JSON. */
-static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  Guard *g = (Guard*)sqlite3_user_data(ctx);
-  char *z;
-  if( argc==1 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
-    char *zErr = 0;
-    int rc;
-    if( g->nQueryDepth>0 ){
-      /* SQLITE_DIRECTONLY keeps views and triggers out; a url_query, which
-      ** may be stored in someone else's database file, is kept out here. */
-      sqlite3_result_error(ctx, "api_fetch_config: not allowed inside a url_query", -1);
-      return;
-    }
-    rc = guard_set(g, (const char*)sqlite3_value_text(argv[0]), &zErr);
-    if( rc ){
-      if( zErr ){
-        sqlite3_result_error(ctx, zErr, -1);
-        sqlite3_free(zErr);
-      }else{
-        sqlite3_result_error_nomem(ctx);
-      }
-      return;
-    }
-  }
-  z = guard_describe(g);
-  if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
-  sqlite3_result_text(ctx, z, -1, sqlite3_free);
-}
-
-/* Register api_fetch_config(), after applying APIFETCH_CONFIG to g.  A
-** host that asked for limits must not get a connection without them, so a
-** bad APIFETCH_CONFIG fails the load. */
-int guard_register(sqlite3 *db, Guard *g, char **pzErr){
-  const char *zEnv = getenv("APIFETCH_CONFIG");
-  int rc;
-  if( zEnv && zEnv[0] ){
-    char *zErr = 0;
-    rc = guard_set(g, zEnv, &zErr);
-    if( rc ){
-      *pzErr = sqlite3_mprintf("apifetch: APIFETCH_CONFIG: %s",
-                               zErr ? zErr : "out of memory");
-      sqlite3_free(zErr);
-      return SQLITE_ERROR;
-    }
-  }
-  rc = sqlite3_create_function_v2(db, "api_fetch_config", 0,
-         SQLITE_UTF8 | SQLITE_DIRECTONLY, g, configFunc, 0, 0, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "api_fetch_config", 1,
-           SQLITE_UTF8 | SQLITE_DIRECTONLY, g, configFunc, 0, 0, 0);
-  }
-  return rc;
 }

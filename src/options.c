@@ -197,7 +197,7 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
     }
     memcpy(zName, e+6, (size_t)(end-e-6));
     zName[end-e-6] = 0;
-    if( guard_env_refused(p->pGuard, zName) ){
+    if( !p->bEnvGranted && guard_env_refused(p->pGuard, zName) ){
       /* The same whether it is set or not: no telling which names exist. */
       *pzErr = sqlite3_mprintf("api_fetch: %s: environment variable %s may not be read "
                                "on this connection (api_fetch_config's allow_env)",
@@ -553,9 +553,13 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
                                "(define it with api_fetch_profile)", v->valuestring);
       return SQLITE_ERROR;
     }
+    /* Its ${env:} names were checked against allow_env when it was stored
+    ** (conn.c): it keeps that right after a lock. */
     p->bInProfile = 1;
+    p->bEnvGranted = 1;
     rc = options_parse(p, zJson, pzErr);
     p->bInProfile = 0;
+    p->bEnvGranted = 0;
     return rc;
   }
   if( strcmp(zKey, "record_path")==0 ) return parse_record_path(p, v, pzErr);

@@ -37,125 +37,6 @@
 #include "apifetch.h"
 
 /**************************************************************************
-** Per-connection state: the counters of the last scan (api_fetch_stats).
-*/
-enum {
-  STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
-  STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
-  STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
-  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_COUNT
-};
-static const char *const azStatName[STAT_COUNT] = {
-  "urls", "rows", "records", "requests", "retries", "bytes",
-  "errors", "errors_http", "errors_timeout", "errors_network", "errors_too_big",
-  "errors_body", "errors_deadline", "rate_wait_ms", "elapsed_ms",
-  "extra_keys", "type_mismatches"
-};
-static const char *const azStatDoc[STAT_COUNT] = {
-  "URLs answered (a response or an error)",
-  "rows returned",
-  "records returned",
-  "HTTP requests sent, retries included",
-  "requests that were retries",
-  "response body bytes received",
-  "URLs that gave an error (the errors_* below by kind)",
-  "an HTTP status of 400 or more (or below 200)",
-  "timeout_ms or connect_timeout_ms ran out",
-  "connection, DNS, TLS, protocol or redirect failure",
-  "the body was over max_bytes",
-  "the body was not JSON or did not fit record_path",
-  "deadline_ms ran out",
-  "milliseconds new requests waited for the rate limit",
-  "milliseconds since the scan started",
-  "values that had no column and went to _extra",
-  "values that did not fit their column's type",
-};
-typedef struct ConnState ConnState;
-struct ConnState {
-  sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
-  int nScan;                        /* Scans running now */
-  Guard guard;                      /* Limits on this connection (guard.c) */
-  char **azProfile;                 /* name, options JSON, name, JSON, ... */
-  int nProfile;                     /* Entries in azProfile (twice the profiles) */
-};
-
-static void conn_free(void *pArg){
-  ConnState *p = (ConnState*)pArg;
-  int i;
-  guard_clear(&p->guard);
-  for(i=0; i<p->nProfile; i++) sqlite3_free(p->azProfile[i]);
-  sqlite3_free(p->azProfile);
-  sqlite3_free(p);
-}
-
-static const char *conn_profile(void *pCtx, const char *zName){
-  ConnState *p = (ConnState*)pCtx;
-  int i;
-  for(i=0; i+1<p->nProfile; i+=2){
-    if( strcmp(p->azProfile[i], zName)==0 ) return p->azProfile[i+1];
-  }
-  return 0;
-}
-
-/* api_fetch_profile(name, options): per-API defaults for this connection,
-** used as {"profile": "name"} in the options of later calls.  NULL options
-** remove the profile.  Returns the options as stored. */
-static void profileFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  ConnState *p = (ConnState*)sqlite3_user_data(ctx);
-  const char *zName = (const char*)sqlite3_value_text(argv[0]);
-  const char *zJson = (const char*)sqlite3_value_text(argv[1]);
-  Options o;
-  char *zErr = 0, **az;
-  int i, rc;
-  (void)argc;
-  if( zName==0 || zName[0]==0 ){
-    sqlite3_result_error(ctx, "api_fetch_profile: the name must be a non-empty string", -1);
-    return;
-  }
-  if( p->guard.nQueryDepth>0 ){
-    /* A url_query may be stored in someone else's database file. */
-    sqlite3_result_error(ctx, "api_fetch_profile: not allowed inside a url_query", -1);
-    return;
-  }
-  for(i=0; i+1<p->nProfile && strcmp(p->azProfile[i], zName)!=0; i+=2){}
-  if( zJson==0 ){                          /* remove */
-    if( i+1<p->nProfile ){
-      sqlite3_free(p->azProfile[i]);
-      sqlite3_free(p->azProfile[i+1]);
-      memmove(&p->azProfile[i], &p->azProfile[i+2], sizeof(char*)*(size_t)(p->nProfile-i-2));
-      p->nProfile -= 2;
-    }
-    return;
-  }
-  /* Check it now: a bad profile should fail here, not in a later query. */
-  options_init(&o);
-  o.bInProfile = 1;
-  o.pGuard = &p->guard;
-  rc = options_parse(&o, zJson, &zErr);
-  options_clear(&o);
-  if( rc ){
-    char *zMsg = sqlite3_mprintf("api_fetch_profile: %s", zErr ? zErr : "out of memory");
-    sqlite3_result_error(ctx, zMsg ? zMsg : "api_fetch_profile: out of memory", -1);
-    sqlite3_free(zMsg);
-    sqlite3_free(zErr);
-    return;
-  }
-  if( i+1>=p->nProfile ){
-    az = sqlite3_realloc64(p->azProfile, sizeof(char*)*(size_t)(p->nProfile+2));
-    if( az==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->azProfile = az;
-    az[p->nProfile] = sqlite3_mprintf("%s", zName);
-    az[p->nProfile+1] = 0;
-    if( az[p->nProfile]==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->nProfile += 2;
-  }
-  sqlite3_free(p->azProfile[i+1]);
-  p->azProfile[i+1] = sqlite3_mprintf("%s", zJson);
-  if( p->azProfile[i+1]==0 ){ sqlite3_result_error_nomem(ctx); return; }
-  sqlite3_result_text(ctx, p->azProfile[i+1], -1, SQLITE_TRANSIENT);
-}
-
-/**************************************************************************
 ** Tables and cursors
 */
 
@@ -200,7 +81,7 @@ typedef struct FetchTable FetchTable;
 struct FetchTable {
   sqlite3_vtab base;        /* Base class.  Must be first */
   sqlite3 *db;              /* The connection */
-  ConnState *pConn;         /* Its counters */
+  Conn *pConn;         /* Its counters */
   int bWide;                /* The wide face (else the function) */
   /* The wide face only: */
   Options opt;              /* Fetch options, concurrency, record_path */
@@ -467,7 +348,7 @@ static void response_records(Response *r, const Options *o, RecordIter *it,
 ** completes; on a terminal the line is rewritten in place.  req/s counts
 ** HTTP requests (retries too); the ETA comes from URLs done per second. */
 static void scan_progress(FetchCursor *c, int bEnd){
-  ConnState *p = c->pTab->pConn;
+  Conn *p = c->pTab->pConn;
   sqlite3_int64 now = clock_ms(), el = now - c->tStart;
   /* With url_query, or pages found on the way, the total is not known. */
   sqlite3_int64 nDone, nTotal = c->pQuery || c->pOpt->paginate.eType!=PAGE_NONE
@@ -598,6 +479,7 @@ static int fetchNext(sqlite3_vtab_cursor *cur){
         scan_end(c);
         return SQLITE_OK;
       }
+      if( rc==SQLITE_INTERRUPT ) c->pTab->pConn->aStat[STAT_INTERRUPTED] = 1;
       if( rc!=SQLITE_ROW ) return cursor_error(c, rc, zErr);
     }
     rc = cursor_take_response(c);
@@ -634,7 +516,7 @@ static void cursor_reset(FetchCursor *c){
 }
 
 static void scan_begin(FetchCursor *c){
-  ConnState *p = c->pTab->pConn;
+  Conn *p = c->pTab->pConn;
   if( p->nScan==0 ) memset(p->aStat, 0, sizeof(p->aStat));
   p->nScan++;
   c->bCounted = 1;
@@ -1380,7 +1262,7 @@ static int fetchConnect(sqlite3 *db, void *pAux, int argc,
   if( t==0 ) return SQLITE_NOMEM;
   memset(t, 0, sizeof(*t));
   t->db = db;
-  t->pConn = (ConnState*)pAux;
+  t->pConn = (Conn*)pAux;
   if( argc==3 && sqlite3_stricmp(argv[0], argv[2])==0 ){
     rc = sqlite3_declare_vtab(db, TVF_SCHEMA);
   }else{
@@ -1400,7 +1282,7 @@ static int fetchDisconnect(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
-static sqlite3_module fetchModule = {
+sqlite3_module vtab_fetch_module = {
   0,                /* iVersion */
   fetchConnect,     /* xCreate: the same as xConnect (eponymous and creatable) */
   fetchConnect,     /* xConnect */
@@ -1416,89 +1298,3 @@ static sqlite3_module fetchModule = {
   fetchRowid,       /* xRowid */
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
-
-/**************************************************************************
-** api_fetch_stats: SELECT * FROM api_fetch_stats() -> (name, value, about)
-*/
-typedef struct StatsCursor StatsCursor;
-struct StatsCursor {
-  sqlite3_vtab_cursor base;
-  int i;
-};
-
-static int statsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
-                        sqlite3_vtab **ppVtab, char **pzErr){
-  FetchTable *t;
-  int rc;
-  (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(name TEXT, value INTEGER, about TEXT)");
-  if( rc ) return rc;
-  t = sqlite3_malloc(sizeof(*t));
-  if( t==0 ) return SQLITE_NOMEM;
-  memset(t, 0, sizeof(*t));
-  t->pConn = (ConnState*)pAux;
-  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
-  *ppVtab = &t->base;
-  return SQLITE_OK;
-}
-static int statsDisconnect(sqlite3_vtab *p){ sqlite3_free(p); return SQLITE_OK; }
-static int statsBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
-  (void)p;
-  pInfo->estimatedCost = 10;
-  pInfo->estimatedRows = STAT_COUNT;
-  return SQLITE_OK;
-}
-static int statsOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
-  StatsCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)p;
-  if( c==0 ) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *pp = &c->base;
-  return SQLITE_OK;
-}
-static int statsClose(sqlite3_vtab_cursor *c){ sqlite3_free(c); return SQLITE_OK; }
-static int statsFilter(sqlite3_vtab_cursor *c, int n, const char *z, int argc,
-                       sqlite3_value **argv){
-  (void)n; (void)z; (void)argc; (void)argv;
-  ((StatsCursor*)c)->i = 0;
-  return SQLITE_OK;
-}
-static int statsNext(sqlite3_vtab_cursor *c){ ((StatsCursor*)c)->i++; return SQLITE_OK; }
-static int statsEof(sqlite3_vtab_cursor *c){ return ((StatsCursor*)c)->i>=STAT_COUNT; }
-static int statsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  StatsCursor *c = (StatsCursor*)cur;
-  ConnState *p = ((FetchTable*)cur->pVtab)->pConn;
-  if( i==0 ) sqlite3_result_text(ctx, azStatName[c->i], -1, SQLITE_STATIC);
-  if( i==1 ) sqlite3_result_int64(ctx, p->aStat[c->i]);
-  if( i==2 ) sqlite3_result_text(ctx, azStatDoc[c->i], -1, SQLITE_STATIC);
-  return SQLITE_OK;
-}
-static int statsRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
-  *p = ((StatsCursor*)c)->i;
-  return SQLITE_OK;
-}
-
-static sqlite3_module statsModule = {
-  0, 0, statsConnect, statsBestIndex, statsDisconnect, 0, statsOpen, statsClose,
-  statsFilter, statsNext, statsEof, statsColumn, statsRowid,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-};
-
-int vtab_register(sqlite3 *db, char **pzErr){
-  ConnState *p = sqlite3_malloc(sizeof(*p));
-  int rc;
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  rc = guard_register(db, &p->guard, pzErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "api_fetch_profile", 2,
-           SQLITE_UTF8 | SQLITE_DIRECTONLY, p, profileFunc, 0, 0, 0);
-  }
-  if( rc==SQLITE_OK ) rc = sqlite3_create_module_v2(db, "api_fetch_stats", &statsModule, p, 0);
-  if( rc==SQLITE_OK ){
-    /* api_fetch owns p (its destructor runs even if this fails). */
-    return sqlite3_create_module_v2(db, "api_fetch", &fetchModule, p, conn_free);
-  }
-  conn_free(p);
-  return rc;
-}
