@@ -477,6 +477,16 @@ struct Guard {
   int bLocked;                   /* No more changes */
   int nQueryDepth;               /* url_query steps under way (vtab.c): no changes */
 };
+/* What the limits of api_fetch_config count against: not one scan but a
+** window of them (conn.c), one statement's worth, so that a query cannot
+** reset its budget by running api_fetch once per row of a join. */
+typedef struct Budget Budget;
+struct Budget {
+  sqlite3_int64 nRequests;       /* HTTP requests sent, retries and redirects too */
+  sqlite3_int64 nBytes;          /* Response body bytes received */
+  sqlite3_int64 tStart;          /* When the window opened, ms (clock_ms) */
+};
+
 void guard_clear(Guard *g);
 /* May a query with options pOpt run on this connection?  SQLITE_OK, or an
 ** error code with the reason in *pzErr (NULL on out-of-memory). */
@@ -494,8 +504,11 @@ struct cJSON *guard_describe(const Guard *g);
 /* Is this connected address one the guard refuses?  Returns a static
 ** reason, or NULL. */
 const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr);
-/* Is this URL's host refused by the allow-list?  Returns 1 if so. */
-int guard_host_refused(const Guard *g, const char *zUrl);
+/* Is this URL's host and port refused by allow_hosts?  Returns 1 if so,
+** with "host:port" in *pzHostPort (sqlite3_malloc'd; NULL on OOM). */
+int guard_host_refused(const Guard *g, const char *zUrl, char **pzHostPort);
+/* Why an allow_hosts entry is malformed, or NULL. */
+const char *guard_host_entry_error(const char *z);
 
 /**************************************************************************
 ** conn.c - per-connection state: limits, profiles, counters
@@ -523,6 +536,8 @@ struct Conn {
   int nProfile;
   sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
   int nScan;                     /* Scans running now */
+  int nWindow;                   /* api_fetch cursors open now (conn_window_*) */
+  Budget budget;                 /* The limits' counters for the open window */
 };
 
 /* The Conn of db, made (with APIFETCH_CONFIG applied) if it has none yet;
@@ -533,6 +548,11 @@ void conn_release(void *p);
 /* Apply settings (a JSON object: guard.c's and "profiles"), all or nothing. */
 int conn_configure(Conn *p, const char *zJson, char **pzErr);
 void profiles_clear(Conn *p);
+/* A budget window is open while any api_fetch cursor is: a statement opens
+** its cursors once and filters them once per row of a join, so the window
+** spans the statement (and any statement that runs while it is open). */
+void conn_window_enter(Conn *p);
+void conn_window_leave(Conn *p);
 /* Options.xProfile: the options JSON of profile zName, or NULL. */
 const char *conn_profile(void *pCtx, const char *zName);
 void conn_config_func(sqlite3_context*, int, sqlite3_value**);   /* api_fetch_config */
@@ -593,9 +613,9 @@ struct RequestSource {
 #define APIFETCH_CANCEL_CHECK_MS 100
 
 typedef struct Engine Engine;
-/* pGuard (may be NULL) must outlive the engine. */
-Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
-                   char **pzErr);
+/* pGuard (may be NULL) and pBudget must outlive the engine. */
+Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
+                   RequestSource src, char **pzErr);
 /* SQLITE_ROW with *ppResp (caller frees), SQLITE_DONE, SQLITE_INTERRUPT
 ** when src.xCancelled says so, or an error code with *pzErr set. */
 int engine_next(Engine *p, Response **ppResp, char **pzErr);

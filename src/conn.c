@@ -126,6 +126,21 @@ void conn_release(void *pArg){
 }
 
 /**************************************************************************
+** The budget window
+*/
+void conn_window_enter(Conn *p){
+  if( p->nWindow++==0 ){
+    memset(&p->budget, 0, sizeof(p->budget));
+    p->budget.tStart = clock_ms();
+  }
+}
+
+void conn_window_leave(Conn *p){
+  assert( p->nWindow>0 );
+  p->nWindow--;
+}
+
+/**************************************************************************
 ** Profiles: named options objects, checked when stored, parsed when used.
 */
 void profiles_clear(Conn *p){

@@ -55,8 +55,7 @@ struct Transfer {
 struct Engine {
   const Options *pOpt;      /* Options (owned by the caller) */
   const Guard *pGuard;      /* Connection limits (owned by the caller), or NULL */
-  sqlite3_int64 nStarted;   /* Attempts started, for max_requests */
-  sqlite3_int64 nBytes;     /* Body bytes received, for max_total_bytes */
+  Budget *pBudget;          /* What the limits are counted against (shared) */
   int bOverBytes;           /* max_total_bytes was passed */
   int bOverRequests;        /* max_requests was passed by a redirect */
   const char *zDeadline;    /* "deadline_ms" or "max_query_ms" */
@@ -145,8 +144,8 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
     t->bTooBig = 1;
     return 0;                       /* aborts the transfer */
   }
-  e->nBytes += (sqlite3_int64)n;
-  if( e->pGuard && e->pGuard->maxTotalBytes && e->nBytes > e->pGuard->maxTotalBytes ){
+  e->pBudget->nBytes += (sqlite3_int64)n;
+  if( e->pGuard && e->pGuard->maxTotalBytes && e->pBudget->nBytes > e->pGuard->maxTotalBytes ){
     e->bOverBytes = 1;
     t->bRefused = 1;
     return 0;
@@ -228,11 +227,16 @@ static int host_refused(Transfer *t){
     }
   }
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
-  if( zUrl && guard_host_refused(t->pEngine->pGuard, zUrl) ){
-    sqlite3_free(t->zNote);
-    t->zNote = sqlite3_mprintf("refused by allow_hosts: the host of %s is not allowed", zUrl);
-    t->bRefused = 1;
-    return 1;
+  if( zUrl ){
+    char *zHostPort = 0;
+    if( guard_host_refused(t->pEngine->pGuard, zUrl, &zHostPort) ){
+      sqlite3_free(t->zNote);
+      t->zNote = sqlite3_mprintf("refused by allow_hosts: %s is not allowed (%s)",
+                                 zHostPort ? zHostPort : "the host", zUrl);
+      sqlite3_free(zHostPort);
+      t->bRefused = 1;
+      return 1;
+    }
   }
   return 0;
 }
@@ -277,7 +281,8 @@ static int on_prereq(void *pArg, char *zIp, char *zLocal, int port, int localPor
   (void)zIp; (void)zLocal; (void)port; (void)localPort;
   /* max_requests counts every request sent: an attempt's first was counted
   ** when it started, each redirect it follows is counted here. */
-  if( ++t->nSent>1 && e->pGuard->maxRequests && ++e->nStarted>e->pGuard->maxRequests ){
+  if( ++t->nSent>1 && e->pGuard->maxRequests
+   && ++e->pBudget->nRequests>e->pGuard->maxRequests ){
     e->bOverRequests = 1;
     return CURL_PREREQFUNC_ABORT;
   }
@@ -392,7 +397,7 @@ static int transfer_start(Engine *e, Transfer *t){
   t->state = T_RUNNING;
   t->nAttempt++;
   e->nRunning++;
-  e->nStarted++;
+  e->pBudget->nRequests++;
   return SQLITE_OK;
 }
 
@@ -474,7 +479,7 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
     if( ra>delay ) delay = ra;
   }
   if( e->tDeadline && now+delay>=e->tDeadline ){
-    t->zNote = sqlite3_mprintf("no time left before deadline_ms for another attempt");
+    t->zNote = sqlite3_mprintf("no time left before %s for another attempt", e->zDeadline);
     return -1;
   }
   return delay;
@@ -545,7 +550,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       }
       if( !e->bPending ) break;
     }
-    if( e->pGuard && e->pGuard->maxRequests && e->nStarted>=e->pGuard->maxRequests ){
+    if( e->pGuard && e->pGuard->maxRequests && e->pBudget->nRequests>=e->pGuard->maxRequests ){
       *pzErr = sqlite3_mprintf(
           "api_fetch: this query reached max_requests (%lld) set by api_fetch_config",
           e->pGuard->maxRequests);
@@ -723,14 +728,15 @@ multi_error:
   return SQLITE_ERROR;
 }
 
-Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
-                   char **pzErr){
+Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
+                   RequestSource src, char **pzErr){
   Engine *e = sqlite3_malloc64(sizeof(*e));
   int i, n = pOpt->concurrency;
   if( e==0 ) goto oom;
   memset(e, 0, sizeof(*e));
   e->pOpt = pOpt;
   e->pGuard = pGuard;
+  e->pBudget = pBudget;
   e->src = src;
   e->aXfer = sqlite3_malloc64(sizeof(Transfer)*n);
   e->apIdle = sqlite3_malloc64(sizeof(Transfer*)*n);
@@ -753,13 +759,17 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
+  /* deadline_ms runs from this scan's start, max_query_ms from the start
+  ** of the budget window (the statement): the earlier one applies. */
   e->zDeadline = "deadline_ms";
   e->deadlineMs = pOpt->deadline_ms;
-  if( pGuard && pGuard->maxQueryMs && (e->deadlineMs==0 || pGuard->maxQueryMs<e->deadlineMs) ){
+  if( pOpt->deadline_ms>0 ) e->tDeadline = clock_ms() + pOpt->deadline_ms;
+  if( pGuard && pGuard->maxQueryMs
+   && (e->tDeadline==0 || pBudget->tStart + pGuard->maxQueryMs < e->tDeadline) ){
     e->zDeadline = "max_query_ms";
     e->deadlineMs = pGuard->maxQueryMs;
+    e->tDeadline = pBudget->tStart + pGuard->maxQueryMs;
   }
-  if( e->deadlineMs>0 ) e->tDeadline = clock_ms() + e->deadlineMs;
   return e;
 oom:
   engine_free(e);

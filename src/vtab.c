@@ -638,7 +638,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   src.pCtx = c;
   src.xNext = source_next;
   src.xCancelled = scan_waiting;
-  c->pEngine = engine_new(c->pOpt, &t->pConn->guard, src, &zErr);
+  c->pEngine = engine_new(c->pOpt, &t->pConn->guard, &t->pConn->budget, src, &zErr);
   if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
   c->bEof = 0;
   return fetchNext(cur);
@@ -757,6 +757,7 @@ static int fetchOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
     sqlite3_free(c);
     return SQLITE_NOMEM;
   }
+  conn_window_enter(t->pConn);
   *ppCur = &c->base;
   return SQLITE_OK;
 }
@@ -765,6 +766,7 @@ static int fetchClose(sqlite3_vtab_cursor *cur){
   FetchCursor *c = (FetchCursor*)cur;
   cursor_reset(c);
   row_clear(&c->row);
+  conn_window_leave(c->pTab->pConn);
   sqlite3_free(c);
   return SQLITE_OK;
 }
@@ -976,6 +978,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   c.pOpt = &t->opt;
   rc = guard_refuses(&t->pConn->guard, &t->opt, pzErr);
   if( rc ) return rc;
+  conn_window_enter(t->pConn);
   rc = open_wide_source(&c, pzErr);
   if( rc ) goto done;
   lim.c = &c;
@@ -984,7 +987,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   src.xNext = limit_next;
   src.xCancelled = limit_cancelled;
   if( o.concurrency>t->nSample ) o.concurrency = t->nSample;
-  e = engine_new(&o, &t->pConn->guard, src, pzErr);
+  e = engine_new(&o, &t->pConn->guard, &t->pConn->budget, src, pzErr);
   if( e==0 ){ rc = SQLITE_NOMEM; goto done; }
   while( (rc = engine_next(e, &r, pzErr))==SQLITE_ROW ){
     /* Keep the list sorted by url_index. */
@@ -1025,6 +1028,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   }
 done:
   cursor_reset(&c);
+  conn_window_leave(t->pConn);
   return rc;
 }
 

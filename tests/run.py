@@ -178,7 +178,8 @@ def run_sql(path, base, env, subst={}):
     out = re.sub(r"(?m)^(api_fetch: .*) ETA \d+ s", r"\1 ETA N s", out)
     for k, v in subst.items():
         out = out.replace(v, k)
-    out = out.replace(base, "$BASE").replace(":" + base.rsplit(":", 1)[1] + "/", ":$PORT/")
+    out = out.replace(base, "$BASE")
+    out = re.sub(":" + base.rsplit(":", 1)[1] + r"(?!\d)", ":$PORT", out)
     return r.returncode, out, time.time() - t0
 
 
