@@ -3,7 +3,9 @@
 #   make            build ./apifetch.so (load it with .load ./apifetch)
 #   make deps       install the Debian packages needed to build, test and bench
 #   make test       build and run the whole test suite (SANITIZE=1 for ASan+UBSan,
-#                   VALGRIND=1 for every sqlite3 shell under valgrind memcheck)
+#                   VALGRIND=1 for every sqlite3 shell under valgrind memcheck;
+#                   PACKAGES=0 leaves out tests/pkg, which test the release
+#                   packages of make dist, the same whatever SANITIZE says)
 #   make fuzz       libFuzzer runs of the flattener and the argument parsers
 #                   (FUZZ_SECONDS each, default 60; needs make check-deps)
 #   make demo       run sql/demo.sql against the bundled local server
@@ -81,8 +83,9 @@ tests/unit: tests/unit.c $(SRC) $(HDR) build/id
 unit: tests/unit
 	./tests/unit
 
-test: apifetch.so tests/unit dist
-	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize) $(if $(filter 1,$(VALGRIND)),--valgrind)
+test: apifetch.so tests/unit $(if $(filter 0,$(PACKAGES)),,dist)
+	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize) $(if $(filter 1,$(VALGRIND)),--valgrind) \
+	  $(if $(filter 0,$(PACKAGES)),--no-packages)
 
 demo: apifetch.so
 	$(PYTHON) tests/run.py --demo
@@ -126,7 +129,9 @@ PREFIX  ?= /usr/local
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 LIBDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/$(MULTIARCH),$(PREFIX)/lib)
 DOCDIR  ?= $(PREFIX)/share/doc/apifetch
-MODULE  ?= apifetch.so
+# What is installed is the release build (below), as in the packages, not
+# ./apifetch.so, which may be a SANITIZE=1 build.
+MODULE  ?= build/release/apifetch.so
 MODNAME  = libsqlite3_mod_apifetch.so
 
 install: $(MODULE)
@@ -171,7 +176,7 @@ deb: $(DEB_FILE)
 $(DEB_FILE): build/release/apifetch.so packaging/deb/control.in packaging/deb/triggers \
              LICENSE CHANGELOG.md README.md
 	rm -rf build/deb
-	$(MAKE) -s install MODULE=build/release/apifetch.so PREFIX=/usr \
+	$(MAKE) -s install PREFIX=/usr \
 	  DOCDIR=/usr/share/doc/$(DEB_NAME) DESTDIR=$(CURDIR)/build/deb/debian/$(DEB_NAME)
 	cd build/deb/debian/$(DEB_NAME)/usr/share/doc/$(DEB_NAME) && \
 	  mv LICENSE copyright && gzip -9n CHANGELOG.md && mv CHANGELOG.md.gz changelog.gz && \
