@@ -49,9 +49,9 @@ DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 pyt
            nginx-light openssl
 # Packages and the hosts the tests install them into: dpkg-dev (dpkg-shlibdeps,
 # for the .deb's Depends), Debian's Python build tools (the wheels, a venv),
-# sqlite-utils, and what the vendored Datasette (../shared/vendor/README.md)
-# needs to run.
-DEB_PKGS += dpkg-dev python3-venv python3-setuptools python3-wheel python3-build sqlite-utils \
+# sqlite-utils, curl (the docs query Datasette with it), and what the
+# vendored Datasette (../shared/vendor/README.md) needs to run.
+DEB_PKGS += dpkg-dev python3-venv python3-setuptools python3-wheel python3-build sqlite-utils curl \
            python3-asgiref python3-click python3-click-default-group python3-jinja2 \
            python3-hupper python3-httpx python3-pluggy python3-uvicorn python3-aiofiles \
            python3-janus python3-yaml python3-mergedeep python3-itsdangerous python3-pint \
