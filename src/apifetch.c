@@ -16,11 +16,20 @@
 SQLITE_EXTENSION_INIT1
 #endif
 
-/* api_fetch_version(): "apifetch 0.1.0, libcurl 7.88.1, cJSON 1.7.15". */
+/* api_fetch_version(): "apifetch 0.2.0 (abc1234), libcurl 7.88.1, cJSON 1.7.15",
+** the commit only in a build from a git checkout. */
+#ifndef APIFETCH_VERSION
+# error "APIFETCH_VERSION is set by the Makefile from the file VERSION"
+#endif
+#ifdef APIFETCH_COMMIT
+# define APIFETCH_BUILD APIFETCH_VERSION " (" APIFETCH_COMMIT ")"
+#else
+# define APIFETCH_BUILD APIFETCH_VERSION
+#endif
 static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   curl_version_info_data *d = curl_version_info(CURLVERSION_NOW);
   char *z = sqlite3_mprintf("apifetch %s, libcurl %s, cJSON %s",
-                            APIFETCH_VERSION, d->version, cJSON_Version());
+                            APIFETCH_BUILD, d->version, cJSON_Version());
   (void)argc; (void)argv;
   if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_text(ctx, z, -1, sqlite3_free);

@@ -30,7 +30,8 @@
 #include <sys/socket.h>
 #include <curl/curl.h>
 
-#define APIFETCH_VERSION "0.1.0"
+/* APIFETCH_VERSION (from the file VERSION) and APIFETCH_COMMIT (git rev-parse
+** --short HEAD, only in a git checkout) are set by the Makefile. */
 
 /* Hard limits on what SQL may ask for. */
 #define APIFETCH_MAX_CONCURRENCY 10000
