@@ -369,6 +369,9 @@ struct Options {
   const Guard *pGuard;           /* The connection's limits (for ${env:}), or NULL */
   int bInProfile;                /* Parsing a profile (no nested profiles) */
   int bEnvGranted;               /* ... one whose ${env:} were checked when stored */
+  int bFromFile;                 /* A table stored in a database file: no ${env:} */
+  char *zCredOrigin;             /* Such a table's profile: its credentials go to this
+                                 ** origin only ("" for none) */
   char **azRecordPath;           /* record_path keys */
   int nRecordPath;               /* Number of keys in azRecordPath */
 };
@@ -543,6 +546,7 @@ struct Conn {
   int nProfile;
   sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
   int nScan;                     /* Scans running now */
+  void *pTableList;              /* api_fetch tables of the connection (vtab.c) */
   int nWindow;                   /* api_fetch cursors open now (conn_window_*) */
   Budget budget;                 /* The limits' counters for the open window */
 };

@@ -75,16 +75,19 @@ void options_clear(Options *p){
   sqlite3_free(p->zBasic);
   sqlite3_free(p->zUrlTemplate);
   sqlite3_free(p->zBaseUrl);
+  sqlite3_free(p->zCredOrigin);
   strlist_free(p->azQuery, p->nQuery);
   strlist_free(p->azSecret, p->nSecret);
   {
     const char *(*x)(void*, const char*) = p->xProfile;
     void *pCtx = p->pProfileCtx;
     const Guard *pGuard = p->pGuard;
+    int bFromFile = p->bFromFile;
     options_init(p);
     p->xProfile = x;
     p->pProfileCtx = pCtx;
     p->pGuard = pGuard;
+    p->bFromFile = bFromFile;
   }
 }
 
@@ -197,6 +200,14 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
     }
     memcpy(zName, e+6, (size_t)(end-e-6));
     zName[end-e-6] = 0;
+    if( p->bFromFile && !p->bEnvGranted ){
+      /* The README's promise: data cannot ask for secrets, and a file is data. */
+      *pzErr = sqlite3_mprintf("api_fetch: %s: a table stored in a database file may not "
+                               "read ${env:%s} (its arguments are data); put the secret in a "
+                               "profile, or create the table in temp", zWhere, zName);
+      buf_free(&b);
+      return 0;
+    }
     if( !p->bEnvGranted && guard_env_refused(p->pGuard, zName) ){
       /* The same whether it is set or not: no telling which names exist. */
       *pzErr = sqlite3_mprintf("api_fetch: %s: environment variable %s may not be read "
@@ -560,6 +571,14 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     rc = options_parse(p, zJson, pzErr);
     p->bInProfile = 0;
     p->bEnvGranted = 0;
+    if( rc==SQLITE_OK && p->bFromFile ){
+      /* A file may name a profile of the host's, but its credentials go only
+      ** to the profile's own base_url origin, whatever URLs the file lists
+      ** or base_url it sets: a file cannot send them elsewhere. */
+      sqlite3_free(p->zCredOrigin);
+      p->zCredOrigin = sqlite3_mprintf("%s", p->zBaseUrl ? p->zBaseUrl : "");
+      if( p->zCredOrigin==0 ) rc = SQLITE_NOMEM;
+    }
     return rc;
   }
   if( strcmp(zKey, "record_path")==0 ) return parse_record_path(p, v, pzErr);
@@ -997,7 +1016,11 @@ static int request_resolve(Request *pReq, const Options *pOpt){
 /* Option headers and query parameters onto a request about to be sent. */
 static int request_finish(Request *pReq, const Options *pOpt){
   char *z;
-  if( merge_headers(pReq, pOpt) ) return SQLITE_NOMEM;
+  if( pOpt->zCredOrigin && !url_same_origin(pReq->zUrl, pOpt->zCredOrigin) ){
+    pReq->bNoCredentials = 1;        /* see zCredOrigin: no bearer, basic, headers */
+  }else if( merge_headers(pReq, pOpt) ){
+    return SQLITE_NOMEM;
+  }
   if( pOpt->nQuery<2 ) return SQLITE_OK;
   z = url_with_params(pReq->zUrl, (const char *const*)pOpt->azQuery, pOpt->nQuery/2);
   if( z==0 ) return SQLITE_NOMEM;

@@ -32,6 +32,7 @@
 ** URL once.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "apifetch.h"
@@ -91,6 +92,8 @@ struct FetchTable {
   int nSample;              /* URLs sampled to infer the columns */
   Response *pCache;         /* Sampled responses for the first scan */
   int bInQuery;             /* Stepping its url_query now (so not to be scanned) */
+  int bFromFile;            /* Stored in a database file: its arguments are data */
+  FetchTable *pNextTable;   /* Next of the connection's tables (Conn.pTableList) */
 };
 
 typedef struct FetchCursor FetchCursor;
@@ -276,12 +279,140 @@ static int scan_waiting(void *pCtx){
   return 0;
 }
 
+/**************************************************************************
+** A url_query stored in a database file
+**
+** Such a query comes from whoever wrote the file, and runs when a user
+** selects from the table, with the user's rights: it must not reach what
+** SQLite keeps from schema code when trusted_schema is off (see "Defense
+** Against The Dark Arts").  SQLite 3.52 has a prepare flag for exactly
+** this (SQLITE_PREPARE_FROM_DDL, passed below; older versions ignore it);
+** on older versions, and as a stricter rule on all of them, the compiled
+** program is read (EXPLAIN): every function it calls must be one of
+** SQLite's built-ins or be declared innocuous, none DIRECTONLY (so no
+** writefile, readfile, load_extension, edit, api_fetch_config), and every
+** virtual table it opens must be an api_fetch table or json_each/json_tree.
+** Anything the check cannot read is refused: it fails closed.
+*/
+#ifndef SQLITE_PREPARE_FROM_DDL
+# define SQLITE_PREPARE_FROM_DDL 0x20
+#endif
+
+/* Is function zName with nArg arguments allowed?  1 yes, 0 no, or an error. */
+static int sandbox_function_ok(sqlite3 *db, const char *zName, int nArg){
+  sqlite3_stmt *p = 0;
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT builtin, flags FROM pragma_function_list WHERE name = ?1 COLLATE NOCASE "
+      "AND narg IN (?2, -1) ORDER BY narg = ?2 DESC LIMIT 1", -1, &p, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(p, 1, zName, -1, SQLITE_STATIC);
+    sqlite3_bind_int(p, 2, nArg);
+    rc = sqlite3_step(p);
+    if( rc==SQLITE_ROW ){
+      int bBuiltin = sqlite3_column_int(p, 0);
+      int flags = sqlite3_column_int(p, 1);
+      rc = !(flags & SQLITE_DIRECTONLY) && (bBuiltin || (flags & SQLITE_INNOCUOUS));
+    }else{
+      rc = rc==SQLITE_DONE ? 0 : -rc;     /* not listed: refused */
+    }
+  }else{
+    rc = -rc;
+  }
+  sqlite3_finalize(p);
+  return rc;
+}
+
+/* The vtab pointers that EXPLAIN shows for json_each and json_tree on this
+** connection (eponymous tables: one instance per connection). */
+static int sandbox_json_vtabs(sqlite3 *db, unsigned long long *aOut){
+  sqlite3_stmt *p = 0;
+  int n = 0, rc = sqlite3_prepare_v2(db,
+      "EXPLAIN SELECT 1 FROM json_each('[]'), json_tree('[]')", -1, &p, 0);
+  while( rc==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
+    const char *zOp = (const char*)sqlite3_column_text(p, 1);
+    const char *zP4 = (const char*)sqlite3_column_text(p, 5);
+    if( zOp && zP4 && strcmp(zOp, "VOpen")==0 && strncmp(zP4, "vtab:", 5)==0 && n<2 ){
+      aOut[n++] = strtoull(zP4+5, 0, 16);
+    }
+  }
+  sqlite3_finalize(p);
+  return n;
+}
+
+/* Check the program of url_query (see above).  SQLITE_OK, or an error with
+** *pzErr naming what was refused. */
+static int query_sandbox_check(FetchTable *t, char **pzErr){
+  sqlite3_stmt *p = 0;
+  char *zSql = sqlite3_mprintf("EXPLAIN %s", t->zUrlQuery);
+  unsigned long long aJson[2];
+  int nJson = -1, rc;
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(t->db, zSql, -1, &p, 0);
+  sqlite3_free(zSql);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(p))==SQLITE_ROW ){
+    const char *zOp = (const char*)sqlite3_column_text(p, 1);
+    const char *zP4 = (const char*)sqlite3_column_text(p, 5);
+    rc = SQLITE_OK;
+    if( zOp==0 ) continue;
+    if( strcmp(zOp, "Function")==0 || strcmp(zOp, "PureFunc")==0
+     || strncmp(zOp, "Agg", 3)==0 ){
+      /* P4 is "name(nArg)" */
+      const char *zParen = zP4 ? strrchr(zP4, '(') : 0;
+      char *zName;
+      int ok;
+      if( zParen==0 || zParen==zP4 ){
+        if( strcmp(zOp, "AggStep")!=0 && strncmp(zOp, "Agg", 3)==0 ) continue;  /* no P4 */
+        *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database "
+                                 "file: cannot tell which function %s calls", zOp);
+        rc = SQLITE_ERROR;
+        break;
+      }
+      zName = sqlite3_mprintf("%.*s", (int)(zParen - zP4), zP4);
+      if( zName==0 ){ rc = SQLITE_NOMEM; break; }
+      ok = sandbox_function_ok(t->db, zName, atoi(zParen+1));
+      if( ok<0 ){
+        rc = -ok;
+      }else if( !ok ){
+        *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database file "
+            "may not call %s(): only SQLite's built-in functions and functions declared "
+            "innocuous (a file's SQL runs with your rights; create the table in temp to run "
+            "your own SQL)", zName);
+        rc = SQLITE_ERROR;
+      }
+      sqlite3_free(zName);
+      if( rc ) break;
+    }else if( strcmp(zOp, "VOpen")==0 ){
+      unsigned long long v = zP4 && strncmp(zP4, "vtab:", 5)==0 ? strtoull(zP4+5, 0, 16) : 0;
+      FetchTable *pT;
+      int i;
+      for(pT=(FetchTable*)t->pConn->pTableList; pT && (unsigned long long)(uintptr_t)pT!=v;
+          pT=pT->pNextTable){}
+      if( pT ) continue;
+      if( nJson<0 ) nJson = sandbox_json_vtabs(t->db, aJson);
+      for(i=0; i<nJson && aJson[i]!=v; i++){}
+      if( v && i<nJson ) continue;
+      *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database file "
+          "may read no virtual table but api_fetch tables, json_each and json_tree (a file's "
+          "SQL runs with your rights; create the table in temp to run your own SQL)");
+      rc = SQLITE_ERROR;
+      break;
+    }
+  }
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query: %s", sqlite3_errmsg(t->db));
+  }
+  sqlite3_finalize(p);
+  return rc ? SQLITE_ERROR : SQLITE_OK;
+}
+
 /* Open the wide table's request source on cursor c. */
 static int open_wide_source(FetchCursor *c, char **pzErr){
   FetchTable *t = c->pTab;
   if( t->zUrlQuery ){
     const char *zTail = 0;
-    int rc = sqlite3_prepare_v2(t->db, t->zUrlQuery, -1, &c->pQuery, &zTail);
+    int rc = sqlite3_prepare_v3(t->db, t->zUrlQuery, -1,
+                                t->bFromFile ? SQLITE_PREPARE_FROM_DDL : 0, &c->pQuery, &zTail);
     if( rc ){
       *pzErr = sqlite3_mprintf("api_fetch: url_query: %s", sqlite3_errmsg(t->db));
       return SQLITE_ERROR;
@@ -296,6 +427,7 @@ static int open_wide_source(FetchCursor *c, char **pzErr){
       *pzErr = sqlite3_mprintf("api_fetch: url_query must be a read-only statement");
       return SQLITE_ERROR;
     }
+    if( t->bFromFile && query_sandbox_check(t, pzErr) ) return SQLITE_ERROR;
     c->nQueryRow = 0;
     return SQLITE_OK;
   }else{
@@ -810,6 +942,11 @@ static int fetchBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 */
 
 static void table_free(FetchTable *t){
+  FetchTable **pp;
+  if( t->pConn ){
+    for(pp=(FetchTable**)&t->pConn->pTableList; *pp && *pp!=t; pp=&(*pp)->pNextTable){}
+    if( *pp ) *pp = t->pNextTable;
+  }
   options_clear(&t->opt);
   sqlite3_free(t->zUrlList);
   sqlite3_free(t->zUrlQuery);
@@ -1065,6 +1202,13 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   t->shape.maxLevel = -1;
   t->nSample = -1;                 /* default: see below */
 
+  {
+    /* A table stored in a file (not temp, not an in-memory main) runs
+    ** arguments that whoever wrote the file chose: data, not the user's SQL. */
+    const char *zFile = sqlite3_db_filename(db, argv[1]);
+    t->bFromFile = zFile && zFile[0];
+    t->opt.bFromFile = t->bFromFile;
+  }
   t->opt.xProfile = conn_profile;
   t->opt.pProfileCtx = t->pConn;
   t->opt.pGuard = &t->pConn->guard;
@@ -1267,6 +1411,8 @@ static int fetchConnect(sqlite3 *db, void *pAux, int argc,
   memset(t, 0, sizeof(*t));
   t->db = db;
   t->pConn = (Conn*)pAux;
+  t->pNextTable = (FetchTable*)t->pConn->pTableList;
+  t->pConn->pTableList = t;
   if( argc==3 && sqlite3_stricmp(argv[0], argv[2])==0 ){
     rc = sqlite3_declare_vtab(db, TVF_SCHEMA);
   }else{
