@@ -465,6 +465,9 @@ char *url_check(const char *zUrl);
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
 ** default port filled in)?  0 if either cannot be parsed. */
 int url_same_origin(const char *a, const char *b);
+/* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
+** If not, it is a reference relative to a base. */
+int url_has_scheme(const char *z);
 
 /**************************************************************************
 ** guard.c - per-connection limits for shared and untrusted use

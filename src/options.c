@@ -1004,7 +1004,7 @@ static char *json_param(void *pCtx, const char *zName, int *pbMissing){
 
 /* The last steps of every request: base_url for a relative URL. */
 static int request_resolve(Request *pReq, const Options *pOpt){
-  if( pOpt->zBaseUrl && pReq->zUrl && strstr(pReq->zUrl, "://")==0 ){
+  if( pOpt->zBaseUrl && pReq->zUrl && !url_has_scheme(pReq->zUrl) ){
     char *z = url_resolve(pOpt->zBaseUrl, pReq->zUrl);
     if( z==0 ) return SQLITE_NOMEM;
     sqlite3_free(pReq->zUrl);

@@ -3,6 +3,7 @@
 ** SQLite's allocator and the C library, nothing of apifetch's above them.
 **
 **   url_same_origin("https://a.example/x", "https://A.example:443/y")  -> 1
+**   url_has_scheme("items?next=https://x")                            -> 0
 */
 #include <strings.h>
 #include "apifetch.h"
@@ -23,4 +24,13 @@ int url_same_origin(const char *a, const char *b){
   curl_url_cleanup(ha);
   curl_url_cleanup(hb);
   return bSame;
+}
+
+int url_has_scheme(const char *z){
+  /* RFC 3986 section 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+  const char *s = z;
+  if( !((*s>='a' && *s<='z') || (*s>='A' && *s<='Z')) ) return 0;
+  for(s++; (*s>='a' && *s<='z') || (*s>='A' && *s<='Z') || (*s>='0' && *s<='9')
+           || *s=='+' || *s=='-' || *s=='.'; s++){}
+  return *s==':';
 }
