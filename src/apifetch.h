@@ -418,6 +418,7 @@ struct Request {
   size_t nBody;                  /* Bytes in pBody */
   struct curl_slist *pHeaders;   /* Headers to send, options' merged in */
   int bNoCredentials;            /* A page on another origin: no bearer, basic, headers */
+  struct PageSeen *pSeen;        /* The pages its chain has fetched (paginate.c; owned) */
 };
 void request_clear(Request *p);
 
@@ -610,7 +611,10 @@ struct PageGen {
 typedef struct PageQueue PageQueue;
 struct PageQueue { PageGen *pFirst, *pLast; };
 int paginate_first(const Paginate *p, Request *pReq);
-int paginate_follow(const Paginate *p, const Response *r, JsonSpan root, int bEmpty,
+typedef struct PageSeen PageSeen;
+/* Queue the pages after r (a chain's set of fetched pages moves from r to
+** the next page's request). */
+int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
                     PageQueue *q);
 int pagequeue_next(const Paginate *p, PageQueue *q, Request *pReq);
 void pagequeue_clear(PageQueue *q);

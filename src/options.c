@@ -689,6 +689,7 @@ void request_clear(Request *p){
   sqlite3_free(p->zMethod);
   sqlite3_free(p->pBody);
   curl_slist_free_all(p->pHeaders);
+  sqlite3_free(p->pSeen);
   memset(p, 0, sizeof(*p));
 }
 
