@@ -552,6 +552,13 @@ static char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
     return sqlite3_mprintf("response body exceeds max_bytes (%lld bytes)",
                            e->pOpt->max_bytes);
   }
+  if( cc==CURLE_OUT_OF_MEMORY && status>0 && t->nBody==0 && t->zErr[0]==0 ){
+    /* libcurl before 8.6 reports a header line over its limit as out of
+    ** memory, with no detail.  With a status line in and no body yet that
+    ** is by far the likely cause; the libcurl text stays in the message. */
+    return sqlite3_mprintf("response header too large: a header line over libcurl's "
+                           "limit of 100 KiB (libcurl says \"%s\")", curl_easy_strerror(cc));
+  }
   if( cc!=CURLE_OK ){
     return sqlite3_mprintf("%s%s%s%s%s", curl_easy_strerror(cc),
                            t->zErr[0] ? ": " : "", t->zErr, zSep, zNote);

@@ -25,6 +25,7 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          meta.total_pages, meta.total, X-Total-Count, Link next/last;
                          fail_page=N: that page answers 500
   /cursor?cursor=C&per=K&total=T   next_cursor / links.next until the end
+  /bighdr?kb=N           a response with one header line of N KiB
   /links?p=N&n=K&style=S pages with Link headers in RFC 8288's forms (quoted,
                          several, twice, cycle: see the route)
   /graphql               POST {"query": "...users...", "variables": {"first": N}}:
@@ -208,6 +209,9 @@ async def respond(method, path, q, headers, body, reader, writer):
         hdr = js + [("X-Total-Count", str(total)), ("Link", ", ".join(link))]
         return 200, hdr, json.dumps({"data": data, "meta": {"page": page, "per_page": per,
                                      "total_pages": pages, "total": total}}).encode()
+    if path == "/bighdr":
+        # One header line of kb KiB (libcurl refuses a line over 100 KiB).
+        return 200, js + [("X-Big", "x" * (int(q.get("kb", 1)) * 1024))], b'{"ok":1}'
     if path == "/links":
         # Link headers in the forms RFC 8288 allows, for the link paginator:
         # ?p=N&n=K&style=S, pages 0..K-1, body [{"p": N}].  style: plain;
