@@ -96,6 +96,7 @@ int sqlite3_apifetch_init(sqlite3 *db, char **pzErrMsg,
     *pzErrMsg = sqlite3_mprintf("apifetch: curl_global_init failed");
     return SQLITE_ERROR;
   }
+  engine_raise_fd_limit();
   rc = conn_attach(db, &pConn, pzErrMsg);
   if( rc ) return rc;
 

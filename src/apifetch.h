@@ -485,6 +485,7 @@ struct Guard {
   sqlite3_int64 maxRequests;     /* Per query, retries included; 0 = no limit */
   sqlite3_int64 maxTotalBytes;   /* Per query, body bytes; 0 = no limit */
   sqlite3_int64 maxQueryMs;      /* Per query, as deadline_ms; 0 = no limit */
+  sqlite3_int64 maxConcurrency;  /* Transfers in flight at most; 0 = no cap */
   char **azAllowEnv;             /* Variables ${env:NAME} may read, or NULL */
   int nAllowEnv;                 /* Entries in azAllowEnv */
   char *zCaFile;                 /* CA bundle for queries that name none, or NULL */
@@ -531,7 +532,7 @@ enum {
   STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
   STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
   STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
-  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_COUNT
+  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_WINDOW, STAT_COUNT
 };
 
 typedef struct Profile Profile;
@@ -641,6 +642,15 @@ int engine_next(Engine *p, Response **ppResp, char **pzErr);
 void engine_free(Engine *p);
 /* The source has more requests after all (pages found later). */
 void engine_wake(Engine *p);
+/* Transfers the engine lets be in flight at once: concurrency unless it was
+** capped, then *pzCapped names what capped it ("max_concurrency", "the
+** open-file limit"), else NULL. */
+int engine_window_size(const Engine *p, const char **pzCapped);
+/* Raise this process's soft limit on open files toward the hard one (once;
+** at load), so that a large concurrency has the descriptors it needs. */
+void engine_raise_fd_limit(void);
+/* File descriptors kept free for the host when the window is sized. */
+#define APIFETCH_FD_RESERVE 64
 /* Milliseconds new requests have waited for the rate limit so far. */
 sqlite3_int64 engine_rate_wait_ms(const Engine *p);
 

@@ -29,7 +29,7 @@ static const char *const azStatName[STAT_COUNT] = {
   "urls", "rows", "records", "requests", "retries", "bytes",
   "errors", "errors_http", "errors_timeout", "errors_network", "errors_too_big",
   "errors_body", "errors_deadline", "rate_wait_ms", "elapsed_ms",
-  "extra_keys", "type_mismatches", "interrupted"
+  "extra_keys", "type_mismatches", "interrupted", "window"
 };
 static const char *const azStatDoc[STAT_COUNT] = {
   "URLs answered (a response or an error)",
@@ -50,6 +50,8 @@ static const char *const azStatDoc[STAT_COUNT] = {
   "values that had no column and went to _extra",
   "values that did not fit their column's type",
   "1 if the scan was stopped by sqlite3_interrupt or a time limit",
+  "transfers allowed in flight at once: concurrency, unless max_concurrency or the "
+    "open-file limit capped it",
 };
 
 /**************************************************************************

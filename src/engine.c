@@ -24,8 +24,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <assert.h>
+#include <dirent.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include "apifetch.h"
 
 enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
@@ -74,7 +78,9 @@ struct Engine {
   int bPending;             /* pending is valid */
   CURLM *multi;             /* One multi handle: one connection cache */
   CURLSH *share;            /* DNS and TLS session cache for the handles */
-  Transfer *aXfer;          /* The window: pOpt->concurrency slots */
+  Transfer *aXfer;          /* The window: nXfer slots */
+  int nXfer;                /* Slots: concurrency, unless capped (engine_window) */
+  const char *zCapped;      /* What capped it, or NULL */
   Transfer **apIdle;        /* Stack of idle slots */
   int nIdle;                /* Entries in apIdle */
   int nDone;                /* Responses in pDone: each still holds its slot's share
@@ -721,7 +727,7 @@ static int engine_expire(Engine *e){
   e->bExpired = 1;
   e->zExpired = sqlite3_mprintf("%s (%lld) reached", e->zDeadline, e->deadlineMs);
   if( e->zExpired==0 ) return SQLITE_NOMEM;
-  for(i=0; i<e->pOpt->concurrency; i++){
+  for(i=0; i<e->nXfer; i++){
     Transfer *t = &e->aXfer[i];
     if( t->state==T_RUNNING ){
       curl_multi_remove_handle(e->multi, t->easy);
@@ -848,23 +854,77 @@ multi_error:
   return SQLITE_ERROR;
 }
 
+static void raise_fd_limit(void){
+  struct rlimit rl;
+  if( getrlimit(RLIMIT_NOFILE, &rl)==0 && rl.rlim_cur<rl.rlim_max ){
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);    /* where allowed; engine_window copes if not */
+  }
+}
+
+void engine_raise_fd_limit(void){
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, raise_fd_limit);
+}
+
+/* File descriptors this process may still open: the soft limit less those
+** open now (counted in /proc/self/fd), or -1 if that cannot be told. */
+static long fds_available(void){
+  struct rlimit rl;
+  DIR *d;
+  long nOpen = 0;
+  if( getrlimit(RLIMIT_NOFILE, &rl)!=0 || rl.rlim_cur==RLIM_INFINITY ) return -1;
+  d = opendir("/proc/self/fd");
+  if( d==0 ) return -1;
+  while( readdir(d) ) nOpen++;
+  closedir(d);
+  return (long)rl.rlim_cur - (nOpen - 2);       /* "." and ".." */
+}
+
+/* How many transfers may be in flight: concurrency, capped by the host's
+** max_concurrency and by the file descriptors left.  A transfer holds a
+** socket, and while its name is resolved a socket pair too, so the window
+** gets half of what is left after a reserve for the host (its database,
+** its own sockets); above that, transfers failed to open sockets and the
+** failures were absorbed by retries without a word. */
+static int engine_window(const Options *pOpt, const Guard *pGuard, const char **pzWhy){
+  int n = pOpt->concurrency;
+  long nFree;
+  *pzWhy = 0;
+  if( pGuard && pGuard->maxConcurrency && n>pGuard->maxConcurrency ){
+    n = (int)pGuard->maxConcurrency;
+    *pzWhy = "max_concurrency";
+  }
+  nFree = fds_available();
+  if( nFree>=0 && n > (nFree - APIFETCH_FD_RESERVE)/2 ){
+    n = nFree - APIFETCH_FD_RESERVE > 2 ? (int)((nFree - APIFETCH_FD_RESERVE)/2) : 1;
+    *pzWhy = "the open-file limit";
+  }
+  assert( n>=1 );
+  return n;
+}
+
 Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
                    RequestSource src, char **pzErr){
   Engine *e = sqlite3_malloc64(sizeof(*e));
-  int i, n = pOpt->concurrency;
+  const char *zCapped;
+  int i, n = engine_window(pOpt, pGuard, &zCapped);
   if( e==0 ) goto oom;
   memset(e, 0, sizeof(*e));
+  e->nXfer = n;
+  e->zCapped = zCapped;
   e->pOpt = pOpt;
   e->pGuard = pGuard;
   e->pBudget = pBudget;
   e->src = src;
   e->aXfer = sqlite3_malloc64(sizeof(Transfer)*n);
+  /* Zeroed before anything can fail: engine_free cleans up every slot. */
+  if( e->aXfer ) memset(e->aXfer, 0, sizeof(Transfer)*n);
   e->apIdle = sqlite3_malloc64(sizeof(Transfer*)*n);
   e->apHeap = sqlite3_malloc64(sizeof(Transfer*)*n);
   e->multi = curl_multi_init();
   e->share = curl_share_init();
   if( !e->aXfer || !e->apIdle || !e->apHeap || !e->multi || !e->share ) goto oom;
-  memset(e->aXfer, 0, sizeof(Transfer)*n);
   for(i=0; i<n; i++){
     e->aXfer[i].pEngine = e;
     e->apIdle[n-1-i] = &e->aXfer[i];
@@ -904,6 +964,11 @@ void engine_wake(Engine *e){
   e->bSrcDone = 0;
 }
 
+int engine_window_size(const Engine *e, const char **pzCapped){
+  if( pzCapped ) *pzCapped = e->zCapped;
+  return e->nXfer;
+}
+
 sqlite3_int64 engine_rate_wait_ms(const Engine *e){
   return e->rateWaitMs + (e->tRateBlocked ? clock_ms() - e->tRateBlocked : 0);
 }
@@ -913,7 +978,7 @@ void engine_free(Engine *e){
   int i;
   if( e==0 ) return;
   if( e->aXfer ){
-    for(i=0; i<e->pOpt->concurrency; i++){
+    for(i=0; i<e->nXfer; i++){
       Transfer *t = &e->aXfer[i];
       if( t->state==T_RUNNING ) curl_multi_remove_handle(e->multi, t->easy);
       if( t->easy ) curl_easy_cleanup(t->easy);

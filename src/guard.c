@@ -141,6 +141,13 @@ int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
       if( k[0]=='d' ) n.bDisabled = cJSON_IsTrue(v);
       else if( k[0]=='b' ) n.bBlockPrivate = cJSON_IsTrue(v);
       else n.bLocked = cJSON_IsTrue(v);
+    }else if( strcmp(k, "max_concurrency")==0 ){
+      double d = v->valuedouble;
+      if( !cJSON_IsNumber(v) || d<0 || d>APIFETCH_MAX_CONCURRENCY || d!=(double)(int)d ){
+        rc = bad(pzErr, k, "a whole number from 1 to 10000, 0 for no cap");
+        break;
+      }
+      n.maxConcurrency = (sqlite3_int64)d;
     }else if( strcmp(k, "max_requests")==0 || strcmp(k, "max_total_bytes")==0
            || strcmp(k, "max_query_ms")==0 ){
       double d = v->valuedouble;
@@ -191,8 +198,8 @@ int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
       /* conn.c's */
     }else{
       *pzErr = sqlite3_mprintf("api_fetch_config: unknown setting \"%s\" (known: disabled, "
-          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, allow_env, "
-          "ca_file, profiles, lock)", k);
+          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, "
+          "max_concurrency, allow_env, ca_file, profiles, lock)", k);
       rc = SQLITE_ERROR;
       break;
     }
@@ -238,6 +245,7 @@ cJSON *guard_describe(const Guard *g){
      && cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests)
      && cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes)
      && cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs)
+     && cJSON_AddNumberToObject(o, "max_concurrency", (double)g->maxConcurrency)
      && names_describe(o, "allow_env", g->azAllowEnv, g->nAllowEnv)
      && (g->zCaFile ? cJSON_AddStringToObject(o, "ca_file", g->zCaFile)!=0
                     : cJSON_AddNullToObject(o, "ca_file")!=0)

@@ -486,8 +486,9 @@ static void scan_progress(FetchCursor *c, int bEnd){
   sqlite3_int64 nDone, nTotal = c->pQuery || c->pOpt->paginate.eType!=PAGE_NONE
                                 ? -1 : c->list.nTotal;
   double rate, reqRate;
-  char zEta[48] = "", zTotal[48] = "";
-  int bTty;
+  char zEta[48] = "", zTotal[48] = "", zCap[96] = "";
+  const char *zCapped = 0;
+  int bTty, nWindow;
   p->aStat[STAT_ELAPSED_MS] = el;
   if( c->pEngine ) p->aStat[STAT_RATE_WAIT_MS] = engine_rate_wait_ms(c->pEngine);
   if( !c->bProgress ) return;
@@ -507,10 +508,17 @@ static void scan_progress(FetchCursor *c, int bEnd){
   }else{
     sqlite3_snprintf(sizeof(zTotal), zTotal, " URLs");
   }
+  if( c->pEngine ){
+    nWindow = engine_window_size(c->pEngine, &zCapped);
+    if( zCapped ){
+      sqlite3_snprintf(sizeof(zCap), zCap, ", %d in flight at most (capped by %s)",
+                       nWindow, zCapped);
+    }
+  }
   bTty = isatty(2);
-  fprintf(stderr, "%sapi_fetch: %lld%s, %.0f req/s, %lld retries, %lld errors%s%s%s",
+  fprintf(stderr, "%sapi_fetch: %lld%s, %.0f req/s, %lld retries, %lld errors%s%s%s%s",
           bTty ? "\r" : "", nDone, zTotal, reqRate, p->aStat[STAT_RETRIES],
-          p->aStat[STAT_ERRORS], zEta, bEnd ? ", done" : "",
+          p->aStat[STAT_ERRORS], zCap, zEta, bEnd ? ", done" : "",
           bTty ? (bEnd ? "\033[K\n" : "\033[K") : "\n");
   fflush(stderr);
 }
@@ -772,6 +780,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   src.xCancelled = scan_waiting;
   c->pEngine = engine_new(c->pOpt, &t->pConn->guard, &t->pConn->budget, src, &zErr);
   if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
+  t->pConn->aStat[STAT_WINDOW] = engine_window_size(c->pEngine, 0);
   c->bEof = 0;
   return fetchNext(cur);
 }

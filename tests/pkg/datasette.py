@@ -162,7 +162,8 @@ try:
         config = json.loads(docs_ds.one("SELECT api_fetch_config()"))
         check(config["lock"] is True and config["profiles"] == ["local"]
               and config["allow_hosts"] == [LOOPBACK] and config["max_requests"] == 200
-              and config["max_total_bytes"] == 50000000 and config["allow_env"] == [],
+              and config["max_total_bytes"] == 50000000 and config["allow_env"] == []
+              and config["max_concurrency"] == 20,
               f"api_fetch_config(): the configuration over the defaults, locked: {config}")
         for sql in ("""SELECT api_fetch_config('{"allow_hosts": null}')""",
                     """SELECT api_fetch_profile('local', '{"base_url": "http://example.com/"}')"""):

@@ -63,6 +63,16 @@ SELECT count(*) AS urls, count(error) BETWEEN 100 AND 199 AS most_stopped, max(e
   FROM n, api_fetch(json_array('$BASE/obj?delay=20&id=' || n.i));
 SELECT (julianday('now') - t) * 86400 < 2.0 AS within_the_limit FROM t0;
 SELECT api_fetch_config('{"max_query_ms": 0}') IS NOT NULL AS set_;
+-- max_concurrency caps the window of every query (a host's pool of
+-- connections times 10000 transfers each would be too many).
+SELECT api_fetch_config('{"max_concurrency": 5}') ->> 'max_concurrency' AS max_concurrency;
+SELECT count(*) FROM api_fetch('["$BASE/stats/reset"]');
+SELECT count(*) FROM api_fetch((WITH RECURSIVE n(i) AS (VALUES(0) UNION ALL SELECT i+1 FROM n WHERE i<29)
+  SELECT json_group_array('$BASE/obj?delay=50&id=' || i) FROM n), 50);
+SELECT value AS window FROM api_fetch_stats() WHERE name = 'window';
+SELECT data ->> 'max_inflight' AS server_max_in_flight FROM api_fetch('["$BASE/stats"]');
+SELECT api_fetch_config('{"max_concurrency": 20000}');
+SELECT api_fetch_config('{"max_concurrency": 0}') ->> 'max_concurrency' AS max_concurrency;
 -- Bad settings are refused whole.
 SELECT api_fetch_config('{"bogus": 1}');
 SELECT api_fetch_config('{"max_requests": -1}');

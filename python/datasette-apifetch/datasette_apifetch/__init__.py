@@ -30,6 +30,7 @@ DEFAULTS = {
     "max_requests": 1000,         # per query, retries and redirects included
     "max_total_bytes": 50000000,  # per query, body bytes
     "max_query_ms": 30000,        # per query; Datasette's own sql_time_limit_ms still applies
+    "max_concurrency": 20,        # transfers in flight per query, on each pooled connection
 }
 # The other settings api_fetch_config takes, passed through as given.
 PASSED = {"disabled", "ca_file"}
