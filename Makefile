@@ -9,6 +9,7 @@
 #   make fuzz       libFuzzer runs of the flattener and the argument parsers
 #                   (FUZZ_SECONDS each, default 60; needs make check-deps)
 #   make demo       run sql/demo.sql against the bundled local server
+#   make serve      run that server on 127.0.0.1:8080, where the docs' examples fetch
 #   make bench      run the benchmarks (not part of the tests)
 #   make install    install the module where `.load apifetch` finds it without a
 #                   path (PREFIX=/usr/local, DESTDIR, LIBDIR); make uninstall
@@ -61,7 +62,7 @@ CHECK_PKGS = valgrind clang
 # Benchmarks only: the Python pattern's libraries and curl.
 BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
 
-.PHONY: all test unit demo bench deps bench-deps check-deps install-pkgs clean \
+.PHONY: all test unit demo serve bench deps bench-deps check-deps install-pkgs clean \
         install uninstall deb wheel dist
 
 all: apifetch.so
@@ -89,6 +90,9 @@ test: apifetch.so tests/unit $(if $(filter 0,$(PACKAGES)),,dist)
 
 demo: apifetch.so
 	$(PYTHON) tests/run.py --demo
+
+serve:
+	$(PYTHON) tests/loopback.py --port 8080
 
 bench: bench-deps apifetch.so
 	$(PYTHON) tests/bench.py

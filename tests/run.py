@@ -17,7 +17,9 @@
    exit status 0 passes.
 5. Runs the conformance corpus (tests/conformance.py): the wide face
    against pandas.json_normalize's committed output, case by case.
-6. Runs every sql/*.sql example script the same way; each must finish with
+6. Runs every example of the docs (tests/docs.py: README.md,
+   ARCHITECTURE.md, docs/*.md) and compares what it prints with the page.
+6b. Runs every sql/*.sql example script the same way; each must finish with
    exit status 0 and print no error.
 7. Runs tests/pkg/*.py, the packages `make dist` built (dist/: the .deb and
    the wheels, a release build) used as a user uses them: apt-get install,
@@ -51,6 +53,7 @@ import time
 import urllib.request
 
 import conformance
+import docs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, "tests")
@@ -281,6 +284,11 @@ def main(argv):
             except subprocess.TimeoutExpired:
                 ok, out = False, f"timed out after {TIMEOUT} s"
             report(ok, f"py/{name[:-3]} ({time.time() - t0:.1f}s)", "" if ok else out[-3000:])
+
+        # The docs: every example runs and prints what the page shows.
+        if not only or "docs" in only:
+            reset_server(base)
+            docs.main([base], report=lambda ok, name, detail="": report(ok, name, detail))
 
         exdir = os.path.join(ROOT, "sql")
         for name in sorted(os.listdir(exdir)) if not only else []:
