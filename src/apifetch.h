@@ -287,6 +287,11 @@ int policy_method_idempotent(const char *zMethod);
 sqlite3_int64 policy_backoff_ms(int retry, sqlite3_int64 baseMs,
                                 sqlite3_int64 capMs, uint64_t rnd);
 
+/* Parse an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete
+** RFC 850 and asctime forms).  Returns 1 with the unix time in *pEpoch, or
+** 0 if z (NULL allowed) is not one. */
+int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
+
 /* Parse a Retry-After value (RFC 9110 section 10.2.3): delta-seconds or an
 ** HTTP-date.  Returns the delay in ms (0 for a date in the past), or -1 if
 ** the value is neither. `nowEpoch` is the current unix time in seconds. */

@@ -207,6 +207,30 @@ static void test_retry_after(void){
   CHECK( policy_retry_after_ms("99999999999999999999", now)>=1000000000LL*1000 );
 }
 
+/* The three HTTP-date forms of RFC 9110 section 5.6.7, and what is not one. */
+static void test_http_date(void){
+  sqlite3_int64 t = -1;
+  CHECK( policy_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &t)==1 && t==784111777 );
+  t = -1;
+  CHECK( policy_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &t)==1 && t==784111777 );
+  t = -1;
+  CHECK( policy_http_date("Sun Nov  6 08:49:37 1994", &t)==1 && t==784111777 );
+  t = -1;
+  CHECK( policy_http_date(" \tThu, 01 Jan 1970 00:00:10 GMT", &t)==1 && t==10 );
+  t = -1;
+  CHECK( policy_http_date("Fri, 31 Dec 9999 23:59:59 GMT", &t)==1 && t==253402300799LL );
+  /* Not dates: *pEpoch is left alone. */
+  t = 42;
+  CHECK( policy_http_date(0, &t)==0 );
+  CHECK( policy_http_date("", &t)==0 );
+  CHECK( policy_http_date("0", &t)==0 );           /* Expires: 0 (RFC 9111 5.3) */
+  CHECK( policy_http_date("-1", &t)==0 );
+  CHECK( policy_http_date("20240101", &t)==0 );    /* curl_getdate() would take it */
+  CHECK( policy_http_date("soon", &t)==0 );
+  CHECK( policy_http_date("Sun, 32 Nov 1994 08:49:37 GMT", &t)==0 );
+  CHECK( t==42 );
+}
+
 static void test_bucket(void){
   TokenBucket b;
   int i, nTaken = 0;
@@ -512,6 +536,7 @@ int main(void){
   run("policy_retryable", test_policy_retryable);
   run("policy_backoff", test_policy_backoff);
   run("retry_after", test_retry_after);
+  run("http_date", test_http_date);
   run("token_bucket", test_bucket);
   run("options", test_options);
   run("url_list", test_urllist);
