@@ -37,7 +37,8 @@ $(shell mkdir -p build && { echo '$(VERSION) $(COMMIT)' | cmp -s - build/id || \
         echo '$(VERSION) $(COMMIT)' > build/id; })
 
 SRC     = src/apifetch.c src/conn.c src/vtab.c src/engine.c src/options.c src/json.c \
-          src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c
+          src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c \
+          src/sha256.c
 HDR     = src/apifetch.h
 
 ifeq ($(SANITIZE),1)

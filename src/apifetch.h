@@ -476,6 +476,24 @@ int url_same_origin(const char *a, const char *b);
 int url_has_scheme(const char *z);
 
 /**************************************************************************
+** sha256.c - SHA-256 (FIPS 180-4), for the HTTP cache's keys; no I/O.
+*/
+#define SHA256_SIZE 32            /* Bytes in a digest */
+typedef struct Sha256 Sha256;
+struct Sha256 {
+  uint32_t h[8];                  /* Hash value so far (section 6.2) */
+  uint64_t nBytes;                /* Message bytes given so far */
+  unsigned char buf[64];          /* Bytes of a block not yet complete */
+  size_t nBuf;                    /* How many of them, always < 64 */
+};
+void sha256_init(Sha256 *p);
+/* Add n bytes (pData may be NULL when n is 0).  Any split of a message
+** into updates gives the same digest. */
+void sha256_update(Sha256 *p, const void *pData, size_t n);
+/* The digest into aOut; p is then wiped and must be initialised again. */
+void sha256_final(Sha256 *p, unsigned char aOut[SHA256_SIZE]);
+
+/**************************************************************************
 ** guard.c - per-connection limits for shared and untrusted use
 **
 ** Read at load time from the environment variable APIFETCH_CONFIG (a JSON

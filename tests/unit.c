@@ -526,6 +526,99 @@ static void test_allow_hosts_ports(void){
   CHECK( guard_host_entry_error("a.example:*")==0 );
 }
 
+/* SHA-256 of z[0..n) as lower-case hex, in one update. */
+static void sha256_hex(const void *z, size_t n, char zHex[65]){
+  Sha256 s;
+  unsigned char a[SHA256_SIZE];
+  int i;
+  sha256_init(&s);
+  sha256_update(&s, z, n);
+  sha256_final(&s, a);
+  for(i=0; i<SHA256_SIZE; i++) sprintf(zHex + 2*i, "%02x", a[i]);
+}
+
+/* The example messages of FIPS 180-4 (NIST's SHA256.pdf, SHA2_Additional). */
+static void test_sha256_vectors(void){
+  char zHex[65];
+  Sha256 s;
+  unsigned char a[SHA256_SIZE], aChunk[1000];
+  int i;
+  sha256_hex("", 0, zHex);
+  CHECK( strcmp(zHex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")==0 );
+  sha256_hex(0, 0, zHex);       /* no bytes, no pointer */
+  CHECK( strcmp(zHex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")==0 );
+  sha256_hex("abc", 3, zHex);
+  CHECK( strcmp(zHex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")==0 );
+  sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, zHex);   /* 448 bits */
+  CHECK( strcmp(zHex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")==0 );
+  sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+             "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", 112, zHex);        /* 896 bits */
+  CHECK( strcmp(zHex, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")==0 );
+  /* One million 'a', a thousand at a time. */
+  memset(aChunk, 'a', sizeof(aChunk));
+  sha256_init(&s);
+  for(i=0; i<1000; i++) sha256_update(&s, aChunk, sizeof(aChunk));
+  sha256_final(&s, a);
+  for(i=0; i<SHA256_SIZE; i++) sprintf(zHex + 2*i, "%02x", a[i]);
+  CHECK( strcmp(zHex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")==0 );
+}
+
+/* Any split into updates gives the digest of the whole; and every length
+** across the padding's boundaries (55, 56, 63, 64, 119, 120, 128 bytes...)
+** is right.  Expected values from Python's hashlib. */
+static void test_sha256_splits(void){
+  unsigned char m[200], aWhole[SHA256_SIZE], a[SHA256_SIZE];
+  char zHex[65];
+  Sha256 s, all;
+  size_t i, j, k;
+  for(i=0; i<sizeof(m); i++) m[i] = (unsigned char)(i*7 + 3);
+  sha256_hex(m, sizeof(m), zHex);
+  CHECK( strcmp(zHex, "2c7e18c942ef065b526a2d4e5546283749cd3ddfb51d8fc71f42717363685f46")==0 );
+  sha256_init(&s);
+  sha256_update(&s, m, sizeof(m));
+  sha256_final(&s, aWhole);
+  for(i=0; i<=sizeof(m); i++){
+    sha256_init(&s);
+    sha256_update(&s, m, i);
+    sha256_update(&s, m+i, sizeof(m)-i);
+    sha256_final(&s, a);
+    if( memcmp(a, aWhole, sizeof(a))!=0 ){ printf("  split at %d differs\n", (int)i); nFail++; }
+  }
+  /* Three pieces, every pair of cut points, empty updates between. */
+  for(i=0; i<=sizeof(m); i+=3){
+    for(j=i; j<=sizeof(m); j+=5){
+      sha256_init(&s);
+      sha256_update(&s, m, i);
+      sha256_update(&s, 0, 0);
+      sha256_update(&s, m+i, j-i);
+      sha256_update(&s, m+j, sizeof(m)-j);
+      sha256_final(&s, a);
+      if( memcmp(a, aWhole, sizeof(a))!=0 ){ printf("  cuts %d %d differ\n", (int)i, (int)j); nFail++; }
+    }
+  }
+  /* A byte at a time. */
+  sha256_init(&s);
+  for(i=0; i<sizeof(m); i++) sha256_update(&s, m+i, 1);
+  sha256_final(&s, a);
+  CHECK( memcmp(a, aWhole, sizeof(a))==0 );
+  /* The digest of the digests of m[0..n) for n = 0..200. */
+  sha256_init(&all);
+  for(k=0; k<=sizeof(m); k++){
+    sha256_init(&s);
+    sha256_update(&s, m, k);
+    sha256_final(&s, a);
+    sha256_update(&all, a, sizeof(a));
+  }
+  sha256_final(&all, a);
+  for(i=0; i<SHA256_SIZE; i++) sprintf(zHex + 2*i, "%02x", a[i]);
+  CHECK( strcmp(zHex, "3275febb4612d86d586eb9f11cd21e648a9fc7d95e0f6b8d362786e28c9c5b79")==0 );
+  /* final wipes what it held of the message. */
+  sha256_init(&s);
+  sha256_update(&s, "secret", 6);
+  sha256_final(&s, a);
+  CHECK( s.nBuf==0 && s.nBytes==0 && memchr(s.buf, 's', sizeof(s.buf))==0 );
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -544,6 +637,8 @@ int main(void){
   run("block_private_v4", test_block_private_v4);
   run("block_private_v6", test_block_private_v6);
   run("allow_hosts_ports", test_allow_hosts_ports);
+  run("sha256_vectors", test_sha256_vectors);
+  run("sha256_splits", test_sha256_splits);
   curl_global_cleanup();
   return 0;
 }
