@@ -38,7 +38,7 @@ $(shell mkdir -p build && { echo '$(VERSION) $(COMMIT)' | cmp -s - build/id || \
 
 SRC     = src/apifetch.c src/conn.c src/vtab.c src/engine.c src/options.c src/json.c \
           src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c \
-          src/sha256.c
+          src/sha256.c src/httpcache.c
 HDR     = src/apifetch.h
 
 ifeq ($(SANITIZE),1)

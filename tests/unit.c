@@ -619,6 +619,350 @@ static void test_sha256_splits(void){
   CHECK( s.nBuf==0 && s.nBytes==0 && memchr(s.buf, 's', sizeof(s.buf))==0 );
 }
 
+/* A CacheInfo from a Cache-Control value alone. */
+static CacheInfo cc(const char *zCacheControl){
+  CacheInfo ci;
+  cacheinfo_parse(&ci, zCacheControl, 0, 0, 0, 0, 0, 0, 0);
+  return ci;
+}
+
+/* RFC 9111 section 5.2: Cache-Control as servers write it, and as they
+** should not. */
+static void test_cache_control(void){
+  CacheInfo ci;
+  ci = cc("max-age=60");
+  CHECK( ci.maxAge==60 && ci.sMaxAge==-1 && ci.staleIfError==-1 );
+  CHECK( !ci.bNoStore && !ci.bNoCache && !ci.bPrivate && !ci.bPublic );
+  CHECK( !ci.bMustRevalidate && !ci.bImmutable && !ci.bVaryStar && !ci.bHasValidator );
+  CHECK( ci.date==-1 && ci.expires==-1 && ci.lastModified==-1 && ci.age==0 );
+  /* Names are case-insensitive; arguments may be quoted (section 5.2). */
+  ci = cc("MAX-AGE=60, No-Store, Must-Revalidate");
+  CHECK( ci.maxAge==60 && ci.bNoStore && ci.bMustRevalidate );
+  CHECK( cc("max-age=\"120\"").maxAge==120 );
+  CHECK( cc("max-age = 30").maxAge==30 );
+  CHECK( cc("max-age=0").maxAge==0 );
+  CHECK( cc("no-cache").maxAge==-1 );
+  /* Malformed numbers are invalid freshness information: stale (4.2.1). */
+  CHECK( cc("max-age=abc").maxAge==0 );
+  CHECK( cc("max-age=-5").maxAge==0 );
+  CHECK( cc("max-age=1.5").maxAge==0 );
+  CHECK( cc("max-age=1e3").maxAge==0 );
+  CHECK( cc("max-age").maxAge==0 );
+  CHECK( cc("max-age=").maxAge==0 );
+  CHECK( cc("max-age=\"\"").maxAge==0 );
+  CHECK( cc("max-age=\"60").maxAge==0 );           /* quote never closed */
+  CHECK( cc("max-age=60;public").maxAge==0 );
+  CHECK( cc("max-age=\" 60\"").maxAge==0 );
+  /* Too large for anyone: 2^31 (section 1.2.2). */
+  CHECK( cc("max-age=99999999999999999999999").maxAge==CACHE_DELTA_MAX );
+  CHECK( cc("max-age=2147483647").maxAge==2147483647LL );
+  /* The first of two counts (4.2.1), even when it is the bad one. */
+  CHECK( cc("max-age=5, max-age=10").maxAge==5 );
+  CHECK( cc("max-age=abc, max-age=10").maxAge==0 );
+  CHECK( cc("stale-if-error=10, stale-if-error=99").staleIfError==10 );
+  /* Several field lines joined with ", " (RFC 9110 section 5.3). */
+  ci = cc("public, max-age=5, no-cache, private");
+  CHECK( ci.bPublic && ci.maxAge==5 && ci.bNoCache && ci.bPrivate );
+  /* Empty list members are allowed (RFC 9110 section 5.6.1). */
+  CHECK( cc(" , ,max-age=3,, ").maxAge==3 );
+  CHECK( cc("").maxAge==-1 );
+  /* The field-names form of no-cache: taken as plain no-cache.  A comma in
+  ** a quoted-string does not end the member; a \" does not end the string. */
+  ci = cc("no-cache=\"Set-Cookie, Set-Cookie2\", max-age=60");
+  CHECK( ci.bNoCache && ci.maxAge==60 );
+  ci = cc("private=\"a, max-age=5\", max-age=60");
+  CHECK( ci.bPrivate && ci.maxAge==60 );
+  ci = cc("no-cache=\"a\\\", max-age=1\", max-age=9");
+  CHECK( ci.bNoCache && ci.maxAge==9 );
+  CHECK( cc("no-cache=Set-Cookie").bNoCache );    /* token form, tolerated */
+  /* no-store with max-age: no-store stands (and storing is refused). */
+  ci = cc("max-age=3600, no-store");
+  CHECK( ci.bNoStore && ci.maxAge==3600 );
+  CHECK( cc("no-store junk").bNoStore );            /* restrictive: kept */
+  CHECK( cc("no-store=1").bNoStore );
+  /* Unknown directives are ignored, their arguments whatever they hold. */
+  ci = cc("foo, bar=\"x,y,max-age=1\", baz=1, max-age=7, proxy-revalidate, must-understand");
+  CHECK( ci.maxAge==7 && !ci.bNoCache && !ci.bNoStore && !ci.bMustRevalidate );
+  CHECK( cc("max-agent=5").maxAge==-1 );
+  CHECK( cc("x-max-age=5").maxAge==-1 );
+  /* s-maxage is read but, a private cache, not used (see freshness). */
+  ci = cc("s-maxage=600");
+  CHECK( ci.sMaxAge==600 && ci.maxAge==-1 );
+  /* stale-if-error (RFC 5861); malformed grants nothing. */
+  CHECK( cc("max-age=60, stale-if-error=300").staleIfError==300 );
+  CHECK( cc("stale-if-error=soon").staleIfError==-1 );
+  CHECK( cc("stale-if-error").staleIfError==-1 );
+  /* immutable (RFC 8246), only when well formed. */
+  ci = cc("max-age=31536000, immutable");
+  CHECK( ci.bImmutable && ci.maxAge==31536000 );
+  CHECK( !cc("immutable=1").bImmutable );
+  CHECK( !cc("public=yes").bPublic );
+}
+
+/* The other header fields cacheinfo_parse reads. */
+static void test_cache_fields(void){
+  CacheInfo ci;
+  const char *zT = "Sun, 06 Nov 1994 08:49:37 GMT";    /* 784111777 */
+  cacheinfo_parse(&ci, 0, zT, zT, "  12 ", zT, 0, 0, 0);
+  CHECK( ci.expires==784111777 && ci.date==784111777 && ci.lastModified==784111777 );
+  CHECK( ci.age==12 && ci.bHasValidator );
+  /* Section 5.3: an invalid Expires is already expired: 0, not absent. */
+  cacheinfo_parse(&ci, 0, "0", 0, 0, 0, 0, 0, 0);
+  CHECK( ci.expires==0 );
+  cacheinfo_parse(&ci, 0, "-1", 0, 0, 0, 0, 0, 0);
+  CHECK( ci.expires==0 );
+  cacheinfo_parse(&ci, 0, "", 0, 0, 0, 0, 0, 0);
+  CHECK( ci.expires==0 );
+  cacheinfo_parse(&ci, 0, "Mon, 01 Jan 1900 00:00:00 GMT", 0, 0, 0, 0, 0, 0);
+  CHECK( ci.expires==0 );
+  /* An invalid Date or Last-Modified is absent. */
+  cacheinfo_parse(&ci, 0, 0, "yesterday", 0, "20240101", 0, 0, 0);
+  CHECK( ci.date==-1 && ci.lastModified==-1 && !ci.bHasValidator );
+  /* Age: the first of several lines; malformed is as old as can be. */
+  cacheinfo_parse(&ci, 0, 0, 0, "12, 30", 0, 0, 0, 0);
+  CHECK( ci.age==12 );
+  cacheinfo_parse(&ci, 0, 0, 0, "abc", 0, 0, 0, 0);
+  CHECK( ci.age==CACHE_DELTA_MAX );
+  cacheinfo_parse(&ci, 0, 0, 0, "-3", 0, 0, 0, 0);
+  CHECK( ci.age==CACHE_DELTA_MAX );
+  cacheinfo_parse(&ci, 0, 0, 0, "1.5", 0, 0, 0, 0);
+  CHECK( ci.age==CACHE_DELTA_MAX );
+  cacheinfo_parse(&ci, 0, 0, 0, "99999999999999999999999", 0, 0, 0, 0);
+  CHECK( ci.age==CACHE_DELTA_MAX );
+  /* Validators: strong or weak ETag, or a valid Last-Modified. */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, "\"v1\"", 0, 0);
+  CHECK( ci.bHasValidator );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, "W/\"v1\"", 0, 0);
+  CHECK( ci.bHasValidator );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, "  ", 0, 0);
+  CHECK( !ci.bHasValidator );
+  /* Vary: a member "*", and only that. */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, "Accept-Encoding", 0);
+  CHECK( !ci.bVaryStar );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, "Accept, *", 0);
+  CHECK( ci.bVaryStar );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, " * ", 0);
+  CHECK( ci.bVaryStar );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, "X-*", 0);
+  CHECK( !ci.bVaryStar );
+  /* Pragma: no-cache only where there is no Cache-Control (5.4). */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, 0, "no-cache");
+  CHECK( ci.bNoCache );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, 0, "x-foo=1, No-Cache");
+  CHECK( ci.bNoCache );
+  cacheinfo_parse(&ci, "max-age=60", 0, 0, 0, 0, 0, 0, "no-cache");
+  CHECK( !ci.bNoCache && ci.maxAge==60 );
+  cacheinfo_parse(&ci, "", 0, 0, 0, 0, 0, 0, "no-cache");
+  CHECK( ci.bNoCache );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, 0, "no-cache-please");
+  CHECK( !ci.bNoCache );
+}
+
+/* Section 3: what may be stored. */
+static void test_cache_storable(void){
+  CacheInfo none = cc(0), ci;
+  CHECK( cache_storable("GET", 200, &none) );
+  CHECK( cache_storable(0, 200, &none) );             /* NULL is GET */
+  CHECK( cache_storable("HEAD", 200, &none) );
+  ci = cc("max-age=60");
+  CHECK( !cache_storable("POST", 200, &ci) );
+  CHECK( !cache_storable("PUT", 200, &ci) );
+  CHECK( !cache_storable("get", 200, &ci) );          /* methods are case-sensitive */
+  /* 206 needs ranges combined, 304 updates a stored response; 1xx are not
+  ** final; 600 is no status. */
+  CHECK( !cache_storable("GET", 206, &ci) );
+  CHECK( !cache_storable("GET", 304, &ci) );
+  CHECK( !cache_storable("GET", 100, &ci) );
+  CHECK( !cache_storable("GET", 0, &ci) );
+  CHECK( !cache_storable("GET", 600, &ci) );
+  /* Cacheable by default (RFC 9110 section 15.1), with nothing said... */
+  CHECK( cache_storable("GET", 404, &none) );
+  CHECK( cache_storable("GET", 410, &none) );
+  CHECK( cache_storable("GET", 301, &none) );
+  CHECK( cache_storable("GET", 501, &none) );
+  /* ... and not, unless explicitly so. */
+  CHECK( !cache_storable("GET", 500, &none) );
+  CHECK( !cache_storable("GET", 302, &none) );
+  CHECK( !cache_storable("GET", 201, &none) );
+  CHECK( cache_storable("GET", 500, &ci) );
+  ci = cc("public");
+  CHECK( cache_storable("GET", 302, &ci) );
+  ci = cc("private");
+  CHECK( cache_storable("GET", 302, &ci) );
+  cacheinfo_parse(&ci, 0, "0", 0, 0, 0, 0, 0, 0);     /* invalid Expires: present */
+  CHECK( cache_storable("GET", 302, &ci) );
+  /* A validator alone does not make a response storable (section 3). */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, "Sun, 06 Nov 1994 08:49:37 GMT", "\"v\"", 0, 0);
+  CHECK( ci.bHasValidator && !cache_storable("GET", 307, &ci) );
+  CHECK( cache_storable("GET", 200, &ci) );
+  /* no-store wins over max-age; Vary: * never matches, so is not kept. */
+  ci = cc("max-age=3600, no-store");
+  CHECK( !cache_storable("GET", 200, &ci) );
+  cacheinfo_parse(&ci, "max-age=3600", 0, 0, 0, 0, 0, "*", 0);
+  CHECK( !cache_storable("GET", 200, &ci) );
+  /* no-cache is stored, to be revalidated at each use. */
+  ci = cc("no-cache");
+  CHECK( cache_storable("GET", 200, &ci) );
+}
+
+/* Section 4.2.1 and 4.2.2: how long a response stays fresh. */
+static void test_cache_freshness(void){
+  const sqlite3_int64 T = 784111777;
+  const char *zT = "Sun, 06 Nov 1994 08:49:37 GMT";
+  const char *zT1h = "Sun, 06 Nov 1994 09:49:37 GMT";       /* T + 3600 */
+  const char *zT10m = "Sun, 06 Nov 1994 08:59:37 GMT";      /* T + 600 */
+  const char *zTm10d = "Thu, 27 Oct 1994 08:49:37 GMT";     /* T - 864000 */
+  const char *zTm1000 = "Sun, 06 Nov 1994 08:32:57 GMT";    /* T - 1000 */
+  CacheInfo ci;
+  /* max-age first; Expires is then ignored (5.3). */
+  cacheinfo_parse(&ci, "max-age=60", zT1h, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==60 );
+  /* A malformed max-age is stale, not a reason to read Expires instead. */
+  cacheinfo_parse(&ci, "max-age=sixty", zT1h, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* Expires - Date, by the origin's clock whatever ours says. */
+  cacheinfo_parse(&ci, 0, zT1h, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T+500, 86400)==3600 );
+  cacheinfo_parse(&ci, 0, zT, zT1h, 0, 0, 0, 0, 0);             /* in the past */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* Expires: 0 is expired, even with Last-Modified for a heuristic. */
+  cacheinfo_parse(&ci, 0, "0", zT, 0, zTm10d, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* No Date: the time the response came stands for it. */
+  cacheinfo_parse(&ci, 0, zT10m, 0, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T+100, 86400)==500 );
+  /* s-maxage is for shared caches: not this one. */
+  cacheinfo_parse(&ci, "s-maxage=600, max-age=60", 0, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==60 );
+  cacheinfo_parse(&ci, "s-maxage=600", 0, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* no-cache: revalidate every time, whatever else is said. */
+  cacheinfo_parse(&ci, "no-cache, max-age=60", zT1h, zT, 0, zTm10d, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  cacheinfo_parse(&ci, 0, zT1h, zT, 0, 0, 0, 0, "no-cache");
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* immutable does not lengthen the lifetime. */
+  cacheinfo_parse(&ci, "max-age=60, immutable", 0, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==60 && ci.bImmutable );
+  /* The heuristic: 10% of Date - Last-Modified, capped. */
+  cacheinfo_parse(&ci, 0, 0, zT, 0, zTm1000, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T+5, 86400)==100 );
+  CHECK( cache_freshness_lifetime(&ci, 404, T, 86400)==100 );
+  CHECK( cache_freshness_lifetime(&ci, 500, T, 86400)==0 );     /* not by default */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 0)==0 );         /* heuristics off */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 50)==50 );
+  cacheinfo_parse(&ci, 0, 0, zT, 0, zTm10d, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==86400 );
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 3600)==3600 );
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 1000000)==86400 );
+  cacheinfo_parse(&ci, "public", 0, zT, 0, zTm1000, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 500, T, 86400)==100 );   /* marked cacheable */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, zTm1000, 0, 0, 0);           /* no Date */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==100 );
+  cacheinfo_parse(&ci, 0, 0, zTm1000, 0, zT, 0, 0, 0);          /* modified after Date */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  cacheinfo_parse(&ci, 0, 0, zT, 0, 0, "\"v\"", 0, 0);          /* nothing to go on */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* Held to 2^31. */
+  ci = cc("max-age=99999999999");
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==CACHE_DELTA_MAX );
+  cacheinfo_parse(&ci, 0, "Fri, 31 Dec 9999 23:59:59 GMT", zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==CACHE_DELTA_MAX );
+  /* Values from a hostile cache file: no overflow, still in range. */
+  ci = cc(0);
+  ci.date = INT64_MAX; ci.expires = INT64_MAX; ci.lastModified = INT64_MIN;
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  ci.expires = -1;                                     /* any negative date is absent */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  ci.lastModified = 0;
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==86400 );
+  ci.date = -1; ci.lastModified = 0;
+  CHECK( cache_freshness_lifetime(&ci, 200, INT64_MIN, 86400)==0 );
+  ci.maxAge = -7;                                      /* any negative is absent */
+  ci.expires = 5; ci.date = 0;
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==5 );
+}
+
+/* Section 4.2.3: the age of a response now. */
+static void test_cache_age(void){
+  const sqlite3_int64 T = 784111777;
+  const char *zT = "Sun, 06 Nov 1994 08:49:37 GMT";
+  const char *zTp300 = "Sun, 06 Nov 1994 08:54:37 GMT";
+  const char *zTm300 = "Sun, 06 Nov 1994 08:44:37 GMT";
+  const char *zTm20 = "Sun, 06 Nov 1994 08:49:17 GMT";
+  CacheInfo ci;
+  /* No Age, Date as it came: the round trip (2 s) plus the time since. */
+  cacheinfo_parse(&ci, 0, 0, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-2, T, T)==2 );
+  CHECK( cache_current_age(&ci, T-2, T, T+10)==12 );
+  /* corrected_age_value = Age + response_delay. */
+  cacheinfo_parse(&ci, 0, 0, zT, "100", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T, T+1, T+1)==101 );
+  CHECK( cache_current_age(&ci, T, T+1, T+61)==161 );
+  /* The origin's clock 300 s ahead of ours: apparent_age is 0, not -300. */
+  cacheinfo_parse(&ci, 0, 0, zTp300, 0, 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-1, T, T)==1 );
+  /* 300 s behind (or the response held up on the way): apparent_age wins. */
+  cacheinfo_parse(&ci, 0, 0, zTm300, 0, 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-1, T, T+5)==305 );
+  /* Age beats apparent_age when larger. */
+  cacheinfo_parse(&ci, 0, 0, zTm20, "50", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-5, T, T)==55 );
+  /* No Date: dated when it came, so apparent_age is 0. */
+  cacheinfo_parse(&ci, 0, 0, 0, "7", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-3, T, T+10)==20 );
+  /* Clocks that went back make nothing younger than it came. */
+  cacheinfo_parse(&ci, 0, 0, zT, "7", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T, T, T-100)==7 );
+  CHECK( cache_current_age(&ci, T+50, T, T)==7 );
+  /* Malformed Age: as old as can be, and no further. */
+  cacheinfo_parse(&ci, 0, 0, zT, "soon", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T, T, T+1000)==CACHE_DELTA_MAX );
+  /* Fresh while lifetime > age: max-age=60 with Age: 30. */
+  cacheinfo_parse(&ci, "max-age=60", 0, zT, "30", 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 0) > cache_current_age(&ci, T, T, T+29) );
+  CHECK( !(cache_freshness_lifetime(&ci, 200, T, 0) > cache_current_age(&ci, T, T, T+30)) );
+  /* Hostile times: no overflow, and the answer in [0, 2^31]. */
+  ci = cc(0);
+  ci.date = INT64_MIN; ci.age = INT64_MAX;
+  CHECK( cache_current_age(&ci, INT64_MIN, INT64_MAX, INT64_MAX)==CACHE_DELTA_MAX );
+  ci.date = INT64_MAX; ci.age = INT64_MIN;
+  CHECK( cache_current_age(&ci, INT64_MAX, INT64_MIN, INT64_MIN)==0 );
+}
+
+/* RFC 5861 section 4 within RFC 9111 section 4.2.4: a stale response in
+** place of an error. */
+static void test_cache_stale_if_error(void){
+  CacheInfo ci = cc("max-age=60, stale-if-error=300");
+  CHECK( cache_stale_if_error(&ci, 503, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 500, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 502, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 504, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 0, 60, 100, -1) );      /* no response */
+  CHECK( !cache_stale_if_error(&ci, 404, 60, 100, -1) );   /* not an error */
+  CHECK( !cache_stale_if_error(&ci, 429, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 360, -1) );    /* stale by 300 */
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 361, -1) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 30, -1) );     /* fresh still */
+  /* must-revalidate and no-cache forbid it (4.2.4), stale-if-error or not. */
+  ci = cc("max-age=60, stale-if-error=300, must-revalidate");
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 100, 3600) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 30, -1) );     /* fresh is fresh */
+  ci = cc("no-cache, stale-if-error=300");
+  CHECK( !cache_stale_if_error(&ci, 503, 0, 1, 3600) );
+  /* Without stale-if-error, only the caller's own allowance. */
+  ci = cc("max-age=60");
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 100, 3600) );
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 100, 10) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 100, 40) );
+  ci = cc("max-age=60, stale-if-error=ever");
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 100, -1) );
+  /* The larger of the two allowances. */
+  ci = cc("max-age=60, stale-if-error=10");
+  CHECK( cache_stale_if_error(&ci, 503, 60, 100, 50) );
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -639,6 +983,12 @@ int main(void){
   run("allow_hosts_ports", test_allow_hosts_ports);
   run("sha256_vectors", test_sha256_vectors);
   run("sha256_splits", test_sha256_splits);
+  run("cache_control", test_cache_control);
+  run("cache_fields", test_cache_fields);
+  run("cache_storable", test_cache_storable);
+  run("cache_freshness", test_cache_freshness);
+  run("cache_age", test_cache_age);
+  run("cache_stale_if_error", test_cache_stale_if_error);
   curl_global_cleanup();
   return 0;
 }
