@@ -1,7 +1,8 @@
 /*
 ** unit.c - direct tests of apifetch's pure functions (no network): the JSON
-** scanner and records, retry policy, Retry-After, the token bucket, option
-** and url_list parsing.  Built by `make tests/unit` against the real SQLite
+** scanner and records, retry policy, Retry-After and HTTP-dates, the token
+** bucket, option and url_list parsing, SHA-256 and the HTTP cache's
+** RFC 9111 decisions.  Built by `make tests/unit` against the real SQLite
 ** library; run by tests/run.py, which counts each "PASS name" / "FAIL name"
 ** line as one test.
 */
