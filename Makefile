@@ -8,6 +8,11 @@
 #                   (FUZZ_SECONDS each, default 60; needs make check-deps)
 #   make demo       run sql/demo.sql against the bundled local server
 #   make bench      run the benchmarks (not part of the tests)
+#   make torture    allocation-failure torture (tests/torture.c): the Nth allocation
+#                   of SQLite, cJSON and libcurl fails, transiently or from then on,
+#                   for every N of every query (long); TORTURE_SAMPLE=K runs K
+#                   seeded N per query and mode instead (CI: K=12, a few minutes);
+#                   TORTURE_SEED, TORTURE_JOBS (2), TORTURE_ARGS (e.g. -o log -v)
 #   make clean
 
 CC      ?= cc
@@ -34,7 +39,7 @@ CHECK_PKGS = valgrind clang
 # Benchmarks only: the Python pattern's libraries and curl.
 BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
 
-.PHONY: all test unit demo bench deps bench-deps check-deps install-pkgs clean
+.PHONY: all test unit demo bench deps bench-deps check-deps install-pkgs clean torture
 
 all: apifetch.so
 
@@ -48,6 +53,17 @@ tests/unit: tests/unit.c $(SRC) $(HDR)
 
 unit: tests/unit
 	./tests/unit
+
+# Allocation-failure torture: the sources compiled in, like tests/unit.
+tests/torture: tests/torture.c $(SRC) $(HDR)
+	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -Isrc -o $@ tests/torture.c $(SRC) $(LIBS) -lsqlite3
+
+TORTURE_SAMPLE ?=
+TORTURE_SEED   ?= 1
+TORTURE_JOBS   ?= 2
+TORTURE_ARGS   ?=
+torture: tests/torture
+	./tests/torture -j $(TORTURE_JOBS) $(if $(TORTURE_SAMPLE),-s $(TORTURE_SAMPLE) -S $(TORTURE_SEED)) $(TORTURE_ARGS)
 
 test: apifetch.so tests/unit
 	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize) $(if $(filter 1,$(VALGRIND)),--valgrind)
@@ -77,7 +93,7 @@ install-pkgs:
 	else echo "all dependencies present"; fi
 
 clean:
-	rm -f apifetch.so tests/unit
+	rm -f apifetch.so tests/unit tests/torture
 
 # Fuzzing (clang with libFuzzer): `make fuzz [FUZZ_SECONDS=60]` builds
 # tests/fuzz_flatten (response body -> records -> schema -> rows) and
