@@ -731,12 +731,13 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
   e->pGuard = pGuard;
   e->src = src;
   e->aXfer = sqlite3_malloc64(sizeof(Transfer)*n);
+  /* Zeroed before any goto oom: engine_free cleans up every slot. */
+  if( e->aXfer ) memset(e->aXfer, 0, sizeof(Transfer)*n);
   e->apIdle = sqlite3_malloc64(sizeof(Transfer*)*n);
   e->apHeap = sqlite3_malloc64(sizeof(Transfer*)*n);
   e->multi = curl_multi_init();
   e->share = curl_share_init();
   if( !e->aXfer || !e->apIdle || !e->apHeap || !e->multi || !e->share ) goto oom;
-  memset(e->aXfer, 0, sizeof(Transfer)*n);
   for(i=0; i<n; i++){
     e->aXfer[i].pEngine = e;
     e->apIdle[n-1-i] = &e->aXfer[i];
