@@ -229,6 +229,25 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
   return b.z ? b.z : sqlite3_mprintf("");
 }
 
+/* strstr for a URL-encoded zEsc, whose %XX hex digits match in either
+** case: they mean the same (RFC 3986 section 2.1), and libcurl 7.88's URL
+** API writes them in lower case where curl_easy_escape wrote upper case. */
+static char *find_escaped(const char *s, const char *zEsc){
+  size_t n = strlen(zEsc), i;
+  for(; *s; s++){
+    for(i=0; i<n && s[i]; i++){
+      char a = s[i], b = zEsc[i];
+      if( (i>=1 && zEsc[i-1]=='%') || (i>=2 && zEsc[i-2]=='%') ){
+        if( a>='A' && a<='F' ) a += 'a'-'A';
+        if( b>='A' && b<='F' ) b += 'a'-'A';
+      }
+      if( a!=b ) break;
+    }
+    if( i==n ) return (char*)s;
+  }
+  return 0;
+}
+
 char *options_redact(const Options *p, const char *z){
   char *zOut = sqlite3_mprintf("%s", z ? z : "");
   int i, k;
@@ -240,7 +259,7 @@ char *options_redact(const Options *p, const char *z){
       Buf b = {0, 0, 0, 0};
       const char *s = zOut;
       if( zFind==0 || zFind[0]==0 ){ curl_free(zEsc); continue; }
-      while( (hit = strstr(s, zFind))!=0 ){
+      while( (hit = k ? find_escaped(s, zFind) : strstr(s, zFind))!=0 ){
         buf_append(&b, s, (size_t)(hit-s));
         buf_append(&b, "[secret]", 8);
         s = hit + strlen(zFind);

@@ -422,6 +422,12 @@ static const Case aCase[] = {
       "sample=1, concurrency=1)",
     "SELECT _url_index, _page, _error, _url, id, title FROM temp.s" WIDE_ORDER,
   }},
+  { "secret_wide_refused", 0, {
+    "SELECT api_fetch_config('{\"allow_hosts\": [\"localhost\"]}')",
+    "CREATE VIRTUAL TABLE temp.r USING api_fetch(url_list='[\"$B/obj?id=1\"]', "
+      "query='{\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}', sample=1)",
+    "SELECT _url_index, _page, _error, _url FROM temp.r" WIDE_ORDER,
+  }},
 };
 #define N_CASE ((int)(sizeof(aCase)/sizeof(aCase[0])))
 
