@@ -258,7 +258,13 @@ char *options_redact(const Options *p, const char *z){
       char *hit;
       Buf b = {0, 0, 0, 0};
       const char *s = zOut;
-      if( zFind==0 || zFind[0]==0 ){ curl_free(zEsc); continue; }
+      if( zFind==0 ){
+        /* Out of memory: the encoded form cannot be looked for, so no
+        ** text at all rather than one that may show it. */
+        sqlite3_free(zOut);
+        return 0;
+      }
+      if( zFind[0]==0 ){ curl_free(zEsc); continue; }
       while( (hit = k ? find_escaped(s, zFind) : strstr(s, zFind))!=0 ){
         buf_append(&b, s, (size_t)(hit-s));
         buf_append(&b, "[secret]", 8);
