@@ -525,7 +525,9 @@ static int cursor_take_response(FetchCursor *c){
   if( r->zError && c->pOpt->nSecret ){
     /* Secrets never show: not in error text, which may quote a URL. */
     char *z = options_redact(c->pOpt, r->zError);
-    if( z ){ sqlite3_free(r->zError); r->zError = z; }
+    if( z==0 ) return cursor_error(c, SQLITE_NOMEM, 0);   /* never the raw text */
+    sqlite3_free(r->zError);
+    r->zError = z;
   }
   if( r->zError ){
     static const int aKind[] = { STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT,
@@ -539,7 +541,9 @@ static int cursor_take_response(FetchCursor *c){
     }
     if( c->pOpt->on_error==ON_ERROR_FAIL ){
       char *zUrl = c->pOpt->nSecret ? options_redact(c->pOpt, r->req.zUrl) : 0;
-      char *zMsg = sqlite3_mprintf(
+      char *zMsg;
+      if( c->pOpt->nSecret && zUrl==0 ) return cursor_error(c, SQLITE_NOMEM, 0);
+      zMsg = sqlite3_mprintf(
           "api_fetch: url_list item %lld (%s) failed after %d attempt%s: %s",
           r->req.iIndex, zUrl ? zUrl : r->req.zUrl, r->nAttempt, r->nAttempt==1 ? "" : "s",
           r->zError);
@@ -816,7 +820,9 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   switch( i ){
     case COL_URL:
       if( c->pOpt->nSecret ){
-        sqlite3_result_text(ctx, options_redact(c->pOpt, r->req.zUrl), -1, sqlite3_free);
+        char *z = options_redact(c->pOpt, r->req.zUrl);
+        if( z==0 ){ sqlite3_result_error_nomem(ctx); break; }
+        sqlite3_result_text(ctx, z, -1, sqlite3_free);
       }else{
         sqlite3_result_text(ctx, r->req.zUrl, -1, SQLITE_TRANSIENT);
       }
