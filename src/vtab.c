@@ -1135,16 +1135,23 @@ static int sample_schema(FetchTable *t, char **pzErr){
   if( rc==SQLITE_OK ) rc = shape_finish(&t->shape);
   if( rc==SQLITE_OK && t->shape.schema.nCol==0 ){
     const char *zWhy = 0;
+    char *zRedacted = 0;
     int n = 0;
     for(r=t->pCache; r; r=r->pNext){
       if( zWhy==0 ) zWhy = r->zError;
       n++;
+    }
+    /* The error may quote a URL, and URLs may hold secrets. */
+    if( zWhy && t->opt.nSecret && (zWhy = zRedacted = options_redact(&t->opt, zWhy))==0 ){
+      rc = SQLITE_NOMEM;
+      goto done;
     }
     *pzErr = sqlite3_mprintf(
         "api_fetch: no columns found in the %d sampled response%s; declare them "
         "with columns='name TYPE, ...' or sample more URLs%s%s%s",
         n, n==1 ? "" : "s", zWhy ? " (first error: " : "", zWhy ? zWhy : "",
         zWhy ? ")" : "");
+    sqlite3_free(zRedacted);
     rc = SQLITE_ERROR;
   }
 done:
