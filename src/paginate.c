@@ -162,10 +162,12 @@ char *url_with_params(const char *zUrl, const char *const *azPair, int nPair){
   CURLU *h = curl_url();
   char *zQuery = 0, *zOut = 0, *zNewUrl = 0;
   Buf q = {0, 0, 0, 0};
+  CURLUcode uc;
   int i;
   if( h==0 ) return 0;
   if( curl_url_set(h, CURLUPART_URL, zUrl, 0)!=CURLUE_OK ) goto done;
-  curl_url_get(h, CURLUPART_QUERY, &zQuery, 0);
+  uc = curl_url_get(h, CURLUPART_QUERY, &zQuery, 0);
+  if( uc!=CURLUE_OK && uc!=CURLUE_NO_QUERY ) goto done;  /* not: drop the URL's own */
   if( zQuery ){
     /* Keep the URL's parameters but those about to be set. */
     const char *s = zQuery;

@@ -90,12 +90,19 @@ static long gFailed;            /* Allocations made to fail */
 static long gLive[A_COUNT];     /* Live blocks of each allocator */
 static sqlite3_mem_methods gSqliteMem;   /* SQLite's own allocator */
 
+/* Called at each injected failure: a place for a debugger's breakpoint,
+**   gdb -batch -ex 'break torture_fault' -ex run -ex bt --args \
+**       tests/torture -q NAME -n N -m t -x */
+void torture_fault(void);
+void __attribute__((noinline)) torture_fault(void){ __asm__ volatile(""); }
+
 static int alloc_fails(void){
   long n;
   if( !__atomic_load_n(&gArmed, __ATOMIC_SEQ_CST) ) return 0;
   n = __atomic_add_fetch(&gCount, 1, __ATOMIC_SEQ_CST);
   if( gFailAt>0 && (n==gFailAt || (gPersist && n>gFailAt)) ){
     __atomic_add_fetch(&gFailed, 1, __ATOMIC_SEQ_CST);
+    torture_fault();
     return 1;
   }
   return 0;
