@@ -754,7 +754,8 @@ static int item_error(char **pzErr, const char *zList, sqlite3_int64 i, char *zW
 ** Called twice per item: once to validate, once to send. */
 static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Request *pReq,
                       char **pzErr){
-  int bNul = 0;
+  int bNul = 0;                   /* A string held \u0000 (else NULL is out of memory,
+                                  ** never a reason to skip the members after it) */
   const char *zBodyType = 0;      /* Content-Type implied by the body */
   memset(pReq, 0, sizeof(*pReq));
   pReq->iIndex = iItem;
@@ -770,7 +771,7 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
         }
         sqlite3_free(pReq->zUrl);
         pReq->zUrl = json_string_decode(val, &bNul);
-        if( pReq->zUrl==0 ) break;
+        if( pReq->zUrl==0 ){ if( !bNul ) return SQLITE_NOMEM; break; }
       }else if( json_string_eq(k, "method", 6) ){
         char *z;
         if( json_type(val)!='"' ){
@@ -778,7 +779,7 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
         }
         sqlite3_free(pReq->zMethod);
         pReq->zMethod = json_string_decode(val, &bNul);
-        if( pReq->zMethod==0 ) break;
+        if( pReq->zMethod==0 ){ if( !bNul ) return SQLITE_NOMEM; break; }
         for(z=pReq->zMethod; *z; z++){
           if( *z>='a' && *z<='z' ) *z -= 'a'-'A';
           if( *z<'A' || *z>'Z' ){
@@ -868,7 +869,7 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
         sqlite3_free(pReq->pBody);
         if( json_type(val)=='"' ){
           pReq->pBody = json_string_decode(val, &bNul);
-          if( pReq->pBody==0 ) break;
+          if( pReq->pBody==0 ){ if( !bNul ) return SQLITE_NOMEM; break; }
           pReq->nBody = strlen(pReq->pBody);
           zBodyType = "Content-Type: text/plain;charset=UTF-8";
         }else{
