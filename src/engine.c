@@ -291,6 +291,10 @@ static int transfer_setup(Engine *e, Transfer *t){
   const Options *o = e->pOpt;
   CURL *h = t->easy;
   const char *zMethod = t->req.zMethod;
+  /* Every option is checked: libcurl copies strings, and one it could not
+  ** take would send another request than the one asked for (no method or
+  ** body, no credentials, no CA file, a proxy from the environment). */
+  int bad = 0;
   if( h==0 ){
     h = t->easy = curl_easy_init();
     if( h==0 ) return SQLITE_NOMEM;
@@ -305,84 +309,84 @@ static int transfer_setup(Engine *e, Transfer *t){
   t->link.n = 0;
   t->total.n = 0;
   t->zErr[0] = 0;
-  curl_easy_setopt(h, CURLOPT_URL, t->req.zUrl);
-  curl_easy_setopt(h, CURLOPT_PRIVATE, t);
-  curl_easy_setopt(h, CURLOPT_SHARE, e->share);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->zErr);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+  bad |= curl_easy_setopt(h, CURLOPT_URL, t->req.zUrl);
+  bad |= curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+  bad |= curl_easy_setopt(h, CURLOPT_SHARE, e->share);
+  bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->zErr);
+  bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+  bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
   /* Safe defaults: http(s) only, before and after redirects; TLS peer and
   ** host verification stay at libcurl's default (on). */
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, o->max_redirects>0 ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)o->max_redirects);
-  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");   /* all libcurl decodes */
+  bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, o->max_redirects>0 ? 1L : 0L);
+  bad |= curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)o->max_redirects);
+  bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
+  bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+  bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+  bad |= curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");   /* all libcurl decodes */
   /* Wait for a multiplexed HTTP/2 stream rather than open a connection
   ** only where TLS ALPN settles the question during the handshake.  On
   ** cleartext HTTP/1.1 libcurl cannot know until a response arrives, so a
   ** waiting transfer would queue behind a slow one (measured: retries stuck
   ** behind a 3 s request until their own timeout). */
   if( strncasecmp(t->req.zUrl, "https:", 6)==0 ){
-    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+    bad |= curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   }
-  curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  bad |= curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
   if( e->pGuard && (e->pGuard->bBlockPrivate || e->pGuard->azAllowHost) ){
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
+    bad |= curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    bad |= curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
   }
   if( e->pGuard && e->pGuard->bBlockPrivate ){
     /* Through a proxy (http_proxy and friends in the environment) the
     ** address checked would be the proxy's, and the proxy would connect
     ** wherever it was asked: connect directly. */
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    bad |= curl_easy_setopt(h, CURLOPT_PROXY, "");
   }
   if( e->pGuard && e->pGuard->azAllowHost ){
-    curl_easy_setopt(h, CURLOPT_RESOLVER_START_FUNCTION, on_resolver_start);
-    curl_easy_setopt(h, CURLOPT_RESOLVER_START_DATA, t);
+    bad |= curl_easy_setopt(h, CURLOPT_RESOLVER_START_FUNCTION, on_resolver_start);
+    bad |= curl_easy_setopt(h, CURLOPT_RESOLVER_START_DATA, t);
   }
   if( e->pGuard && (e->pGuard->azAllowHost || e->pGuard->maxRequests) ){
-    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
-    curl_easy_setopt(h, CURLOPT_PREREQDATA, t);
+    bad |= curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    bad |= curl_easy_setopt(h, CURLOPT_PREREQDATA, t);
   }
-  curl_easy_setopt(h, CURLOPT_USERAGENT,
+  bad |= curl_easy_setopt(h, CURLOPT_USERAGENT,
                    o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
   if( o->ca_file ){
-    curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+    bad |= curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
   }else if( e->pGuard && e->pGuard->zCaFile ){
-    curl_easy_setopt(h, CURLOPT_CAINFO, e->pGuard->zCaFile);
+    bad |= curl_easy_setopt(h, CURLOPT_CAINFO, e->pGuard->zCaFile);
   }
   /* Credentials set this way are not sent to another host after a
   ** redirect (libcurl's rule, unless CURLOPT_UNRESTRICTED_AUTH). */
   if( t->req.bNoCredentials ){
     /* A next page on another origin (paginate.c): none. */
   }else if( o->zBearer ){
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
+    bad |= curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    bad |= curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
   }else if( o->zBasic ){
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(h, CURLOPT_USERPWD, o->zBasic);
+    bad |= curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    bad |= curl_easy_setopt(h, CURLOPT_USERPWD, o->zBasic);
   }
-  if( t->req.pHeaders ) curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->req.pHeaders);
+  if( t->req.pHeaders ) bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->req.pHeaders);
   if( zMethod && strcmp(zMethod, "HEAD")==0 ){
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    bad |= curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   }else if( (zMethod && strcmp(zMethod, "GET")!=0) || t->req.pBody ){
     if( zMethod && strcmp(zMethod, "POST")!=0 ){
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, zMethod);
+      bad |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, zMethod);
     }
     if( t->req.pBody || zMethod==0 || strcmp(zMethod, "POST")==0
      || strcmp(zMethod, "PUT")==0 || strcmp(zMethod, "PATCH")==0 ){
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req.nBody);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->req.pBody ? t->req.pBody : "");
+      bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req.nBody);
+      bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->req.pBody ? t->req.pBody : "");
     }
   }
-  return SQLITE_OK;
+  return bad ? SQLITE_NOMEM : SQLITE_OK;
 }
 
 static int transfer_start(Engine *e, Transfer *t){
@@ -743,12 +747,14 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
     e->apIdle[n-1-i] = &e->aXfer[i];
   }
   e->nIdle = n;
-  curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(n<16 ? 16 : n));
-  if( pOpt->per_host>0 ){
-    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)pOpt->per_host);
+  /* Checked like every option (the SSL session cache is allocated here). */
+  if( curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)
+   || curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION)
+   || curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
+   || curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(n<16 ? 16 : n))
+   || (pOpt->per_host>0
+       && curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)pOpt->per_host)) ){
+    goto oom;
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
