@@ -189,6 +189,8 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
   }else if( pg->eType!=PAGE_NONE && n>5 && strncasecmp(pLine, "link:", 5)==0 ){
     size_t e = n;
     while( e>5 && (pLine[e-1]=='\r' || pLine[e-1]=='\n') ) e--;
+    /* Out of memory: fail the transfer rather than lose the next page. */
+    if( buf_reserve(&t->link, e-5+2) ) return 0;
     if( t->link.n ) buf_append(&t->link, ", ", 2);
     if( t->link.n + (e-5) < 65536 ) buf_append(&t->link, pLine+5, e-5);
   }else if( pg->zTotalHeader && n>pg->nTotalHeader
@@ -198,6 +200,7 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
     while( s<e && (pLine[s]==' ' || pLine[s]=='\t') ) s++;
     while( e>s && (pLine[e-1]=='\r' || pLine[e-1]=='\n' || pLine[e-1]==' ') ) e--;
     t->total.n = 0;
+    if( e-s<64 && buf_reserve(&t->total, e-s) ) return 0;
     if( e-s<64 ) buf_append(&t->total, pLine+s, e-s);
   }else if( n>12 && strncasecmp(pLine, "retry-after:", 12)==0 ){
     size_t s = 12, e = n;
@@ -426,10 +429,17 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
     r->zContentType = sqlite3_mprintf("%s", zType);
   }
   if( zError==0 && t->link.n ){
-    r->zLink = sqlite3_mprintf("%s", t->link.z);     /* NULL: no next page */
+    r->zLink = sqlite3_mprintf("%s", t->link.z);
   }
   if( zError==0 && t->total.n ){
     r->zTotal = sqlite3_mprintf("%s", t->total.z);
+  }
+  if( zError==0 && ((zType && !r->zContentType) || (t->link.n && !r->zLink)
+                    || (t->total.n && !r->zTotal)) ){
+    /* Not a response without them: a lost Link ends a chain, a lost
+    ** total fetches pages one by one past the end. */
+    response_free(r);             /* and the request: the statement fails */
+    return SQLITE_NOMEM;
   }
   if( zError==0 ){
     r->pBody = t->pBody;
