@@ -438,9 +438,11 @@ static int cursor_error(FetchCursor *c, int rc, char *zErr){
 }
 
 /* Check the body of r and find its first record.  Sets r->zError for a
-** body that is not JSON or does not have the records asked for. */
-static void response_records(Response *r, const Options *o, RecordIter *it,
-                             JsonSpan *pRec, int *pbHas){
+** body that is not JSON or does not have the records asked for; returns
+** SQLITE_NOMEM if that text cannot be made (the row would show neither
+** data nor error). */
+static int response_records(Response *r, const Options *o, RecordIter *it,
+                            JsonSpan *pRec, int *pbHas){
   *pbHas = 0;
   if( r->zError==0 && r->nBody>0 ){
     JsonError err;
@@ -458,7 +460,9 @@ static void response_records(Response *r, const Options *o, RecordIter *it,
     }else if( records_next(it, pRec) ){
       *pbHas = 1;
     }
+    if( r->eErr==ERR_BODY && r->zError==0 ) return SQLITE_NOMEM;
   }
+  return SQLITE_OK;
 }
 
 /* The live counters, and the one-line progress report on stderr:
@@ -507,7 +511,9 @@ static void scan_progress(FetchCursor *c, int bEnd){
 static int cursor_take_response(FetchCursor *c){
   Response *r = c->pResp;
   FetchTable *t = c->pTab;
-  response_records(r, c->pOpt, &c->iter, &c->rec, &c->bHasRecord);
+  if( response_records(r, c->pOpt, &c->iter, &c->rec, &c->bHasRecord) ){
+    return cursor_error(c, SQLITE_NOMEM, 0);
+  }
   c->iRecord = c->bHasRecord ? 0 : -1;
   if( c->pOpt->paginate.eType!=PAGE_NONE && r->zError==0 ){
     JsonSpan root = { "", 0 };
@@ -1126,7 +1132,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
     int bHas;
     /* A body that is not JSON, or has no records at the path, gets its
     ** error here, and the first scan reports it as an error row. */
-    response_records(r, &t->opt, &it, &rec, &bHas);
+    rc = response_records(r, &t->opt, &it, &rec, &bHas);
     while( bHas && rc==SQLITE_OK ){
       rc = shape_learn(&t->shape, &it, rec);
       bHas = records_next(&it, &rec);
