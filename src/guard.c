@@ -194,32 +194,33 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
 }
 
 /* A list setting as names_read reads it: null, or an array of names. */
-static void names_describe(cJSON *o, const char *zKey, char **az, int n){
+static int names_describe(cJSON *o, const char *zKey, char **az, int n){
   cJSON *a;
   int i;
-  if( az==0 ){
-    cJSON_AddNullToObject(o, zKey);
-    return;
-  }
+  if( az==0 ) return cJSON_AddNullToObject(o, zKey)!=0;
   a = cJSON_AddArrayToObject(o, zKey);
-  for(i=0; a && i<n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(az[i]));
+  for(i=0; a && i<n; i++){
+    if( !cJSON_AddItemToArray(a, cJSON_CreateString(az[i])) ) return 0;
+  }
+  return a!=0;
 }
 
 char *guard_describe(const Guard *g){
   cJSON *o = cJSON_CreateObject();
   char *zJson, *z;
+  int ok;                         /* every setting made it (else: out of memory) */
   if( o==0 ) return 0;
-  cJSON_AddBoolToObject(o, "disabled", g->bDisabled);
-  names_describe(o, "allow_hosts", g->azAllowHost, g->nAllowHost);
-  cJSON_AddBoolToObject(o, "block_private", g->bBlockPrivate);
-  cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests);
-  cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes);
-  cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs);
-  names_describe(o, "allow_env", g->azAllowEnv, g->nAllowEnv);
-  if( g->zCaFile ) cJSON_AddStringToObject(o, "ca_file", g->zCaFile);
-  else cJSON_AddNullToObject(o, "ca_file");
-  cJSON_AddBoolToObject(o, "lock", g->bLocked);
-  zJson = cJSON_PrintUnformatted(o);
+  ok = cJSON_AddBoolToObject(o, "disabled", g->bDisabled)
+    && names_describe(o, "allow_hosts", g->azAllowHost, g->nAllowHost)
+    && cJSON_AddBoolToObject(o, "block_private", g->bBlockPrivate)
+    && cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests)
+    && cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes)
+    && cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs)
+    && names_describe(o, "allow_env", g->azAllowEnv, g->nAllowEnv)
+    && (g->zCaFile ? cJSON_AddStringToObject(o, "ca_file", g->zCaFile)
+                   : cJSON_AddNullToObject(o, "ca_file"))
+    && cJSON_AddBoolToObject(o, "lock", g->bLocked);
+  zJson = ok ? cJSON_PrintUnformatted(o) : 0;
   cJSON_Delete(o);
   if( zJson==0 ) return 0;
   z = sqlite3_mprintf("%s", zJson);
