@@ -215,19 +215,26 @@ char *url_with_param(const char *zUrl, const char *zName, const char *zValue){
   return url_with_params(zUrl, az, 1);
 }
 
-/* zRef resolved against zBase (RFC 3986). */
-char *url_resolve(const char *zBase, const char *zRef){
+/* zRef resolved against zBase (RFC 3986).  NULL if zRef is not a URL,
+** or with *pbOom set if out of memory. */
+static char *resolve(const char *zBase, const char *zRef, int *pbOom){
   CURLU *h = curl_url();
   char *z = 0, *zOut = 0;
-  if( h==0 ) return 0;
-  if( curl_url_set(h, CURLUPART_URL, zBase, 0)==CURLUE_OK
-   && curl_url_set(h, CURLUPART_URL, zRef, 0)==CURLUE_OK
-   && curl_url_get(h, CURLUPART_URL, &z, 0)==CURLUE_OK ){
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+  if( h && (uc = curl_url_set(h, CURLUPART_URL, zBase, 0))==CURLUE_OK
+   && (uc = curl_url_set(h, CURLUPART_URL, zRef, 0))==CURLUE_OK
+   && (uc = curl_url_get(h, CURLUPART_URL, &z, 0))==CURLUE_OK ){
     zOut = sqlite3_mprintf("%s", z);
   }
+  *pbOom = uc==CURLUE_OUT_OF_MEMORY || (uc==CURLUE_OK && zOut==0);
   curl_free(z);
   curl_url_cleanup(h);
   return zOut;
+}
+
+char *url_resolve(const char *zBase, const char *zRef){
+  int bOom;
+  return resolve(zBase, zRef, &bOom);
 }
 
 /* The value of query parameter zName in zUrl, as a number, or -1. */
@@ -248,10 +255,12 @@ static sqlite3_int64 url_param_int(const char *zUrl, const char *zName){
   return -1;
 }
 
-/* The URL of the Link header entry with relation zRel (RFC 8288), or NULL. */
-static char *link_url(const char *zLink, const char *zRel, const char *zBase){
+/* The URL of the Link header entry with relation zRel (RFC 8288), or NULL
+** (with *pbOom set if out of memory). */
+static char *link_url(const char *zLink, const char *zRel, const char *zBase, int *pbOom){
   const char *s = zLink;
   size_t nRel = strlen(zRel);
+  *pbOom = 0;
   while( s && (s = strchr(s, '<'))!=0 ){
     const char *e = strchr(s, '>'), *p, *end;
     int bMatch = 0;
@@ -275,7 +284,8 @@ static char *link_url(const char *zLink, const char *zRel, const char *zBase){
     }
     if( bMatch ){
       char *zRef = sqlite3_mprintf("%.*s", (int)(e - s - 1), s + 1);
-      char *zOut = zRef ? url_resolve(zBase, zRef) : 0;
+      char *zOut = zRef ? resolve(zBase, zRef, pbOom) : 0;
+      if( zRef==0 ) *pbOom = 1;
       sqlite3_free(zRef);
       return zOut;
     }
@@ -289,23 +299,26 @@ static char *link_url(const char *zLink, const char *zRel, const char *zBase){
 */
 
 /* Do URLs a and b have one origin: scheme, host and port?  0 if either
-** cannot be parsed. */
+** cannot be parsed, -1 if out of memory. */
 static int same_origin(const char *a, const char *b){
   static const CURLUPart aPart[] = { CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT };
   CURLU *ha = curl_url(), *hb = curl_url();
-  int i, bSame = ha && hb && curl_url_set(ha, CURLUPART_URL, a, 0)==CURLUE_OK
-                          && curl_url_set(hb, CURLUPART_URL, b, 0)==CURLUE_OK;
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+  int i, bSame = ha && hb && (uc = curl_url_set(ha, CURLUPART_URL, a, 0))==CURLUE_OK
+                          && (uc = curl_url_set(hb, CURLUPART_URL, b, 0))==CURLUE_OK;
   for(i=0; bSame && i<3; i++){
     char *za = 0, *zb = 0;
-    curl_url_get(ha, aPart[i], &za, CURLU_DEFAULT_PORT);
-    curl_url_get(hb, aPart[i], &zb, CURLU_DEFAULT_PORT);
+    if( curl_url_get(ha, aPart[i], &za, CURLU_DEFAULT_PORT)==CURLUE_OUT_OF_MEMORY
+     || curl_url_get(hb, aPart[i], &zb, CURLU_DEFAULT_PORT)==CURLUE_OUT_OF_MEMORY ){
+      uc = CURLUE_OUT_OF_MEMORY;
+    }
     bSame = za && zb && strcasecmp(za, zb)==0;
     curl_free(za);
     curl_free(zb);
   }
   curl_url_cleanup(ha);
   curl_url_cleanup(hb);
-  return bSame;
+  return uc==CURLUE_OUT_OF_MEMORY ? -1 : bSame;
 }
 
 static int request_copy(Request *pTo, const Request *p){
@@ -383,19 +396,26 @@ static sqlite3_int64 path_int(JsonSpan root, char **az, int n){
   return x;
 }
 
-/* A JSON value at path az as text (a string decoded, or a number), or NULL. */
-static char *path_text(JsonSpan root, char **az, int n){
+/* A JSON value at path az as text (a string decoded, or a number), or NULL
+** (with *pbOom set if out of memory). */
+static char *path_text(JsonSpan root, char **az, int n, int *pbOom){
   JsonSpan v = root;
   int i, bNul = 0;
+  *pbOom = 0;
   for(i=0; i<n; i++){
     if( json_type(v)!='{' || !json_object_get(v, az[i], &v) ) return 0;
   }
   if( json_type(v)=='"' ){
     char *z = json_string_decode(v, &bNul);
+    if( z==0 && !bNul ) *pbOom = 1;
     if( z && z[0]==0 ){ sqlite3_free(z); z = 0; }
     return z;
   }
-  if( json_type(v)=='n' ) return sqlite3_mprintf("%.*s", (int)v.n, v.z);
+  if( json_type(v)=='n' ){
+    char *z = sqlite3_mprintf("%.*s", (int)v.n, v.z);
+    if( z==0 ) *pbOom = 1;
+    return z;
+  }
   return 0;
 }
 
@@ -411,7 +431,8 @@ int paginate_follow(const Paginate *p, const Response *r, JsonSpan root, int bEm
   PageGen *g;
   sqlite3_int64 nPages = -1;
   char *zNext = 0;
-  int rc;
+  int rc, bSame;
+  int bOom = 0;                   /* out of memory, not the end of the collection */
   if( p->eType==PAGE_NONE || r->zError || bEmpty ) return SQLITE_OK;
   if( r->req.iPage+1 >= p->nMaxPages ) return SQLITE_OK;
 
@@ -428,7 +449,8 @@ int paginate_follow(const Paginate *p, const Response *r, JsonSpan root, int bEm
       }
       if( nItems>=0 && p->nPerPage>0 ) nPages = (nItems + p->nPerPage - 1)/p->nPerPage;
       if( nPages<0 && p->bLastLink && r->zLink ){
-        char *zLast = link_url(r->zLink, "last", r->req.zUrl);
+        char *zLast = link_url(r->zLink, "last", r->req.zUrl, &bOom);
+        if( bOom ) return SQLITE_NOMEM;     /* not: one page after another, one too many */
         if( zLast ){
           sqlite3_int64 v = url_param_int(zLast, p->zParam);
           if( v>=0 ){
@@ -461,31 +483,34 @@ int paginate_follow(const Paginate *p, const Response *r, JsonSpan root, int bEm
   }
 
   if( p->eType==PAGE_CURSOR ){
-    char *zCursor = path_text(root, p->azCursor, p->nCursor);
-    if( zCursor==0 ) return SQLITE_OK;
+    char *zCursor = path_text(root, p->azCursor, p->nCursor, &bOom);
+    if( zCursor==0 ) return bOom ? SQLITE_NOMEM : SQLITE_OK;
     zNext = url_with_param(r->req.zUrl, p->zParam, zCursor);
     sqlite3_free(zCursor);
+    bOom = zNext==0;                     /* the page's own URL parses */
   }else if( p->eType==PAGE_NEXT_URL ){
-    char *zRef = path_text(root, p->azNext, p->nNext);
-    if( zRef==0 ) return SQLITE_OK;
-    zNext = url_resolve(r->req.zUrl, zRef);
+    char *zRef = path_text(root, p->azNext, p->nNext, &bOom);
+    if( zRef==0 ) return bOom ? SQLITE_NOMEM : SQLITE_OK;
+    zNext = resolve(r->req.zUrl, zRef, &bOom);
     sqlite3_free(zRef);
   }else if( p->eType==PAGE_LINK ){
     if( r->zLink==0 ) return SQLITE_OK;
-    zNext = link_url(r->zLink, "next", r->req.zUrl);
-    if( zNext==0 ) return SQLITE_OK;
+    zNext = link_url(r->zLink, "next", r->req.zUrl, &bOom);
   }
+  if( bOom ) return SQLITE_NOMEM;
   if( zNext==0 ) return SQLITE_OK;       /* not a URL libcurl can use: stop */
   if( strcmp(zNext, r->req.zUrl)==0 ){   /* a next page that is this page */
     sqlite3_free(zNext);
     return SQLITE_OK;
   }
-  g = sqlite3_malloc(sizeof(*g));
+  /* Out of memory is not another origin: that would drop credentials. */
+  bSame = same_origin(zNext, r->req.zUrl);
+  g = bSame<0 ? 0 : sqlite3_malloc(sizeof(*g));
   if( g==0 ){ sqlite3_free(zNext); return SQLITE_NOMEM; }
   memset(g, 0, sizeof(*g));
   rc = request_copy(&g->proto, &r->req);
   if( rc ){ sqlite3_free(g); sqlite3_free(zNext); return rc; }
-  if( !same_origin(zNext, r->req.zUrl) ){
+  if( !bSame ){
     /* The server named another origin: it gets the request, not the
     ** credentials (bearer, basic, and headers, where API keys live). */
     curl_slist_free_all(g->proto.pHeaders);
