@@ -450,9 +450,10 @@ char *request_from_template(const Options *pOpt,
                             char *(*xValue)(void*, const char*, int*), void *pCtx,
                             char **pzWhy);
 
-/* Check a URL: parseable by libcurl, scheme http or https.  Returns NULL if
-** fine, else a sqlite3_malloc'd description. */
-char *url_check(const char *zUrl);
+/* Check a URL: parseable by libcurl, scheme http or https.  Returns
+** SQLITE_OK if fine, SQLITE_ERROR with a sqlite3_malloc'd description in
+** *pzWhy, or SQLITE_NOMEM. */
+int url_check(const char *zUrl, char **pzWhy);
 
 /**************************************************************************
 ** guard.c - per-connection limits for shared and untrusted use

@@ -494,13 +494,12 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     int rc = parse_string_option(v, &p->zBaseUrl, pzErr);
     char *zWhy;
     if( rc ) return rc;
-    zWhy = url_check(p->zBaseUrl);
-    if( zWhy ){
+    rc = url_check(p->zBaseUrl, &zWhy);
+    if( rc==SQLITE_ERROR ){
       *pzErr = sqlite3_mprintf("api_fetch: option base_url: %s", zWhy);
       sqlite3_free(zWhy);
-      return SQLITE_ERROR;
     }
-    return SQLITE_OK;
+    return rc;
   }
   if( strcmp(zKey, "query")==0 ){
     const cJSON *q;
@@ -694,23 +693,28 @@ void request_clear(Request *p){
   memset(p, 0, sizeof(*p));
 }
 
-char *url_check(const char *zUrl){
+int url_check(const char *zUrl, char **pzWhy){
   CURLU *h = curl_url();
-  CURLUcode uc;
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
   char *zScheme = 0;
-  char *zErr = 0;
-  if( h==0 ) return sqlite3_mprintf("out of memory");
-  uc = curl_url_set(h, CURLUPART_URL, zUrl, 0);
-  if( uc ){
-    zErr = sqlite3_mprintf("\"%s\" is not a valid URL: %s", zUrl, curl_url_strerror(uc));
-  }else if( curl_url_get(h, CURLUPART_SCHEME, &zScheme, 0)==CURLUE_OK
-         && strcmp(zScheme, "http")!=0 && strcmp(zScheme, "https")!=0 ){
-    zErr = sqlite3_mprintf("\"%s\" has scheme \"%s\"; only http and https are allowed",
-                           zUrl, zScheme);
+  int rc = SQLITE_OK;
+  *pzWhy = 0;
+  /* Out of memory is never "fine": a URL not checked could be file://. */
+  if( h ) uc = curl_url_set(h, CURLUPART_URL, zUrl, 0);
+  if( uc==CURLUE_OK ) uc = curl_url_get(h, CURLUPART_SCHEME, &zScheme, 0);
+  if( uc==CURLUE_OUT_OF_MEMORY ){
+    rc = SQLITE_NOMEM;
+  }else if( uc ){
+    *pzWhy = sqlite3_mprintf("\"%s\" is not a valid URL: %s", zUrl, curl_url_strerror(uc));
+    rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+  }else if( strcmp(zScheme, "http")!=0 && strcmp(zScheme, "https")!=0 ){
+    *pzWhy = sqlite3_mprintf("\"%s\" has scheme \"%s\"; only http and https are allowed",
+                             zUrl, zScheme);
+    rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
   }
   curl_free(zScheme);
   curl_url_cleanup(h);
-  return zErr;
+  return rc;
 }
 
 static int has_header(struct curl_slist *p, const char *zLine){
@@ -1068,8 +1072,9 @@ static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
   }
   if( rc==SQLITE_OK ) rc = request_resolve(pReq, p->pOpt);
   if( rc==SQLITE_OK && bCheck ){
-    char *zWhy = url_check(pReq->zUrl);
-    if( zWhy ) rc = item_error(pzErr, "url_list item", p->nItem, zWhy);
+    char *zWhy;
+    rc = url_check(pReq->zUrl, &zWhy);
+    if( rc==SQLITE_ERROR ) rc = item_error(pzErr, "url_list item", p->nItem, zWhy);
   }
   if( rc==SQLITE_OK && !bCheck ) rc = request_finish(pReq, p->pOpt);
   if( rc ){
@@ -1155,10 +1160,9 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
     rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ) rc = request_resolve(pReq, pOpt);
-  if( rc==SQLITE_OK && (zWhy = url_check(pReq->zUrl))!=0 ){
+  if( rc==SQLITE_OK && (rc = url_check(pReq->zUrl, &zWhy))==SQLITE_ERROR ){
     *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: %s", iIndex, zWhy);
     sqlite3_free(zWhy);
-    rc = SQLITE_ERROR;
   }
   if( rc==SQLITE_OK ) rc = request_finish(pReq, pOpt);
   if( rc ){

@@ -69,6 +69,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <cjson/cJSON.h>
@@ -340,6 +341,9 @@ static const Case aCase[] = {
   { "fn_errors", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/status/404\", \"$D/refused\", \"$B/text\", "
       "\"$B/obj?id=2\", \"$B/status/204\"]', 1, '{\"max_attempts\": 1}')" FN_ORDER,
+  }},
+  { "fn_bad_scheme", 0, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"file:///etc/passwd\"]', 1)" FN_ORDER,
   }},
   { "fn_on_error_fail", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/status/404\", \"$B/obj?id=3\"]', 1, "
@@ -1065,11 +1069,11 @@ static int gVerbose;
 
 /* Distinct clean-error messages, with counts (-v). */
 typedef struct Msg Msg;
-struct Msg { char *z; long n; };
+struct Msg { char *z; long n; int iCase, bPersist; long nFirst; };
 static Msg *aMsg;
 static int nMsg;
 
-static void note_message(const char *z){
+static void note_message(const char *z, int iCase, long nRun, int bPersist){
   int i;
   char *zCut = xstrdup(z), *p;
   if( (p = strstr(zCut, "statement "))==zCut && (p = strstr(zCut, ": "))!=0 ){
@@ -1082,13 +1086,16 @@ static void note_message(const char *z){
   if( aMsg==0 ){ perror("torture"); exit(3); }
   aMsg[nMsg].z = zCut;
   aMsg[nMsg].n = 1;
+  aMsg[nMsg].iCase = iCase;
+  aMsg[nMsg].nFirst = nRun;
+  aMsg[nMsg].bPersist = bPersist;
   nMsg++;
 }
 
 static void record(Tally *t, int iCase, long n, int bPersist, int k, const char *zNote){
   t->a[bPersist][k]++;
   t->nRuns[bPersist]++;
-  if( k==K_CLEAN_ERROR ) note_message(zNote ? zNote : "");
+  if( k==K_CLEAN_ERROR ) note_message(zNote ? zNote : "", iCase, n, bPersist);
   if( class_bad(k) || k==K_CURL ){
     if( nBad>=nBadAlloc ){
       nBadAlloc = nBadAlloc ? nBadAlloc*2 : 64;
@@ -1240,6 +1247,7 @@ static int start_server(const char *zScript){
   gServerPid = fork();
   if( gServerPid<0 ) return 0;
   if( gServerPid==0 ){
+    prctl(PR_SET_PDEATHSIG, SIGTERM);   /* also if the harness is killed (gdb) */
     close(fds[0]);
     dup2(fds[1], 1);
     close(fds[1]);
@@ -1488,7 +1496,10 @@ int main(int argc, char **argv){
   }
   if( gVerbose && nMsg ){
     printf("\nclean errors by message:\n");
-    for(i=0; i<nMsg; i++) printf("  %6ld  %.200s\n", aMsg[i].n, aMsg[i].z);
+    for(i=0; i<nMsg; i++){
+      printf("  %6ld  %.200s  [first: -q %s -n %ld -m %c]\n", aMsg[i].n, aMsg[i].z,
+             aCase[aMsg[i].iCase].zName, aMsg[i].nFirst, aMsg[i].bPersist ? 'p' : 't');
+    }
   }
 
   printf("\n%-20s %10s %10s\n", "class", "transient", "persistent");
