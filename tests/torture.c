@@ -214,7 +214,7 @@ static void *cu_calloc(size_t n, size_t m){
   return p;
 }
 
-static int install_allocators(int bLookaside){
+static int install_allocators(void){
   static sqlite3_mem_methods m;
   cJSON_Hooks h;
   if( sqlite3_config(SQLITE_CONFIG_GETMALLOC, &gSqliteMem) ) return 1;
@@ -226,10 +226,9 @@ static int install_allocators(int bLookaside){
   m.xInit = sq_init;
   m.xShutdown = sq_shutdown;
   m.pAppData = 0;
+  /* Debian's SQLite is built with SQLITE_OMIT_LOOKASIDE: every one of its
+  ** allocations comes here. */
   if( sqlite3_config(SQLITE_CONFIG_MALLOC, &m) ) return 1;
-  /* Without lookaside every small allocation of SQLite's is a failure
-  ** point too (slower; SQLite's own paths are well tested). */
-  if( !bLookaside && sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 0, 0) ) return 1;
   if( sqlite3_initialize() ) return 1;
   h.malloc_fn = cj_malloc;
   h.free_fn = cj_free;
@@ -362,6 +361,22 @@ static const Case aCase[] = {
       "\"$B/status/404\", \"$B/obj?id=3\", \"$B/wrap?n=1\", \"$B/obj?id=4\", \"$B/obj?id=5\"]', 4, "
       "'{\"per_host\": 3}')" FN_ORDER,
   }},
+  { "fn_concurrent_many", 0, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/obj?id=2\", \"$B/obj?id=3\", "
+      "\"$B/obj?id=4\", \"$B/array?n=2\", \"$B/status/404\", \"$B/wrap?n=2\", \"$B/obj?id=5\", "
+      "\"$B/obj?id=6\", \"$B/text\", \"$B/obj?id=7\", \"$B/obj?id=8\"]', 12)" FN_ORDER,
+  }},
+  { "fn_retry_redirect", 0, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/status/503\", \"$B/redirect?to=/obj%3Fid%3D3\", "
+      "\"$B/redirects?n=2\", \"$B/loop\", {\"url\": \"$B/status/503\", \"method\": \"POST\"}]', 2, "
+      "'{\"max_attempts\": 3, \"retry_base_ms\": 1, \"retry_max_ms\": 2, \"max_redirects\": 3}')"
+      FN_ORDER,
+  }},
+  { "fn_limits", 0, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/huge?mb=0.01\", \"$B/nested?depth=1200\", "
+      "\"$B/bigstring?mb=0.001\", \"$B/html\"]', 1, '{\"max_bytes\": 5000, \"max_attempts\": 1}')"
+      FN_ORDER,
+  }},
   { "wide_sample", 0, {
     "CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list='[\"$B/obj?id=1\", \"$B/obj?id=2\", "
       "\"$B/obj?id=3\", \"$B/status/404\"]', sample=2, concurrency=1)",
@@ -384,6 +399,15 @@ static const Case aCase[] = {
     "CREATE VIRTUAL TABLE temp.q USING api_fetch(url_query='SELECT ''$B/obj?id='' || id FROM ids "
       "ORDER BY id', concurrency=2, sample=3)",
     "SELECT _url_index, _page, _error, id, title, author_geo_lat FROM temp.q" WIDE_ORDER,
+  }},
+  { "wide_url_query_objects", 0, {
+    "CREATE TABLE ids(id INTEGER)",
+    "INSERT INTO ids VALUES (1), (2)",
+    "CREATE VIRTUAL TABLE temp.o USING api_fetch(url_query='SELECT json_object(''url'', "
+      "''$B/echo?id='' || id, ''method'', ''PATCH'', ''headers'', json_object(''X-Id'', "
+      "CAST(id AS TEXT)), ''body'', json_object(''id'', id)) FROM ids ORDER BY id', "
+      "columns='method TEXT, body TEXT, \"headers_x-id\" TEXT', concurrency=1)",
+    "SELECT _url_index, _page, _error, * FROM temp.o" WIDE_ORDER,
   }},
   { "wide_template", 0, {
     "CREATE TABLE p(id, tag)",
@@ -1283,11 +1307,10 @@ static int refusing_port(void){
 static void usage(void){
   fprintf(stderr,
     "usage: tests/torture [-s K] [-S seed] [-j jobs] [-t seconds] [-q name,...]\n"
-    "                     [-m t|p] [-n N [-x]] [-o log] [-k residue] [-L] [-P] [-v] [-l]\n"
+    "                     [-m t|p] [-n N [-x]] [-o log] [-k residue] [-P] [-v] [-l]\n"
     "  -s K       K seeded N per query and mode instead of every N\n"
     "  -n N       one run at N (with -q and -m), shown against the reference\n"
     "  -x         with -n: in this process, no fork (for gdb)\n"
-    "  -L         no lookaside: SQLite's small allocations fail too\n"
     "  -P         a plain secret, which URL-encoding does not change\n"
     "  -k residue report init residue (a known, separate fix) without failing\n");
   exit(2);
@@ -1302,7 +1325,7 @@ int main(int argc, char **argv){
   const char *zOnly = 0, *zMode = "tp", *zLog = 0;
   long nSample = 0, nOne = 0;
   uint64_t seed = 1;
-  int nJob = 2, bNoFork = 0, bLookaside = 1, bPlain = 0, i, port, deadPort, nCase = 0, rc = 0;
+  int nJob = 2, bNoFork = 0, bPlain = 0, i, port, deadPort, nCase = 0, rc = 0;
   char zBase[64], zDead[64], zPort[16];
   Tally t;
   double t0 = now_s();
@@ -1321,7 +1344,6 @@ int main(int argc, char **argv){
     else if( strcmp(a, "-o")==0 && v ){ zLog = v; i++; }
     else if( strcmp(a, "-k")==0 && v && strcmp(v, "residue")==0 ){ gKeepResidue = 1; i++; }
     else if( strcmp(a, "-x")==0 ) bNoFork = 1;
-    else if( strcmp(a, "-L")==0 ) bLookaside = 0;
     else if( strcmp(a, "-P")==0 ) bPlain = 1;
     else if( strcmp(a, "-v")==0 ) gVerbose = 1;
     else if( strcmp(a, "-l")==0 ){
@@ -1359,7 +1381,7 @@ int main(int argc, char **argv){
     void *a[4];
     backtrace(a, 4);
   }
-  if( install_allocators(bLookaside) ){
+  if( install_allocators() ){
     fprintf(stderr, "torture: cannot install the allocators\n");
     return 3;
   }
