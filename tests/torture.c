@@ -418,7 +418,7 @@ static const Case aCase[] = {
     "SELECT _url_index, _page, _error, * FROM temp.t" WIDE_ORDER,
   }},
   { "guard_allow", 0, {
-    "SELECT api_fetch_config('{\"allow_hosts\": [\"127.0.0.1\"], \"max_requests\": 20, \"lock\": true}')",
+    "SELECT api_fetch_config('{\"allow_hosts\": [\"127.0.0.1:$P\"], \"max_requests\": 20, \"lock\": true}')",
     "SELECT api_fetch_config('{\"lock\": false}')",
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"http://localhost:$P/obj?id=2\"]', 1, "
       "'{\"max_attempts\": 1}')" FN_ORDER,
@@ -483,7 +483,7 @@ static const Case aCase[] = {
       "'{\"query\": {\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}, \"on_error\": \"fail\"}')" FN_ORDER,
   }},
   { "secret_guard", 0, {
-    "SELECT api_fetch_config('{\"allow_hosts\": [\"localhost\"]}')",
+    "SELECT api_fetch_config('{\"allow_hosts\": [\"localhost:$P\"]}')",
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"http://localhost:$P/obj?id=2\"]', 1, "
       "'{\"query\": {\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}, "
       "\"headers\": {\"X-Key\": \"${env:APIFETCH_TEST_TOKEN}\"}}')" FN_ORDER,
@@ -495,7 +495,7 @@ static const Case aCase[] = {
     "SELECT _url_index, _page, _error, _url, id, title FROM temp.s" WIDE_ORDER,
   }},
   { "secret_wide_refused", 0, {
-    "SELECT api_fetch_config('{\"allow_hosts\": [\"localhost\"]}')",
+    "SELECT api_fetch_config('{\"allow_hosts\": [\"localhost:$P\"]}')",
     "CREATE VIRTUAL TABLE temp.r USING api_fetch(url_list='[\"$B/obj?id=1\"]', "
       "query='{\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}', sample=1)",
     "SELECT _url_index, _page, _error, _url FROM temp.r" WIDE_ORDER,
