@@ -465,7 +465,8 @@ int url_check(const char *zUrl, char **pzWhy);
 ** util.c - leaf helpers that call nothing above them.
 */
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
-** default port filled in)?  0 if either cannot be parsed. */
+** default port filled in)?  0 if either cannot be parsed, -1 if out of
+** memory. */
 int url_same_origin(const char *a, const char *b);
 /* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
 ** If not, it is a reference relative to a base. */

@@ -623,7 +623,11 @@ static int redirect_follow(Engine *e, Transfer *t, long status, char **pzError){
   }
   zNew = sqlite3_mprintf("%s", zLoc);
   if( zNew==0 ) return SQLITE_NOMEM;
-  if( !t->bHopForeign && !url_same_origin(zNew, zFrom) ) t->bHopForeign = 1;
+  if( !t->bHopForeign ){
+    int bSame = url_same_origin(zNew, zFrom);
+    if( bSame<0 ){ sqlite3_free(zNew); return SQLITE_NOMEM; }
+    t->bHopForeign = !bSame;
+  }
   if( (status==303 && strcmp(zMethod, "HEAD")!=0)
    || ((status==301 || status==302) && strcmp(zMethod, "POST")==0) ){
     t->bHopGet = 1;

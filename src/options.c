@@ -1047,7 +1047,9 @@ static int request_resolve(Request *pReq, const Options *pOpt){
 /* Option headers and query parameters onto a request about to be sent. */
 static int request_finish(Request *pReq, const Options *pOpt){
   char *z;
-  if( pOpt->zCredOrigin && !url_same_origin(pReq->zUrl, pOpt->zCredOrigin) ){
+  int bSame = pOpt->zCredOrigin ? url_same_origin(pReq->zUrl, pOpt->zCredOrigin) : 1;
+  if( bSame<0 ) return SQLITE_NOMEM;
+  if( !bSame ){
     pReq->bNoCredentials = 1;        /* see zCredOrigin: no bearer, basic, headers */
   }else if( merge_headers(pReq, pOpt) ){
     return SQLITE_NOMEM;

@@ -513,7 +513,7 @@ int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
   PageGen *g;
   sqlite3_int64 nPages = -1;
   char *zNext = 0;
-  int rc;
+  int rc, bSame;
   int bOom = 0;                   /* out of memory, not the end of the collection */
   if( p->eType==PAGE_NONE || r->zError || bEmpty ) return SQLITE_OK;
   if( r->req.iPage+1 >= p->nMaxPages ) return SQLITE_OK;
@@ -593,13 +593,15 @@ int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
     sqlite3_free(zNext);
     return rc<0 ? SQLITE_NOMEM : SQLITE_OK;
   }
-  g = sqlite3_malloc(sizeof(*g));
+  /* Out of memory (-1) is not another origin: the page would lose its credentials. */
+  bSame = url_same_origin(zNext, r->req.zUrl);
+  g = bSame<0 ? 0 : sqlite3_malloc(sizeof(*g));
   if( g==0 ){ sqlite3_free(pSeen); sqlite3_free(zNext); return SQLITE_NOMEM; }
   memset(g, 0, sizeof(*g));
   rc = request_copy(&g->proto, &r->req);
   if( rc ){ sqlite3_free(pSeen); sqlite3_free(g); sqlite3_free(zNext); return rc; }
   g->proto.pSeen = pSeen;
-  if( !url_same_origin(zNext, r->req.zUrl) ){
+  if( !bSame ){
     /* The server named another origin: it gets the request, not the
     ** credentials (bearer, basic, and headers, where API keys live). */
     curl_slist_free_all(g->proto.pHeaders);

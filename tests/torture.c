@@ -372,6 +372,11 @@ static const Case aCase[] = {
       "'{\"max_attempts\": 3, \"retry_base_ms\": 1, \"retry_max_ms\": 2, \"max_redirects\": 3}')"
       FN_ORDER,
   }},
+  { "redirect_credentials", 0, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/redirect?to=/echo%3Fhop%3D1\", "
+      "{\"url\": \"$B/redirect?to=/echo&code=307\", \"method\": \"PUT\", \"body\": \"b\"}]', 1, "
+      "'{\"headers\": {\"X-Key\": \"k\"}, \"bearer\": \"tok\"}')" FN_ORDER,
+  }},
   { "fn_limits", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/huge?mb=0.01\", \"$B/nested?depth=1200\", "
       "\"$B/bigstring?mb=0.001\", \"$B/html\"]', 1, '{\"max_bytes\": 5000, \"max_attempts\": 1}')"
