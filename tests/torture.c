@@ -48,8 +48,8 @@
 ** if any run is a crash, hang, wrong, leak, secret shown or init residue
 ** (-k residue: report init residue without failing).
 **
-** Every query's last statement puts url_index, page and error first, so
-** that rows can be matched by URL and page; earlier statements are compared
+** A query's fetching statements put url_index, page and error first, so
+** that rows can be matched by URL and page; other statements are compared
 ** exactly.  Text is normalised where libcurl reports timings ("after N ms").
 */
 #define _GNU_SOURCE     /* dladdr1 */
@@ -298,7 +298,8 @@ static double now_s(void){
 
 /**************************************************************************
 ** The queries.  $B is the loopback server's base URL, $P its port, $D a
-** base URL whose port refuses connections.  The last statement of each
+** base URL whose port refuses connections, $F a database file of the
+** run's own.  The last statement of each
 ** starts with url_index, page, error (the wide face: _url_index, _page,
 ** _error) and orders by them.
 */
@@ -477,6 +478,24 @@ static const Case aCase[] = {
       "\"query\": {\"z\": \"9\"}}')",
     "SELECT " FN_COLS " FROM api_fetch('[\"echo\", \"obj?id=4\"]', 1, "
       "'{\"profile\": \"p\", \"headers\": {\"X-Q\": \"2\"}}')" FN_ORDER,
+  }},
+  { "config_profiles", 0, {
+    "SELECT api_fetch_config('{\"profiles\": {\"crm\": {\"base_url\": \"$B/\", "
+      "\"headers\": {\"X-P\": \"1\"}, \"query\": {\"z\": \"9\"}}}, \"max_concurrency\": 2}')",
+    "SELECT " FN_COLS " FROM api_fetch('[\"echo\", \"obj?id=2\", \"status/404\"]', 8, "
+      "'{\"profile\": \"crm\"}')" FN_ORDER,
+  }},
+  { "file_table", 0, {
+    "SELECT api_fetch_config('{\"profiles\": {\"crm\": {\"base_url\": \"$B/\", "
+      "\"headers\": {\"X-P\": \"1\"}}}}')",
+    "ATTACH '$F' AS f",
+    "CREATE VIRTUAL TABLE f.w USING api_fetch(url_list='[\"echo?a=1\", \"$B/echo?a=2\", "
+      "\"http://localhost:$P/echo?a=3\"]', profile='crm', "
+      "columns='method TEXT, query_a TEXT, \"headers_x-p\" TEXT', concurrency=1)",
+    "CREATE VIRTUAL TABLE f.q USING api_fetch(url_query='SELECT ''$B/obj?id='' || value "
+      "FROM json_each(''[4, 5]'')', columns='id INTEGER, title TEXT', concurrency=1)",
+    "SELECT _url_index, _page, _error, * FROM f.w" WIDE_ORDER,
+    "SELECT _url_index, _page, _error, * FROM f.q" WIDE_ORDER,
   }},
   { "secret_bearer", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/status/404\", \"$D/x\"]', 1, "
@@ -710,14 +729,28 @@ static void child_run(int iCase, long n, int bPersist){
       sqlite3_free(zErr);
       check_residue(db);
     }else{
+      /* $F: a database file of this run's own. */
+      char zFile[64];
+      static const char *const azFrom[] = { "$F" };
+      const char *azTo[1];
+      snprintf(zFile, sizeof(zFile), "/tmp/apifetch-torture-%d.db", (int)getpid());
+      azTo[0] = zFile;
+      unlink(zFile);
       for(i=0; azSqlReal[iCase][i]; i++){
+        char *zSql = substitute(azSqlReal[iCase][i], azFrom, azTo, 1);
         out_printf("S %d\n", i+1);
-        run_statement(db, azSqlReal[iCase][i]);
+        run_statement(db, zSql);
+        free(zSql);
       }
     }
   }
   rc = sqlite3_close(db);
   __atomic_store_n(&gArmed, 0, __ATOMIC_SEQ_CST);
+  {
+    char zFile[64];
+    snprintf(zFile, sizeof(zFile), "/tmp/apifetch-torture-%d.db", (int)getpid());
+    unlink(zFile);
+  }
   out_printf("C %d\n", rc);
   if( gCurlOwnUrlGet ) out_write("U\n", 2);
   out_printf("N %ld %ld\n", gCount, gFailed);
@@ -898,7 +931,16 @@ static int compare_keyed(const Stmt *pRef, const Stmt *pRun, int bSkip, Str *pNo
   return result;
 }
 
-static int classify(const Outcome *pRef, const Outcome *pRun, int bSkip, Str *pNote){
+/* Is statement i (1-based; 0 is open and init) of case iCase keyed: does
+** it start with url_index, page, error? */
+static int stmt_keyed(int iCase, int i){
+  const char *z = i>0 && i<=8 ? aCase[iCase].azSql[i-1] : 0;
+  return z && (strncmp(z, "SELECT " FN_COLS, 7+strlen(FN_COLS))==0
+               || strncmp(z, "SELECT _url_index, _page, _error", 32)==0);
+}
+
+static int classify(const Outcome *pRef, const Outcome *pRun, int iCase, Str *pNote){
+  int bSkip = aCase[iCase].bSkip;
   int i, k;
   if( WIFSIGNALED(pRun->status) ){
     int sig = WTERMSIG(pRun->status);
@@ -944,7 +986,7 @@ static int classify(const Outcome *pRef, const Outcome *pRun, int bSkip, Str *pN
     if( iNewErr<0 && iWrong<0 ){
       for(i=0; i<pRef->nStmt && r!=K_WRONG; i++){
         const Stmt *a = &pRef->aStmt[i], *b = &pRun->aStmt[i];
-        if( i==pRef->nStmt-1 && i>0 ){
+        if( stmt_keyed(iCase, i) ){
           int c = compare_keyed(a, b, bSkip, pNote);
           if( c>r ) r = c;
         }else{
@@ -1222,7 +1264,7 @@ static void walk(Tally *t, int iCase, int bPersist, const Outcome *pRef, int nJo
         Str note = {0, 0, 0};
         int k;
         str_add(&note, "", 0);
-        k = classify(pRef, &o, aCase[iCase].bSkip, &note);
+        k = classify(pRef, &o, iCase, &note);
         if( nRes>=nResAlloc ){
           nResAlloc = nResAlloc ? nResAlloc*2 : 1024;
           aRes = realloc(aRes, sizeof(Res)*(size_t)nResAlloc);
@@ -1442,7 +1484,7 @@ int main(int argc, char **argv){
     print_outcome("reference", &ref);
     print_outcome("run", &run);
     str_add(&note, "", 0);
-    k = classify(&ref, &run, aCase[i].bSkip, &note);
+    k = classify(&ref, &run, i, &note);
     printf("==== %s N=%ld %s: %s%s%s\n", aCase[i].zName, nOne,
            bPersist ? "persistent" : "transient", azClass[k], note.n ? ": " : "", note.z);
     return class_bad(k);
@@ -1470,7 +1512,7 @@ int main(int argc, char **argv){
     str_add(&note, "", 0);
     if( !ref.bEnd || WIFSIGNALED(ref.status) || ref.nFailed || ref.aLeak[0] || ref.aLeak[1]
      || ref.aLeak[2] || ref.closeRc
-     || (strstr(ref.zRaw, gSecretCore)==0 && classify(&ref, &ref2, 0, &note)!=K_SAME) ){
+     || (strstr(ref.zRaw, gSecretCore)==0 && classify(&ref, &ref2, i, &note)!=K_SAME) ){
       printf("%-20s reference run is not usable: %s\n", aCase[i].zName, note.z);
       print_outcome("reference", &ref);
       print_outcome("reference again", &ref2);
