@@ -4,7 +4,7 @@
 **
 **   make torture                      the full walk: every N, every query,
 **                                     transient and persistent (long)
-**   make torture TORTURE_SAMPLE=12    a seeded sample of 12 N per query and
+**   make torture TORTURE_SAMPLE=300   a seeded sample of 300 N per query and
 **                                     mode (what CI runs; TORTURE_SEED=1)
 **   ./tests/torture -l                list the queries
 **   ./tests/torture -q NAME -n N -m p -v    one run, its output against the
