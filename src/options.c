@@ -14,6 +14,7 @@
 ** request is sent) and then read again one item at a time as the engine
 ** asks, so memory does not grow with the number of URLs.
 */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -642,7 +643,13 @@ int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr){
                              "which no option can take", zKey);
     return SQLITE_ERROR;
   }
-  if( azString[i]==0 ) v = cJSON_ParseWithOpts(zValue, 0, 1);   /* all of it */
+  if( azString[i]==0 ){
+    /* cJSON says NULL for bad JSON and for out of memory alike; malloc
+    ** sets ENOMEM.  Not JSON: the text as a string. */
+    errno = 0;
+    v = cJSON_ParseWithOpts(zValue, 0, 1);                       /* all of it */
+    if( v==0 && errno==ENOMEM ) return SQLITE_NOMEM;
+  }
   if( v==0 ) v = cJSON_CreateString(zValue);
   if( v==0 ) return SQLITE_NOMEM;
   v->string = (char*)zKey;
@@ -673,7 +680,9 @@ int options_parse(Options *p, const char *zJson, char **pzErr){
                              "which no option can take");
     return SQLITE_ERROR;
   }
+  errno = 0;
   pRoot = cJSON_ParseWithOpts(zJson, 0, 1);   /* nothing may follow the object */
+  if( pRoot==0 && errno==ENOMEM ) return SQLITE_NOMEM;   /* not "invalid JSON" */
   if( pRoot==0 || !cJSON_IsObject(pRoot) ){
     *pzErr = sqlite3_mprintf("api_fetch: options must be a JSON object, got %s",
                              pRoot ? json_type_name(pRoot) : "invalid JSON");
@@ -824,10 +833,12 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
           return item_error(pzErr, zList, iItem, sqlite3_mprintf(
               "\"headers\" hold \\u0000, a NUL character"));
         }
+        errno = 0;
         pH = cJSON_ParseWithLength(val.z, val.n);
         char **az = 0;
         int n = 0, i, rc;
         char zWhere[64];
+        if( pH==0 && errno==ENOMEM ) return SQLITE_NOMEM;
         if( pH==0 ){
           /* json_validate accepted it; cJSON refuses a lone surrogate. */
           return item_error(pzErr, zList, iItem, sqlite3_mprintf(

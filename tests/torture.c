@@ -141,6 +141,7 @@ static int alloc_fails(void){
   if( gFailAt>0 && (n==gFailAt || (gPersist && n>gFailAt)) ){
     if( __atomic_add_fetch(&gFailed, 1, __ATOMIC_SEQ_CST)==1 ) note_fault_site();
     torture_fault();
+    errno = ENOMEM;               /* as malloc does (POSIX) */
     return 1;
   }
   return 0;
