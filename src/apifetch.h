@@ -463,15 +463,17 @@ char *request_from_template(const Options *pOpt,
                             char *(*xValue)(void*, const char*, int*), void *pCtx,
                             char **pzWhy);
 
-/* Check a URL: parseable by libcurl, scheme http or https.  Returns NULL if
-** fine, else a sqlite3_malloc'd description. */
-char *url_check(const char *zUrl);
+/* Check a URL: parseable by libcurl, scheme http or https.  Returns
+** SQLITE_OK if fine, SQLITE_ERROR with a sqlite3_malloc'd description in
+** *pzWhy, or SQLITE_NOMEM. */
+int url_check(const char *zUrl, char **pzWhy);
 
 /**************************************************************************
 ** util.c - leaf helpers that call nothing above them.
 */
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
-** default port filled in)?  0 if either cannot be parsed. */
+** default port filled in)?  0 if either cannot be parsed, -1 if out of
+** memory. */
 int url_same_origin(const char *a, const char *b);
 /* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
 ** If not, it is a reference relative to a base. */
