@@ -60,6 +60,7 @@ static const struct {
 } aModule[] = {
   { "api_fetch",       &vtab_fetch_module },
   { "api_fetch_stats", &conn_stats_module },
+  { "api_fetch_options", &conn_options_module },
 };
 
 #define COUNT(a) ((int)(sizeof(a)/sizeof(a[0])))

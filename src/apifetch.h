@@ -3,19 +3,31 @@
 ** SQLite extension.  Nothing here is exported from apifetch.so: the only
 ** public symbol is sqlite3_apifetch_init() in apifetch.c.
 **
-** The pieces, from SQL arguments to rows:
+** The files, in layers: each calls only files in the rows below it (the
+** test tests/layers.py checks this from the object files' symbols).
 **
-**   options.c   Options (the options JSON object) and UrlList (url_list,
-**               streamed one Request at a time, validated up front).
-**   engine.c    Engine: a curl_multi scheduler that turns Requests into
-**               Responses (window, per-host cap, rate, retries, deadline).
-**   policy.c    Pure decisions the engine asks for: what is retryable,
-**               backoff with full jitter, Retry-After, the token bucket.
-**   httpcache.c Pure decisions of the HTTP cache (RFC 9111), and
-**   sha256.c    the hash its keys are made with.
-**   json.c      A strict, non-recursive JSON scanner: validation, spans,
-**               member/element iteration, record_path, string decoding.
-**   vtab.c      The api_fetch table-valued function over all of the above.
+**   apifetch.c   registration: the SQL surface as one table
+**   vtab.c       the two faces of api_fetch: the table-valued function and
+**                the wide table; their methods and nothing else
+**   conn.c       per connection: limits, profiles, counters, the budget
+**                window; api_fetch_config, api_fetch_profile, api_fetch_stats,
+**                api_fetch_options
+**   engine.c     the curl_multi scheduler: window, per-host cap, rate,
+**                retries, redirects, deadline; keeps the headers asked for
+**   source.c     the stream of requests: url_list, request objects,
+**                url_query (sandboxed from files), templates, pages, replay
+**   infer.c      columns, type rules, typed values of the wide face
+**   flatten.c    records of a response, flattening a record
+**   paginate.c   one row per kind of pagination
+**   options.c    the options and the wide face's arguments
+**   guard.c      the limits: settings, address and host policy, ${env:}
+**   knobs.c      every user-facing setting, declared once
+**   request.c    Request and Response values: clear, copy, free
+**   policy.c     pure: retryable, backoff, Retry-After, token bucket
+**   httpcache.c  pure: the RFC 9111 decisions of the HTTP cache
+**   sha256.c     pure: SHA-256, for the cache's keys
+**   json.c       a strict, non-recursive JSON scanner
+**   util.c       leaf helpers: buffers, string lists, paths, URLs, clock
 */
 #ifndef APIFETCH_H
 #define APIFETCH_H
@@ -32,6 +44,17 @@
 #include <sys/socket.h>
 #include <curl/curl.h>
 
+/* Types named before they are defined, in the layer that defines them. */
+typedef struct Buf Buf;
+typedef struct KeyPath KeyPath;
+typedef struct Request Request;
+typedef struct Response Response;
+typedef struct Guard Guard;
+typedef struct Paginate Paginate;
+typedef struct Options Options;
+typedef struct PageSeen PageSeen;
+struct cJSON;
+
 /* APIFETCH_VERSION (from the file VERSION) and APIFETCH_COMMIT (git rev-parse
 ** --short HEAD, only in a git checkout) are set by the Makefile. */
 
@@ -41,9 +64,71 @@
 #define APIFETCH_MAX_HEADERS 100    /* in one headers object */
 #define APIFETCH_MAX_QUERY 256      /* parameters in the query option */
 #define APIFETCH_JSON_MAX_DEPTH  1000   /* same nesting limit as SQLite's json1 */
+#define APIFETCH_MAX_COLUMNS 1900   /* data columns, under SQLite's default limit of 2000 */
 
 /**************************************************************************
-** json.c
+** util.c - leaf helpers: buffers, string lists, paths, URLs, the clock
+*/
+struct Buf {
+  char *z;                        /* Text, NUL-terminated (owned) */
+  size_t n;                       /* Bytes used, not counting the NUL */
+  size_t nAlloc;                  /* Bytes allocated */
+  int bOom;                       /* An allocation failed */
+};
+int buf_reserve(Buf *b, size_t nMore);
+void buf_append(Buf *b, const char *z, size_t n);
+void buf_append_json_string(Buf *b, const char *z, size_t n);
+void buf_free(Buf *b);
+
+
+/* A list of sqlite3_malloc'd strings, and "a.b.c" split into {"a","b","c"}
+** (SQLITE_ERROR for an empty key, SQLITE_NOMEM). */
+void strlist_free(char **az, int n);
+int path_split(const char *z, char ***paz, int *pn);
+
+
+/* A JSON path: "a.b.c" split into keys, or ["a", "b.c"] as given. */
+struct KeyPath {
+  char **az;                     /* Keys (owned), NULL for no path */
+  int n;                         /* Number of keys */
+};
+void keypath_clear(KeyPath *p);
+
+
+/* Is v's key also the key of a member of object pObj before v?  (cJSON
+** keeps repeated keys; options and settings refuse them.)  Quadratic in
+** the members, which callers bound: they stop at the first unknown key, or
+** cap the object's size first. */
+int json_key_repeated(const struct cJSON *pObj, const struct cJSON *v);
+
+char *url_with_param(const char *zUrl, const char *zName, const char *zValue);
+/* The same for nPair parameters, azPair holding name, value, name, value... */
+char *url_with_params(const char *zUrl, const char *const *azPair, int nPair);
+char *url_resolve(const char *zBase, const char *zRef);
+/* The same, with *pbOom set when NULL means out of memory rather than "zRef
+** is not a URL". */
+char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom);
+
+
+/* Check a URL: parseable by libcurl, scheme http or https.  Returns
+** SQLITE_OK if fine, SQLITE_ERROR with a sqlite3_malloc'd description in
+** *pzWhy, or SQLITE_NOMEM. */
+int url_check(const char *zUrl, char **pzWhy);
+
+
+/* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
+** default port filled in)?  0 if either cannot be parsed, -1 if out of
+** memory. */
+int url_same_origin(const char *a, const char *b);
+/* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
+** If not, it is a reference relative to a base. */
+int url_has_scheme(const char *z);
+
+
+sqlite3_int64 clock_ms(void);
+
+/**************************************************************************
+** json.c - a strict, non-recursive JSON scanner
 */
 typedef struct JsonError JsonError;
 struct JsonError {
@@ -93,7 +178,514 @@ int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal);
 char json_type(JsonSpan v);
 
 /**************************************************************************
-** flatten.c - records of a response, and flattening a record.
+** sha256.c - SHA-256 (FIPS 180-4), for the HTTP cache's keys; no I/O
+*/
+#define SHA256_SIZE 32            /* Bytes in a digest */
+typedef struct Sha256 Sha256;
+struct Sha256 {
+  uint32_t h[8];                  /* Hash value so far (section 6.2) */
+  uint64_t nBytes;                /* Message bytes given so far */
+  unsigned char buf[64];          /* Bytes of a block not yet complete */
+  size_t nBuf;                    /* How many of them, always < 64 */
+};
+void sha256_init(Sha256 *p);
+/* Add n bytes (pData may be NULL when n is 0).  Any split of a message
+** into updates gives the same digest. */
+void sha256_update(Sha256 *p, const void *pData, size_t n);
+/* The digest into aOut; p is then wiped and must be initialised again. */
+void sha256_final(Sha256 *p, unsigned char aOut[SHA256_SIZE]);
+
+/**************************************************************************
+** httpcache.c - RFC 9111 (HTTP Caching) decisions for a private cache, as
+** pure functions: no I/O, no allocation, no clock (times are arguments,
+** unix seconds).  Sections cited are RFC 9111's unless said otherwise.
+**
+** The store and the engine use them so:
+**   on a response    cacheinfo_parse(); store it if cache_storable(), with
+**                    the time the request was sent and the response came
+**                    (a response without Date is dated when it came).
+**   on a lookup      lifetime = cache_freshness_lifetime(), age =
+**                    cache_current_age(); fresh while lifetime > age
+**                    (section 4.2), else revalidate with If-None-Match /
+**                    If-Modified-Since if bHasValidator, else fetch anew.
+**   on an error      cache_stale_if_error() says if the stored response
+**                    may be given instead.
+** A request's own Cache-Control / Pragma parse the same way: its no-store
+** forbids storing (5.2.1.5), its no-cache or max-age=0 a reply from the
+** cache without revalidation (5.2.1.4, 5.2.1.1).
+*/
+#define CACHE_DELTA_MAX 2147483648LL  /* 2^31: delta-seconds saturate here (1.2.2) */
+
+typedef struct CacheInfo CacheInfo;
+struct CacheInfo {
+  int bNoStore;                  /* no-store (5.2.2.5): never stored */
+  int bNoCache;                  /* no-cache in either form (5.2.2.4), or Pragma:
+                                 ** no-cache without Cache-Control (5.4) */
+  int bPrivate;                  /* private (5.2.2.7): binds shared caches only */
+  int bPublic;                   /* public (5.2.2.9): cacheable whatever the status */
+  int bMustRevalidate;           /* must-revalidate (5.2.2.2): never used stale */
+  int bImmutable;                /* immutable (RFC 8246): no revalidation while fresh */
+  int bVaryStar;                 /* Vary has a member "*" (4.1): never matches */
+  sqlite3_int64 maxAge;          /* max-age, seconds; -1 absent, 0 if malformed */
+  sqlite3_int64 sMaxAge;         /* s-maxage, likewise; shared caches only, unused */
+  sqlite3_int64 staleIfError;    /* stale-if-error (RFC 5861 section 4), seconds;
+                                 ** -1 absent or malformed */
+  sqlite3_int64 date;            /* Date, unix seconds; -1 absent or invalid */
+  sqlite3_int64 expires;         /* Expires; -1 absent, 0 invalid (expired, 5.3) */
+  sqlite3_int64 lastModified;    /* Last-Modified; -1 absent or invalid */
+  sqlite3_int64 age;             /* Age, seconds; 0 absent, 2^31 if malformed */
+  int bHasValidator;             /* An ETag, or a valid Last-Modified (4.3.1) */
+};
+
+/* What a response's header fields say about caching.  Each argument is a
+** field's value, NULL when the field is absent ("" is present and empty).
+** Several Cache-Control, Pragma or Vary field lines may be given joined by
+** ", " (RFC 9110 section 5.3); of the others pass the first line.
+** Cache-Control directives are case-insensitive and may have their
+** argument quoted; unknown ones are ignored.  A directive given twice
+** counts the first time (4.2.1).  A malformed number is read the
+** restrictive way: max-age as 0, Age as 2^31, stale-if-error as absent;
+** one too large is 2^31 (1.2.2).  Dates are HTTP-dates
+** (policy_http_date); those before 1970 read as 0. */
+void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpires,
+                     const char *zDate, const char *zAge, const char *zLastModified,
+                     const char *zEtag, const char *zVary, const char *zPragma);
+
+/* May this response be stored (section 3)?  The method GET or HEAD (NULL
+** means GET); a final status other than 206 and 304; no no-store; no
+** Vary: *; and max-age, Expires, public, private, or a status cacheable by
+** default (RFC 9110 section 15.1: 200, 203, 204, 300, 301, 308, 404, 405,
+** 410, 414, 501).  A validator alone does not make a response storable:
+** section 3 lists no such case. */
+int cache_storable(const char *zMethod, long status, const CacheInfo *p);
+
+/* Freshness lifetime in seconds, 0 to 2^31 (4.2.1): max-age, else Expires
+** minus Date (or responseTime if there is no Date), else, for a status
+** cacheable by default or a public or private response, 10% of the time
+** from Last-Modified to Date, at most heuristicCapS (4.2.2; 0 or less: no
+** heuristic), else 0.  0 for no-cache and no-store.  s-maxage is not used:
+** this is not a shared cache. */
+sqlite3_int64 cache_freshness_lifetime(const CacheInfo *p, long status,
+                                       sqlite3_int64 responseTime,
+                                       sqlite3_int64 heuristicCapS);
+
+/* The response's current age at `now` (4.2.3), 0 to 2^31: requestTime is
+** when the request was sent, responseTime when the response arrived. */
+sqlite3_int64 cache_current_age(const CacheInfo *p, sqlite3_int64 requestTime,
+                                sqlite3_int64 responseTime, sqlite3_int64 now);
+
+/* May the stored response be given in place of an error: status 500, 502,
+** 503, 504, or 0 for no response at all (RFC 5861 section 4)?  Yes if it is
+** still fresh; else not under no-cache or must-revalidate (4.2.4); else if
+** it is stale by no more than stale-if-error or clientStaleS, the caller's
+** own allowance (4.2.4 lets the client permit stale responses; -1: none). */
+int cache_stale_if_error(const CacheInfo *p, long status, sqlite3_int64 lifetime,
+                         sqlite3_int64 currentAge, sqlite3_int64 clientStaleS);
+
+/**************************************************************************
+** policy.c - pure decisions of the engine, unit-tested in tests/unit.c
+*/
+int policy_status_retryable(long status);
+int policy_curlcode_retryable(CURLcode rc);
+int policy_curlcode_unsent(CURLcode rc);   /* request surely never reached a server */
+int policy_method_idempotent(const char *zMethod);
+
+/* Backoff before retry number `retry` (1 = first retry): a uniformly random
+** delay in [0, min(capMs, baseMs * 2^(retry-1))] ("full jitter"). `rnd` is a
+** uniform random 64-bit value supplied by the caller. */
+sqlite3_int64 policy_backoff_ms(int retry, sqlite3_int64 baseMs,
+                                sqlite3_int64 capMs, uint64_t rnd);
+
+/* Parse an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete
+** RFC 850 and asctime forms).  Returns 1 with the unix time in *pEpoch, or
+** 0 if z (NULL allowed) is not one. */
+int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
+
+/* Parse a Retry-After value (RFC 9110 section 10.2.3): delta-seconds or an
+** HTTP-date.  Returns the delay in ms (0 for a date in the past), or -1 if
+** the value is neither. `nowEpoch` is the current unix time in seconds. */
+sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch);
+
+uint64_t policy_random(uint64_t *pState);
+
+typedef struct TokenBucket TokenBucket;
+struct TokenBucket {
+  double rate;              /* Tokens added per second; 0 means unlimited */
+  double burst;             /* Capacity of the bucket */
+  double tokens;            /* Tokens available at time tLast */
+  sqlite3_int64 tLast;      /* Time of the last refill, ms */
+};
+void bucket_init(TokenBucket *b, double rate, double burst, sqlite3_int64 nowMs);
+/* Take a token: returns 0 if one was taken, else the ms until one is due. */
+sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs);
+
+/**************************************************************************
+** request.c - the values that flow between the layers
+*/
+/* Kinds of failure, for the counters of api_fetch_stats(). */
+enum { ERR_NONE, ERR_HTTP, ERR_TIMEOUT, ERR_NETWORK, ERR_TOO_BIG, ERR_BODY,
+       ERR_DEADLINE };
+
+
+/* One HTTP request, as taken from url_list. */
+struct Request {
+  sqlite3_int64 iIndex;          /* 0-based position in url_list */
+  int iPage;                     /* 0-based page of a paginated collection */
+  int bChain;                    /* Numbered pages fetched one after another */
+  char *zUrl;                    /* The URL */
+  char *zMethod;                 /* Upper-case method; NULL means GET */
+  char *pBody;                   /* Request body or NULL */
+  size_t nBody;                  /* Bytes in pBody */
+  struct curl_slist *pHeaders;   /* Headers to send, options' merged in */
+  int bNoCredentials;            /* A page on another origin: no bearer, basic, headers */
+  struct PageSeen *pSeen;        /* The pages its chain has fetched (paginate.c; owned) */
+  const char *const *azWant;     /* Response headers to keep (not owned), or NULL */
+  int nWant;                     /* Entries in azWant */
+};
+void request_clear(Request *p);
+/* A deep copy of p into *pTo (its page chain's set is not copied). */
+int request_copy(Request *pTo, const Request *p);
+
+
+struct Response {
+  Request req;                   /* What was asked (owned) */
+  long status;                   /* HTTP status of the last attempt, 0 if none */
+  char *zError;                  /* Why it failed, or NULL (owned) */
+  int eErr;                      /* ERR_*: what kind of failure, if zError */
+  int nAttempt;                  /* Attempts made */
+  int nRequest;                  /* HTTP requests sent: attempts and redirects */
+  sqlite3_int64 elapsed_ms;      /* From first start to completion */
+  char *zContentType;            /* Content-Type of the response, or NULL */
+  char *pBody;                   /* Response body (owned), may be NULL */
+  size_t nBody;                  /* Bytes in pBody */
+  char **azHeader;               /* Values of the headers req.azWant names (owned;
+                                 ** each NULL if absent) */
+  int nHeader;                   /* Entries in azHeader */
+  Response *pNext;               /* Next in the engine's done queue */
+};
+void response_free(Response *p);
+
+/**************************************************************************
+** knobs.c - every user-facing setting, declared once
+*/
+enum { KNOB_INT, KNOB_REAL, KNOB_BOOL, KNOB_TEXT, KNOB_CHOICE, KNOB_PATH, KNOB_SPECIAL };
+#define KF_OPTION   0x01         /* the options object, and a wide-face argument */
+#define KF_TABLE    0x02         /* a wide-face argument only */
+#define KF_PAGINATE 0x04         /* a key of the paginate option's object */
+#define KF_CONFIG   0x08         /* a setting of api_fetch_config */
+typedef struct Knob Knob;
+struct Knob {
+  const char *zName;
+  unsigned char eKind;           /* KNOB_*: how its value is read */
+  unsigned char mFace;           /* KF_*: where it applies */
+  unsigned short iOffset;        /* Its field: in Options (OPTION, TABLE, PAGINATE) or Guard */
+  unsigned short nSize;          /* The field's size: int or sqlite3_int64 for numbers */
+  sqlite3_int64 iMin, iMax;      /* KNOB_INT, KNOB_REAL: the range */
+  sqlite3_int64 iDefault;        /* KNOB_INT, KNOB_BOOL, KNOB_CHOICE: options_init's */
+  const char *zWords;            /* KNOB_CHOICE: the words, in value order */
+  const char *zType;             /* For api_fetch_options */
+  const char *zDefault;          /* For api_fetch_options, when iDefault does not say */
+  const char *zAbout;            /* One line of help */
+};
+extern const Knob aKnob[];
+extern const int nKnob;
+const Knob *knob_find(const char *zName, int mFace);
+/* The name of a knob of mFace close to zName (a typo), or NULL. */
+const char *knob_suggest(const char *zName, int mFace);
+/* "a, b, c": the names of mFace (sqlite3_malloc'd). */
+char *knob_list(int mFace);
+/* "<zWhat> "x"; did you mean "y"? (known: ...)" (sqlite3_malloc'd). */
+char *knob_unknown(const char *zWhat, const char *zName, int mFace);
+
+/* Read v into k's field of pBase (an Options or a Guard), for the plain
+** kinds (not KNOB_SPECIAL); zWhat starts the error messages. */
+int knob_set_json(void *pBase, const Knob *k, const struct cJSON *v, const char *zWhat,
+                  char **pzErr);
+void knob_store_int(void *pBase, const Knob *k, sqlite3_int64 x);
+/* The index of zWord among a KNOB_CHOICE's words, or -1. */
+int knob_choice(const Knob *k, const char *zWord);
+/* Set the integer, boolean and word defaults of the knobs of mFace. */
+void knob_defaults(void *pBase, int mFace);
+/* "a string", "a number", ... for messages. */
+const char *knob_json_kind(const struct cJSON *v);
+
+/**************************************************************************
+** guard.c - per-connection limits for shared and untrusted use
+**
+** Read at load time from the environment variable APIFETCH_CONFIG (a JSON
+** object), changed with SELECT api_fetch_config('{...}'), and frozen by
+** "lock": true, after which SQL on the connection cannot change them.
+*/
+struct Guard {
+  int bDisabled;                 /* No fetching at all */
+  int bBlockPrivate;             /* Refuse loopback, private, link-local... addresses */
+  char **azAllowHost;            /* Host names allowed (exact, lower case), or NULL */
+  int nAllowHost;                /* Entries in azAllowHost; 0 with azAllowHost: none */
+  sqlite3_int64 maxRequests;     /* Per query, retries included; 0 = no limit */
+  sqlite3_int64 maxTotalBytes;   /* Per query, body bytes; 0 = no limit */
+  sqlite3_int64 maxQueryMs;      /* Per query, as deadline_ms; 0 = no limit */
+  sqlite3_int64 maxConcurrency;  /* Transfers in flight at most; 0 = no cap */
+  char **azAllowEnv;             /* Variables ${env:NAME} may read, or NULL */
+  int nAllowEnv;                 /* Entries in azAllowEnv */
+  char *zCaFile;                 /* CA bundle for queries that name none, or NULL */
+  int bLocked;                   /* No more changes */
+  int nQueryDepth;               /* url_query steps under way (vtab.c): no changes */
+};
+/* What the limits of api_fetch_config count against: not one scan but a
+** window of them (conn.c), one statement's worth, so that a query cannot
+** reset its budget by running api_fetch once per row of a join. */
+typedef struct Budget Budget;
+struct Budget {
+  sqlite3_int64 nRequests;       /* HTTP requests sent, retries and redirects too */
+  sqlite3_int64 nBytes;          /* Response body bytes received */
+  sqlite3_int64 tStart;          /* When the window opened, ms (clock_ms) */
+};
+
+
+void guard_clear(Guard *g);
+/* May a query with options pOpt run on this connection?  SQLITE_OK, or an
+** error code with the reason in *pzErr (NULL on out-of-memory). */
+int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr);
+/* May ${env:zName} be read on this connection (g may be NULL: yes)? */
+int guard_env_refused(const Guard *g, const char *zName);
+/* The settings of g changed by the JSON object pRoot, into *pNew (a deep
+** copy: g is unchanged).  Returns SQLITE_OK or an error with a message.
+** The key "profiles" is left to conn.c. */
+int guard_set(const Guard *g, const struct cJSON *pRoot, Guard *pNew, char **pzErr);
+/* Replace the settings of g by *pNew (which is emptied). */
+void guard_replace(Guard *g, Guard *pNew);
+/* The settings as a JSON object, or NULL on out-of-memory. */
+struct cJSON *guard_describe(const Guard *g);
+/* Is this connected address one the guard refuses?  Returns a static
+** reason, or NULL. */
+const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr);
+/* Is this URL's host and port refused by allow_hosts?  Returns 1 if so,
+** with "host:port" in *pzHostPort (sqlite3_malloc'd; NULL on OOM). */
+int guard_host_refused(const Guard *g, const char *zUrl, char **pzHostPort);
+/* Why an allow_hosts entry is malformed, or NULL. */
+const char *guard_host_entry_error(const char *z);
+
+/**************************************************************************
+** paginate.c - one row per kind of pagination
+*/
+/* paginate.c: the paginate option.  A kind is one row of aPageKind[]. */
+typedef struct PageKind PageKind;
+struct PageKind {
+  const char *zName;             /* The "type" that names it */
+  const char *zParam;            /* Default query parameter, or NULL */
+  sqlite3_int64 iStart;          /* Default first page number or offset */
+  sqlite3_int64 iStep;           /* Numbered: per page 1, or 0 for per_page */
+  const char *zHeader;           /* A response header it always reads, or NULL */
+  const char *(*xCheck)(const Paginate*);   /* What it lacks, or NULL */
+  /* Chains: the URL of the page after r, or NULL (*pbOom on OOM).  NULL
+  ** for numbered kinds, whose pages are counted from the first. */
+  char *(*xNext)(const Paginate*, const Response *r, JsonSpan root, int *pbOom);
+};
+struct Paginate {
+  const PageKind *pKind;         /* Its kind, NULL for none */
+  char *zParam;                  /* page, offset or cursor query parameter */
+  sqlite3_int64 iStart;          /* First page number or offset, -1 for the kind's */
+  sqlite3_int64 nPerPage;        /* Page size, 0 if not given */
+  char *zSizeParam;              /* Parameter that sends nPerPage, or NULL */
+  KeyPath totalPages;            /* Path to the number of pages */
+  KeyPath totalItems;            /* Path to the number of items */
+  char *zTotalHeader;            /* Header with the number of items */
+  int bLastLink;                 /* Link rel="last" gives the last page */
+  KeyPath cursor;                /* Path to the next cursor */
+  KeyPath next;                  /* Path to the next URL */
+  int nMaxPages;                 /* Pages per starting URL at most */
+  const char *azWant[2];         /* Response headers it reads (paginate_check) */
+  int nWant;
+};
+
+
+void paginate_clear(Paginate *p);
+/* paginate.c: the kind named zName, or NULL. */
+const PageKind *paginate_kind(const char *zName);
+/* After its keys are read: what its kind needs, defaults, headers wanted. */
+int paginate_check(Paginate *p, char **pzErr);
+/* The value of header zName that p asked the engine to keep, or NULL. */
+const char *paginate_header(const Paginate *p, const Response *r, const char *zName);
+
+/* Pages still to request (paginate.c): a FIFO of generators. */
+typedef struct PageGen PageGen;
+struct PageGen {
+  Request proto;                 /* The page to copy (numbered) or to send */
+  sqlite3_int64 iNext, iLast;    /* Pages still to make, inclusive */
+  int bNumbered;                 /* Make numbered pages from proto */
+  int bChain;                    /* They are a one-after-another chain */
+  PageGen *pNext;
+};
+typedef struct PageQueue PageQueue;
+struct PageQueue { PageGen *pFirst, *pLast; };
+int paginate_first(const Paginate *p, Request *pReq);
+/* Queue the pages after r (a chain's set of fetched pages moves from r to
+** the next page's request). */
+int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
+                    PageQueue *q);
+int pagequeue_next(const Paginate *p, PageQueue *q, Request *pReq);
+void pagequeue_clear(PageQueue *q);
+
+/**************************************************************************
+** options.c - the options, and the wide face's arguments
+*/
+enum { ON_ERROR_ROW = 0, ON_ERROR_SKIP = 1, ON_ERROR_FAIL = 2 };
+
+struct Options {
+  int concurrency;               /* Transfers in flight at once */
+  sqlite3_int64 timeout_ms;      /* Per-attempt total time limit */
+  sqlite3_int64 connect_timeout_ms;  /* Per-attempt connect time limit */
+  sqlite3_int64 deadline_ms;     /* Whole-query time limit, 0 for none */
+  int max_attempts;              /* Tries per request, including the first */
+  sqlite3_int64 retry_base_ms;   /* Backoff base */
+  sqlite3_int64 retry_max_ms;    /* Backoff cap */
+  sqlite3_int64 retry_after_max_ms;  /* Longest Retry-After we will honour */
+  int retry_unsafe;              /* Retry POST/PATCH too */
+  double rate;                   /* Requests started per second, 0 = no limit */
+  int burst;                     /* Token bucket capacity */
+  int per_host;                  /* Connections per host, 0 = no cap */
+  sqlite3_int64 max_bytes;       /* Largest response body accepted */
+  int max_redirects;             /* Redirects followed */
+  int on_error;                  /* ON_ERROR_ROW, _SKIP or _FAIL */
+  int progress;                  /* Progress on stderr: 1, 0, -1 if a terminal */
+  char *user_agent;              /* User-Agent header value */
+  char *ca_file;                 /* CA bundle to verify TLS with, or NULL */
+  char **azHeader;               /* "Name: value" lines sent with every request */
+  int nHeader;                   /* Number of entries in azHeader */
+  Paginate paginate;             /* How to follow pages, if at all */
+  char *zBearer;                 /* Bearer token (secrets expanded), or NULL */
+  char *zBasic;                  /* "user:password" for Basic auth, or NULL */
+  char *zUrlTemplate;            /* url_template, or NULL */
+  char *zBaseUrl;                /* base_url for relative URLs, or NULL */
+  char **azQuery;                /* query: name, value, name, value ... */
+  int nQuery;                    /* Entries in azQuery (twice the pairs) */
+  char **azSecret;               /* Values read from ${env:NAME}, to redact */
+  int nSecret;
+  /* Where profile names are looked up (set by the caller before parsing):
+  ** returns the options JSON of profile zName, or NULL. */
+  const char *(*xProfile)(void *pCtx, const char *zName);
+  void *pProfileCtx;
+  const Guard *pGuard;           /* The connection's limits (for ${env:}), or NULL */
+  int bInProfile;                /* Parsing a profile (no nested profiles) */
+  int bEnvGranted;               /* ... one whose ${env:} were checked when stored */
+  int bFromFile;                 /* A table stored in a database file: no ${env:} */
+  char *zCredOrigin;             /* Such a table's profile: its credentials go to this
+                                 ** origin only ("" for none) */
+  KeyPath recordPath;            /* record_path */
+  /* The wide face's table arguments (knobs.c, KF_TABLE) */
+  char *zUrlList;                /* url_list, or NULL */
+  char *zUrlQuery;               /* url_query, or NULL */
+  char *zColumns;                /* columns, or NULL: inferred */
+  int nSample;                   /* sample, -1 for the default */
+  char *zSep;                    /* sep, NULL for "_" */
+  int maxLevel;                  /* max_level, -1 for all */
+  char *zMeta;                   /* meta, or NULL */
+  char *zMetaPrefix;             /* meta_prefix, or NULL */
+  char *zRecordPrefix;           /* record_prefix, or NULL */
+  int eTimestamps;               /* TS_* */
+  int eNumericStrings;           /* NUMSTR_* */
+  int maxColumns;                /* max_columns */
+};
+
+
+void options_init(Options *p);
+int options_parse(Options *p, const char *zJson, char **pzErr);
+void options_clear(Options *p);
+/* One CREATE VIRTUAL TABLE argument, key=value: a table argument or an
+** option; SQLITE_NOTFOUND, with a message, if it is neither. */
+int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr);
+/* A headers object into "Name: value" lines: the options' (pOpt, values
+** with ${env:} expanded) or a request object's (pOpt NULL); zWhere names it
+** in messages. */
+int options_parse_headers(Options *pOpt, const struct cJSON *v, const char *zWhere,
+                          char ***pazOut, int *pnOut, char **pzErr);
+/* z with every secret value (as given and URL-encoded) replaced by
+** "[secret]".  Returns a sqlite3_malloc'd copy (or NULL on OOM). */
+char *options_redact(const Options *p, const char *z);
+/* Checks across options (after the last options_set). */
+int options_check(const Options *p, char **pzErr);
+
+/**************************************************************************
+** source.c - the stream of requests of a scan
+*/
+/* url_list, streamed: a JSON array of URL strings and request objects, or
+** text with one URL a line (blank lines and lines starting '#' skipped). */
+typedef struct UrlList UrlList;
+struct UrlList {
+  char *z;                       /* Copy of the url_list text (owned) */
+  size_t n;                      /* Its length */
+  int bJson;                     /* True for a JSON array */
+  size_t pos;                    /* Where the next item starts */
+  sqlite3_int64 nItem;           /* Items returned so far */
+  sqlite3_int64 nTotal;          /* Items in the list (known after open) */
+  const Options *pOpt;           /* Headers to merge (not owned) */
+};
+
+/* Take ownership of z (sqlite3_malloc'd), validate every item. */
+int urllist_open(UrlList *p, char *z, size_t n, const Options *pOpt,
+                 char **pzErr);
+/* Returns 1 with the next request, 0 at the end, -1 on error (*pzErr). */
+int urllist_next(UrlList *p, Request *pReq, char **pzErr);
+void urllist_close(UrlList *p);
+
+/* One row of url_query: a URL, or a request object as JSON text.  Checked
+** like a url_list item, option headers merged. */
+int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
+                      const Options *pOpt, Request *pReq, char **pzErr);
+/* Why a url_template value could not be had (xValue's *piWhy). */
+#define TEMPLATE_MISSING    1     /* no such parameter, or NULL */
+#define TEMPLATE_NUL        2     /* it holds a NUL character */
+#define TEMPLATE_NOT_SCALAR 3     /* an object or an array */
+/* The URL of url_template with {name} filled in by xValue (a sqlite3
+** string, or NULL with *piWhy set to a TEMPLATE_ code); NULL with *pzWhy on error. */
+char *request_from_template(const Options *pOpt,
+                            char *(*xValue)(void*, const char*, int*), void *pCtx,
+                            char **pzWhy);
+
+
+typedef struct QuerySpec QuerySpec;
+struct QuerySpec {               /* A url_query to read requests from */
+  sqlite3 *db;                   /* The connection to run it on */
+  const char *zSql;              /* The SELECT */
+  int bFromFile;                 /* Its table is stored in a file: sandboxed */
+  int *pnQueryDepth;             /* url_query steps under way on the connection */
+  int *pbInQuery;                /* Its table's flag: stepping its own url_query */
+  /* Is vtab pointer v one of the connection's api_fetch tables? */
+  int (*xOwnTable)(void *pCtx, unsigned long long v);
+  void *pOwnCtx;
+};
+typedef struct RequestStream RequestStream;
+struct RequestStream {
+  const Options *pOpt;           /* The scan's options (not owned) */
+  UrlList list;                  /* url_list being read, or */
+  sqlite3 *db;                   /* ... url_query being read on db */
+  sqlite3_stmt *pQuery;
+  sqlite3_int64 nQueryRow;       /* Rows read from pQuery */
+  int *pnQueryDepth, *pbInQuery; /* See QuerySpec */
+  int (*xOwnTable)(void*, unsigned long long);
+  void *pOwnCtx;
+  PageQueue pages;               /* Pages found, still to request */
+  Request pending;               /* A request read ahead (stream_replay) */
+  int bPending;
+  sqlite3_int64 nLeft;           /* Starting requests still to give, -1 for all */
+};
+int stream_open_list(RequestStream *s, const Options *pOpt, const char *z, size_t n,
+                     char **pzErr);
+int stream_open_query(RequestStream *s, const Options *pOpt, const QuerySpec *q,
+                      char **pzErr);
+/* 1 with the next request, 0 at the end, -1 with *pzErr on error. */
+int stream_next(RequestStream *s, Request *pReq, char **pzErr);
+/* The pages after response r (pagination); *pbMore if any are queued. */
+int stream_follow(RequestStream *s, Response *r, JsonSpan root, int bEmpty, int *pbMore);
+/* Move the sampled responses that match the stream's first requests from
+** *ppSample to *ppGive (the wide face's first scan). */
+int stream_replay(RequestStream *s, Response **ppSample, Response **ppGive, char **pzErr);
+/* The number of starting requests, or -1 if not known in advance. */
+sqlite3_int64 stream_total(const RequestStream *s);
+void stream_close(RequestStream *s);
+
+/**************************************************************************
+** flatten.c - records of a response, and flattening a record
 */
 #define APIFETCH_MAX_PATH 32      /* Keys in a record_path or meta path */
 #define APIFETCH_META_CACHE 16    /* meta fields remembered per object */
@@ -145,20 +737,8 @@ int flatten_record(Flattener *f, const char *zPrefix, size_t nPrefix, JsonSpan r
 void flatten_clear(Flattener *f);
 
 /**************************************************************************
-** infer.c - columns, type inference and typed values of the wide face.
+** infer.c - columns, type inference and typed values of the wide face
 */
-typedef struct Buf Buf;
-struct Buf {
-  char *z;                        /* Text, NUL-terminated (owned) */
-  size_t n;                       /* Bytes used, not counting the NUL */
-  size_t nAlloc;                  /* Bytes allocated */
-  int bOom;                       /* An allocation failed */
-};
-int buf_reserve(Buf *b, size_t nMore);
-void buf_append(Buf *b, const char *z, size_t n);
-void buf_append_json_string(Buf *b, const char *z, size_t n);
-void buf_free(Buf *b);
-
 enum { TYPE_NONE, TYPE_INTEGER, TYPE_REAL, TYPE_TEXT };      /* declared type */
 enum { CONV_NATURAL, CONV_NUMERIC, CONV_JSON,                /* conversions */
        CONV_TS_UTC, CONV_TS_EPOCH, CONV_TS_KEEP };
@@ -265,6 +845,9 @@ struct Row {
   Flattener flat;
 };
 
+/* meta='["id", ["groups", "name"]]' or meta='id': the meta paths, their
+** column names prefixed with zPrefix and joined by the shape's separator. */
+int shape_set_meta(Shape *sh, const char *zVal, const char *zPrefix, char **pzErr);
 /* Learn columns and types from record rec of iterator it (the iterator
 ** gives meta fields); shape_finish() decides the types. */
 int shape_learn(Shape *s, RecordIter *it, JsonSpan rec);
@@ -276,368 +859,41 @@ int row_init(Row *w, const Shape *s);
 void row_clear(Row *w);
 
 /**************************************************************************
-** policy.c - pure functions, no I/O, unit-tested in tests/unit.c.
+** engine.c - the curl_multi scheduler
 */
-int policy_status_retryable(long status);
-int policy_curlcode_retryable(CURLcode rc);
-int policy_curlcode_unsent(CURLcode rc);   /* request surely never reached a server */
-int policy_method_idempotent(const char *zMethod);
-
-/* Backoff before retry number `retry` (1 = first retry): a uniformly random
-** delay in [0, min(capMs, baseMs * 2^(retry-1))] ("full jitter"). `rnd` is a
-** uniform random 64-bit value supplied by the caller. */
-sqlite3_int64 policy_backoff_ms(int retry, sqlite3_int64 baseMs,
-                                sqlite3_int64 capMs, uint64_t rnd);
-
-/* Parse an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete
-** RFC 850 and asctime forms).  Returns 1 with the unix time in *pEpoch, or
-** 0 if z (NULL allowed) is not one. */
-int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
-
-/* Parse a Retry-After value (RFC 9110 section 10.2.3): delta-seconds or an
-** HTTP-date.  Returns the delay in ms (0 for a date in the past), or -1 if
-** the value is neither. `nowEpoch` is the current unix time in seconds. */
-sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch);
-
-uint64_t policy_random(uint64_t *pState);
-
-typedef struct TokenBucket TokenBucket;
-struct TokenBucket {
-  double rate;              /* Tokens added per second; 0 means unlimited */
-  double burst;             /* Capacity of the bucket */
-  double tokens;            /* Tokens available at time tLast */
-  sqlite3_int64 tLast;      /* Time of the last refill, ms */
+/* Where the engine takes requests from. */
+typedef struct RequestSource RequestSource;
+struct RequestSource {
+  void *pCtx;
+  int (*xNext)(void *pCtx, Request *pReq, char **pzErr);  /* as urllist_next */
+  /* Has the query been stopped (sqlite3_interrupt, a time limit)?  Asked
+  ** at least every APIFETCH_CANCEL_CHECK_MS while the engine waits; may be
+  ** NULL. */
+  int (*xCancelled)(void *pCtx);
 };
-void bucket_init(TokenBucket *b, double rate, double burst, sqlite3_int64 nowMs);
-/* Take a token: returns 0 if one was taken, else the ms until one is due. */
-sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs);
+#define APIFETCH_CANCEL_CHECK_MS 100
 
-/**************************************************************************
-** options.c
-*/
-enum { ON_ERROR_ROW = 0, ON_ERROR_SKIP = 1, ON_ERROR_FAIL = 2 };
-
-/* paginate.c: the paginate option. */
-enum { PAGE_NONE, PAGE_NUMBER, PAGE_OFFSET, PAGE_CURSOR, PAGE_NEXT_URL, PAGE_LINK };
-typedef struct Paginate Paginate;
-struct Paginate {
-  int eType;                     /* PAGE_* */
-  char *zParam;                  /* page, offset or cursor query parameter */
-  sqlite3_int64 iStart;          /* First page number or offset */
-  int bStart;                    /* iStart was given */
-  sqlite3_int64 nPerPage;        /* Page size, 0 if not given */
-  char *zSizeParam;              /* Parameter that sends nPerPage, or NULL */
-  char **azTotalPages; int nTotalPages;   /* Path to the number of pages */
-  char **azTotalItems; int nTotalItems;   /* Path to the number of items */
-  char *zTotalHeader;            /* Header with the number of items */
-  size_t nTotalHeader;           /* strlen(zTotalHeader) */
-  int bLastLink;                 /* Link rel="last" gives the last page */
-  char **azCursor; int nCursor;  /* Path to the next cursor */
-  char **azNext; int nNext;      /* Path to the next URL */
-  int nMaxPages;                 /* Pages per starting URL at most */
-};
-
-typedef struct Options Options;
-typedef struct Guard Guard;
-struct Options {
-  int concurrency;               /* Transfers in flight at once */
-  sqlite3_int64 timeout_ms;      /* Per-attempt total time limit */
-  sqlite3_int64 connect_timeout_ms;  /* Per-attempt connect time limit */
-  sqlite3_int64 deadline_ms;     /* Whole-query time limit, 0 for none */
-  int max_attempts;              /* Tries per request, including the first */
-  sqlite3_int64 retry_base_ms;   /* Backoff base */
-  sqlite3_int64 retry_max_ms;    /* Backoff cap */
-  sqlite3_int64 retry_after_max_ms;  /* Longest Retry-After we will honour */
-  int retry_unsafe;              /* Retry POST/PATCH too */
-  double rate;                   /* Requests started per second, 0 = no limit */
-  int burst;                     /* Token bucket capacity */
-  int per_host;                  /* Connections per host, 0 = no cap */
-  sqlite3_int64 max_bytes;       /* Largest response body accepted */
-  int max_redirects;             /* Redirects followed */
-  int on_error;                  /* ON_ERROR_ROW, _SKIP or _FAIL */
-  int progress;                  /* Progress on stderr: 1, 0, -1 if a terminal */
-  char *user_agent;              /* User-Agent header value */
-  char *ca_file;                 /* CA bundle to verify TLS with, or NULL */
-  char **azHeader;               /* "Name: value" lines sent with every request */
-  int nHeader;                   /* Number of entries in azHeader */
-  Paginate paginate;             /* How to follow pages, if at all */
-  char *zBearer;                 /* Bearer token (secrets expanded), or NULL */
-  char *zBasic;                  /* "user:password" for Basic auth, or NULL */
-  char *zUrlTemplate;            /* url_template, or NULL */
-  char *zBaseUrl;                /* base_url for relative URLs, or NULL */
-  char **azQuery;                /* query: name, value, name, value ... */
-  int nQuery;                    /* Entries in azQuery (twice the pairs) */
-  char **azSecret;               /* Values read from ${env:NAME}, to redact */
-  int nSecret;
-  /* Where profile names are looked up (set by the caller before parsing):
-  ** returns the options JSON of profile zName, or NULL. */
-  const char *(*xProfile)(void *pCtx, const char *zName);
-  void *pProfileCtx;
-  const Guard *pGuard;           /* The connection's limits (for ${env:}), or NULL */
-  int bInProfile;                /* Parsing a profile (no nested profiles) */
-  int bEnvGranted;               /* ... one whose ${env:} were checked when stored */
-  int bFromFile;                 /* A table stored in a database file: no ${env:} */
-  char *zCredOrigin;             /* Such a table's profile: its credentials go to this
-                                 ** origin only ("" for none) */
-  char **azRecordPath;           /* record_path keys */
-  int nRecordPath;               /* Number of keys in azRecordPath */
-};
-
-/* A list of sqlite3_malloc'd strings, and "a.b.c" split into {"a","b","c"}
-** (SQLITE_ERROR for an empty key, SQLITE_NOMEM). */
-void strlist_free(char **az, int n);
-int path_split(const char *z, char ***paz, int *pn);
-
-void options_init(Options *p);
-int options_parse(Options *p, const char *zJson, char **pzErr);
-void options_clear(Options *p);
-/* One option from a CREATE VIRTUAL TABLE argument; SQLITE_NOTFOUND if
-** zKey is not an option. */
-int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr);
-/* z with every secret value (as given and URL-encoded) replaced by
-** "[secret]".  Returns a sqlite3_malloc'd copy (or NULL on OOM). */
-char *options_redact(const Options *p, const char *z);
-/* Checks across options (after the last options_set). */
-int options_check(const Options *p, char **pzErr);
-
-struct cJSON;
-int paginate_parse(Paginate *p, const struct cJSON *v, char **pzErr);
-/* Is v's key also the key of a member of object pObj before v?  (cJSON
-** keeps repeated keys; options and settings refuse them.)  Quadratic in
-** the members, which callers bound: they stop at the first unknown key, or
-** cap the object's size first. */
-int json_key_repeated(const struct cJSON *pObj, const struct cJSON *v);
-void paginate_clear(Paginate *p);
-char *url_with_param(const char *zUrl, const char *zName, const char *zValue);
-/* The same for nPair parameters, azPair holding name, value, name, value... */
-char *url_with_params(const char *zUrl, const char *const *azPair, int nPair);
-char *url_resolve(const char *zBase, const char *zRef);
-
-/* One HTTP request, as taken from url_list. */
-typedef struct Request Request;
-struct Request {
-  sqlite3_int64 iIndex;          /* 0-based position in url_list */
-  int iPage;                     /* 0-based page of a paginated collection */
-  int bChain;                    /* Numbered pages fetched one after another */
-  char *zUrl;                    /* The URL */
-  char *zMethod;                 /* Upper-case method; NULL means GET */
-  char *pBody;                   /* Request body or NULL */
-  size_t nBody;                  /* Bytes in pBody */
-  struct curl_slist *pHeaders;   /* Headers to send, options' merged in */
-  int bNoCredentials;            /* A page on another origin: no bearer, basic, headers */
-  struct PageSeen *pSeen;        /* The pages its chain has fetched (paginate.c; owned) */
-};
-void request_clear(Request *p);
-
-/* url_list, streamed: a JSON array of URL strings and request objects, or
-** text with one URL a line (blank lines and lines starting '#' skipped). */
-typedef struct UrlList UrlList;
-struct UrlList {
-  char *z;                       /* Copy of the url_list text (owned) */
-  size_t n;                      /* Its length */
-  int bJson;                     /* True for a JSON array */
-  size_t pos;                    /* Where the next item starts */
-  sqlite3_int64 nItem;           /* Items returned so far */
-  sqlite3_int64 nTotal;          /* Items in the list (known after open) */
-  const Options *pOpt;           /* Headers to merge (not owned) */
-};
-
-/* Take ownership of z (sqlite3_malloc'd), validate every item. */
-int urllist_open(UrlList *p, char *z, size_t n, const Options *pOpt,
-                 char **pzErr);
-/* Returns 1 with the next request, 0 at the end, -1 on error (*pzErr). */
-int urllist_next(UrlList *p, Request *pReq, char **pzErr);
-void urllist_close(UrlList *p);
-
-/* One row of url_query: a URL, or a request object as JSON text.  Checked
-** like a url_list item, option headers merged. */
-int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
-                      const Options *pOpt, Request *pReq, char **pzErr);
-/* Why a url_template value could not be had (xValue's *piWhy). */
-#define TEMPLATE_MISSING    1     /* no such parameter, or NULL */
-#define TEMPLATE_NUL        2     /* it holds a NUL character */
-#define TEMPLATE_NOT_SCALAR 3     /* an object or an array */
-/* The URL of url_template with {name} filled in by xValue (a sqlite3
-** string, or NULL with *piWhy set to a TEMPLATE_ code); NULL with *pzWhy on error. */
-char *request_from_template(const Options *pOpt,
-                            char *(*xValue)(void*, const char*, int*), void *pCtx,
-                            char **pzWhy);
-
-/* Check a URL: parseable by libcurl, scheme http or https.  Returns
-** SQLITE_OK if fine, SQLITE_ERROR with a sqlite3_malloc'd description in
-** *pzWhy, or SQLITE_NOMEM. */
-int url_check(const char *zUrl, char **pzWhy);
-
-/**************************************************************************
-** util.c - leaf helpers that call nothing above them.
-*/
-/* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
-** default port filled in)?  0 if either cannot be parsed, -1 if out of
-** memory. */
-int url_same_origin(const char *a, const char *b);
-/* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
-** If not, it is a reference relative to a base. */
-int url_has_scheme(const char *z);
-
-/**************************************************************************
-** sha256.c - SHA-256 (FIPS 180-4), for the HTTP cache's keys; no I/O.
-*/
-#define SHA256_SIZE 32            /* Bytes in a digest */
-typedef struct Sha256 Sha256;
-struct Sha256 {
-  uint32_t h[8];                  /* Hash value so far (section 6.2) */
-  uint64_t nBytes;                /* Message bytes given so far */
-  unsigned char buf[64];          /* Bytes of a block not yet complete */
-  size_t nBuf;                    /* How many of them, always < 64 */
-};
-void sha256_init(Sha256 *p);
-/* Add n bytes (pData may be NULL when n is 0).  Any split of a message
-** into updates gives the same digest. */
-void sha256_update(Sha256 *p, const void *pData, size_t n);
-/* The digest into aOut; p is then wiped and must be initialised again. */
-void sha256_final(Sha256 *p, unsigned char aOut[SHA256_SIZE]);
-
-/**************************************************************************
-** httpcache.c - RFC 9111 (HTTP Caching) decisions for a private cache, as
-** pure functions: no I/O, no allocation, no clock (times are arguments,
-** unix seconds).  Sections cited are RFC 9111's unless said otherwise.
-**
-** The store and the engine use them so:
-**   on a response    cacheinfo_parse(); store it if cache_storable(), with
-**                    the time the request was sent and the response came
-**                    (a response without Date is dated when it came).
-**   on a lookup      lifetime = cache_freshness_lifetime(), age =
-**                    cache_current_age(); fresh while lifetime > age
-**                    (section 4.2), else revalidate with If-None-Match /
-**                    If-Modified-Since if bHasValidator, else fetch anew.
-**   on an error      cache_stale_if_error() says if the stored response
-**                    may be given instead.
-** A request's own Cache-Control / Pragma parse the same way: its no-store
-** forbids storing (5.2.1.5), its no-cache or max-age=0 a reply from the
-** cache without revalidation (5.2.1.4, 5.2.1.1).
-*/
-#define CACHE_DELTA_MAX 2147483648LL  /* 2^31: delta-seconds saturate here (1.2.2) */
-
-typedef struct CacheInfo CacheInfo;
-struct CacheInfo {
-  int bNoStore;                  /* no-store (5.2.2.5): never stored */
-  int bNoCache;                  /* no-cache in either form (5.2.2.4), or Pragma:
-                                 ** no-cache without Cache-Control (5.4) */
-  int bPrivate;                  /* private (5.2.2.7): binds shared caches only */
-  int bPublic;                   /* public (5.2.2.9): cacheable whatever the status */
-  int bMustRevalidate;           /* must-revalidate (5.2.2.2): never used stale */
-  int bImmutable;                /* immutable (RFC 8246): no revalidation while fresh */
-  int bVaryStar;                 /* Vary has a member "*" (4.1): never matches */
-  sqlite3_int64 maxAge;          /* max-age, seconds; -1 absent, 0 if malformed */
-  sqlite3_int64 sMaxAge;         /* s-maxage, likewise; shared caches only, unused */
-  sqlite3_int64 staleIfError;    /* stale-if-error (RFC 5861 section 4), seconds;
-                                 ** -1 absent or malformed */
-  sqlite3_int64 date;            /* Date, unix seconds; -1 absent or invalid */
-  sqlite3_int64 expires;         /* Expires; -1 absent, 0 invalid (expired, 5.3) */
-  sqlite3_int64 lastModified;    /* Last-Modified; -1 absent or invalid */
-  sqlite3_int64 age;             /* Age, seconds; 0 absent, 2^31 if malformed */
-  int bHasValidator;             /* An ETag, or a valid Last-Modified (4.3.1) */
-};
-
-/* What a response's header fields say about caching.  Each argument is a
-** field's value, NULL when the field is absent ("" is present and empty).
-** Several Cache-Control, Pragma or Vary field lines may be given joined by
-** ", " (RFC 9110 section 5.3); of the others pass the first line.
-** Cache-Control directives are case-insensitive and may have their
-** argument quoted; unknown ones are ignored.  A directive given twice
-** counts the first time (4.2.1).  A malformed number is read the
-** restrictive way: max-age as 0, Age as 2^31, stale-if-error as absent;
-** one too large is 2^31 (1.2.2).  Dates are HTTP-dates
-** (policy_http_date); those before 1970 read as 0. */
-void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpires,
-                     const char *zDate, const char *zAge, const char *zLastModified,
-                     const char *zEtag, const char *zVary, const char *zPragma);
-
-/* May this response be stored (section 3)?  The method GET or HEAD (NULL
-** means GET); a final status other than 206 and 304; no no-store; no
-** Vary: *; and max-age, Expires, public, private, or a status cacheable by
-** default (RFC 9110 section 15.1: 200, 203, 204, 300, 301, 308, 404, 405,
-** 410, 414, 501).  A validator alone does not make a response storable:
-** section 3 lists no such case. */
-int cache_storable(const char *zMethod, long status, const CacheInfo *p);
-
-/* Freshness lifetime in seconds, 0 to 2^31 (4.2.1): max-age, else Expires
-** minus Date (or responseTime if there is no Date), else, for a status
-** cacheable by default or a public or private response, 10% of the time
-** from Last-Modified to Date, at most heuristicCapS (4.2.2; 0 or less: no
-** heuristic), else 0.  0 for no-cache and no-store.  s-maxage is not used:
-** this is not a shared cache. */
-sqlite3_int64 cache_freshness_lifetime(const CacheInfo *p, long status,
-                                       sqlite3_int64 responseTime,
-                                       sqlite3_int64 heuristicCapS);
-
-/* The response's current age at `now` (4.2.3), 0 to 2^31: requestTime is
-** when the request was sent, responseTime when the response arrived. */
-sqlite3_int64 cache_current_age(const CacheInfo *p, sqlite3_int64 requestTime,
-                                sqlite3_int64 responseTime, sqlite3_int64 now);
-
-/* May the stored response be given in place of an error: status 500, 502,
-** 503, 504, or 0 for no response at all (RFC 5861 section 4)?  Yes if it is
-** still fresh; else not under no-cache or must-revalidate (4.2.4); else if
-** it is stale by no more than stale-if-error or clientStaleS, the caller's
-** own allowance (4.2.4 lets the client permit stale responses; -1: none). */
-int cache_stale_if_error(const CacheInfo *p, long status, sqlite3_int64 lifetime,
-                         sqlite3_int64 currentAge, sqlite3_int64 clientStaleS);
-
-/**************************************************************************
-** guard.c - per-connection limits for shared and untrusted use
-**
-** Read at load time from the environment variable APIFETCH_CONFIG (a JSON
-** object), changed with SELECT api_fetch_config('{...}'), and frozen by
-** "lock": true, after which SQL on the connection cannot change them.
-*/
-struct Guard {
-  int bDisabled;                 /* No fetching at all */
-  int bBlockPrivate;             /* Refuse loopback, private, link-local... addresses */
-  char **azAllowHost;            /* Host names allowed (exact, lower case), or NULL */
-  int nAllowHost;                /* Entries in azAllowHost; 0 with azAllowHost: none */
-  sqlite3_int64 maxRequests;     /* Per query, retries included; 0 = no limit */
-  sqlite3_int64 maxTotalBytes;   /* Per query, body bytes; 0 = no limit */
-  sqlite3_int64 maxQueryMs;      /* Per query, as deadline_ms; 0 = no limit */
-  sqlite3_int64 maxConcurrency;  /* Transfers in flight at most; 0 = no cap */
-  char **azAllowEnv;             /* Variables ${env:NAME} may read, or NULL */
-  int nAllowEnv;                 /* Entries in azAllowEnv */
-  char *zCaFile;                 /* CA bundle for queries that name none, or NULL */
-  int bLocked;                   /* No more changes */
-  int nQueryDepth;               /* url_query steps under way (vtab.c): no changes */
-};
-/* What the limits of api_fetch_config count against: not one scan but a
-** window of them (conn.c), one statement's worth, so that a query cannot
-** reset its budget by running api_fetch once per row of a join. */
-typedef struct Budget Budget;
-struct Budget {
-  sqlite3_int64 nRequests;       /* HTTP requests sent, retries and redirects too */
-  sqlite3_int64 nBytes;          /* Response body bytes received */
-  sqlite3_int64 tStart;          /* When the window opened, ms (clock_ms) */
-};
-
-void guard_clear(Guard *g);
-/* May a query with options pOpt run on this connection?  SQLITE_OK, or an
-** error code with the reason in *pzErr (NULL on out-of-memory). */
-int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr);
-/* May ${env:zName} be read on this connection (g may be NULL: yes)? */
-int guard_env_refused(const Guard *g, const char *zName);
-/* The settings of g changed by the JSON object pRoot, into *pNew (a deep
-** copy: g is unchanged).  Returns SQLITE_OK or an error with a message.
-** The key "profiles" is left to conn.c. */
-int guard_set(const Guard *g, const struct cJSON *pRoot, Guard *pNew, char **pzErr);
-/* Replace the settings of g by *pNew (which is emptied). */
-void guard_replace(Guard *g, Guard *pNew);
-/* The settings as a JSON object, or NULL on out-of-memory. */
-struct cJSON *guard_describe(const Guard *g);
-/* Is this connected address one the guard refuses?  Returns a static
-** reason, or NULL. */
-const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr);
-/* Is this URL's host and port refused by allow_hosts?  Returns 1 if so,
-** with "host:port" in *pzHostPort (sqlite3_malloc'd; NULL on OOM). */
-int guard_host_refused(const Guard *g, const char *zUrl, char **pzHostPort);
-/* Why an allow_hosts entry is malformed, or NULL. */
-const char *guard_host_entry_error(const char *z);
+typedef struct Engine Engine;
+/* pGuard (may be NULL) and pBudget must outlive the engine. */
+Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
+                   RequestSource src, char **pzErr);
+/* SQLITE_ROW with *ppResp (caller frees), SQLITE_DONE, SQLITE_INTERRUPT
+** when src.xCancelled says so, or an error code with *pzErr set. */
+int engine_next(Engine *p, Response **ppResp, char **pzErr);
+void engine_free(Engine *p);
+/* The source has more requests after all (pages found later). */
+void engine_wake(Engine *p);
+/* Transfers the engine lets be in flight at once: concurrency unless it was
+** capped, then *pzCapped names what capped it ("max_concurrency", "the
+** open-file limit"), else NULL. */
+int engine_window_size(const Engine *p, const char **pzCapped);
+/* Raise this process's soft limit on open files toward the hard one (once;
+** at load), so that a large concurrency has the descriptors it needs. */
+void engine_raise_fd_limit(void);
+/* File descriptors kept free for the host when the window is sized. */
+#define APIFETCH_FD_RESERVE 64
+/* Milliseconds new requests have waited for the rate limit so far. */
+sqlite3_int64 engine_rate_wait_ms(const Engine *p);
 
 /**************************************************************************
 ** conn.c - per-connection state: limits, profiles, counters
@@ -688,90 +944,28 @@ const char *conn_profile(void *pCtx, const char *zName);
 void conn_config_func(sqlite3_context*, int, sqlite3_value**);   /* api_fetch_config */
 void conn_profile_func(sqlite3_context*, int, sqlite3_value**);  /* api_fetch_profile */
 extern sqlite3_module conn_stats_module;                          /* api_fetch_stats */
+extern sqlite3_module conn_options_module;                        /* api_fetch_options */
+
+/* A scan's place in the counters, and its progress line. */
+typedef struct ScanReport ScanReport;
+struct ScanReport {
+  int bCounted;                  /* Counted in Conn.nScan */
+  sqlite3_int64 tStart;          /* When the scan started, ms */
+  sqlite3_int64 tShown;          /* When a progress line was last shown, or 0 */
+  int bShow;                     /* Progress lines are shown */
+  int bAsked;                    /* progress: true (a last line always) */
+};
+/* bAsked: the progress option (1, 0, or -1: if stderr is a terminal). */
+void conn_scan_begin(Conn *p, ScanReport *r, int bAsked);
+void conn_scan_end(Conn *p, ScanReport *r);
+void conn_count_response(Conn *p, const Response *r);
+void conn_count_row(Conn *p, int bRecord, int nExtra, int nMismatch);
+/* Update the live counters; print a progress line if one is due.  nTotal:
+** the URLs of the scan, -1 if not known. */
+void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTotal, int bEnd);
 
 /**************************************************************************
-** engine.c
-*/
-/* Kinds of failure, for the counters of api_fetch_stats(). */
-enum { ERR_NONE, ERR_HTTP, ERR_TIMEOUT, ERR_NETWORK, ERR_TOO_BIG, ERR_BODY,
-       ERR_DEADLINE };
-
-typedef struct Response Response;
-struct Response {
-  Request req;                   /* What was asked (owned) */
-  long status;                   /* HTTP status of the last attempt, 0 if none */
-  char *zError;                  /* Why it failed, or NULL (owned) */
-  int eErr;                      /* ERR_*: what kind of failure, if zError */
-  int nAttempt;                  /* Attempts made */
-  int nRequest;                  /* HTTP requests sent: attempts and redirects */
-  sqlite3_int64 elapsed_ms;      /* From first start to completion */
-  char *zContentType;            /* Content-Type of the response, or NULL */
-  char *pBody;                   /* Response body (owned), may be NULL */
-  size_t nBody;                  /* Bytes in pBody */
-  char *zLink;                   /* Link header(s), or NULL */
-  char *zTotal;                  /* The paginate total_header's value, or NULL */
-  Response *pNext;               /* Next in the engine's done queue */
-};
-void response_free(Response *p);
-
-/* Pages still to request (paginate.c): a FIFO of generators. */
-typedef struct PageGen PageGen;
-struct PageGen {
-  Request proto;                 /* The page to copy (numbered) or to send */
-  sqlite3_int64 iNext, iLast;    /* Pages still to make, inclusive */
-  int bNumbered;                 /* Make numbered pages from proto */
-  int bChain;                    /* They are a one-after-another chain */
-  PageGen *pNext;
-};
-typedef struct PageQueue PageQueue;
-struct PageQueue { PageGen *pFirst, *pLast; };
-int paginate_first(const Paginate *p, Request *pReq);
-typedef struct PageSeen PageSeen;
-/* Queue the pages after r (a chain's set of fetched pages moves from r to
-** the next page's request). */
-int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
-                    PageQueue *q);
-int pagequeue_next(const Paginate *p, PageQueue *q, Request *pReq);
-void pagequeue_clear(PageQueue *q);
-
-/* Where the engine takes requests from. */
-typedef struct RequestSource RequestSource;
-struct RequestSource {
-  void *pCtx;
-  int (*xNext)(void *pCtx, Request *pReq, char **pzErr);  /* as urllist_next */
-  /* Has the query been stopped (sqlite3_interrupt, a time limit)?  Asked
-  ** at least every APIFETCH_CANCEL_CHECK_MS while the engine waits; may be
-  ** NULL. */
-  int (*xCancelled)(void *pCtx);
-};
-#define APIFETCH_CANCEL_CHECK_MS 100
-
-typedef struct Engine Engine;
-/* pGuard (may be NULL) and pBudget must outlive the engine. */
-Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
-                   RequestSource src, char **pzErr);
-/* SQLITE_ROW with *ppResp (caller frees), SQLITE_DONE, SQLITE_INTERRUPT
-** when src.xCancelled says so, or an error code with *pzErr set. */
-int engine_next(Engine *p, Response **ppResp, char **pzErr);
-void engine_free(Engine *p);
-/* The source has more requests after all (pages found later). */
-void engine_wake(Engine *p);
-/* Transfers the engine lets be in flight at once: concurrency unless it was
-** capped, then *pzCapped names what capped it ("max_concurrency", "the
-** open-file limit"), else NULL. */
-int engine_window_size(const Engine *p, const char **pzCapped);
-/* Raise this process's soft limit on open files toward the hard one (once;
-** at load), so that a large concurrency has the descriptors it needs. */
-void engine_raise_fd_limit(void);
-/* File descriptors kept free for the host when the window is sized. */
-#define APIFETCH_FD_RESERVE 64
-/* Milliseconds new requests have waited for the rate limit so far. */
-sqlite3_int64 engine_rate_wait_ms(const Engine *p);
-
-sqlite3_int64 clock_ms(void);
-
-/**************************************************************************
-** vtab.c - the api_fetch module (both faces); its pAux is the Conn.
+** vtab.c - the api_fetch module (both faces); its pAux is the Conn
 */
 extern sqlite3_module vtab_fetch_module;
 

@@ -18,8 +18,10 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 #include "apifetch.h"
 
@@ -51,8 +53,8 @@ static const char *const azStatDoc[STAT_COUNT] = {
   "values that had no column and went to _extra",
   "values that did not fit their column's type",
   "1 if the scan was stopped by sqlite3_interrupt or a time limit",
-  "transfers allowed in flight at once: concurrency, unless max_concurrency or the "
-    "open-file limit capped it",
+  ("transfers allowed in flight at once: concurrency, unless max_concurrency or the "
+   "open-file limit capped it"),
 };
 
 /**************************************************************************
@@ -387,6 +389,96 @@ void conn_config_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 /**************************************************************************
+** Counting a scan, and its progress line
+*/
+
+/* A scan starts: the counters start from 0 unless another scan of the
+** connection is running (a join runs one per row of a statement: they add
+** up). */
+void conn_scan_begin(Conn *p, ScanReport *r, int bAsked){
+  if( p->nScan==0 ) memset(p->aStat, 0, sizeof(p->aStat));
+  p->nScan++;
+  memset(r, 0, sizeof(*r));
+  r->bCounted = 1;
+  r->tStart = clock_ms();
+  r->bAsked = bAsked==1;
+  r->bShow = bAsked==1 || (bAsked<0 && isatty(2));
+}
+
+void conn_scan_end(Conn *p, ScanReport *r){
+  if( r->bCounted ){
+    assert( p->nScan>0 );
+    p->nScan--;
+    r->bCounted = 0;
+  }
+}
+
+void conn_count_response(Conn *p, const Response *r){
+  static const int aKind[] = { STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT,
+    STAT_ERR_NETWORK, STAT_ERR_TOO_BIG, STAT_ERR_BODY, STAT_ERR_DEADLINE };
+  p->aStat[STAT_URLS]++;
+  p->aStat[STAT_REQUESTS] += r->nRequest;
+  p->aStat[STAT_RETRIES] += r->nAttempt>0 ? r->nAttempt-1 : 0;
+  p->aStat[STAT_BYTES] += (sqlite3_int64)r->nBody;
+  if( r->zError ){
+    p->aStat[STAT_ERRORS]++;
+    if( r->eErr>ERR_NONE && r->eErr<=ERR_DEADLINE ) p->aStat[aKind[r->eErr]]++;
+  }
+}
+
+void conn_count_row(Conn *p, int bRecord, int nExtra, int nMismatch){
+  p->aStat[STAT_ROWS]++;
+  if( bRecord ) p->aStat[STAT_RECORDS]++;
+  p->aStat[STAT_EXTRA_KEYS] += nExtra;
+  p->aStat[STAT_TYPE_MISMATCHES] += nMismatch;
+}
+
+/* The live counters, and the one-line progress report on stderr:
+**   api_fetch: 532/1000 URLs (53%), 240 req/s, 3 retries, 2 errors, ETA 2 s
+** every half second once a scan has run for a second, also while nothing
+** completes; on a terminal the line is rewritten in place.  req/s counts
+** HTTP requests (retries too); the ETA comes from URLs done per second.
+** nTotal is the number of URLs, or -1 if not known (url_query, pages). */
+void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTotal, int bEnd){
+  sqlite3_int64 now = clock_ms(), el = now - r->tStart;
+  sqlite3_int64 nDone = p->aStat[STAT_URLS];
+  double rate, reqRate;
+  char zEta[48] = "", zTotal[48] = "", zCap[96] = "";
+  const char *zCapped = 0;
+  int bTty, nWindow;
+  p->aStat[STAT_ELAPSED_MS] = el;
+  if( e ) p->aStat[STAT_RATE_WAIT_MS] = engine_rate_wait_ms(e);
+  if( !r->bShow ) return;
+  if( bEnd ? r->tShown==0 && !r->bAsked : (el<1000 || now - r->tShown<500) ) return;
+  r->tShown = now;
+  rate = el>0 ? nDone*1000.0/el : 0;
+  reqRate = el>0 ? p->aStat[STAT_REQUESTS]*1000.0/el : 0;
+  if( nTotal>=0 ){
+    sqlite3_snprintf(sizeof(zTotal), zTotal, "/%lld URLs (%d%%)", nTotal,
+                     nTotal ? (int)(nDone*100/nTotal) : 100);
+    if( !bEnd && rate>0 ){
+      sqlite3_snprintf(sizeof(zEta), zEta, ", ETA %lld s",
+                       (sqlite3_int64)((nTotal - nDone)/rate + 0.5));
+    }
+  }else{
+    sqlite3_snprintf(sizeof(zTotal), zTotal, " URLs");
+  }
+  if( e ){
+    nWindow = engine_window_size(e, &zCapped);
+    if( zCapped ){
+      sqlite3_snprintf(sizeof(zCap), zCap, ", %d in flight at most (capped by %s)",
+                       nWindow, zCapped);
+    }
+  }
+  bTty = isatty(2);
+  fprintf(stderr, "%sapi_fetch: %lld%s, %.0f req/s, %lld retries, %lld errors%s%s%s%s",
+          bTty ? "\r" : "", nDone, zTotal, reqRate, p->aStat[STAT_RETRIES],
+          p->aStat[STAT_ERRORS], zCap, zEta, bEnd ? ", done" : "",
+          bTty ? (bEnd ? "\033[K\n" : "\033[K") : "\n");
+  fflush(stderr);
+}
+
+/**************************************************************************
 ** api_fetch_stats: SELECT * FROM api_fetch_stats() -> (name, value, about)
 */
 typedef struct StatsTable StatsTable;
@@ -467,5 +559,105 @@ sqlite3_module conn_stats_module = {
   statsEof,         /* xEof */
   statsColumn,      /* xColumn */
   statsRowid,       /* xRowid */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+/**************************************************************************
+** api_fetch_options: every knob of knobs.c, as a table
+**
+**   SELECT name, applies, type, "default", about FROM api_fetch_options;
+*/
+typedef struct KnobCursor KnobCursor;
+struct KnobCursor {
+  sqlite3_vtab_cursor base;       /* Base class.  Must be first */
+  int i;                          /* Row: aKnob[i] */
+};
+
+static int knobsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                        sqlite3_vtab **ppVtab, char **pzErr){
+  sqlite3_vtab *t;
+  int rc;
+  (void)pAux; (void)argc; (void)argv; (void)pzErr;
+  rc = sqlite3_declare_vtab(db,
+      "CREATE TABLE x(name TEXT, applies TEXT, type TEXT, \"default\" TEXT, about TEXT)");
+  if( rc ) return rc;
+  t = sqlite3_malloc(sizeof(*t));
+  if( t==0 ) return SQLITE_NOMEM;
+  memset(t, 0, sizeof(*t));
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  *ppVtab = t;
+  return SQLITE_OK;
+}
+static int knobsBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
+  (void)p;
+  pInfo->estimatedCost = 100;
+  pInfo->estimatedRows = nKnob;
+  return SQLITE_OK;
+}
+static int knobsOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
+  KnobCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)p;
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  *pp = &c->base;
+  return SQLITE_OK;
+}
+static int knobsFilter(sqlite3_vtab_cursor *c, int n, const char *z, int argc,
+                       sqlite3_value **argv){
+  (void)n; (void)z; (void)argc; (void)argv;
+  ((KnobCursor*)c)->i = 0;
+  return SQLITE_OK;
+}
+static int knobsNext(sqlite3_vtab_cursor *c){ ((KnobCursor*)c)->i++; return SQLITE_OK; }
+static int knobsEof(sqlite3_vtab_cursor *c){ return ((KnobCursor*)c)->i>=nKnob; }
+static int knobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
+  const Knob *k = &aKnob[((KnobCursor*)cur)->i];
+  static const char *const azApplies[] = { "option", "table", "paginate", "config" };
+  assert( ((KnobCursor*)cur)->i>=0 && ((KnobCursor*)cur)->i<nKnob );
+  switch( i ){
+    case 0: sqlite3_result_text(ctx, k->zName, -1, SQLITE_STATIC); break;
+    case 1: {
+      int b = k->mFace==KF_OPTION ? 0 : k->mFace==KF_TABLE ? 1 : k->mFace==KF_PAGINATE ? 2 : 3;
+      sqlite3_result_text(ctx, azApplies[b], -1, SQLITE_STATIC);
+      break;
+    }
+    case 2: sqlite3_result_text(ctx, k->zType, -1, SQLITE_STATIC); break;
+    case 3:
+      if( k->zDefault ){
+        sqlite3_result_text(ctx, k->zDefault, -1, SQLITE_STATIC);
+      }else if( k->eKind==KNOB_BOOL ){
+        sqlite3_result_text(ctx, k->iDefault ? "true" : "false", -1, SQLITE_STATIC);
+      }else if( k->eKind==KNOB_CHOICE ){
+        const char *s = k->zWords;
+        int j;
+        for(j=0; j<k->iDefault; j++) s += strcspn(s, " ") + 1;
+        sqlite3_result_text(ctx, s, (int)strcspn(s, " "), SQLITE_TRANSIENT);
+      }else if( k->eKind==KNOB_INT ){
+        sqlite3_result_text(ctx, sqlite3_mprintf("%lld", k->iDefault), -1, sqlite3_free);
+      }
+      break;
+    default: sqlite3_result_text(ctx, k->zAbout, -1, SQLITE_STATIC); break;
+  }
+  return SQLITE_OK;
+}
+static int knobsRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
+  *p = ((KnobCursor*)c)->i;
+  return SQLITE_OK;
+}
+
+sqlite3_module conn_options_module = {
+  0,                /* iVersion */
+  0,                /* xCreate: none, it is eponymous only */
+  knobsConnect,     /* xConnect */
+  knobsBestIndex,   /* xBestIndex */
+  statsDisconnect,  /* xDisconnect: a plain sqlite3_free */
+  0,                /* xDestroy */
+  knobsOpen,        /* xOpen */
+  statsClose,       /* xClose: a plain sqlite3_free */
+  knobsFilter,      /* xFilter */
+  knobsNext,        /* xNext */
+  knobsEof,         /* xEof */
+  knobsColumn,      /* xColumn */
+  knobsRowid,       /* xRowid */
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };

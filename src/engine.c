@@ -58,9 +58,6 @@ struct Transfer {
   int bHopForeign;          /* A redirect left req's origin: no credentials */
   struct curl_slist *pHopHeaders;  /* req's headers as a hop may send them */
   char *zNote;              /* Why a retry was not made, for the error text */
-  char zRetryAfter[64];     /* Retry-After of the last response, or "" */
-  Buf link;                 /* Link header lines of the last response */
-  Buf total;                /* The paginate total_header of the last response */
   char zErr[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
 };
 
@@ -99,23 +96,6 @@ struct Engine {
   sqlite3_int64 rateWaitMs;     /* Total of those waits */
   sqlite3_int64 tCancelCheck;   /* When src.xCancelled was last asked */
 };
-
-sqlite3_int64 clock_ms(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (sqlite3_int64)ts.tv_sec*1000 + ts.tv_nsec/1000000;
-}
-
-void response_free(Response *p){
-  if( p==0 ) return;
-  request_clear(&p->req);
-  sqlite3_free(p->zError);
-  sqlite3_free(p->zContentType);
-  sqlite3_free(p->pBody);
-  sqlite3_free(p->zLink);
-  sqlite3_free(p->zTotal);
-  sqlite3_free(p);
-}
 
 /**************************************************************************
 ** The retry heap: T_WAITING slots ordered by tDue.
@@ -189,41 +169,24 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
   return n;
 }
 
-static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
-  Transfer *t = pArg;
-  size_t n = size*nmemb;
-  /* Each response of a redirect chain starts with a status line; only the
-  ** last response's Retry-After counts. */
-  const Paginate *pg = &t->pEngine->pOpt->paginate;
-  if( n>=5 && memcmp(pLine, "HTTP/", 5)==0 ){
-    t->zRetryAfter[0] = 0;
-    t->link.n = 0;
-    t->total.n = 0;
-  }else if( pg->eType!=PAGE_NONE && n>5 && strncasecmp(pLine, "link:", 5)==0 ){
-    size_t e = n;
-    while( e>5 && (pLine[e-1]=='\r' || pLine[e-1]=='\n') ) e--;
-    /* Out of memory: fail the transfer rather than lose the next page. */
-    if( buf_reserve(&t->link, e-5+2) ) return 0;
-    if( t->link.n ) buf_append(&t->link, ", ", 2);
-    if( t->link.n + (e-5) < 65536 ) buf_append(&t->link, pLine+5, e-5);
-  }else if( pg->zTotalHeader && n>pg->nTotalHeader
-         && strncasecmp(pLine, pg->zTotalHeader, pg->nTotalHeader)==0
-         && pLine[pg->nTotalHeader]==':' ){
-    size_t s = pg->nTotalHeader+1, e = n;
-    while( s<e && (pLine[s]==' ' || pLine[s]=='\t') ) s++;
-    while( e>s && (pLine[e-1]=='\r' || pLine[e-1]=='\n' || pLine[e-1]==' ') ) e--;
-    t->total.n = 0;
-    if( e-s<64 && buf_reserve(&t->total, e-s) ) return 0;
-    if( e-s<64 ) buf_append(&t->total, pLine+s, e-s);
-  }else if( n>12 && strncasecmp(pLine, "retry-after:", 12)==0 ){
-    size_t s = 12, e = n;
-    while( s<e && (pLine[s]==' ' || pLine[s]=='\t') ) s++;
-    while( e>s && (pLine[e-1]=='\r' || pLine[e-1]=='\n' || pLine[e-1]==' ') ) e--;
-    if( e-s >= sizeof(t->zRetryAfter) ) e = s + sizeof(t->zRetryAfter) - 1;
-    memcpy(t->zRetryAfter, pLine+s, e-s);
-    t->zRetryAfter[e-s] = 0;
+/* The value of response header zName of the transfer's last response
+** (its several lines joined by ", ", as RFC 9110 section 5.3 allows), or
+** NULL if it has none; *pbOom on out-of-memory.  libcurl keeps every
+** header of a transfer for curl_easy_header() (7.83+), so the engine need
+** not watch header lines go by: what a request's caller wants to read
+** (the paginator a Link, say) it names in req.azWant. */
+static char *header_value(CURL *h, const char *zName, int *pbOom){
+  struct curl_header *pHdr;
+  size_t i = 0, nAmount = 1;
+  Buf b = {0, 0, 0, 0};
+  for(i=0; i<nAmount; i++){
+    if( curl_easy_header(h, zName, i, CURLH_HEADER, -1, &pHdr)!=CURLHE_OK ) break;
+    nAmount = pHdr->amount;
+    if( b.n ) buf_append(&b, ", ", 2);
+    buf_append(&b, pHdr->value, strlen(pHdr->value));
   }
-  return n;
+  if( b.bOom ){ *pbOom = 1; buf_free(&b); return 0; }
+  return b.z;
 }
 
 /* allow_hosts: is the host of the URL libcurl is working on (the redirect
@@ -366,9 +329,6 @@ static int transfer_setup(Engine *e, Transfer *t){
   t->nBody = 0;
   t->bTooBig = 0;
   t->bRefused = 0;
-  t->zRetryAfter[0] = 0;
-  t->link.n = 0;
-  t->total.n = 0;
   t->zErr[0] = 0;
   /* timeout_ms is per attempt: the redirects of an attempt share it. */
   if( t->nRedirect ){
@@ -382,8 +342,6 @@ static int transfer_setup(Engine *e, Transfer *t){
   SETOPT(h, CURLOPT_ERRORBUFFER, t->zErr);
   SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
   SETOPT(h, CURLOPT_WRITEDATA, t);
-  SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
-  SETOPT(h, CURLOPT_HEADERDATA, t);
   /* Safe defaults: http(s) only; TLS peer and host verification stay at
   ** libcurl's default (on).  Redirects are followed here, not by libcurl
   ** (transfer_done), so that each hop is checked like a request. */
@@ -492,18 +450,24 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
    && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
     r->zContentType = sqlite3_mprintf("%s", zType);
   }
-  if( zError==0 && t->link.n ){
-    r->zLink = sqlite3_mprintf("%s", t->link.z);
-  }
-  if( zError==0 && t->total.n ){
-    r->zTotal = sqlite3_mprintf("%s", t->total.z);
-  }
-  if( zError==0 && ((zType && !r->zContentType) || (t->link.n && !r->zLink)
-                    || (t->total.n && !r->zTotal)) ){
-    /* Not a response without them: a lost Link ends a chain, a lost
-    ** total fetches pages one by one past the end. */
+  if( zError==0 && zType && r->zContentType==0 ){
     response_free(r);             /* and the request: the statement fails */
     return SQLITE_NOMEM;
+  }
+  if( zError==0 && r->req.nWant>0 ){
+    /* The headers the request's caller reads.  Not a response without
+    ** them on out-of-memory: a lost Link ends a chain, a lost total
+    ** fetches pages one by one past the end. */
+    int i, bOom = 0;
+    r->azHeader = sqlite3_malloc64(sizeof(char*)*(size_t)r->req.nWant);
+    if( r->azHeader ){
+      r->nHeader = r->req.nWant;
+      for(i=0; i<r->nHeader; i++) r->azHeader[i] = header_value(t->easy, r->req.azWant[i], &bOom);
+    }
+    if( r->azHeader==0 || bOom ){
+      response_free(r);
+      return SQLITE_NOMEM;
+    }
   }
   if( zError==0 ){
     r->pBody = t->pBody;
@@ -543,15 +507,17 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
   }
   delay = policy_backoff_ms(t->nAttempt, o->retry_base_ms, o->retry_max_ms,
                             policy_random(&e->rnd));
-  if( cc==CURLE_OK && t->zRetryAfter[0] ){
-    sqlite3_int64 ra = policy_retry_after_ms(t->zRetryAfter, (sqlite3_int64)time(0));
-    if( ra>o->retry_after_max_ms ){
-      t->zNote = sqlite3_mprintf(
-          "Retry-After \"%s\" exceeds retry_after_max_ms (%lld)",
-          t->zRetryAfter, o->retry_after_max_ms);
-      return -1;
+  if( cc==CURLE_OK ){
+    struct curl_header *pRa;
+    if( curl_easy_header(t->easy, "Retry-After", 0, CURLH_HEADER, -1, &pRa)==CURLHE_OK ){
+      sqlite3_int64 ra = policy_retry_after_ms(pRa->value, (sqlite3_int64)time(0));
+      if( ra>o->retry_after_max_ms ){
+        t->zNote = sqlite3_mprintf("Retry-After \"%.60s\" exceeds retry_after_max_ms (%lld)",
+                                   pRa->value, o->retry_after_max_ms);
+        return -1;
+      }
+      if( ra>delay ) delay = ra;
     }
-    if( ra>delay ) delay = ra;
   }
   if( e->tDeadline && now+delay>=e->tDeadline ){
     t->zNote = sqlite3_mprintf("no time left before %s for another attempt", e->zDeadline);
@@ -1004,8 +970,6 @@ void engine_free(Engine *e){
       hop_reset(t);
       sqlite3_free(t->pBody);
       sqlite3_free(t->zNote);
-      buf_free(&t->link);
-      buf_free(&t->total);
     }
   }
   for(r=e->pDone; r; r=rNext){ rNext = r->pNext; response_free(r); }

@@ -28,6 +28,7 @@
 ** loaded into it; the function is SQLITE_DIRECTONLY, so a view or trigger
 ** cannot call it.
 */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -131,37 +132,25 @@ int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
   }
   cJSON_ArrayForEach(v, pRoot){
     const char *k = v->string;
+    const Knob *pKnob = knob_find(k, KF_CONFIG);
     if( json_key_repeated(pRoot, v) ){
       *pzErr = sqlite3_mprintf("api_fetch_config: setting %s is given twice", k);
       rc = SQLITE_ERROR;
       break;
     }
-    if( strcmp(k, "disabled")==0 || strcmp(k, "block_private")==0 || strcmp(k, "lock")==0 ){
-      if( !cJSON_IsBool(v) ){ rc = bad(pzErr, k, "true or false"); break; }
-      if( k[0]=='d' ) n.bDisabled = cJSON_IsTrue(v);
-      else if( k[0]=='b' ) n.bBlockPrivate = cJSON_IsTrue(v);
-      else n.bLocked = cJSON_IsTrue(v);
-    }else if( strcmp(k, "max_concurrency")==0 ){
-      double d = v->valuedouble;
-      if( !cJSON_IsNumber(v) || d<0 || d>APIFETCH_MAX_CONCURRENCY || d!=(double)(int)d ){
-        rc = bad(pzErr, k, "a whole number from 1 to 10000, 0 for no cap");
-        break;
-      }
-      n.maxConcurrency = (sqlite3_int64)d;
-    }else if( strcmp(k, "max_requests")==0 || strcmp(k, "max_total_bytes")==0
-           || strcmp(k, "max_query_ms")==0 ){
-      double d = v->valuedouble;
-      if( !cJSON_IsNumber(v) || d<0 || d>9e15 || d!=(double)(sqlite3_int64)d ){
-        rc = bad(pzErr, k, "a whole number, 0 for no limit");
-        break;
-      }
-      if( k[4]=='r' ) n.maxRequests = (sqlite3_int64)d;
-      else if( k[4]=='t' ) n.maxTotalBytes = (sqlite3_int64)d;
-      else n.maxQueryMs = (sqlite3_int64)d;
+    if( pKnob==0 ){
+      char *z = knob_unknown("unknown setting", k, KF_CONFIG);
+      *pzErr = z ? sqlite3_mprintf("api_fetch_config: %s", z) : 0;
+      sqlite3_free(z);
+      rc = *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
+      break;
+    }
+    if( pKnob->eKind!=KNOB_SPECIAL ){
+      rc = knob_set_json(&n, pKnob, v, "api_fetch_config:", pzErr);
+      if( rc ) break;
     }else if( strcmp(k, "allow_hosts")==0 ){
       char **az = 0;
-      int nAz = 0;
-      int iBad;
+      int nAz = 0, iBad;
       rc = names_read(v, 1, "an array of host names, or null", &az, &nAz, pzErr);
       if( rc ) break;
       for(iBad=0; iBad<nAz && guard_host_entry_error(az[iBad])==0; iBad++){}
@@ -194,14 +183,8 @@ int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
       }
       n.zCaFile = sqlite3_mprintf("%s", v->valuestring);
       if( n.zCaFile==0 ){ rc = SQLITE_NOMEM; break; }
-    }else if( strcmp(k, "profiles")==0 ){
-      /* conn.c's */
     }else{
-      *pzErr = sqlite3_mprintf("api_fetch_config: unknown setting \"%s\" (known: disabled, "
-          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, "
-          "max_concurrency, allow_env, ca_file, profiles, lock)", k);
-      rc = SQLITE_ERROR;
-      break;
+      assert( strcmp(k, "profiles")==0 );   /* conn.c's */
     }
   }
   if( rc ){

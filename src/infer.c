@@ -43,58 +43,6 @@
 #include "apifetch.h"
 
 /**************************************************************************
-** Growable buffers
-*/
-int buf_reserve(Buf *b, size_t nMore){
-  if( b->n + nMore + 1 > b->nAlloc ){
-    size_t nNew = b->nAlloc ? b->nAlloc*2 : 512;
-    char *z;
-    while( nNew < b->n + nMore + 1 ) nNew *= 2;
-    z = sqlite3_realloc64(b->z, nNew);
-    if( z==0 ){ b->bOom = 1; return SQLITE_NOMEM; }
-    b->z = z;
-    b->nAlloc = nNew;
-  }
-  return SQLITE_OK;
-}
-
-void buf_append(Buf *b, const char *z, size_t n){
-  if( buf_reserve(b, n) ) return;
-  memcpy(b->z + b->n, z, n);
-  b->n += n;
-  b->z[b->n] = 0;
-}
-
-/* Append z[0..n) as a JSON string literal. */
-void buf_append_json_string(Buf *b, const char *z, size_t n){
-  static const char hex[] = "0123456789abcdef";
-  size_t i;
-  if( buf_reserve(b, n*6 + 2) ) return;
-  b->z[b->n++] = '"';
-  for(i=0; i<n; i++){
-    unsigned char c = (unsigned char)z[i];
-    if( c=='"' || c=='\\' ){
-      b->z[b->n++] = '\\';
-      b->z[b->n++] = (char)c;
-    }else if( c<0x20 ){
-      memcpy(b->z + b->n, "\\u00", 4);
-      b->z[b->n+4] = hex[c>>4];
-      b->z[b->n+5] = hex[c&15];
-      b->n += 6;
-    }else{
-      b->z[b->n++] = (char)c;
-    }
-  }
-  b->z[b->n++] = '"';
-  b->z[b->n] = 0;
-}
-
-void buf_free(Buf *b){
-  sqlite3_free(b->z);
-  memset(b, 0, sizeof(*b));
-}
-
-/**************************************************************************
 ** Numbers and timestamps, independent of the process locale
 */
 static locale_t cLocale;
@@ -967,4 +915,88 @@ void row_clear(Row *w){
   buf_free(&w->mism);
   flatten_clear(&w->flat);
   memset(w, 0, sizeof(*w));
+}
+
+/* meta='["id", ["groups", "name"]]' or meta='id' (one key). */
+int shape_set_meta(Shape *sh, const char *zVal, const char *zPrefix, char **pzErr){
+  JsonError err;
+  size_t n = strlen(zVal), pos = 0;
+  JsonSpan arr, item;
+  int nItem = 0;
+  int bNul = 0;
+  if( json_skip_ws(zVal, n, 0)>=n || zVal[json_skip_ws(zVal, n, 0)]!='[' ){
+    /* A plain key. */
+    sh->aMeta = sqlite3_malloc(sizeof(MetaPath));
+    if( sh->aMeta==0 ) return SQLITE_NOMEM;
+    sh->aMeta[0].az = sqlite3_malloc(sizeof(char*));
+    if( sh->aMeta[0].az==0 ) return SQLITE_NOMEM;
+    sh->aMeta[0].az[0] = sqlite3_mprintf("%s", zVal);
+    sh->aMeta[0].n = 1;
+    sh->aMeta[0].zName = sqlite3_mprintf("%s%s", zPrefix, zVal);
+    sh->nMeta = 1;
+    return (sh->aMeta[0].az[0] && sh->aMeta[0].zName) ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( json_validate(zVal, n, 8, &err) ){
+    *pzErr = sqlite3_mprintf("api_fetch: meta is not valid JSON: %s at byte %lld",
+                             err.zWhat, (sqlite3_int64)err.offset);
+    return SQLITE_ERROR;
+  }
+  arr = json_root(zVal, n);
+  while( json_array_next(arr, &pos, &item) ) nItem++;
+  sh->aMeta = sqlite3_malloc64(sizeof(MetaPath)*(size_t)(nItem ? nItem : 1));
+  if( sh->aMeta==0 ) return SQLITE_NOMEM;
+  memset(sh->aMeta, 0, sizeof(MetaPath)*(size_t)(nItem ? nItem : 1));
+  pos = 0;
+  while( json_array_next(arr, &pos, &item) ){
+    MetaPath *m = &sh->aMeta[sh->nMeta++];
+    Buf name = {0, 0, 0, 0};
+    JsonSpan key;
+    size_t p2 = 0;
+    int nKey = 0;
+    if( json_type(item)=='"' ){
+      m->az = sqlite3_malloc(sizeof(char*));
+      if( m->az==0 ) return SQLITE_NOMEM;
+      m->az[0] = json_string_decode(item, &bNul);
+      if( m->az[0]==0 ) goto bad_key;
+      m->n = 1;
+    }else if( json_type(item)=='[' ){
+      while( json_array_next(item, &p2, &key) ) nKey++;
+      if( nKey==0 || nKey>APIFETCH_MAX_PATH ){
+        *pzErr = sqlite3_mprintf("api_fetch: meta item %d must have 1 to %d keys",
+                                 sh->nMeta-1, APIFETCH_MAX_PATH);
+        return SQLITE_ERROR;
+      }
+      m->az = sqlite3_malloc64(sizeof(char*)*(size_t)nKey);
+      if( m->az==0 ) return SQLITE_NOMEM;
+      p2 = 0;
+      while( json_array_next(item, &p2, &key) ){
+        if( json_type(key)!='"' ){
+          *pzErr = sqlite3_mprintf("api_fetch: meta item %d must be a list of strings",
+                                   sh->nMeta-1);
+          return SQLITE_ERROR;
+        }
+        m->az[m->n] = json_string_decode(key, &bNul);
+        if( m->az[m->n]==0 ) goto bad_key;
+        m->n++;
+      }
+    }else{
+      *pzErr = sqlite3_mprintf("api_fetch: meta item %d must be a key or a list of keys",
+                               sh->nMeta-1);
+      return SQLITE_ERROR;
+    }
+    buf_append(&name, zPrefix, strlen(zPrefix));
+    for(nKey=0; nKey<m->n; nKey++){
+      if( nKey ) buf_append(&name, sh->zSep, strlen(sh->zSep));
+      buf_append(&name, m->az[nKey], strlen(m->az[nKey]));
+    }
+    if( name.bOom || name.z==0 ){ buf_free(&name); return SQLITE_NOMEM; }
+    m->zName = name.z;
+  }
+  return SQLITE_OK;
+bad_key:
+  if( bNul ){
+    *pzErr = sqlite3_mprintf("api_fetch: meta: a key holds a NUL character");
+    return SQLITE_ERROR;
+  }
+  return SQLITE_NOMEM;
 }

@@ -4,239 +4,34 @@
 **   SELECT * FROM api_fetch('["https://api.example.com/items"]', 10,
 **     '{"paginate": {"type": "page", "total_pages": "meta.total_pages"}}');
 **
-** Kinds (option paginate, an object):
+** One row of aPageKind[] per kind of the option's "type" (its keys are rows
+** of knobs.c, parsed by options.c, checked here):
 **
-**   page    ?page=1,2,3...   "param" (page), "start" (1), "per_page" and
-**   offset  ?offset=0,N,2N.. "size_param" (sent with per_page); "param"
-**                            (offset), "per_page" (required)
-**           The total is learnt from the first page: "total_pages" or
-**           "total_items" (JSON paths), "total_header" (e.g.
-**           X-Total-Count, items), or "last_link": true (the Link header's
-**           rel="last" URL).  Then every other page is queued at once and
-**           fetched concurrently.  With no total, pages are fetched one
-**           after another until an empty page.
-**   cursor  ?cursor=<value at "cursor_path" in the body>
-**   next    the URL at "next_path" in the body (relative URLs resolved)
-**   link    the Link header's rel="next" URL (RFC 8288)
-**           These are chains: each page is requested when the one before
-**           it has arrived; many chains (starting URLs) run at once.
+**   page    ?page=1,2,3...     numbered: "param" (page), "start" (1),
+**   offset  ?offset=0,N,2N...  "per_page" and "size_param"; the total is
+**           learnt from the first page ("total_pages", "total_items",
+**           "total_header" or "last_link"), then every other page is queued
+**           at once and fetched concurrently; with no total, one page after
+**           another until an empty one.
+**   cursor  ?cursor=<value at "cursor_path" in the body>   chains: each page
+**   next    the URL at "next_path" in the body              is asked for when
+**   link    the Link header's rel="next" URL (RFC 8288)     the one before it
+**           has arrived; many chains (starting URLs) run at once.
 **
-** Every kind stops at an empty page, at "max_pages" (default 1000) pages,
-** and when there is no next page.  A page that fails after its retries is
-** an error row naming that page's URL; the chain it was on stops there.
+** Every kind stops at an empty page, at "max_pages", and when there is no
+** next page; a chain also when its next page is one it has fetched.  A page
+** that fails after its retries is an error row naming that page's URL; the
+** chain it was on stops there.  A kind that reads a response header says
+** so (zHeader), and the engine captures that header for it.
 */
 #include <assert.h>
 #include <string.h>
 #include <strings.h>
-#include <cjson/cJSON.h>
 #include "apifetch.h"
 
 /**************************************************************************
-** Options
+** Link headers and URLs
 */
-void paginate_clear(Paginate *p){
-  sqlite3_free(p->zParam);
-  sqlite3_free(p->zSizeParam);
-  sqlite3_free(p->zTotalHeader);
-  strlist_free(p->azTotalPages, p->nTotalPages);
-  strlist_free(p->azTotalItems, p->nTotalItems);
-  strlist_free(p->azCursor, p->nCursor);
-  strlist_free(p->azNext, p->nNext);
-  memset(p, 0, sizeof(*p));
-}
-
-int paginate_parse(Paginate *p, const cJSON *v, char **pzErr){
-  static const char *const azType[] = { "page", "offset", "cursor", "next", "link", 0 };
-  const cJSON *k;
-  int i;
-  paginate_clear(p);
-  p->nMaxPages = 1000;
-  if( cJSON_IsNull(v) ) return SQLITE_OK;      /* null: no pagination (over a profile's) */
-  if( !cJSON_IsObject(v) ){
-    *pzErr = sqlite3_mprintf("api_fetch: option paginate must be an object such as "
-                             "{\"type\": \"page\", \"total_pages\": \"meta.total_pages\"}");
-    return SQLITE_ERROR;
-  }
-  cJSON_ArrayForEach(k, v){
-    const char *n = k->string;
-    int rc = SQLITE_OK;
-    if( strcmp(n, "type")==0 ){
-      for(i=0; azType[i] && !(cJSON_IsString(k) && strcmp(k->valuestring, azType[i])==0); i++){}
-      if( azType[i]==0 ){
-        *pzErr = sqlite3_mprintf("api_fetch: paginate type must be \"page\", \"offset\", "
-                                 "\"cursor\", \"next\" or \"link\"");
-        return SQLITE_ERROR;
-      }
-      p->eType = PAGE_NUMBER + i;
-    }else if( strcmp(n, "param")==0 || strcmp(n, "size_param")==0
-           || strcmp(n, "total_header")==0 ){
-      char **pz = n[0]=='p' ? &p->zParam : n[0]=='s' ? &p->zSizeParam : &p->zTotalHeader;
-      if( !cJSON_IsString(k) || k->valuestring[0]==0 ) goto want_string;
-      sqlite3_free(*pz);
-      *pz = sqlite3_mprintf("%s", k->valuestring);
-      if( *pz==0 ) return SQLITE_NOMEM;
-      if( pz==&p->zTotalHeader ) p->nTotalHeader = strlen(*pz);
-    }else if( strcmp(n, "total_pages")==0 || strcmp(n, "total_items")==0
-           || strcmp(n, "cursor_path")==0 || strcmp(n, "next_path")==0 ){
-      char ***paz = n[0]=='t' ? (n[6]=='p' ? &p->azTotalPages : &p->azTotalItems)
-                  : n[0]=='c' ? &p->azCursor : &p->azNext;
-      int *pn = n[0]=='t' ? (n[6]=='p' ? &p->nTotalPages : &p->nTotalItems)
-              : n[0]=='c' ? &p->nCursor : &p->nNext;
-      if( !cJSON_IsString(k) ) goto want_string;
-      strlist_free(*paz, *pn);
-      *paz = 0; *pn = 0;
-      rc = path_split(k->valuestring, paz, pn);
-      if( rc==SQLITE_NOMEM ) return rc;
-      if( rc || *pn>APIFETCH_MAX_PATH ) goto want_string;
-    }else if( strcmp(n, "start")==0 || strcmp(n, "per_page")==0 || strcmp(n, "max_pages")==0 ){
-      double d = k->valuedouble;
-      if( !cJSON_IsNumber(k) || d<0 || d>1e12 || d!=(double)(sqlite3_int64)d ){
-        *pzErr = sqlite3_mprintf("api_fetch: paginate %s must be a whole number", n);
-        return SQLITE_ERROR;
-      }
-      if( n[0]=='m' && d<1 ){
-        *pzErr = sqlite3_mprintf("api_fetch: paginate max_pages must be at least 1 "
-                                 "(the first page is always fetched)");
-        return SQLITE_ERROR;
-      }
-      if( n[0]=='s' ) p->iStart = (sqlite3_int64)d, p->bStart = 1;
-      else if( n[0]=='p' ) p->nPerPage = (sqlite3_int64)d;
-      else p->nMaxPages = (int)(d>1000000 ? 1000000 : d);
-    }else if( strcmp(n, "last_link")==0 ){
-      if( !cJSON_IsBool(k) ){
-        *pzErr = sqlite3_mprintf("api_fetch: paginate last_link must be true or false");
-        return SQLITE_ERROR;
-      }
-      p->bLastLink = cJSON_IsTrue(k);
-    }else{
-      *pzErr = sqlite3_mprintf("api_fetch: unknown paginate key \"%s\" (known: type, param, "
-          "start, per_page, size_param, total_pages, total_items, total_header, last_link, "
-          "cursor_path, next_path, max_pages)", n);
-      return SQLITE_ERROR;
-    }
-    continue;
-  want_string:
-    *pzErr = sqlite3_mprintf("api_fetch: paginate %s must be a non-empty string%s", n,
-        (n[0]=='t' && n[6]!='h') || n[0]=='c' || n[0]=='n' ? " (a path such as \"meta.total\")" : "");
-    return SQLITE_ERROR;
-  }
-  if( p->eType==PAGE_NONE ){
-    *pzErr = sqlite3_mprintf("api_fetch: paginate needs a type: \"page\", \"offset\", "
-                             "\"cursor\", \"next\" or \"link\"");
-    return SQLITE_ERROR;
-  }
-  if( p->zParam==0 && (p->eType==PAGE_NUMBER || p->eType==PAGE_OFFSET || p->eType==PAGE_CURSOR) ){
-    p->zParam = sqlite3_mprintf("%s", p->eType==PAGE_NUMBER ? "page"
-                                      : p->eType==PAGE_OFFSET ? "offset" : "cursor");
-    if( p->zParam==0 ) return SQLITE_NOMEM;
-  }
-  if( !p->bStart ) p->iStart = p->eType==PAGE_NUMBER ? 1 : 0;
-  if( p->eType==PAGE_OFFSET && p->nPerPage<=0 ){
-    *pzErr = sqlite3_mprintf("api_fetch: paginate type \"offset\" needs per_page");
-    return SQLITE_ERROR;
-  }
-  if( p->eType==PAGE_CURSOR && p->azCursor==0 ){
-    *pzErr = sqlite3_mprintf("api_fetch: paginate type \"cursor\" needs cursor_path");
-    return SQLITE_ERROR;
-  }
-  if( p->eType==PAGE_NEXT_URL && p->azNext==0 ){
-    *pzErr = sqlite3_mprintf("api_fetch: paginate type \"next\" needs next_path");
-    return SQLITE_ERROR;
-  }
-  if( p->azTotalItems && p->nPerPage<=0 ){
-    *pzErr = sqlite3_mprintf("api_fetch: paginate total_items needs per_page");
-    return SQLITE_ERROR;
-  }
-  if( p->zTotalHeader && p->nPerPage<=0 ){
-    *pzErr = sqlite3_mprintf("api_fetch: paginate total_header needs per_page");
-    return SQLITE_ERROR;
-  }
-  return SQLITE_OK;
-}
-
-/**************************************************************************
-** URLs
-*/
-
-/* zUrl with query parameter zName set to zValue (replacing any). */
-char *url_with_params(const char *zUrl, const char *const *azPair, int nPair){
-  CURLU *h = curl_url();
-  char *zQuery = 0, *zOut = 0, *zNewUrl = 0;
-  Buf q = {0, 0, 0, 0};
-  CURLUcode uc;
-  int i;
-  if( h==0 ) return 0;
-  if( curl_url_set(h, CURLUPART_URL, zUrl, 0)!=CURLUE_OK ) goto done;
-  uc = curl_url_get(h, CURLUPART_QUERY, &zQuery, 0);
-  if( uc!=CURLUE_OK && uc!=CURLUE_NO_QUERY ) goto done;  /* not: drop the URL's own */
-  if( zQuery ){
-    /* Keep the URL's parameters but those about to be set. */
-    const char *s = zQuery;
-    while( *s ){
-      const char *e = strchr(s, '&');
-      size_t len = e ? (size_t)(e-s) : strlen(s);
-      int bKeep = len>0;
-      for(i=0; i<nPair && bKeep; i++){
-        size_t nName = strlen(azPair[2*i]);
-        if( len>=nName && strncmp(s, azPair[2*i], nName)==0
-         && (len==nName || s[nName]=='=') ) bKeep = 0;
-      }
-      if( bKeep ){
-        if( q.n ) buf_append(&q, "&", 1);
-        buf_append(&q, s, len);
-      }
-      s += len + (e ? 1 : 0);
-    }
-  }
-  for(i=0; i<nPair; i++){
-    char *zEsc = curl_easy_escape(0, azPair[2*i+1], 0);
-    if( zEsc==0 ) goto done;
-    if( q.n ) buf_append(&q, "&", 1);
-    buf_append(&q, azPair[2*i], strlen(azPair[2*i]));
-    buf_append(&q, "=", 1);
-    buf_append(&q, zEsc, strlen(zEsc));
-    curl_free(zEsc);
-  }
-  if( q.bOom ) goto done;
-  if( curl_url_set(h, CURLUPART_QUERY, q.z, 0)!=CURLUE_OK ) goto done;
-  if( curl_url_get(h, CURLUPART_URL, &zNewUrl, 0)!=CURLUE_OK ) goto done;
-  zOut = sqlite3_mprintf("%s", zNewUrl);
-done:
-  curl_free(zQuery);
-  curl_free(zNewUrl);
-  buf_free(&q);
-  curl_url_cleanup(h);
-  return zOut;
-}
-
-char *url_with_param(const char *zUrl, const char *zName, const char *zValue){
-  const char *az[2];
-  az[0] = zName;
-  az[1] = zValue;
-  return url_with_params(zUrl, az, 1);
-}
-
-/* zRef resolved against zBase (RFC 3986).  NULL if zRef is not a URL,
-** or with *pbOom set if out of memory. */
-static char *resolve(const char *zBase, const char *zRef, int *pbOom){
-  CURLU *h = curl_url();
-  char *z = 0, *zOut = 0;
-  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
-  if( h && (uc = curl_url_set(h, CURLUPART_URL, zBase, 0))==CURLUE_OK
-   && (uc = curl_url_set(h, CURLUPART_URL, zRef, 0))==CURLUE_OK
-   && (uc = curl_url_get(h, CURLUPART_URL, &z, 0))==CURLUE_OK ){
-    zOut = sqlite3_mprintf("%s", z);
-  }
-  *pbOom = uc==CURLUE_OUT_OF_MEMORY || (uc==CURLUE_OK && zOut==0);
-  curl_free(z);
-  curl_url_cleanup(h);
-  return zOut;
-}
-
-char *url_resolve(const char *zBase, const char *zRef){
-  int bOom;
-  return resolve(zBase, zRef, &bOom);
-}
 
 /* The value of query parameter zName in zUrl, as a number, or -1. */
 static sqlite3_int64 url_param_int(const char *zUrl, const char *zName){
@@ -341,7 +136,7 @@ static char *link_url(const char *zLink, const char *zRel, const char *zBase, in
     }
     if( bMatch ){
       char *zRef = sqlite3_mprintf("%.*s", (int)(zEnd - zTarget), zTarget);
-      char *zOut = zRef ? resolve(zBase, zRef, pbOom) : 0;
+      char *zOut = zRef ? url_resolve_oom(zBase, zRef, pbOom) : 0;
       if( zRef==0 ) *pbOom = 1;
       sqlite3_free(zRef);
       return zOut;
@@ -402,60 +197,6 @@ static int seen_add(PageSeen **pp, const char *zUrl){
   return 0;
 }
 
-static int request_copy(Request *pTo, const Request *p){
-  struct curl_slist *h;
-  memset(pTo, 0, sizeof(*pTo));
-  pTo->iIndex = p->iIndex;
-  pTo->iPage = p->iPage;
-  pTo->bNoCredentials = p->bNoCredentials;
-  pTo->zUrl = sqlite3_mprintf("%s", p->zUrl);
-  if( p->zMethod ) pTo->zMethod = sqlite3_mprintf("%s", p->zMethod);
-  if( p->pBody ){
-    pTo->pBody = sqlite3_malloc64(p->nBody+1);
-    if( pTo->pBody ){ memcpy(pTo->pBody, p->pBody, p->nBody); pTo->pBody[p->nBody] = 0; }
-    pTo->nBody = p->nBody;
-  }
-  for(h=p->pHeaders; h; h=h->next){
-    struct curl_slist *pNew = curl_slist_append(pTo->pHeaders, h->data);
-    if( pNew==0 ){ request_clear(pTo); return SQLITE_NOMEM; }
-    pTo->pHeaders = pNew;
-  }
-  if( pTo->zUrl==0 || (p->zMethod && pTo->zMethod==0) || (p->pBody && pTo->pBody==0) ){
-    request_clear(pTo);
-    return SQLITE_NOMEM;
-  }
-  return SQLITE_OK;
-}
-
-static int is_numbered(const Paginate *p){
-  return p->eType==PAGE_NUMBER || p->eType==PAGE_OFFSET;
-}
-
-/* The URL of page iPage of a numbered collection whose first page is zUrl. */
-static char *numbered_url(const Paginate *p, const char *zUrl, sqlite3_int64 iPage){
-  char zVal[32], *z, *z2;
-  sqlite3_int64 v = p->iStart + iPage*(p->eType==PAGE_OFFSET ? p->nPerPage : 1);
-  sqlite3_snprintf(sizeof(zVal), zVal, "%lld", v);
-  z = url_with_param(zUrl, p->zParam, zVal);
-  if( z && p->zSizeParam && p->nPerPage>0 ){
-    sqlite3_snprintf(sizeof(zVal), zVal, "%lld", p->nPerPage);
-    z2 = url_with_param(z, p->zSizeParam, zVal);
-    sqlite3_free(z);
-    z = z2;
-  }
-  return z;
-}
-
-int paginate_first(const Paginate *p, Request *pReq){
-  char *z;
-  if( !is_numbered(p) ) return SQLITE_OK;
-  z = numbered_url(p, pReq->zUrl, 0);
-  if( z==0 ) return SQLITE_NOMEM;
-  sqlite3_free(pReq->zUrl);
-  pReq->zUrl = z;
-  return SQLITE_OK;
-}
-
 /* A JSON value at path az as an integer (a number or a numeric string). */
 static sqlite3_int64 path_int(JsonSpan root, char **az, int n){
   JsonSpan v = root;
@@ -507,80 +248,211 @@ static void pagegen_push(PageQueue *q, PageGen *g){
 }
 
 /* Queue the pages after r.  bEmpty: r had no records. */
-int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
-                    PageQueue *q){
+/**************************************************************************
+** The kinds
+*/
+
+/* Chains: the URL of the page after r, or NULL for none (*pbOom on OOM). */
+static char *cursor_next(const Paginate *p, const Response *r, JsonSpan root, int *pbOom){
+  char *zCursor = path_text(root, p->cursor.az, p->cursor.n, pbOom), *z;
+  if( zCursor==0 ) return 0;
+  z = url_with_param(r->req.zUrl, p->zParam, zCursor);
+  sqlite3_free(zCursor);
+  *pbOom = z==0;                        /* the page's own URL parses */
+  return z;
+}
+
+static char *next_url_next(const Paginate *p, const Response *r, JsonSpan root, int *pbOom){
+  char *zRef = path_text(root, p->next.az, p->next.n, pbOom), *z;
+  if( zRef==0 ) return 0;
+  z = url_resolve_oom(r->req.zUrl, zRef, pbOom);
+  sqlite3_free(zRef);
+  return z;
+}
+
+static char *link_next(const Paginate *p, const Response *r, JsonSpan root, int *pbOom){
+  const char *zLink = paginate_header(p, r, "Link");
+  (void)root;
+  *pbOom = 0;
+  return zLink ? link_url(zLink, "next", r->req.zUrl, pbOom) : 0;
+}
+
+static const char *numbered_check(const Paginate *p){
+  if( p->pKind->iStep==0 && p->nPerPage<=0 ) return "paginate type \"offset\" needs per_page";
+  if( p->totalItems.az && p->nPerPage<=0 ) return "paginate total_items needs per_page";
+  if( p->zTotalHeader && p->nPerPage<=0 ) return "paginate total_header needs per_page";
+  return 0;
+}
+static const char *cursor_check(const Paginate *p){
+  return p->cursor.az ? 0 : "paginate type \"cursor\" needs cursor_path";
+}
+static const char *next_url_check(const Paginate *p){
+  return p->next.az ? 0 : "paginate type \"next\" needs next_path";
+}
+
+/* name, query parameter, first page, step (0: per_page), header read,
+** check, next page of a chain (NULL: numbered) */
+static const PageKind aPageKind[] = {
+  { "page",   "page",   1, 1, 0,      numbered_check, 0 },
+  { "offset", "offset", 0, 0, 0,      numbered_check, 0 },
+  { "cursor", "cursor", 0, 0, 0,      cursor_check,   cursor_next },
+  { "next",   0,        0, 0, 0,      next_url_check, next_url_next },
+  { "link",   0,        0, 0, "Link", 0,              link_next },
+};
+
+const PageKind *paginate_kind(const char *zName){
+  size_t i;
+  for(i=0; i<sizeof(aPageKind)/sizeof(aPageKind[0]); i++){
+    if( strcmp(aPageKind[i].zName, zName)==0 ) return &aPageKind[i];
+  }
+  return 0;
+}
+
+void paginate_clear(Paginate *p){
+  sqlite3_free(p->zParam);
+  sqlite3_free(p->zSizeParam);
+  sqlite3_free(p->zTotalHeader);
+  keypath_clear(&p->totalPages);
+  keypath_clear(&p->totalItems);
+  keypath_clear(&p->cursor);
+  keypath_clear(&p->next);
+  p->zParam = p->zSizeParam = p->zTotalHeader = 0;
+  p->pKind = 0;
+  p->nWant = 0;
+}
+
+/* After the keys are read (options.c): the kind's needs, its defaults, and
+** the response headers the engine must keep for it. */
+int paginate_check(Paginate *p, char **pzErr){
+  const char *zWhy;
+  if( p->pKind==0 ){
+    *pzErr = sqlite3_mprintf("api_fetch: paginate needs a type: \"page\", \"offset\", "
+                             "\"cursor\", \"next\" or \"link\"");
+    return SQLITE_ERROR;
+  }
+  zWhy = p->pKind->xCheck ? p->pKind->xCheck(p) : 0;
+  if( zWhy ){
+    *pzErr = sqlite3_mprintf("api_fetch: %s", zWhy);
+    return SQLITE_ERROR;
+  }
+  if( p->zParam==0 && p->pKind->zParam ){
+    p->zParam = sqlite3_mprintf("%s", p->pKind->zParam);
+    if( p->zParam==0 ) return SQLITE_NOMEM;
+  }
+  if( p->iStart<0 ) p->iStart = p->pKind->iStart;
+  p->nWant = 0;
+  if( p->pKind->zHeader || p->bLastLink ) p->azWant[p->nWant++] = "Link";
+  if( p->zTotalHeader ) p->azWant[p->nWant++] = p->zTotalHeader;
+  assert( p->nWant<=(int)(sizeof(p->azWant)/sizeof(p->azWant[0])) );
+  return SQLITE_OK;
+}
+
+/* The value of a header the kind asked the engine to keep, or NULL. */
+const char *paginate_header(const Paginate *p, const Response *r, const char *zName){
+  int i;
+  for(i=0; i<p->nWant && i<r->nHeader; i++){
+    if( strcasecmp(p->azWant[i], zName)==0 ) return r->azHeader[i];
+  }
+  return 0;
+}
+
+/**************************************************************************
+** Numbered pages
+*/
+
+/* The URL of page iPage of a numbered collection whose first page is zUrl. */
+static char *numbered_url(const Paginate *p, const char *zUrl, sqlite3_int64 iPage){
+  char zVal[32], *z, *z2;
+  sqlite3_int64 v = p->iStart + iPage*(p->pKind->iStep ? p->pKind->iStep : p->nPerPage);
+  sqlite3_snprintf(sizeof(zVal), zVal, "%lld", v);
+  z = url_with_param(zUrl, p->zParam, zVal);
+  if( z && p->zSizeParam && p->nPerPage>0 ){
+    sqlite3_snprintf(sizeof(zVal), zVal, "%lld", p->nPerPage);
+    z2 = url_with_param(z, p->zSizeParam, zVal);
+    sqlite3_free(z);
+    z = z2;
+  }
+  return z;
+}
+
+int paginate_first(const Paginate *p, Request *pReq){
+  char *z;
+  if( p->pKind==0 || p->pKind->xNext ) return SQLITE_OK;
+  z = numbered_url(p, pReq->zUrl, 0);
+  if( z==0 ) return SQLITE_NOMEM;
+  sqlite3_free(pReq->zUrl);
+  pReq->zUrl = z;
+  return SQLITE_OK;
+}
+
+/* How many pages the collection has, learnt from its first page r, or -1
+** if it does not say; SQLITE_NOMEM as -2. */
+static sqlite3_int64 numbered_total(const Paginate *p, const Response *r, JsonSpan root){
+  sqlite3_int64 nPages = -1, nItems = -1;
+  const char *zTotal = p->zTotalHeader ? paginate_header(p, r, p->zTotalHeader) : 0;
+  const char *zLink = p->bLastLink ? paginate_header(p, r, "Link") : 0;
+  if( p->totalPages.az ) nPages = path_int(root, p->totalPages.az, p->totalPages.n);
+  if( nPages<0 && p->totalItems.az ) nItems = path_int(root, p->totalItems.az, p->totalItems.n);
+  if( nPages<0 && nItems<0 && zTotal ){
+    const char *s = zTotal;
+    while( *s==' ' || *s=='\t' ) s++;
+    if( *s>='0' && *s<='9' ) nItems = 0;
+    for(; *s>='0' && *s<='9' && nItems<1000000000000LL; s++) nItems = nItems*10 + (*s-'0');
+  }
+  if( nItems>=0 && p->nPerPage>0 ) nPages = (nItems + p->nPerPage - 1)/p->nPerPage;
+  if( nPages<0 && zLink ){
+    int bOom = 0;
+    char *zLast = link_url(zLink, "last", r->req.zUrl, &bOom);
+    if( bOom ) return -2;           /* not: one page after another, one too many */
+    if( zLast ){
+      sqlite3_int64 v = url_param_int(zLast, p->zParam);
+      if( v>=0 ) nPages = (v - p->iStart)/(p->pKind->iStep ? p->pKind->iStep : p->nPerPage) + 1;
+      sqlite3_free(zLast);
+    }
+  }
+  return nPages;
+}
+
+static int numbered_follow(const Paginate *p, const Response *r, JsonSpan root, PageQueue *q){
+  sqlite3_int64 nPages = -1;
+  PageGen *g;
+  int rc;
+  if( r->req.iPage==0 ){
+    nPages = numbered_total(p, r, root);
+    if( nPages==-2 ) return SQLITE_NOMEM;
+  }else if( !r->req.bChain ){
+    return SQLITE_OK;             /* fanned out from page 0: nothing to add */
+  }
+  if( nPages>=0 ){
+    if( nPages>p->nMaxPages ) nPages = p->nMaxPages;
+    if( nPages<=1 ) return SQLITE_OK;
+  }
+  g = sqlite3_malloc(sizeof(*g));
+  if( g==0 ) return SQLITE_NOMEM;
+  memset(g, 0, sizeof(*g));
+  rc = request_copy(&g->proto, &r->req);
+  if( rc ){ sqlite3_free(g); return rc; }
+  /* With a total: all the other pages, fetched concurrently.  Without:
+  ** the next page only, until one is empty. */
+  g->iNext = r->req.iPage + 1;
+  g->iLast = nPages>=0 ? nPages - 1 : r->req.iPage + 1;
+  g->bNumbered = 1;
+  g->bChain = nPages<0;
+  pagegen_push(q, g);
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Chains
+*/
+static int chain_follow(const Paginate *p, Response *r, JsonSpan root, PageQueue *q){
   PageSeen *pSeen;
   PageGen *g;
-  sqlite3_int64 nPages = -1;
-  char *zNext = 0;
-  int rc, bSame;
-  int bOom = 0;                   /* out of memory, not the end of the collection */
-  if( p->eType==PAGE_NONE || r->zError || bEmpty ) return SQLITE_OK;
-  if( r->req.iPage+1 >= p->nMaxPages ) return SQLITE_OK;
-
-  if( is_numbered(p) ){
-    if( r->req.iPage==0 ){
-      /* Learn the number of pages from the first one. */
-      sqlite3_int64 nItems = -1;
-      if( p->azTotalPages ) nPages = path_int(root, p->azTotalPages, p->nTotalPages);
-      if( nPages<0 && p->azTotalItems ) nItems = path_int(root, p->azTotalItems, p->nTotalItems);
-      if( nPages<0 && nItems<0 && p->zTotalHeader && r->zTotal ){
-        const char *s = r->zTotal;
-        nItems = 0;
-        for(; *s>='0' && *s<='9' && nItems<1000000000000LL; s++) nItems = nItems*10 + (*s-'0');
-      }
-      if( nItems>=0 && p->nPerPage>0 ) nPages = (nItems + p->nPerPage - 1)/p->nPerPage;
-      if( nPages<0 && p->bLastLink && r->zLink ){
-        char *zLast = link_url(r->zLink, "last", r->req.zUrl, &bOom);
-        if( bOom ) return SQLITE_NOMEM;     /* not: one page after another, one too many */
-        if( zLast ){
-          sqlite3_int64 v = url_param_int(zLast, p->zParam);
-          if( v>=0 ){
-            nPages = (v - p->iStart)/(p->eType==PAGE_OFFSET ? p->nPerPage : 1) + 1;
-          }
-          sqlite3_free(zLast);
-        }
-      }
-    }
-    else if( !r->req.bChain ){
-      return SQLITE_OK;             /* fanned out from page 0: nothing to add */
-    }
-    if( nPages>=0 ){
-      if( nPages>p->nMaxPages ) nPages = p->nMaxPages;
-      if( nPages<=1 ) return SQLITE_OK;
-    }
-    g = sqlite3_malloc(sizeof(*g));
-    if( g==0 ) return SQLITE_NOMEM;
-    memset(g, 0, sizeof(*g));
-    rc = request_copy(&g->proto, &r->req);
-    if( rc ){ sqlite3_free(g); return rc; }
-    /* With a total: all the other pages, fetched concurrently.  Without:
-    ** the next page only, until one is empty. */
-    g->iNext = r->req.iPage + 1;
-    g->iLast = nPages>=0 ? nPages - 1 : r->req.iPage + 1;
-    g->bNumbered = 1;
-    g->bChain = nPages<0;
-    pagegen_push(q, g);
-    return SQLITE_OK;
-  }
-
-  if( p->eType==PAGE_CURSOR ){
-    char *zCursor = path_text(root, p->azCursor, p->nCursor, &bOom);
-    if( zCursor==0 ) return bOom ? SQLITE_NOMEM : SQLITE_OK;
-    zNext = url_with_param(r->req.zUrl, p->zParam, zCursor);
-    sqlite3_free(zCursor);
-    bOom = zNext==0;                     /* the page's own URL parses */
-  }else if( p->eType==PAGE_NEXT_URL ){
-    char *zRef = path_text(root, p->azNext, p->nNext, &bOom);
-    if( zRef==0 ) return bOom ? SQLITE_NOMEM : SQLITE_OK;
-    zNext = resolve(r->req.zUrl, zRef, &bOom);
-    sqlite3_free(zRef);
-  }else if( p->eType==PAGE_LINK ){
-    if( r->zLink==0 ) return SQLITE_OK;
-    zNext = link_url(r->zLink, "next", r->req.zUrl, &bOom);
-  }
-  if( bOom ) return SQLITE_NOMEM;
-  if( zNext==0 ) return SQLITE_OK;       /* not a URL libcurl can use: stop */
+  char *zNext;
+  int rc, bSame, bOom = 0;
+  zNext = p->pKind->xNext(p, r, root, &bOom);
+  if( bOom ){ sqlite3_free(zNext); return SQLITE_NOMEM; }
+  if( zNext==0 ) return SQLITE_OK;       /* none, or not a URL libcurl can use: stop */
   /* A chain that comes back to a page it has fetched (a -> b -> a) would
   ** go round until max_pages: it ends there.  The chain's set of pages
   ** travels with its request. */
@@ -614,6 +486,12 @@ int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
   g->iNext = g->iLast = g->proto.iPage;
   pagegen_push(q, g);
   return SQLITE_OK;
+}
+
+int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty, PageQueue *q){
+  if( p->pKind==0 || r->zError || bEmpty ) return SQLITE_OK;
+  if( r->req.iPage+1 >= p->nMaxPages ) return SQLITE_OK;
+  return p->pKind->xNext ? chain_follow(p, r, root, q) : numbered_follow(p, r, root, q);
 }
 
 /* The next queued page request: 1, or 0 if none, or SQLITE_NOMEM as -1. */

@@ -1,11 +1,19 @@
 /*
-** util.c - helpers at the bottom of the extension: they call libcurl,
-** SQLite's allocator and the C library, nothing of apifetch's above them.
+** util.c - the leaf helpers: growable buffers, lists of strings, dotted
+** paths, URLs, the clock.  They call libcurl, cJSON, SQLite's allocator and
+** the C library, and nothing of apifetch's above them (as curl's
+** lib/curlx/dynbuf.c is to the rest of curl).
 **
+**   Buf b = {0, 0, 0, 0};
+**   buf_append(&b, "abc", 3);      -- b.bOom says if any append failed
 **   url_same_origin("https://a.example/x", "https://A.example:443/y")  -> 1
 **   url_has_scheme("items?next=https://x")                            -> 0
+**   url_with_param("http://h/p?a=1", "page", "2")   -> "http://h/p?a=1&page=2"
 */
+#include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <cjson/cJSON.h>
 #include "apifetch.h"
 
 int url_same_origin(const char *a, const char *b){
@@ -37,4 +45,207 @@ int url_has_scheme(const char *z){
   for(s++; (*s>='a' && *s<='z') || (*s>='A' && *s<='Z') || (*s>='0' && *s<='9')
            || *s=='+' || *s=='-' || *s=='.'; s++){}
   return *s==':';
+}
+
+/**************************************************************************
+** Growable buffers
+*/
+int buf_reserve(Buf *b, size_t nMore){
+  if( b->n + nMore + 1 > b->nAlloc ){
+    size_t nNew = b->nAlloc ? b->nAlloc*2 : 512;
+    char *z;
+    while( nNew < b->n + nMore + 1 ) nNew *= 2;
+    z = sqlite3_realloc64(b->z, nNew);
+    if( z==0 ){ b->bOom = 1; return SQLITE_NOMEM; }
+    b->z = z;
+    b->nAlloc = nNew;
+  }
+  return SQLITE_OK;
+}
+
+void buf_append(Buf *b, const char *z, size_t n){
+  if( buf_reserve(b, n) ) return;
+  memcpy(b->z + b->n, z, n);
+  b->n += n;
+  b->z[b->n] = 0;
+}
+
+/* Append z[0..n) as a JSON string literal. */
+void buf_append_json_string(Buf *b, const char *z, size_t n){
+  static const char hex[] = "0123456789abcdef";
+  size_t i;
+  if( buf_reserve(b, n*6 + 2) ) return;
+  b->z[b->n++] = '"';
+  for(i=0; i<n; i++){
+    unsigned char c = (unsigned char)z[i];
+    if( c=='"' || c=='\\' ){
+      b->z[b->n++] = '\\';
+      b->z[b->n++] = (char)c;
+    }else if( c<0x20 ){
+      memcpy(b->z + b->n, "\\u00", 4);
+      b->z[b->n+4] = hex[c>>4];
+      b->z[b->n+5] = hex[c&15];
+      b->n += 6;
+    }else{
+      b->z[b->n++] = (char)c;
+    }
+  }
+  b->z[b->n++] = '"';
+  b->z[b->n] = 0;
+}
+
+void buf_free(Buf *b){
+  sqlite3_free(b->z);
+  memset(b, 0, sizeof(*b));
+}
+
+void strlist_free(char **az, int n){
+  int i;
+  for(i=0; i<n; i++) sqlite3_free(az[i]);
+  sqlite3_free(az);
+}
+
+int path_split(const char *z, char ***paz, int *pn){
+  int n = 1, i;
+  const char *s;
+  char **az;
+  for(s=z; *s; s++) if( *s=='.' ) n++;
+  az = sqlite3_malloc64(sizeof(char*)*(size_t)n);
+  if( az==0 ) return SQLITE_NOMEM;
+  for(i=0; i<n; i++){
+    const char *e = strchr(z, '.');
+    size_t len = e ? (size_t)(e-z) : strlen(z);
+    if( len==0 ){ strlist_free(az, i); return SQLITE_ERROR; }
+    az[i] = sqlite3_mprintf("%.*s", (int)len, z);
+    if( az[i]==0 ){ strlist_free(az, i); return SQLITE_NOMEM; }
+    z += len + 1;
+  }
+  *paz = az;
+  *pn = n;
+  return SQLITE_OK;
+}
+
+int json_key_repeated(const cJSON *pObj, const cJSON *v){
+  const cJSON *w;
+  for(w=pObj->child; w!=v; w=w->next){
+    if( strcmp(w->string, v->string)==0 ) return 1;
+  }
+  return 0;
+}
+
+int url_check(const char *zUrl, char **pzWhy){
+  CURLU *h = curl_url();
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+  char *zScheme = 0;
+  int rc = SQLITE_OK;
+  *pzWhy = 0;
+  /* Out of memory is never "fine": a URL not checked could be file://. */
+  if( h ) uc = curl_url_set(h, CURLUPART_URL, zUrl, 0);
+  if( uc==CURLUE_OK ) uc = curl_url_get(h, CURLUPART_SCHEME, &zScheme, 0);
+  if( uc==CURLUE_OUT_OF_MEMORY ){
+    rc = SQLITE_NOMEM;
+  }else if( uc ){
+    *pzWhy = sqlite3_mprintf("\"%s\" is not a valid URL: %s", zUrl, curl_url_strerror(uc));
+    rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+  }else if( strcmp(zScheme, "http")!=0 && strcmp(zScheme, "https")!=0 ){
+    *pzWhy = sqlite3_mprintf("\"%s\" has scheme \"%s\"; only http and https are allowed",
+                             zUrl, zScheme);
+    rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
+  curl_free(zScheme);
+  curl_url_cleanup(h);
+  return rc;
+}
+
+/* zUrl with query parameter zName set to zValue (replacing any). */
+char *url_with_params(const char *zUrl, const char *const *azPair, int nPair){
+  CURLU *h = curl_url();
+  char *zQuery = 0, *zOut = 0, *zNewUrl = 0;
+  Buf q = {0, 0, 0, 0};
+  CURLUcode uc;
+  int i;
+  if( h==0 ) return 0;
+  if( curl_url_set(h, CURLUPART_URL, zUrl, 0)!=CURLUE_OK ) goto done;
+  uc = curl_url_get(h, CURLUPART_QUERY, &zQuery, 0);
+  if( uc!=CURLUE_OK && uc!=CURLUE_NO_QUERY ) goto done;  /* not: drop the URL's own */
+  if( zQuery ){
+    /* Keep the URL's parameters but those about to be set. */
+    const char *s = zQuery;
+    while( *s ){
+      const char *e = strchr(s, '&');
+      size_t len = e ? (size_t)(e-s) : strlen(s);
+      int bKeep = len>0;
+      for(i=0; i<nPair && bKeep; i++){
+        size_t nName = strlen(azPair[2*i]);
+        if( len>=nName && strncmp(s, azPair[2*i], nName)==0
+         && (len==nName || s[nName]=='=') ) bKeep = 0;
+      }
+      if( bKeep ){
+        if( q.n ) buf_append(&q, "&", 1);
+        buf_append(&q, s, len);
+      }
+      s += len + (e ? 1 : 0);
+    }
+  }
+  for(i=0; i<nPair; i++){
+    char *zEsc = curl_easy_escape(0, azPair[2*i+1], 0);
+    if( zEsc==0 ) goto done;
+    if( q.n ) buf_append(&q, "&", 1);
+    buf_append(&q, azPair[2*i], strlen(azPair[2*i]));
+    buf_append(&q, "=", 1);
+    buf_append(&q, zEsc, strlen(zEsc));
+    curl_free(zEsc);
+  }
+  if( q.bOom ) goto done;
+  if( curl_url_set(h, CURLUPART_QUERY, q.z, 0)!=CURLUE_OK ) goto done;
+  if( curl_url_get(h, CURLUPART_URL, &zNewUrl, 0)!=CURLUE_OK ) goto done;
+  zOut = sqlite3_mprintf("%s", zNewUrl);
+done:
+  curl_free(zQuery);
+  curl_free(zNewUrl);
+  buf_free(&q);
+  curl_url_cleanup(h);
+  return zOut;
+}
+
+char *url_with_param(const char *zUrl, const char *zName, const char *zValue){
+  const char *az[2];
+  az[0] = zName;
+  az[1] = zValue;
+  return url_with_params(zUrl, az, 1);
+}
+
+/* zRef resolved against zBase (RFC 3986).  NULL if zRef is not a URL,
+** or with *pbOom set if out of memory. */
+char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom){
+  CURLU *h = curl_url();
+  char *z = 0, *zOut = 0;
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+  if( h && (uc = curl_url_set(h, CURLUPART_URL, zBase, 0))==CURLUE_OK
+   && (uc = curl_url_set(h, CURLUPART_URL, zRef, 0))==CURLUE_OK
+   && (uc = curl_url_get(h, CURLUPART_URL, &z, 0))==CURLUE_OK ){
+    zOut = sqlite3_mprintf("%s", z);
+  }
+  *pbOom = uc==CURLUE_OUT_OF_MEMORY || (uc==CURLUE_OK && zOut==0);
+  curl_free(z);
+  curl_url_cleanup(h);
+  return zOut;
+}
+
+char *url_resolve(const char *zBase, const char *zRef){
+  int bOom;
+  return url_resolve_oom(zBase, zRef, &bOom);
+}
+
+sqlite3_int64 clock_ms(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (sqlite3_int64)ts.tv_sec*1000 + ts.tv_nsec/1000000;
+}
+
+
+void keypath_clear(KeyPath *p){
+  strlist_free(p->az, p->n);
+  p->az = 0;
+  p->n = 0;
 }

@@ -39,7 +39,7 @@ static void read_options(const Options *o){
   touch_str(o->user_agent);
   touch_str(o->ca_file);
   for(i=0; i<o->nHeader; i++) touch_str(o->azHeader[i]);
-  for(i=0; i<o->nRecordPath; i++) touch_str(o->azRecordPath[i]);
+  for(i=0; i<o->recordPath.n; i++) touch_str(o->recordPath.az[i]);
 }
 
 /* The option names options_set knows, and a few it does not. */

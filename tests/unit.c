@@ -273,7 +273,7 @@ static void test_options(void){
          "\"record_path\":\"a.b\",\"headers\":{\"X-A\":\"1\",\"X-E\":\"\"},"
          "\"retry_unsafe\":true}", &zErr)==SQLITE_OK );
   CHECK( o.timeout_ms==500 && o.rate==2.5 && o.on_error==ON_ERROR_SKIP && o.retry_unsafe );
-  CHECK( o.nRecordPath==2 && strcmp(o.azRecordPath[1], "b")==0 );
+  CHECK( o.recordPath.n==2 && strcmp(o.recordPath.az[1], "b")==0 );
   CHECK( o.nHeader==2 && strcmp(o.azHeader[0], "X-A: 1")==0 && strcmp(o.azHeader[1], "X-E;")==0 );
   options_clear(&o);
   CHECK( opt_error("[1]", "options must be a JSON object, got an array") );
@@ -290,8 +290,8 @@ static void test_options(void){
   CHECK( opt_error("{\"headers\":{\"X\":\"a\\r\\nEvil: 1\"}}", "is not a valid header") );
   CHECK( opt_error("{\"headers\":{\"Bad Name\":\"1\"}}", "is not a valid header") );
   CHECK( opt_error("{\"record_path\":\"a..b\"}", "record_path \"a..b\" has an empty key") );
-  CHECK( opt_error("{\"record_path\":5}", "record_path must be a string or an array") );
-  CHECK( opt_error("{\"retry_unsafe\":1}", "retry_unsafe must be true or false") );
+  CHECK( opt_error("{\"record_path\":5}", "record_path must be a path such as") );
+  CHECK( opt_error("{\"retry_unsafe\":\"yes\"}", "retry_unsafe must be true or false") );
   CHECK( opt_error("{\"timeout_ms\":1,\"timeout_ms\":2}", "option timeout_ms is given twice") );
   CHECK( opt_error("{\"retry_base_ms\":500,\"retry_max_ms\":100}", "retry_max_ms (100) is less than retry_base_ms (500)") );
 }

@@ -1,0 +1,59 @@
+/*
+** request.c - the values that flow through the layers: a Request (what to
+** ask, made by source.c and paginate.c, sent by engine.c) and a Response
+** (what came back, read by vtab.c).  Clearing, copying, freeing.
+**
+**   Request copy;
+**   if( request_copy(&copy, &r->req)==SQLITE_OK ){ ...; request_clear(&copy); }
+*/
+#include <string.h>
+#include "apifetch.h"
+
+/**************************************************************************
+** Requests and url_list
+*/
+void request_clear(Request *p){
+  sqlite3_free(p->zUrl);
+  sqlite3_free(p->zMethod);
+  sqlite3_free(p->pBody);
+  curl_slist_free_all(p->pHeaders);
+  sqlite3_free(p->pSeen);
+  memset(p, 0, sizeof(*p));
+}
+
+int request_copy(Request *pTo, const Request *p){
+  struct curl_slist *h;
+  memset(pTo, 0, sizeof(*pTo));
+  pTo->iIndex = p->iIndex;
+  pTo->iPage = p->iPage;
+  pTo->bNoCredentials = p->bNoCredentials;
+  pTo->azWant = p->azWant;
+  pTo->nWant = p->nWant;
+  pTo->zUrl = sqlite3_mprintf("%s", p->zUrl);
+  if( p->zMethod ) pTo->zMethod = sqlite3_mprintf("%s", p->zMethod);
+  if( p->pBody ){
+    pTo->pBody = sqlite3_malloc64(p->nBody+1);
+    if( pTo->pBody ){ memcpy(pTo->pBody, p->pBody, p->nBody); pTo->pBody[p->nBody] = 0; }
+    pTo->nBody = p->nBody;
+  }
+  for(h=p->pHeaders; h; h=h->next){
+    struct curl_slist *pNew = curl_slist_append(pTo->pHeaders, h->data);
+    if( pNew==0 ){ request_clear(pTo); return SQLITE_NOMEM; }
+    pTo->pHeaders = pNew;
+  }
+  if( pTo->zUrl==0 || (p->zMethod && pTo->zMethod==0) || (p->pBody && pTo->pBody==0) ){
+    request_clear(pTo);
+    return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+void response_free(Response *p){
+  if( p==0 ) return;
+  request_clear(&p->req);
+  sqlite3_free(p->zError);
+  sqlite3_free(p->zContentType);
+  sqlite3_free(p->pBody);
+  if( p->azHeader ) strlist_free(p->azHeader, p->nHeader);
+  sqlite3_free(p);
+}

@@ -1,0 +1,821 @@
+/*
+** source.c - the stream of requests a scan sends: the items of url_list
+** (URL strings and request objects, or one URL a line), or the rows of
+** url_query (checked first when the table is stored in a file), filled into
+** url_template, with base_url, query and the options' headers applied;
+** then the pages that pagination finds on the way (paginate.c); and, for
+** the wide face's first scan, the responses its CREATE sampled.
+**
+**   RequestStream s;
+**   stream_open_list(&s, zList, nList, pOpt, &zErr);   -- checks every item first
+**   while( stream_next(&s, &req, &zErr)==1 ){ ...; request_clear(&req); }
+**   stream_close(&s);
+**
+** url_list is not turned into an array of requests: it is validated in one
+** pass when the scan starts (so a bad item fails the statement before any
+** request is sent) and then read again one item at a time as the engine
+** asks, so memory does not grow with the number of URLs.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <cjson/cJSON.h>
+#include "apifetch.h"
+
+static int has_header(struct curl_slist *p, const char *zLine){
+  size_t n = strcspn(zLine, ":;");
+  for(; p; p=p->next){
+    if( strncasecmp(p->data, zLine, n)==0 && (p->data[n]==':' || p->data[n]==';') ){
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Append a header line unless the request already has that header. */
+static int add_header(Request *pReq, const char *zLine){
+  struct curl_slist *pNew;
+  if( has_header(pReq->pHeaders, zLine) ) return SQLITE_OK;
+  pNew = curl_slist_append(pReq->pHeaders, zLine);
+  if( pNew==0 ) return SQLITE_NOMEM;
+  pReq->pHeaders = pNew;
+  return SQLITE_OK;
+}
+
+/* Append the option headers to pReq, except where the request object set
+** the same header itself. */
+static int merge_headers(Request *pReq, const Options *pOpt){
+  int i;
+  for(i=0; i<pOpt->nHeader; i++){
+    if( add_header(pReq, pOpt->azHeader[i]) ) return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* zList names where the item came from: "url_list item" or "url_query row". */
+static int item_error(char **pzErr, const char *zList, sqlite3_int64 i, char *zWhy){
+  *pzErr = zWhy ? sqlite3_mprintf("api_fetch: %s %lld: %s", zList, i, zWhy) : 0;
+  sqlite3_free(zWhy);
+  return zWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+/* Turn one url_list JSON item (a string or a request object) into pReq.
+** Called twice per item: once to validate, once to send. */
+static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Request *pReq,
+                      char **pzErr){
+  int bNul = 0;                   /* A string held \u0000 (else NULL is out of memory,
+                                  ** never a reason to skip the members after it) */
+  const char *zBodyType = 0;      /* Content-Type implied by the body */
+  memset(pReq, 0, sizeof(*pReq));
+  pReq->iIndex = iItem;
+  if( json_type(v)=='"' ){
+    pReq->zUrl = json_string_decode(v, &bNul);
+  }else if( json_type(v)=='{' ){
+    size_t pos = 0;
+    JsonSpan k, val;
+    while( json_object_next(v, &pos, &k, &val) ){
+      if( json_string_eq(k, "url", 3) ){
+        if( json_type(val)!='"' ){
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf("\"url\" must be a string"));
+        }
+        sqlite3_free(pReq->zUrl);
+        pReq->zUrl = json_string_decode(val, &bNul);
+        if( pReq->zUrl==0 ){ if( !bNul ) return SQLITE_NOMEM; break; }
+      }else if( json_string_eq(k, "method", 6) ){
+        char *z;
+        if( json_type(val)!='"' ){
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf("\"method\" must be a string"));
+        }
+        sqlite3_free(pReq->zMethod);
+        pReq->zMethod = json_string_decode(val, &bNul);
+        if( pReq->zMethod==0 ){ if( !bNul ) return SQLITE_NOMEM; break; }
+        for(z=pReq->zMethod; *z; z++){
+          if( *z>='a' && *z<='z' ) *z -= 'a'-'A';
+          if( *z<'A' || *z>'Z' ){
+            return item_error(pzErr, zList, iItem,
+                sqlite3_mprintf("\"method\" \"%s\" is not an HTTP method", pReq->zMethod));
+          }
+        }
+        if( pReq->zMethod[0]==0 ){
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf("\"method\" is empty"));
+        }
+      }else if( json_string_eq(k, "headers", 7) ){
+        cJSON *pH;
+        if( json_has_nul(val.z, val.n) ){
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf(
+              "\"headers\" hold \\u0000, a NUL character"));
+        }
+        errno = 0;
+        pH = cJSON_ParseWithLength(val.z, val.n);
+        char **az = 0;
+        int n = 0, i, rc;
+        char zWhere[64];
+        if( pH==0 && errno==ENOMEM ) return SQLITE_NOMEM;
+        if( pH==0 ){
+          /* json_validate accepted it; cJSON refuses a lone surrogate. */
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf(
+              "\"headers\" holds a \\u escape that is not a character"));
+        }
+        sqlite3_snprintf(sizeof(zWhere), zWhere, "%s %lld", zList, iItem);
+        rc = options_parse_headers(0, pH, zWhere, &az, &n, pzErr);
+        cJSON_Delete(pH);
+        if( rc ) return rc;
+        for(i=0; i<n && rc==SQLITE_OK; i++){
+          struct curl_slist *pNew = curl_slist_append(pReq->pHeaders, az[i]);
+          if( pNew==0 ) rc = SQLITE_NOMEM; else pReq->pHeaders = pNew;
+        }
+        strlist_free(az, n);
+        if( rc ) return rc;
+      }else if( json_string_eq(k, "form", 4) ){
+        /* An HTML form: application/x-www-form-urlencoded. */
+        size_t fpos = 0;
+        JsonSpan fk, fv;
+        Buf b = {0, 0, 0, 0};
+        if( json_type(val)!='{' ){
+          return item_error(pzErr, zList, iItem, sqlite3_mprintf("\"form\" must be an object"));
+        }
+        while( json_object_next(val, &fpos, &fk, &fv) ){
+          char *zK = json_string_decode(fk, &bNul), *zV = 0, *eK, *eV;
+          if( bNul ){
+            /* the key holds a NUL: said below */
+          }else if( json_type(fv)=='"' ){
+            zV = json_string_decode(fv, &bNul);
+          }else if( json_type(fv)=='n' || json_type(fv)=='t' || json_type(fv)=='f' ){
+            zV = sqlite3_mprintf("%.*s", (int)fv.n, fv.z);
+          }else{
+            sqlite3_free(zK);
+            buf_free(&b);
+            return item_error(pzErr, zList, iItem, sqlite3_mprintf(
+                "\"form\" values must be strings, numbers or booleans"));
+          }
+          if( bNul ){
+            sqlite3_free(zK); sqlite3_free(zV);
+            buf_free(&b);
+            return item_error(pzErr, zList, iItem, sqlite3_mprintf(
+                "\"form\" holds a NUL character"));
+          }
+          eK = zK ? curl_easy_escape(0, zK, 0) : 0;
+          eV = zV ? curl_easy_escape(0, zV, 0) : 0;
+          if( b.n ) buf_append(&b, "&", 1);
+          if( eK && eV ){
+            buf_append(&b, eK, strlen(eK));
+            buf_append(&b, "=", 1);
+            buf_append(&b, eV, strlen(eV));
+          }else{
+            b.bOom = 1;
+          }
+          curl_free(eK); curl_free(eV);
+          sqlite3_free(zK); sqlite3_free(zV);
+        }
+        if( b.bOom ){ buf_free(&b); return SQLITE_NOMEM; }
+        sqlite3_free(pReq->pBody);
+        pReq->pBody = b.z ? b.z : sqlite3_mprintf("");
+        if( pReq->pBody==0 ) return SQLITE_NOMEM;
+        pReq->nBody = b.n;
+        zBodyType = "Content-Type: application/x-www-form-urlencoded";
+      }else if( json_string_eq(k, "body", 4) ){
+        /* A string is sent as it is; any other JSON value is sent as its
+        ** own exact text (no re-encoding, so big integers survive) with
+        ** Content-Type: application/json. */
+        sqlite3_free(pReq->pBody);
+        if( json_type(val)=='"' ){
+          pReq->pBody = json_string_decode(val, &bNul);
+          if( pReq->pBody==0 ){ if( !bNul ) return SQLITE_NOMEM; break; }
+          pReq->nBody = strlen(pReq->pBody);
+          zBodyType = "Content-Type: text/plain;charset=UTF-8";
+        }else{
+          pReq->pBody = sqlite3_malloc64(val.n+1);
+          if( pReq->pBody==0 ) return SQLITE_NOMEM;
+          memcpy(pReq->pBody, val.z, val.n);
+          pReq->pBody[val.n] = 0;
+          pReq->nBody = val.n;
+          zBodyType = "Content-Type: application/json";
+        }
+      }else{
+        char *zKey = json_string_decode(k, &bNul);
+        char *zWhy;
+        if( zKey==0 && !bNul ) return SQLITE_NOMEM;
+        zWhy = sqlite3_mprintf(
+            "unknown key \"%s\" (a request object has url, method, headers, body, form)",
+            zKey ? zKey : "?");
+        sqlite3_free(zKey);
+        return item_error(pzErr, zList, iItem, zWhy);
+      }
+    }
+    if( bNul ){
+      return item_error(pzErr, zList, iItem, sqlite3_mprintf("a string holds a NUL character"));
+    }
+    /* Like fetch() in browsers: a string body is text, any other JSON value
+    ** is JSON; a Content-Type the request gives itself wins (headers may
+    ** come after body in the object, hence the check at the end). */
+    if( zBodyType==0 && pReq->pBody==0 && pReq->zMethod
+     && (strcmp(pReq->zMethod, "POST")==0 || strcmp(pReq->zMethod, "PUT")==0
+         || strcmp(pReq->zMethod, "PATCH")==0) ){
+      zBodyType = "Content-Type:";   /* no body: drop libcurl's form default */
+    }
+    if( zBodyType && add_header(pReq, zBodyType) ) return SQLITE_NOMEM;
+    /* libcurl asks large bodies to wait for "100 Continue", which many
+    ** servers never send: a one second stall per request.  Send at once. */
+    if( pReq->pBody && add_header(pReq, "Expect:") ) return SQLITE_NOMEM;
+    if( pReq->zUrl==0 ){
+      return item_error(pzErr, zList, iItem, sqlite3_mprintf("request object has no \"url\""));
+    }
+  }else{
+    static const char *const azName[] = { "a number", "an array", "a boolean", "null" };
+    char t = json_type(v);
+    const char *zType = t=='n' ? azName[0] : t=='[' ? azName[1]
+                      : t=='z' ? azName[3] : azName[2];
+    return item_error(pzErr, zList, iItem, sqlite3_mprintf(
+        "got %s; expected a URL string or a request object", zType));
+  }
+  if( pReq->zUrl==0 ){
+    if( bNul ) return item_error(pzErr, zList, iItem, sqlite3_mprintf("the URL holds a NUL character"));
+    return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* Next line of a text url_list, trimmed; 0 at the end. */
+static int next_line(UrlList *p, size_t *piStart, size_t *pnLen){
+  while( p->pos<p->n ){
+    size_t s = p->pos, e;
+    const char *zNl = memchr(p->z+s, '\n', p->n-s);
+    e = zNl ? (size_t)(zNl - p->z) : p->n;
+    p->pos = zNl ? e+1 : p->n;
+    while( s<e && (p->z[s]==' ' || p->z[s]=='\t' || p->z[s]=='\r') ) s++;
+    while( e>s && (p->z[e-1]==' ' || p->z[e-1]=='\t' || p->z[e-1]=='\r') ) e--;
+    if( e==s || p->z[s]=='#' ) continue;
+    *piStart = s;
+    *pnLen = e-s;
+    return 1;
+  }
+  return 0;
+}
+
+/* url_template with {name} placeholders filled in by xValue, each value
+** URL-encoded.  xValue returns NULL and sets *piWhy to a TEMPLATE_ code when
+** there is no value to use.  Returns the URL, or NULL with *pzWhy (or OOM). */
+static char *template_fill(const char *zTemplate,
+                           char *(*xValue)(void*, const char*, int*), void *pCtx,
+                           char **pzWhy){
+  Buf b = {0, 0, 0, 0};
+  const char *s = zTemplate;
+  for(;;){
+    const char *o = strchr(s, '{'), *c;
+    char zName[128], *zVal, *zEsc;
+    int bMissing = 0;
+    if( o==0 ){ buf_append(&b, s, strlen(s)); break; }
+    c = strchr(o, '}');
+    if( c==0 || c-o-1<=0 || c-o-1>=(long)sizeof(zName) ){
+      *pzWhy = sqlite3_mprintf("url_template has a \"{\" without a name and \"}\"");
+      buf_free(&b);
+      return 0;
+    }
+    buf_append(&b, s, (size_t)(o-s));
+    memcpy(zName, o+1, (size_t)(c-o-1));
+    zName[c-o-1] = 0;
+    zVal = xValue(pCtx, zName, &bMissing);
+    if( zVal==0 ){
+      static const char *const azWhy[] = {
+        0, "no value for {%s} of url_template",
+        "the value for {%s} of url_template holds a NUL character",
+        "the value for {%s} of url_template is an object or an array, not a scalar" };
+      *pzWhy = bMissing ? sqlite3_mprintf(azWhy[bMissing], zName) : 0;
+      buf_free(&b);
+      return 0;
+    }
+    zEsc = curl_easy_escape(0, zVal, 0);
+    sqlite3_free(zVal);
+    if( zEsc==0 ){ buf_free(&b); return 0; }
+    buf_append(&b, zEsc, strlen(zEsc));
+    curl_free(zEsc);
+    s = c + 1;
+  }
+  if( b.bOom ){ buf_free(&b); return 0; }
+  return b.z;
+}
+
+/* A template value from a JSON object of parameters. */
+static char *json_param(void *pCtx, const char *zName, int *pbMissing){
+  JsonSpan v, *pObj = (JsonSpan*)pCtx;
+  int bNul = 0;
+  char *z;
+  if( !json_object_get(*pObj, zName, &v) || json_type(v)=='z' ){
+    *pbMissing = TEMPLATE_MISSING;
+    return 0;
+  }
+  if( json_type(v)=='{' || json_type(v)=='[' ){
+    *pbMissing = TEMPLATE_NOT_SCALAR;
+    return 0;
+  }
+  if( json_type(v)=='"' ){
+    z = json_string_decode(v, &bNul);
+    if( z==0 && bNul ) *pbMissing = TEMPLATE_NUL;
+    return z;
+  }
+  return sqlite3_mprintf("%.*s", (int)v.n, v.z);
+}
+
+/* The last steps of every request: base_url for a relative URL. */
+static int request_resolve(Request *pReq, const Options *pOpt){
+  if( pOpt->zBaseUrl && pReq->zUrl && !url_has_scheme(pReq->zUrl) ){
+    char *z = url_resolve(pOpt->zBaseUrl, pReq->zUrl);
+    if( z==0 ) return SQLITE_NOMEM;
+    sqlite3_free(pReq->zUrl);
+    pReq->zUrl = z;
+  }
+  return SQLITE_OK;
+}
+
+/* Option headers and query parameters onto a request about to be sent. */
+static int request_finish(Request *pReq, const Options *pOpt){
+  char *z;
+  int bSame = pOpt->zCredOrigin ? url_same_origin(pReq->zUrl, pOpt->zCredOrigin) : 1;
+  if( bSame<0 ) return SQLITE_NOMEM;
+  if( !bSame ){
+    pReq->bNoCredentials = 1;        /* see zCredOrigin: no bearer, basic, headers */
+  }else if( merge_headers(pReq, pOpt) ){
+    return SQLITE_NOMEM;
+  }
+  if( pOpt->nQuery<2 ) return SQLITE_OK;
+  z = url_with_params(pReq->zUrl, (const char *const*)pOpt->azQuery, pOpt->nQuery/2);
+  if( z==0 ) return SQLITE_NOMEM;
+  sqlite3_free(pReq->zUrl);
+  pReq->zUrl = z;
+  return SQLITE_OK;
+}
+
+char *request_from_template(const Options *pOpt,
+                            char *(*xValue)(void*, const char*, int*), void *pCtx,
+                            char **pzWhy){
+  return template_fill(pOpt->zUrlTemplate, xValue, pCtx, pzWhy);
+}
+
+static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
+  int rc;
+  if( p->bJson ){
+    JsonSpan arr = json_root(p->z, p->n), v;
+    if( !json_array_next(arr, &p->pos, &v) ) return 0;
+    if( p->pOpt->zUrlTemplate==0 ){
+      rc = parse_item(v, "url_list item", p->nItem, pReq, pzErr);
+    }else if( json_type(v)!='{' ){
+      memset(pReq, 0, sizeof(*pReq));
+      rc = item_error(pzErr, "url_list item", p->nItem, sqlite3_mprintf(
+          "with url_template, each item is an object of parameters"));
+    }else{
+      char *zWhy = 0;
+      memset(pReq, 0, sizeof(*pReq));
+      pReq->iIndex = p->nItem;
+      pReq->zUrl = template_fill(p->pOpt->zUrlTemplate, json_param, &v, &zWhy);
+      rc = pReq->zUrl ? SQLITE_OK
+         : zWhy ? item_error(pzErr, "url_list item", p->nItem, zWhy) : SQLITE_NOMEM;
+    }
+  }else{
+    size_t s, len;
+    if( !next_line(p, &s, &len) ) return 0;
+    memset(pReq, 0, sizeof(*pReq));
+    pReq->iIndex = p->nItem;
+    if( memchr(p->z+s, 0, len) ){
+      rc = item_error(pzErr, "url_list item", p->nItem,
+                      sqlite3_mprintf("the URL holds a NUL character"));
+    }else{
+      pReq->zUrl = sqlite3_mprintf("%.*s", (int)len, p->z+s);
+      rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = request_resolve(pReq, p->pOpt);
+  if( rc==SQLITE_OK && bCheck ){
+    char *zWhy;
+    rc = url_check(pReq->zUrl, &zWhy);
+    if( rc==SQLITE_ERROR ) rc = item_error(pzErr, "url_list item", p->nItem, zWhy);
+  }
+  if( rc==SQLITE_OK && !bCheck ) rc = request_finish(pReq, p->pOpt);
+  if( rc ){
+    request_clear(pReq);
+    if( rc==SQLITE_NOMEM && *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+    return -1;
+  }
+  p->nItem++;
+  return 1;
+}
+
+int urllist_open(UrlList *p, char *z, size_t n, const Options *pOpt,
+                 char **pzErr){
+  size_t i;
+  int r;
+  memset(p, 0, sizeof(*p));
+  p->z = z;
+  p->n = n;
+  p->pOpt = pOpt;
+  i = json_skip_ws(z, n, 0);
+  if( i<n && z[i]=='[' ){
+    JsonError err;
+    if( json_validate(z, n, APIFETCH_JSON_MAX_DEPTH, &err) ){
+      *pzErr = sqlite3_mprintf(
+          "api_fetch: url_list is not valid JSON: %s at byte %lld",
+          err.zWhat, (sqlite3_int64)err.offset);
+      return SQLITE_ERROR;
+    }
+    p->bJson = 1;
+  }else if( i<n && (z[i]=='{' || z[i]=='"') ){
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: url_list must be a JSON array or text with one URL a line, "
+        "got a JSON %s", z[i]=='{' ? "object" : "string");
+    return SQLITE_ERROR;
+  }
+  /* The validating pass: every item parsed and checked, nothing kept. */
+  for(;;){
+    Request req;
+    r = read_item(p, &req, 1, pzErr);
+    if( r<=0 ) break;
+    request_clear(&req);
+  }
+  if( r<0 ) return SQLITE_ERROR;
+  p->nTotal = p->nItem;
+  p->nItem = 0;
+  p->pos = 0;
+  return SQLITE_OK;
+}
+
+int urllist_next(UrlList *p, Request *pReq, char **pzErr){
+  return read_item(p, pReq, 0, pzErr);
+}
+
+void urllist_close(UrlList *p){
+  sqlite3_free(p->z);
+  memset(p, 0, sizeof(*p));
+}
+
+int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
+                      const Options *pOpt, Request *pReq, char **pzErr){
+  size_t i = json_skip_ws(z, n, 0);
+  int rc;
+  char *zWhy;
+  if( i<n && z[i]=='{' ){
+    JsonError err;
+    if( json_validate(z, n, APIFETCH_JSON_MAX_DEPTH, &err) ){
+      *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: a request object that is "
+                               "not valid JSON: %s at byte %lld", iIndex, err.zWhat,
+                               (sqlite3_int64)err.offset);
+      return SQLITE_ERROR;
+    }
+    rc = parse_item(json_root(z, n), "url_query row", iIndex, pReq, pzErr);
+  }else{
+    memset(pReq, 0, sizeof(*pReq));
+    pReq->iIndex = iIndex;
+    while( n>i && (z[n-1]==' ' || z[n-1]=='\t' || z[n-1]=='\r' || z[n-1]=='\n') ) n--;
+    if( memchr(z+i, 0, n-i) ){
+      *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: the URL holds a NUL character",
+                               iIndex);
+      return SQLITE_ERROR;
+    }
+    pReq->zUrl = sqlite3_mprintf("%.*s", (int)(n-i), z+i);
+    rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = request_resolve(pReq, pOpt);
+  if( rc==SQLITE_OK && (rc = url_check(pReq->zUrl, &zWhy))==SQLITE_ERROR ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: %s", iIndex, zWhy);
+    sqlite3_free(zWhy);
+  }
+  if( rc==SQLITE_OK ) rc = request_finish(pReq, pOpt);
+  if( rc ){
+    request_clear(pReq);
+    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+  }
+  return rc;
+}
+
+/**************************************************************************
+** url_query
+*/
+
+/* A url_template value from the url_query row: the column of that name. */
+static char *query_param(void *pCtx, const char *zName, int *pbMissing){
+  sqlite3_stmt *p = (sqlite3_stmt*)pCtx;
+  int i, n = sqlite3_column_count(p);
+  for(i=0; i<n; i++){
+    if( sqlite3_stricmp(sqlite3_column_name(p, i), zName)==0 ){
+      const char *z = (const char*)sqlite3_column_text(p, i);
+      if( z==0 ){
+        *pbMissing = TEMPLATE_MISSING;
+        return 0;
+      }
+      if( (int)strlen(z)!=sqlite3_column_bytes(p, i) ){   /* a blob or text with a NUL */
+        *pbMissing = TEMPLATE_NUL;
+        return 0;
+      }
+      return sqlite3_mprintf("%s", z);
+    }
+  }
+  *pbMissing = TEMPLATE_MISSING;
+  return 0;
+}
+
+/* One URL or request object per row of the query. */
+static int query_next(RequestStream *s, Request *pReq, char **pzErr){
+  int rc;
+  /* A url_query may read other wide tables, whose url_query may read
+  ** others: a chain, bounded here, as a table that reads itself is refused
+  ** by its scan.  Either would otherwise recurse until the stack ends. */
+  if( *s->pnQueryDepth>=APIFETCH_MAX_QUERY_DEPTH ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query reads wide tables whose url_query "
+        "reads wide tables, more than %d deep", APIFETCH_MAX_QUERY_DEPTH);
+    return -1;
+  }
+  (*s->pnQueryDepth)++;
+  (*s->pbInQuery)++;
+  rc = sqlite3_step(s->pQuery);
+  (*s->pbInQuery)--;
+  (*s->pnQueryDepth)--;
+  if( rc==SQLITE_DONE ) return 0;
+  if( rc!=SQLITE_ROW ){
+    /* An error of a wide table the query reads is passed on as it is. */
+    const char *zMsg = sqlite3_errmsg(s->db);
+    *pzErr = strncmp(zMsg, "api_fetch: ", 11)==0 ? sqlite3_mprintf("%s", zMsg)
+           : sqlite3_mprintf("api_fetch: url_query failed: %s", zMsg);
+    return -1;
+  }
+  if( s->pOpt->zUrlTemplate==0 && sqlite3_column_type(s->pQuery, 0)==SQLITE_NULL ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld is NULL, not a URL", s->nQueryRow);
+    return -1;
+  }
+  if( s->pOpt->zUrlTemplate ){
+    /* url_template: the row's columns, by name, fill the placeholders. */
+    char *zWhy = 0;
+    char *zUrl = request_from_template(s->pOpt, query_param, s->pQuery, &zWhy);
+    if( zUrl==0 ){
+      *pzErr = zWhy ? sqlite3_mprintf("api_fetch: url_query row %lld: %s", s->nQueryRow, zWhy)
+                    : 0;
+      sqlite3_free(zWhy);
+      return -1;
+    }
+    rc = request_from_text(zUrl, strlen(zUrl), s->nQueryRow, s->pOpt, pReq, pzErr);
+    sqlite3_free(zUrl);
+    if( rc ) return -1;
+  }else{
+    const char *z = (const char*)sqlite3_column_text(s->pQuery, 0);
+    int n = sqlite3_column_bytes(s->pQuery, 0);
+    if( z==0 ){ *pzErr = 0; return -1; }
+    if( request_from_text(z, (size_t)n, s->nQueryRow, s->pOpt, pReq, pzErr) ) return -1;
+  }
+  s->nQueryRow++;
+  return 1;
+}
+
+/* A url_query stored in a database file
+**
+** Such a query comes from whoever wrote the file, and runs when a user
+** selects from the table, with the user's rights: it must not reach what
+** SQLite keeps from schema code when trusted_schema is off (see "Defense
+** Against The Dark Arts").  SQLite 3.52 has a prepare flag for exactly
+** this (SQLITE_PREPARE_FROM_DDL, passed below; older versions ignore it);
+** on older versions, and as a stricter rule on all of them, the compiled
+** program is read (EXPLAIN): every function it calls must be one of
+** SQLite's built-ins or be declared innocuous, none DIRECTONLY (so no
+** writefile, readfile, load_extension, edit, api_fetch_config), and every
+** virtual table it opens must be an api_fetch table or json_each/json_tree.
+** Anything the check cannot read is refused: it fails closed.
+*/
+#ifndef SQLITE_PREPARE_FROM_DDL
+# define SQLITE_PREPARE_FROM_DDL 0x20
+#endif
+
+/* Is function zName with nArg arguments allowed?  1 yes, 0 no, or an error. */
+static int sandbox_function_ok(sqlite3 *db, const char *zName, int nArg){
+  sqlite3_stmt *p = 0;
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT builtin, flags FROM pragma_function_list WHERE name = ?1 COLLATE NOCASE "
+      "AND narg IN (?2, -1) ORDER BY narg = ?2 DESC LIMIT 1", -1, &p, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(p, 1, zName, -1, SQLITE_STATIC);
+    sqlite3_bind_int(p, 2, nArg);
+    rc = sqlite3_step(p);
+    if( rc==SQLITE_ROW ){
+      int bBuiltin = sqlite3_column_int(p, 0);
+      int flags = sqlite3_column_int(p, 1);
+      rc = !(flags & SQLITE_DIRECTONLY) && (bBuiltin || (flags & SQLITE_INNOCUOUS));
+    }else{
+      rc = rc==SQLITE_DONE ? 0 : -rc;     /* not listed: refused */
+    }
+  }else{
+    rc = -rc;
+  }
+  sqlite3_finalize(p);
+  return rc;
+}
+
+/* The vtab pointers that EXPLAIN shows for json_each and json_tree on this
+** connection (eponymous tables: one instance per connection). */
+static int sandbox_json_vtabs(sqlite3 *db, unsigned long long *aOut){
+  sqlite3_stmt *p = 0;
+  int n = 0, rc = sqlite3_prepare_v2(db,
+      "EXPLAIN SELECT 1 FROM json_each('[]'), json_tree('[]')", -1, &p, 0);
+  while( rc==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
+    const char *zOp = (const char*)sqlite3_column_text(p, 1);
+    const char *zP4 = (const char*)sqlite3_column_text(p, 5);
+    if( zOp && zP4 && strcmp(zOp, "VOpen")==0 && strncmp(zP4, "vtab:", 5)==0 && n<2 ){
+      aOut[n++] = strtoull(zP4+5, 0, 16);
+    }
+  }
+  sqlite3_finalize(p);
+  return n;
+}
+
+/* Check the program of zSql (see above).  SQLITE_OK, or an error with
+** *pzErr naming what was refused.  xOwnTable says whether a vtab pointer
+** is one of the connection's api_fetch tables. */
+static int query_sandbox_check(RequestStream *s, const char *zSql, char **pzErr){
+  sqlite3_stmt *p = 0;
+  char *zExplain = sqlite3_mprintf("EXPLAIN %s", zSql);
+  unsigned long long aJson[2];
+  int nJson = -1, rc;
+  if( zExplain==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(s->db, zExplain, -1, &p, 0);
+  sqlite3_free(zExplain);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(p))==SQLITE_ROW ){
+    const char *zOp = (const char*)sqlite3_column_text(p, 1);
+    const char *zP4 = (const char*)sqlite3_column_text(p, 5);
+    rc = SQLITE_OK;
+    if( zOp==0 ) continue;
+    if( strcmp(zOp, "Function")==0 || strcmp(zOp, "PureFunc")==0
+     || strncmp(zOp, "Agg", 3)==0 ){
+      /* P4 is "name(nArg)" */
+      const char *zParen = zP4 ? strrchr(zP4, '(') : 0;
+      char *zName;
+      int ok;
+      if( zParen==0 || zParen==zP4 ){
+        if( strcmp(zOp, "AggStep")!=0 && strncmp(zOp, "Agg", 3)==0 ) continue;  /* no P4 */
+        *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database "
+                                 "file: cannot tell which function %s calls", zOp);
+        rc = SQLITE_ERROR;
+        break;
+      }
+      zName = sqlite3_mprintf("%.*s", (int)(zParen - zP4), zP4);
+      if( zName==0 ){ rc = SQLITE_NOMEM; break; }
+      ok = sandbox_function_ok(s->db, zName, atoi(zParen+1));
+      if( ok<0 ){
+        rc = -ok;
+      }else if( !ok ){
+        *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database file "
+            "may not call %s(): only SQLite's built-in functions and functions declared "
+            "innocuous (a file's SQL runs with your rights; create the table in temp to run "
+            "your own SQL)", zName);
+        rc = SQLITE_ERROR;
+      }
+      sqlite3_free(zName);
+      if( rc ) break;
+    }else if( strcmp(zOp, "VOpen")==0 ){
+      unsigned long long v = zP4 && strncmp(zP4, "vtab:", 5)==0 ? strtoull(zP4+5, 0, 16) : 0;
+      int i;
+      if( v && s->xOwnTable(s->pOwnCtx, v) ) continue;
+      if( nJson<0 ) nJson = sandbox_json_vtabs(s->db, aJson);
+      for(i=0; i<nJson && aJson[i]!=v; i++){}
+      if( v && i<nJson ) continue;
+      *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database file "
+          "may read no virtual table but api_fetch tables, json_each and json_tree (a file's "
+          "SQL runs with your rights; create the table in temp to run your own SQL)");
+      rc = SQLITE_ERROR;
+      break;
+    }
+  }
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query: %s", sqlite3_errmsg(s->db));
+  }
+  sqlite3_finalize(p);
+  return rc ? SQLITE_ERROR : SQLITE_OK;
+}
+
+/**************************************************************************
+** The stream
+*/
+
+int stream_open_list(RequestStream *s, const Options *pOpt, const char *z, size_t n,
+                     char **pzErr){
+  /* url_list is read twice (checked, then streamed), so it keeps a copy:
+  ** an SQL argument only lives until xFilter returns. */
+  char *zCopy = sqlite3_malloc64((sqlite3_uint64)n + 1);
+  memset(s, 0, sizeof(*s));
+  s->pOpt = pOpt;
+  s->nLeft = -1;
+  if( zCopy==0 ) return SQLITE_NOMEM;
+  memcpy(zCopy, z, n);
+  zCopy[n] = 0;
+  return urllist_open(&s->list, zCopy, n, pOpt, pzErr);
+}
+
+int stream_open_query(RequestStream *s, const Options *pOpt, const QuerySpec *q,
+                      char **pzErr){
+  const char *zTail = 0;
+  int rc;
+  memset(s, 0, sizeof(*s));
+  s->pOpt = pOpt;
+  s->nLeft = -1;
+  s->db = q->db;
+  s->pnQueryDepth = q->pnQueryDepth;
+  s->pbInQuery = q->pbInQuery;
+  s->xOwnTable = q->xOwnTable;
+  s->pOwnCtx = q->pOwnCtx;
+  rc = sqlite3_prepare_v3(s->db, q->zSql, -1, q->bFromFile ? SQLITE_PREPARE_FROM_DDL : 0,
+                          &s->pQuery, &zTail);
+  if( rc ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query: %s", sqlite3_errmsg(s->db));
+    return SQLITE_ERROR;
+  }
+  while( zTail && (*zTail==' ' || *zTail=='\t' || *zTail=='\n' || *zTail=='\r'
+                   || *zTail==';') ) zTail++;
+  if( s->pQuery==0 || (zTail && *zTail) ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query must be exactly one SELECT statement");
+    return SQLITE_ERROR;
+  }
+  if( !sqlite3_stmt_readonly(s->pQuery) ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query must be a read-only statement");
+    return SQLITE_ERROR;
+  }
+  if( q->bFromFile && query_sandbox_check(s, q->zSql, pzErr) ) return SQLITE_ERROR;
+  return SQLITE_OK;
+}
+
+/* The engine's requests: one read ahead, then pages found so far (so that
+** a collection is finished before more starting URLs are begun), then the
+** next starting URL. */
+int stream_next(RequestStream *s, Request *pReq, char **pzErr){
+  int r;
+  if( s->bPending ){
+    *pReq = s->pending;
+    memset(&s->pending, 0, sizeof(s->pending));
+    s->bPending = 0;
+    return 1;
+  }
+  r = pagequeue_next(&s->pOpt->paginate, &s->pages, pReq);
+  if( r ){
+    if( r<0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+    return r;
+  }
+  if( s->nLeft==0 ) return 0;
+  r = s->pQuery ? query_next(s, pReq, pzErr) : urllist_next(&s->list, pReq, pzErr);
+  if( r>0 ){
+    if( s->nLeft>0 ) s->nLeft--;
+    pReq->azWant = s->pOpt->paginate.azWant;
+    pReq->nWant = s->pOpt->paginate.nWant;
+    if( paginate_first(&s->pOpt->paginate, pReq) ){
+      request_clear(pReq);
+      *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+      return -1;
+    }
+  }
+  return r;
+}
+
+int stream_follow(RequestStream *s, Response *r, JsonSpan root, int bEmpty, int *pbMore){
+  int rc = paginate_follow(&s->pOpt->paginate, r, root, bEmpty, &s->pages);
+  *pbMore = s->pages.pFirst!=0;
+  return rc;
+}
+
+/* The sampled responses a scan can give instead of fetching them: those
+** that match the first requests of the stream.  They move from *ppSample
+** to *ppGive; the first request that does not match is kept to be sent. */
+int stream_replay(RequestStream *s, Response **ppSample, Response **ppGive, char **pzErr){
+  Response **pp = ppSample;
+  while( *pp ){
+    Request req;
+    int r = stream_next(s, &req, pzErr);
+    if( r<0 ) return SQLITE_ERROR;
+    if( r==0 ) break;
+    if( req.iIndex!=(*pp)->req.iIndex || strcmp(req.zUrl, (*pp)->req.zUrl)!=0
+     || ((req.zMethod==0)!=((*pp)->req.zMethod==0))
+     || (req.zMethod && strcmp(req.zMethod, (*pp)->req.zMethod)!=0) ){
+      s->pending = req;
+      s->bPending = 1;
+      break;
+    }
+    request_clear(&req);
+    pp = &(*pp)->pNext;
+  }
+  /* What matched is given first; the rest is dropped. */
+  *ppGive = *ppSample;
+  *ppSample = *pp;
+  *pp = 0;
+  while( *ppSample ){
+    Response *r = *ppSample;
+    *ppSample = r->pNext;
+    response_free(r);
+  }
+  return SQLITE_OK;
+}
+
+sqlite3_int64 stream_total(const RequestStream *s){
+  /* With url_query, or pages found on the way, the total is not known. */
+  if( s->pQuery || s->pOpt->paginate.pKind ) return -1;
+  return s->list.nTotal;
+}
+
+void stream_close(RequestStream *s){
+  if( s->bPending ) request_clear(&s->pending);
+  pagequeue_clear(&s->pages);
+  sqlite3_finalize(s->pQuery);
+  urllist_close(&s->list);
+  memset(s, 0, sizeof(*s));
+}
