@@ -12,12 +12,13 @@
 ** the number of URLs.
 **
 ** The window is a fixed array of Transfer slots, one per unit of
-** concurrency, each keeping its easy handle for reuse (curl_easy_reset keeps
-** the handle's caches).  A slot stays taken while its request waits to be
-** retried, as with asyncio.Semaphore + tenacity: that bounds memory and keeps
-** a struggling server from being handed more work.  One multi handle per
-** engine holds the connection cache, so connections are reused across
-** requests and HTTP/2 streams are multiplexed where the server offers it.
+** concurrency, each with the easy handle of its current attempt (made anew
+** for each attempt: see transfer_setup).  A slot stays taken while its
+** request waits to be retried, as with asyncio.Semaphore + tenacity: that
+** bounds memory and keeps a struggling server from being handed more work.
+** One multi handle per engine holds the connection cache, so connections
+** are reused across requests and HTTP/2 streams are multiplexed where the
+** server offers it.
 **
 ** Per-call policy (retry or not, how long to wait, rate) is in policy.c.
 */
@@ -33,7 +34,7 @@ enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
 typedef struct Transfer Transfer;
 struct Transfer {
   Engine *pEngine;          /* The engine this slot belongs to */
-  CURL *easy;               /* Easy handle, kept for reuse; NULL until used */
+  CURL *easy;               /* Easy handle of the current attempt, or NULL */
   int state;                /* T_IDLE, T_RUNNING or T_WAITING */
   Request req;              /* The request being worked on */
   int nAttempt;             /* Attempts started for req */
@@ -291,12 +292,16 @@ static int transfer_setup(Engine *e, Transfer *t){
   const Options *o = e->pOpt;
   CURL *h = t->easy;
   const char *zMethod = t->req.zMethod;
-  if( h==0 ){
-    h = t->easy = curl_easy_init();
-    if( h==0 ) return SQLITE_NOMEM;
-  }else{
-    curl_easy_reset(h);
-  }
+  /* A fresh easy handle for every attempt, not curl_easy_reset(): libcurl
+  ** before 8.1.0 (Debian 12 has 7.88.1) keeps a pointer to the last header
+  ** of the handle's previous transfer after freeing it, and a response whose
+  ** first header line is folded (starts with a space) then makes it
+  ** realloc freed memory: a double free (curl issue 11101, fixed by PR 11103;
+  ** found by make fuzz-http).  Connections, DNS and TLS sessions live in the
+  ** multi and share handles, so nothing worth keeping is lost. */
+  if( h ) curl_easy_cleanup(h);
+  h = t->easy = curl_easy_init();
+  if( h==0 ) return SQLITE_NOMEM;
   t->nBody = 0;
   t->bTooBig = 0;
   t->bRefused = 0;
