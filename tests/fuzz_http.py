@@ -710,6 +710,48 @@ def op_link(r, rng, ctx):
     r.expect_next = p + 1 if r.link_oracle and r.doc else None
 
 
+def op_total(r, rng, ctx):
+    """page: the number of pages, in the body, X-Total-Count or rel="last",
+    as something other than a small whole number."""
+    values = [10 ** 12, 10 ** 30, -1, 0, 3.5, "3", "abc", None, True, [3], {"n": 3}, "1e3",
+              2 ** 63, -(2 ** 63), "", " 4", "4 "]
+    v = rng.choice(values)
+    where = rng.choice(["body", "header", "last"])
+    r.ops[-1] += f"({where}={v!r:.20})"
+    if where == "body" and isinstance(getattr(r, "doc", None), dict) and "meta" in r.doc:
+        r.doc["meta"]["total_pages"] = v
+        r.body = json.dumps(r.doc).encode()
+    elif where == "header":
+        set_header(r, b"X-Total-Count", rng.choice([b"99999999999999999999", b"-5", b"abc", b"",
+                                                    b"12abc", b"0", b"\x00", b"1e3", b" 9"]))
+    else:
+        q2 = {k: v for k, v in ctx["q"].items() if k not in ("page", "h")}
+        q2["page"] = rng.choice(["99999999999999", "-1", "abc", "0", "", "5&page=2", "1.5"])
+        set_header(r, b"Link", f'<{ctx["path"]}?{urllib.parse.urlencode(q2, safe="&=")}>; rel="last"'.encode())
+
+
+def op_next_value(r, rng, ctx):
+    """next and cursor: the value the next page comes from, as anything."""
+    doc = getattr(r, "doc", None)
+    if not isinstance(doc, dict):
+        return
+    key = "next_cursor" if "next_cursor" in doc else "links"
+    values = [None, "", 0, 12, -1, 1.5, True, [1], {"a": 1}, "x" * 100000, "\u0000x",
+              "c1\u0000c2", "\ud800", "javascript:alert(1)", "file:///etc/passwd",
+              "http://[::1", "http://nonexistent.invalid/x", "http://xn--nxasmq6b.invalid/",
+              "http://\u00e9\u00e9.invalid/", " ", "../../..", "#frag", "?", "//",
+              "http://127.0.0.1:9/refused", f"http://127.0.0.1:{PORTS[1]}/f/1/next?p=1",
+              "http://127.0.0.1:" + str(PORTS[0]) + ctx["path"] + "?" + urllib.parse.urlencode(ctx["q"])]
+    v = rng.choice(values)
+    r.ops[-1] += f"({v!r:.24})"
+    if key == "next_cursor":
+        doc["next_cursor"] = v
+    else:
+        doc["links"] = {"next": v} if rng.random() < 0.8 else v
+    # \u escapes in the Python strings above are meant as JSON escapes.
+    r.body = json.dumps(doc).replace("\\\\u", "\\u").encode()
+
+
 def op_deliver(r, rng, ctx):
     how = rng.choice(["drip", "drip", "slow", "cut", "cut", "rst", "rst", "hang", "nothing",
                       "rst_first"])
@@ -744,21 +786,35 @@ OPS = [
     ("link", 3, ("none", "cursor", "next", "page"), op_link),
     ("link", 10, ("link",), op_link),
     ("deliver", 4, None, op_deliver),
+    ("total", 6, ("page",), op_total),
+    ("next_value", 6, ("next", "cursor"), op_next_value),
 ]
 
 
-def plan(seed, kind, p, h, attempt):
-    """The operators for this page and hop: (names, rng) or ([], rng) clean."""
-    rng = random.Random(f"{seed}:{kind}:{p}:{h}")
+# Each operator is drawn on its own, with probability weight x DRAW, from a
+# random stream of its own (seed, kind, page, hop, operator name), so that
+# adding or changing one operator leaves what every seed does with the
+# others as it was: the corpus of seeds keeps its meaning.
+DRAW = 0.02
+
+
+def plan(seed, kind, p, h):
+    """The operators for this page and hop, in the order to apply them, as
+    (name, function, rng) triples; [] for a clean answer."""
+    base = f"{seed}:{kind}:{p}:{h}"
     clean = 0.1 if kind == "none" else (0.35 if p == 0 else 0.5)
     if h >= 4:
         clean = 0.6                    # long redirect chains end, mostly
-    if rng.random() < clean:
-        return [], rng
-    ops = [(n, w, f) for n, w, k, f in OPS if k is None or kind in k]
-    count = rng.choices([1, 2, 3], [6, 3, 1])[0]
-    chosen = rng.choices(ops, [w for _, w, _ in ops], k=count)
-    return chosen, rng
+    if random.Random(base).random() < clean:
+        return []
+    draws = [(random.Random(f"{base}:{n}").random(), n, w, f)
+             for n, w, k, f in OPS if k is None or kind in k]
+    chosen = [(n, f) for d, n, w, f in draws if d < w * DRAW]
+    if not chosen:                     # not clean, so at least one
+        d, n, w, f = min(draws, key=lambda x: x[0] / x[2])
+        chosen = [(n, f)]
+    random.Random(f"{base}:order").shuffle(chosen)
+    return [(n, f, random.Random(f"{base}:{n}:run")) for n, f in chosen]
 
 
 def build(seed, kind, p, h, attempt, path, q, mutate=True):
@@ -766,10 +822,9 @@ def build(seed, kind, p, h, attempt, path, q, mutate=True):
     r = valid_response(rng0, seed, kind, p, path, q)
     if not mutate:
         return r
-    chosen, rng = plan(seed, kind, p, h, attempt)
     ctx = {"path": path, "q": q, "p": p, "h": h, "attempt": attempt, "seed": seed, "kind": kind}
     r.link_oracle = False
-    for name, _, fn in chosen:
+    for name, fn, rng in plan(seed, kind, p, h):
         r.ops.append(name)
         fn(r, rng, ctx)
     # Only a response with nothing but a well-formed Link (or nothing at
