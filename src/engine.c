@@ -336,6 +336,14 @@ static int transfer_setup(Engine *e, Transfer *t){
   ** behind a 3 s request until their own timeout). */
   if( strncasecmp(t->req.zUrl, "https:", 6)==0 ){
     curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+  }else{
+    /* Cleartext is HTTP/1.1 only.  libcurl 7.88 believes a status line
+    ** that says HTTP/2, even on an HTTP/1.1 connection, marks the host as
+    ** one that multiplexes, and then sends the next request on a connection
+    ** still busy with another response: responses cross between URLs
+    ** (found by make fuzz-http).  A transfer that does not want HTTP/2 is
+    ** never multiplexed. */
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   }
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
   if( e->pGuard && (e->pGuard->bBlockPrivate || e->pGuard->azAllowHost) ){
