@@ -7,8 +7,8 @@
 #   make fuzz       libFuzzer runs of the flattener and the argument parsers
 #                   (FUZZ_SECONDS each, default 60; needs make check-deps)
 #   make fuzz-http  real queries against a hostile HTTP server, FUZZ_HTTP_SEEDS
-#                   seeds (default 400) from FUZZ_HTTP_START (default 1);
-#                   SANITIZE=1 after make clean for ASan+UBSan
+#                   seeds (default 400, about 30 s) from FUZZ_HTTP_START
+#                   (default 1); SANITIZE=1 (after make clean) for ASan+UBSan
 #   make demo       run sql/demo.sql against the bundled local server
 #   make bench      run the benchmarks (not part of the tests)
 #   make clean
@@ -137,10 +137,10 @@ clean-fuzz:
 # responses: a failure prints a one-line reproduction, and its files are
 # kept in a fresh /tmp/apifetch-fuzz-http.* directory.  Counts of URLs,
 # responses and requests are printed; exits non-zero on any failure that
-# tests/fuzz_http_known.txt does not list.  400 seeds take about a minute
-# on 2 cores.  With SANITIZE=1 the shell runs with the ASan runtime
-# preloaded (build with make clean; make SANITIZE=1 first, as the target
-# does not rebuild on a change of flags).
+# tests/fuzz_http_known.txt does not list.  400 seeds take 30 to 60 s on
+# 2 cores.  With SANITIZE=1 the extension is built with ASan+UBSan and the
+# shell runs with their runtime preloaded; run make clean first, as
+# apifetch.so is not rebuilt on a change of flags.
 FUZZ_HTTP_SEEDS ?= 400
 FUZZ_HTTP_START ?= 1
 FUZZ_HTTP_JOBS  ?= 3
