@@ -68,6 +68,9 @@ CORPUS = os.path.join(TESTS, "fuzz_http_corpus.txt")
 KNOWN = os.path.join(TESTS, "fuzz_http_known.txt")
 
 MAX_PAGES = 5
+# Memory: concurrency (at most 8) x max_bytes (1 MiB) of bodies, their rows,
+# the shell, libcurl and its libraries; without the sanitizer build.
+RSS_BOUND_MB = 128
 OPTIONS = {"timeout_ms": 2000, "connect_timeout_ms": 1000, "max_attempts": 2,
            "retry_base_ms": 20, "retry_max_ms": 100, "retry_after_max_ms": 1000,
            "max_bytes": 1048576, "max_redirects": 3}
@@ -352,6 +355,48 @@ def check(batch, rc, out, err, wall, log, sanitize):
     return list(dict.fromkeys(bad))
 
 
+def run_shell(script, timeout, env):
+    """The sqlite3 shell on script: (exit code or None if it was killed for
+    running past timeout, stdout, stderr, peak RSS in kB).  Reaped with
+    wait4 for its own peak RSS; only this child is ever killed."""
+    proc = subprocess.Popen([SQLITE, "-batch", ":memory:"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env)
+    chunks = {1: [], 2: []}
+
+    def pump(f, key):
+        for block in iter(lambda: f.read(65536), b""):
+            chunks[key].append(block)
+
+    def feed():
+        try:
+            proc.stdin.write(script.encode())
+            proc.stdin.close()
+        except OSError:
+            pass
+    threads = [threading.Thread(target=pump, args=(proc.stdout, 1)),
+               threading.Thread(target=pump, args=(proc.stderr, 2)),
+               threading.Thread(target=feed)]
+    for t in threads:
+        t.start()
+    deadline = time.time() + timeout
+    killed = False
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.time() > deadline and not killed:
+            proc.kill()
+            killed = True
+        time.sleep(0.02)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for t in threads:
+        t.join()
+    proc.stdout.close()
+    proc.stderr.close()
+    rc = None if killed else proc.returncode
+    return rc, b"".join(chunks[1]), b"".join(chunks[2]), ru.ru_maxrss
+
+
 def seed_of(batch, i):
     k = i - (1 if batch.good_first else 0)
     return "ok" if k < 0 else batch.seeds[k] if k < len(batch.seeds) else "?"
@@ -367,6 +412,7 @@ class Runner:
                        "server": 0}
         self.failures = []
         self.tracer_flakes = 0      # LeakSanitizer tracer crashes, run again
+        self.max_rss_mb = 0         # the largest peak RSS of any shell
         self.known = [] if args.strict else load_known()
         self.known_hits = []        # batches whose every failure is a known one
         self.coverage = {}          # operator (with its variant) -> responses it shaped
@@ -409,19 +455,18 @@ class Runner:
     def run_once(self, batch):
         script = batch.script(self.base)
         t0 = time.time()
-        try:
-            r = subprocess.run([SQLITE, "-batch", ":memory:"], input=script.encode(), cwd=ROOT,
-                               capture_output=True, timeout=batch.bound_s(self.args.sanitize),
-                               env=self.env)
-            rc, out, err = r.returncode, r.stdout, r.stderr
-        except subprocess.TimeoutExpired as ex:      # subprocess.run killed it (our child)
-            rc, out, err = None, ex.stdout or b"", ex.stderr or b""
+        rc, out, err, rss_kb = run_shell(script, batch.bound_s(self.args.sanitize), self.env)
         wall = time.time() - t0
+        batch.rss_mb = rss_kb / 1024
+        with self.lock:
+            self.max_rss_mb = max(self.max_rss_mb, batch.rss_mb)
         out = out.decode("utf-8", "surrogateescape")
         err = err.decode("utf-8", "surrogateescape")
         log = self.server_log(batch.bid)
         batch.result = {"rows": 0, "pages": 0, "requests": 0}
         bad = check(batch, rc, out, err, wall, log, self.args.sanitize)
+        if not self.args.sanitize and batch.rss_mb > RSS_BOUND_MB:
+            bad.append(f"peak RSS {batch.rss_mb:.0f} MB, over {RSS_BOUND_MB} MB")
         batch.wall, batch.rc, batch.out, batch.err, batch.log, batch.bad = wall, rc, out, err, log, bad
         batch.script_text = script
         return bad
@@ -607,6 +652,7 @@ def main():
           f"(url_index x page), {t['rows']} rows, {t['requests']} attempts counted by apifetch, "
           f"{server['requests']} requests answered by the server, "
           f"{len(runner.coverage)} operator variants, "
+          f"largest shell {runner.max_rss_mb:.0f} MB, "
           f"{time.time() - t0:.0f} s: {len(runner.failures)} failed"
           + (f", {len(runner.known_hits)} known failures (tests/fuzz_http_known.txt)"
              if runner.known_hits else ""))
