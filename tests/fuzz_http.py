@@ -13,6 +13,11 @@ Every answer is made deterministically from the request target:
 
     /f/<seed>/<kind>?b=<batch>&i=<url_index>&p=<page>[&h=<hop>]
     /ok/<kind>?b=...&i=...            the same, never mutated
+    /r/<seed>/<kind>?...              the same, where a redirect "elsewhere"
+                                      leads; its links carry via=r, and a
+                                      request at /f/ with via=r means a
+                                      relative link was resolved against the
+                                      URL before the redirect (a decoy)
 
 <kind> is the collection the query asks for: none (an array of records),
 link (an array + a Link header), next ({"items", "links": {"next"}}),
@@ -159,10 +164,10 @@ def page_of(kind, q):
 
 def respond_bytes(path, q, record=True):
     """The response to the request for path?q, and the log record."""
-    m = re.fullmatch(r"/(f|ok)/(?:(\d+)/)?(none|link|next|cursor|page)", path)
+    m = re.fullmatch(r"/(f|r|ok)/(?:(\d+)/)?(none|link|next|cursor|page)", path)
     if not m:
         return None, None
-    mutate = m.group(1) == "f"
+    mutate = m.group(1) != "ok"
     seed = int(m.group(2) or 0)
     kind = m.group(3)
     p = page_of(kind, q)
@@ -181,7 +186,8 @@ def respond_bytes(path, q, record=True):
         except ValueError:
             i = -1
         rec = {"i": i, "p": p, "h": h, "kind": kind, "seed": seed, "ops": r.ops,
-               "decoy": q.get("d"), "attempt": attempt,
+               "decoy": q.get("d") or ("wrong_base" if m.group(1) == "f" and "via" in q else None),
+               "attempt": attempt,
                "expect_next": r.expect_next, "expect_pages": r.expect_pages}
         LOG.setdefault(q["b"], []).append(rec)
     return r, serialize(r)

@@ -81,6 +81,11 @@ def next_ref(rng, path, q, p, port=None):
     q2 = dict(q)
     q2.pop("h", None)
     q2["p"] = str(p)
+    if path.startswith("/r/"):
+        # Served after a redirect "elsewhere": a relative reference resolved
+        # against the URL first asked for, not this one, arrives at /f/
+        # with via=r (RFC 3986 section 5.1.3: the base is the last URI used).
+        q2["via"] = "r"
     qs = urllib.parse.urlencode(q2)
     form = rng.choice(["abs", "abs", "rel", "query", "netpath", "alt"])
     if port:
@@ -575,6 +580,9 @@ def hop_target(ctx, hop, port=None, path=None):
 def op_redirect(r, rng, ctx):
     how = rng.choice(["garbage", "relative", "loop", "chain", "port", "closed", "scheme",
                       "noloc", "huge", "many", "odd3xx", "ipv6", "localhost"])
+    # Drawn apart, so that adding it left the draws above as they were.
+    if random.Random("{seed}:{kind}:{p}:{h}:elsewhere".format(**ctx)).random() < 0.2:
+        how = "elsewhere"
     r.ops[-1] += f"({how})"
     r.status, r.reason = rng.choice([(301, b"Moved"), (302, b"Found"), (303, b"See Other"),
                                      (307, b"Temp"), (308, b"Perm")])
@@ -614,6 +622,10 @@ def op_redirect(r, rng, ctx):
         loc = b"http://[::1]:%d/x" % PORTS[0]
     elif how == "localhost":
         loc = hop_target(ctx, h + 1).replace(b"127.0.0.1", b"localhost")
+    elif how == "elsewhere":
+        # The same collection under /r/: its relative links must be read
+        # against this new URL.
+        loc = hop_target(ctx, h + 1, path="/r/" + ctx["path"].split("/", 2)[2])
     if loc is not None:
         r.headers.append((b"Location", loc))
 
