@@ -193,6 +193,12 @@ class Batch:
     def pages(self):
         return MAX_PAGES if self.paginate else 1
 
+    @staticmethod
+    def per_page_ms_default():
+        o = OPTIONS
+        a = o["max_attempts"]
+        return a * o["timeout_ms"] + (a - 1) * max(o["retry_max_ms"], o["retry_after_max_ms"])
+
     def per_page_ms(self):
         o = OPTIONS
         a = o["max_attempts"]
@@ -350,6 +356,7 @@ def check(batch, rc, out, err, wall, log, sanitize):
     elif rc == 0:
         bad.append("no api_fetch_stats output")
     batch.errors = [r["e"] for r in rows if r["e"] is not None]
+    batch.max_ms = max([r["ms"] for r in rows if r["ms"] is not None] or [0])
     batch.result = {"rows": len(rows), "pages": len(groups),
                     "requests": int(stats.get("requests", 0) or 0)}
     return list(dict.fromkeys(bad))
@@ -413,6 +420,8 @@ class Runner:
         self.failures = []
         self.tracer_flakes = 0      # LeakSanitizer tracer crashes, run again
         self.max_rss_mb = 0         # the largest peak RSS of any shell
+        self.max_row_ms = 0         # the longest elapsed_ms of any row
+        self.max_wall_share = 0     # the largest wall time / bound of any batch
         self.known = [] if args.strict else load_known()
         self.known_hits = []        # batches whose every failure is a known one
         self.coverage = {}          # operator (with its variant) -> responses it shaped
@@ -496,6 +505,9 @@ class Runner:
             t["rows"] += batch.result["rows"]
             t["requests"] += batch.result["requests"]
             t["server"] += len(batch.log)
+            self.max_row_ms = max(self.max_row_ms, getattr(batch, "max_ms", 0))
+            self.max_wall_share = max(self.max_wall_share,
+                                      batch.wall / batch.bound_s(self.args.sanitize))
             for e in getattr(batch, "errors", []):
                 e = re.sub(r"\d+", "N", e)[:160]
                 self.error_kinds[e] = self.error_kinds.get(e, 0) + 1
@@ -652,7 +664,9 @@ def main():
           f"(url_index x page), {t['rows']} rows, {t['requests']} attempts counted by apifetch, "
           f"{server['requests']} requests answered by the server, "
           f"{len(runner.coverage)} operator variants, "
-          f"largest shell {runner.max_rss_mb:.0f} MB, "
+          f"largest shell {runner.max_rss_mb:.0f} MB, longest row {runner.max_row_ms} ms "
+          f"(bound {Batch.per_page_ms_default()} + slack), slowest batch at "
+          f"{100 * runner.max_wall_share:.0f}% of its bound, "
           f"{time.time() - t0:.0f} s: {len(runner.failures)} failed"
           + (f", {len(runner.known_hits)} known failures (tests/fuzz_http_known.txt)"
              if runner.known_hits else ""))
