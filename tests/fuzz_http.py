@@ -66,6 +66,7 @@ HOLD_MAX = 12.0        # seconds: longest any connection is held open waiting
 DRIP_MAX = 0.8         # seconds: a drip meant to arrive before the timeout
 
 LOG = {}               # batch -> list of request records
+CURSORS = {}           # (batch, i, page) -> the cursor a clean page before it named
 ATTEMPTS = {}          # (batch, i, p, h, path) -> times asked
 STATS = {"requests": 0, "connections": 0, "bytes": 0, "errors": 0}
 
@@ -185,10 +186,18 @@ def respond_bytes(path, q, record=True):
             i = int(q.get("i", "-1"))
         except ValueError:
             i = -1
+        decoy = q.get("d") or ("wrong_base" if m.group(1) == "f" and "via" in q else None)
+        # A cursor must come back exactly as the page before named it.
+        want = CURSORS.get((q["b"], i, p))
+        if kind == "cursor" and want is not None and q.get("cursor") != want:
+            decoy = "cursor_changed"
+        if kind == "cursor" and r.expect_next is not None:
+            CURSORS[(q["b"], i, r.expect_next)] = r.doc["next_cursor"]
         rec = {"i": i, "p": p, "h": h, "kind": kind, "seed": seed, "ops": r.ops,
-               "decoy": q.get("d") or ("wrong_base" if m.group(1) == "f" and "via" in q else None),
-               "attempt": attempt,
+               "decoy": decoy, "attempt": attempt,
                "expect_next": r.expect_next, "expect_pages": r.expect_pages}
+        if decoy == "cursor_changed":
+            rec["ops"] = r.ops + [f"got cursor {q.get('cursor')!r:.60}, named {want!r:.60}"]
         LOG.setdefault(q["b"], []).append(rec)
     return r, serialize(r)
 
@@ -211,6 +220,8 @@ async def read_request(reader):
 def control(path, q):
     if path == "/_log":
         recs = LOG.pop(q.get("b", ""), [])
+        for k in [k for k in CURSORS if k[0] == q.get("b")]:
+            del CURSORS[k]
         for k in [k for k in ATTEMPTS if k[0] == q.get("b")]:
             del ATTEMPTS[k]
         return json.dumps({"requests": recs}).encode()
