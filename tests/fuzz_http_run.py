@@ -364,8 +364,11 @@ def check(batch, rc, out, err, wall, log, sanitize):
 
 def run_shell(script, timeout, env):
     """The sqlite3 shell on script: (exit code or None if it was killed for
-    running past timeout, stdout, stderr, peak RSS in kB).  Reaped with
-    wait4 for its own peak RSS; only this child is ever killed."""
+    running past timeout, stdout, stderr, peak RSS in kB).  Only this child
+    is ever killed.  The peak RSS is VmHWM from /proc, read every 20 ms
+    while it runs: wait4's ru_maxrss would not do, as Linux carries the
+    parent's high-water mark into a child through vfork and exec, and this
+    driver's own memory grows with the rows it reads."""
     proc = subprocess.Popen([SQLITE, "-batch", ":memory:"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env)
     chunks = {1: [], 2: []}
@@ -387,8 +390,16 @@ def run_shell(script, timeout, env):
         t.start()
     deadline = time.time() + timeout
     killed = False
+    hwm = 0
     while True:
-        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        try:
+            with open(f"/proc/{proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        hwm = max(hwm, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
         if pid:
             break
         if time.time() > deadline and not killed:
@@ -401,7 +412,7 @@ def run_shell(script, timeout, env):
     proc.stdout.close()
     proc.stderr.close()
     rc = None if killed else proc.returncode
-    return rc, b"".join(chunks[1]), b"".join(chunks[2]), ru.ru_maxrss
+    return rc, b"".join(chunks[1]), b"".join(chunks[2]), hwm
 
 
 def seed_of(batch, i):
@@ -420,6 +431,7 @@ class Runner:
         self.failures = []
         self.tracer_flakes = 0      # LeakSanitizer tracer crashes, run again
         self.max_rss_mb = 0         # the largest peak RSS of any shell
+        self.max_rss_batch = ""     # ... and which batch it was
         self.max_row_ms = 0         # the longest elapsed_ms of any row
         self.max_wall_share = 0     # the largest wall time / bound of any batch
         self.known = [] if args.strict else load_known()
@@ -468,7 +480,9 @@ class Runner:
         wall = time.time() - t0
         batch.rss_mb = rss_kb / 1024
         with self.lock:
-            self.max_rss_mb = max(self.max_rss_mb, batch.rss_mb)
+            if batch.rss_mb > self.max_rss_mb:
+                self.max_rss_mb = batch.rss_mb
+                self.max_rss_batch = f"{batch.variant} c{batch.conc} seeds {batch.seeds[0]}..{batch.seeds[-1]}"
         out = out.decode("utf-8", "surrogateescape")
         err = err.decode("utf-8", "surrogateescape")
         log = self.server_log(batch.bid)
@@ -664,7 +678,8 @@ def main():
           f"(url_index x page), {t['rows']} rows, {t['requests']} attempts counted by apifetch, "
           f"{server['requests']} requests answered by the server, "
           f"{len(runner.coverage)} operator variants, "
-          f"largest shell {runner.max_rss_mb:.0f} MB, longest row {runner.max_row_ms} ms "
+          f"largest shell {runner.max_rss_mb:.0f} MB ({runner.max_rss_batch}), "
+          f"longest row {runner.max_row_ms} ms "
           f"(bound {Batch.per_page_ms_default()} + slack), slowest batch at "
           f"{100 * runner.max_wall_share:.0f}% of its bound, "
           f"{time.time() - t0:.0f} s: {len(runner.failures)} failed"
