@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """A hostile HTTP/1.1 server for apifetch's bounded fuzz run (make fuzz-http).
 
-    /usr/bin/python3 tests/fuzz_http.py [--port N]        serve; prints "PORT <main> <alt>"
+    /usr/bin/python3 tests/fuzz_http.py [--port N] [--tls CERT KEY]
+                                  serve; prints "PORT <main> <alt> [<tls>]"
     /usr/bin/python3 tests/fuzz_http.py --show SEED [KIND [PAGE [HOP [ATTEMPT]]]]
                                   the mutations and the bytes that request gets
 
 Standard library only (asyncio), raw bytes on the socket so that it can send
 anything; listens on 127.0.0.1 only, on two ephemeral ports (the second one
-is where redirects and links "to another port" go; it serves the same).
+is where redirects and links "to another port" go; it serves the same), and
+with --tls on a third that serves the same over TLS (ALPN http/1.1).
 
 Every answer is made deterministically from the request target:
 
@@ -55,6 +57,7 @@ import json
 import re
 import signal
 import socket
+import ssl
 import struct
 import sys
 import traceback
@@ -299,13 +302,21 @@ def show(argv):
 
 async def main(args):
     servers = []
-    for _ in range(2):
-        s = await asyncio.start_server(handle, "127.0.0.1", 0 if not servers and not args.port
-                                       else (args.port if not servers else 0),
-                                       backlog=1024, limit=1 << 16)
-        servers.append(s)
+    for port in (args.port, 0):
+        servers.append(await asyncio.start_server(handle, "127.0.0.1", port,
+                                                  backlog=1024, limit=1 << 16))
     PORTS[:] = [s.sockets[0].getsockname()[1] for s in servers]
-    print(f"PORT {PORTS[0]} {PORTS[1]}", flush=True)
+    line = f"PORT {PORTS[0]} {PORTS[1]}"
+    if args.tls:
+        # The same answers over TLS (ALPN http/1.1 only), for https:// URLs;
+        # the client trusts the certificate through the ca_file option.
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls[0], args.tls[1])
+        ctx.set_alpn_protocols(["http/1.1"])
+        servers.append(await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx,
+                                                  backlog=1024, limit=1 << 16))
+        line += f" {servers[-1].sockets[0].getsockname()[1]}"
+    print(line, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -321,4 +332,6 @@ if __name__ == "__main__":
         sys.exit(0)
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"),
+                    help="also serve over TLS on a third port (printed third)")
     asyncio.run(main(ap.parse_args()))

@@ -209,6 +209,7 @@ def op_status_odd(r, rng, ctx):
 
 def op_version(r, rng, ctx):
     r.version = rng.choice(ODD_VERSION)
+    r.ops[-1] += f"({r.version.decode()})"
 
 
 def op_retry_after(r, rng, ctx):

@@ -104,6 +104,12 @@ VARIANTS = {
     # must still be a row each.
     "fn_plain_deadline": ("fn", "none", None, None, None, DEADLINE),
     "fn_link_deadline":  ("fn", "link", pg(type="link"), None, None, DEADLINE),
+    # The same answers over TLS (ALPN http/1.1): https transfers want HTTP/2
+    # and wait for a multiplexed stream where one is on offer.
+    "fn_tls":        ("fn", "none", None, None, None, {"_tls": True}),
+    "fn_tls_link":   ("fn", "link", pg(type="link"), None, None, {"_tls": True}),
+    "wide_tls_next": ("wide", "next", pg(type="next", next_path="links.next"), "items", COLUMNS,
+                      {"_tls": True}),
 }
 # LeakSanitizer's own stop-the-world tracer sometimes crashes at exit
 # ("Tracer caught signal 11", google/sanitizers issue 1353): with
@@ -139,7 +145,8 @@ class Batch:
     def __init__(self, bid, seeds, variant, conc, sample=None):
         self.bid, self.seeds, self.variant, self.conc, self.sample = bid, seeds, variant, conc, sample
         face, kind, paginate, record_path, columns = VARIANTS[variant][:5]
-        self.more = VARIANTS[variant][5] if len(VARIANTS[variant]) > 5 else {}
+        self.more = dict(VARIANTS[variant][5]) if len(VARIANTS[variant]) > 5 else {}
+        self.tls = self.more.pop("_tls", False)       # https:// to the TLS listener
         self.face, self.kind, self.paginate = face, kind, paginate
         self.record_path, self.columns = record_path, columns
         self.good_first = face == "wide" and columns is None   # so that CREATE finds columns
@@ -163,8 +170,10 @@ class Batch:
         o.update(self.more)
         return o
 
-    def script(self, base):
+    def script(self, base, ca_file):
         urls = json.dumps(self.urls(base))
+        if self.tls:
+            self.more["ca_file"] = ca_file
         lines = [".load ./apifetch"]
         if self.face == "fn":
             lines += [".mode json",
@@ -439,16 +448,25 @@ class Runner:
         self.coverage = {}          # operator (with its variant) -> responses it shaped
         self.error_kinds = {}       # error text, digits as N -> rows
 
-    def start_server(self):
-        self.server = subprocess.Popen([PYTHON, os.path.join(TESTS, "fuzz_http.py"), "--port", "0"],
-                                       stdout=subprocess.PIPE, text=True)
+    def start_server(self, out_dir):
+        # A self-signed certificate for 127.0.0.1, made for the run, is both
+        # the TLS listener's and the ca_file the https variants trust.
+        cert, key = os.path.join(out_dir, "cert.pem"), os.path.join(out_dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        self.server = subprocess.Popen([PYTHON, os.path.join(TESTS, "fuzz_http.py"), "--port", "0",
+                                        "--tls", cert, key], stdout=subprocess.PIPE, text=True)
         line = self.server.stdout.readline()
-        m = re.match(r"PORT (\d+) (\d+)", line)
+        m = re.match(r"PORT (\d+) (\d+) (\d+)", line)
         if not m:
             self.server.kill()
             raise SystemExit(f"fuzz_http.py did not start: {line!r}")
         self.port = int(m.group(1))
         self.base = f"http://127.0.0.1:{self.port}"
+        self.tls_base = f"https://127.0.0.1:{m.group(3)}"
+        self.ca_file = cert
 
     def stop_server(self):
         self.server.send_signal(signal.SIGTERM)
@@ -474,7 +492,7 @@ class Runner:
         return bad
 
     def run_once(self, batch):
-        script = batch.script(self.base)
+        script = batch.script(self.tls_base if batch.tls else self.base, self.ca_file)
         t0 = time.time()
         rc, out, err, rss_kb = run_shell(script, batch.bound_s(self.args.sanitize), self.env)
         wall = time.time() - t0
@@ -528,12 +546,17 @@ class Runner:
             for rec in batch.log:
                 for op in rec["ops"] or ["clean"]:
                     self.coverage[op] = self.coverage.get(op, 0) + 1
-            unknown = [b for b in batch.bad if not any(k.search(b) for k, _ in self.known)]
+            # Known patterns see each failure followed by its batch's context:
+            # " [VARIANT; OP OP ...]" with every operator the server applied.
+            context = f" [{batch.variant}; " + " ".join(
+                sorted({op for rec in batch.log for op in rec["ops"]})) + "]"
+            unknown = [b for b in batch.bad
+                       if not any(k.search(b + context) for k, _ in self.known)]
             if batch.bad and not unknown:
                 self.known_hits.append((label, batch))
                 print(f"KNOWN {label} batch {batch.bid} ({batch.variant}, seeds "
                       f"{batch.seeds[0]}..{batch.seeds[-1]}): {batch.bad[0]} ("
-                      + next(w for k, w in self.known if k.search(batch.bad[0])) + ")")
+                      + next(w for k, w in self.known if k.search(batch.bad[0] + context)) + ")")
             elif batch.bad:
                 self.failures.append((label, batch))
                 print(f"FAIL {label} batch {batch.bid} ({batch.variant}, concurrency {batch.conc}, "
@@ -551,7 +574,8 @@ class Runner:
     def save(self, label, batch, out_dir):
         stem = os.path.join(out_dir, f"batch-{batch.bid}")
         with open(stem + ".sql", "w") as f:
-            f.write(batch.script_text.replace(self.base, "$BASE"))
+            f.write(batch.script_text.replace(self.base, "$BASE").replace(self.tls_base, "$TLS_BASE")
+                    .replace(self.ca_file, "$CA_FILE"))
         with open(stem + ".out", "w", errors="surrogateescape") as f:
             f.write(f"exit {batch.rc}, {batch.wall:.1f} s\n--- stdout\n{batch.out}\n--- stderr\n{batch.err}\n")
         with open(stem + ".log.json", "w") as f:
@@ -561,7 +585,9 @@ class Runner:
 
 def load_known():
     """tests/fuzz_http_known.txt: REGEX  # why; a failure matching one is
-    reported as known and does not fail the run (--strict: it does)."""
+    reported as known and does not fail the run (--strict: it does).  The
+    text matched is the failure, then " [VARIANT; OP OP ...]": the batch's
+    variant and every operator the server applied in it."""
     out = []
     if os.path.exists(KNOWN):
         for line in open(KNOWN):
@@ -607,7 +633,7 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
 
     runner = Runner(args)
-    runner.start_server()
+    runner.start_server(out_dir)
     t0 = time.time()
     work = []
     try:
