@@ -3,14 +3,22 @@
 #   make            build ./apifetch.so (load it with .load ./apifetch)
 #   make deps       install the Debian packages needed to build, test and bench
 #   make test       build and run the whole test suite (SANITIZE=1 for ASan+UBSan,
-#                   VALGRIND=1 for every sqlite3 shell under valgrind memcheck)
+#                   VALGRIND=1 for every sqlite3 shell under valgrind memcheck;
+#                   PACKAGES=0 leaves out tests/pkg, which test the release
+#                   packages of make dist, the same whatever SANITIZE says)
 #   make fuzz       libFuzzer runs of the flattener and the argument parsers
 #                   (FUZZ_SECONDS each, default 60; needs make check-deps)
 #   make fuzz-http  real queries against a hostile HTTP server, FUZZ_HTTP_SEEDS
 #                   seeds (default 400, about 30 s) from FUZZ_HTTP_START
 #                   (default 1); SANITIZE=1 (after make clean) for ASan+UBSan
 #   make demo       run sql/demo.sql against the bundled local server
+#   make serve      run that server on 127.0.0.1:8080, where the docs' examples fetch
 #   make bench      run the benchmarks (not part of the tests)
+#   make install    install the module where `.load apifetch` finds it without a
+#                   path (PREFIX=/usr/local, DESTDIR, LIBDIR); make uninstall
+#   make deb        dist/libsqlite3-mod-apifetch_VERSION_ARCH.deb (dpkg-deb)
+#   make wheel      dist/ wheels: the Python package apifetch and the Datasette
+#                   plugin datasette-apifetch
 #   make clean
 
 CC      ?= cc
@@ -20,8 +28,19 @@ WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 LIBS    = -lcurl -lcjson
 PYTHON  ?= /usr/bin/python3
 
-SRC     = src/apifetch.c src/vtab.c src/engine.c src/options.c src/json.c \
-          src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c
+# The version comes from VERSION alone; the C code, the Python packages and
+# the .deb all take it from there.  In a git checkout of this repository the
+# build also names its commit (api_fetch_version()); elsewhere it does not.
+VERSION := $(shell cat VERSION)
+COMMIT  := $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
+             git rev-parse --short HEAD 2>/dev/null)
+VERSION_FLAGS = -DAPIFETCH_VERSION='"$(VERSION)"' $(if $(COMMIT),-DAPIFETCH_COMMIT='"$(COMMIT)"')
+# A new commit or version rebuilds what embeds it: build/id changes only then.
+$(shell mkdir -p build && { echo '$(VERSION) $(COMMIT)' | cmp -s - build/id || \
+        echo '$(VERSION) $(COMMIT)' > build/id; })
+
+SRC     = src/apifetch.c src/conn.c src/vtab.c src/engine.c src/options.c src/json.c \
+          src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c
 HDR     = src/apifetch.h
 
 ifeq ($(SANITIZE),1)
@@ -32,31 +51,51 @@ endif
 # python3 (runner, loopback server), nginx-light + openssl (TLS, HTTP/2).
 DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 python3 \
            nginx-light openssl
+# Packages and the hosts the tests install them into: dpkg-dev (dpkg-shlibdeps,
+# for the .deb's Depends), Debian's Python build tools (the wheels, a venv),
+# sqlite-utils, curl (the docs query Datasette with it), and what the
+# vendored Datasette (../shared/vendor/README.md) needs to run.
+DEB_PKGS += dpkg-dev python3-venv python3-setuptools python3-wheel python3-build sqlite-utils curl \
+           python3-asgiref python3-click python3-click-default-group python3-jinja2 \
+           python3-hupper python3-httpx python3-pluggy python3-uvicorn python3-aiofiles \
+           python3-janus python3-yaml python3-mergedeep python3-itsdangerous python3-pint \
+           python3-multipart
 # CI checks only: valgrind, and clang for libFuzzer.
 CHECK_PKGS = valgrind clang
 # Benchmarks only: the Python pattern's libraries and curl.
 BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
 
-.PHONY: all test unit demo bench deps bench-deps check-deps install-pkgs clean
+.PHONY: all test unit demo serve bench deps bench-deps check-deps install-pkgs clean \
+        install uninstall deb wheel dist
 
 all: apifetch.so
 
-apifetch.so: $(SRC) $(HDR)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared -fvisibility=hidden -o $@ $(SRC) $(LIBS)
+build/id:
+	@mkdir -p build && echo '$(VERSION) $(COMMIT)' > $@
+
+# The SONAME is the name `.load apifetch` asks the dynamic loader for: it lets
+# ldconfig find an installed module by that name (see install).
+apifetch.so: $(SRC) $(HDR) build/id
+	$(CC) $(CFLAGS) $(WARN) $(VERSION_FLAGS) -fPIC -shared -fvisibility=hidden \
+	  -Wl,-soname,apifetch.so -o $@ $(SRC) $(LIBS)
 
 # The pure parts (JSON scanner, policy, options) linked against the real
 # SQLite library, for tests/unit.c.
-tests/unit: tests/unit.c $(SRC) $(HDR)
-	$(CC) $(CFLAGS) $(WARN) -DSQLITE_CORE -Isrc -o $@ tests/unit.c $(SRC) $(LIBS) -lsqlite3
+tests/unit: tests/unit.c $(SRC) $(HDR) build/id
+	$(CC) $(CFLAGS) $(WARN) $(VERSION_FLAGS) -DSQLITE_CORE -Isrc -o $@ tests/unit.c $(SRC) $(LIBS) -lsqlite3
 
 unit: tests/unit
 	./tests/unit
 
-test: apifetch.so tests/unit
-	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize) $(if $(filter 1,$(VALGRIND)),--valgrind)
+test: apifetch.so tests/unit $(if $(filter 0,$(PACKAGES)),,dist)
+	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize) $(if $(filter 1,$(VALGRIND)),--valgrind) \
+	  $(if $(filter 0,$(PACKAGES)),--no-packages)
 
 demo: apifetch.so
 	$(PYTHON) tests/run.py --demo
+
+serve:
+	$(PYTHON) tests/loopback.py --port 8080
 
 bench: bench-deps apifetch.so
 	$(PYTHON) tests/bench.py
@@ -80,7 +119,88 @@ install-pkgs:
 	else echo "all dependencies present"; fi
 
 clean:
-	rm -f apifetch.so tests/unit
+	rm -rf apifetch.so tests/unit build dist
+
+# ---------------------------------------------------------------------------
+# Installing and packaging.
+#
+# `.load apifetch` (no path) makes SQLite ask the dynamic loader for
+# "apifetch.so".  The loader finds a bare name only in its own directories
+# (/usr/lib/<multiarch>, /lib, /usr/lib) or through ldconfig's cache, and
+# ldconfig caches only files named lib*.  So the module is installed as
+# LIBDIR/libsqlite3_mod_apifetch.so, with its SONAME, apifetch.so, as a link
+# beside it; ldconfig then records it under that name, and `.load apifetch`
+# works from any directory for any LIBDIR that ld.so.conf lists
+# (/usr/local/lib, the default, does).
+PREFIX  ?= /usr/local
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+LIBDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/$(MULTIARCH),$(PREFIX)/lib)
+DOCDIR  ?= $(PREFIX)/share/doc/apifetch
+# What is installed is the release build (below), as in the packages, not
+# ./apifetch.so, which may be a SANITIZE=1 build.
+MODULE  ?= build/release/apifetch.so
+MODNAME  = libsqlite3_mod_apifetch.so
+
+install: $(MODULE)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0644 $(MODULE) $(DESTDIR)$(LIBDIR)/$(MODNAME)
+	ln -sf $(MODNAME) $(DESTDIR)$(LIBDIR)/apifetch.so
+	install -m 0644 README.md LICENSE CHANGELOG.md $(DESTDIR)$(DOCDIR)/
+	@if [ -z "$(DESTDIR)" ]; then \
+	  ldconfig; \
+	  if (cd / && echo 'SELECT api_fetch_version();' | sqlite3 -cmd '.load apifetch' :memory:); then \
+	    echo "installed: .load apifetch works from any directory"; \
+	  else \
+	    echo "installed, but the dynamic loader does not find apifetch.so by name: $(LIBDIR) is not"; \
+	    echo "in /etc/ld.so.conf(.d); load it by path: .load $(LIBDIR)/apifetch"; \
+	  fi; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/apifetch.so $(DESTDIR)$(LIBDIR)/$(MODNAME)
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@if [ -z "$(DESTDIR)" ]; then ldconfig; fi
+
+# What the packages ship is a release build, whatever SANITIZE says: Debian's
+# hardening flags, stripped.
+RELEASE_CFLAGS  ?= -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
+RELEASE_LDFLAGS ?= -Wl,-z,relro -Wl,-z,now
+build/release/apifetch.so: $(SRC) $(HDR) build/id
+	@mkdir -p build/release
+	$(CC) $(RELEASE_CFLAGS) $(WARN) $(VERSION_FLAGS) -fPIC -shared -fvisibility=hidden \
+	  -Wl,-soname,apifetch.so $(RELEASE_LDFLAGS) -o $@ $(SRC) $(LIBS)
+	strip --strip-unneeded $@
+
+dist: deb wheel
+
+# The Debian package libsqlite3-mod-apifetch, like Debian's own
+# libsqlite3-mod-* packages: `apt-get install ./dist/libsqlite3-mod-apifetch_*.deb`.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_NAME  = libsqlite3-mod-apifetch
+LIBDIR_DEB = /usr/lib/$(MULTIARCH)
+DEB_FILE  = dist/$(DEB_NAME)_$(VERSION)_$(DEB_ARCH).deb
+deb: $(DEB_FILE)
+$(DEB_FILE): build/release/apifetch.so packaging/deb/control.in packaging/deb/triggers \
+             LICENSE CHANGELOG.md README.md
+	rm -rf build/deb
+	$(MAKE) -s install PREFIX=/usr \
+	  DOCDIR=/usr/share/doc/$(DEB_NAME) DESTDIR=$(CURDIR)/build/deb/debian/$(DEB_NAME)
+	cd build/deb/debian/$(DEB_NAME)/usr/share/doc/$(DEB_NAME) && \
+	  mv LICENSE copyright && gzip -9n CHANGELOG.md && mv CHANGELOG.md.gz changelog.gz && \
+	  gzip -9n README.md
+	mkdir -p build/deb/debian/$(DEB_NAME)/DEBIAN
+	cp packaging/deb/triggers build/deb/debian/$(DEB_NAME)/DEBIAN/
+	printf 'Source: apifetch\n\nPackage: $(DEB_NAME)\nArchitecture: any\n' > build/deb/debian/control
+	cd build/deb && dpkg-shlibdeps -O -e$(CURDIR)/build/deb/debian/$(DEB_NAME)$(LIBDIR_DEB)/$(MODNAME) \
+	  | sed -n 's/^shlibs:Depends=//p' > shlibs
+	test -s build/deb/shlibs
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' \
+	    -e "s/@DEPENDS@/$$(cat build/deb/shlibs)/" \
+	    -e "s/@SQLITE@/$$(sed -n 's/^#define SQLITE_VERSION  *\"\([0-9]*\.[0-9]*\)\..*/\1/p' /usr/include/sqlite3.h)/" \
+	    -e "s/@SIZE@/$$(du -sk --exclude=DEBIAN build/deb/debian/$(DEB_NAME) | cut -f1)/" \
+	    packaging/deb/control.in > build/deb/debian/$(DEB_NAME)/DEBIAN/control
+	@mkdir -p dist
+	dpkg-deb --root-owner-group -Zxz --build build/deb/debian/$(DEB_NAME) $@
 
 # Fuzzing (clang with libFuzzer): `make fuzz [FUZZ_SECONDS=60]` builds
 # tests/fuzz_flatten (response body -> records -> schema -> rows) and
@@ -99,7 +219,7 @@ FUZZ_FLAGS_args    = -max_len=16384
 .PHONY: fuzz clean-fuzz
 
 tests/fuzz_flatten tests/fuzz_args: tests/%: tests/%.c tests/fuzz.h $(FUZZ_SRC) $(HDR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -DSQLITE_CORE -Isrc -o $@ $< $(FUZZ_SRC) $(LIBS) -lsqlite3
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) $(VERSION_FLAGS) -DSQLITE_CORE -Isrc -o $@ $< $(FUZZ_SRC) $(LIBS) -lsqlite3
 
 fuzz: check-deps tests/fuzz_flatten tests/fuzz_args
 	@d=$$(mktemp -d /tmp/apifetch-fuzz.XXXXXX) || exit 1; rc=0; \
@@ -122,6 +242,25 @@ fuzz: check-deps tests/fuzz_flatten tests/fuzz_args
 clean: clean-fuzz
 clean-fuzz:
 	rm -f tests/fuzz_flatten tests/fuzz_args
+
+# The Python package apifetch (the module above in a platform wheel) and the
+# Datasette plugin datasette-apifetch, built with Debian's setuptools, wheel
+# and build, from copies under build/ so that python/ stays clean.
+PY_PLATFORM := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_platform().replace("-", "_").replace(".", "_"))' 2>/dev/null)
+WHEEL_FILES  = dist/apifetch-$(VERSION)-py3-none-$(PY_PLATFORM).whl \
+               dist/datasette_apifetch-$(VERSION)-py3-none-any.whl
+PY_SRC       = $(shell find python -type f -not -path '*/__pycache__/*' 2>/dev/null)
+wheel: $(WHEEL_FILES)
+$(WHEEL_FILES) &: build/release/apifetch.so $(PY_SRC) LICENSE
+	rm -rf build/python && mkdir -p build/python dist
+	cp -r python/apifetch python/datasette-apifetch build/python/
+	for p in apifetch datasette-apifetch; do \
+	  cp LICENSE build/python/$$p/ && \
+	  APIFETCH_VERSION=$(VERSION) APIFETCH_SO=$(CURDIR)/build/release/apifetch.so \
+	    $(PYTHON) -m build --wheel --no-isolation --outdir dist build/python/$$p >build/python/$$p.log 2>&1 \
+	  || { cat build/python/$$p.log; exit 1; }; \
+	done
+	@ls $(WHEEL_FILES)
 
 # Hostile-server fuzzing: `make fuzz-http [FUZZ_HTTP_SEEDS=400]
 # [FUZZ_HTTP_START=1] [FUZZ_HTTP_JOBS=3] [SANITIZE=1]` starts

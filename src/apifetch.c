@@ -6,8 +6,9 @@
 **   SELECT api_fetch_version();
 **   SELECT url, status, data FROM api_fetch('["http://127.0.0.1:8080/obj?id=1"]', 20);
 **
-** Registers the api_fetch table-valued function (vtab.c) and the scalar
-** api_fetch_version().  sqlite3_apifetch_init is the only exported symbol.
+** The SQL surface is the two tables below, registered by
+** sqlite3_apifetch_init, the only exported symbol.  Every function and
+** module but api_fetch_version shares the connection's Conn (conn.c).
 */
 #include <cjson/cJSON.h>
 #include "apifetch.h"
@@ -15,14 +16,64 @@
 SQLITE_EXTENSION_INIT1
 #endif
 
-/* api_fetch_version(): "apifetch 0.1.0, libcurl 7.88.1, cJSON 1.7.15". */
+/* api_fetch_version(): "apifetch 0.2.0 (abc1234), libcurl 7.88.1, cJSON 1.7.15",
+** the commit only in a build from a git checkout. */
+#ifndef APIFETCH_VERSION
+# error "APIFETCH_VERSION is set by the Makefile from the file VERSION"
+#endif
+#ifdef APIFETCH_COMMIT
+# define APIFETCH_BUILD APIFETCH_VERSION " (" APIFETCH_COMMIT ")"
+#else
+# define APIFETCH_BUILD APIFETCH_VERSION
+#endif
 static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   curl_version_info_data *d = curl_version_info(CURLVERSION_NOW);
   char *z = sqlite3_mprintf("apifetch %s, libcurl %s, cJSON %s",
-                            APIFETCH_VERSION, d->version, cJSON_Version());
+                            APIFETCH_BUILD, d->version, cJSON_Version());
   (void)argc; (void)argv;
   if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_text(ctx, z, -1, sqlite3_free);
+}
+
+/* The functions.  DIRECTONLY: not from a view, a trigger or a schema, and
+** (by apifetch's own check, vtab.c) not from a url_query stored in a file;
+** they change the connection's settings.  INNOCUOUS: no side effects. */
+static const struct {
+  const char *zName;
+  int nArg;
+  int eFlags;
+  int bConn;                     /* Its user data is the Conn */
+  void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+} aFunc[] = {
+  { "api_fetch_version", 0, SQLITE_UTF8|SQLITE_INNOCUOUS,  0, versionFunc },
+  { "api_fetch_config",  0, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, conn_config_func },
+  { "api_fetch_config",  1, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, conn_config_func },
+  { "api_fetch_profile", 2, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, conn_profile_func },
+};
+
+/* The modules.  api_fetch is both a table-valued function (eponymous) and
+** the wide face (CREATE VIRTUAL TABLE); each table sets its own risk with
+** sqlite3_vtab_config (api_fetch: DIRECTONLY; api_fetch_stats: INNOCUOUS). */
+static const struct {
+  const char *zName;
+  sqlite3_module *pModule;
+} aModule[] = {
+  { "api_fetch",       &vtab_fetch_module },
+  { "api_fetch_stats", &conn_stats_module },
+};
+
+#define COUNT(a) ((int)(sizeof(a)/sizeof(a[0])))
+
+/* Drop the first nFunc functions and nModule modules of the tables (after
+** a registration failed: none may be left behind, since SQLite unloads
+** the library of a failed load and they would call into unmapped code). */
+static void unregister(sqlite3 *db, int nFunc, int nModule){
+  int i;
+  for(i=0; i<nFunc; i++){
+    sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg, aFunc[i].eFlags,
+                               0, 0, 0, 0, 0);
+  }
+  for(i=0; i<nModule; i++) sqlite3_create_module_v2(db, aModule[i].zName, 0, 0, 0);
 }
 
 __attribute__((visibility("default")))
@@ -31,20 +82,42 @@ int sqlite3_apifetch_init(sqlite3 *db, char **pzErrMsg,
 __attribute__((visibility("default")))
 int sqlite3_apifetch_init(sqlite3 *db, char **pzErrMsg,
                           const sqlite3_api_routines *pApi){
-  int rc;
+  Conn *pConn = 0;
+  int rc, i, j = 0;
 #ifndef SQLITE_CORE
   SQLITE_EXTENSION_INIT2(pApi);
 #else
   (void)pApi;
 #endif
+  /* Everything that can fail before anything is registered. */
   /* Thread-safe since libcurl 7.84 and idempotent; the extension never
   ** calls curl_global_cleanup because it cannot know when it is unloaded. */
   if( curl_global_init(CURL_GLOBAL_DEFAULT)!=CURLE_OK ){
     *pzErrMsg = sqlite3_mprintf("apifetch: curl_global_init failed");
     return SQLITE_ERROR;
   }
-  rc = sqlite3_create_function(db, "api_fetch_version", 0,
-                               SQLITE_UTF8 | SQLITE_INNOCUOUS, 0, versionFunc, 0, 0);
-  if( rc==SQLITE_OK ) rc = vtab_register(db, pzErrMsg);
+  engine_raise_fd_limit();
+  rc = conn_attach(db, &pConn, pzErrMsg);
+  if( rc ) return rc;
+
+  /* Each registration holds a reference to the Conn, given back by its
+  ** destructor, which SQLite also calls when the registration fails. */
+  for(i=0; rc==SQLITE_OK && i<COUNT(aFunc); i++){
+    if( aFunc[i].bConn ) conn_ref(pConn);
+    rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg, aFunc[i].eFlags,
+                                    aFunc[i].bConn ? pConn : 0, aFunc[i].xFunc, 0, 0,
+                                    aFunc[i].bConn ? conn_release : 0);
+  }
+  for(j=0; rc==SQLITE_OK && j<COUNT(aModule); j++){
+    conn_ref(pConn);
+    rc = sqlite3_create_module_v2(db, aModule[j].zName, aModule[j].pModule, pConn,
+                                  conn_release);
+  }
+  if( rc ){
+    unregister(db, i, j);
+    if( *pzErrMsg==0 ) *pzErrMsg = sqlite3_mprintf("apifetch: registering its functions "
+                                                   "failed: %s", sqlite3_errstr(rc));
+  }
+  conn_release(pConn);
   return rc;
 }

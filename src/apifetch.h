@@ -30,7 +30,8 @@
 #include <sys/socket.h>
 #include <curl/curl.h>
 
-#define APIFETCH_VERSION "0.1.0"
+/* APIFETCH_VERSION (from the file VERSION) and APIFETCH_COMMIT (git rev-parse
+** --short HEAD, only in a git checkout) are set by the Makefile. */
 
 /* Hard limits on what SQL may ask for. */
 #define APIFETCH_MAX_CONCURRENCY 10000
@@ -367,6 +368,10 @@ struct Options {
   void *pProfileCtx;
   const Guard *pGuard;           /* The connection's limits (for ${env:}), or NULL */
   int bInProfile;                /* Parsing a profile (no nested profiles) */
+  int bEnvGranted;               /* ... one whose ${env:} were checked when stored */
+  int bFromFile;                 /* A table stored in a database file: no ${env:} */
+  char *zCredOrigin;             /* Such a table's profile: its credentials go to this
+                                 ** origin only ("" for none) */
   char **azRecordPath;           /* record_path keys */
   int nRecordPath;               /* Number of keys in azRecordPath */
 };
@@ -413,6 +418,7 @@ struct Request {
   size_t nBody;                  /* Bytes in pBody */
   struct curl_slist *pHeaders;   /* Headers to send, options' merged in */
   int bNoCredentials;            /* A page on another origin: no bearer, basic, headers */
+  struct PageSeen *pSeen;        /* The pages its chain has fetched (paginate.c; owned) */
 };
 void request_clear(Request *p);
 
@@ -455,6 +461,16 @@ char *request_from_template(const Options *pOpt,
 char *url_check(const char *zUrl);
 
 /**************************************************************************
+** util.c - leaf helpers that call nothing above them.
+*/
+/* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
+** default port filled in)?  0 if either cannot be parsed. */
+int url_same_origin(const char *a, const char *b);
+/* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
+** If not, it is a reference relative to a base. */
+int url_has_scheme(const char *z);
+
+/**************************************************************************
 ** guard.c - per-connection limits for shared and untrusted use
 **
 ** Read at load time from the environment variable APIFETCH_CONFIG (a JSON
@@ -469,29 +485,95 @@ struct Guard {
   sqlite3_int64 maxRequests;     /* Per query, retries included; 0 = no limit */
   sqlite3_int64 maxTotalBytes;   /* Per query, body bytes; 0 = no limit */
   sqlite3_int64 maxQueryMs;      /* Per query, as deadline_ms; 0 = no limit */
+  sqlite3_int64 maxConcurrency;  /* Transfers in flight at most; 0 = no cap */
   char **azAllowEnv;             /* Variables ${env:NAME} may read, or NULL */
   int nAllowEnv;                 /* Entries in azAllowEnv */
   char *zCaFile;                 /* CA bundle for queries that name none, or NULL */
   int bLocked;                   /* No more changes */
   int nQueryDepth;               /* url_query steps under way (vtab.c): no changes */
 };
+/* What the limits of api_fetch_config count against: not one scan but a
+** window of them (conn.c), one statement's worth, so that a query cannot
+** reset its budget by running api_fetch once per row of a join. */
+typedef struct Budget Budget;
+struct Budget {
+  sqlite3_int64 nRequests;       /* HTTP requests sent, retries and redirects too */
+  sqlite3_int64 nBytes;          /* Response body bytes received */
+  sqlite3_int64 tStart;          /* When the window opened, ms (clock_ms) */
+};
+
 void guard_clear(Guard *g);
 /* May a query with options pOpt run on this connection?  SQLITE_OK, or an
 ** error code with the reason in *pzErr (NULL on out-of-memory). */
 int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr);
 /* May ${env:zName} be read on this connection (g may be NULL: yes)? */
 int guard_env_refused(const Guard *g, const char *zName);
-/* Apply a JSON object of settings.  Returns SQLITE_OK or an error with a
-** message. */
-int guard_set(Guard *g, const char *zJson, char **pzErr);
-/* The settings as a JSON object (sqlite3_malloc'd). */
-char *guard_describe(const Guard *g);
+/* The settings of g changed by the JSON object pRoot, into *pNew (a deep
+** copy: g is unchanged).  Returns SQLITE_OK or an error with a message.
+** The key "profiles" is left to conn.c. */
+int guard_set(const Guard *g, const struct cJSON *pRoot, Guard *pNew, char **pzErr);
+/* Replace the settings of g by *pNew (which is emptied). */
+void guard_replace(Guard *g, Guard *pNew);
+/* The settings as a JSON object, or NULL on out-of-memory. */
+struct cJSON *guard_describe(const Guard *g);
 /* Is this connected address one the guard refuses?  Returns a static
 ** reason, or NULL. */
 const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr);
-/* Is this URL's host refused by the allow-list?  Returns 1 if so. */
-int guard_host_refused(const Guard *g, const char *zUrl);
-int guard_register(sqlite3 *db, Guard *g, char **pzErr);
+/* Is this URL's host and port refused by allow_hosts?  Returns 1 if so,
+** with "host:port" in *pzHostPort (sqlite3_malloc'd; NULL on OOM). */
+int guard_host_refused(const Guard *g, const char *zUrl, char **pzHostPort);
+/* Why an allow_hosts entry is malformed, or NULL. */
+const char *guard_host_entry_error(const char *z);
+
+/**************************************************************************
+** conn.c - per-connection state: limits, profiles, counters
+*/
+enum {
+  STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
+  STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
+  STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
+  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_WINDOW, STAT_COUNT
+};
+
+typedef struct Profile Profile;
+struct Profile {
+  char *zName;                   /* Its name */
+  char *zJson;                   /* The options object, checked when stored */
+};
+
+typedef struct Conn Conn;
+struct Conn {
+  sqlite3 *db;                   /* The connection */
+  int nRef;                      /* Registrations holding this (conn_release) */
+  Conn *pNextConn;               /* Next in the process-wide list */
+  Guard guard;                   /* Limits (guard.c) */
+  Profile *aProfile;             /* Profiles, unordered */
+  int nProfile;
+  sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
+  int nScan;                     /* Scans running now */
+  void *pTableList;              /* api_fetch tables of the connection (vtab.c) */
+  int nWindow;                   /* api_fetch cursors open now (conn_window_*) */
+  Budget budget;                 /* The limits' counters for the open window */
+};
+
+/* The Conn of db, made (with APIFETCH_CONFIG applied) if it has none yet;
+** the caller holds one reference, dropped with conn_release. */
+int conn_attach(sqlite3 *db, Conn **ppConn, char **pzErr);
+void conn_ref(Conn *p);
+void conn_release(void *p);
+/* Apply settings (a JSON object: guard.c's and "profiles"), all or nothing. */
+int conn_configure(Conn *p, const char *zJson, char **pzErr);
+void profiles_clear(Conn *p);
+/* A budget window is open while any api_fetch cursor is: a statement opens
+** its cursors once and filters them once per row of a join, so the window
+** spans the statement (and any statement that runs while it is open). */
+void conn_window_enter(Conn *p);
+void conn_window_leave(Conn *p);
+/* Options.xProfile: the options JSON of profile zName, or NULL. */
+const char *conn_profile(void *pCtx, const char *zName);
+void conn_config_func(sqlite3_context*, int, sqlite3_value**);   /* api_fetch_config */
+void conn_profile_func(sqlite3_context*, int, sqlite3_value**);  /* api_fetch_profile */
+extern sqlite3_module conn_stats_module;                          /* api_fetch_stats */
 
 /**************************************************************************
 ** engine.c
@@ -507,6 +589,7 @@ struct Response {
   char *zError;                  /* Why it failed, or NULL (owned) */
   int eErr;                      /* ERR_*: what kind of failure, if zError */
   int nAttempt;                  /* Attempts made */
+  int nRequest;                  /* HTTP requests sent: attempts and redirects */
   sqlite3_int64 elapsed_ms;      /* From first start to completion */
   char *zContentType;            /* Content-Type of the response, or NULL */
   char *pBody;                   /* Response body (owned), may be NULL */
@@ -529,7 +612,10 @@ struct PageGen {
 typedef struct PageQueue PageQueue;
 struct PageQueue { PageGen *pFirst, *pLast; };
 int paginate_first(const Paginate *p, Request *pReq);
-int paginate_follow(const Paginate *p, const Response *r, JsonSpan root, int bEmpty,
+typedef struct PageSeen PageSeen;
+/* Queue the pages after r (a chain's set of fetched pages moves from r to
+** the next page's request). */
+int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
                     PageQueue *q);
 int pagequeue_next(const Paginate *p, PageQueue *q, Request *pReq);
 void pagequeue_clear(PageQueue *q);
@@ -547,23 +633,32 @@ struct RequestSource {
 #define APIFETCH_CANCEL_CHECK_MS 100
 
 typedef struct Engine Engine;
-/* pGuard (may be NULL) must outlive the engine. */
-Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
-                   char **pzErr);
+/* pGuard (may be NULL) and pBudget must outlive the engine. */
+Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
+                   RequestSource src, char **pzErr);
 /* SQLITE_ROW with *ppResp (caller frees), SQLITE_DONE, SQLITE_INTERRUPT
 ** when src.xCancelled says so, or an error code with *pzErr set. */
 int engine_next(Engine *p, Response **ppResp, char **pzErr);
 void engine_free(Engine *p);
 /* The source has more requests after all (pages found later). */
 void engine_wake(Engine *p);
+/* Transfers the engine lets be in flight at once: concurrency unless it was
+** capped, then *pzCapped names what capped it ("max_concurrency", "the
+** open-file limit"), else NULL. */
+int engine_window_size(const Engine *p, const char **pzCapped);
+/* Raise this process's soft limit on open files toward the hard one (once;
+** at load), so that a large concurrency has the descriptors it needs. */
+void engine_raise_fd_limit(void);
+/* File descriptors kept free for the host when the window is sized. */
+#define APIFETCH_FD_RESERVE 64
 /* Milliseconds new requests have waited for the rate limit so far. */
 sqlite3_int64 engine_rate_wait_ms(const Engine *p);
 
 sqlite3_int64 clock_ms(void);
 
 /**************************************************************************
-** vtab.c
+** vtab.c - the api_fetch module (both faces); its pAux is the Conn.
 */
-int vtab_register(sqlite3 *db, char **pzErr);
+extern sqlite3_module vtab_fetch_module;
 
 #endif /* APIFETCH_H */

@@ -25,8 +25,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <assert.h>
+#include <dirent.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include "apifetch.h"
 
 enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
@@ -45,7 +49,15 @@ struct Transfer {
   size_t nAlloc;            /* Bytes allocated for pBody */
   int bTooBig;              /* Body went over max_bytes */
   int bRefused;             /* The guard refused an address or host: no retry */
-  int nSent;                /* Requests this attempt sent (redirects too) */
+  int nRequest;             /* Requests sent for req: attempts and redirects */
+  sqlite3_int64 tAttempt;   /* When this attempt (its first request) started */
+  /* Where the redirects of this attempt have led (see redirect_follow);
+  ** every new attempt starts again from req as it was asked. */
+  char *zHopUrl;            /* The URL now, or NULL for req.zUrl */
+  int nRedirect;            /* Redirects followed in this attempt */
+  int bHopGet;              /* A redirect turned the request into a GET */
+  int bHopForeign;          /* A redirect left req's origin: no credentials */
+  struct curl_slist *pHopHeaders;  /* req's headers as a hop may send them */
   char *zNote;              /* Why a retry was not made, for the error text */
   char zRetryAfter[64];     /* Retry-After of the last response, or "" */
   Buf link;                 /* Link header lines of the last response */
@@ -56,8 +68,7 @@ struct Transfer {
 struct Engine {
   const Options *pOpt;      /* Options (owned by the caller) */
   const Guard *pGuard;      /* Connection limits (owned by the caller), or NULL */
-  sqlite3_int64 nStarted;   /* Attempts started, for max_requests */
-  sqlite3_int64 nBytes;     /* Body bytes received, for max_total_bytes */
+  Budget *pBudget;          /* What the limits are counted against (shared) */
   int bOverBytes;           /* max_total_bytes was passed */
   int bOverRequests;        /* max_requests was passed by a redirect */
   const char *zDeadline;    /* "deadline_ms" or "max_query_ms" */
@@ -68,7 +79,9 @@ struct Engine {
   int bPending;             /* pending is valid */
   CURLM *multi;             /* One multi handle: one connection cache */
   CURLSH *share;            /* DNS and TLS session cache for the handles */
-  Transfer *aXfer;          /* The window: pOpt->concurrency slots */
+  Transfer *aXfer;          /* The window: nXfer slots */
+  int nXfer;                /* Slots: concurrency, unless capped (engine_window) */
+  const char *zCapped;      /* What capped it, or NULL */
   Transfer **apIdle;        /* Stack of idle slots */
   int nIdle;                /* Entries in apIdle */
   int nDone;                /* Responses in pDone: each still holds its slot's share
@@ -146,8 +159,8 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
     t->bTooBig = 1;
     return 0;                       /* aborts the transfer */
   }
-  e->nBytes += (sqlite3_int64)n;
-  if( e->pGuard && e->pGuard->maxTotalBytes && e->nBytes > e->pGuard->maxTotalBytes ){
+  e->pBudget->nBytes += (sqlite3_int64)n;
+  if( e->pGuard && e->pGuard->maxTotalBytes && e->pBudget->nBytes > e->pGuard->maxTotalBytes ){
     e->bOverBytes = 1;
     t->bRefused = 1;
     return 0;
@@ -229,11 +242,16 @@ static int host_refused(Transfer *t){
     }
   }
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
-  if( zUrl && guard_host_refused(t->pEngine->pGuard, zUrl) ){
-    sqlite3_free(t->zNote);
-    t->zNote = sqlite3_mprintf("refused by allow_hosts: the host of %s is not allowed", zUrl);
-    t->bRefused = 1;
-    return 1;
+  if( zUrl ){
+    char *zHostPort = 0;
+    if( guard_host_refused(t->pEngine->pGuard, zUrl, &zHostPort) ){
+      sqlite3_free(t->zNote);
+      t->zNote = sqlite3_mprintf("refused by allow_hosts: %s is not allowed (%s)",
+                                 zHostPort ? zHostPort : "the host", zUrl);
+      sqlite3_free(zHostPort);
+      t->bRefused = 1;
+      return 1;
+    }
   }
   return 0;
 }
@@ -273,139 +291,190 @@ static curl_socket_t on_open_socket(void *pArg, curlsocktype purpose,
 /* allow_hosts, last check: before each request is sent, also on a reused
 ** connection. */
 static int on_prereq(void *pArg, char *zIp, char *zLocal, int port, int localPort){
-  Transfer *t = (Transfer*)pArg;
-  Engine *e = t->pEngine;
   (void)zIp; (void)zLocal; (void)port; (void)localPort;
-  /* max_requests counts every request sent: an attempt's first was counted
-  ** when it started, each redirect it follows is counted here. */
-  if( ++t->nSent>1 && e->pGuard->maxRequests && ++e->nStarted>e->pGuard->maxRequests ){
-    e->bOverRequests = 1;
-    return CURL_PREREQFUNC_ABORT;
-  }
-  return host_refused(t) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+  return host_refused((Transfer*)pArg) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 /**************************************************************************
 ** Starting and finishing transfers
 */
+/* The headers a request sends where a redirect has taken it: all of req's
+** on its own origin, and on another only those that describe the body
+** (libcurl itself drops only Authorization and Cookie, so an API key in
+** X-Api-Key would follow a redirect anywhere).  Without a body, none of
+** those.  NULL with *pbOom on out-of-memory. */
+static int header_is_body(const char *zLine){
+  static const char *const azBody[] = { "content-type", "content-encoding", "expect", 0 };
+  size_t n = strcspn(zLine, ":;");
+  int i;
+  for(i=0; azBody[i]; i++){
+    if( strlen(azBody[i])==n && strncasecmp(zLine, azBody[i], n)==0 ) return 1;
+  }
+  return 0;
+}
+
+static int hop_headers(Transfer *t){
+  const struct curl_slist *l;
+  int bBody = !t->bHopGet && t->req.pBody;
+  curl_slist_free_all(t->pHopHeaders);
+  t->pHopHeaders = 0;
+  for(l=t->req.pHeaders; l; l=l->next){
+    struct curl_slist *pNew;
+    int bKeep = header_is_body(l->data) ? bBody : !t->bHopForeign;
+    if( !bKeep ) continue;
+    pNew = curl_slist_append(t->pHopHeaders, l->data);
+    if( pNew==0 ) return SQLITE_NOMEM;
+    t->pHopHeaders = pNew;
+  }
+  return SQLITE_OK;
+}
+
+/* Back to req as asked, for a new attempt. */
+static void hop_reset(Transfer *t){
+  sqlite3_free(t->zHopUrl);
+  t->zHopUrl = 0;
+  t->nRedirect = 0;
+  t->bHopGet = 0;
+  t->bHopForeign = 0;
+  curl_slist_free_all(t->pHopHeaders);
+  t->pHopHeaders = 0;
+}
+
+/* curl_easy_setopt that remembers a failure: a dropped header, proxy or
+** CA file would be a silently different request, so any failure fails it
+** (they fail only for want of memory). */
+#define SETOPT(h, opt, val) (bad |= curl_easy_setopt(h, opt, val)!=CURLE_OK)
+
 static int transfer_setup(Engine *e, Transfer *t){
   const Options *o = e->pOpt;
   CURL *h = t->easy;
-  const char *zMethod = t->req.zMethod;
-  /* A fresh easy handle for every attempt, not curl_easy_reset(): libcurl
-  ** before 8.1.0 (Debian 12 has 7.88.1) keeps a pointer to the last header
-  ** of the handle's previous transfer after freeing it, and a response whose
-  ** first header line is folded (starts with a space) then makes it
-  ** realloc freed memory: a double free (curl issue 11101, fixed by PR 11103;
-  ** found by make fuzz-http).  Connections, DNS and TLS sessions live in the
-  ** multi and share handles, so nothing worth keeping is lost. */
+  const char *zUrl = t->zHopUrl ? t->zHopUrl : t->req.zUrl;
+  const char *zMethod = t->bHopGet ? (t->req.zMethod && strcmp(t->req.zMethod, "HEAD")==0
+                                      ? "HEAD" : "GET") : t->req.zMethod;
+  const char *pBody = t->bHopGet ? 0 : t->req.pBody;
+  struct curl_slist *pHeaders = t->nRedirect ? t->pHopHeaders : t->req.pHeaders;
+  sqlite3_int64 tmo = o->timeout_ms;
+  int bad = 0;
+  /* A fresh easy handle for every attempt and hop, not curl_easy_reset():
+  ** libcurl before 8.1.0 (Debian 12 has 7.88.1) keeps a pointer to the last
+  ** header of the handle's previous transfer after freeing it, and a
+  ** response whose first header line is folded (starts with a space) then
+  ** makes it realloc freed memory: a double free (curl issue 11101, fixed by
+  ** PR 11103; found by make fuzz-http).  Connections, DNS and TLS sessions
+  ** live in the multi and share handles, so nothing worth keeping is lost. */
   if( h ) curl_easy_cleanup(h);
   h = t->easy = curl_easy_init();
   if( h==0 ) return SQLITE_NOMEM;
   t->nBody = 0;
   t->bTooBig = 0;
   t->bRefused = 0;
-  t->nSent = 0;
   t->zRetryAfter[0] = 0;
   t->link.n = 0;
   t->total.n = 0;
   t->zErr[0] = 0;
-  curl_easy_setopt(h, CURLOPT_URL, t->req.zUrl);
-  curl_easy_setopt(h, CURLOPT_PRIVATE, t);
-  curl_easy_setopt(h, CURLOPT_SHARE, e->share);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->zErr);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
-  /* Safe defaults: http(s) only, before and after redirects; TLS peer and
-  ** host verification stay at libcurl's default (on). */
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, o->max_redirects>0 ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)o->max_redirects);
-  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");   /* all libcurl decodes */
+  /* timeout_ms is per attempt: the redirects of an attempt share it. */
+  if( t->nRedirect ){
+    tmo -= clock_ms() - t->tAttempt;
+    if( tmo<1 ) tmo = 1;
+  }
+  SETOPT(h, CURLOPT_URL, zUrl);
+  SETOPT(h, CURLOPT_PRIVATE, t);
+  SETOPT(h, CURLOPT_SHARE, e->share);
+  SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+  SETOPT(h, CURLOPT_ERRORBUFFER, t->zErr);
+  SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
+  SETOPT(h, CURLOPT_WRITEDATA, t);
+  SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
+  SETOPT(h, CURLOPT_HEADERDATA, t);
+  /* Safe defaults: http(s) only; TLS peer and host verification stay at
+  ** libcurl's default (on).  Redirects are followed here, not by libcurl
+  ** (transfer_done), so that each hop is checked like a request. */
+  SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+  SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
+  SETOPT(h, CURLOPT_TIMEOUT_MS, (long)tmo);
+  SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+  SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");   /* all libcurl decodes */
   /* Wait for a multiplexed HTTP/2 stream rather than open a connection
   ** only where TLS ALPN settles the question during the handshake.  On
   ** cleartext HTTP/1.1 libcurl cannot know until a response arrives, so a
   ** waiting transfer would queue behind a slow one (measured: retries stuck
   ** behind a 3 s request until their own timeout). */
-  if( strncasecmp(t->req.zUrl, "https:", 6)==0 ){
-    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+  if( strncasecmp(zUrl, "https:", 6)==0 ){
+    SETOPT(h, CURLOPT_PIPEWAIT, 1L);
   }else{
     /* Cleartext is HTTP/1.1 only.  libcurl 7.88 believes a status line
     ** that says HTTP/2, even on an HTTP/1.1 connection, marks the host as
     ** one that multiplexes, and then sends the next request on a connection
     ** still busy with another response: responses cross between URLs
-    ** (found by make fuzz-http).  A transfer that does not want HTTP/2 is
-    ** never multiplexed. */
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    ** (found by make fuzz-http; refused upstream since 8.8.0, PR 13421).  A
+    ** transfer that does not want HTTP/2 is never multiplexed. */
+    SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   }
-  curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  SETOPT(h, CURLOPT_TCP_NODELAY, 1L);
   if( e->pGuard && (e->pGuard->bBlockPrivate || e->pGuard->azAllowHost) ){
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
+    SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    SETOPT(h, CURLOPT_OPENSOCKETDATA, t);
   }
   if( e->pGuard && e->pGuard->bBlockPrivate ){
     /* Through a proxy (http_proxy and friends in the environment) the
     ** address checked would be the proxy's, and the proxy would connect
     ** wherever it was asked: connect directly. */
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    SETOPT(h, CURLOPT_PROXY, "");
   }
   if( e->pGuard && e->pGuard->azAllowHost ){
-    curl_easy_setopt(h, CURLOPT_RESOLVER_START_FUNCTION, on_resolver_start);
-    curl_easy_setopt(h, CURLOPT_RESOLVER_START_DATA, t);
+    SETOPT(h, CURLOPT_RESOLVER_START_FUNCTION, on_resolver_start);
+    SETOPT(h, CURLOPT_RESOLVER_START_DATA, t);
+    SETOPT(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    SETOPT(h, CURLOPT_PREREQDATA, t);
   }
-  if( e->pGuard && (e->pGuard->azAllowHost || e->pGuard->maxRequests) ){
-    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
-    curl_easy_setopt(h, CURLOPT_PREREQDATA, t);
-  }
-  curl_easy_setopt(h, CURLOPT_USERAGENT,
-                   o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
+  SETOPT(h, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
   if( o->ca_file ){
-    curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+    SETOPT(h, CURLOPT_CAINFO, o->ca_file);
   }else if( e->pGuard && e->pGuard->zCaFile ){
-    curl_easy_setopt(h, CURLOPT_CAINFO, e->pGuard->zCaFile);
+    SETOPT(h, CURLOPT_CAINFO, e->pGuard->zCaFile);
   }
-  /* Credentials set this way are not sent to another host after a
-  ** redirect (libcurl's rule, unless CURLOPT_UNRESTRICTED_AUTH). */
-  if( t->req.bNoCredentials ){
-    /* A next page on another origin (paginate.c): none. */
+  if( t->req.bNoCredentials || t->bHopForeign ){
+    /* A page or a redirect on another origin than the one asked: none. */
   }else if( o->zBearer ){
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
+    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    SETOPT(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
   }else if( o->zBasic ){
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(h, CURLOPT_USERPWD, o->zBasic);
+    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    SETOPT(h, CURLOPT_USERPWD, o->zBasic);
   }
-  if( t->req.pHeaders ) curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->req.pHeaders);
+  if( pHeaders ) SETOPT(h, CURLOPT_HTTPHEADER, pHeaders);
   if( zMethod && strcmp(zMethod, "HEAD")==0 ){
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  }else if( (zMethod && strcmp(zMethod, "GET")!=0) || t->req.pBody ){
+    SETOPT(h, CURLOPT_NOBODY, 1L);
+  }else if( (zMethod && strcmp(zMethod, "GET")!=0) || pBody ){
     if( zMethod && strcmp(zMethod, "POST")!=0 ){
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, zMethod);
+      SETOPT(h, CURLOPT_CUSTOMREQUEST, zMethod);
     }
-    if( t->req.pBody || zMethod==0 || strcmp(zMethod, "POST")==0
+    if( pBody || zMethod==0 || strcmp(zMethod, "POST")==0
      || strcmp(zMethod, "PUT")==0 || strcmp(zMethod, "PATCH")==0 ){
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req.nBody);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->req.pBody ? t->req.pBody : "");
+      SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(pBody ? t->req.nBody : 0));
+      SETOPT(h, CURLOPT_POSTFIELDS, pBody ? pBody : "");
     }
   }
-  return SQLITE_OK;
+  return bad ? SQLITE_NOMEM : SQLITE_OK;
 }
 
-static int transfer_start(Engine *e, Transfer *t){
-  int rc = transfer_setup(e, t);
+/* Start the next request of slot t: a new attempt (bAttempt), or the next
+** hop of a redirect. */
+static int transfer_start(Engine *e, Transfer *t, int bAttempt){
+  int rc;
+  if( bAttempt ){
+    hop_reset(t);
+    t->tAttempt = clock_ms();
+  }
+  rc = transfer_setup(e, t);
   if( rc ) return rc;
   if( curl_multi_add_handle(e->multi, t->easy)!=CURLM_OK ) return SQLITE_NOMEM;
   t->state = T_RUNNING;
-  t->nAttempt++;
+  if( bAttempt ) t->nAttempt++;
+  t->nRequest++;
   e->nRunning++;
-  e->nStarted++;
+  e->pBudget->nRequests++;
   return SQLITE_OK;
 }
 
@@ -429,6 +498,7 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   r->zError = zError;
   r->eErr = zError ? eErr : ERR_NONE;
   r->nAttempt = t->nAttempt;
+  r->nRequest = t->nRequest;
   r->elapsed_ms = clock_ms() - t->tFirst;
   if( zError==0 && t->easy
    && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
@@ -450,6 +520,8 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   sqlite3_free(t->zNote);
   t->zNote = 0;
   t->nAttempt = 0;
+  t->nRequest = 0;
+  hop_reset(t);
   t->state = T_IDLE;
   e->apIdle[e->nIdle++] = t;
   done_push(e, r);
@@ -487,7 +559,7 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
     if( ra>delay ) delay = ra;
   }
   if( e->tDeadline && now+delay>=e->tDeadline ){
-    t->zNote = sqlite3_mprintf("no time left before deadline_ms for another attempt");
+    t->zNote = sqlite3_mprintf("no time left before %s for another attempt", e->zDeadline);
     return -1;
   }
   return delay;
@@ -501,6 +573,13 @@ static char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
     return sqlite3_mprintf("response body exceeds max_bytes (%lld bytes)",
                            e->pOpt->max_bytes);
   }
+  if( cc==CURLE_OUT_OF_MEMORY && status>0 && t->nBody==0 && t->zErr[0]==0 ){
+    /* libcurl before 8.6 reports a header line over its limit as out of
+    ** memory, with no detail.  With a status line in and no body yet that
+    ** is by far the likely cause; the libcurl text stays in the message. */
+    return sqlite3_mprintf("response header too large: a header line over libcurl's "
+                           "limit of 100 KiB (libcurl says \"%s\")", curl_easy_strerror(cc));
+  }
   if( cc!=CURLE_OK ){
     return sqlite3_mprintf("%s%s%s%s%s", curl_easy_strerror(cc),
                            t->zErr[0] ? ": " : "", t->zErr, zSep, zNote);
@@ -511,13 +590,67 @@ static char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
   return 0;
 }
 
+/* A 3xx with a Location is followed here rather than by libcurl, so that
+** every hop is a request like any other (allow_hosts, block_private and
+** max_requests see it) and so that a hop to another origin (scheme, host,
+** port) than the one asked carries no credentials and no headers but the
+** body's (libcurl drops only Authorization and Cookie).  As in the fetch
+** standard, 303 (and 301 or 302 after a POST) becomes a GET without a
+** body; 307 and 308 keep the method and the body.
+** Returns 1 if the next hop was started, 0 if the response is final (not a
+** redirect, or max_redirects is 0), -1 with *pzError for a redirect that
+** is refused, or SQLITE_NOMEM. */
+static int redirect_follow(Engine *e, Transfer *t, long status, char **pzError){
+  const Options *o = e->pOpt;
+  const char *zLoc = 0, *zFrom = t->zHopUrl ? t->zHopUrl : t->req.zUrl;
+  const char *zMethod = t->req.zMethod ? t->req.zMethod : t->req.pBody ? "POST" : "GET";
+  char *zWhy, *zNew;
+  if( status!=301 && status!=302 && status!=303 && status!=307 && status!=308 ) return 0;
+  if( o->max_redirects==0 ) return 0;
+  if( curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &zLoc)!=CURLE_OK || zLoc==0 ) return 0;
+  if( t->nRedirect>=o->max_redirects ){
+    *pzError = sqlite3_mprintf("redirected more than max_redirects (%d) times, last to %s",
+                               o->max_redirects, zLoc);
+    return *pzError ? -1 : SQLITE_NOMEM;
+  }
+  zWhy = url_check(zLoc);
+  if( zWhy ){
+    *pzError = sqlite3_mprintf("redirect refused: %s", zWhy);
+    sqlite3_free(zWhy);
+    return *pzError ? -1 : SQLITE_NOMEM;
+  }
+  if( e->pGuard && e->pGuard->maxRequests && e->pBudget->nRequests>=e->pGuard->maxRequests ){
+    e->bOverRequests = 1;
+    *pzError = sqlite3_mprintf("max_requests reached before redirect to %s", zLoc);
+    return *pzError ? -1 : SQLITE_NOMEM;
+  }
+  zNew = sqlite3_mprintf("%s", zLoc);
+  if( zNew==0 ) return SQLITE_NOMEM;
+  if( !t->bHopForeign && !url_same_origin(zNew, zFrom) ) t->bHopForeign = 1;
+  if( (status==303 && strcmp(zMethod, "HEAD")!=0)
+   || ((status==301 || status==302) && strcmp(zMethod, "POST")==0) ){
+    t->bHopGet = 1;
+  }
+  sqlite3_free(t->zHopUrl);
+  t->zHopUrl = zNew;
+  t->nRedirect++;
+  if( hop_headers(t) ) return SQLITE_NOMEM;
+  return transfer_start(e, t, 0)==SQLITE_OK ? 1 : SQLITE_NOMEM;
+}
+
 static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
   long status = 0;
   sqlite3_int64 now = clock_ms(), delay;
-  char *zError;
+  char *zError = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_multi_remove_handle(e->multi, t->easy);
   e->nRunning--;
+  if( cc==CURLE_OK && !t->bRefused ){
+    int r = redirect_follow(e, t, status, &zError);
+    if( r==1 ) return SQLITE_OK;
+    if( r<0 ) return transfer_finish(e, t, status, zError, ERR_NETWORK);
+    if( r ) return r;
+  }
   delay = retry_delay(e, t, cc, status, now);
   if( delay>=0 ){
     t->state = T_WAITING;
@@ -558,7 +691,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       }
       if( !e->bPending ) break;
     }
-    if( e->pGuard && e->pGuard->maxRequests && e->nStarted>=e->pGuard->maxRequests ){
+    if( e->pGuard && e->pGuard->maxRequests && e->pBudget->nRequests>=e->pGuard->maxRequests ){
       *pzErr = sqlite3_mprintf(
           "api_fetch: this query reached max_requests (%lld) set by api_fetch_config",
           e->pGuard->maxRequests);
@@ -582,7 +715,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       t->nAttempt = 0;
       t->tFirst = now;
     }
-    rc = transfer_start(e, t);
+    rc = transfer_start(e, t, 1);
     if( rc ) return rc;
     (*pnStarted)++;
   }
@@ -609,7 +742,7 @@ static int engine_expire(Engine *e){
   e->bExpired = 1;
   e->zExpired = sqlite3_mprintf("%s (%lld) reached", e->zDeadline, e->deadlineMs);
   if( e->zExpired==0 ) return SQLITE_NOMEM;
-  for(i=0; i<e->pOpt->concurrency; i++){
+  for(i=0; i<e->nXfer; i++){
     Transfer *t = &e->aXfer[i];
     if( t->state==T_RUNNING ){
       curl_multi_remove_handle(e->multi, t->easy);
@@ -704,7 +837,9 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
     if( e->src.xCancelled && now - e->tCancelCheck >= APIFETCH_CANCEL_CHECK_MS ){
       e->tCancelCheck = now;
       if( e->src.xCancelled(e->src.pCtx) ){
-        *pzErr = sqlite3_mprintf("api_fetch: interrupted");
+        /* Exactly SQLite's own word: hosts match it (Datasette shows its
+        ** "SQL Interrupted" page only for an error that reads "interrupted"). */
+        *pzErr = sqlite3_mprintf("interrupted");
         return SQLITE_INTERRUPT;
       }
     }
@@ -734,22 +869,77 @@ multi_error:
   return SQLITE_ERROR;
 }
 
-Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
-                   char **pzErr){
+static void raise_fd_limit(void){
+  struct rlimit rl;
+  if( getrlimit(RLIMIT_NOFILE, &rl)==0 && rl.rlim_cur<rl.rlim_max ){
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);    /* where allowed; engine_window copes if not */
+  }
+}
+
+void engine_raise_fd_limit(void){
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, raise_fd_limit);
+}
+
+/* File descriptors this process may still open: the soft limit less those
+** open now (counted in /proc/self/fd), or -1 if that cannot be told. */
+static long fds_available(void){
+  struct rlimit rl;
+  DIR *d;
+  long nOpen = 0;
+  if( getrlimit(RLIMIT_NOFILE, &rl)!=0 || rl.rlim_cur==RLIM_INFINITY ) return -1;
+  d = opendir("/proc/self/fd");
+  if( d==0 ) return -1;
+  while( readdir(d) ) nOpen++;
+  closedir(d);
+  return (long)rl.rlim_cur - (nOpen - 2);       /* "." and ".." */
+}
+
+/* How many transfers may be in flight: concurrency, capped by the host's
+** max_concurrency and by the file descriptors left.  A transfer holds a
+** socket, and while its name is resolved a socket pair too, so the window
+** gets half of what is left after a reserve for the host (its database,
+** its own sockets); above that, transfers failed to open sockets and the
+** failures were absorbed by retries without a word. */
+static int engine_window(const Options *pOpt, const Guard *pGuard, const char **pzWhy){
+  int n = pOpt->concurrency;
+  long nFree;
+  *pzWhy = 0;
+  if( pGuard && pGuard->maxConcurrency && n>pGuard->maxConcurrency ){
+    n = (int)pGuard->maxConcurrency;
+    *pzWhy = "max_concurrency";
+  }
+  nFree = fds_available();
+  if( nFree>=0 && n > (nFree - APIFETCH_FD_RESERVE)/2 ){
+    n = nFree - APIFETCH_FD_RESERVE > 2 ? (int)((nFree - APIFETCH_FD_RESERVE)/2) : 1;
+    *pzWhy = "the open-file limit";
+  }
+  assert( n>=1 );
+  return n;
+}
+
+Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
+                   RequestSource src, char **pzErr){
   Engine *e = sqlite3_malloc64(sizeof(*e));
-  int i, n = pOpt->concurrency;
+  const char *zCapped;
+  int i, n = engine_window(pOpt, pGuard, &zCapped);
   if( e==0 ) goto oom;
   memset(e, 0, sizeof(*e));
+  e->nXfer = n;
+  e->zCapped = zCapped;
   e->pOpt = pOpt;
   e->pGuard = pGuard;
+  e->pBudget = pBudget;
   e->src = src;
   e->aXfer = sqlite3_malloc64(sizeof(Transfer)*n);
+  /* Zeroed before anything can fail: engine_free cleans up every slot. */
+  if( e->aXfer ) memset(e->aXfer, 0, sizeof(Transfer)*n);
   e->apIdle = sqlite3_malloc64(sizeof(Transfer*)*n);
   e->apHeap = sqlite3_malloc64(sizeof(Transfer*)*n);
   e->multi = curl_multi_init();
   e->share = curl_share_init();
   if( !e->aXfer || !e->apIdle || !e->apHeap || !e->multi || !e->share ) goto oom;
-  memset(e->aXfer, 0, sizeof(Transfer)*n);
   for(i=0; i<n; i++){
     e->aXfer[i].pEngine = e;
     e->apIdle[n-1-i] = &e->aXfer[i];
@@ -764,13 +954,17 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, RequestSource src,
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
+  /* deadline_ms runs from this scan's start, max_query_ms from the start
+  ** of the budget window (the statement): the earlier one applies. */
   e->zDeadline = "deadline_ms";
   e->deadlineMs = pOpt->deadline_ms;
-  if( pGuard && pGuard->maxQueryMs && (e->deadlineMs==0 || pGuard->maxQueryMs<e->deadlineMs) ){
+  if( pOpt->deadline_ms>0 ) e->tDeadline = clock_ms() + pOpt->deadline_ms;
+  if( pGuard && pGuard->maxQueryMs
+   && (e->tDeadline==0 || pBudget->tStart + pGuard->maxQueryMs < e->tDeadline) ){
     e->zDeadline = "max_query_ms";
     e->deadlineMs = pGuard->maxQueryMs;
+    e->tDeadline = pBudget->tStart + pGuard->maxQueryMs;
   }
-  if( e->deadlineMs>0 ) e->tDeadline = clock_ms() + e->deadlineMs;
   return e;
 oom:
   engine_free(e);
@@ -785,6 +979,11 @@ void engine_wake(Engine *e){
   e->bSrcDone = 0;
 }
 
+int engine_window_size(const Engine *e, const char **pzCapped){
+  if( pzCapped ) *pzCapped = e->zCapped;
+  return e->nXfer;
+}
+
 sqlite3_int64 engine_rate_wait_ms(const Engine *e){
   return e->rateWaitMs + (e->tRateBlocked ? clock_ms() - e->tRateBlocked : 0);
 }
@@ -794,11 +993,12 @@ void engine_free(Engine *e){
   int i;
   if( e==0 ) return;
   if( e->aXfer ){
-    for(i=0; i<e->pOpt->concurrency; i++){
+    for(i=0; i<e->nXfer; i++){
       Transfer *t = &e->aXfer[i];
       if( t->state==T_RUNNING ) curl_multi_remove_handle(e->multi, t->easy);
       if( t->easy ) curl_easy_cleanup(t->easy);
       request_clear(&t->req);
+      hop_reset(t);
       sqlite3_free(t->pBody);
       sqlite3_free(t->zNote);
       buf_free(&t->link);

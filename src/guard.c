@@ -99,26 +99,35 @@ static int names_read(const cJSON *v, int bLower, const char *zWant, char ***paz
   return SQLITE_OK;
 }
 
-int guard_set(Guard *g, const char *zJson, char **pzErr){
-  cJSON *pRoot, *v;
-  Guard n = *g;                   /* the new settings, applied at the end */
-  char **azHost = 0, **azEnv = 0;
-  char *zCaFile = 0;
-  int nHost = 0, nEnv = 0, bHost = 0, bEnv = 0, bCaFile = 0, rc = SQLITE_OK;
-  if( json_has_nul(zJson, strlen(zJson)) ){
-    *pzErr = sqlite3_mprintf("api_fetch_config: the settings hold \\u0000, a NUL character");
-    return SQLITE_ERROR;
+/* A deep copy of a list of names (NULL stays NULL). */
+static int names_copy(char **az, int n, char ***paz){
+  char **azNew;
+  int i;
+  *paz = 0;
+  if( az==0 ) return SQLITE_OK;
+  azNew = sqlite3_malloc64(sizeof(char*)*(size_t)(n+1));
+  if( azNew==0 ) return SQLITE_NOMEM;
+  for(i=0; i<n; i++){
+    azNew[i] = sqlite3_mprintf("%s", az[i]);
+    if( azNew[i]==0 ){ strlist_free(azNew, i); return SQLITE_NOMEM; }
   }
-  pRoot = cJSON_ParseWithOpts(zJson, 0, 1);
-  if( pRoot==0 || !cJSON_IsObject(pRoot) ){
-    cJSON_Delete(pRoot);
-    *pzErr = sqlite3_mprintf("api_fetch_config: the settings must be a JSON object");
-    return SQLITE_ERROR;
-  }
-  if( g->bLocked ){
-    cJSON_Delete(pRoot);
-    *pzErr = sqlite3_mprintf("api_fetch_config: the settings of this connection are locked");
-    return SQLITE_ERROR;
+  *paz = azNew;
+  return SQLITE_OK;
+}
+
+int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
+  const cJSON *v;
+  Guard n = *g;                   /* the new settings: g's, deep-copied below */
+  int rc = SQLITE_OK;
+  n.azAllowHost = 0;
+  n.azAllowEnv = 0;
+  n.zCaFile = 0;
+  memset(pNew, 0, sizeof(*pNew));
+  if( names_copy(g->azAllowHost, g->nAllowHost, &n.azAllowHost)
+   || names_copy(g->azAllowEnv, g->nAllowEnv, &n.azAllowEnv)
+   || (g->zCaFile && (n.zCaFile = sqlite3_mprintf("%s", g->zCaFile))==0) ){
+    guard_clear(&n);
+    return SQLITE_NOMEM;
   }
   cJSON_ArrayForEach(v, pRoot){
     const char *k = v->string;
@@ -132,6 +141,13 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
       if( k[0]=='d' ) n.bDisabled = cJSON_IsTrue(v);
       else if( k[0]=='b' ) n.bBlockPrivate = cJSON_IsTrue(v);
       else n.bLocked = cJSON_IsTrue(v);
+    }else if( strcmp(k, "max_concurrency")==0 ){
+      double d = v->valuedouble;
+      if( !cJSON_IsNumber(v) || d<0 || d>APIFETCH_MAX_CONCURRENCY || d!=(double)(int)d ){
+        rc = bad(pzErr, k, "a whole number from 1 to 10000, 0 for no cap");
+        break;
+      }
+      n.maxConcurrency = (sqlite3_int64)d;
     }else if( strcmp(k, "max_requests")==0 || strcmp(k, "max_total_bytes")==0
            || strcmp(k, "max_query_ms")==0 ){
       double d = v->valuedouble;
@@ -143,202 +159,274 @@ int guard_set(Guard *g, const char *zJson, char **pzErr){
       else if( k[4]=='t' ) n.maxTotalBytes = (sqlite3_int64)d;
       else n.maxQueryMs = (sqlite3_int64)d;
     }else if( strcmp(k, "allow_hosts")==0 ){
-      bHost = 1;
-      if( (rc = names_read(v, 1, "an array of host names, or null", &azHost, &nHost, pzErr))!=0 ) break;
+      char **az = 0;
+      int nAz = 0;
+      int iBad;
+      rc = names_read(v, 1, "an array of host names, or null", &az, &nAz, pzErr);
+      if( rc ) break;
+      for(iBad=0; iBad<nAz && guard_host_entry_error(az[iBad])==0; iBad++){}
+      if( iBad<nAz ){
+        *pzErr = sqlite3_mprintf("api_fetch_config: allow_hosts entry \"%s\": %s "
+            "(entries are host, host:port or host:*)", az[iBad], guard_host_entry_error(az[iBad]));
+        strlist_free(az, nAz);
+        rc = SQLITE_ERROR;
+        break;
+      }
+      /* null: no list (NULL); []: a list that allows nothing. */
+      strlist_free(n.azAllowHost, n.nAllowHost);
+      n.azAllowHost = az;
+      n.nAllowHost = nAz;
     }else if( strcmp(k, "allow_env")==0 ){
-      bEnv = 1;
-      if( (rc = names_read(v, 0, "an array of variable names, or null", &azEnv, &nEnv, pzErr))!=0 ) break;
+      char **az = 0;
+      int nAz = 0;
+      rc = names_read(v, 0, "an array of variable names, or null", &az, &nAz, pzErr);
+      if( rc ) break;
+      strlist_free(n.azAllowEnv, n.nAllowEnv);
+      n.azAllowEnv = az;
+      n.nAllowEnv = nAz;
     }else if( strcmp(k, "ca_file")==0 ){
-      sqlite3_free(zCaFile);
-      zCaFile = 0;
-      bCaFile = 1;
+      sqlite3_free(n.zCaFile);
+      n.zCaFile = 0;
       if( cJSON_IsNull(v) ) continue;
       if( !cJSON_IsString(v) || v->valuestring[0]==0 ){
         rc = bad(pzErr, k, "the path of a file of CA certificates, or null");
         break;
       }
-      zCaFile = sqlite3_mprintf("%s", v->valuestring);
-      if( zCaFile==0 ){ rc = SQLITE_NOMEM; break; }
+      n.zCaFile = sqlite3_mprintf("%s", v->valuestring);
+      if( n.zCaFile==0 ){ rc = SQLITE_NOMEM; break; }
+    }else if( strcmp(k, "profiles")==0 ){
+      /* conn.c's */
     }else{
       *pzErr = sqlite3_mprintf("api_fetch_config: unknown setting \"%s\" (known: disabled, "
-          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, allow_env, "
-          "ca_file, lock)", k);
+          "allow_hosts, block_private, max_requests, max_total_bytes, max_query_ms, "
+          "max_concurrency, allow_env, ca_file, profiles, lock)", k);
       rc = SQLITE_ERROR;
       break;
     }
   }
-  cJSON_Delete(pRoot);
   if( rc ){
-    strlist_free(azHost, nHost);
-    strlist_free(azEnv, nEnv);
-    sqlite3_free(zCaFile);
+    guard_clear(&n);
     return rc;
   }
-  if( bCaFile ){
-    sqlite3_free(g->zCaFile);
-    n.zCaFile = zCaFile;
-  }
-  /* null: no list (NULL); []: a list that allows nothing. */
-  if( bHost ){
-    strlist_free(g->azAllowHost, g->nAllowHost);
-    n.azAllowHost = azHost;
-    n.nAllowHost = nHost;
-  }
-  if( bEnv ){
-    strlist_free(g->azAllowEnv, g->nAllowEnv);
-    n.azAllowEnv = azEnv;
-    n.nAllowEnv = nEnv;
-  }
-  *g = n;
+  *pNew = n;
   return SQLITE_OK;
 }
 
+void guard_replace(Guard *g, Guard *pNew){
+  int nDepth = g->nQueryDepth;
+  guard_clear(g);
+  *g = *pNew;
+  g->nQueryDepth = nDepth;
+  memset(pNew, 0, sizeof(*pNew));
+}
+
 /* A list setting as names_read reads it: null, or an array of names. */
-static void names_describe(cJSON *o, const char *zKey, char **az, int n){
-  cJSON *a;
+static int names_describe(cJSON *o, const char *zKey, char **az, int n){
+  cJSON *a, *pStr;
   int i;
-  if( az==0 ){
-    cJSON_AddNullToObject(o, zKey);
-    return;
-  }
+  if( az==0 ) return cJSON_AddNullToObject(o, zKey)!=0;
   a = cJSON_AddArrayToObject(o, zKey);
-  for(i=0; a && i<n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(az[i]));
-}
-
-char *guard_describe(const Guard *g){
-  cJSON *o = cJSON_CreateObject();
-  char *zJson, *z;
-  if( o==0 ) return 0;
-  cJSON_AddBoolToObject(o, "disabled", g->bDisabled);
-  names_describe(o, "allow_hosts", g->azAllowHost, g->nAllowHost);
-  cJSON_AddBoolToObject(o, "block_private", g->bBlockPrivate);
-  cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests);
-  cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes);
-  cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs);
-  names_describe(o, "allow_env", g->azAllowEnv, g->nAllowEnv);
-  if( g->zCaFile ) cJSON_AddStringToObject(o, "ca_file", g->zCaFile);
-  else cJSON_AddNullToObject(o, "ca_file");
-  cJSON_AddBoolToObject(o, "lock", g->bLocked);
-  zJson = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  if( zJson==0 ) return 0;
-  z = sqlite3_mprintf("%s", zJson);
-  cJSON_free(zJson);
-  return z;
-}
-
-static const char *v4_refused(const unsigned char *a){
-  if( a[0]==127 ) return "a loopback address";
-  if( a[0]==10 || (a[0]==172 && (a[1]&0xF0)==16) || (a[0]==192 && a[1]==168) ){
-    return "a private address";
+  for(i=0; a && i<n; i++){
+    pStr = cJSON_CreateString(az[i]);
+    if( pStr==0 || !cJSON_AddItemToArray(a, pStr) ){ cJSON_Delete(pStr); return 0; }
   }
-  if( a[0]==100 && (a[1]&0xC0)==64 ) return "a shared (carrier-grade NAT) address";
-  if( a[0]==169 && a[1]==254 ) return "a link-local address";
-  if( a[0]==0 ) return "an unspecified address";
-  if( a[0]>=224 ) return "a multicast or reserved address";
+  return a!=0;
+}
+
+cJSON *guard_describe(const Guard *g){
+  cJSON *o = cJSON_CreateObject();
+  int bOk;
+  if( o==0 ) return 0;
+  /* Each Add returns NULL when it cannot allocate: an incomplete answer
+  ** would misstate the limits, so it is no answer. */
+  bOk = cJSON_AddBoolToObject(o, "disabled", g->bDisabled)
+     && names_describe(o, "allow_hosts", g->azAllowHost, g->nAllowHost)
+     && cJSON_AddBoolToObject(o, "block_private", g->bBlockPrivate)
+     && cJSON_AddNumberToObject(o, "max_requests", (double)g->maxRequests)
+     && cJSON_AddNumberToObject(o, "max_total_bytes", (double)g->maxTotalBytes)
+     && cJSON_AddNumberToObject(o, "max_query_ms", (double)g->maxQueryMs)
+     && cJSON_AddNumberToObject(o, "max_concurrency", (double)g->maxConcurrency)
+     && names_describe(o, "allow_env", g->azAllowEnv, g->nAllowEnv)
+     && (g->zCaFile ? cJSON_AddStringToObject(o, "ca_file", g->zCaFile)!=0
+                    : cJSON_AddNullToObject(o, "ca_file")!=0)
+     && cJSON_AddBoolToObject(o, "lock", g->bLocked);
+  if( !bOk ){
+    cJSON_Delete(o);
+    return 0;
+  }
+  return o;
+}
+
+/* block_private: only globally reachable addresses.  The rows are the
+** IANA special-purpose address registries (iana-ipv4-special-registry,
+** iana-ipv6-special-registry) plus multicast and, for IPv6, everything
+** outside global unicast (2000::/3): an address in a row is refused with
+** its reason unless the row says the registry marks it globally reachable
+** (zWhy NULL).  The first matching row decides, so those exceptions come
+** before the blocks that hold them.  A list of what is allowed, not of
+** what is known to be bad: a new special-purpose block is refused until a
+** row says otherwise. */
+typedef struct AddrBlock AddrBlock;
+struct AddrBlock {
+  unsigned char a[16];           /* Prefix (the first 4 bytes for IPv4) */
+  int nBits;                     /* Prefix length */
+  const char *zWhy;              /* Why refused; NULL: globally reachable */
+};
+
+static const AddrBlock aV4Block[] = {
+  { {192,0,0,9},     32, 0 },                       /* PCP anycast */
+  { {192,0,0,10},    32, 0 },                       /* TURN anycast */
+  { {0,0,0,0},        8, "an unspecified (\"this network\") address (0.0.0.0/8)" },
+  { {10,0,0,0},       8, "a private address (10.0.0.0/8)" },
+  { {100,64,0,0},    10, "a shared (carrier-grade NAT) address (100.64.0.0/10)" },
+  { {127,0,0,0},      8, "a loopback address (127.0.0.0/8)" },
+  { {169,254,0,0},   16, "a link-local address (169.254.0.0/16)" },
+  { {172,16,0,0},    12, "a private address (172.16.0.0/12)" },
+  { {192,0,0,0},     24, "an IETF protocol assignment (192.0.0.0/24)" },
+  { {192,0,2,0},     24, "a documentation address (192.0.2.0/24)" },
+  { {192,88,99,0},   24, "a deprecated 6to4 relay address (192.88.99.0/24)" },
+  { {192,168,0,0},   16, "a private address (192.168.0.0/16)" },
+  { {198,18,0,0},    15, "a benchmarking address (198.18.0.0/15)" },
+  { {198,51,100,0},  24, "a documentation address (198.51.100.0/24)" },
+  { {203,0,113,0},   24, "a documentation address (203.0.113.0/24)" },
+  { {224,0,0,0},      4, "a multicast address (224.0.0.0/4)" },
+  { {240,0,0,0},      4, "a reserved address (240.0.0.0/4)" },
+};
+
+#define V6(a,b,c,d,e,f,g,h) { (a)>>8,(a)&255,(b)>>8,(b)&255,(c)>>8,(c)&255,(d)>>8,(d)&255, \
+                              (e)>>8,(e)&255,(f)>>8,(f)&255,(g)>>8,(g)&255,(h)>>8,(h)&255 }
+static const AddrBlock aV6Block[] = {
+  { V6(0x2001,0x1,0,0,0,0,0,0x1),  128, 0 },          /* PCP anycast */
+  { V6(0x2001,0x1,0,0,0,0,0,0x2),  128, 0 },          /* TURN anycast */
+  { V6(0x2001,0x1,0,0,0,0,0,0x3),  128, 0 },          /* DNS-SD SRP anycast */
+  { V6(0x2001,0x3,0,0,0,0,0,0),     32, 0 },          /* AMT */
+  { V6(0x2001,0x4,0x112,0,0,0,0,0), 48, 0 },          /* AS112-v6 */
+  { V6(0x2001,0x20,0,0,0,0,0,0),    28, 0 },          /* ORCHIDv2 */
+  { V6(0x2001,0x30,0,0,0,0,0,0),    28, 0 },          /* Drone Remote ID */
+  { V6(0,0,0,0,0,0,0,0x1),         128, "a loopback address (::1)" },
+  { V6(0,0,0,0,0,0,0,0),           128, "an unspecified address (::)" },
+  { V6(0x64,0xff9b,0x1,0,0,0,0,0),  48, "a local-use IPv4/IPv6 translation address (64:ff9b:1::/48)" },
+  { V6(0x100,0,0,0,0,0,0,0),        64, "a discard-only address (100::/64)" },
+  { V6(0x100,0,0,0x1,0,0,0,0),      64, "a dummy address (100:0:0:1::/64)" },
+  { V6(0x2001,0xdb8,0,0,0,0,0,0),   32, "a documentation address (2001:db8::/32)" },
+  { V6(0x2001,0,0,0,0,0,0,0),       23, "an IETF protocol assignment (2001::/23)" },
+  { V6(0x3fff,0,0,0,0,0,0,0),       20, "a documentation address (3fff::/20)" },
+  { V6(0x5f00,0,0,0,0,0,0,0),       16, "a segment routing (SRv6) address (5f00::/16)" },
+  { V6(0xfc00,0,0,0,0,0,0,0),        7, "a private (unique local) address (fc00::/7)" },
+  { V6(0xfe80,0,0,0,0,0,0,0),       10, "a link-local address (fe80::/10)" },
+  { V6(0xfec0,0,0,0,0,0,0,0),       10, "a site-local address (fec0::/10)" },
+  { V6(0xff00,0,0,0,0,0,0,0),        8, "a multicast address (ff00::/8)" },
+  { V6(0x2000,0,0,0,0,0,0,0),        3, 0 },          /* global unicast */
+  { V6(0,0,0,0,0,0,0,0),             0, "not a global unicast address (outside 2000::/3)" },
+};
+
+static int prefix_match(const unsigned char *a, const unsigned char *p, int nBits){
+  int nByte = nBits/8, nRest = nBits%8;
+  if( memcmp(a, p, (size_t)nByte)!=0 ) return 0;
+  return nRest==0 || ((a[nByte]^p[nByte]) & (0xFF00>>nRest) & 0xFF)==0;
+}
+
+static const char *block_refused(const AddrBlock *aBlock, int nBlock, const unsigned char *a){
+  int i;
+  for(i=0; i<nBlock; i++){
+    if( prefix_match(a, aBlock[i].a, aBlock[i].nBits) ) return aBlock[i].zWhy;
+  }
   return 0;
 }
+#define V4_REFUSED(a) block_refused(aV4Block, (int)(sizeof(aV4Block)/sizeof(aV4Block[0])), a)
 
 const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr){
   if( g==0 || !g->bBlockPrivate ) return 0;
   if( pAddr->sa_family==AF_INET ){
     const struct sockaddr_in *p = (const struct sockaddr_in*)pAddr;
-    return v4_refused((const unsigned char*)&p->sin_addr);
+    const unsigned char *a = (const unsigned char*)&p->sin_addr;
+    if( a[0]==255 && a[1]==255 && a[2]==255 && a[3]==255 ) return "a broadcast address";
+    return V4_REFUSED(a);
   }
   if( pAddr->sa_family==AF_INET6 ){
     const unsigned char *a = ((const struct sockaddr_in6*)pAddr)->sin6_addr.s6_addr;
-    static const unsigned char zero[16], v4mapped[12] = {0,0,0,0,0,0,0,0,0,0,0xff,0xff};
-    if( memcmp(a, zero, 15)==0 && (a[15]==0 || a[15]==1) ){
-      return a[15] ? "a loopback address" : "an unspecified address";
-    }
-    if( memcmp(a, v4mapped, 12)==0 ) return v4_refused(a+12);
-    /* IPv6 forms that carry an IPv4 address a translator may connect to:
-    ** IPv4-compatible ::a.b.c.d, SIIT ::ffff:0:a.b.c.d, NAT64 64:ff9b::/96,
-    ** 6to4 2002:aabb:ccdd::/48. */
-    if( memcmp(a, zero, 12)==0 ) return v4_refused(a+12);
+    static const unsigned char zero[16];
+    /* IPv6 forms that carry an IPv4 address that the host, or a translator
+    ** on the way, connects to: IPv4-mapped ::ffff:a.b.c.d, SIIT
+    ** ::ffff:0:a.b.c.d, IPv4-compatible ::a.b.c.d (but :: and ::1), NAT64
+    ** 64:ff9b::/96, 6to4 2002:aabb:ccdd::/48.  The IPv4 address decides. */
+    if( memcmp(a, zero, 10)==0 && a[10]==0xff && a[11]==0xff ) return V4_REFUSED(a+12);
     if( memcmp(a, zero, 8)==0 && a[8]==0xff && a[9]==0xff && a[10]==0 && a[11]==0 ){
-      return v4_refused(a+12);
+      return V4_REFUSED(a+12);
+    }
+    if( memcmp(a, zero, 12)==0 && !(memcmp(a+12, zero, 3)==0 && a[15]<=1) ){
+      return V4_REFUSED(a+12);
     }
     if( a[0]==0 && a[1]==0x64 && a[2]==0xff && a[3]==0x9b && memcmp(a+4, zero, 8)==0 ){
-      return v4_refused(a+12);
+      return V4_REFUSED(a+12);
     }
-    if( a[0]==0x20 && a[1]==0x02 ) return v4_refused(a+2);
-    if( (a[0]&0xFE)==0xFC ) return "a private (unique local) address";
-    if( a[0]==0xFE && (a[1]&0xC0)==0x80 ) return "a link-local address";
-    if( a[0]==0xFF ) return "a multicast address";
-    return 0;
+    if( a[0]==0x20 && a[1]==0x02 ) return V4_REFUSED(a+2);
+    return block_refused(aV6Block, (int)(sizeof(aV6Block)/sizeof(aV6Block[0])), a);
   }
   return "not an IP address";
 }
 
-int guard_host_refused(const Guard *g, const char *zUrl){
+/* allow_hosts entries: "host" (the default ports, 80 and 443), "host:port"
+** or "host:*" (any port); an IPv6 address in brackets, "[::1]:8080".
+** Does entry z allow host zHost (lower case, brackets kept) on port iPort? */
+static int host_entry_allows(const char *z, const char *zHost, long iPort){
+  const char *zColon = z[0]=='[' ? strstr(z, "]:") : strchr(z, ':');
+  size_t nHost;
+  if( z[0]=='[' && zColon ) zColon++;
+  if( z[0]!='[' && zColon && strchr(zColon+1, ':') ) zColon = 0;   /* a bare IPv6 address */
+  nHost = zColon ? (size_t)(zColon - z) : strlen(z);
+  if( z[0]!='[' && strchr(z, ':') && zColon==0 ){
+    /* "::1" means "[::1]" */
+    size_t n = strlen(zHost);
+    if( n!=nHost+2 || zHost[0]!='[' || strncmp(zHost+1, z, nHost)!=0 ) return 0;
+  }else if( strlen(zHost)!=nHost || strncmp(zHost, z, nHost)!=0 ){
+    return 0;
+  }
+  if( zColon==0 ) return iPort==80 || iPort==443;
+  if( strcmp(zColon+1, "*")==0 ) return 1;
+  return strtol(zColon+1, 0, 10)==iPort;
+}
+
+/* Is an allow_hosts entry well formed?  Returns NULL or why not. */
+const char *guard_host_entry_error(const char *z){
+  const char *zColon = z[0]=='[' ? strstr(z, "]:") : strchr(z, ':');
+  const char *s;
+  if( z[0]=='[' ){
+    if( strchr(z, ']')==0 ) return "an IPv6 address needs its closing ]";
+    if( zColon==0 ) return strchr(z, ']')[1] ? "text after ] must be :port" : 0;
+    zColon++;
+  }else if( zColon && strchr(zColon+1, ':') ){
+    return 0;                      /* a bare IPv6 address */
+  }
+  if( zColon==0 ) return 0;
+  if( zColon==z ) return "the host is missing";
+  if( strcmp(zColon+1, "*")==0 ) return 0;
+  for(s=zColon+1; *s; s++) if( *s<'0' || *s>'9' ) break;
+  if( s==zColon+1 || *s || strtol(zColon+1, 0, 10)<1 || strtol(zColon+1, 0, 10)>65535 ){
+    return "the port must be a number from 1 to 65535, or *";
+  }
+  return 0;
+}
+
+int guard_host_refused(const Guard *g, const char *zUrl, char **pzHostPort){
   CURLU *h;
-  char *zHost = 0;
+  char *zHost = 0, *zPort = 0, *z;
   int i, bRefused = 1;
+  if( pzHostPort ) *pzHostPort = 0;
   if( g==0 || g->azAllowHost==0 ) return 0;
   h = curl_url();
   if( h && curl_url_set(h, CURLUPART_URL, zUrl, 0)==CURLUE_OK
-   && curl_url_get(h, CURLUPART_HOST, &zHost, 0)==CURLUE_OK ){
+   && curl_url_get(h, CURLUPART_HOST, &zHost, 0)==CURLUE_OK
+   && curl_url_get(h, CURLUPART_PORT, &zPort, CURLU_DEFAULT_PORT)==CURLUE_OK ){
+    long iPort = strtol(zPort, 0, 10);
+    for(z=zHost; *z; z++) if( *z>='A' && *z<='Z' ) *z += 'a'-'A';
     for(i=0; i<g->nAllowHost; i++){
-      if( strcasecmp(zHost, g->azAllowHost[i])==0 ){ bRefused = 0; break; }
+      if( host_entry_allows(g->azAllowHost[i], zHost, iPort) ){ bRefused = 0; break; }
     }
+    if( bRefused && pzHostPort ) *pzHostPort = sqlite3_mprintf("%s:%ld", zHost, iPort);
   }
   curl_free(zHost);
+  curl_free(zPort);
   curl_url_cleanup(h);
   return bRefused;
-}
-
-/* api_fetch_config([settings]): apply settings (unless locked), return the
-** settings in force as JSON. */
-static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  Guard *g = (Guard*)sqlite3_user_data(ctx);
-  char *z;
-  if( argc==1 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
-    char *zErr = 0;
-    int rc;
-    if( g->nQueryDepth>0 ){
-      /* SQLITE_DIRECTONLY keeps views and triggers out; a url_query, which
-      ** may be stored in someone else's database file, is kept out here. */
-      sqlite3_result_error(ctx, "api_fetch_config: not allowed inside a url_query", -1);
-      return;
-    }
-    rc = guard_set(g, (const char*)sqlite3_value_text(argv[0]), &zErr);
-    if( rc ){
-      if( zErr ){
-        sqlite3_result_error(ctx, zErr, -1);
-        sqlite3_free(zErr);
-      }else{
-        sqlite3_result_error_nomem(ctx);
-      }
-      return;
-    }
-  }
-  z = guard_describe(g);
-  if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
-  sqlite3_result_text(ctx, z, -1, sqlite3_free);
-}
-
-/* Register api_fetch_config(), after applying APIFETCH_CONFIG to g.  A
-** host that asked for limits must not get a connection without them, so a
-** bad APIFETCH_CONFIG fails the load. */
-int guard_register(sqlite3 *db, Guard *g, char **pzErr){
-  const char *zEnv = getenv("APIFETCH_CONFIG");
-  int rc;
-  if( zEnv && zEnv[0] ){
-    char *zErr = 0;
-    rc = guard_set(g, zEnv, &zErr);
-    if( rc ){
-      *pzErr = sqlite3_mprintf("apifetch: APIFETCH_CONFIG: %s",
-                               zErr ? zErr : "out of memory");
-      sqlite3_free(zErr);
-      return SQLITE_ERROR;
-    }
-  }
-  rc = sqlite3_create_function_v2(db, "api_fetch_config", 0,
-         SQLITE_UTF8 | SQLITE_DIRECTONLY, g, configFunc, 0, 0, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "api_fetch_config", 1,
-           SQLITE_UTF8 | SQLITE_DIRECTONLY, g, configFunc, 0, 0, 0);
-  }
-  return rc;
 }

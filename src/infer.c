@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <assert.h>
 #include <string.h>
 #include "apifetch.h"
 
@@ -718,6 +719,18 @@ static void cell_string(Cell *c, Buf *pArena, JsonSpan v){
 }
 
 /* Convert string v for a numeric column.  Returns 1 if converted. */
+/* An integer c in a REAL column becomes REAL, as pandas' float64 column
+** does: exactly, up to 2^53.  Beyond, a double would change its digits, so
+** the integer is kept and counted as a mismatch.  Returns 1 for that. */
+static int integer_into_real(Cell *c){
+  const sqlite3_int64 mx = (sqlite3_int64)1<<53;
+  assert( c->eType==SQLITE_INTEGER );
+  if( c->i<-mx || c->i>mx ) return 1;
+  c->eType = SQLITE_FLOAT;
+  c->r = (double)c->i;
+  return 0;
+}
+
 static int string_to_number(const Column *p, const TypeRules *r, JsonSpan v, Cell *c){
   const char *z = v.z + 1;
   size_t n = v.n - 2;
@@ -730,6 +743,7 @@ static int string_to_number(const Column *p, const TypeRules *r, JsonSpan v, Cel
     parse_int64(z, n, &i);
     c->eType = SQLITE_INTEGER;
     c->i = i;
+    if( p->eType==TYPE_REAL ) return integer_into_real(c) ? 2 : 1;
     return 1;
   }
   if( k & (r->numericStrings==NUMSTR_DECIMAL ? STR_DEC : STR_REAL) ){
@@ -767,6 +781,7 @@ int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *c, Buf 
       char k = number_kind(v.z, v.n, &c->i, &c->r);
       if( k=='i' ){
         c->eType = SQLITE_INTEGER;
+        if( p->eType==TYPE_REAL && !bTsCol ) return integer_into_real(c);
         return bTsCol;
       }
       if( k=='r' ){

@@ -75,16 +75,19 @@ void options_clear(Options *p){
   sqlite3_free(p->zBasic);
   sqlite3_free(p->zUrlTemplate);
   sqlite3_free(p->zBaseUrl);
+  sqlite3_free(p->zCredOrigin);
   strlist_free(p->azQuery, p->nQuery);
   strlist_free(p->azSecret, p->nSecret);
   {
     const char *(*x)(void*, const char*) = p->xProfile;
     void *pCtx = p->pProfileCtx;
     const Guard *pGuard = p->pGuard;
+    int bFromFile = p->bFromFile;
     options_init(p);
     p->xProfile = x;
     p->pProfileCtx = pCtx;
     p->pGuard = pGuard;
+    p->bFromFile = bFromFile;
   }
 }
 
@@ -197,7 +200,15 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
     }
     memcpy(zName, e+6, (size_t)(end-e-6));
     zName[end-e-6] = 0;
-    if( guard_env_refused(p->pGuard, zName) ){
+    if( p->bFromFile && !p->bEnvGranted ){
+      /* The README's promise: data cannot ask for secrets, and a file is data. */
+      *pzErr = sqlite3_mprintf("api_fetch: %s: a table stored in a database file may not "
+                               "read ${env:%s} (its arguments are data); put the secret in a "
+                               "profile, or create the table in temp", zWhere, zName);
+      buf_free(&b);
+      return 0;
+    }
+    if( !p->bEnvGranted && guard_env_refused(p->pGuard, zName) ){
       /* The same whether it is set or not: no telling which names exist. */
       *pzErr = sqlite3_mprintf("api_fetch: %s: environment variable %s may not be read "
                                "on this connection (api_fetch_config's allow_env)",
@@ -553,9 +564,21 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
                                "(define it with api_fetch_profile)", v->valuestring);
       return SQLITE_ERROR;
     }
+    /* Its ${env:} names were checked against allow_env when it was stored
+    ** (conn.c): it keeps that right after a lock. */
     p->bInProfile = 1;
+    p->bEnvGranted = 1;
     rc = options_parse(p, zJson, pzErr);
     p->bInProfile = 0;
+    p->bEnvGranted = 0;
+    if( rc==SQLITE_OK && p->bFromFile ){
+      /* A file may name a profile of the host's, but its credentials go only
+      ** to the profile's own base_url origin, whatever URLs the file lists
+      ** or base_url it sets: a file cannot send them elsewhere. */
+      sqlite3_free(p->zCredOrigin);
+      p->zCredOrigin = sqlite3_mprintf("%s", p->zBaseUrl ? p->zBaseUrl : "");
+      if( p->zCredOrigin==0 ) rc = SQLITE_NOMEM;
+    }
     return rc;
   }
   if( strcmp(zKey, "record_path")==0 ) return parse_record_path(p, v, pzErr);
@@ -666,6 +689,7 @@ void request_clear(Request *p){
   sqlite3_free(p->zMethod);
   sqlite3_free(p->pBody);
   curl_slist_free_all(p->pHeaders);
+  sqlite3_free(p->pSeen);
   memset(p, 0, sizeof(*p));
 }
 
@@ -981,7 +1005,7 @@ static char *json_param(void *pCtx, const char *zName, int *pbMissing){
 
 /* The last steps of every request: base_url for a relative URL. */
 static int request_resolve(Request *pReq, const Options *pOpt){
-  if( pOpt->zBaseUrl && pReq->zUrl && strstr(pReq->zUrl, "://")==0 ){
+  if( pOpt->zBaseUrl && pReq->zUrl && !url_has_scheme(pReq->zUrl) ){
     char *z = url_resolve(pOpt->zBaseUrl, pReq->zUrl);
     if( z==0 ) return SQLITE_NOMEM;
     sqlite3_free(pReq->zUrl);
@@ -993,7 +1017,11 @@ static int request_resolve(Request *pReq, const Options *pOpt){
 /* Option headers and query parameters onto a request about to be sent. */
 static int request_finish(Request *pReq, const Options *pOpt){
   char *z;
-  if( merge_headers(pReq, pOpt) ) return SQLITE_NOMEM;
+  if( pOpt->zCredOrigin && !url_same_origin(pReq->zUrl, pOpt->zCredOrigin) ){
+    pReq->bNoCredentials = 1;        /* see zCredOrigin: no bearer, basic, headers */
+  }else if( merge_headers(pReq, pOpt) ){
+    return SQLITE_NOMEM;
+  }
   if( pOpt->nQuery<2 ) return SQLITE_OK;
   z = url_with_params(pReq->zUrl, (const char *const*)pOpt->azQuery, pOpt->nQuery/2);
   if( z==0 ) return SQLITE_NOMEM;

@@ -25,6 +25,7 @@
 ** and when there is no next page.  A page that fails after its retries is
 ** an error row naming that page's URL; the chain it was on stops there.
 */
+#include <assert.h>
 #include <string.h>
 #include <strings.h>
 #include <cjson/cJSON.h>
@@ -246,64 +247,148 @@ static sqlite3_int64 url_param_int(const char *zUrl, const char *zName){
   return -1;
 }
 
-/* The URL of the Link header entry with relation zRel (RFC 8288), or NULL. */
+/* The Link header (RFC 8288 section 3):
+**
+**   Link       = #link-value
+**   link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param )
+**   link-param = token BWS [ "=" BWS ( token / quoted-string ) ]
+**
+** Several headers arrive joined by ", ".  The target of the first link
+** whose rel holds zRel (rel is a space-separated list, compared without
+** case; a second rel in one link is ignored, section 3.3), resolved
+** against zBase; NULL if none, or on OOM. */
+static int is_tchar(char c){
+  return (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+      || (c && strchr("!#$%&'*+-.^_`|~", c)!=0);
+}
+static const char *skip_ows(const char *s){
+  while( *s==' ' || *s=='\t' ) s++;
+  return s;
+}
+
+/* A token or quoted-string at s: decoded into zOut (at most nOut-1 bytes
+** kept, the rest read and dropped).  Returns the end of the value. */
+static const char *param_value(const char *s, char *zOut, size_t nOut){
+  size_t n = 0;
+  if( *s=='"' ){
+    for(s++; *s && *s!='"'; s++){
+      if( *s=='\\' && s[1] ) s++;                 /* quoted-pair */
+      if( n+1<nOut ) zOut[n++] = *s;
+    }
+    if( *s=='"' ) s++;
+  }else{
+    for(; is_tchar(*s); s++) if( n+1<nOut ) zOut[n++] = *s;
+  }
+  zOut[n] = 0;
+  return s;
+}
+
+/* Does the space-separated list zList hold zRel (without case)? */
+static int rel_has(const char *zList, const char *zRel){
+  size_t nRel = strlen(zRel);
+  const char *s = zList;
+  while( *s ){
+    const char *e;
+    while( *s==' ' || *s=='\t' ) s++;
+    for(e=s; *e && *e!=' ' && *e!='\t'; e++){}
+    if( (size_t)(e-s)==nRel && strncasecmp(s, zRel, nRel)==0 ) return 1;
+    s = e;
+  }
+  return 0;
+}
+
 static char *link_url(const char *zLink, const char *zRel, const char *zBase){
   const char *s = zLink;
-  size_t nRel = strlen(zRel);
-  while( s && (s = strchr(s, '<'))!=0 ){
-    const char *e = strchr(s, '>'), *p, *end;
-    int bMatch = 0;
-    if( e==0 ) return 0;
-    end = strchr(e, ',');
-    /* A comma can be inside a quoted parameter; good enough for rel. */
-    if( end==0 ) end = e + strlen(e);
-    for(p=e; p<end; p++){
-      if( strncasecmp(p, "rel=", 4)==0 ){
-        const char *v = p + 4, *ve;
-        if( *v=='"' ){ v++; ve = strchr(v, '"'); if( ve==0 || ve>end ) ve = end; }
-        else{ ve = v; while( ve<end && *ve!=';' && *ve!=' ' && *ve!=',' ) ve++; }
-        /* rel may hold several space-separated relations */
-        while( v<ve ){
-          const char *w = v;
-          while( w<ve && *w!=' ' ) w++;
-          if( (size_t)(w-v)==nRel && strncasecmp(v, zRel, nRel)==0 ) bMatch = 1;
-          v = w + 1;
-        }
+  for(;;){
+    const char *zTarget, *zEnd;
+    int bRelSeen = 0, bMatch = 0;
+    while( *s==',' || *s==' ' || *s=='\t' ) s++;
+    if( *s==0 ) return 0;
+    if( *s!='<' || (zEnd = strchr(s, '>'))==0 ){
+      /* Not a link-value: skip to the next one, past quoted strings. */
+      while( *s && *s!=',' ){
+        if( *s=='"' ){ char z[2]; s = param_value(s, z, sizeof(z)); }else s++;
+      }
+      continue;
+    }
+    zTarget = s + 1;
+    s = zEnd + 1;
+    for(;;){
+      char zName[16], zVal[256];
+      size_t n = 0;
+      s = skip_ows(s);
+      if( *s!=';' ) break;
+      s = skip_ows(s+1);
+      for(; is_tchar(*s); s++) if( n+1<sizeof(zName) ) zName[n++] = *s;
+      zName[n] = 0;
+      s = skip_ows(s);
+      zVal[0] = 0;
+      if( *s=='=' ) s = param_value(skip_ows(s+1), zVal, sizeof(zVal));
+      if( strcasecmp(zName, "rel")==0 && !bRelSeen ){
+        bRelSeen = 1;
+        bMatch = rel_has(zVal, zRel);
       }
     }
     if( bMatch ){
-      char *zRef = sqlite3_mprintf("%.*s", (int)(e - s - 1), s + 1);
+      char *zRef = sqlite3_mprintf("%.*s", (int)(zEnd - zTarget), zTarget);
       char *zOut = zRef ? url_resolve(zBase, zRef) : 0;
       sqlite3_free(zRef);
       return zOut;
     }
-    s = end;
+    /* On to the next link-value: past what is left of this one. */
+    while( *s && *s!=',' ){
+      if( *s=='"' ){ char z[2]; s = param_value(s, z, sizeof(z)); }else s++;
+    }
   }
-  return 0;
 }
 
 /**************************************************************************
 ** Following pages
 */
 
-/* Do URLs a and b have one origin: scheme, host and port?  0 if either
-** cannot be parsed. */
-static int same_origin(const char *a, const char *b){
-  static const CURLUPart aPart[] = { CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT };
-  CURLU *ha = curl_url(), *hb = curl_url();
-  int i, bSame = ha && hb && curl_url_set(ha, CURLUPART_URL, a, 0)==CURLUE_OK
-                          && curl_url_set(hb, CURLUPART_URL, b, 0)==CURLUE_OK;
-  for(i=0; bSame && i<3; i++){
-    char *za = 0, *zb = 0;
-    curl_url_get(ha, aPart[i], &za, CURLU_DEFAULT_PORT);
-    curl_url_get(hb, aPart[i], &zb, CURLU_DEFAULT_PORT);
-    bSame = za && zb && strcasecmp(za, zb)==0;
-    curl_free(za);
-    curl_free(zb);
+/* The pages a chain has fetched: an open-addressing set of 64-bit hashes
+** of their URLs (FNV-1a; 0 marks an empty slot), one allocation. */
+struct PageSeen {
+  int nSlot;                     /* Slots in a[], a power of two */
+  int nUsed;                     /* Hashes in a[] */
+  sqlite3_uint64 a[1];           /* The slots (nSlot of them) */
+};
+
+static sqlite3_uint64 url_hash(const char *z){
+  sqlite3_uint64 h = 14695981039346656037ULL;
+  for(; *z; z++){ h ^= (unsigned char)*z; h *= 1099511628211ULL; }
+  return h ? h : 1;
+}
+
+static void seen_put(PageSeen *p, sqlite3_uint64 h){
+  int i = (int)(h & (sqlite3_uint64)(p->nSlot-1));
+  while( p->a[i] && p->a[i]!=h ) i = (i+1) & (p->nSlot-1);
+  if( p->a[i]==0 ){ p->a[i] = h; p->nUsed++; }
+}
+
+/* Add zUrl to *pp (made if NULL).  0 if added, 1 if it was there, -1 on OOM. */
+static int seen_add(PageSeen **pp, const char *zUrl){
+  sqlite3_uint64 h = url_hash(zUrl);
+  PageSeen *p = *pp;
+  int i;
+  if( p ){
+    for(i=(int)(h & (sqlite3_uint64)(p->nSlot-1)); p->a[i]; i=(i+1) & (p->nSlot-1)){
+      if( p->a[i]==h ) return 1;
+    }
   }
-  curl_url_cleanup(ha);
-  curl_url_cleanup(hb);
-  return bSame;
+  if( p==0 || (p->nUsed+1)*2 > p->nSlot ){
+    int nSlot = p ? p->nSlot*2 : 8;
+    PageSeen *pNew = sqlite3_malloc64(sizeof(PageSeen) + sizeof(sqlite3_uint64)*(size_t)(nSlot-1));
+    if( pNew==0 ) return -1;
+    memset(pNew, 0, sizeof(PageSeen) + sizeof(sqlite3_uint64)*(size_t)(nSlot-1));
+    pNew->nSlot = nSlot;
+    for(i=0; p && i<p->nSlot; i++) if( p->a[i] ) seen_put(pNew, p->a[i]);
+    sqlite3_free(p);
+    *pp = p = pNew;
+  }
+  seen_put(p, h);
+  assert( p->nUsed*2 <= p->nSlot );
+  return 0;
 }
 
 static int request_copy(Request *pTo, const Request *p){
@@ -404,8 +489,9 @@ static void pagegen_push(PageQueue *q, PageGen *g){
 }
 
 /* Queue the pages after r.  bEmpty: r had no records. */
-int paginate_follow(const Paginate *p, const Response *r, JsonSpan root, int bEmpty,
+int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
                     PageQueue *q){
+  PageSeen *pSeen;
   PageGen *g;
   sqlite3_int64 nPages = -1;
   char *zNext = 0;
@@ -474,16 +560,25 @@ int paginate_follow(const Paginate *p, const Response *r, JsonSpan root, int bEm
     if( zNext==0 ) return SQLITE_OK;
   }
   if( zNext==0 ) return SQLITE_OK;       /* not a URL libcurl can use: stop */
-  if( strcmp(zNext, r->req.zUrl)==0 ){   /* a next page that is this page */
+  /* A chain that comes back to a page it has fetched (a -> b -> a) would
+  ** go round until max_pages: it ends there.  The chain's set of pages
+  ** travels with its request. */
+  pSeen = r->req.pSeen;
+  r->req.pSeen = 0;
+  rc = pSeen ? 0 : seen_add(&pSeen, r->req.zUrl);
+  if( rc==0 ) rc = seen_add(&pSeen, zNext);
+  if( rc ){
+    sqlite3_free(pSeen);
     sqlite3_free(zNext);
-    return SQLITE_OK;
+    return rc<0 ? SQLITE_NOMEM : SQLITE_OK;
   }
   g = sqlite3_malloc(sizeof(*g));
-  if( g==0 ){ sqlite3_free(zNext); return SQLITE_NOMEM; }
+  if( g==0 ){ sqlite3_free(pSeen); sqlite3_free(zNext); return SQLITE_NOMEM; }
   memset(g, 0, sizeof(*g));
   rc = request_copy(&g->proto, &r->req);
-  if( rc ){ sqlite3_free(g); sqlite3_free(zNext); return rc; }
-  if( !same_origin(zNext, r->req.zUrl) ){
+  if( rc ){ sqlite3_free(pSeen); sqlite3_free(g); sqlite3_free(zNext); return rc; }
+  g->proto.pSeen = pSeen;
+  if( !url_same_origin(zNext, r->req.zUrl) ){
     /* The server named another origin: it gets the request, not the
     ** credentials (bearer, basic, and headers, where API keys live). */
     curl_slist_free_all(g->proto.pHeaders);

@@ -32,128 +32,10 @@
 ** URL once.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "apifetch.h"
-
-/**************************************************************************
-** Per-connection state: the counters of the last scan (api_fetch_stats).
-*/
-enum {
-  STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
-  STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
-  STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
-  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_COUNT
-};
-static const char *const azStatName[STAT_COUNT] = {
-  "urls", "rows", "records", "requests", "retries", "bytes",
-  "errors", "errors_http", "errors_timeout", "errors_network", "errors_too_big",
-  "errors_body", "errors_deadline", "rate_wait_ms", "elapsed_ms",
-  "extra_keys", "type_mismatches"
-};
-static const char *const azStatDoc[STAT_COUNT] = {
-  "URLs answered (a response or an error)",
-  "rows returned",
-  "records returned",
-  "HTTP requests sent, retries included",
-  "requests that were retries",
-  "response body bytes received",
-  "URLs that gave an error (the errors_* below by kind)",
-  "an HTTP status of 400 or more (or below 200)",
-  "timeout_ms or connect_timeout_ms ran out",
-  "connection, DNS, TLS, protocol or redirect failure",
-  "the body was over max_bytes",
-  "the body was not JSON or did not fit record_path",
-  "deadline_ms ran out",
-  "milliseconds new requests waited for the rate limit",
-  "milliseconds since the scan started",
-  "values that had no column and went to _extra",
-  "values that did not fit their column's type",
-};
-typedef struct ConnState ConnState;
-struct ConnState {
-  sqlite3_int64 aStat[STAT_COUNT];  /* Counters of the current or last scan */
-  int nScan;                        /* Scans running now */
-  Guard guard;                      /* Limits on this connection (guard.c) */
-  char **azProfile;                 /* name, options JSON, name, JSON, ... */
-  int nProfile;                     /* Entries in azProfile (twice the profiles) */
-};
-
-static void conn_free(void *pArg){
-  ConnState *p = (ConnState*)pArg;
-  int i;
-  guard_clear(&p->guard);
-  for(i=0; i<p->nProfile; i++) sqlite3_free(p->azProfile[i]);
-  sqlite3_free(p->azProfile);
-  sqlite3_free(p);
-}
-
-static const char *conn_profile(void *pCtx, const char *zName){
-  ConnState *p = (ConnState*)pCtx;
-  int i;
-  for(i=0; i+1<p->nProfile; i+=2){
-    if( strcmp(p->azProfile[i], zName)==0 ) return p->azProfile[i+1];
-  }
-  return 0;
-}
-
-/* api_fetch_profile(name, options): per-API defaults for this connection,
-** used as {"profile": "name"} in the options of later calls.  NULL options
-** remove the profile.  Returns the options as stored. */
-static void profileFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  ConnState *p = (ConnState*)sqlite3_user_data(ctx);
-  const char *zName = (const char*)sqlite3_value_text(argv[0]);
-  const char *zJson = (const char*)sqlite3_value_text(argv[1]);
-  Options o;
-  char *zErr = 0, **az;
-  int i, rc;
-  (void)argc;
-  if( zName==0 || zName[0]==0 ){
-    sqlite3_result_error(ctx, "api_fetch_profile: the name must be a non-empty string", -1);
-    return;
-  }
-  if( p->guard.nQueryDepth>0 ){
-    /* A url_query may be stored in someone else's database file. */
-    sqlite3_result_error(ctx, "api_fetch_profile: not allowed inside a url_query", -1);
-    return;
-  }
-  for(i=0; i+1<p->nProfile && strcmp(p->azProfile[i], zName)!=0; i+=2){}
-  if( zJson==0 ){                          /* remove */
-    if( i+1<p->nProfile ){
-      sqlite3_free(p->azProfile[i]);
-      sqlite3_free(p->azProfile[i+1]);
-      memmove(&p->azProfile[i], &p->azProfile[i+2], sizeof(char*)*(size_t)(p->nProfile-i-2));
-      p->nProfile -= 2;
-    }
-    return;
-  }
-  /* Check it now: a bad profile should fail here, not in a later query. */
-  options_init(&o);
-  o.bInProfile = 1;
-  o.pGuard = &p->guard;
-  rc = options_parse(&o, zJson, &zErr);
-  options_clear(&o);
-  if( rc ){
-    char *zMsg = sqlite3_mprintf("api_fetch_profile: %s", zErr ? zErr : "out of memory");
-    sqlite3_result_error(ctx, zMsg ? zMsg : "api_fetch_profile: out of memory", -1);
-    sqlite3_free(zMsg);
-    sqlite3_free(zErr);
-    return;
-  }
-  if( i+1>=p->nProfile ){
-    az = sqlite3_realloc64(p->azProfile, sizeof(char*)*(size_t)(p->nProfile+2));
-    if( az==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->azProfile = az;
-    az[p->nProfile] = sqlite3_mprintf("%s", zName);
-    az[p->nProfile+1] = 0;
-    if( az[p->nProfile]==0 ){ sqlite3_result_error_nomem(ctx); return; }
-    p->nProfile += 2;
-  }
-  sqlite3_free(p->azProfile[i+1]);
-  p->azProfile[i+1] = sqlite3_mprintf("%s", zJson);
-  if( p->azProfile[i+1]==0 ){ sqlite3_result_error_nomem(ctx); return; }
-  sqlite3_result_text(ctx, p->azProfile[i+1], -1, SQLITE_TRANSIENT);
-}
 
 /**************************************************************************
 ** Tables and cursors
@@ -200,7 +82,7 @@ typedef struct FetchTable FetchTable;
 struct FetchTable {
   sqlite3_vtab base;        /* Base class.  Must be first */
   sqlite3 *db;              /* The connection */
-  ConnState *pConn;         /* Its counters */
+  Conn *pConn;         /* Its counters */
   int bWide;                /* The wide face (else the function) */
   /* The wide face only: */
   Options opt;              /* Fetch options, concurrency, record_path */
@@ -210,6 +92,8 @@ struct FetchTable {
   int nSample;              /* URLs sampled to infer the columns */
   Response *pCache;         /* Sampled responses for the first scan */
   int bInQuery;             /* Stepping its url_query now (so not to be scanned) */
+  int bFromFile;            /* Stored in a database file: its arguments are data */
+  FetchTable *pNextTable;   /* Next of the connection's tables (Conn.pTableList) */
 };
 
 typedef struct FetchCursor FetchCursor;
@@ -395,12 +279,140 @@ static int scan_waiting(void *pCtx){
   return 0;
 }
 
+/**************************************************************************
+** A url_query stored in a database file
+**
+** Such a query comes from whoever wrote the file, and runs when a user
+** selects from the table, with the user's rights: it must not reach what
+** SQLite keeps from schema code when trusted_schema is off (see "Defense
+** Against The Dark Arts").  SQLite 3.52 has a prepare flag for exactly
+** this (SQLITE_PREPARE_FROM_DDL, passed below; older versions ignore it);
+** on older versions, and as a stricter rule on all of them, the compiled
+** program is read (EXPLAIN): every function it calls must be one of
+** SQLite's built-ins or be declared innocuous, none DIRECTONLY (so no
+** writefile, readfile, load_extension, edit, api_fetch_config), and every
+** virtual table it opens must be an api_fetch table or json_each/json_tree.
+** Anything the check cannot read is refused: it fails closed.
+*/
+#ifndef SQLITE_PREPARE_FROM_DDL
+# define SQLITE_PREPARE_FROM_DDL 0x20
+#endif
+
+/* Is function zName with nArg arguments allowed?  1 yes, 0 no, or an error. */
+static int sandbox_function_ok(sqlite3 *db, const char *zName, int nArg){
+  sqlite3_stmt *p = 0;
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT builtin, flags FROM pragma_function_list WHERE name = ?1 COLLATE NOCASE "
+      "AND narg IN (?2, -1) ORDER BY narg = ?2 DESC LIMIT 1", -1, &p, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(p, 1, zName, -1, SQLITE_STATIC);
+    sqlite3_bind_int(p, 2, nArg);
+    rc = sqlite3_step(p);
+    if( rc==SQLITE_ROW ){
+      int bBuiltin = sqlite3_column_int(p, 0);
+      int flags = sqlite3_column_int(p, 1);
+      rc = !(flags & SQLITE_DIRECTONLY) && (bBuiltin || (flags & SQLITE_INNOCUOUS));
+    }else{
+      rc = rc==SQLITE_DONE ? 0 : -rc;     /* not listed: refused */
+    }
+  }else{
+    rc = -rc;
+  }
+  sqlite3_finalize(p);
+  return rc;
+}
+
+/* The vtab pointers that EXPLAIN shows for json_each and json_tree on this
+** connection (eponymous tables: one instance per connection). */
+static int sandbox_json_vtabs(sqlite3 *db, unsigned long long *aOut){
+  sqlite3_stmt *p = 0;
+  int n = 0, rc = sqlite3_prepare_v2(db,
+      "EXPLAIN SELECT 1 FROM json_each('[]'), json_tree('[]')", -1, &p, 0);
+  while( rc==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
+    const char *zOp = (const char*)sqlite3_column_text(p, 1);
+    const char *zP4 = (const char*)sqlite3_column_text(p, 5);
+    if( zOp && zP4 && strcmp(zOp, "VOpen")==0 && strncmp(zP4, "vtab:", 5)==0 && n<2 ){
+      aOut[n++] = strtoull(zP4+5, 0, 16);
+    }
+  }
+  sqlite3_finalize(p);
+  return n;
+}
+
+/* Check the program of url_query (see above).  SQLITE_OK, or an error with
+** *pzErr naming what was refused. */
+static int query_sandbox_check(FetchTable *t, char **pzErr){
+  sqlite3_stmt *p = 0;
+  char *zSql = sqlite3_mprintf("EXPLAIN %s", t->zUrlQuery);
+  unsigned long long aJson[2];
+  int nJson = -1, rc;
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(t->db, zSql, -1, &p, 0);
+  sqlite3_free(zSql);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(p))==SQLITE_ROW ){
+    const char *zOp = (const char*)sqlite3_column_text(p, 1);
+    const char *zP4 = (const char*)sqlite3_column_text(p, 5);
+    rc = SQLITE_OK;
+    if( zOp==0 ) continue;
+    if( strcmp(zOp, "Function")==0 || strcmp(zOp, "PureFunc")==0
+     || strncmp(zOp, "Agg", 3)==0 ){
+      /* P4 is "name(nArg)" */
+      const char *zParen = zP4 ? strrchr(zP4, '(') : 0;
+      char *zName;
+      int ok;
+      if( zParen==0 || zParen==zP4 ){
+        if( strcmp(zOp, "AggStep")!=0 && strncmp(zOp, "Agg", 3)==0 ) continue;  /* no P4 */
+        *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database "
+                                 "file: cannot tell which function %s calls", zOp);
+        rc = SQLITE_ERROR;
+        break;
+      }
+      zName = sqlite3_mprintf("%.*s", (int)(zParen - zP4), zP4);
+      if( zName==0 ){ rc = SQLITE_NOMEM; break; }
+      ok = sandbox_function_ok(t->db, zName, atoi(zParen+1));
+      if( ok<0 ){
+        rc = -ok;
+      }else if( !ok ){
+        *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database file "
+            "may not call %s(): only SQLite's built-in functions and functions declared "
+            "innocuous (a file's SQL runs with your rights; create the table in temp to run "
+            "your own SQL)", zName);
+        rc = SQLITE_ERROR;
+      }
+      sqlite3_free(zName);
+      if( rc ) break;
+    }else if( strcmp(zOp, "VOpen")==0 ){
+      unsigned long long v = zP4 && strncmp(zP4, "vtab:", 5)==0 ? strtoull(zP4+5, 0, 16) : 0;
+      FetchTable *pT;
+      int i;
+      for(pT=(FetchTable*)t->pConn->pTableList; pT && (unsigned long long)(uintptr_t)pT!=v;
+          pT=pT->pNextTable){}
+      if( pT ) continue;
+      if( nJson<0 ) nJson = sandbox_json_vtabs(t->db, aJson);
+      for(i=0; i<nJson && aJson[i]!=v; i++){}
+      if( v && i<nJson ) continue;
+      *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database file "
+          "may read no virtual table but api_fetch tables, json_each and json_tree (a file's "
+          "SQL runs with your rights; create the table in temp to run your own SQL)");
+      rc = SQLITE_ERROR;
+      break;
+    }
+  }
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_query: %s", sqlite3_errmsg(t->db));
+  }
+  sqlite3_finalize(p);
+  return rc ? SQLITE_ERROR : SQLITE_OK;
+}
+
 /* Open the wide table's request source on cursor c. */
 static int open_wide_source(FetchCursor *c, char **pzErr){
   FetchTable *t = c->pTab;
   if( t->zUrlQuery ){
     const char *zTail = 0;
-    int rc = sqlite3_prepare_v2(t->db, t->zUrlQuery, -1, &c->pQuery, &zTail);
+    int rc = sqlite3_prepare_v3(t->db, t->zUrlQuery, -1,
+                                t->bFromFile ? SQLITE_PREPARE_FROM_DDL : 0, &c->pQuery, &zTail);
     if( rc ){
       *pzErr = sqlite3_mprintf("api_fetch: url_query: %s", sqlite3_errmsg(t->db));
       return SQLITE_ERROR;
@@ -415,6 +427,7 @@ static int open_wide_source(FetchCursor *c, char **pzErr){
       *pzErr = sqlite3_mprintf("api_fetch: url_query must be a read-only statement");
       return SQLITE_ERROR;
     }
+    if( t->bFromFile && query_sandbox_check(t, pzErr) ) return SQLITE_ERROR;
     c->nQueryRow = 0;
     return SQLITE_OK;
   }else{
@@ -467,14 +480,15 @@ static void response_records(Response *r, const Options *o, RecordIter *it,
 ** completes; on a terminal the line is rewritten in place.  req/s counts
 ** HTTP requests (retries too); the ETA comes from URLs done per second. */
 static void scan_progress(FetchCursor *c, int bEnd){
-  ConnState *p = c->pTab->pConn;
+  Conn *p = c->pTab->pConn;
   sqlite3_int64 now = clock_ms(), el = now - c->tStart;
   /* With url_query, or pages found on the way, the total is not known. */
   sqlite3_int64 nDone, nTotal = c->pQuery || c->pOpt->paginate.eType!=PAGE_NONE
                                 ? -1 : c->list.nTotal;
   double rate, reqRate;
-  char zEta[48] = "", zTotal[48] = "";
-  int bTty;
+  char zEta[48] = "", zTotal[48] = "", zCap[96] = "";
+  const char *zCapped = 0;
+  int bTty, nWindow;
   p->aStat[STAT_ELAPSED_MS] = el;
   if( c->pEngine ) p->aStat[STAT_RATE_WAIT_MS] = engine_rate_wait_ms(c->pEngine);
   if( !c->bProgress ) return;
@@ -494,10 +508,17 @@ static void scan_progress(FetchCursor *c, int bEnd){
   }else{
     sqlite3_snprintf(sizeof(zTotal), zTotal, " URLs");
   }
+  if( c->pEngine ){
+    nWindow = engine_window_size(c->pEngine, &zCapped);
+    if( zCapped ){
+      sqlite3_snprintf(sizeof(zCap), zCap, ", %d in flight at most (capped by %s)",
+                       nWindow, zCapped);
+    }
+  }
   bTty = isatty(2);
-  fprintf(stderr, "%sapi_fetch: %lld%s, %.0f req/s, %lld retries, %lld errors%s%s%s",
+  fprintf(stderr, "%sapi_fetch: %lld%s, %.0f req/s, %lld retries, %lld errors%s%s%s%s",
           bTty ? "\r" : "", nDone, zTotal, reqRate, p->aStat[STAT_RETRIES],
-          p->aStat[STAT_ERRORS], zEta, bEnd ? ", done" : "",
+          p->aStat[STAT_ERRORS], zCap, zEta, bEnd ? ", done" : "",
           bTty ? (bEnd ? "\033[K\n" : "\033[K") : "\n");
   fflush(stderr);
 }
@@ -518,7 +539,7 @@ static int cursor_take_response(FetchCursor *c){
     if( c->pages.pFirst && c->pEngine ) engine_wake(c->pEngine);
   }
   stat_add(t, STAT_URLS, 1);
-  stat_add(t, STAT_REQUESTS, r->nAttempt);
+  stat_add(t, STAT_REQUESTS, r->nRequest);
   stat_add(t, STAT_RETRIES, r->nAttempt>0 ? r->nAttempt-1 : 0);
   stat_add(t, STAT_BYTES, (sqlite3_int64)r->nBody);
   scan_progress(c, 0);
@@ -598,6 +619,7 @@ static int fetchNext(sqlite3_vtab_cursor *cur){
         scan_end(c);
         return SQLITE_OK;
       }
+      if( rc==SQLITE_INTERRUPT ) c->pTab->pConn->aStat[STAT_INTERRUPTED] = 1;
       if( rc!=SQLITE_ROW ) return cursor_error(c, rc, zErr);
     }
     rc = cursor_take_response(c);
@@ -634,7 +656,7 @@ static void cursor_reset(FetchCursor *c){
 }
 
 static void scan_begin(FetchCursor *c){
-  ConnState *p = c->pTab->pConn;
+  Conn *p = c->pTab->pConn;
   if( p->nScan==0 ) memset(p->aStat, 0, sizeof(p->aStat));
   p->nScan++;
   c->bCounted = 1;
@@ -756,8 +778,9 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   src.pCtx = c;
   src.xNext = source_next;
   src.xCancelled = scan_waiting;
-  c->pEngine = engine_new(c->pOpt, &t->pConn->guard, src, &zErr);
+  c->pEngine = engine_new(c->pOpt, &t->pConn->guard, &t->pConn->budget, src, &zErr);
   if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
+  t->pConn->aStat[STAT_WINDOW] = engine_window_size(c->pEngine, 0);
   c->bEof = 0;
   return fetchNext(cur);
 }
@@ -875,6 +898,7 @@ static int fetchOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
     sqlite3_free(c);
     return SQLITE_NOMEM;
   }
+  conn_window_enter(t->pConn);
   *ppCur = &c->base;
   return SQLITE_OK;
 }
@@ -883,6 +907,7 @@ static int fetchClose(sqlite3_vtab_cursor *cur){
   FetchCursor *c = (FetchCursor*)cur;
   cursor_reset(c);
   row_clear(&c->row);
+  conn_window_leave(c->pTab->pConn);
   sqlite3_free(c);
   return SQLITE_OK;
 }
@@ -926,6 +951,11 @@ static int fetchBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 */
 
 static void table_free(FetchTable *t){
+  FetchTable **pp;
+  if( t->pConn ){
+    for(pp=(FetchTable**)&t->pConn->pTableList; *pp && *pp!=t; pp=&(*pp)->pNextTable){}
+    if( *pp ) *pp = t->pNextTable;
+  }
   options_clear(&t->opt);
   sqlite3_free(t->zUrlList);
   sqlite3_free(t->zUrlQuery);
@@ -1094,6 +1124,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   c.pOpt = &t->opt;
   rc = guard_refuses(&t->pConn->guard, &t->opt, pzErr);
   if( rc ) return rc;
+  conn_window_enter(t->pConn);
   rc = open_wide_source(&c, pzErr);
   if( rc ) goto done;
   lim.c = &c;
@@ -1102,7 +1133,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   src.xNext = limit_next;
   src.xCancelled = limit_cancelled;
   if( o.concurrency>t->nSample ) o.concurrency = t->nSample;
-  e = engine_new(&o, &t->pConn->guard, src, pzErr);
+  e = engine_new(&o, &t->pConn->guard, &t->pConn->budget, src, pzErr);
   if( e==0 ){ rc = SQLITE_NOMEM; goto done; }
   while( (rc = engine_next(e, &r, pzErr))==SQLITE_ROW ){
     /* Keep the list sorted by url_index. */
@@ -1143,6 +1174,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   }
 done:
   cursor_reset(&c);
+  conn_window_leave(t->pConn);
   return rc;
 }
 
@@ -1179,6 +1211,13 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   t->shape.maxLevel = -1;
   t->nSample = -1;                 /* default: see below */
 
+  {
+    /* A table stored in a file (not temp, not an in-memory main) runs
+    ** arguments that whoever wrote the file chose: data, not the user's SQL. */
+    const char *zFile = sqlite3_db_filename(db, argv[1]);
+    t->bFromFile = zFile && zFile[0];
+    t->opt.bFromFile = t->bFromFile;
+  }
   t->opt.xProfile = conn_profile;
   t->opt.pProfileCtx = t->pConn;
   t->opt.pGuard = &t->pConn->guard;
@@ -1380,7 +1419,9 @@ static int fetchConnect(sqlite3 *db, void *pAux, int argc,
   if( t==0 ) return SQLITE_NOMEM;
   memset(t, 0, sizeof(*t));
   t->db = db;
-  t->pConn = (ConnState*)pAux;
+  t->pConn = (Conn*)pAux;
+  t->pNextTable = (FetchTable*)t->pConn->pTableList;
+  t->pConn->pTableList = t;
   if( argc==3 && sqlite3_stricmp(argv[0], argv[2])==0 ){
     rc = sqlite3_declare_vtab(db, TVF_SCHEMA);
   }else{
@@ -1400,7 +1441,7 @@ static int fetchDisconnect(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
-static sqlite3_module fetchModule = {
+sqlite3_module vtab_fetch_module = {
   0,                /* iVersion */
   fetchConnect,     /* xCreate: the same as xConnect (eponymous and creatable) */
   fetchConnect,     /* xConnect */
@@ -1416,89 +1457,3 @@ static sqlite3_module fetchModule = {
   fetchRowid,       /* xRowid */
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
-
-/**************************************************************************
-** api_fetch_stats: SELECT * FROM api_fetch_stats() -> (name, value, about)
-*/
-typedef struct StatsCursor StatsCursor;
-struct StatsCursor {
-  sqlite3_vtab_cursor base;
-  int i;
-};
-
-static int statsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
-                        sqlite3_vtab **ppVtab, char **pzErr){
-  FetchTable *t;
-  int rc;
-  (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(name TEXT, value INTEGER, about TEXT)");
-  if( rc ) return rc;
-  t = sqlite3_malloc(sizeof(*t));
-  if( t==0 ) return SQLITE_NOMEM;
-  memset(t, 0, sizeof(*t));
-  t->pConn = (ConnState*)pAux;
-  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
-  *ppVtab = &t->base;
-  return SQLITE_OK;
-}
-static int statsDisconnect(sqlite3_vtab *p){ sqlite3_free(p); return SQLITE_OK; }
-static int statsBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
-  (void)p;
-  pInfo->estimatedCost = 10;
-  pInfo->estimatedRows = STAT_COUNT;
-  return SQLITE_OK;
-}
-static int statsOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
-  StatsCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)p;
-  if( c==0 ) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *pp = &c->base;
-  return SQLITE_OK;
-}
-static int statsClose(sqlite3_vtab_cursor *c){ sqlite3_free(c); return SQLITE_OK; }
-static int statsFilter(sqlite3_vtab_cursor *c, int n, const char *z, int argc,
-                       sqlite3_value **argv){
-  (void)n; (void)z; (void)argc; (void)argv;
-  ((StatsCursor*)c)->i = 0;
-  return SQLITE_OK;
-}
-static int statsNext(sqlite3_vtab_cursor *c){ ((StatsCursor*)c)->i++; return SQLITE_OK; }
-static int statsEof(sqlite3_vtab_cursor *c){ return ((StatsCursor*)c)->i>=STAT_COUNT; }
-static int statsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  StatsCursor *c = (StatsCursor*)cur;
-  ConnState *p = ((FetchTable*)cur->pVtab)->pConn;
-  if( i==0 ) sqlite3_result_text(ctx, azStatName[c->i], -1, SQLITE_STATIC);
-  if( i==1 ) sqlite3_result_int64(ctx, p->aStat[c->i]);
-  if( i==2 ) sqlite3_result_text(ctx, azStatDoc[c->i], -1, SQLITE_STATIC);
-  return SQLITE_OK;
-}
-static int statsRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
-  *p = ((StatsCursor*)c)->i;
-  return SQLITE_OK;
-}
-
-static sqlite3_module statsModule = {
-  0, 0, statsConnect, statsBestIndex, statsDisconnect, 0, statsOpen, statsClose,
-  statsFilter, statsNext, statsEof, statsColumn, statsRowid,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-};
-
-int vtab_register(sqlite3 *db, char **pzErr){
-  ConnState *p = sqlite3_malloc(sizeof(*p));
-  int rc;
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  rc = guard_register(db, &p->guard, pzErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function_v2(db, "api_fetch_profile", 2,
-           SQLITE_UTF8 | SQLITE_DIRECTONLY, p, profileFunc, 0, 0, 0);
-  }
-  if( rc==SQLITE_OK ) rc = sqlite3_create_module_v2(db, "api_fetch_stats", &statsModule, p, 0);
-  if( rc==SQLITE_OK ){
-    /* api_fetch owns p (its destructor runs even if this fails). */
-    return sqlite3_create_module_v2(db, "api_fetch", &fetchModule, p, conn_free);
-  }
-  conn_free(p);
-  return rc;
-}

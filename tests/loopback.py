@@ -27,6 +27,9 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          meta.total_pages, meta.total, X-Total-Count, Link next/last;
                          fail_page=N: that page answers 500
   /cursor?cursor=C&per=K&total=T   next_cursor / links.next until the end
+  /bighdr?kb=N           a response with one header line of N KiB
+  /links?p=N&n=K&style=S pages with Link headers in RFC 8288's forms (quoted,
+                         several, twice, cycle: see the route)
   /graphql               POST {"query": "...users...", "variables": {"first": N}}:
                          {"data": {"users": [N users]}}
   /gzipbomb              Content-Encoding: gzip, ~260 KB that decodes to 256 MiB
@@ -213,6 +216,34 @@ async def respond(method, path, q, headers, body, reader, writer):
         hdr = js + [("X-Total-Count", str(total)), ("Link", ", ".join(link))]
         return 200, hdr, json.dumps({"data": data, "meta": {"page": page, "per_page": per,
                                      "total_pages": pages, "total": total}}).encode()
+    if path == "/bighdr":
+        # One header line of kb KiB (libcurl refuses a line over 100 KiB).
+        return 200, js + [("X-Big", "x" * (int(q.get("kb", 1)) * 1024))], b'{"ok":1}'
+    if path == "/links":
+        # Link headers in the forms RFC 8288 allows, for the link paginator:
+        # ?p=N&n=K&style=S, pages 0..K-1, body [{"p": N}].  style: plain;
+        # quoted (a parameter holding a comma and a semicolon before rel);
+        # several (other links first, rel in capitals among others); twice
+        # (a first link whose second rel says next, which must be ignored);
+        # cycle (the last page links back to page 0).
+        p, n, style = int(q.get("p", 0)), int(q.get("n", 3)), q.get("style", "plain")
+        nxt = p + 1 if p + 1 < n else (0 if style == "cycle" else None)
+        link = []
+        if nxt is not None:
+            target = f"/links?p={nxt}&n={n}&style={style}"
+            if style == "quoted":
+                link.append(f'<{target}>; title="page, next; really"; rel="next"')
+            elif style == "several":
+                link.append('<https://other.example/doc,1>; rel="describedby"')
+                link.append(f'</links?p=0&n={n}&style={style}>; rel=first')
+                link.append(f'<{target}>; rel="prev NEXT"')
+            elif style == "twice":
+                link.append('</nowhere>; rel="prev"; rel="next"')
+                link.append(f'<{target}>; rel=next')
+            else:
+                link.append(f'<{target}>; rel="next"')
+        return 200, js + ([("Link", ", ".join(link))] if link else []), \
+            json.dumps([{"p": p}]).encode()
     if path == "/cursor":
         # Cursor pagination: ?cursor=C (an item number), per=K, total=T;
         # next_cursor and links.next (a relative URL) until the end.

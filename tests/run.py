@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """apifetch test runner.
 
-    /usr/bin/python3 tests/run.py [--sanitize] [--update] [NAME ...]
+    /usr/bin/python3 tests/run.py [--sanitize] [--valgrind] [--no-packages] [--update] [NAME ...]
 
 1. Runs the C unit tests (tests/unit), one result per test function.
 2. Starts the loopback test server (tests/loopback.py) on an ephemeral
@@ -17,9 +17,18 @@
    exit status 0 passes.
 5. Runs the conformance corpus (tests/conformance.py): the wide face
    against pandas.json_normalize's committed output, case by case.
-6. Runs every sql/*.sql example script the same way; each must finish with
+6. Runs every example of the docs (tests/docs.py: README.md,
+   ARCHITECTURE.md, docs/*.md) and compares what it prints with the page.
+6b. Runs every sql/*.sql example script the same way; each must finish with
    exit status 0 and print no error.
-7. Stops the server and prints `N passed, N failed` as its last line.
+7. Runs tests/pkg/*.py, the packages `make dist` built (dist/: the .deb and
+   the wheels, a release build) used as a user uses them: apt-get install,
+   pip into a fresh venv, the real Datasette from ../shared/vendor, and the
+   examples of docs/install.md; exit status 0 passes.  They run without the
+   sanitizer runtime, and install into the system: root only.
+   --no-packages leaves them out (CI runs them once, in its first run: the
+   packages are the same release build in every run).
+8. Stops the server and prints `N passed, N failed` as its last line.
 
 --demo runs sql/demo.sql against the server and prints what it prints.
 
@@ -44,6 +53,7 @@ import time
 import urllib.request
 
 import conformance
+import docs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, "tests")
@@ -178,7 +188,8 @@ def run_sql(path, base, env, subst={}):
     out = re.sub(r"(?m)^(api_fetch: .*) ETA \d+ s", r"\1 ETA N s", out)
     for k, v in subst.items():
         out = out.replace(v, k)
-    out = out.replace(base, "$BASE").replace(":" + base.rsplit(":", 1)[1] + "/", ":$PORT/")
+    out = out.replace(base, "$BASE")
+    out = re.sub(":" + base.rsplit(":", 1)[1] + r"(?!\d)", ":$PORT", out)
     return r.returncode, out, time.time() - t0
 
 
@@ -274,6 +285,11 @@ def main(argv):
                 ok, out = False, f"timed out after {TIMEOUT} s"
             report(ok, f"py/{name[:-3]} ({time.time() - t0:.1f}s)", "" if ok else out[-3000:])
 
+        # The docs: every example runs and prints what the page shows.
+        if not only or "docs" in only:
+            reset_server(base)
+            docs.main([base], report=lambda ok, name, detail="": report(ok, name, detail))
+
         exdir = os.path.join(ROOT, "sql")
         for name in sorted(os.listdir(exdir)) if not only else []:
             if not name.endswith(".sql"):
@@ -292,6 +308,24 @@ def main(argv):
                 out = subprocess.run(["diff", "-u", exp, "-"], input=out,
                                      capture_output=True, text=True).stdout
             report(not bad, f"example/{name} ({secs:.1f}s)", "" if not bad else out[-3000:])
+
+        # Package tests (tests/pkg/*.py): what users install, installed.
+        pkgdir = os.path.join(TESTS, "pkg")
+        for name in sorted(os.listdir(pkgdir)) if "--no-packages" not in argv else []:
+            if not name.endswith(".py") or name.startswith("_") or (only and name[:-3] not in only):
+                continue
+            reset_server(base)
+            penv = {k: v for k, v in os.environ.items()
+                    if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+            t0 = time.time()
+            try:
+                r = subprocess.run([PYTHON, os.path.join(pkgdir, name), base], cwd=ROOT,
+                                   env=penv, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+                ok, out = r.returncode == 0, r.stdout
+            except subprocess.TimeoutExpired:
+                ok, out = False, f"timed out after {TIMEOUT} s"
+            report(ok, f"pkg/{name[:-3]} ({time.time() - t0:.1f}s)", "" if ok else out[-4000:])
     finally:
         stop(server)
         stop(tls)

@@ -400,6 +400,40 @@ static int v6_refused(const char *zAddr){
   return guard_address_refused(&g, (const struct sockaddr*)&a)!=0;
 }
 
+static int v4_refused(const char *zAddr){
+  Guard g;
+  struct sockaddr_in a;
+  memset(&g, 0, sizeof(g));
+  g.bBlockPrivate = 1;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  if( inet_pton(AF_INET, zAddr, &a.sin_addr)!=1 ) return -1;
+  return guard_address_refused(&g, (const struct sockaddr*)&a)!=0;
+}
+
+/* block_private allows only globally reachable addresses (the IANA
+** special-purpose registries); these were missed by the old deny list. */
+static void test_block_private_v4(void){
+  static const char *azRefused[] = {
+    "127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+    "100.64.0.1", "169.254.169.254", "0.0.0.0", "0.1.2.3", "192.0.0.1", "192.0.0.8",
+    "192.0.0.170", "192.0.2.5", "192.88.99.1", "198.18.0.1", "198.19.255.255",
+    "198.51.100.7", "203.0.113.9", "224.0.0.1", "239.255.255.250", "240.0.0.1",
+    "255.255.255.255",
+  };
+  static const char *azAllowed[] = {
+    "8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "172.15.255.255",
+    "100.128.0.1", "198.20.0.1", "192.0.0.9", "192.0.0.10", "192.0.1.1", "223.255.255.255",
+  };
+  size_t i;
+  for(i=0; i<sizeof(azRefused)/sizeof(azRefused[0]); i++){
+    if( v4_refused(azRefused[i])!=1 ){ printf("  should be refused: %s\n", azRefused[i]); nFail++; }
+  }
+  for(i=0; i<sizeof(azAllowed)/sizeof(azAllowed[0]); i++){
+    if( v4_refused(azAllowed[i])!=0 ){ printf("  should be allowed: %s\n", azAllowed[i]); nFail++; }
+  }
+}
+
 static void test_block_private_v6(void){
   CHECK( v6_refused("::1")==1 );
   CHECK( v6_refused("::ffff:127.0.0.1")==1 );
@@ -412,6 +446,60 @@ static void test_block_private_v6(void){
   CHECK( v6_refused("64:ff9b::808:808")==0 );         /* NAT64 to 8.8.8.8 */
   CHECK( v6_refused("2002:808:808::")==0 );
   CHECK( v6_refused("2606:4700::1111")==0 );
+  /* special-purpose blocks the old deny list missed */
+  CHECK( v6_refused("64:ff9b:1::1")==1 );             /* local-use NAT64 */
+  CHECK( v6_refused("fec0::1")==1 );                  /* site-local */
+  CHECK( v6_refused("100::1")==1 );                   /* discard-only */
+  CHECK( v6_refused("2001:db8::1")==1 );              /* documentation */
+  CHECK( v6_refused("2001:2::1")==1 );                /* benchmarking */
+  CHECK( v6_refused("2001::1")==1 );                  /* Teredo */
+  CHECK( v6_refused("3fff::1")==1 );
+  CHECK( v6_refused("5f00::1")==1 );
+  CHECK( v6_refused("::")==1 );
+  CHECK( v6_refused("::2")==1 );                      /* IPv4-compatible 0.0.0.2 */
+  CHECK( v6_refused("4000::1")==1 );                  /* outside 2000::/3 */
+  CHECK( v6_refused("::ffff:198.18.0.1")==1 );
+  CHECK( v6_refused("2001:4:112::1")==0 );            /* AS112, globally reachable */
+  CHECK( v6_refused("2001:1::1")==0 );                /* PCP anycast */
+  CHECK( v6_refused("2001:1::4")==1 );
+  CHECK( v6_refused("::ffff:8.8.8.8")==0 );
+}
+
+/* allow_hosts: host (ports 80 and 443), host:port, host:*, [v6]:port. */
+static int host_refused(const char *zEntry, const char *zUrl){
+  Guard g;
+  char *az[1];
+  char *zWhere = 0;
+  int r;
+  memset(&g, 0, sizeof(g));
+  az[0] = (char*)zEntry;
+  g.azAllowHost = az;
+  g.nAllowHost = 1;
+  r = guard_host_refused(&g, zUrl, &zWhere);
+  sqlite3_free(zWhere);
+  return r;
+}
+
+static void test_allow_hosts_ports(void){
+  CHECK( host_refused("api.example.com", "https://api.example.com/x")==0 );
+  CHECK( host_refused("api.example.com", "http://API.example.com/x")==0 );
+  CHECK( host_refused("api.example.com", "https://api.example.com:8443/x")==1 );
+  CHECK( host_refused("api.example.com", "http://api.example.com:22/")==1 );
+  CHECK( host_refused("api.example.com:8443", "https://api.example.com:8443/x")==0 );
+  CHECK( host_refused("api.example.com:8443", "https://api.example.com/x")==1 );
+  CHECK( host_refused("api.example.com:*", "http://api.example.com:1/x")==0 );
+  CHECK( host_refused("127.0.0.1:8080", "http://127.0.0.1:8080/")==0 );
+  CHECK( host_refused("127.0.0.1:8080", "http://127.0.0.1:8081/")==1 );
+  CHECK( host_refused("[::1]:8080", "http://[::1]:8080/")==0 );
+  CHECK( host_refused("::1", "http://[::1]/")==0 );
+  CHECK( host_refused("::1", "http://[::1]:8080/")==1 );
+  CHECK( host_refused("api.example.com", "https://api.example.com.evil/x")==1 );
+  CHECK( guard_host_entry_error("a.example:99999")!=0 );
+  CHECK( guard_host_entry_error("a.example:x")!=0 );
+  CHECK( guard_host_entry_error(":80")!=0 );
+  CHECK( guard_host_entry_error("[::1")!=0 );
+  CHECK( guard_host_entry_error("[::1]:443")==0 );
+  CHECK( guard_host_entry_error("a.example:*")==0 );
 }
 
 int main(void){
@@ -428,7 +516,9 @@ int main(void){
   run("options", test_options);
   run("url_list", test_urllist);
   run("schema_repeats", test_schema_repeats);
+  run("block_private_v4", test_block_private_v4);
   run("block_private_v6", test_block_private_v6);
+  run("allow_hosts_ports", test_allow_hosts_ports);
   curl_global_cleanup();
   return 0;
 }

@@ -6,7 +6,7 @@ import os
 
 from _common import BASE, check, connect, finish
 
-# A proxy on a public (documentation, TEST-NET-1) address that is not there.
+# A proxy on an address that is not there (TEST-NET-1, documentation).
 for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
     os.environ[var] = "http://192.0.2.1:9"
 for var in ("no_proxy", "NO_PROXY"):
@@ -23,6 +23,6 @@ check(status is None and error is not None and "refused by block_private" not in
 
 conn.execute("""SELECT api_fetch_config('{"block_private": true}')""")
 status, error = conn.execute(q, (url,)).fetchone()
-check(error == "refused by block_private: 127.0.0.1 is a loopback address",
+check(error == "refused by block_private: 127.0.0.1 is a loopback address (127.0.0.0/8)",
       f"with block_private the proxy is not used, the address is checked: {error}")
 finish()

@@ -1,7 +1,7 @@
 -- The table-valued function: one row per record, exact JSON in `data`.
 .load ./apifetch
 .headers on
-SELECT api_fetch_version() LIKE 'apifetch 0.1.0, libcurl %, cJSON %' AS version_ok;
+SELECT api_fetch_version() LIKE 'apifetch 0.2.0%, libcurl %, cJSON %' AS version_ok;
 
 -- An object body is one record; `data` is JSON usable with ->>.
 SELECT url_index, record_index, status, error, attempts, content_type,

@@ -12,7 +12,8 @@ CREATE TABLE r AS SELECT * FROM api_fetch('[
   "$BASE/status/500",
   "http://127.0.0.1:1/refused",
   "$BASE/nested?depth=100000",
-  "$BASE/raw?hex=22ff22"
+  "$BASE/raw?hex=22ff22",
+  "$BASE/bighdr?kb=101"
 ]', 4, '{"retry_base_ms": 1, "retry_max_ms": 5}');
 -- (curl's detail for a refused connection includes a timing: print only its kind)
 SELECT url_index, status, attempts,

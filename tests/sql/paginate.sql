@@ -30,6 +30,21 @@ SELECT page, url FROM api_fetch('["$BASE/cursor?total=25"]', 10,
  WHERE record_index = 0 ORDER BY page;
 SELECT count(*), max(page) FROM api_fetch('["$BASE/items?total=45"]', 10,
   '{"record_path": "data", "paginate": {"type": "link"}}');
+-- The Link header as RFC 8288 writes it: a parameter that holds a comma
+-- and a semicolon, several links in one header, rel values in capitals
+-- among others, a second rel in one link (ignored: the link is not next).
+SELECT url_index, count(*) AS pages, group_concat(data ->> 'p') AS p
+  FROM api_fetch('["$BASE/links?n=3&style=quoted", "$BASE/links?n=3&style=several",
+                   "$BASE/links?n=3&style=twice"]', 3, '{"paginate": {"type": "link"}}')
+ GROUP BY url_index ORDER BY url_index;
+-- A chain that comes back to a page it fetched (0 -> 1 -> 2 -> 0) ends
+-- there rather than going round until max_pages (it used to take 1000).
+SELECT count(*) AS pages, group_concat(data ->> 'p') AS p FROM api_fetch('["$BASE/links?p=0&n=3&style=cycle"]', 1,
+  '{"paginate": {"type": "link"}}');
+SELECT value AS requests FROM api_fetch_stats() WHERE name = 'requests';
+-- (A chain of distinct pages is not cut: 25 items over 3 pages.)
+SELECT count(*) AS items FROM api_fetch('["$BASE/cursor?total=25&per=10"]', 1,
+  '{"record_path": "items", "paginate": {"type": "next", "next_path": "links.next", "max_pages": 50}}');
 -- max_pages bounds every kind.
 SELECT count(*), max(page) FROM api_fetch('["$BASE/items?total=45"]', 10,
   '{"record_path": "data", "paginate": {"type": "page", "total_pages": "meta.total_pages", "max_pages": 2}}');

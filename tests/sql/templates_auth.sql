@@ -9,6 +9,11 @@ SELECT url, data ->> '$.query.q' AS q FROM api_fetch(
  ORDER BY url_index;
 SELECT * FROM api_fetch('[{"id": 7}]', 1, '{"url_template": "$BASE/echo?id={id}&q={q}"}');
 SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"url_template": "$BASE/echo?id={id}"}');
+-- base_url: an item is relative unless it starts with a scheme (RFC 3986),
+-- so a query that holds "://" is still relative.
+SELECT url, data ->> '$.query.next' AS next FROM api_fetch(
+  '["echo?next=https://x.example/", "$BASE/echo?abs=1", "./echo?n=2"]', 1,
+  '{"base_url": "$BASE/"}') ORDER BY url_index;
 -- From a query on the wide face: params_query's columns fill the template.
 CREATE TABLE users(id INTEGER, since TEXT);
 INSERT INTO users VALUES (1, '2024-01-01T00:00:00+02:00'), (2, 'yesterday & today');

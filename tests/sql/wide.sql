@@ -42,6 +42,12 @@ CREATE VIRTUAL TABLE temp.strs USING api_fetch(url_list='[
   "$BASE/raw?body=[{\"n\":\"42\",\"zip\":\"02134\",\"p\":\"12.50\",\"r\":\"2.5\"},{\"n\":\"-7\",\"zip\":\"12345\",\"p\":\"3\",\"r\":\"10\"}]"]');
 SELECT name, type FROM pragma_table_info('strs');
 SELECT n, typeof(n), zip, p, typeof(p), r, typeof(r) FROM strs;
+-- A REAL column gives REAL for an integer too (pandas' float64), exactly up
+-- to 2^53; beyond, a double would change the digits: the integer is kept
+-- and counted as a mismatch.
+CREATE VIRTUAL TABLE temp.reals USING api_fetch(url_list='[
+  "$BASE/raw?body=[{\"b\":2.5},{\"b\":2},{\"b\":9007199254740992},{\"b\":9007199254740993}]"]');
+SELECT b, typeof(b), _mismatches FROM reals;
 -- numeric_strings='decimal' also takes "12.50" as 12.5; 'never' keeps all text.
 CREATE VIRTUAL TABLE temp.strs2 USING api_fetch(url_list='[
   "$BASE/raw?body=[{\"n\":\"42\",\"p\":\"12.50\"},{\"n\":\"-7\",\"p\":\"3\"}]"]', numeric_strings='decimal');

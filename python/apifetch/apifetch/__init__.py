@@ -1,0 +1,56 @@
+"""apifetch: the apifetch SQLite extension, for Python's sqlite3.
+
+    import sqlite3, apifetch
+    conn = sqlite3.connect(":memory:")
+    apifetch.load(conn)
+    conn.execute("SELECT api_fetch_version()").fetchone()
+
+    # limits for SQL that is not yours, and named options, locked:
+    apifetch.load(conn, config={"allow_hosts": ["api.example.com"], "block_private": True,
+                                "max_requests": 1000, "lock": True},
+                  profiles={"crm": {"base_url": "https://api.example.com/v1/", "rate": 10}})
+
+The module in this package links the system's libcurl and libcjson
+(Debian 12: apt-get install libcurl4 libcjson1).
+"""
+import json
+import os
+
+from ._version import __version__
+
+__all__ = ["__version__", "loadable_path", "load"]
+
+
+def loadable_path():
+    """The path of the compiled module, for sqlite3's load_extension(), or
+    for hosts that take a path: datasette --load-extension,
+    sqlite-utils --load-extension, better-sqlite3's loadExtension()."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "apifetch.so")
+
+
+def load(conn, config=None, profiles=None):
+    """Loads apifetch into conn (a sqlite3.Connection), then applies config
+    (the connection's limits: allow_hosts, block_private, max_requests, ...,
+    "lock": True to freeze them) and profiles ({name: options}) in one call of
+    api_fetch_config().
+
+    Loading needs SQLite's extension loading switched on for a moment: it is
+    switched off again afterwards, also when loading fails, so SQL run on the
+    connection later cannot call load_extension() (if you need it on, turn it
+    on again yourself).  A bad setting raises sqlite3.OperationalError with
+    api_fetch_config's message."""
+    conn.enable_load_extension(True)
+    try:
+        conn.load_extension(loadable_path())
+    except Exception as e:
+        if "cannot open shared object file" in str(e) and "apifetch.so" not in str(e):
+            raise type(e)(f"{e} (the apifetch module links the system's libcurl and libcjson: "
+                          "on Debian, apt-get install libcurl4 libcjson1)") from e
+        raise
+    finally:
+        conn.enable_load_extension(False)
+    settings = dict(config or {})
+    if profiles is not None:
+        settings["profiles"] = profiles
+    if config is not None or profiles is not None:
+        conn.execute("SELECT api_fetch_config(?)", (json.dumps(settings),)).fetchone()

@@ -1,0 +1,99 @@
+"""datasette-apifetch: the apifetch SQLite extension in every connection of
+a Datasette instance, with the instance's limits applied and locked.
+
+    datasette data.db -m metadata.json
+
+    # metadata.json
+    {"plugins": {"datasette-apifetch": {
+        "allow_hosts": ["api.example.com"],
+        "profiles": {"ex": {"base_url": "https://api.example.com/v1/", "rate": 10}}}}}
+
+Safe by default: with no configuration nothing can be fetched (no host is
+allowed, private addresses are blocked, no environment variable may be read)
+and the limits are locked.  Datasette runs queries on a pool of connections;
+prepare_connection runs for each one, so every connection gets the same
+limits and profiles.  SQL load_extension() is switched off again on every
+connection, also when Datasette's --load-extension switched it on.
+"""
+import sqlite3
+
+import apifetch
+from datasette import hookimpl
+
+PLUGIN = "datasette-apifetch"
+
+# What a connection gets when the configuration does not say otherwise.
+DEFAULTS = {
+    "allow_hosts": [],            # no host: each must be named (or UNSAFE_allow_any_host)
+    "block_private": True,        # no loopback, private, link-local (cloud metadata) addresses
+    "allow_env": [],              # ${env:NAME} reads nothing
+    "max_requests": 1000,         # per query, retries and redirects included
+    "max_total_bytes": 50000000,  # per query, body bytes
+    "max_query_ms": 30000,        # per query; Datasette's own sql_time_limit_ms still applies
+    "max_concurrency": 20,        # transfers in flight per query, on each pooled connection
+}
+# The other settings api_fetch_config takes, passed through as given.
+PASSED = {"disabled", "ca_file"}
+UNSAFE_ANY_HOST = "UNSAFE_allow_any_host"
+
+
+def settings_from(plugin_config):
+    """(config, profiles) for apifetch.load from the plugin's configuration:
+    the defaults, what the configuration sets, and always "lock": true.
+    Raises ValueError naming what is wrong."""
+    if not isinstance(plugin_config or {}, dict):
+        raise ValueError(f"{PLUGIN}: the configuration must be an object")
+    given = dict(plugin_config or {})
+    profiles = given.pop("profiles", None)
+    unsafe_any_host = given.pop(UNSAFE_ANY_HOST, False)
+    if "lock" in given:
+        raise ValueError(f"{PLUGIN}: lock is not a setting here: the limits are always locked, "
+                         "so that SQL run in Datasette cannot change them")
+    unknown = sorted(set(given) - set(DEFAULTS) - PASSED)
+    if unknown:
+        raise ValueError(f"{PLUGIN}: unknown setting {unknown[0]!r} (known: "
+                         f"{', '.join(list(DEFAULTS) + sorted(PASSED))}, profiles, "
+                         f"{UNSAFE_ANY_HOST})")
+    if unsafe_any_host not in (True, False):
+        raise ValueError(f"{PLUGIN}: {UNSAFE_ANY_HOST} must be true or false")
+    if unsafe_any_host and "allow_hosts" in given:
+        raise ValueError(f"{PLUGIN}: give allow_hosts or {UNSAFE_ANY_HOST}, not both")
+    if profiles is not None and not isinstance(profiles, dict):
+        raise ValueError(f"{PLUGIN}: profiles must be an object of name: options")
+    config = {**DEFAULTS, **given}
+    if unsafe_any_host:
+        config["allow_hosts"] = None
+    config["lock"] = True
+    return config, profiles
+
+
+def load_locked(conn, plugin_config):
+    """apifetch on conn with the configuration's limits, locked.  If they
+    cannot be applied, fetching is switched off on conn before the error is
+    raised, so a connection never keeps apifetch without its limits."""
+    config, profiles = settings_from(plugin_config)
+    try:
+        apifetch.load(conn, config=config, profiles=profiles)
+    except sqlite3.Error as e:
+        try:
+            conn.execute("""SELECT api_fetch_config('{"disabled": true, "lock": true}')""")
+        except sqlite3.Error:
+            pass
+        raise ValueError(f"{PLUGIN}: {e}") from e
+
+
+@hookimpl
+def startup(datasette):
+    # A configuration mistake stops the server here, with its message,
+    # instead of failing every query later.
+    for database in [None] + list(datasette.databases):
+        conn = sqlite3.connect(":memory:")
+        try:
+            load_locked(conn, datasette.plugin_config(PLUGIN, database=database))
+        finally:
+            conn.close()
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    load_locked(conn, datasette.plugin_config(PLUGIN, database=database))

@@ -1,0 +1,468 @@
+/*
+** conn.c - what apifetch keeps per database connection: the limits (guard.c),
+** the profiles, the counters of the last scan, and the budget window that
+** the limits are counted in.
+**
+**   SELECT api_fetch_config('{"allow_hosts": ["api.example.com"], "lock": true,
+**                             "profiles": {"crm": {"base_url": "https://crm.example.com/"}}}');
+**   SELECT api_fetch_profile('gh', '{"base_url": "https://api.github.com/"}');
+**   SELECT name, value FROM api_fetch_stats();
+**
+** One Conn is shared by every function and module that apifetch registers
+** on a connection; each registration holds a reference, so the Conn lives
+** until the last of them is dropped (the connection closes).  Loading the
+** extension again into the same connection finds the Conn it already has
+** (a process-wide list, keyed by the connection), so profiles and limits
+** survive a second load.
+*/
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "apifetch.h"
+
+/**************************************************************************
+** The counters of api_fetch_stats()
+*/
+static const char *const azStatName[STAT_COUNT] = {
+  "urls", "rows", "records", "requests", "retries", "bytes",
+  "errors", "errors_http", "errors_timeout", "errors_network", "errors_too_big",
+  "errors_body", "errors_deadline", "rate_wait_ms", "elapsed_ms",
+  "extra_keys", "type_mismatches", "interrupted", "window"
+};
+static const char *const azStatDoc[STAT_COUNT] = {
+  "URLs answered (a response or an error)",
+  "rows returned",
+  "records returned",
+  "HTTP requests sent, retries included",
+  "requests that were retries",
+  "response body bytes received",
+  "URLs that gave an error (the errors_* below by kind)",
+  "an HTTP status of 400 or more (or below 200)",
+  "timeout_ms or connect_timeout_ms ran out",
+  "connection, DNS, TLS, protocol or redirect failure",
+  "the body was over max_bytes",
+  "the body was not JSON or did not fit record_path",
+  "deadline_ms ran out",
+  "milliseconds new requests waited for the rate limit",
+  "milliseconds since the scan started",
+  "values that had no column and went to _extra",
+  "values that did not fit their column's type",
+  "1 if the scan was stopped by sqlite3_interrupt or a time limit",
+  "transfers allowed in flight at once: concurrency, unless max_concurrency or the "
+    "open-file limit capped it",
+};
+
+/**************************************************************************
+** The process-wide list of Conns, so that a second load finds its Conn.
+** Guarded by a mutex: connections in several threads load at once.
+*/
+static pthread_mutex_t connMutex = PTHREAD_MUTEX_INITIALIZER;
+static Conn *pConnList = 0;
+
+int conn_attach(sqlite3 *db, Conn **ppConn, char **pzErr){
+  Conn *p;
+  pthread_mutex_lock(&connMutex);
+  for(p=pConnList; p && p->db!=db; p=p->pNextConn){}
+  if( p ) p->nRef++;
+  pthread_mutex_unlock(&connMutex);
+  if( p ){
+    /* Loaded again: the settings stay as they are (APIFETCH_CONFIG was
+    ** applied at the first load, and the connection may be locked since). */
+    *ppConn = p;
+    return SQLITE_OK;
+  }
+  p = sqlite3_malloc(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->nRef = 1;
+  {
+    const char *zEnv = getenv("APIFETCH_CONFIG");
+    if( zEnv && zEnv[0] ){
+      char *zErr = 0;
+      int rc = conn_configure(p, zEnv, &zErr);
+      if( rc ){
+        /* A host that asked for limits must not get a connection without
+        ** them: the load fails. */
+        *pzErr = sqlite3_mprintf("apifetch: APIFETCH_CONFIG: %s", zErr ? zErr : "out of memory");
+        sqlite3_free(zErr);
+        guard_clear(&p->guard);
+        profiles_clear(p);
+        sqlite3_free(p);
+        return SQLITE_ERROR;
+      }
+    }
+  }
+  pthread_mutex_lock(&connMutex);
+  p->pNextConn = pConnList;
+  pConnList = p;
+  pthread_mutex_unlock(&connMutex);
+  *ppConn = p;
+  return SQLITE_OK;
+}
+
+void conn_ref(Conn *p){
+  pthread_mutex_lock(&connMutex);
+  p->nRef++;
+  pthread_mutex_unlock(&connMutex);
+}
+
+/* The destructor of every registration (and of conn_attach's reference). */
+void conn_release(void *pArg){
+  Conn *p = (Conn*)pArg, **pp;
+  int bFree;
+  pthread_mutex_lock(&connMutex);
+  assert( p->nRef>0 );
+  bFree = --p->nRef==0;
+  if( bFree ){
+    for(pp=&pConnList; *pp && *pp!=p; pp=&(*pp)->pNextConn){}
+    if( *pp ) *pp = p->pNextConn;
+  }
+  pthread_mutex_unlock(&connMutex);
+  if( !bFree ) return;
+  guard_clear(&p->guard);
+  profiles_clear(p);
+  sqlite3_free(p);
+}
+
+/**************************************************************************
+** The budget window
+*/
+void conn_window_enter(Conn *p){
+  if( p->nWindow++==0 ){
+    memset(&p->budget, 0, sizeof(p->budget));
+    p->budget.tStart = clock_ms();
+  }
+}
+
+void conn_window_leave(Conn *p){
+  assert( p->nWindow>0 );
+  p->nWindow--;
+}
+
+/**************************************************************************
+** Profiles: named options objects, checked when stored, parsed when used.
+*/
+void profiles_clear(Conn *p){
+  int i;
+  for(i=0; i<p->nProfile; i++){
+    sqlite3_free(p->aProfile[i].zName);
+    sqlite3_free(p->aProfile[i].zJson);
+  }
+  sqlite3_free(p->aProfile);
+  p->aProfile = 0;
+  p->nProfile = 0;
+}
+
+const char *conn_profile(void *pCtx, const char *zName){
+  Conn *p = (Conn*)pCtx;
+  int i;
+  for(i=0; i<p->nProfile; i++){
+    if( strcmp(p->aProfile[i].zName, zName)==0 ) return p->aProfile[i].zJson;
+  }
+  return 0;
+}
+
+/* Is zJson a good profile?  Its ${env:} names are checked against g, the
+** settings in force when it is stored: a profile that was allowed to read
+** a variable then keeps that right after a later lock (that is how a host
+** gives SQL a credential without giving it the variable). */
+static int profile_check(const Guard *g, const char *zJson, char **pzErr){
+  Options o;
+  int rc;
+  options_init(&o);
+  o.bInProfile = 1;
+  o.pGuard = g;
+  rc = options_parse(&o, zJson, pzErr);
+  options_clear(&o);
+  return rc;
+}
+
+/* Store (zJson) or remove (NULL) profile zName.  zJson was checked. */
+static int profile_put(Conn *p, const char *zName, const char *zJson){
+  int i;
+  char *zCopy = 0;
+  for(i=0; i<p->nProfile && strcmp(p->aProfile[i].zName, zName)!=0; i++){}
+  if( zJson==0 ){
+    if( i<p->nProfile ){
+      sqlite3_free(p->aProfile[i].zName);
+      sqlite3_free(p->aProfile[i].zJson);
+      p->aProfile[i] = p->aProfile[--p->nProfile];
+    }
+    return SQLITE_OK;
+  }
+  zCopy = sqlite3_mprintf("%s", zJson);
+  if( zCopy==0 ) return SQLITE_NOMEM;
+  if( i==p->nProfile ){
+    Profile *a = sqlite3_realloc64(p->aProfile, sizeof(Profile)*(size_t)(p->nProfile+1));
+    char *zN = sqlite3_mprintf("%s", zName);
+    if( a ) p->aProfile = a;
+    if( a==0 || zN==0 ){
+      sqlite3_free(zN);
+      sqlite3_free(zCopy);
+      return SQLITE_NOMEM;
+    }
+    a[i].zName = zN;
+    a[i].zJson = 0;
+    p->nProfile++;
+  }
+  sqlite3_free(p->aProfile[i].zJson);
+  p->aProfile[i].zJson = zCopy;
+  return SQLITE_OK;
+}
+
+/* api_fetch_profile(name, options): per-API defaults for this connection,
+** used as {"profile": "name"} in the options of later calls.  NULL options
+** remove the profile.  Returns the options as stored. */
+void conn_profile_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  Conn *p = (Conn*)sqlite3_user_data(ctx);
+  const char *zName = (const char*)sqlite3_value_text(argv[0]);
+  const char *zJson = (const char*)sqlite3_value_text(argv[1]);
+  char *zErr = 0;
+  int rc;
+  (void)argc;
+  if( zName==0 || zName[0]==0 ){
+    sqlite3_result_error(ctx, "api_fetch_profile: the name must be a non-empty string", -1);
+    return;
+  }
+  if( p->guard.nQueryDepth>0 ){
+    /* A url_query may be stored in someone else's database file. */
+    sqlite3_result_error(ctx, "api_fetch_profile: not allowed inside a url_query", -1);
+    return;
+  }
+  if( p->guard.bLocked ){
+    sqlite3_result_error(ctx, "api_fetch_profile: the settings of this connection are "
+                              "locked (profiles too)", -1);
+    return;
+  }
+  /* Check it now: a bad profile should fail here, not in a later query. */
+  if( zJson && profile_check(&p->guard, zJson, &zErr) ){
+    char *zMsg = sqlite3_mprintf("api_fetch_profile: %s", zErr ? zErr : "out of memory");
+    sqlite3_result_error(ctx, zMsg ? zMsg : "api_fetch_profile: out of memory", -1);
+    sqlite3_free(zMsg);
+    sqlite3_free(zErr);
+    return;
+  }
+  rc = profile_put(p, zName, zJson);
+  if( rc ){ sqlite3_result_error_nomem(ctx); return; }
+  if( zJson ) sqlite3_result_text(ctx, zJson, -1, SQLITE_TRANSIENT);
+}
+
+/**************************************************************************
+** Settings: api_fetch_config() and APIFETCH_CONFIG
+*/
+
+/* Apply a JSON object of settings (guard.c's, and "profiles") to p, all or
+** nothing.  SQLITE_OK, or an error code with *pzErr (NULL on OOM). */
+int conn_configure(Conn *p, const char *zJson, char **pzErr){
+  cJSON *pRoot, *pProf, *v;
+  Guard g;
+  int rc;
+  if( json_has_nul(zJson, strlen(zJson)) ){
+    *pzErr = sqlite3_mprintf("api_fetch_config: the settings hold \\u0000, a NUL character");
+    return SQLITE_ERROR;
+  }
+  pRoot = cJSON_ParseWithOpts(zJson, 0, 1);
+  if( pRoot==0 || !cJSON_IsObject(pRoot) ){
+    cJSON_Delete(pRoot);
+    *pzErr = sqlite3_mprintf("api_fetch_config: the settings must be a JSON object");
+    return SQLITE_ERROR;
+  }
+  if( p->guard.bLocked ){
+    cJSON_Delete(pRoot);
+    *pzErr = sqlite3_mprintf("api_fetch_config: the settings of this connection are locked");
+    return SQLITE_ERROR;
+  }
+  pProf = cJSON_GetObjectItemCaseSensitive(pRoot, "profiles");
+  if( pProf && !cJSON_IsObject(pProf) ){
+    cJSON_Delete(pRoot);
+    *pzErr = sqlite3_mprintf("api_fetch_config: profiles must be an object of "
+                             "{\"name\": {options}, ...}");
+    return SQLITE_ERROR;
+  }
+  /* Every profile is checked before anything changes, with the settings
+  ** in force before this call (see profile_check). */
+  rc = SQLITE_OK;
+  if( pProf ){
+    cJSON_ArrayForEach(v, pProf){
+      char *zOpt, *zErr = 0;
+      if( v->string[0]==0 || json_key_repeated(pProf, v) ){
+        *pzErr = sqlite3_mprintf("api_fetch_config: profile \"%s\" %s", v->string,
+                                 v->string[0] ? "is given twice" : "needs a name");
+        rc = SQLITE_ERROR;
+        break;
+      }
+      if( cJSON_IsNull(v) ) continue;
+      if( !cJSON_IsObject(v) ){
+        *pzErr = sqlite3_mprintf("api_fetch_config: profile \"%s\" must be an options "
+                                 "object or null", v->string);
+        rc = SQLITE_ERROR;
+        break;
+      }
+      zOpt = cJSON_PrintUnformatted(v);
+      if( zOpt==0 ){ rc = SQLITE_NOMEM; break; }
+      rc = profile_check(&p->guard, zOpt, &zErr);
+      cJSON_free(zOpt);
+      if( rc ){
+        *pzErr = zErr ? sqlite3_mprintf("api_fetch_config: profile \"%s\": %s", v->string,
+                                        zErr) : 0;
+        sqlite3_free(zErr);
+        break;
+      }
+    }
+  }
+  /* The limits, applied to a copy; the copy replaces them at the end. */
+  if( rc==SQLITE_OK ) rc = guard_set(&p->guard, pRoot, &g, pzErr);
+  if( rc==SQLITE_OK && pProf ){
+    /* Profiles last: a failure here (out of memory) may leave some stored,
+    ** but never a limit half applied. */
+    cJSON_ArrayForEach(v, pProf){
+      char *zOpt = cJSON_IsNull(v) ? 0 : cJSON_PrintUnformatted(v);
+      if( !cJSON_IsNull(v) && zOpt==0 ){ rc = SQLITE_NOMEM; break; }
+      rc = profile_put(p, v->string, zOpt);
+      cJSON_free(zOpt);
+      if( rc ) break;
+    }
+    if( rc ) guard_clear(&g);
+  }
+  cJSON_Delete(pRoot);
+  if( rc ) return rc;
+  guard_replace(&p->guard, &g);
+  return SQLITE_OK;
+}
+
+/* The settings as a JSON object, with the names of the profiles (their
+** options may hold credentials: they are not shown). */
+static char *conn_describe(Conn *p){
+  cJSON *o = guard_describe(&p->guard), *a;
+  char *zJson, *z;
+  int i;
+  if( o==0 ) return 0;
+  a = cJSON_AddArrayToObject(o, "profiles");
+  for(i=0; a && i<p->nProfile; i++){
+    cJSON *pName = cJSON_CreateString(p->aProfile[i].zName);
+    if( pName==0 || !cJSON_AddItemToArray(a, pName) ){ cJSON_Delete(pName); a = 0; }
+  }
+  zJson = a ? cJSON_PrintUnformatted(o) : 0;
+  cJSON_Delete(o);
+  if( zJson==0 ) return 0;
+  z = sqlite3_mprintf("%s", zJson);
+  cJSON_free(zJson);
+  return z;
+}
+
+/* api_fetch_config([settings]): apply settings (unless locked), return the
+** settings in force as JSON. */
+void conn_config_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  Conn *p = (Conn*)sqlite3_user_data(ctx);
+  char *z;
+  if( argc==1 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
+    char *zErr = 0;
+    int rc;
+    if( p->guard.nQueryDepth>0 ){
+      /* SQLITE_DIRECTONLY keeps views and triggers out; a url_query, which
+      ** may be stored in someone else's database file, is kept out here. */
+      sqlite3_result_error(ctx, "api_fetch_config: not allowed inside a url_query", -1);
+      return;
+    }
+    rc = conn_configure(p, (const char*)sqlite3_value_text(argv[0]), &zErr);
+    if( rc ){
+      if( zErr ){
+        sqlite3_result_error(ctx, zErr, -1);
+        sqlite3_free(zErr);
+      }else{
+        sqlite3_result_error_nomem(ctx);
+      }
+      return;
+    }
+  }
+  z = conn_describe(p);
+  if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+}
+
+/**************************************************************************
+** api_fetch_stats: SELECT * FROM api_fetch_stats() -> (name, value, about)
+*/
+typedef struct StatsTable StatsTable;
+struct StatsTable {
+  sqlite3_vtab base;        /* Base class.  Must be first */
+  Conn *pConn;              /* Whose counters */
+};
+typedef struct StatsCursor StatsCursor;
+struct StatsCursor {
+  sqlite3_vtab_cursor base; /* Base class.  Must be first */
+  int i;                    /* Counter of the current row */
+};
+
+static int statsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                        sqlite3_vtab **ppVtab, char **pzErr){
+  StatsTable *t;
+  int rc;
+  (void)argc; (void)argv; (void)pzErr;
+  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(name TEXT, value INTEGER, about TEXT)");
+  if( rc ) return rc;
+  t = sqlite3_malloc(sizeof(*t));
+  if( t==0 ) return SQLITE_NOMEM;
+  memset(t, 0, sizeof(*t));
+  t->pConn = (Conn*)pAux;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  *ppVtab = &t->base;
+  return SQLITE_OK;
+}
+static int statsDisconnect(sqlite3_vtab *p){ sqlite3_free(p); return SQLITE_OK; }
+static int statsBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
+  (void)p;
+  pInfo->estimatedCost = 10;
+  pInfo->estimatedRows = STAT_COUNT;
+  return SQLITE_OK;
+}
+static int statsOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
+  StatsCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)p;
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  *pp = &c->base;
+  return SQLITE_OK;
+}
+static int statsClose(sqlite3_vtab_cursor *c){ sqlite3_free(c); return SQLITE_OK; }
+static int statsFilter(sqlite3_vtab_cursor *c, int n, const char *z, int argc,
+                       sqlite3_value **argv){
+  (void)n; (void)z; (void)argc; (void)argv;
+  ((StatsCursor*)c)->i = 0;
+  return SQLITE_OK;
+}
+static int statsNext(sqlite3_vtab_cursor *c){ ((StatsCursor*)c)->i++; return SQLITE_OK; }
+static int statsEof(sqlite3_vtab_cursor *c){ return ((StatsCursor*)c)->i>=STAT_COUNT; }
+static int statsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
+  StatsCursor *c = (StatsCursor*)cur;
+  Conn *p = ((StatsTable*)cur->pVtab)->pConn;
+  assert( c->i>=0 && c->i<STAT_COUNT );
+  if( i==0 ) sqlite3_result_text(ctx, azStatName[c->i], -1, SQLITE_STATIC);
+  if( i==1 ) sqlite3_result_int64(ctx, p->aStat[c->i]);
+  if( i==2 ) sqlite3_result_text(ctx, azStatDoc[c->i], -1, SQLITE_STATIC);
+  return SQLITE_OK;
+}
+static int statsRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
+  *p = ((StatsCursor*)c)->i;
+  return SQLITE_OK;
+}
+
+sqlite3_module conn_stats_module = {
+  0,                /* iVersion */
+  0,                /* xCreate: none, it is eponymous only */
+  statsConnect,     /* xConnect */
+  statsBestIndex,   /* xBestIndex */
+  statsDisconnect,  /* xDisconnect */
+  0,                /* xDestroy */
+  statsOpen,        /* xOpen */
+  statsClose,       /* xClose */
+  statsFilter,      /* xFilter */
+  statsNext,        /* xNext */
+  statsEof,         /* xEof */
+  statsColumn,      /* xColumn */
+  statsRowid,       /* xRowid */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};

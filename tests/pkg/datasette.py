@@ -1,0 +1,303 @@
+#!/usr/bin/python3
+"""The Datasette plugin in the real Datasette (0.64.8, from ../shared/vendor
+beside the repository, run with Debian's Python packages as its README
+says), over HTTP:
+
+1. The two wheels from dist/ into a fresh venv with pip (docs/install.md:
+   python-install, datasette-install).
+2. The docs' instance (datasette-metadata, datasette-run), and its
+   datasette-queries example, curl for curl: a profile from the
+   configuration, a disallowed host refused with a clear message, SQL
+   load_extension() refused, and Datasette's own "SQL Interrupted" page for
+   a query stopped by its time limit.
+3. Pooled connections: many queries at once on 6 SQL threads, each using the
+   configuration's profile; all answer, several at the same moment; limits
+   and profiles locked on each.
+4. Safe by default: no configuration, and Datasette's --load-extension
+   switching SQL load_extension() on: nothing may be fetched, private
+   addresses blocked, locked, load_extension() off.  UNSAFE_allow_any_host
+   (the docs' datasette-unsafe): any host, private ones still blocked.
+   A bad configuration stops Datasette at start with the plugin's message.
+5. A wide table stored in a database file, its page view: how many HTTP
+   requests it makes, with default settings, with suggest_facets off, and
+   with ?_nocount=1&_nosuggest=1 (the numbers docs/install.md gives).
+
+The docs say `datasette ARGS`; Datasette is not installed as a package
+here, so the test runs `VENV/bin/python -m datasette ARGS` with the
+vendored source on PYTHONPATH, on port 0 (a free port) instead of 8001.
+
+    /usr/bin/python3 tests/pkg/datasette.py BASE_URL      (run by tests/run.py)
+"""
+import json
+import os
+import re
+import shlex
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from _pkg import (BASE, LOOPBACK, ROOT, build_id, check, clean_env, examples, fatal, finish,
+                  localise, make_venv, remove_tree, run_console, scratch, wheel_files)
+
+VENDOR = os.path.normpath(os.path.join(ROOT, "..", "shared", "vendor"))
+DATASETTE_SRC = os.path.join(VENDOR, "datasette-0.64.8")
+ASGI_CSRF_SRC = os.path.join(VENDOR, "asgi-csrf-0.10")
+for d in (DATASETTE_SRC, ASGI_CSRF_SRC):
+    if not os.path.isdir(d):
+        fatal(f"the vendored Datasette is missing: {d} (see ../shared/vendor/README.md); "
+              "this test runs the real Datasette and cannot run without it")
+
+
+def loopback_stats():
+    with urllib.request.urlopen(BASE + "/stats", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def loopback_reset():
+    urllib.request.urlopen(BASE + "/stats/reset", timeout=10).read()
+
+
+class Datasette:
+    """A Datasette process on a free 127.0.0.1 port."""
+
+    def __init__(self, python, args, cwd, name):
+        self.log = os.path.join(cwd, f"datasette-{name}.log")
+        env = clean_env(PYTHONPATH=f"{DATASETTE_SRC}:{ASGI_CSRF_SRC}")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen([python, "-m", "datasette"] + args, cwd=cwd, env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        self.port = None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            m = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.output())
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+
+    def output(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def get(self, path, **params):
+        """(status, body text) of a GET."""
+        url = f"http://127.0.0.1:{self.port}{path}"
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def sql(self, sql, db="_memory"):
+        """(status, JSON) of a query through the JSON API."""
+        status, body = self.get(f"/{db}.json", sql=sql, _shape="array")
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, body
+
+    def one(self, sql):
+        """The first value of the first row, or the error."""
+        status, data = self.sql(sql)
+        if isinstance(data, list) and data:
+            return next(iter(data[0].values()))
+        return data.get("error") if isinstance(data, dict) else data
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def started(ds, what):
+    return check(ds.port is not None, f"{what}: Datasette started" +
+                 ("" if ds.port else ":\n" + ds.output()[-3000:]))
+
+
+ex = examples()
+home = scratch("datasette")
+servers = []
+try:
+    # 1. The packages, as the docs install them.
+    wheel_files()
+    python = make_venv(home)
+    run_console("datasette-install", ex["datasette-install"][1], home)
+
+    # 2. The docs' instance and its queries.
+    with open(os.path.join(home, "metadata.json"), "w") as f:
+        f.write(localise(ex["datasette-metadata"][1]))
+    argv = shlex.split(ex["datasette-run"][1].strip()[2:])
+    check(argv[0] == "datasette" and "-p" in argv, f"docs datasette-run: {' '.join(argv)}")
+    args = argv[1:]
+    args[args.index("-p") + 1] = "0"
+    docs_ds = Datasette(python, args, home, "docs")
+    servers.append(docs_ds)
+    if started(docs_ds, "the docs' instance"):
+        run_console("datasette-queries", ex["datasette-queries"][1], home,
+                    replace=[("127.0.0.1:8001", f"127.0.0.1:{docs_ds.port}")])
+        status, body = docs_ds.get("/-/plugins.json")
+        check('"datasette-apifetch"' in body and '"prepare_connection"' in body,
+              f"/-/plugins lists datasette-apifetch: {body[:200]}")
+        # The time limit on the JSON API too, and nothing left in flight.
+        loopback_reset()
+        t0 = time.time()
+        status, data = docs_ds.sql("SELECT count(*) FROM api_fetch('[\"obj?delay=8000\", "
+                                   "\"obj?delay=8000&id=2\"]', 2, '{\"profile\": \"local\"}')")
+        secs = time.time() - t0
+        check(status == 400 and isinstance(data, dict) and data.get("title") == "SQL Interrupted",
+              f"time limit, JSON API: {status} {str(data)[:200]} after {secs:.1f} s")
+        time.sleep(0.3)
+        check(loopback_stats()["inflight"] == 0, "time limit: the stopped query's transfers "
+              f"were cancelled (in flight: {loopback_stats()['inflight']})")
+        config = json.loads(docs_ds.one("SELECT api_fetch_config()"))
+        check(config["lock"] is True and config["profiles"] == ["local"]
+              and config["allow_hosts"] == [LOOPBACK] and config["max_requests"] == 200
+              and config["max_total_bytes"] == 50000000 and config["allow_env"] == []
+              and config["max_concurrency"] == 20,
+              f"api_fetch_config(): the configuration over the defaults, locked: {config}")
+        for sql in ("""SELECT api_fetch_config('{"allow_hosts": null}')""",
+                    """SELECT api_fetch_profile('local', '{"base_url": "http://example.com/"}')"""):
+            err = docs_ds.one(sql)
+            check("locked" in str(err), f"{sql[7:50]}...: {err}")
+
+    # 3. Many pooled connections, each with the profile.
+    pool = Datasette(python, args + ["--setting", "num_sql_threads", "6"], home, "pool")
+    servers.append(pool)
+    if started(pool, "6 SQL threads"):
+        loopback_reset()
+        answers = {}
+
+        def ask(k):
+            answers[k] = pool.sql(
+                "SELECT data ->> 'id' AS id FROM api_fetch("
+                f"'[\"obj?id={k}&delay=400\"]', 1, '{{\"profile\": \"local\"}}')")
+
+        threads = [threading.Thread(target=ask, args=(k,)) for k in range(24)]
+        t0 = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        secs = time.time() - t0
+        good = [k for k, (status, data) in answers.items()
+                if status == 200 and data == [{"id": k}]]
+        stats = loopback_stats()
+        check(len(good) == 24, f"24 queries at once, each with the configuration's profile: "
+              f"{len(good)}/24 answered right in {secs:.1f} s "
+              + ("" if len(good) == 24 else str([answers.get(k) for k in range(24)
+                                                 if k not in good][:3])))
+        check(stats["max_inflight"] >= 4, f"... on several pooled connections at once "
+              f"(the server saw {stats['max_inflight']} requests in flight together)")
+
+    # 4a. No configuration: safe by default, even with --load-extension.
+    wheel_path = subprocess.run([python, "-c", "import apifetch; print(apifetch.loadable_path())"],
+                                cwd=home, env=clean_env(), capture_output=True,
+                                text=True).stdout.strip()
+    bare = Datasette(python, ["--memory", "-p", "0", f"--load-extension={wheel_path}"], home, "bare")
+    servers.append(bare)
+    if started(bare, "no configuration, --load-extension"):
+        config = json.loads(bare.one("SELECT api_fetch_config()"))
+        check(config["allow_hosts"] == [] and config["block_private"] is True
+              and config["lock"] is True and config["allow_env"] == [],
+              f"no configuration: no host, private addresses blocked, locked: {config}")
+        err = bare.one(f"SELECT error FROM api_fetch('[\"{BASE}/obj\"]')")
+        check(str(err).startswith("refused by"), f"no configuration: the loopback server is refused: {err}")
+        err = bare.one("SELECT error FROM api_fetch('[\"https://example.com/\"]')")
+        check(str(err).startswith("refused by allow_hosts"), f"no configuration: a public host is refused: {err}")
+        err = bare.one("SELECT load_extension('libcurl.so.4', 'curl_version')")
+        check(err == "not authorized", f"load_extension() off although --load-extension "
+              f"switched it on: {err}")
+        check(bare.one("SELECT api_fetch_version()").startswith(f"apifetch {build_id()},"),
+              "loaded twice (--load-extension, then the plugin): one working module")
+
+    # 4b. UNSAFE_allow_any_host, as the docs give it.
+    with open(os.path.join(home, "unsafe.json"), "w") as f:
+        f.write(localise(ex["datasette-unsafe"][1]))
+    unsafe = Datasette(python, ["--memory", "-p", "0", "-m", "unsafe.json"], home, "unsafe")
+    servers.append(unsafe)
+    if started(unsafe, "UNSAFE_allow_any_host"):
+        config = json.loads(unsafe.one("SELECT api_fetch_config()"))
+        check(config["allow_hosts"] is None and config["block_private"] is True and config["lock"],
+              f"UNSAFE_allow_any_host: any host, private addresses still blocked: {config}")
+        err = unsafe.one(f"SELECT error FROM api_fetch('[\"{BASE}/obj\"]')")
+        check(str(err).startswith("refused by block_private"), f"... the loopback server: {err}")
+
+    # 4c. A bad configuration stops Datasette at start, saying why.
+    for bad, says in (({"lock": False}, "datasette-apifetch: lock is not a setting"),
+                      ({"max_requests": "lots"}, "datasette-apifetch: api_fetch_config: max_requests"),
+                      ({"allow_host": ["x"]}, "datasette-apifetch: unknown setting 'allow_host'")):
+        with open(os.path.join(home, "bad.json"), "w") as f:
+            json.dump({"plugins": {"datasette-apifetch": bad}}, f)
+        ds = Datasette(python, ["--memory", "-p", "0", "-m", "bad.json"], home, "bad")
+        servers.append(ds)
+        out = ds.output()
+        said = [l for l in out.splitlines() if "datasette-apifetch:" in l] or out.splitlines()[-1:]
+        check(ds.port is None and ds.proc.poll() not in (None, 0) and says in out,
+              f"bad configuration {json.dumps(bad)}: Datasette does not start: "
+              + (said[-1][:200] if said else "(nothing)"))
+
+    # 5. A stored wide table's page view.
+    make_db = r'''
+import sqlite3, sys, apifetch
+base = sys.argv[1]
+conn = sqlite3.connect("wide.db")
+apifetch.load(conn)
+urls = ", ".join(f'"{base}/obj?id={i}"' for i in (1, 2, 3))
+conn.execute(f"""CREATE VIRTUAL TABLE posts USING api_fetch(url_list='[{urls}]',
+                 columns='id INTEGER, title TEXT, done INTEGER, tags JSON, author_name TEXT')""")
+conn.commit()
+print(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
+'''
+    r = subprocess.run([python, "-c", make_db, BASE], cwd=home, env=clean_env(),
+                       capture_output=True, text=True, timeout=60)
+    check(r.stdout.strip() == "3", f"wide.db: a stored wide table of 3 URLs, 5 columns "
+          f"{(r.stdout + r.stderr).strip()[-300:]}")
+    costs = {}
+    for name, extra in (("default", []), ("suggest_facets off", ["--setting", "suggest_facets", "off"])):
+        ds = Datasette(python, ["wide.db", "-p", "0", "-m", "metadata.json"] + extra, home, "wide")
+        servers.append(ds)
+        if not started(ds, f"wide.db, {name}"):
+            continue
+        for path in ("/wide", "/wide/posts", "/wide/posts.json", "/wide/posts?_nocount=1&_nosuggest=1"):
+            loopback_reset()
+            status, body = ds.get(path)
+            costs[(name, path)] = loopback_stats()["requests"]
+            check(status == 200 and (path == "/wide" or "post 3" in body),
+                  f"{name}: GET {path}: {status}, {costs[(name, path)]} HTTP requests")
+        ds.stop()
+    print("page view costs (HTTP requests to the 3 URLs):",
+          json.dumps({f"{k[0]} {k[1]}": v for k, v in costs.items()}))
+    docs = open(os.path.join(ROOT, "docs", "install.md")).read()
+    m = re.search(r"default settings \| (\d+) \(", docs)
+    documented = int(m.group(1)) if m else None
+    default_cost = costs.get(("default", "/wide/posts"))
+    # Facet suggestions each have a 50 ms time limit: on a loaded machine
+    # one may be stopped before it reads the table, never the other way.
+    check(documented is not None and default_cost is not None
+          and 6 < default_cost <= documented and default_cost % 3 == 0,
+          f"default settings: {default_cost} requests per page view "
+          f"(docs/install.md: {documented}, fewer only if a suggestion timed out)")
+    check(costs.get(("default", "/wide"), 99) <= 3, "the database page: at most one read "
+          "(its table count, which Datasette stops after 5 ms)")
+    check(costs.get(("suggest_facets off", "/wide/posts")) == 6
+          and costs.get(("suggest_facets off", "/wide/posts.json")) == 6,
+          "suggest_facets off: 6 requests, the count and the rows (3 URLs each)")
+    check(costs.get(("default", "/wide/posts?_nocount=1&_nosuggest=1")) == 3,
+          "?_nocount=1&_nosuggest=1: 3 requests, the rows")
+finally:
+    for s in servers:
+        if s.proc.poll() is None:
+            s.stop()
+    remove_tree(home)
+
+finish()

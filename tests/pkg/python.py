@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+"""The Python package, as a user installs it: the wheel from dist/ into a
+fresh venv (/usr/bin/python3 -m venv --system-site-packages) with pip, from
+the file, then apifetch.load() and fetches from the loopback server.
+
+1. The wheel: its tag and version.
+2. docs/install.md's examples python-install and python (a doctest).
+3. What the doctest does not show: load() with no settings, loading twice
+   keeps profiles and limits, SQL load_extension() is off afterwards, a bad
+   setting raises with api_fetch_config's message, loadable_path() and
+   __version__.
+
+    /usr/bin/python3 tests/pkg/python.py BASE_URL      (run by tests/run.py)
+"""
+import json
+import os
+import subprocess
+import zipfile
+
+from _pkg import (BASE, LOOPBACK, VERSION, build_id, check, clean_env, examples, finish,
+                  make_venv, remove_tree, run_pycon, scratch, wheel_files)
+
+wheel, _ = wheel_files()
+with zipfile.ZipFile(wheel) as z:
+    meta = z.read(f"apifetch-{VERSION}.dist-info/WHEEL").decode()
+    names = z.namelist()
+check("Tag: py3-none-linux_" in meta and "Root-Is-Purelib: false" in meta,
+      f"{os.path.basename(wheel)}: tagged for this platform, not manylinux "
+      f"({[l for l in meta.splitlines() if l.startswith('Tag')]})")
+check("apifetch/apifetch.so" in names and "apifetch/_version.py" in names,
+      "holds the module and the version")
+
+home = scratch("python")
+try:
+    python = make_venv(home)
+    run_pycon("python", examples()["python"][1], python, cwd=home)
+
+    probe = r'''
+import json, sqlite3, sys
+import apifetch
+base = sys.argv[1]
+out = {"version": apifetch.__version__, "path": apifetch.loadable_path()}
+conn = sqlite3.connect(":memory:")
+apifetch.load(conn)
+out["sql_version"] = conn.execute("SELECT api_fetch_version()").fetchone()[0]
+out["config"] = json.loads(conn.execute("SELECT api_fetch_config()").fetchone()[0])
+out["rows"] = conn.execute("SELECT count(*) FROM api_fetch(?)",
+                           (json.dumps([base + "/array?n=5"]),)).fetchone()[0]
+try:
+    conn.execute("SELECT load_extension('libcurl.so.4', 'curl_version')").fetchone()
+    out["load_extension"] = "allowed"
+except sqlite3.OperationalError as e:
+    out["load_extension"] = str(e)
+
+# Loading a second time keeps profiles and limits (the C contract).
+conn = sqlite3.connect(":memory:")
+apifetch.load(conn, config={"max_requests": 7, "lock": True},
+              profiles={"p": {"base_url": base + "/"}})
+apifetch.load(conn)
+out["second"] = json.loads(conn.execute("SELECT api_fetch_config()").fetchone()[0])
+out["second_rows"] = conn.execute("""SELECT data ->> 'id' FROM api_fetch('["obj?id=42"]', 1,
+                                     '{"profile": "p"}')""").fetchone()[0]
+try:
+    apifetch.load(sqlite3.connect(":memory:"), config={"max_requests": "lots"})
+    out["bad"] = "accepted"
+except sqlite3.OperationalError as e:
+    out["bad"] = str(e)
+print(json.dumps(out))
+'''
+    r = subprocess.run([python, "-c", probe, BASE], cwd=home, env=clean_env(),
+                       capture_output=True, text=True, timeout=120)
+    try:
+        out = json.loads(r.stdout)
+    except ValueError:
+        out = {}
+        check(False, f"the probe ran: {r.stdout[-1500:]}{r.stderr[-1500:]}")
+    if out:
+        check(out["version"] == VERSION, f"apifetch.__version__ is VERSION: {out['version']}")
+        check(out["path"].startswith(home) and out["path"].endswith("/apifetch/apifetch.so")
+              and os.path.exists(out["path"]),
+              f"loadable_path() is the module in the venv: {out['path']}")
+        check(out["sql_version"].startswith(f"apifetch {build_id()}, libcurl "),
+              f"api_fetch_version(): {out['sql_version']}")
+        check(out["config"]["lock"] is False and out["config"]["allow_hosts"] is None,
+              "load(conn) with no settings leaves the defaults, unlocked")
+        check(out["rows"] == 5, f"a fetch from the loopback server: {out['rows']} rows")
+        check(out["load_extension"] == "not authorized",
+              f"SQL load_extension() is off after load(): {out['load_extension']!r}")
+        check(out["second"].get("max_requests") == 7 and out["second"].get("lock") is True
+              and out["second"].get("profiles") == ["p"] and out["second_rows"] == 42,
+              f"loading twice keeps limits and profiles: {out['second']}, profile row "
+              f"{out['second_rows']}")
+        check(out["bad"].startswith("api_fetch_config: max_requests must be"),
+              f"a bad setting raises api_fetch_config's error: {out['bad']!r}")
+finally:
+    remove_tree(home)
+
+finish()
