@@ -14,6 +14,11 @@
 #   make demo       run sql/demo.sql against the bundled local server
 #   make serve      run that server on 127.0.0.1:8080, where the docs' examples fetch
 #   make bench      run the benchmarks (not part of the tests)
+#   make torture    allocation-failure torture (tests/torture.c): the Nth allocation
+#                   of SQLite, cJSON and libcurl fails, transiently or from then on,
+#                   for every N of every query (6 minutes); TORTURE_SAMPLE=K runs K
+#                   seeded N per query and mode instead (CI: K=300, about a minute);
+#                   TORTURE_SEED, TORTURE_JOBS (2), TORTURE_ARGS (e.g. -o log -v)
 #   make install    install the module where `.load apifetch` finds it without a
 #                   path (PREFIX=/usr/local, DESTDIR, LIBDIR); make uninstall
 #   make deb        dist/libsqlite3-mod-apifetch_VERSION_ARCH.deb (dpkg-deb)
@@ -40,7 +45,8 @@ $(shell mkdir -p build && { echo '$(VERSION) $(COMMIT)' | cmp -s - build/id || \
         echo '$(VERSION) $(COMMIT)' > build/id; })
 
 SRC     = src/apifetch.c src/conn.c src/vtab.c src/engine.c src/options.c src/json.c \
-          src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c
+          src/flatten.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c \
+          src/sha256.c src/httpcache.c
 HDR     = src/apifetch.h
 
 ifeq ($(SANITIZE),1)
@@ -66,7 +72,7 @@ CHECK_PKGS = valgrind clang
 BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
 
 .PHONY: all test unit demo serve bench deps bench-deps check-deps install-pkgs clean \
-        install uninstall deb wheel dist
+        install uninstall deb wheel dist torture
 
 all: apifetch.so
 
@@ -86,6 +92,17 @@ tests/unit: tests/unit.c $(SRC) $(HDR) build/id
 
 unit: tests/unit
 	./tests/unit
+
+# Allocation-failure torture: the sources compiled in, like tests/unit.
+tests/torture: tests/torture.c $(SRC) $(HDR) build/id
+	$(CC) $(CFLAGS) $(WARN) $(VERSION_FLAGS) -DSQLITE_CORE -Isrc -o $@ tests/torture.c $(SRC) $(LIBS) -lsqlite3
+
+TORTURE_SAMPLE ?=
+TORTURE_SEED   ?= 1
+TORTURE_JOBS   ?= 2
+TORTURE_ARGS   ?=
+torture: tests/torture
+	./tests/torture -j $(TORTURE_JOBS) $(if $(TORTURE_SAMPLE),-s $(TORTURE_SAMPLE) -S $(TORTURE_SEED)) $(TORTURE_ARGS)
 
 test: apifetch.so tests/unit $(if $(filter 0,$(PACKAGES)),,dist)
 	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize) $(if $(filter 1,$(VALGRIND)),--valgrind) \
@@ -119,7 +136,7 @@ install-pkgs:
 	else echo "all dependencies present"; fi
 
 clean:
-	rm -rf apifetch.so tests/unit build dist
+	rm -rf apifetch.so tests/unit tests/torture build dist
 
 # ---------------------------------------------------------------------------
 # Installing and packaging.

@@ -11,6 +11,8 @@
 **               Responses (window, per-host cap, rate, retries, deadline).
 **   policy.c    Pure decisions the engine asks for: what is retryable,
 **               backoff with full jitter, Retry-After, the token bucket.
+**   httpcache.c Pure decisions of the HTTP cache (RFC 9111), and
+**   sha256.c    the hash its keys are made with.
 **   json.c      A strict, non-recursive JSON scanner: validation, spans,
 **               member/element iteration, record_path, string decoding.
 **   vtab.c      The api_fetch table-valued function over all of the above.
@@ -287,6 +289,11 @@ int policy_method_idempotent(const char *zMethod);
 sqlite3_int64 policy_backoff_ms(int retry, sqlite3_int64 baseMs,
                                 sqlite3_int64 capMs, uint64_t rnd);
 
+/* Parse an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete
+** RFC 850 and asctime forms).  Returns 1 with the unix time in *pEpoch, or
+** 0 if z (NULL allowed) is not one. */
+int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
+
 /* Parse a Retry-After value (RFC 9110 section 10.2.3): delta-seconds or an
 ** HTTP-date.  Returns the delay in ms (0 for a date in the past), or -1 if
 ** the value is neither. `nowEpoch` is the current unix time in seconds. */
@@ -456,19 +463,126 @@ char *request_from_template(const Options *pOpt,
                             char *(*xValue)(void*, const char*, int*), void *pCtx,
                             char **pzWhy);
 
-/* Check a URL: parseable by libcurl, scheme http or https.  Returns NULL if
-** fine, else a sqlite3_malloc'd description. */
-char *url_check(const char *zUrl);
+/* Check a URL: parseable by libcurl, scheme http or https.  Returns
+** SQLITE_OK if fine, SQLITE_ERROR with a sqlite3_malloc'd description in
+** *pzWhy, or SQLITE_NOMEM. */
+int url_check(const char *zUrl, char **pzWhy);
 
 /**************************************************************************
 ** util.c - leaf helpers that call nothing above them.
 */
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
-** default port filled in)?  0 if either cannot be parsed. */
+** default port filled in)?  0 if either cannot be parsed, -1 if out of
+** memory. */
 int url_same_origin(const char *a, const char *b);
 /* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
 ** If not, it is a reference relative to a base. */
 int url_has_scheme(const char *z);
+
+/**************************************************************************
+** sha256.c - SHA-256 (FIPS 180-4), for the HTTP cache's keys; no I/O.
+*/
+#define SHA256_SIZE 32            /* Bytes in a digest */
+typedef struct Sha256 Sha256;
+struct Sha256 {
+  uint32_t h[8];                  /* Hash value so far (section 6.2) */
+  uint64_t nBytes;                /* Message bytes given so far */
+  unsigned char buf[64];          /* Bytes of a block not yet complete */
+  size_t nBuf;                    /* How many of them, always < 64 */
+};
+void sha256_init(Sha256 *p);
+/* Add n bytes (pData may be NULL when n is 0).  Any split of a message
+** into updates gives the same digest. */
+void sha256_update(Sha256 *p, const void *pData, size_t n);
+/* The digest into aOut; p is then wiped and must be initialised again. */
+void sha256_final(Sha256 *p, unsigned char aOut[SHA256_SIZE]);
+
+/**************************************************************************
+** httpcache.c - RFC 9111 (HTTP Caching) decisions for a private cache, as
+** pure functions: no I/O, no allocation, no clock (times are arguments,
+** unix seconds).  Sections cited are RFC 9111's unless said otherwise.
+**
+** The store and the engine use them so:
+**   on a response    cacheinfo_parse(); store it if cache_storable(), with
+**                    the time the request was sent and the response came
+**                    (a response without Date is dated when it came).
+**   on a lookup      lifetime = cache_freshness_lifetime(), age =
+**                    cache_current_age(); fresh while lifetime > age
+**                    (section 4.2), else revalidate with If-None-Match /
+**                    If-Modified-Since if bHasValidator, else fetch anew.
+**   on an error      cache_stale_if_error() says if the stored response
+**                    may be given instead.
+** A request's own Cache-Control / Pragma parse the same way: its no-store
+** forbids storing (5.2.1.5), its no-cache or max-age=0 a reply from the
+** cache without revalidation (5.2.1.4, 5.2.1.1).
+*/
+#define CACHE_DELTA_MAX 2147483648LL  /* 2^31: delta-seconds saturate here (1.2.2) */
+
+typedef struct CacheInfo CacheInfo;
+struct CacheInfo {
+  int bNoStore;                  /* no-store (5.2.2.5): never stored */
+  int bNoCache;                  /* no-cache in either form (5.2.2.4), or Pragma:
+                                 ** no-cache without Cache-Control (5.4) */
+  int bPrivate;                  /* private (5.2.2.7): binds shared caches only */
+  int bPublic;                   /* public (5.2.2.9): cacheable whatever the status */
+  int bMustRevalidate;           /* must-revalidate (5.2.2.2): never used stale */
+  int bImmutable;                /* immutable (RFC 8246): no revalidation while fresh */
+  int bVaryStar;                 /* Vary has a member "*" (4.1): never matches */
+  sqlite3_int64 maxAge;          /* max-age, seconds; -1 absent, 0 if malformed */
+  sqlite3_int64 sMaxAge;         /* s-maxage, likewise; shared caches only, unused */
+  sqlite3_int64 staleIfError;    /* stale-if-error (RFC 5861 section 4), seconds;
+                                 ** -1 absent or malformed */
+  sqlite3_int64 date;            /* Date, unix seconds; -1 absent or invalid */
+  sqlite3_int64 expires;         /* Expires; -1 absent, 0 invalid (expired, 5.3) */
+  sqlite3_int64 lastModified;    /* Last-Modified; -1 absent or invalid */
+  sqlite3_int64 age;             /* Age, seconds; 0 absent, 2^31 if malformed */
+  int bHasValidator;             /* An ETag, or a valid Last-Modified (4.3.1) */
+};
+
+/* What a response's header fields say about caching.  Each argument is a
+** field's value, NULL when the field is absent ("" is present and empty).
+** Several Cache-Control, Pragma or Vary field lines may be given joined by
+** ", " (RFC 9110 section 5.3); of the others pass the first line.
+** Cache-Control directives are case-insensitive and may have their
+** argument quoted; unknown ones are ignored.  A directive given twice
+** counts the first time (4.2.1).  A malformed number is read the
+** restrictive way: max-age as 0, Age as 2^31, stale-if-error as absent;
+** one too large is 2^31 (1.2.2).  Dates are HTTP-dates
+** (policy_http_date); those before 1970 read as 0. */
+void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpires,
+                     const char *zDate, const char *zAge, const char *zLastModified,
+                     const char *zEtag, const char *zVary, const char *zPragma);
+
+/* May this response be stored (section 3)?  The method GET or HEAD (NULL
+** means GET); a final status other than 206 and 304; no no-store; no
+** Vary: *; and max-age, Expires, public, private, or a status cacheable by
+** default (RFC 9110 section 15.1: 200, 203, 204, 300, 301, 308, 404, 405,
+** 410, 414, 501).  A validator alone does not make a response storable:
+** section 3 lists no such case. */
+int cache_storable(const char *zMethod, long status, const CacheInfo *p);
+
+/* Freshness lifetime in seconds, 0 to 2^31 (4.2.1): max-age, else Expires
+** minus Date (or responseTime if there is no Date), else, for a status
+** cacheable by default or a public or private response, 10% of the time
+** from Last-Modified to Date, at most heuristicCapS (4.2.2; 0 or less: no
+** heuristic), else 0.  0 for no-cache and no-store.  s-maxage is not used:
+** this is not a shared cache. */
+sqlite3_int64 cache_freshness_lifetime(const CacheInfo *p, long status,
+                                       sqlite3_int64 responseTime,
+                                       sqlite3_int64 heuristicCapS);
+
+/* The response's current age at `now` (4.2.3), 0 to 2^31: requestTime is
+** when the request was sent, responseTime when the response arrived. */
+sqlite3_int64 cache_current_age(const CacheInfo *p, sqlite3_int64 requestTime,
+                                sqlite3_int64 responseTime, sqlite3_int64 now);
+
+/* May the stored response be given in place of an error: status 500, 502,
+** 503, 504, or 0 for no response at all (RFC 5861 section 4)?  Yes if it is
+** still fresh; else not under no-cache or must-revalidate (4.2.4); else if
+** it is stale by no more than stale-if-error or clientStaleS, the caller's
+** own allowance (4.2.4 lets the client permit stale responses; -1: none). */
+int cache_stale_if_error(const CacheInfo *p, long status, sqlite3_int64 lifetime,
+                         sqlite3_int64 currentAge, sqlite3_int64 clientStaleS);
 
 /**************************************************************************
 ** guard.c - per-connection limits for shared and untrusted use

@@ -16,6 +16,7 @@
 ** survive a second load.
 */
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,7 +265,9 @@ int conn_configure(Conn *p, const char *zJson, char **pzErr){
     *pzErr = sqlite3_mprintf("api_fetch_config: the settings hold \\u0000, a NUL character");
     return SQLITE_ERROR;
   }
+  errno = 0;
   pRoot = cJSON_ParseWithOpts(zJson, 0, 1);
+  if( pRoot==0 && errno==ENOMEM ) return SQLITE_NOMEM;   /* not "must be an object" */
   if( pRoot==0 || !cJSON_IsObject(pRoot) ){
     cJSON_Delete(pRoot);
     *pzErr = sqlite3_mprintf("api_fetch_config: the settings must be a JSON object");

@@ -203,6 +203,8 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
   }else if( pg->eType!=PAGE_NONE && n>5 && strncasecmp(pLine, "link:", 5)==0 ){
     size_t e = n;
     while( e>5 && (pLine[e-1]=='\r' || pLine[e-1]=='\n') ) e--;
+    /* Out of memory: fail the transfer rather than lose the next page. */
+    if( buf_reserve(&t->link, e-5+2) ) return 0;
     if( t->link.n ) buf_append(&t->link, ", ", 2);
     if( t->link.n + (e-5) < 65536 ) buf_append(&t->link, pLine+5, e-5);
   }else if( pg->zTotalHeader && n>pg->nTotalHeader
@@ -212,6 +214,7 @@ static size_t on_header(char *pLine, size_t size, size_t nmemb, void *pArg){
     while( s<e && (pLine[s]==' ' || pLine[s]=='\t') ) s++;
     while( e>s && (pLine[e-1]=='\r' || pLine[e-1]=='\n' || pLine[e-1]==' ') ) e--;
     t->total.n = 0;
+    if( e-s<64 && buf_reserve(&t->total, e-s) ) return 0;
     if( e-s<64 ) buf_append(&t->total, pLine+s, e-s);
   }else if( n>12 && strncasecmp(pLine, "retry-after:", 12)==0 ){
     size_t s = 12, e = n;
@@ -505,10 +508,17 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
     r->zContentType = sqlite3_mprintf("%s", zType);
   }
   if( zError==0 && t->link.n ){
-    r->zLink = sqlite3_mprintf("%s", t->link.z);     /* NULL: no next page */
+    r->zLink = sqlite3_mprintf("%s", t->link.z);
   }
   if( zError==0 && t->total.n ){
     r->zTotal = sqlite3_mprintf("%s", t->total.z);
+  }
+  if( zError==0 && ((zType && !r->zContentType) || (t->link.n && !r->zLink)
+                    || (t->total.n && !r->zTotal)) ){
+    /* Not a response without them: a lost Link ends a chain, a lost
+    ** total fetches pages one by one past the end. */
+    response_free(r);             /* and the request: the statement fails */
+    return SQLITE_NOMEM;
   }
   if( zError==0 ){
     r->pBody = t->pBody;
@@ -605,6 +615,7 @@ static int redirect_follow(Engine *e, Transfer *t, long status, char **pzError){
   const char *zLoc = 0, *zFrom = t->zHopUrl ? t->zHopUrl : t->req.zUrl;
   const char *zMethod = t->req.zMethod ? t->req.zMethod : t->req.pBody ? "POST" : "GET";
   char *zWhy, *zNew;
+  int rc;
   if( status!=301 && status!=302 && status!=303 && status!=307 && status!=308 ) return 0;
   if( o->max_redirects==0 ) return 0;
   if( curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &zLoc)!=CURLE_OK || zLoc==0 ) return 0;
@@ -613,8 +624,9 @@ static int redirect_follow(Engine *e, Transfer *t, long status, char **pzError){
                                o->max_redirects, zLoc);
     return *pzError ? -1 : SQLITE_NOMEM;
   }
-  zWhy = url_check(zLoc);
-  if( zWhy ){
+  rc = url_check(zLoc, &zWhy);
+  if( rc==SQLITE_NOMEM ) return SQLITE_NOMEM;
+  if( rc ){
     *pzError = sqlite3_mprintf("redirect refused: %s", zWhy);
     sqlite3_free(zWhy);
     return *pzError ? -1 : SQLITE_NOMEM;
@@ -626,7 +638,11 @@ static int redirect_follow(Engine *e, Transfer *t, long status, char **pzError){
   }
   zNew = sqlite3_mprintf("%s", zLoc);
   if( zNew==0 ) return SQLITE_NOMEM;
-  if( !t->bHopForeign && !url_same_origin(zNew, zFrom) ) t->bHopForeign = 1;
+  if( !t->bHopForeign ){
+    int bSame = url_same_origin(zNew, zFrom);
+    if( bSame<0 ){ sqlite3_free(zNew); return SQLITE_NOMEM; }
+    t->bHopForeign = !bSame;
+  }
   if( (status==303 && strcmp(zMethod, "HEAD")!=0)
    || ((status==301 || status==302) && strcmp(zMethod, "POST")==0) ){
     t->bHopGet = 1;
@@ -945,12 +961,14 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
     e->apIdle[n-1-i] = &e->aXfer[i];
   }
   e->nIdle = n;
-  curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(n<16 ? 16 : n));
-  if( pOpt->per_host>0 ){
-    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)pOpt->per_host);
+  /* Checked like every option (the SSL session cache is allocated here). */
+  if( curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)
+   || curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION)
+   || curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
+   || curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(n<16 ? 16 : n))
+   || (pOpt->per_host>0
+       && curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)pOpt->per_host)) ){
+    goto oom;
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);

@@ -14,6 +14,7 @@
 ** request is sent) and then read again one item at a time as the engine
 ** asks, so memory does not grow with the number of URLs.
 */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -240,6 +241,25 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
   return b.z ? b.z : sqlite3_mprintf("");
 }
 
+/* strstr for a URL-encoded zEsc, whose %XX hex digits match in either
+** case: they mean the same (RFC 3986 section 2.1), and libcurl 7.88's URL
+** API writes them in lower case where curl_easy_escape wrote upper case. */
+static char *find_escaped(const char *s, const char *zEsc){
+  size_t n = strlen(zEsc), i;
+  for(; *s; s++){
+    for(i=0; i<n && s[i]; i++){
+      char a = s[i], b = zEsc[i];
+      if( (i>=1 && zEsc[i-1]=='%') || (i>=2 && zEsc[i-2]=='%') ){
+        if( a>='A' && a<='F' ) a += 'a'-'A';
+        if( b>='A' && b<='F' ) b += 'a'-'A';
+      }
+      if( a!=b ) break;
+    }
+    if( i==n ) return (char*)s;
+  }
+  return 0;
+}
+
 char *options_redact(const Options *p, const char *z){
   char *zOut = sqlite3_mprintf("%s", z ? z : "");
   int i, k;
@@ -250,8 +270,14 @@ char *options_redact(const Options *p, const char *z){
       char *hit;
       Buf b = {0, 0, 0, 0};
       const char *s = zOut;
-      if( zFind==0 || zFind[0]==0 ){ curl_free(zEsc); continue; }
-      while( (hit = strstr(s, zFind))!=0 ){
+      if( zFind==0 ){
+        /* Out of memory: the encoded form cannot be looked for, so no
+        ** text at all rather than one that may show it. */
+        sqlite3_free(zOut);
+        return 0;
+      }
+      if( zFind[0]==0 ){ curl_free(zEsc); continue; }
+      while( (hit = k ? find_escaped(s, zFind) : strstr(s, zFind))!=0 ){
         buf_append(&b, s, (size_t)(hit-s));
         buf_append(&b, "[secret]", 8);
         s = hit + strlen(zFind);
@@ -480,13 +506,12 @@ static int parse_one_option(Options *p, const cJSON *v, char **pzErr){
     int rc = parse_string_option(v, &p->zBaseUrl, pzErr);
     char *zWhy;
     if( rc ) return rc;
-    zWhy = url_check(p->zBaseUrl);
-    if( zWhy ){
+    rc = url_check(p->zBaseUrl, &zWhy);
+    if( rc==SQLITE_ERROR ){
       *pzErr = sqlite3_mprintf("api_fetch: option base_url: %s", zWhy);
       sqlite3_free(zWhy);
-      return SQLITE_ERROR;
     }
-    return SQLITE_OK;
+    return rc;
   }
   if( strcmp(zKey, "query")==0 ){
     const cJSON *q;
@@ -618,7 +643,13 @@ int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr){
                              "which no option can take", zKey);
     return SQLITE_ERROR;
   }
-  if( azString[i]==0 ) v = cJSON_ParseWithOpts(zValue, 0, 1);   /* all of it */
+  if( azString[i]==0 ){
+    /* cJSON says NULL for bad JSON and for out of memory alike; malloc
+    ** sets ENOMEM.  Not JSON: the text as a string. */
+    errno = 0;
+    v = cJSON_ParseWithOpts(zValue, 0, 1);                       /* all of it */
+    if( v==0 && errno==ENOMEM ) return SQLITE_NOMEM;
+  }
   if( v==0 ) v = cJSON_CreateString(zValue);
   if( v==0 ) return SQLITE_NOMEM;
   v->string = (char*)zKey;
@@ -649,7 +680,9 @@ int options_parse(Options *p, const char *zJson, char **pzErr){
                              "which no option can take");
     return SQLITE_ERROR;
   }
+  errno = 0;
   pRoot = cJSON_ParseWithOpts(zJson, 0, 1);   /* nothing may follow the object */
+  if( pRoot==0 && errno==ENOMEM ) return SQLITE_NOMEM;   /* not "invalid JSON" */
   if( pRoot==0 || !cJSON_IsObject(pRoot) ){
     *pzErr = sqlite3_mprintf("api_fetch: options must be a JSON object, got %s",
                              pRoot ? json_type_name(pRoot) : "invalid JSON");
@@ -693,23 +726,28 @@ void request_clear(Request *p){
   memset(p, 0, sizeof(*p));
 }
 
-char *url_check(const char *zUrl){
+int url_check(const char *zUrl, char **pzWhy){
   CURLU *h = curl_url();
-  CURLUcode uc;
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
   char *zScheme = 0;
-  char *zErr = 0;
-  if( h==0 ) return sqlite3_mprintf("out of memory");
-  uc = curl_url_set(h, CURLUPART_URL, zUrl, 0);
-  if( uc ){
-    zErr = sqlite3_mprintf("\"%s\" is not a valid URL: %s", zUrl, curl_url_strerror(uc));
-  }else if( curl_url_get(h, CURLUPART_SCHEME, &zScheme, 0)==CURLUE_OK
-         && strcmp(zScheme, "http")!=0 && strcmp(zScheme, "https")!=0 ){
-    zErr = sqlite3_mprintf("\"%s\" has scheme \"%s\"; only http and https are allowed",
-                           zUrl, zScheme);
+  int rc = SQLITE_OK;
+  *pzWhy = 0;
+  /* Out of memory is never "fine": a URL not checked could be file://. */
+  if( h ) uc = curl_url_set(h, CURLUPART_URL, zUrl, 0);
+  if( uc==CURLUE_OK ) uc = curl_url_get(h, CURLUPART_SCHEME, &zScheme, 0);
+  if( uc==CURLUE_OUT_OF_MEMORY ){
+    rc = SQLITE_NOMEM;
+  }else if( uc ){
+    *pzWhy = sqlite3_mprintf("\"%s\" is not a valid URL: %s", zUrl, curl_url_strerror(uc));
+    rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+  }else if( strcmp(zScheme, "http")!=0 && strcmp(zScheme, "https")!=0 ){
+    *pzWhy = sqlite3_mprintf("\"%s\" has scheme \"%s\"; only http and https are allowed",
+                             zUrl, zScheme);
+    rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
   }
   curl_free(zScheme);
   curl_url_cleanup(h);
-  return zErr;
+  return rc;
 }
 
 static int has_header(struct curl_slist *p, const char *zLine){
@@ -753,7 +791,8 @@ static int item_error(char **pzErr, const char *zList, sqlite3_int64 i, char *zW
 ** Called twice per item: once to validate, once to send. */
 static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Request *pReq,
                       char **pzErr){
-  int bNul = 0;
+  int bNul = 0;                   /* A string held \u0000 (else NULL is out of memory,
+                                  ** never a reason to skip the members after it) */
   const char *zBodyType = 0;      /* Content-Type implied by the body */
   memset(pReq, 0, sizeof(*pReq));
   pReq->iIndex = iItem;
@@ -769,7 +808,7 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
         }
         sqlite3_free(pReq->zUrl);
         pReq->zUrl = json_string_decode(val, &bNul);
-        if( pReq->zUrl==0 ) break;
+        if( pReq->zUrl==0 ){ if( !bNul ) return SQLITE_NOMEM; break; }
       }else if( json_string_eq(k, "method", 6) ){
         char *z;
         if( json_type(val)!='"' ){
@@ -777,7 +816,7 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
         }
         sqlite3_free(pReq->zMethod);
         pReq->zMethod = json_string_decode(val, &bNul);
-        if( pReq->zMethod==0 ) break;
+        if( pReq->zMethod==0 ){ if( !bNul ) return SQLITE_NOMEM; break; }
         for(z=pReq->zMethod; *z; z++){
           if( *z>='a' && *z<='z' ) *z -= 'a'-'A';
           if( *z<'A' || *z>'Z' ){
@@ -794,10 +833,12 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
           return item_error(pzErr, zList, iItem, sqlite3_mprintf(
               "\"headers\" hold \\u0000, a NUL character"));
         }
+        errno = 0;
         pH = cJSON_ParseWithLength(val.z, val.n);
         char **az = 0;
         int n = 0, i, rc;
         char zWhere[64];
+        if( pH==0 && errno==ENOMEM ) return SQLITE_NOMEM;
         if( pH==0 ){
           /* json_validate accepted it; cJSON refuses a lone surrogate. */
           return item_error(pzErr, zList, iItem, sqlite3_mprintf(
@@ -867,7 +908,7 @@ static int parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Reques
         sqlite3_free(pReq->pBody);
         if( json_type(val)=='"' ){
           pReq->pBody = json_string_decode(val, &bNul);
-          if( pReq->pBody==0 ) break;
+          if( pReq->pBody==0 ){ if( !bNul ) return SQLITE_NOMEM; break; }
           pReq->nBody = strlen(pReq->pBody);
           zBodyType = "Content-Type: text/plain;charset=UTF-8";
         }else{
@@ -1017,7 +1058,9 @@ static int request_resolve(Request *pReq, const Options *pOpt){
 /* Option headers and query parameters onto a request about to be sent. */
 static int request_finish(Request *pReq, const Options *pOpt){
   char *z;
-  if( pOpt->zCredOrigin && !url_same_origin(pReq->zUrl, pOpt->zCredOrigin) ){
+  int bSame = pOpt->zCredOrigin ? url_same_origin(pReq->zUrl, pOpt->zCredOrigin) : 1;
+  if( bSame<0 ) return SQLITE_NOMEM;
+  if( !bSame ){
     pReq->bNoCredentials = 1;        /* see zCredOrigin: no bearer, basic, headers */
   }else if( merge_headers(pReq, pOpt) ){
     return SQLITE_NOMEM;
@@ -1070,8 +1113,9 @@ static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
   }
   if( rc==SQLITE_OK ) rc = request_resolve(pReq, p->pOpt);
   if( rc==SQLITE_OK && bCheck ){
-    char *zWhy = url_check(pReq->zUrl);
-    if( zWhy ) rc = item_error(pzErr, "url_list item", p->nItem, zWhy);
+    char *zWhy;
+    rc = url_check(pReq->zUrl, &zWhy);
+    if( rc==SQLITE_ERROR ) rc = item_error(pzErr, "url_list item", p->nItem, zWhy);
   }
   if( rc==SQLITE_OK && !bCheck ) rc = request_finish(pReq, p->pOpt);
   if( rc ){
@@ -1157,10 +1201,9 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
     rc = pReq->zUrl ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ) rc = request_resolve(pReq, pOpt);
-  if( rc==SQLITE_OK && (zWhy = url_check(pReq->zUrl))!=0 ){
+  if( rc==SQLITE_OK && (rc = url_check(pReq->zUrl, &zWhy))==SQLITE_ERROR ){
     *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: %s", iIndex, zWhy);
     sqlite3_free(zWhy);
-    rc = SQLITE_ERROR;
   }
   if( rc==SQLITE_OK ) rc = request_finish(pReq, pOpt);
   if( rc ){

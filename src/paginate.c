@@ -163,10 +163,12 @@ char *url_with_params(const char *zUrl, const char *const *azPair, int nPair){
   CURLU *h = curl_url();
   char *zQuery = 0, *zOut = 0, *zNewUrl = 0;
   Buf q = {0, 0, 0, 0};
+  CURLUcode uc;
   int i;
   if( h==0 ) return 0;
   if( curl_url_set(h, CURLUPART_URL, zUrl, 0)!=CURLUE_OK ) goto done;
-  curl_url_get(h, CURLUPART_QUERY, &zQuery, 0);
+  uc = curl_url_get(h, CURLUPART_QUERY, &zQuery, 0);
+  if( uc!=CURLUE_OK && uc!=CURLUE_NO_QUERY ) goto done;  /* not: drop the URL's own */
   if( zQuery ){
     /* Keep the URL's parameters but those about to be set. */
     const char *s = zQuery;
@@ -214,19 +216,26 @@ char *url_with_param(const char *zUrl, const char *zName, const char *zValue){
   return url_with_params(zUrl, az, 1);
 }
 
-/* zRef resolved against zBase (RFC 3986). */
-char *url_resolve(const char *zBase, const char *zRef){
+/* zRef resolved against zBase (RFC 3986).  NULL if zRef is not a URL,
+** or with *pbOom set if out of memory. */
+static char *resolve(const char *zBase, const char *zRef, int *pbOom){
   CURLU *h = curl_url();
   char *z = 0, *zOut = 0;
-  if( h==0 ) return 0;
-  if( curl_url_set(h, CURLUPART_URL, zBase, 0)==CURLUE_OK
-   && curl_url_set(h, CURLUPART_URL, zRef, 0)==CURLUE_OK
-   && curl_url_get(h, CURLUPART_URL, &z, 0)==CURLUE_OK ){
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+  if( h && (uc = curl_url_set(h, CURLUPART_URL, zBase, 0))==CURLUE_OK
+   && (uc = curl_url_set(h, CURLUPART_URL, zRef, 0))==CURLUE_OK
+   && (uc = curl_url_get(h, CURLUPART_URL, &z, 0))==CURLUE_OK ){
     zOut = sqlite3_mprintf("%s", z);
   }
+  *pbOom = uc==CURLUE_OUT_OF_MEMORY || (uc==CURLUE_OK && zOut==0);
   curl_free(z);
   curl_url_cleanup(h);
   return zOut;
+}
+
+char *url_resolve(const char *zBase, const char *zRef){
+  int bOom;
+  return resolve(zBase, zRef, &bOom);
 }
 
 /* The value of query parameter zName in zUrl, as a number, or -1. */
@@ -256,7 +265,7 @@ static sqlite3_int64 url_param_int(const char *zUrl, const char *zName){
 ** Several headers arrive joined by ", ".  The target of the first link
 ** whose rel holds zRel (rel is a space-separated list, compared without
 ** case; a second rel in one link is ignored, section 3.3), resolved
-** against zBase; NULL if none, or on OOM. */
+** against zBase; NULL if none, or with *pbOom set on OOM. */
 static int is_tchar(char c){
   return (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
       || (c && strchr("!#$%&'*+-.^_`|~", c)!=0);
@@ -297,8 +306,9 @@ static int rel_has(const char *zList, const char *zRel){
   return 0;
 }
 
-static char *link_url(const char *zLink, const char *zRel, const char *zBase){
+static char *link_url(const char *zLink, const char *zRel, const char *zBase, int *pbOom){
   const char *s = zLink;
+  *pbOom = 0;
   for(;;){
     const char *zTarget, *zEnd;
     int bRelSeen = 0, bMatch = 0;
@@ -331,7 +341,8 @@ static char *link_url(const char *zLink, const char *zRel, const char *zBase){
     }
     if( bMatch ){
       char *zRef = sqlite3_mprintf("%.*s", (int)(zEnd - zTarget), zTarget);
-      char *zOut = zRef ? url_resolve(zBase, zRef) : 0;
+      char *zOut = zRef ? resolve(zBase, zRef, pbOom) : 0;
+      if( zRef==0 ) *pbOom = 1;
       sqlite3_free(zRef);
       return zOut;
     }
@@ -466,19 +477,26 @@ static sqlite3_int64 path_int(JsonSpan root, char **az, int n){
   return x;
 }
 
-/* A JSON value at path az as text (a string decoded, or a number), or NULL. */
-static char *path_text(JsonSpan root, char **az, int n){
+/* A JSON value at path az as text (a string decoded, or a number), or NULL
+** (with *pbOom set if out of memory). */
+static char *path_text(JsonSpan root, char **az, int n, int *pbOom){
   JsonSpan v = root;
   int i, bNul = 0;
+  *pbOom = 0;
   for(i=0; i<n; i++){
     if( json_type(v)!='{' || !json_object_get(v, az[i], &v) ) return 0;
   }
   if( json_type(v)=='"' ){
     char *z = json_string_decode(v, &bNul);
+    if( z==0 && !bNul ) *pbOom = 1;
     if( z && z[0]==0 ){ sqlite3_free(z); z = 0; }
     return z;
   }
-  if( json_type(v)=='n' ) return sqlite3_mprintf("%.*s", (int)v.n, v.z);
+  if( json_type(v)=='n' ){
+    char *z = sqlite3_mprintf("%.*s", (int)v.n, v.z);
+    if( z==0 ) *pbOom = 1;
+    return z;
+  }
   return 0;
 }
 
@@ -495,7 +513,8 @@ int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
   PageGen *g;
   sqlite3_int64 nPages = -1;
   char *zNext = 0;
-  int rc;
+  int rc, bSame;
+  int bOom = 0;                   /* out of memory, not the end of the collection */
   if( p->eType==PAGE_NONE || r->zError || bEmpty ) return SQLITE_OK;
   if( r->req.iPage+1 >= p->nMaxPages ) return SQLITE_OK;
 
@@ -512,7 +531,8 @@ int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
       }
       if( nItems>=0 && p->nPerPage>0 ) nPages = (nItems + p->nPerPage - 1)/p->nPerPage;
       if( nPages<0 && p->bLastLink && r->zLink ){
-        char *zLast = link_url(r->zLink, "last", r->req.zUrl);
+        char *zLast = link_url(r->zLink, "last", r->req.zUrl, &bOom);
+        if( bOom ) return SQLITE_NOMEM;     /* not: one page after another, one too many */
         if( zLast ){
           sqlite3_int64 v = url_param_int(zLast, p->zParam);
           if( v>=0 ){
@@ -545,20 +565,21 @@ int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
   }
 
   if( p->eType==PAGE_CURSOR ){
-    char *zCursor = path_text(root, p->azCursor, p->nCursor);
-    if( zCursor==0 ) return SQLITE_OK;
+    char *zCursor = path_text(root, p->azCursor, p->nCursor, &bOom);
+    if( zCursor==0 ) return bOom ? SQLITE_NOMEM : SQLITE_OK;
     zNext = url_with_param(r->req.zUrl, p->zParam, zCursor);
     sqlite3_free(zCursor);
+    bOom = zNext==0;                     /* the page's own URL parses */
   }else if( p->eType==PAGE_NEXT_URL ){
-    char *zRef = path_text(root, p->azNext, p->nNext);
-    if( zRef==0 ) return SQLITE_OK;
-    zNext = url_resolve(r->req.zUrl, zRef);
+    char *zRef = path_text(root, p->azNext, p->nNext, &bOom);
+    if( zRef==0 ) return bOom ? SQLITE_NOMEM : SQLITE_OK;
+    zNext = resolve(r->req.zUrl, zRef, &bOom);
     sqlite3_free(zRef);
   }else if( p->eType==PAGE_LINK ){
     if( r->zLink==0 ) return SQLITE_OK;
-    zNext = link_url(r->zLink, "next", r->req.zUrl);
-    if( zNext==0 ) return SQLITE_OK;
+    zNext = link_url(r->zLink, "next", r->req.zUrl, &bOom);
   }
+  if( bOom ) return SQLITE_NOMEM;
   if( zNext==0 ) return SQLITE_OK;       /* not a URL libcurl can use: stop */
   /* A chain that comes back to a page it has fetched (a -> b -> a) would
   ** go round until max_pages: it ends there.  The chain's set of pages
@@ -572,13 +593,15 @@ int paginate_follow(const Paginate *p, Response *r, JsonSpan root, int bEmpty,
     sqlite3_free(zNext);
     return rc<0 ? SQLITE_NOMEM : SQLITE_OK;
   }
-  g = sqlite3_malloc(sizeof(*g));
+  /* Out of memory (-1) is not another origin: the page would lose its credentials. */
+  bSame = url_same_origin(zNext, r->req.zUrl);
+  g = bSame<0 ? 0 : sqlite3_malloc(sizeof(*g));
   if( g==0 ){ sqlite3_free(pSeen); sqlite3_free(zNext); return SQLITE_NOMEM; }
   memset(g, 0, sizeof(*g));
   rc = request_copy(&g->proto, &r->req);
   if( rc ){ sqlite3_free(pSeen); sqlite3_free(g); sqlite3_free(zNext); return rc; }
   g->proto.pSeen = pSeen;
-  if( !url_same_origin(zNext, r->req.zUrl) ){
+  if( !bSame ){
     /* The server named another origin: it gets the request, not the
     ** credentials (bearer, basic, and headers, where API keys live). */
     curl_slist_free_all(g->proto.pHeaders);

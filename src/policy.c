@@ -75,10 +75,26 @@ sqlite3_int64 policy_backoff_ms(int retry, sqlite3_int64 baseMs,
   return (sqlite3_int64)(rnd % (uint64_t)(ceiling+1));
 }
 
+/* An HTTP-date: IMF-fixdate, or the obsolete RFC 850 and asctime forms
+** that RFC 9110 section 5.6.7 says recipients must still accept;
+** curl_getdate() reads all three.  Each starts with a weekday name; asking
+** for one keeps out what curl_getdate() would also read as a date
+** ("20240101"), so that a number is never taken for one. */
+int policy_http_date(const char *z, sqlite3_int64 *pEpoch){
+  time_t t;
+  if( z==0 ) return 0;
+  while( *z==' ' || *z=='\t' ) z++;
+  if( !isalpha((unsigned char)*z) ) return 0;
+  t = curl_getdate(z, 0);
+  if( t==(time_t)-1 ) return 0;
+  *pEpoch = (sqlite3_int64)t;
+  return 1;
+}
+
 sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch){
   const char *z = zValue;
   sqlite3_int64 secs = 0;
-  time_t t;
+  sqlite3_int64 t;
   if( z==0 ) return -1;
   while( *z==' ' || *z=='\t' ) z++;
   if( isdigit((unsigned char)*z) ){
@@ -90,14 +106,9 @@ sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch){
     if( *zEnd ) return -1;
     return secs*1000;
   }
-  /* An HTTP-date: IMF-fixdate, or the obsolete RFC 850 and asctime forms
-  ** that RFC 9110 section 5.6.7 says recipients must still accept;
-  ** curl_getdate() reads all three.  It needs a weekday name to start. */
-  if( !isalpha((unsigned char)*z) ) return -1;
-  t = curl_getdate(z, 0);
-  if( t==(time_t)-1 ) return -1;
-  if( (sqlite3_int64)t<=nowEpoch ) return 0;
-  return ((sqlite3_int64)t - nowEpoch)*1000;
+  if( !policy_http_date(z, &t) ) return -1;
+  if( t<=nowEpoch ) return 0;
+  return (t - nowEpoch)*1000;
 }
 
 /* xorshift64*: small, fast, good enough for jitter; never cryptographic. */

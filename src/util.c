@@ -11,19 +11,23 @@
 int url_same_origin(const char *a, const char *b){
   static const CURLUPart aPart[] = { CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT };
   CURLU *ha = curl_url(), *hb = curl_url();
-  int i, bSame = ha && hb && curl_url_set(ha, CURLUPART_URL, a, 0)==CURLUE_OK
-                          && curl_url_set(hb, CURLUPART_URL, b, 0)==CURLUE_OK;
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+  int i, bSame = ha && hb && (uc = curl_url_set(ha, CURLUPART_URL, a, 0))==CURLUE_OK
+                          && (uc = curl_url_set(hb, CURLUPART_URL, b, 0))==CURLUE_OK;
   for(i=0; bSame && i<3; i++){
     char *za = 0, *zb = 0;
-    curl_url_get(ha, aPart[i], &za, CURLU_DEFAULT_PORT);
-    curl_url_get(hb, aPart[i], &zb, CURLU_DEFAULT_PORT);
+    if( curl_url_get(ha, aPart[i], &za, CURLU_DEFAULT_PORT)==CURLUE_OUT_OF_MEMORY
+     || curl_url_get(hb, aPart[i], &zb, CURLU_DEFAULT_PORT)==CURLUE_OUT_OF_MEMORY ){
+      uc = CURLUE_OUT_OF_MEMORY;
+    }
     bSame = za && zb && strcasecmp(za, zb)==0;
     curl_free(za);
     curl_free(zb);
   }
   curl_url_cleanup(ha);
   curl_url_cleanup(hb);
-  return bSame;
+  /* Not 0: callers would take it for another origin and drop credentials. */
+  return uc==CURLUE_OUT_OF_MEMORY ? -1 : bSame;
 }
 
 int url_has_scheme(const char *z){

@@ -451,9 +451,11 @@ static int cursor_error(FetchCursor *c, int rc, char *zErr){
 }
 
 /* Check the body of r and find its first record.  Sets r->zError for a
-** body that is not JSON or does not have the records asked for. */
-static void response_records(Response *r, const Options *o, RecordIter *it,
-                             JsonSpan *pRec, int *pbHas){
+** body that is not JSON or does not have the records asked for; returns
+** SQLITE_NOMEM if that text cannot be made (the row would show neither
+** data nor error). */
+static int response_records(Response *r, const Options *o, RecordIter *it,
+                            JsonSpan *pRec, int *pbHas){
   *pbHas = 0;
   if( r->zError==0 && r->nBody>0 ){
     JsonError err;
@@ -471,7 +473,9 @@ static void response_records(Response *r, const Options *o, RecordIter *it,
     }else if( records_next(it, pRec) ){
       *pbHas = 1;
     }
+    if( r->eErr==ERR_BODY && r->zError==0 ) return SQLITE_NOMEM;
   }
+  return SQLITE_OK;
 }
 
 /* The live counters, and the one-line progress report on stderr:
@@ -528,7 +532,9 @@ static void scan_progress(FetchCursor *c, int bEnd){
 static int cursor_take_response(FetchCursor *c){
   Response *r = c->pResp;
   FetchTable *t = c->pTab;
-  response_records(r, c->pOpt, &c->iter, &c->rec, &c->bHasRecord);
+  if( response_records(r, c->pOpt, &c->iter, &c->rec, &c->bHasRecord) ){
+    return cursor_error(c, SQLITE_NOMEM, 0);
+  }
   c->iRecord = c->bHasRecord ? 0 : -1;
   if( c->pOpt->paginate.eType!=PAGE_NONE && r->zError==0 ){
     JsonSpan root = { "", 0 };
@@ -546,7 +552,9 @@ static int cursor_take_response(FetchCursor *c){
   if( r->zError && c->pOpt->nSecret ){
     /* Secrets never show: not in error text, which may quote a URL. */
     char *z = options_redact(c->pOpt, r->zError);
-    if( z ){ sqlite3_free(r->zError); r->zError = z; }
+    if( z==0 ) return cursor_error(c, SQLITE_NOMEM, 0);   /* never the raw text */
+    sqlite3_free(r->zError);
+    r->zError = z;
   }
   if( r->zError ){
     static const int aKind[] = { STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT,
@@ -560,7 +568,9 @@ static int cursor_take_response(FetchCursor *c){
     }
     if( c->pOpt->on_error==ON_ERROR_FAIL ){
       char *zUrl = c->pOpt->nSecret ? options_redact(c->pOpt, r->req.zUrl) : 0;
-      char *zMsg = sqlite3_mprintf(
+      char *zMsg;
+      if( c->pOpt->nSecret && zUrl==0 ) return cursor_error(c, SQLITE_NOMEM, 0);
+      zMsg = sqlite3_mprintf(
           "api_fetch: url_list item %lld (%s) failed after %d attempt%s: %s",
           r->req.iIndex, zUrl ? zUrl : r->req.zUrl, r->nAttempt, r->nAttempt==1 ? "" : "s",
           r->zError);
@@ -839,7 +849,9 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   switch( i ){
     case COL_URL:
       if( c->pOpt->nSecret ){
-        sqlite3_result_text(ctx, options_redact(c->pOpt, r->req.zUrl), -1, sqlite3_free);
+        char *z = options_redact(c->pOpt, r->req.zUrl);
+        if( z==0 ){ sqlite3_result_error_nomem(ctx); break; }
+        sqlite3_result_text(ctx, z, -1, sqlite3_free);
       }else{
         sqlite3_result_text(ctx, r->req.zUrl, -1, SQLITE_TRANSIENT);
       }
@@ -1151,7 +1163,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
     int bHas;
     /* A body that is not JSON, or has no records at the path, gets its
     ** error here, and the first scan reports it as an error row. */
-    response_records(r, &t->opt, &it, &rec, &bHas);
+    rc = response_records(r, &t->opt, &it, &rec, &bHas);
     while( bHas && rc==SQLITE_OK ){
       rc = shape_learn(&t->shape, &it, rec);
       bHas = records_next(&it, &rec);
@@ -1160,16 +1172,23 @@ static int sample_schema(FetchTable *t, char **pzErr){
   if( rc==SQLITE_OK ) rc = shape_finish(&t->shape);
   if( rc==SQLITE_OK && t->shape.schema.nCol==0 ){
     const char *zWhy = 0;
+    char *zRedacted = 0;
     int n = 0;
     for(r=t->pCache; r; r=r->pNext){
       if( zWhy==0 ) zWhy = r->zError;
       n++;
+    }
+    /* The error may quote a URL, and URLs may hold secrets. */
+    if( zWhy && t->opt.nSecret && (zWhy = zRedacted = options_redact(&t->opt, zWhy))==0 ){
+      rc = SQLITE_NOMEM;
+      goto done;
     }
     *pzErr = sqlite3_mprintf(
         "api_fetch: no columns found in the %d sampled response%s; declare them "
         "with columns='name TYPE, ...' or sample more URLs%s%s%s",
         n, n==1 ? "" : "s", zWhy ? " (first error: " : "", zWhy ? zWhy : "",
         zWhy ? ")" : "");
+    sqlite3_free(zRedacted);
     rc = SQLITE_ERROR;
   }
 done:

@@ -1,7 +1,8 @@
 /*
 ** unit.c - direct tests of apifetch's pure functions (no network): the JSON
-** scanner and records, retry policy, Retry-After, the token bucket, option
-** and url_list parsing.  Built by `make tests/unit` against the real SQLite
+** scanner and records, retry policy, Retry-After and HTTP-dates, the token
+** bucket, option and url_list parsing, SHA-256 and the HTTP cache's
+** RFC 9111 decisions.  Built by `make tests/unit` against the real SQLite
 ** library; run by tests/run.py, which counts each "PASS name" / "FAIL name"
 ** line as one test.
 */
@@ -205,6 +206,30 @@ static void test_retry_after(void){
   CHECK( policy_retry_after_ms("soon", now)==-1 );
   CHECK( policy_retry_after_ms("", now)==-1 );
   CHECK( policy_retry_after_ms("99999999999999999999", now)>=1000000000LL*1000 );
+}
+
+/* The three HTTP-date forms of RFC 9110 section 5.6.7, and what is not one. */
+static void test_http_date(void){
+  sqlite3_int64 t = -1;
+  CHECK( policy_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &t)==1 && t==784111777 );
+  t = -1;
+  CHECK( policy_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &t)==1 && t==784111777 );
+  t = -1;
+  CHECK( policy_http_date("Sun Nov  6 08:49:37 1994", &t)==1 && t==784111777 );
+  t = -1;
+  CHECK( policy_http_date(" \tThu, 01 Jan 1970 00:00:10 GMT", &t)==1 && t==10 );
+  t = -1;
+  CHECK( policy_http_date("Fri, 31 Dec 9999 23:59:59 GMT", &t)==1 && t==253402300799LL );
+  /* Not dates: *pEpoch is left alone. */
+  t = 42;
+  CHECK( policy_http_date(0, &t)==0 );
+  CHECK( policy_http_date("", &t)==0 );
+  CHECK( policy_http_date("0", &t)==0 );           /* Expires: 0 (RFC 9111 5.3) */
+  CHECK( policy_http_date("-1", &t)==0 );
+  CHECK( policy_http_date("20240101", &t)==0 );    /* curl_getdate() would take it */
+  CHECK( policy_http_date("soon", &t)==0 );
+  CHECK( policy_http_date("Sun, 32 Nov 1994 08:49:37 GMT", &t)==0 );
+  CHECK( t==42 );
 }
 
 static void test_bucket(void){
@@ -502,6 +527,443 @@ static void test_allow_hosts_ports(void){
   CHECK( guard_host_entry_error("a.example:*")==0 );
 }
 
+/* SHA-256 of z[0..n) as lower-case hex, in one update. */
+static void sha256_hex(const void *z, size_t n, char zHex[65]){
+  Sha256 s;
+  unsigned char a[SHA256_SIZE];
+  int i;
+  sha256_init(&s);
+  sha256_update(&s, z, n);
+  sha256_final(&s, a);
+  for(i=0; i<SHA256_SIZE; i++) sprintf(zHex + 2*i, "%02x", a[i]);
+}
+
+/* The example messages of FIPS 180-4 (NIST's SHA256.pdf, SHA2_Additional). */
+static void test_sha256_vectors(void){
+  char zHex[65];
+  Sha256 s;
+  unsigned char a[SHA256_SIZE], aChunk[1000];
+  int i;
+  sha256_hex("", 0, zHex);
+  CHECK( strcmp(zHex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")==0 );
+  sha256_hex(0, 0, zHex);       /* no bytes, no pointer */
+  CHECK( strcmp(zHex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")==0 );
+  sha256_hex("abc", 3, zHex);
+  CHECK( strcmp(zHex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")==0 );
+  sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, zHex);   /* 448 bits */
+  CHECK( strcmp(zHex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")==0 );
+  sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+             "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", 112, zHex);        /* 896 bits */
+  CHECK( strcmp(zHex, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")==0 );
+  /* One million 'a', a thousand at a time. */
+  memset(aChunk, 'a', sizeof(aChunk));
+  sha256_init(&s);
+  for(i=0; i<1000; i++) sha256_update(&s, aChunk, sizeof(aChunk));
+  sha256_final(&s, a);
+  for(i=0; i<SHA256_SIZE; i++) sprintf(zHex + 2*i, "%02x", a[i]);
+  CHECK( strcmp(zHex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")==0 );
+}
+
+/* Any split into updates gives the digest of the whole; and every length
+** across the padding's boundaries (55, 56, 63, 64, 119, 120, 128 bytes...)
+** is right.  Expected values from Python's hashlib. */
+static void test_sha256_splits(void){
+  unsigned char m[200], aWhole[SHA256_SIZE], a[SHA256_SIZE];
+  char zHex[65];
+  Sha256 s, all;
+  size_t i, j, k;
+  for(i=0; i<sizeof(m); i++) m[i] = (unsigned char)(i*7 + 3);
+  sha256_hex(m, sizeof(m), zHex);
+  CHECK( strcmp(zHex, "2c7e18c942ef065b526a2d4e5546283749cd3ddfb51d8fc71f42717363685f46")==0 );
+  sha256_init(&s);
+  sha256_update(&s, m, sizeof(m));
+  sha256_final(&s, aWhole);
+  for(i=0; i<=sizeof(m); i++){
+    sha256_init(&s);
+    sha256_update(&s, m, i);
+    sha256_update(&s, m+i, sizeof(m)-i);
+    sha256_final(&s, a);
+    if( memcmp(a, aWhole, sizeof(a))!=0 ){ printf("  split at %d differs\n", (int)i); nFail++; }
+  }
+  /* Three pieces, every pair of cut points, empty updates between. */
+  for(i=0; i<=sizeof(m); i+=3){
+    for(j=i; j<=sizeof(m); j+=5){
+      sha256_init(&s);
+      sha256_update(&s, m, i);
+      sha256_update(&s, 0, 0);
+      sha256_update(&s, m+i, j-i);
+      sha256_update(&s, m+j, sizeof(m)-j);
+      sha256_final(&s, a);
+      if( memcmp(a, aWhole, sizeof(a))!=0 ){ printf("  cuts %d %d differ\n", (int)i, (int)j); nFail++; }
+    }
+  }
+  /* A byte at a time. */
+  sha256_init(&s);
+  for(i=0; i<sizeof(m); i++) sha256_update(&s, m+i, 1);
+  sha256_final(&s, a);
+  CHECK( memcmp(a, aWhole, sizeof(a))==0 );
+  /* The digest of the digests of m[0..n) for n = 0..200. */
+  sha256_init(&all);
+  for(k=0; k<=sizeof(m); k++){
+    sha256_init(&s);
+    sha256_update(&s, m, k);
+    sha256_final(&s, a);
+    sha256_update(&all, a, sizeof(a));
+  }
+  sha256_final(&all, a);
+  for(i=0; i<SHA256_SIZE; i++) sprintf(zHex + 2*i, "%02x", a[i]);
+  CHECK( strcmp(zHex, "3275febb4612d86d586eb9f11cd21e648a9fc7d95e0f6b8d362786e28c9c5b79")==0 );
+  /* final wipes what it held of the message. */
+  sha256_init(&s);
+  sha256_update(&s, "secret", 6);
+  sha256_final(&s, a);
+  CHECK( s.nBuf==0 && s.nBytes==0 && memchr(s.buf, 's', sizeof(s.buf))==0 );
+}
+
+/* A CacheInfo from a Cache-Control value alone. */
+static CacheInfo cc(const char *zCacheControl){
+  CacheInfo ci;
+  cacheinfo_parse(&ci, zCacheControl, 0, 0, 0, 0, 0, 0, 0);
+  return ci;
+}
+
+/* RFC 9111 section 5.2: Cache-Control as servers write it, and as they
+** should not. */
+static void test_cache_control(void){
+  CacheInfo ci;
+  ci = cc("max-age=60");
+  CHECK( ci.maxAge==60 && ci.sMaxAge==-1 && ci.staleIfError==-1 );
+  CHECK( !ci.bNoStore && !ci.bNoCache && !ci.bPrivate && !ci.bPublic );
+  CHECK( !ci.bMustRevalidate && !ci.bImmutable && !ci.bVaryStar && !ci.bHasValidator );
+  CHECK( ci.date==-1 && ci.expires==-1 && ci.lastModified==-1 && ci.age==0 );
+  /* Names are case-insensitive; arguments may be quoted (section 5.2). */
+  ci = cc("MAX-AGE=60, No-Store, Must-Revalidate");
+  CHECK( ci.maxAge==60 && ci.bNoStore && ci.bMustRevalidate );
+  CHECK( cc("max-age=\"120\"").maxAge==120 );
+  CHECK( cc("max-age = 30").maxAge==30 );
+  CHECK( cc("max-age=0").maxAge==0 );
+  CHECK( cc("no-cache").maxAge==-1 );
+  /* Malformed numbers are invalid freshness information: stale (4.2.1). */
+  CHECK( cc("max-age=abc").maxAge==0 );
+  CHECK( cc("max-age=-5").maxAge==0 );
+  CHECK( cc("max-age=1.5").maxAge==0 );
+  CHECK( cc("max-age=1e3").maxAge==0 );
+  CHECK( cc("max-age").maxAge==0 );
+  CHECK( cc("max-age=").maxAge==0 );
+  CHECK( cc("max-age=\"\"").maxAge==0 );
+  CHECK( cc("max-age=\"60").maxAge==0 );           /* quote never closed */
+  CHECK( cc("max-age=60;public").maxAge==0 );
+  CHECK( cc("max-age=\" 60\"").maxAge==0 );
+  /* Too large for anyone: 2^31 (section 1.2.2). */
+  CHECK( cc("max-age=99999999999999999999999").maxAge==CACHE_DELTA_MAX );
+  CHECK( cc("max-age=2147483647").maxAge==2147483647LL );
+  /* The first of two counts (4.2.1), even when it is the bad one. */
+  CHECK( cc("max-age=5, max-age=10").maxAge==5 );
+  CHECK( cc("max-age=abc, max-age=10").maxAge==0 );
+  CHECK( cc("stale-if-error=10, stale-if-error=99").staleIfError==10 );
+  /* Several field lines joined with ", " (RFC 9110 section 5.3). */
+  ci = cc("public, max-age=5, no-cache, private");
+  CHECK( ci.bPublic && ci.maxAge==5 && ci.bNoCache && ci.bPrivate );
+  /* Empty list members are allowed (RFC 9110 section 5.6.1). */
+  CHECK( cc(" , ,max-age=3,, ").maxAge==3 );
+  CHECK( cc("").maxAge==-1 );
+  /* The field-names form of no-cache: taken as plain no-cache.  A comma in
+  ** a quoted-string does not end the member; a \" does not end the string. */
+  ci = cc("no-cache=\"Set-Cookie, Set-Cookie2\", max-age=60");
+  CHECK( ci.bNoCache && ci.maxAge==60 );
+  ci = cc("private=\"a, max-age=5\", max-age=60");
+  CHECK( ci.bPrivate && ci.maxAge==60 );
+  ci = cc("no-cache=\"a\\\", max-age=1\", max-age=9");
+  CHECK( ci.bNoCache && ci.maxAge==9 );
+  CHECK( cc("no-cache=Set-Cookie").bNoCache );    /* token form, tolerated */
+  /* no-store with max-age: no-store stands (and storing is refused). */
+  ci = cc("max-age=3600, no-store");
+  CHECK( ci.bNoStore && ci.maxAge==3600 );
+  CHECK( cc("no-store junk").bNoStore );            /* restrictive: kept */
+  CHECK( cc("no-store=1").bNoStore );
+  /* Unknown directives are ignored, their arguments whatever they hold. */
+  ci = cc("foo, bar=\"x,y,max-age=1\", baz=1, max-age=7, proxy-revalidate, must-understand");
+  CHECK( ci.maxAge==7 && !ci.bNoCache && !ci.bNoStore && !ci.bMustRevalidate );
+  CHECK( cc("max-agent=5").maxAge==-1 );
+  CHECK( cc("x-max-age=5").maxAge==-1 );
+  /* s-maxage is read but, a private cache, not used (see freshness). */
+  ci = cc("s-maxage=600");
+  CHECK( ci.sMaxAge==600 && ci.maxAge==-1 );
+  /* stale-if-error (RFC 5861); malformed grants nothing. */
+  CHECK( cc("max-age=60, stale-if-error=300").staleIfError==300 );
+  CHECK( cc("stale-if-error=soon").staleIfError==-1 );
+  CHECK( cc("stale-if-error").staleIfError==-1 );
+  /* immutable (RFC 8246), only when well formed. */
+  ci = cc("max-age=31536000, immutable");
+  CHECK( ci.bImmutable && ci.maxAge==31536000 );
+  CHECK( !cc("immutable=1").bImmutable );
+  CHECK( !cc("public=yes").bPublic );
+}
+
+/* The other header fields cacheinfo_parse reads. */
+static void test_cache_fields(void){
+  CacheInfo ci;
+  const char *zT = "Sun, 06 Nov 1994 08:49:37 GMT";    /* 784111777 */
+  cacheinfo_parse(&ci, 0, zT, zT, "  12 ", zT, 0, 0, 0);
+  CHECK( ci.expires==784111777 && ci.date==784111777 && ci.lastModified==784111777 );
+  CHECK( ci.age==12 && ci.bHasValidator );
+  /* Section 5.3: an invalid Expires is already expired: 0, not absent. */
+  cacheinfo_parse(&ci, 0, "0", 0, 0, 0, 0, 0, 0);
+  CHECK( ci.expires==0 );
+  cacheinfo_parse(&ci, 0, "-1", 0, 0, 0, 0, 0, 0);
+  CHECK( ci.expires==0 );
+  cacheinfo_parse(&ci, 0, "", 0, 0, 0, 0, 0, 0);
+  CHECK( ci.expires==0 );
+  cacheinfo_parse(&ci, 0, "Mon, 01 Jan 1900 00:00:00 GMT", 0, 0, 0, 0, 0, 0);
+  CHECK( ci.expires==0 );
+  /* An invalid Date or Last-Modified is absent. */
+  cacheinfo_parse(&ci, 0, 0, "yesterday", 0, "20240101", 0, 0, 0);
+  CHECK( ci.date==-1 && ci.lastModified==-1 && !ci.bHasValidator );
+  /* Age: the first of several lines; malformed is as old as can be. */
+  cacheinfo_parse(&ci, 0, 0, 0, "12, 30", 0, 0, 0, 0);
+  CHECK( ci.age==12 );
+  cacheinfo_parse(&ci, 0, 0, 0, "abc", 0, 0, 0, 0);
+  CHECK( ci.age==CACHE_DELTA_MAX );
+  cacheinfo_parse(&ci, 0, 0, 0, "-3", 0, 0, 0, 0);
+  CHECK( ci.age==CACHE_DELTA_MAX );
+  cacheinfo_parse(&ci, 0, 0, 0, "1.5", 0, 0, 0, 0);
+  CHECK( ci.age==CACHE_DELTA_MAX );
+  cacheinfo_parse(&ci, 0, 0, 0, "99999999999999999999999", 0, 0, 0, 0);
+  CHECK( ci.age==CACHE_DELTA_MAX );
+  /* Validators: strong or weak ETag, or a valid Last-Modified. */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, "\"v1\"", 0, 0);
+  CHECK( ci.bHasValidator );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, "W/\"v1\"", 0, 0);
+  CHECK( ci.bHasValidator );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, "  ", 0, 0);
+  CHECK( !ci.bHasValidator );
+  /* Vary: a member "*", and only that. */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, "Accept-Encoding", 0);
+  CHECK( !ci.bVaryStar );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, "Accept, *", 0);
+  CHECK( ci.bVaryStar );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, " * ", 0);
+  CHECK( ci.bVaryStar );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, "X-*", 0);
+  CHECK( !ci.bVaryStar );
+  /* Pragma: no-cache only where there is no Cache-Control (5.4). */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, 0, "no-cache");
+  CHECK( ci.bNoCache );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, 0, "x-foo=1, No-Cache");
+  CHECK( ci.bNoCache );
+  cacheinfo_parse(&ci, "max-age=60", 0, 0, 0, 0, 0, 0, "no-cache");
+  CHECK( !ci.bNoCache && ci.maxAge==60 );
+  cacheinfo_parse(&ci, "", 0, 0, 0, 0, 0, 0, "no-cache");
+  CHECK( ci.bNoCache );
+  cacheinfo_parse(&ci, 0, 0, 0, 0, 0, 0, 0, "no-cache-please");
+  CHECK( !ci.bNoCache );
+}
+
+/* Section 3: what may be stored. */
+static void test_cache_storable(void){
+  CacheInfo none = cc(0), ci;
+  CHECK( cache_storable("GET", 200, &none) );
+  CHECK( cache_storable(0, 200, &none) );             /* NULL is GET */
+  CHECK( cache_storable("HEAD", 200, &none) );
+  ci = cc("max-age=60");
+  CHECK( !cache_storable("POST", 200, &ci) );
+  CHECK( !cache_storable("PUT", 200, &ci) );
+  CHECK( !cache_storable("get", 200, &ci) );          /* methods are case-sensitive */
+  /* 206 needs ranges combined, 304 updates a stored response; 1xx are not
+  ** final; 600 is no status. */
+  CHECK( !cache_storable("GET", 206, &ci) );
+  CHECK( !cache_storable("GET", 304, &ci) );
+  CHECK( !cache_storable("GET", 100, &ci) );
+  CHECK( !cache_storable("GET", 0, &ci) );
+  CHECK( !cache_storable("GET", 600, &ci) );
+  /* Cacheable by default (RFC 9110 section 15.1), with nothing said... */
+  CHECK( cache_storable("GET", 404, &none) );
+  CHECK( cache_storable("GET", 410, &none) );
+  CHECK( cache_storable("GET", 301, &none) );
+  CHECK( cache_storable("GET", 501, &none) );
+  /* ... and not, unless explicitly so. */
+  CHECK( !cache_storable("GET", 500, &none) );
+  CHECK( !cache_storable("GET", 302, &none) );
+  CHECK( !cache_storable("GET", 201, &none) );
+  CHECK( cache_storable("GET", 500, &ci) );
+  ci = cc("public");
+  CHECK( cache_storable("GET", 302, &ci) );
+  ci = cc("private");
+  CHECK( cache_storable("GET", 302, &ci) );
+  cacheinfo_parse(&ci, 0, "0", 0, 0, 0, 0, 0, 0);     /* invalid Expires: present */
+  CHECK( cache_storable("GET", 302, &ci) );
+  /* A validator alone does not make a response storable (section 3). */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, "Sun, 06 Nov 1994 08:49:37 GMT", "\"v\"", 0, 0);
+  CHECK( ci.bHasValidator && !cache_storable("GET", 307, &ci) );
+  CHECK( cache_storable("GET", 200, &ci) );
+  /* no-store wins over max-age; Vary: * never matches, so is not kept. */
+  ci = cc("max-age=3600, no-store");
+  CHECK( !cache_storable("GET", 200, &ci) );
+  cacheinfo_parse(&ci, "max-age=3600", 0, 0, 0, 0, 0, "*", 0);
+  CHECK( !cache_storable("GET", 200, &ci) );
+  /* no-cache is stored, to be revalidated at each use. */
+  ci = cc("no-cache");
+  CHECK( cache_storable("GET", 200, &ci) );
+}
+
+/* Section 4.2.1 and 4.2.2: how long a response stays fresh. */
+static void test_cache_freshness(void){
+  const sqlite3_int64 T = 784111777;
+  const char *zT = "Sun, 06 Nov 1994 08:49:37 GMT";
+  const char *zT1h = "Sun, 06 Nov 1994 09:49:37 GMT";       /* T + 3600 */
+  const char *zT10m = "Sun, 06 Nov 1994 08:59:37 GMT";      /* T + 600 */
+  const char *zTm10d = "Thu, 27 Oct 1994 08:49:37 GMT";     /* T - 864000 */
+  const char *zTm1000 = "Sun, 06 Nov 1994 08:32:57 GMT";    /* T - 1000 */
+  CacheInfo ci;
+  /* max-age first; Expires is then ignored (5.3). */
+  cacheinfo_parse(&ci, "max-age=60", zT1h, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==60 );
+  /* A malformed max-age is stale, not a reason to read Expires instead. */
+  cacheinfo_parse(&ci, "max-age=sixty", zT1h, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* Expires - Date, by the origin's clock whatever ours says. */
+  cacheinfo_parse(&ci, 0, zT1h, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T+500, 86400)==3600 );
+  cacheinfo_parse(&ci, 0, zT, zT1h, 0, 0, 0, 0, 0);             /* in the past */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* Expires: 0 is expired, even with Last-Modified for a heuristic. */
+  cacheinfo_parse(&ci, 0, "0", zT, 0, zTm10d, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* No Date: the time the response came stands for it. */
+  cacheinfo_parse(&ci, 0, zT10m, 0, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T+100, 86400)==500 );
+  /* s-maxage is for shared caches: not this one. */
+  cacheinfo_parse(&ci, "s-maxage=600, max-age=60", 0, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==60 );
+  cacheinfo_parse(&ci, "s-maxage=600", 0, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* no-cache: revalidate every time, whatever else is said. */
+  cacheinfo_parse(&ci, "no-cache, max-age=60", zT1h, zT, 0, zTm10d, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  cacheinfo_parse(&ci, 0, zT1h, zT, 0, 0, 0, 0, "no-cache");
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* immutable does not lengthen the lifetime. */
+  cacheinfo_parse(&ci, "max-age=60, immutable", 0, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==60 && ci.bImmutable );
+  /* The heuristic: 10% of Date - Last-Modified, capped. */
+  cacheinfo_parse(&ci, 0, 0, zT, 0, zTm1000, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T+5, 86400)==100 );
+  CHECK( cache_freshness_lifetime(&ci, 404, T, 86400)==100 );
+  CHECK( cache_freshness_lifetime(&ci, 500, T, 86400)==0 );     /* not by default */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 0)==0 );         /* heuristics off */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 50)==50 );
+  cacheinfo_parse(&ci, 0, 0, zT, 0, zTm10d, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==86400 );
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 3600)==3600 );
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 1000000)==86400 );
+  cacheinfo_parse(&ci, "public", 0, zT, 0, zTm1000, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 500, T, 86400)==100 );   /* marked cacheable */
+  cacheinfo_parse(&ci, 0, 0, 0, 0, zTm1000, 0, 0, 0);           /* no Date */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==100 );
+  cacheinfo_parse(&ci, 0, 0, zTm1000, 0, zT, 0, 0, 0);          /* modified after Date */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  cacheinfo_parse(&ci, 0, 0, zT, 0, 0, "\"v\"", 0, 0);          /* nothing to go on */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  /* Held to 2^31. */
+  ci = cc("max-age=99999999999");
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==CACHE_DELTA_MAX );
+  cacheinfo_parse(&ci, 0, "Fri, 31 Dec 9999 23:59:59 GMT", zT, 0, 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==CACHE_DELTA_MAX );
+  /* Values from a hostile cache file: no overflow, still in range. */
+  ci = cc(0);
+  ci.date = INT64_MAX; ci.expires = INT64_MAX; ci.lastModified = INT64_MIN;
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  ci.expires = -1;                                     /* any negative date is absent */
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==0 );
+  ci.lastModified = 0;
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==86400 );
+  ci.date = -1; ci.lastModified = 0;
+  CHECK( cache_freshness_lifetime(&ci, 200, INT64_MIN, 86400)==0 );
+  ci.maxAge = -7;                                      /* any negative is absent */
+  ci.expires = 5; ci.date = 0;
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 86400)==5 );
+}
+
+/* Section 4.2.3: the age of a response now. */
+static void test_cache_age(void){
+  const sqlite3_int64 T = 784111777;
+  const char *zT = "Sun, 06 Nov 1994 08:49:37 GMT";
+  const char *zTp300 = "Sun, 06 Nov 1994 08:54:37 GMT";
+  const char *zTm300 = "Sun, 06 Nov 1994 08:44:37 GMT";
+  const char *zTm20 = "Sun, 06 Nov 1994 08:49:17 GMT";
+  CacheInfo ci;
+  /* No Age, Date as it came: the round trip (2 s) plus the time since. */
+  cacheinfo_parse(&ci, 0, 0, zT, 0, 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-2, T, T)==2 );
+  CHECK( cache_current_age(&ci, T-2, T, T+10)==12 );
+  /* corrected_age_value = Age + response_delay. */
+  cacheinfo_parse(&ci, 0, 0, zT, "100", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T, T+1, T+1)==101 );
+  CHECK( cache_current_age(&ci, T, T+1, T+61)==161 );
+  /* The origin's clock 300 s ahead of ours: apparent_age is 0, not -300. */
+  cacheinfo_parse(&ci, 0, 0, zTp300, 0, 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-1, T, T)==1 );
+  /* 300 s behind (or the response held up on the way): apparent_age wins. */
+  cacheinfo_parse(&ci, 0, 0, zTm300, 0, 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-1, T, T+5)==305 );
+  /* Age beats apparent_age when larger. */
+  cacheinfo_parse(&ci, 0, 0, zTm20, "50", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-5, T, T)==55 );
+  /* No Date: dated when it came, so apparent_age is 0. */
+  cacheinfo_parse(&ci, 0, 0, 0, "7", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T-3, T, T+10)==20 );
+  /* Clocks that went back make nothing younger than it came. */
+  cacheinfo_parse(&ci, 0, 0, zT, "7", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T, T, T-100)==7 );
+  CHECK( cache_current_age(&ci, T+50, T, T)==7 );
+  /* Malformed Age: as old as can be, and no further. */
+  cacheinfo_parse(&ci, 0, 0, zT, "soon", 0, 0, 0, 0);
+  CHECK( cache_current_age(&ci, T, T, T+1000)==CACHE_DELTA_MAX );
+  /* Fresh while lifetime > age: max-age=60 with Age: 30. */
+  cacheinfo_parse(&ci, "max-age=60", 0, zT, "30", 0, 0, 0, 0);
+  CHECK( cache_freshness_lifetime(&ci, 200, T, 0) > cache_current_age(&ci, T, T, T+29) );
+  CHECK( !(cache_freshness_lifetime(&ci, 200, T, 0) > cache_current_age(&ci, T, T, T+30)) );
+  /* Hostile times: no overflow, and the answer in [0, 2^31]. */
+  ci = cc(0);
+  ci.date = INT64_MIN; ci.age = INT64_MAX;
+  CHECK( cache_current_age(&ci, INT64_MIN, INT64_MAX, INT64_MAX)==CACHE_DELTA_MAX );
+  ci.date = INT64_MAX; ci.age = INT64_MIN;
+  CHECK( cache_current_age(&ci, INT64_MAX, INT64_MIN, INT64_MIN)==0 );
+}
+
+/* RFC 5861 section 4 within RFC 9111 section 4.2.4: a stale response in
+** place of an error. */
+static void test_cache_stale_if_error(void){
+  CacheInfo ci = cc("max-age=60, stale-if-error=300");
+  CHECK( cache_stale_if_error(&ci, 503, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 500, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 502, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 504, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 0, 60, 100, -1) );      /* no response */
+  CHECK( !cache_stale_if_error(&ci, 404, 60, 100, -1) );   /* not an error */
+  CHECK( !cache_stale_if_error(&ci, 429, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 360, -1) );    /* stale by 300 */
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 361, -1) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 30, -1) );     /* fresh still */
+  /* must-revalidate and no-cache forbid it (4.2.4), stale-if-error or not. */
+  ci = cc("max-age=60, stale-if-error=300, must-revalidate");
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 100, 3600) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 30, -1) );     /* fresh is fresh */
+  ci = cc("no-cache, stale-if-error=300");
+  CHECK( !cache_stale_if_error(&ci, 503, 0, 1, 3600) );
+  /* Without stale-if-error, only the caller's own allowance. */
+  ci = cc("max-age=60");
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 100, -1) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 100, 3600) );
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 100, 10) );
+  CHECK( cache_stale_if_error(&ci, 503, 60, 100, 40) );
+  ci = cc("max-age=60, stale-if-error=ever");
+  CHECK( !cache_stale_if_error(&ci, 503, 60, 100, -1) );
+  /* The larger of the two allowances. */
+  ci = cc("max-age=60, stale-if-error=10");
+  CHECK( cache_stale_if_error(&ci, 503, 60, 100, 50) );
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -512,6 +974,7 @@ int main(void){
   run("policy_retryable", test_policy_retryable);
   run("policy_backoff", test_policy_backoff);
   run("retry_after", test_retry_after);
+  run("http_date", test_http_date);
   run("token_bucket", test_bucket);
   run("options", test_options);
   run("url_list", test_urllist);
@@ -519,6 +982,14 @@ int main(void){
   run("block_private_v4", test_block_private_v4);
   run("block_private_v6", test_block_private_v6);
   run("allow_hosts_ports", test_allow_hosts_ports);
+  run("sha256_vectors", test_sha256_vectors);
+  run("sha256_splits", test_sha256_splits);
+  run("cache_control", test_cache_control);
+  run("cache_fields", test_cache_fields);
+  run("cache_storable", test_cache_storable);
+  run("cache_freshness", test_cache_freshness);
+  run("cache_age", test_cache_age);
+  run("cache_stale_if_error", test_cache_stale_if_error);
   curl_global_cleanup();
   return 0;
 }
