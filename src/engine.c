@@ -12,12 +12,13 @@
 ** the number of URLs.
 **
 ** The window is a fixed array of Transfer slots, one per unit of
-** concurrency, each keeping its easy handle for reuse (curl_easy_reset keeps
-** the handle's caches).  A slot stays taken while its request waits to be
-** retried, as with asyncio.Semaphore + tenacity: that bounds memory and keeps
-** a struggling server from being handed more work.  One multi handle per
-** engine holds the connection cache, so connections are reused across
-** requests and HTTP/2 streams are multiplexed where the server offers it.
+** concurrency, each with the easy handle of its current attempt (made anew
+** for each attempt: see transfer_setup).  A slot stays taken while its
+** request waits to be retried, as with asyncio.Semaphore + tenacity: that
+** bounds memory and keeps a struggling server from being handed more work.
+** One multi handle per engine holds the connection cache, so connections
+** are reused across requests and HTTP/2 streams are multiplexed where the
+** server offers it.
 **
 ** Per-call policy (retry or not, how long to wait, rate) is in policy.c.
 */
@@ -37,7 +38,7 @@ enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
 typedef struct Transfer Transfer;
 struct Transfer {
   Engine *pEngine;          /* The engine this slot belongs to */
-  CURL *easy;               /* Easy handle, kept for reuse; NULL until used */
+  CURL *easy;               /* Easy handle of the current attempt, or NULL */
   int state;                /* T_IDLE, T_RUNNING or T_WAITING */
   Request req;              /* The request being worked on */
   int nAttempt;             /* Attempts started for req */
@@ -320,12 +321,16 @@ static int transfer_setup(Engine *e, Transfer *t){
   struct curl_slist *pHeaders = t->nRedirect ? t->pHopHeaders : t->req.pHeaders;
   sqlite3_int64 tmo = o->timeout_ms;
   int bad = 0;
-  if( h==0 ){
-    h = t->easy = curl_easy_init();
-    if( h==0 ) return SQLITE_NOMEM;
-  }else{
-    curl_easy_reset(h);
-  }
+  /* A fresh easy handle for every attempt and hop, not curl_easy_reset():
+  ** libcurl before 8.1.0 (Debian 12 has 7.88.1) keeps a pointer to the last
+  ** header of the handle's previous transfer after freeing it, and a
+  ** response whose first header line is folded (starts with a space) then
+  ** makes it realloc freed memory: a double free (curl issue 11101, fixed by
+  ** PR 11103; found by make fuzz-http).  Connections, DNS and TLS sessions
+  ** live in the multi and share handles, so nothing worth keeping is lost. */
+  if( h ) curl_easy_cleanup(h);
+  h = t->easy = curl_easy_init();
+  if( h==0 ) return SQLITE_NOMEM;
   t->nBody = 0;
   t->bTooBig = 0;
   t->bRefused = 0;
@@ -356,7 +361,17 @@ static int transfer_setup(Engine *e, Transfer *t){
   ** cleartext HTTP/1.1 libcurl cannot know until a response arrives, so a
   ** waiting transfer would queue behind a slow one (measured: retries stuck
   ** behind a 3 s request until their own timeout). */
-  if( strncasecmp(zUrl, "https:", 6)==0 ) SETOPT(h, CURLOPT_PIPEWAIT, 1L);
+  if( strncasecmp(zUrl, "https:", 6)==0 ){
+    SETOPT(h, CURLOPT_PIPEWAIT, 1L);
+  }else{
+    /* Cleartext is HTTP/1.1 only.  libcurl 7.88 believes a status line
+    ** that says HTTP/2, even on an HTTP/1.1 connection, marks the host as
+    ** one that multiplexes, and then sends the next request on a connection
+    ** still busy with another response: responses cross between URLs
+    ** (found by make fuzz-http; refused upstream since 8.8.0, PR 13421).  A
+    ** transfer that does not want HTTP/2 is never multiplexed. */
+    SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  }
   SETOPT(h, CURLOPT_TCP_NODELAY, 1L);
   if( e->pGuard && (e->pGuard->bBlockPrivate || e->pGuard->azAllowHost) ){
     SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);

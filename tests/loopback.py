@@ -18,6 +18,8 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /array?n=K             [{"id":1,"name":"item 1"}, ...] K elements
   /wrap?n=K              {"meta":{"page":1,"total":K},"data":{"items":[{"id":1},...]}}
   /raw?body=S&type=T&status=C   exactly S (hex=HEX for raw bytes instead)
+  /rawresponse?hex=HEX   exactly these bytes as the whole response (status
+                         line, headers and body), then close
   /case?name=NAME        the "doc" of tests/conformance/cases/NAME.json
   /bigstring?mb=N        {"id":1,"s":"xxx..."} with an N MiB string
   /loop                  a redirect to itself
@@ -147,6 +149,11 @@ async def respond(method, path, q, headers, body, reader, writer):
     if path == "/raw":
         data = bytes.fromhex(q["hex"]) if "hex" in q else q.get("body", "").encode()
         return int(q.get("status", 200)), [("Content-Type", q.get("type", "application/json"))], data
+    if path == "/rawresponse":
+        writer.write(bytes.fromhex(q.get("hex", "")))
+        await writer.drain()
+        writer.close()
+        raise Drop()
     if path.startswith("/status/"):
         code = int(path[8:])
         if code < 200 or code > 599:
