@@ -685,6 +685,34 @@ sqlite3_int64 stream_total(const RequestStream *s);
 void stream_close(RequestStream *s);
 
 /**************************************************************************
+** scalar.c - JSON numbers and RFC 3339 timestamps, independent of locale
+*/
+double parse_double(const char *z);
+/* The shortest "%.*g" text that reads back as d. */
+void format_double(char *zOut, size_t nOut, double d);
+/* Is z[0..n) an RFC 8259 number?  *pbInt if it has no fraction or exponent. */
+int is_json_number(const char *z, size_t n, int *pbInt);
+/* An integer literal into *pV; 0 if it does not fit in 64 bits. */
+int parse_int64(const char *z, size_t n, sqlite3_int64 *pV);
+/* A number literal: 'i' (fits int64), 'r' (a finite real), 'b' (too big:
+** keep the text), or 0 if it is not a number. */
+char number_kind(const char *z, size_t n, sqlite3_int64 *pI, double *pR);
+/* An RFC 3339 date-time with an offset: 1 with the UTC unix time in *pSecs
+** and the fraction digits at z[*piFrac..+*pnFrac). */
+int parse_timestamp(const char *z, size_t n, sqlite3_int64 *pSecs, size_t *piFrac,
+                    size_t *pnFrac);
+/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" into zOut (48 bytes); its length, 0 if the
+** year is out of range. */
+size_t format_utc(char *zOut, sqlite3_int64 secs, const char *zFrac, size_t nFrac);
+/* What a JSON string literal holds, as STR_* bits. */
+#define STR_INT     0x01     /* an integer that prints back exactly */
+#define STR_REAL    0x02     /* a number (int or real) that prints back exactly */
+#define STR_DEC     0x04     /* any finite JSON number ("12.50") */
+#define STR_TS      0x08     /* an RFC 3339 timestamp with an offset */
+#define STR_TSFRAC  0x10     /* ... with fractional seconds */
+unsigned string_class(JsonSpan v);
+
+/**************************************************************************
 ** flatten.c - records of a response, and flattening a record
 */
 #define APIFETCH_MAX_PATH 32      /* Keys in a record_path or meta path */
