@@ -887,8 +887,11 @@ int row_init(Row *w, const Shape *s);
 void row_clear(Row *w);
 
 /**************************************************************************
-** engine.c - the curl_multi scheduler
+** engine.c - the curl_multi scheduler, and transfer.c - one transfer.
+** The two structs are theirs alone; the rest of the extension sees an
+** Engine only through the functions below.
 */
+typedef struct Engine Engine;
 /* Where the engine takes requests from. */
 typedef struct RequestSource RequestSource;
 struct RequestSource {
@@ -901,7 +904,85 @@ struct RequestSource {
 };
 #define APIFETCH_CANCEL_CHECK_MS 100
 
-typedef struct Engine Engine;
+enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
+
+typedef struct Transfer Transfer;
+struct Transfer {
+  Engine *pEngine;          /* The engine this slot belongs to */
+  CURL *easy;               /* Easy handle of the current attempt, or NULL */
+  int state;                /* T_IDLE, T_RUNNING or T_WAITING */
+  Request req;              /* The request being worked on */
+  int nAttempt;             /* Attempts started for req */
+  sqlite3_int64 tFirst;     /* When the first attempt started, ms */
+  sqlite3_int64 tDue;       /* T_WAITING: when to try again, ms */
+  char *pBody;              /* Response body so far */
+  size_t nBody;             /* Bytes in pBody */
+  size_t nAlloc;            /* Bytes allocated for pBody */
+  int bTooBig;              /* Body went over max_bytes */
+  int bRefused;             /* The guard refused an address or host: no retry */
+  int nRequest;             /* Requests sent for req: attempts and redirects */
+  sqlite3_int64 tAttempt;   /* When this attempt (its first request) started */
+  /* Where the redirects of this attempt have led (see redirect_follow);
+  ** every new attempt starts again from req as it was asked. */
+  char *zHopUrl;            /* The URL now, or NULL for req.zUrl */
+  int nRedirect;            /* Redirects followed in this attempt */
+  int bHopGet;              /* A redirect turned the request into a GET */
+  int bHopForeign;          /* A redirect left req's origin: no credentials */
+  struct curl_slist *pHopHeaders;  /* req's headers as a hop may send them */
+  char *zNote;              /* Why a retry was not made, for the error text */
+  char zErr[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
+};
+
+struct Engine {
+  const Options *pOpt;      /* Options (owned by the caller) */
+  const Guard *pGuard;      /* Connection limits (owned by the caller), or NULL */
+  Budget *pBudget;          /* What the limits are counted against (shared) */
+  int bOverBytes;           /* max_total_bytes was passed */
+  int bOverRequests;        /* max_requests was passed by a redirect */
+  const char *zDeadline;    /* "deadline_ms" or "max_query_ms" */
+  sqlite3_int64 deadlineMs; /* Its value */
+  RequestSource src;        /* Where requests come from */
+  int bSrcDone;             /* src has no more requests */
+  Request pending;          /* Taken from src but not yet started */
+  int bPending;             /* pending is valid */
+  CURLM *multi;             /* One multi handle: one connection cache */
+  CURLSH *share;            /* DNS and TLS session cache for the handles */
+  Transfer *aXfer;          /* The window: nXfer slots */
+  int nXfer;                /* Slots: concurrency, unless capped (engine_window) */
+  const char *zCapped;      /* What capped it, or NULL */
+  Transfer **apIdle;        /* Stack of idle slots */
+  int nIdle;                /* Entries in apIdle */
+  int nDone;                /* Responses in pDone: each still holds its slot's share
+                            ** of the window, so memory stays bounded by it */
+  Transfer **apHeap;        /* Min-heap of T_WAITING slots by tDue */
+  int nHeap;                /* Entries in apHeap */
+  int nRunning;             /* Slots in T_RUNNING */
+  Response *pDone;          /* Completed responses, oldest first */
+  Response *pDoneLast;      /* Last entry of pDone */
+  TokenBucket bucket;       /* The `rate` limit */
+  uint64_t rnd;             /* PRNG state for jitter */
+  sqlite3_int64 tDeadline;  /* Whole-query deadline, ms, or 0 */
+  int bExpired;             /* The deadline has passed */
+  char *zExpired;           /* Error text once expired */
+  sqlite3_int64 tRateBlocked;   /* Since when a start waits for a token, or 0 */
+  sqlite3_int64 rateWaitMs;     /* Total of those waits */
+  sqlite3_int64 tCancelCheck;   /* When src.xCancelled was last asked */
+};
+
+
+/* transfer.c: a fresh easy handle for t's next request (or redirect hop) */
+int transfer_setup(Engine *e, Transfer *t);
+/* the response body, into t (libcurl's write callback) */
+size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg);
+/* response header zName of t's last response, lines joined ("" absent: NULL) */
+char *header_value(CURL *h, const char *zName, int *pbOom);
+/* the headers a redirect hop may send (transfer.c), and back to the start */
+int hop_headers(Transfer *t);
+void hop_reset(Transfer *t);
+/* why an attempt failed, for the error row (NULL: it did not) */
+char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status);
+
+
 /* pGuard (may be NULL) and pBudget must outlive the engine. */
 Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
                    RequestSource src, char **pzErr);

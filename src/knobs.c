@@ -280,6 +280,50 @@ int knob_choice(const Knob *k, const char *zWord){
   return -1;
 }
 
+/* "data.items", or ["data", "items"] for keys that hold dots. */
+static int knob_read_path(KeyPath *pPath, const Knob *k, const cJSON *v, const char *zWhat,
+                          char **pzErr){
+  KeyPath path = { 0, 0 };
+  const cJSON *e;
+  if( cJSON_IsString(v) ){
+    int rc;
+    if( v->valuestring[0]==0 ){ keypath_clear(pPath); return SQLITE_OK; }
+    rc = path_split(v->valuestring, &path.az, &path.n);
+    if( rc==SQLITE_ERROR ){
+      *pzErr = sqlite3_mprintf("%s %s \"%s\" has an empty key", zWhat, k->zName,
+                               v->valuestring);
+    }
+    if( rc ) return rc;
+  }else if( cJSON_IsArray(v) ){
+    path.az = sqlite3_malloc64(sizeof(char*)*(size_t)(cJSON_GetArraySize(v)+1));
+    if( path.az==0 ) return SQLITE_NOMEM;
+    cJSON_ArrayForEach(e, v){
+      if( !cJSON_IsString(e) ){
+        *pzErr = sqlite3_mprintf("%s %s item %d must be a string, got %s", zWhat,
+                                 k->zName, path.n, json_kind(e));
+        keypath_clear(&path);
+        return SQLITE_ERROR;
+      }
+      path.az[path.n] = sqlite3_mprintf("%s", e->valuestring);
+      if( path.az[path.n]==0 ){ keypath_clear(&path); return SQLITE_NOMEM; }
+      path.n++;
+    }
+  }else{
+    *pzErr = sqlite3_mprintf("%s %s must be a path such as \"data.items\" or an array of "
+                             "keys, got %s", zWhat, k->zName, json_kind(v));
+    return SQLITE_ERROR;
+  }
+  if( path.n>APIFETCH_MAX_PATH ){
+    *pzErr = sqlite3_mprintf("%s %s has %d keys; at most %d", zWhat, k->zName, path.n,
+                             APIFETCH_MAX_PATH);
+    keypath_clear(&path);
+    return SQLITE_ERROR;
+  }
+  keypath_clear(pPath);
+  *pPath = path;
+  return SQLITE_OK;
+}
+
 int knob_set_json(void *pBase, const Knob *k, const cJSON *v, const char *zWhat,
                   char **pzErr){
   char *pField = (char*)pBase + k->iOffset;
@@ -342,48 +386,8 @@ int knob_set_json(void *pBase, const Knob *k, const cJSON *v, const char *zWhat,
       *pz = sqlite3_mprintf("%s", v->valuestring);
       return *pz ? SQLITE_OK : SQLITE_NOMEM;
     }
-    case KNOB_PATH: {
-      /* "data.items", or ["data", "items"] for keys that hold dots */
-      KeyPath *pPath = (KeyPath*)pField, path = { 0, 0 };
-      const cJSON *e;
-      if( cJSON_IsString(v) ){
-        int rc;
-        if( v->valuestring[0]==0 ){ keypath_clear(pPath); return SQLITE_OK; }
-        rc = path_split(v->valuestring, &path.az, &path.n);
-        if( rc==SQLITE_ERROR ){
-          *pzErr = sqlite3_mprintf("%s %s \"%s\" has an empty key", zWhat, k->zName,
-                                   v->valuestring);
-        }
-        if( rc ) return rc;
-      }else if( cJSON_IsArray(v) ){
-        path.az = sqlite3_malloc64(sizeof(char*)*(size_t)(cJSON_GetArraySize(v)+1));
-        if( path.az==0 ) return SQLITE_NOMEM;
-        cJSON_ArrayForEach(e, v){
-          if( !cJSON_IsString(e) ){
-            *pzErr = sqlite3_mprintf("%s %s item %d must be a string, got %s", zWhat,
-                                     k->zName, path.n, json_kind(e));
-            keypath_clear(&path);
-            return SQLITE_ERROR;
-          }
-          path.az[path.n] = sqlite3_mprintf("%s", e->valuestring);
-          if( path.az[path.n]==0 ){ keypath_clear(&path); return SQLITE_NOMEM; }
-          path.n++;
-        }
-      }else{
-        *pzErr = sqlite3_mprintf("%s %s must be a path such as \"data.items\" or an array of "
-                                 "keys, got %s", zWhat, k->zName, json_kind(v));
-        return SQLITE_ERROR;
-      }
-      if( path.n>APIFETCH_MAX_PATH ){
-        *pzErr = sqlite3_mprintf("%s %s has %d keys; at most %d", zWhat, k->zName, path.n,
-                                 APIFETCH_MAX_PATH);
-        keypath_clear(&path);
-        return SQLITE_ERROR;
-      }
-      keypath_clear(pPath);
-      *pPath = path;
-      return SQLITE_OK;
-    }
+    case KNOB_PATH:
+      return knob_read_path((KeyPath*)pField, k, v, zWhat, pzErr);
   }
   assert( 0 );                    /* KNOB_SPECIAL is the owner's to read */
   return SQLITE_ERROR;

@@ -1,0 +1,347 @@
+/*
+** transfer.c - one transfer of the engine: its libcurl easy handle, set up
+** for the request (and redirect hop) at hand, the callbacks libcurl calls
+** while it runs (the body and its limits; the connection's host and
+** address checks), and what came back (headers asked for, why it failed).
+** It decides nothing about retries or scheduling (engine.c, policy.c).
+**
+**   transfer_setup(e, t);        -- a fresh easy handle for t's next request
+**   ... curl_multi runs it ...
+**   z = failure_text(e, t, cc, status);
+*/
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include "apifetch.h"
+
+/**************************************************************************
+** libcurl callbacks
+*/
+size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
+  Transfer *t = pArg;
+  size_t n = size*nmemb;
+  sqlite3_int64 max = t->pEngine->pOpt->max_bytes;
+  Engine *e = t->pEngine;
+  if( (sqlite3_int64)(t->nBody + n) > max ){
+    t->bTooBig = 1;
+    return 0;                       /* aborts the transfer */
+  }
+  e->pBudget->nBytes += (sqlite3_int64)n;
+  if( e->pGuard && e->pGuard->maxTotalBytes && e->pBudget->nBytes > e->pGuard->maxTotalBytes ){
+    e->bOverBytes = 1;
+    t->bRefused = 1;
+    return 0;
+  }
+  if( t->nBody + n + 1 > t->nAlloc ){
+    size_t nNew = t->nAlloc ? t->nAlloc*2 : 16384;
+    curl_off_t cl = -1;
+    char *pNew;
+    /* Size the buffer from Content-Length once, rather than doubling; but
+    ** not past 1 MiB on the server's word alone: a window of servers each
+    ** announcing max_bytes would reserve concurrency x max_bytes. */
+    if( t->nBody==0
+     && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl)==CURLE_OK
+     && cl>0 && cl<=max ){
+      nNew = cl < (1<<20) ? (size_t)cl + 1 : (size_t)1<<20;
+    }
+    while( nNew < t->nBody + n + 1 ) nNew *= 2;
+    if( (sqlite3_int64)nNew > max+1 ) nNew = (size_t)max + 1;
+    pNew = sqlite3_realloc64(t->pBody, nNew);
+    if( pNew==0 ) return 0;
+    t->pBody = pNew;
+    t->nAlloc = nNew;
+  }
+  memcpy(t->pBody + t->nBody, pData, n);
+  t->nBody += n;
+  t->pBody[t->nBody] = 0;
+  return n;
+}
+
+/* The value of response header zName of the transfer's last response
+** (its several lines joined by ", ", as RFC 9110 section 5.3 allows), or
+** NULL if it has none; *pbOom on out-of-memory.  libcurl keeps every
+** header of a transfer for curl_easy_header() (7.83+), so the engine need
+** not watch header lines go by: what a request's caller wants to read
+** (the paginator a Link, say) it names in req.azWant. */
+char *header_value(CURL *h, const char *zName, int *pbOom){
+  struct curl_header *pHdr;
+  size_t i = 0, nAmount = 1;
+  Buf b = {0, 0, 0, 0};
+  for(i=0; i<nAmount; i++){
+    if( curl_easy_header(h, zName, i, CURLH_HEADER, -1, &pHdr)!=CURLHE_OK ) break;
+    nAmount = pHdr->amount;
+    if( b.n ) buf_append(&b, ", ", 2);
+    buf_append(&b, pHdr->value, strlen(pHdr->value));
+  }
+  if( b.bOom ){ *pbOom = 1; buf_free(&b); return 0; }
+  return b.z;
+}
+
+/* allow_hosts: is the host of the URL libcurl is working on (the redirect
+** target, after a redirect) refused?  Then say why in t->zNote. */
+static int host_refused(Transfer *t){
+  char *zUrl = 0;
+  const struct curl_slist *l;
+  if( t->pEngine->pGuard==0 || t->pEngine->pGuard->azAllowHost==0 ) return 0;
+  /* A Host header would reach another virtual host at an allowed address. */
+  for(l=t->req.pHeaders; l; l=l->next){
+    /* "Host:" with a value, or "Host;", which libcurl sends as an empty one. */
+    if( strncasecmp(l->data, "host", 4)==0 && (l->data[4]==':' || l->data[4]==';') ){
+      sqlite3_free(t->zNote);
+      t->zNote = sqlite3_mprintf("refused by allow_hosts: a Host header is not allowed "
+                                 "(the host is the URL's)");
+      t->bRefused = 1;
+      return 1;
+    }
+  }
+  curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
+  if( zUrl ){
+    char *zHostPort = 0;
+    if( guard_host_refused(t->pEngine->pGuard, zUrl, &zHostPort) ){
+      sqlite3_free(t->zNote);
+      t->zNote = sqlite3_mprintf("refused by allow_hosts: %s is not allowed (%s)",
+                                 zHostPort ? zHostPort : "the host", zUrl);
+      sqlite3_free(zHostPort);
+      t->bRefused = 1;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* allow_hosts, first check: before the name is looked up, so that SQL
+** cannot make the host resolve names of its choosing (DNS carries data
+** out) or probe ports.  Not called when the name is in the DNS cache,
+** which only names already allowed get into. */
+static int on_resolver_start(void *pResolver, void *pReserved, void *pArg){
+  (void)pResolver; (void)pReserved;
+  return host_refused((Transfer*)pArg);
+}
+
+/* block_private and allow_hosts: refuse the connection before it is made,
+** block_private on the address libcurl is about to connect to (after DNS,
+** for every redirect). */
+static curl_socket_t on_open_socket(void *pArg, curlsocktype purpose,
+                                    struct curl_sockaddr *a){
+  Transfer *t = pArg;
+  const char *zWhy = guard_address_refused(t->pEngine->pGuard, &a->addr);
+  (void)purpose;
+  if( host_refused(t) ) return CURL_SOCKET_BAD;
+  if( zWhy ){
+    char zIp[INET6_ADDRSTRLEN] = "?";
+    const void *pIp = a->family==AF_INET6
+        ? (const void*)&((struct sockaddr_in6*)&a->addr)->sin6_addr
+        : (const void*)&((struct sockaddr_in*)&a->addr)->sin_addr;
+    inet_ntop(a->family, pIp, zIp, sizeof(zIp));
+    sqlite3_free(t->zNote);
+    t->zNote = sqlite3_mprintf("refused by block_private: %s is %s", zIp, zWhy);
+    t->bRefused = 1;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(a->family, a->socktype, a->protocol);
+}
+
+/* allow_hosts, last check: before each request is sent, also on a reused
+** connection. */
+static int on_prereq(void *pArg, char *zIp, char *zLocal, int port, int localPort){
+  (void)zIp; (void)zLocal; (void)port; (void)localPort;
+  return host_refused((Transfer*)pArg) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
+/* The headers a request sends where a redirect has taken it: all of req's
+** on its own origin, and on another only those that describe the body
+** (libcurl itself drops only Authorization and Cookie, so an API key in
+** X-Api-Key would follow a redirect anywhere).  Without a body, none of
+** those.  NULL with *pbOom on out-of-memory. */
+static int header_is_body(const char *zLine){
+  static const char *const azBody[] = { "content-type", "content-encoding", "expect", 0 };
+  size_t n = strcspn(zLine, ":;");
+  int i;
+  for(i=0; azBody[i]; i++){
+    if( strlen(azBody[i])==n && strncasecmp(zLine, azBody[i], n)==0 ) return 1;
+  }
+  return 0;
+}
+
+int hop_headers(Transfer *t){
+  const struct curl_slist *l;
+  int bBody = !t->bHopGet && t->req.pBody;
+  curl_slist_free_all(t->pHopHeaders);
+  t->pHopHeaders = 0;
+  for(l=t->req.pHeaders; l; l=l->next){
+    struct curl_slist *pNew;
+    int bKeep = header_is_body(l->data) ? bBody : !t->bHopForeign;
+    if( !bKeep ) continue;
+    pNew = curl_slist_append(t->pHopHeaders, l->data);
+    if( pNew==0 ) return SQLITE_NOMEM;
+    t->pHopHeaders = pNew;
+  }
+  return SQLITE_OK;
+}
+
+/* Back to req as asked, for a new attempt. */
+void hop_reset(Transfer *t){
+  sqlite3_free(t->zHopUrl);
+  t->zHopUrl = 0;
+  t->nRedirect = 0;
+  t->bHopGet = 0;
+  t->bHopForeign = 0;
+  curl_slist_free_all(t->pHopHeaders);
+  t->pHopHeaders = 0;
+}
+
+/* curl_easy_setopt that remembers a failure: a dropped header, proxy or
+** CA file would be a silently different request, so any failure fails it
+** (they fail only for want of memory). */
+#define SETOPT(h, opt, val) (bad |= curl_easy_setopt(h, opt, val)!=CURLE_OK)
+
+/* The guard's hooks: the host checked before DNS, at connect and before
+** each request; the address at connect.  Nonzero if an option failed. */
+static int setup_guard(CURL *h, const Guard *g, Transfer *t){
+  int bad = 0;
+  if( g->bBlockPrivate || g->azAllowHost ){
+    SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    SETOPT(h, CURLOPT_OPENSOCKETDATA, t);
+  }
+  if( g->bBlockPrivate ){
+    /* Through a proxy (http_proxy and friends in the environment) the
+    ** address checked would be the proxy's, and the proxy would connect
+    ** wherever it was asked: connect directly. */
+    SETOPT(h, CURLOPT_PROXY, "");
+  }
+  if( g->azAllowHost ){
+    SETOPT(h, CURLOPT_RESOLVER_START_FUNCTION, on_resolver_start);
+    SETOPT(h, CURLOPT_RESOLVER_START_DATA, t);
+    SETOPT(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    SETOPT(h, CURLOPT_PREREQDATA, t);
+  }
+  return bad;
+}
+
+/* The method and body of t's request, or of its redirect hop (a hop that
+** became a GET sends no body).  Nonzero if an option failed. */
+static int setup_method(CURL *h, Transfer *t){
+  const char *zMethod = t->bHopGet ? (t->req.zMethod && strcmp(t->req.zMethod, "HEAD")==0
+                                      ? "HEAD" : "GET") : t->req.zMethod;
+  const char *pBody = t->bHopGet ? 0 : t->req.pBody;
+  int bad = 0;
+  if( zMethod && strcmp(zMethod, "HEAD")==0 ){
+    SETOPT(h, CURLOPT_NOBODY, 1L);
+  }else if( (zMethod && strcmp(zMethod, "GET")!=0) || pBody ){
+    if( zMethod && strcmp(zMethod, "POST")!=0 ){
+      SETOPT(h, CURLOPT_CUSTOMREQUEST, zMethod);
+    }
+    if( pBody || zMethod==0 || strcmp(zMethod, "POST")==0
+     || strcmp(zMethod, "PUT")==0 || strcmp(zMethod, "PATCH")==0 ){
+      SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(pBody ? t->req.nBody : 0));
+      SETOPT(h, CURLOPT_POSTFIELDS, pBody ? pBody : "");
+    }
+  }
+  return bad;
+}
+
+int transfer_setup(Engine *e, Transfer *t){
+  const Options *o = e->pOpt;
+  CURL *h = t->easy;
+  const char *zUrl = t->zHopUrl ? t->zHopUrl : t->req.zUrl;
+  struct curl_slist *pHeaders = t->nRedirect ? t->pHopHeaders : t->req.pHeaders;
+  sqlite3_int64 tmo = o->timeout_ms;
+  int bad = 0;
+  /* A fresh easy handle for every attempt and hop, not curl_easy_reset():
+  ** libcurl before 8.1.0 (Debian 12 has 7.88.1) keeps a pointer to the last
+  ** header of the handle's previous transfer after freeing it, and a
+  ** response whose first header line is folded (starts with a space) then
+  ** makes it realloc freed memory: a double free (curl issue 11101, fixed by
+  ** PR 11103; found by make fuzz-http).  Connections, DNS and TLS sessions
+  ** live in the multi and share handles, so nothing worth keeping is lost. */
+  if( h ) curl_easy_cleanup(h);
+  h = t->easy = curl_easy_init();
+  if( h==0 ) return SQLITE_NOMEM;
+  t->nBody = 0;
+  t->bTooBig = 0;
+  t->bRefused = 0;
+  t->zErr[0] = 0;
+  /* timeout_ms is per attempt: the redirects of an attempt share it. */
+  if( t->nRedirect ){
+    tmo -= clock_ms() - t->tAttempt;
+    if( tmo<1 ) tmo = 1;
+  }
+  SETOPT(h, CURLOPT_URL, zUrl);
+  SETOPT(h, CURLOPT_PRIVATE, t);
+  SETOPT(h, CURLOPT_SHARE, e->share);
+  SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+  SETOPT(h, CURLOPT_ERRORBUFFER, t->zErr);
+  SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
+  SETOPT(h, CURLOPT_WRITEDATA, t);
+  /* Safe defaults: http(s) only; TLS peer and host verification stay at
+  ** libcurl's default (on).  Redirects are followed here, not by libcurl
+  ** (transfer_done), so that each hop is checked like a request. */
+  SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+  SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
+  SETOPT(h, CURLOPT_TIMEOUT_MS, (long)tmo);
+  SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+  SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");   /* all libcurl decodes */
+  /* Wait for a multiplexed HTTP/2 stream rather than open a connection
+  ** only where TLS ALPN settles the question during the handshake.  On
+  ** cleartext HTTP/1.1 libcurl cannot know until a response arrives, so a
+  ** waiting transfer would queue behind a slow one (measured: retries stuck
+  ** behind a 3 s request until their own timeout). */
+  if( strncasecmp(zUrl, "https:", 6)==0 ){
+    SETOPT(h, CURLOPT_PIPEWAIT, 1L);
+  }else{
+    /* Cleartext is HTTP/1.1 only.  libcurl 7.88 believes a status line
+    ** that says HTTP/2, even on an HTTP/1.1 connection, marks the host as
+    ** one that multiplexes, and then sends the next request on a connection
+    ** still busy with another response: responses cross between URLs
+    ** (found by make fuzz-http; refused upstream since 8.8.0, PR 13421).  A
+    ** transfer that does not want HTTP/2 is never multiplexed. */
+    SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  }
+  SETOPT(h, CURLOPT_TCP_NODELAY, 1L);
+  if( e->pGuard ) bad |= setup_guard(h, e->pGuard, t);
+  SETOPT(h, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
+  if( o->ca_file ){
+    SETOPT(h, CURLOPT_CAINFO, o->ca_file);
+  }else if( e->pGuard && e->pGuard->zCaFile ){
+    SETOPT(h, CURLOPT_CAINFO, e->pGuard->zCaFile);
+  }
+  if( t->req.bNoCredentials || t->bHopForeign ){
+    /* A page or a redirect on another origin than the one asked: none. */
+  }else if( o->zBearer ){
+    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    SETOPT(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
+  }else if( o->zBasic ){
+    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    SETOPT(h, CURLOPT_USERPWD, o->zBasic);
+  }
+  if( pHeaders ) SETOPT(h, CURLOPT_HTTPHEADER, pHeaders);
+  bad |= setup_method(h, t);
+  return bad ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
+  const char *zNote = t->zNote ? t->zNote : "";
+  const char *zSep = t->zNote ? "; " : "";
+  if( t->bRefused && t->zNote ) return sqlite3_mprintf("%s", t->zNote);
+  if( t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED ){
+    return sqlite3_mprintf("response body exceeds max_bytes (%lld bytes)",
+                           e->pOpt->max_bytes);
+  }
+  if( cc==CURLE_OUT_OF_MEMORY && status>0 && t->nBody==0 && t->zErr[0]==0 ){
+    /* libcurl before 8.6 reports a header line over its limit as out of
+    ** memory, with no detail.  With a status line in and no body yet that
+    ** is by far the likely cause; the libcurl text stays in the message. */
+    return sqlite3_mprintf("response header too large: a header line over libcurl's "
+                           "limit of 100 KiB (libcurl says \"%s\")", curl_easy_strerror(cc));
+  }
+  if( cc!=CURLE_OK ){
+    return sqlite3_mprintf("%s%s%s%s%s", curl_easy_strerror(cc),
+                           t->zErr[0] ? ": " : "", t->zErr, zSep, zNote);
+  }
+  if( status>=400 || status<200 ){
+    return sqlite3_mprintf("HTTP %ld%s%s", status, zSep, zNote);
+  }
+  return 0;
+}
