@@ -50,7 +50,8 @@ SRC     = src/apifetch.c src/conn.c src/vtab.c src/source.c src/engine.c src/opt
 HDR     = src/apifetch.h
 
 ifeq ($(SANITIZE),1)
-  CFLAGS += -O1 -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  CFLAGS += -O1 -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+            -DAPIFETCH_DEBUG
 endif
 
 # Build: gcc make and the three -dev packages.  Tests: sqlite3 (the shell),
@@ -180,7 +181,7 @@ uninstall:
 
 # What the packages ship is a release build, whatever SANITIZE says: Debian's
 # hardening flags, stripped.
-RELEASE_CFLAGS  ?= -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
+RELEASE_CFLAGS  ?= -O2 -DNDEBUG -fstack-protector-strong -D_FORTIFY_SOURCE=2
 RELEASE_LDFLAGS ?= -Wl,-z,relro -Wl,-z,now
 build/release/apifetch.so: $(SRC) $(HDR) build/id
 	@mkdir -p build/release
@@ -228,7 +229,7 @@ $(DEB_FILE): build/release/apifetch.so packaging/deb/control.in packaging/deb/tr
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-               -fno-sanitize-recover=undefined
+               -fno-sanitize-recover=undefined -DAPIFETCH_DEBUG
 FUZZ_SRC     = $(filter-out src/apifetch.c,$(SRC))
 FUZZ_FLAGS_flatten = -max_len=65536
 FUZZ_FLAGS_args    = -max_len=16384

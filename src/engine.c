@@ -38,6 +38,7 @@
 */
 static void heap_push(Engine *e, Transfer *t){
   int i = e->nHeap++;
+  assert( e->nHeap<=e->nXfer && t->state==T_WAITING );
   while( i>0 ){
     int up = (i-1)/2;
     if( e->apHeap[up]->tDue<=t->tDue ) break;
@@ -48,8 +49,12 @@ static void heap_push(Engine *e, Transfer *t){
 }
 
 static Transfer *heap_pop(Engine *e){
-  Transfer *top = e->apHeap[0], *last = e->apHeap[--e->nHeap];
+  Transfer *top;
+  Transfer *last;
   int i = 0;
+  assert( e->nHeap>0 );
+  top = e->apHeap[0];
+  last = e->apHeap[--e->nHeap];
   for(;;){
     int c = 2*i+1;
     if( c>=e->nHeap ) break;
@@ -60,6 +65,31 @@ static Transfer *heap_pop(Engine *e){
   }
   if( e->nHeap>0 ) e->apHeap[i] = last;
   return top;
+}
+
+/* Every slot is in exactly one place: the idle stack, in curl (running) or
+** on the retry heap; and each response waiting to be read holds an idle
+** slot's share of the window (engine_fill starts nothing while nDone takes
+** every idle slot), which is what bounds memory by `concurrency`.  The
+** counts are checked on every call; the walk over the slots, linear in
+** the window, only in APIFETCH_DEBUG builds (SANITIZE=1, the fuzzers), as
+** SQLite keeps its costly checks for SQLITE_DEBUG. */
+static void engine_check(const Engine *e){
+  assert( e->nIdle + e->nRunning + e->nHeap == e->nXfer );
+  assert( e->nDone>=0 && e->nDone<=e->nIdle );
+  assert( (e->pDone==0)==(e->nDone==0) );
+#ifdef APIFETCH_DEBUG
+  int i, nIdle = 0, nRunning = 0, nWaiting = 0;
+  for(i=0; i<e->nXfer; i++){
+    int s = e->aXfer[i].state;
+    nIdle += s==T_IDLE;
+    nRunning += s==T_RUNNING;
+    nWaiting += s==T_WAITING;
+  }
+  assert( nIdle==e->nIdle && nRunning==e->nRunning && nWaiting==e->nHeap );
+  for(i=1; i<e->nHeap; i++) assert( e->apHeap[(i-1)/2]->tDue<=e->apHeap[i]->tDue );
+#endif
+  (void)e;
 }
 
 /**************************************************************************
@@ -393,6 +423,7 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
   *ppResp = 0;
   for(;;){
     sqlite3_int64 now = clock_ms(), wait = -1, tmo;
+    engine_check(e);
     long curlTmo = -1;
     int nStarted, nRun, rc;
 

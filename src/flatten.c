@@ -23,6 +23,7 @@
 ** values are spans of the response text.
 */
 #include <string.h>
+#include <assert.h>
 #include "apifetch.h"
 
 /**************************************************************************
@@ -128,6 +129,7 @@ static int next_record(RecordIter *p, JsonSpan *pRec, char **pzErr){
 }
 
 static void records_start(RecordIter *p, JsonSpan root, char **azPath, int nPath){
+  assert( nPath>=0 && nPath<=APIFETCH_MAX_PATH );
   memset(p, 0, sizeof(*p));
   p->root = root;
   p->azPath = azPath;
@@ -160,7 +162,11 @@ int records_begin(RecordIter *p, JsonSpan root, char **azPath, int nPath,
 }
 
 int records_next(RecordIter *p, JsonSpan *pRec){
-  return next_record(p, pRec, 0)==1;
+  int rc = next_record(p, pRec, 0);
+  /* records_begin walked the same records and found no error: the span
+  ** is the same memory, unchanged, so none can appear now. */
+  assert( rc>=0 );
+  return rc==1;
 }
 
 /* A meta field of the current record, by json_normalize's rule: a path of
