@@ -324,7 +324,9 @@ sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs);
 */
 /* Kinds of failure, for the counters of api_fetch_stats(). */
 enum { ERR_NONE, ERR_HTTP, ERR_TIMEOUT, ERR_NETWORK, ERR_TOO_BIG, ERR_BODY,
-       ERR_DEADLINE };
+       ERR_DEADLINE, ERR_OFFLINE };
+/* Where a response came from, when a cache is in use (the cache column). */
+enum { CACHE_NONE, CACHE_MISS, CACHE_HIT, CACHE_REVALIDATED, CACHE_STALE };
 
 
 /* One HTTP request, as taken from url_list. */
@@ -361,9 +363,80 @@ struct Response {
   char **azHeader;               /* Values of the headers req.azWant names (owned;
                                  ** each NULL if absent) */
   int nHeader;                   /* Entries in azHeader */
+  int eCache;                    /* CACHE_*: NONE without a cache */
   Response *pNext;               /* Next in the engine's done queue */
 };
 void response_free(Response *p);
+
+/**************************************************************************
+** cache.c - the store of the persistent HTTP cache: a SQLite database on
+** a connection of apifetch's own.  When to look up, store or revalidate
+** is the engine's business; what is fresh or storable is httpcache.c's.
+*/
+#define CACHE_KEY_SIZE SHA256_SIZE
+enum { CM_HTTP, CM_TTL, CM_REFRESH, CM_OFFLINE };   /* the cache_mode option */
+
+typedef struct CacheStore CacheStore;
+struct CacheStore {
+  char *zName;                   /* As the option named it; ":memory:" for none */
+  sqlite3 *db;                   /* apifetch's own connection to it */
+  unsigned char aSalt[16];       /* Per file, random: keys mean nothing elsewhere */
+  sqlite3_stmt *pGet, *pPut, *pRefresh, *pTouch, *pEvict;
+  unsigned char (*aTouch)[CACHE_KEY_SIZE];  /* Keys hit, their last_used not yet written */
+  int nTouch, nTouchAlloc;
+  CacheStore *pNext;             /* Next of the connection's open stores (conn.c) */
+};
+
+/* What a request is, for its key: everything that may change the answer. */
+typedef struct CacheKeyParts CacheKeyParts;
+struct CacheKeyParts {
+  const char *zMethod;           /* NULL: GET, or POST with a body */
+  const char *zUrl;
+  const char *pBody;             /* May be NULL */
+  size_t nBody;
+  const struct curl_slist *pHeaders;   /* Every header sent, in order */
+  const char *zBearer, *zBasic;  /* Credentials sent, or NULL */
+  const char *zUserAgent;
+};
+
+/* A stored response. */
+typedef struct Cached Cached;
+struct Cached {
+  long status;
+  char *zContentType;            /* Or NULL */
+  char *zHeaders;                /* Its header lines, "Name: value\r\n" each,
+                                 ** Set-Cookie left out; or NULL */
+  sqlite3_int64 tStored;         /* Unix ms */
+  sqlite3_int64 tFreshUntil;     /* Unix ms: fresh by its headers until then */
+  sqlite3_int64 tStaleUntil;     /* Unix ms: may be served stale on an error until
+                                 ** then; -1 never (must-revalidate, no-cache) */
+  char *pBody;                   /* NUL-terminated; nBody bytes */
+  size_t nBody;
+};
+
+int cachestore_open(const char *zName, CacheStore **pp, char **pzErr);
+void cachestore_close(CacheStore *p);
+void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
+                    unsigned char aKey[CACHE_KEY_SIZE]);
+/* SQLITE_ROW with *pOut filled, SQLITE_DONE if absent, or an error. */
+int cachestore_get(CacheStore *p, const unsigned char *aKey, Cached *pOut, char **pzErr);
+/* Store (or replace) an entry; evict least recently used entries while
+** the store holds more than maxBytes of bodies (0: no cap). */
+int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlShown,
+                   const char *zMethod, const Cached *c, sqlite3_int64 maxBytes,
+                   char **pzErr);
+/* A 304 made the entry fresh again: new times and header lines. */
+int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c,
+                       char **pzErr);
+/* A hit: the entry was used now (written in batches, cachestore_flush). */
+int cachestore_touch(CacheStore *p, const unsigned char *aKey);
+int cachestore_flush(CacheStore *p);
+void cached_clear(Cached *p);
+/* The value of header zName in a block of header lines, several lines
+** joined by ", "; NULL if absent (*pbOom on out of memory). */
+char *cached_header(const char *zHeaders, const char *zName, int *pbOom);
+/* Wall-clock time, unix ms: what the cache's times are in. */
+sqlite3_int64 cache_now_ms(void);
 
 /**************************************************************************
 ** knobs.c - every user-facing setting, declared once
@@ -550,6 +623,11 @@ struct Options {
   int progress;                  /* Progress on stderr: 1, 0, -1 if a terminal */
   char *user_agent;              /* User-Agent header value */
   char *ca_file;                 /* CA bundle to verify TLS with, or NULL */
+  char *zCache;                  /* cache: a file, ":memory:", or NULL for none */
+  int eCacheMode;                /* cache_mode: CM_* */
+  sqlite3_int64 cacheTtlMs;      /* cache_ttl_ms */
+  sqlite3_int64 cacheStaleMs;    /* cache_stale_ms */
+  sqlite3_int64 cacheMaxBytes;   /* cache_max_bytes, 0 for no cap */
   char **azHeader;               /* "Name: value" lines sent with every request */
   int nHeader;                   /* Number of entries in azHeader */
   Paginate paginate;             /* How to follow pages, if at all */
@@ -931,6 +1009,11 @@ struct Transfer {
   struct curl_slist *pHopHeaders;  /* req's headers as a hop may send them */
   char *zNote;              /* Why a retry was not made, for the error text */
   char zErr[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
+  /* With a cache: the stored response req may be answered from, after a
+  ** 304 or on an error (owned), or NULL; and req's key. */
+  Cached *pCached;
+  unsigned char aKey[CACHE_KEY_SIZE];
+  struct curl_slist *pCondHeaders;  /* The headers sent, If-None-Match added */
 };
 
 struct Engine {
@@ -967,6 +1050,10 @@ struct Engine {
   sqlite3_int64 tRateBlocked;   /* Since when a start waits for a token, or 0 */
   sqlite3_int64 rateWaitMs;     /* Total of those waits */
   sqlite3_int64 tCancelCheck;   /* When src.xCancelled was last asked */
+  CacheStore *pCache;       /* The cache (owned by the Conn), or NULL */
+  char *zFail;              /* Why the statement fails, set deep in a callee */
+  Cached *pPendCached;      /* pending's stored response, if any (owned) */
+  unsigned char aPendKey[CACHE_KEY_SIZE];   /* pending's key, with a cache */
 };
 
 
@@ -981,11 +1068,36 @@ int hop_headers(Transfer *t);
 void hop_reset(Transfer *t);
 /* why an attempt failed, for the error row (NULL: it did not) */
 char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status);
+/* engine.c: a response for the reader, and t's slot free for the next */
+void done_push(Engine *e, Response *r);
+void slot_release(Engine *e, Transfer *t);
+/* The message of an error that will fail the statement (zErr taken; NULL
+** means out of memory). */
+void engine_fail(Engine *e, char *zErr);
+
+/* cacheflow.c - the cache in the engine's flow.  Before e->pending is
+** started: answer it from the cache (*pbAnswered, a response queued), or
+** not, with e->pPendCached set to any entry to revalidate or fall back on. */
+int cacheflow_lookup(Engine *e, int *pbAnswered, char **pzErr);
+/* The headers of t's request with its validators added (t->pCondHeaders),
+** or pBase when it has none; NULL with *pbOom on out of memory. */
+struct curl_slist *cacheflow_conditional(Transfer *t, struct curl_slist *pBase, int *pbOom);
+/* A 304 answered t's conditional request: give the stored response. */
+int cacheflow_revalidated(Engine *e, Transfer *t);
+/* t failed with status (0: no response): give its stored response
+** instead, marked stale, if the policy allows (*pbServed). */
+int cacheflow_stale(Engine *e, Transfer *t, long status, int *pbServed);
+/* r, t's successful response, is stored if the policy allows (r holds
+** the request now: t->req is empty). */
+int cacheflow_store(Engine *e, Transfer *t, Response *r);
+/* Forget t's entry (a new request takes the slot). */
+void cacheflow_release(Transfer *t);
 
 
-/* pGuard (may be NULL) and pBudget must outlive the engine. */
+/* pGuard (may be NULL), pBudget and pCache (NULL: no cache) must outlive
+** the engine. */
 Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
-                   RequestSource src, char **pzErr);
+                   CacheStore *pCache, RequestSource src, char **pzErr);
 /* SQLITE_ROW with *ppResp (caller frees), SQLITE_DONE, SQLITE_INTERRUPT
 ** when src.xCancelled says so, or an error code with *pzErr set. */
 int engine_next(Engine *p, Response **ppResp, char **pzErr);
@@ -1011,7 +1123,9 @@ enum {
   STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
   STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
   STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
-  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_WINDOW, STAT_COUNT
+  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_WINDOW,
+  STAT_CACHE_HITS, STAT_CACHE_REVALIDATED, STAT_CACHE_STALE, STAT_CACHE_MISSES,
+  STAT_CACHE_BYTES_SAVED, STAT_COUNT
 };
 
 typedef struct Profile Profile;
@@ -1033,6 +1147,9 @@ struct Conn {
   void *pTableList;              /* api_fetch tables of the connection (vtab.c) */
   int nWindow;                   /* api_fetch cursors open now (conn_window_*) */
   Budget budget;                 /* The limits' counters for the open window */
+  char *zDefaults;               /* Options every query starts from, or NULL */
+  char *zDefaultCache;           /* Their cache: the one a locked connection may use */
+  CacheStore *pStores;           /* Caches opened on this connection, kept open */
 };
 
 /* The Conn of db, made (with APIFETCH_CONFIG applied) if it has none yet;
@@ -1050,6 +1167,12 @@ void conn_window_enter(Conn *p);
 void conn_window_leave(Conn *p);
 /* Options.xProfile: the options JSON of profile zName, or NULL. */
 const char *conn_profile(void *pCtx, const char *zName);
+/* Make o (options_init'ed) this connection's: its profiles, its limits,
+** the host's defaults applied.  The query's own options come after. */
+int conn_options_start(Conn *p, Options *o, char **pzErr);
+/* The cache o names, opened (once per connection), or *pp NULL for none;
+** an error if the guard does not allow it. */
+int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr);
 void conn_config_func(sqlite3_context*, int, sqlite3_value**);   /* api_fetch_config */
 void conn_profile_func(sqlite3_context*, int, sqlite3_value**);  /* api_fetch_profile */
 extern sqlite3_module conn_stats_module;                          /* api_fetch_stats */

@@ -32,7 +32,8 @@ static const char *const azStatName[STAT_COUNT] = {
   "urls", "rows", "records", "requests", "retries", "bytes",
   "errors", "errors_http", "errors_timeout", "errors_network", "errors_too_big",
   "errors_body", "errors_deadline", "rate_wait_ms", "elapsed_ms",
-  "extra_keys", "type_mismatches", "interrupted", "window"
+  "extra_keys", "type_mismatches", "interrupted", "window",
+  "cache_hits", "cache_revalidated", "cache_stale", "cache_misses", "cache_bytes_saved"
 };
 static const char *const azStatDoc[STAT_COUNT] = {
   "URLs answered (a response or an error)",
@@ -55,6 +56,11 @@ static const char *const azStatDoc[STAT_COUNT] = {
   "1 if the scan was stopped by sqlite3_interrupt or a time limit",
   ("transfers allowed in flight at once: concurrency, unless max_concurrency or the "
    "open-file limit capped it"),
+  "URLs answered from the cache without a request",
+  "URLs whose stored copy the server confirmed (304 Not Modified)",
+  "URLs answered with a stale stored copy because the fetch failed (or offline)",
+  "URLs the cache could not answer, fetched (and stored if allowed)",
+  "body bytes the cache gave instead of the network",
 };
 
 /**************************************************************************
@@ -112,6 +118,8 @@ void conn_ref(Conn *p){
   pthread_mutex_unlock(&connMutex);
 }
 
+static void conn_caches_close(Conn *p);
+
 /* The destructor of every registration (and of conn_attach's reference). */
 void conn_release(void *pArg){
   Conn *p = (Conn*)pArg, **pp;
@@ -127,7 +135,49 @@ void conn_release(void *pArg){
   if( !bFree ) return;
   guard_clear(&p->guard);
   profiles_clear(p);
+  conn_caches_close(p);
+  sqlite3_free(p->zDefaults);
+  sqlite3_free(p->zDefaultCache);
   sqlite3_free(p);
+}
+
+/**************************************************************************
+** Caches: opened when a query first names one, kept while the connection
+** is open (a ":memory:" cache lives exactly that long).
+*/
+static void conn_caches_close(Conn *p){
+  while( p->pStores ){
+    CacheStore *s = p->pStores;
+    p->pStores = s->pNext;
+    cachestore_close(s);
+  }
+}
+
+int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr){
+  CacheStore *s;
+  int rc;
+  *pp = 0;
+  if( o->zCache==0 ) return SQLITE_OK;
+  if( (p->guard.bLocked || o->bFromFile)
+   && (p->zDefaultCache==0 || strcmp(p->zDefaultCache, o->zCache)!=0) ){
+    /* A cache file is a file written: SQL from someone else, or a table
+    ** stored in someone else's file, gets only the host's. */
+    *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" is not allowed: %s", o->zCache,
+        o->bFromFile ? "a table stored in a database file may not name a cache (it would "
+                       "write a file); the host's default cache, if any, applies"
+                     : "the settings of this connection are locked (the host names the "
+                       "cache in api_fetch_config's defaults)");
+    return SQLITE_ERROR;
+  }
+  for(s=p->pStores; s && strcmp(s->zName, o->zCache)!=0; s=s->pNext){}
+  if( s==0 ){
+    rc = cachestore_open(o->zCache, &s, pzErr);
+    if( rc ) return rc;
+    s->pNext = p->pStores;
+    p->pStores = s;
+  }
+  *pp = s;
+  return SQLITE_OK;
 }
 
 /**************************************************************************
@@ -180,6 +230,57 @@ static int profile_check(const Guard *g, const char *zJson, char **pzErr){
   o.pGuard = g;
   rc = options_parse(&o, zJson, pzErr);
   options_clear(&o);
+  return rc;
+}
+
+int conn_options_start(Conn *p, Options *o, char **pzErr){
+  int rc;
+  o->xProfile = conn_profile;
+  o->pProfileCtx = p;
+  o->pGuard = &p->guard;
+  if( p->zDefaults==0 ) return SQLITE_OK;
+  /* As a profile: the host's, its ${env:} checked when it was set. */
+  o->bInProfile = 1;
+  o->bEnvGranted = 1;
+  rc = options_parse(o, p->zDefaults, pzErr);
+  o->bInProfile = 0;
+  o->bEnvGranted = 0;
+  return rc;
+}
+
+/* defaults: an options object every query starts from, checked as a
+** profile; *pzCache gets the cache it names (NULL for none). */
+static int defaults_check(const Guard *g, const cJSON *v, char **pzJson, char **pzCache,
+                          char **pzErr){
+  Options o;
+  char *zOpt, *zErr = 0;
+  int rc;
+  *pzJson = *pzCache = 0;
+  if( cJSON_IsNull(v) ) return SQLITE_OK;
+  if( !cJSON_IsObject(v) ){
+    *pzErr = sqlite3_mprintf("api_fetch_config: defaults must be an options object or null");
+    return SQLITE_ERROR;
+  }
+  zOpt = cJSON_PrintUnformatted(v);
+  if( zOpt==0 ) return SQLITE_NOMEM;
+  options_init(&o);
+  o.bInProfile = 1;
+  o.pGuard = g;
+  rc = options_parse(&o, zOpt, &zErr);
+  if( rc==SQLITE_OK ) *pzJson = sqlite3_mprintf("%s", zOpt);
+  if( rc==SQLITE_OK && o.zCache ) *pzCache = sqlite3_mprintf("%s", o.zCache);
+  if( rc==SQLITE_OK && (*pzJson==0 || (o.zCache && *pzCache==0)) ) rc = SQLITE_NOMEM;
+  if( rc==SQLITE_ERROR ){
+    *pzErr = zErr ? sqlite3_mprintf("api_fetch_config: defaults: %s", zErr) : 0;
+  }
+  if( rc ){
+    sqlite3_free(*pzJson);
+    sqlite3_free(*pzCache);
+    *pzJson = *pzCache = 0;
+  }
+  sqlite3_free(zErr);
+  options_clear(&o);
+  cJSON_free(zOpt);
   return rc;
 }
 
@@ -260,7 +361,8 @@ void conn_profile_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 /* Apply a JSON object of settings (guard.c's, and "profiles") to p, all or
 ** nothing.  SQLITE_OK, or an error code with *pzErr (NULL on OOM). */
 int conn_configure(Conn *p, const char *zJson, char **pzErr){
-  cJSON *pRoot, *pProf, *v;
+  cJSON *pRoot, *pProf, *pDef, *v;
+  char *zDefaults = 0, *zDefaultCache = 0;
   Guard g;
   int rc;
   if( json_has_nul(zJson, strlen(zJson)) ){
@@ -318,6 +420,10 @@ int conn_configure(Conn *p, const char *zJson, char **pzErr){
       }
     }
   }
+  pDef = cJSON_GetObjectItemCaseSensitive(pRoot, "defaults");
+  if( rc==SQLITE_OK && pDef ){
+    rc = defaults_check(&p->guard, pDef, &zDefaults, &zDefaultCache, pzErr);
+  }
   /* The limits, applied to a copy; the copy replaces them at the end. */
   if( rc==SQLITE_OK ) rc = guard_set(&p->guard, pRoot, &g, pzErr);
   if( rc==SQLITE_OK && pProf ){
@@ -333,8 +439,18 @@ int conn_configure(Conn *p, const char *zJson, char **pzErr){
     if( rc ) guard_clear(&g);
   }
   cJSON_Delete(pRoot);
-  if( rc ) return rc;
+  if( rc ){
+    sqlite3_free(zDefaults);
+    sqlite3_free(zDefaultCache);
+    return rc;
+  }
   guard_replace(&p->guard, &g);
+  if( pDef ){
+    sqlite3_free(p->zDefaults);
+    sqlite3_free(p->zDefaultCache);
+    p->zDefaults = zDefaults;
+    p->zDefaultCache = zDefaultCache;
+  }
   return SQLITE_OK;
 }
 
@@ -345,6 +461,12 @@ static char *conn_describe(Conn *p){
   char *zJson, *z;
   int i;
   if( o==0 ) return 0;
+  /* Of the defaults, the cache only: the rest may hold credentials. */
+  if( (p->zDefaultCache ? cJSON_AddStringToObject(o, "cache", p->zDefaultCache)
+                        : cJSON_AddNullToObject(o, "cache"))==0 ){
+    cJSON_Delete(o);
+    return 0;
+  }
   a = cJSON_AddArrayToObject(o, "profiles");
   for(i=0; a && i<p->nProfile; i++){
     cJSON *pName = cJSON_CreateString(p->aProfile[i].zName);
@@ -419,7 +541,16 @@ void conn_count_response(Conn *p, const Response *r){
   p->aStat[STAT_URLS]++;
   p->aStat[STAT_REQUESTS] += r->nRequest;
   p->aStat[STAT_RETRIES] += r->nAttempt>0 ? r->nAttempt-1 : 0;
-  p->aStat[STAT_BYTES] += (sqlite3_int64)r->nBody;
+  if( r->eCache==CACHE_HIT || r->eCache==CACHE_REVALIDATED || r->eCache==CACHE_STALE ){
+    p->aStat[STAT_CACHE_BYTES_SAVED] += (sqlite3_int64)r->nBody;
+  }else{
+    p->aStat[STAT_BYTES] += (sqlite3_int64)r->nBody;
+  }
+  if( r->eCache ){
+    static const int aCache[] = { 0, STAT_CACHE_MISSES, STAT_CACHE_HITS,
+                                  STAT_CACHE_REVALIDATED, STAT_CACHE_STALE };
+    p->aStat[aCache[r->eCache]]++;
+  }
   if( r->zError ){
     p->aStat[STAT_ERRORS]++;
     if( r->eErr>ERR_NONE && r->eErr<=ERR_DEADLINE ) p->aStat[aKind[r->eErr]]++;

@@ -116,7 +116,7 @@ static int transfer_start(Engine *e, Transfer *t, int bAttempt){
   return SQLITE_OK;
 }
 
-static void done_push(Engine *e, Response *r){
+void done_push(Engine *e, Response *r){
   e->nDone++;
   r->pNext = 0;
   if( e->pDoneLast ) e->pDoneLast->pNext = r; else e->pDone = r;
@@ -166,17 +166,32 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
     r->nBody = t->nBody;
     t->pBody = 0;
     t->nAlloc = 0;
+    if( e->pCache ){
+      int rc = cacheflow_store(e, t, r);
+      if( rc ){ response_free(r); return rc; }
+    }
   }
+  slot_release(e, t);
+  done_push(e, r);
+  return SQLITE_OK;
+}
+
+void engine_fail(Engine *e, char *zErr){
+  sqlite3_free(e->zFail);
+  e->zFail = zErr;
+}
+
+void slot_release(Engine *e, Transfer *t){
+  assert( t->state!=T_IDLE && e->nIdle<e->nXfer );
   t->nBody = 0;
   sqlite3_free(t->zNote);
   t->zNote = 0;
   t->nAttempt = 0;
   t->nRequest = 0;
   hop_reset(t);
+  cacheflow_release(t);
   t->state = T_IDLE;
   e->apIdle[e->nIdle++] = t;
-  done_push(e, r);
-  return SQLITE_OK;
 }
 
 /* Should the attempt that just ended be repeated?  Returns the delay in ms,
@@ -285,12 +300,19 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
     if( r<0 ) return transfer_finish(e, t, status, zError, ERR_NETWORK);
     if( r ) return r;
   }
+  if( t->pCached && cc==CURLE_OK && status==304 && !t->bRefused ){
+    return cacheflow_revalidated(e, t);
+  }
   delay = retry_delay(e, t, cc, status, now);
   if( delay>=0 ){
     t->state = T_WAITING;
     t->tDue = now + delay;
     heap_push(e, t);
     return SQLITE_OK;
+  }
+  if( t->pCached && (cc!=CURLE_OK || status>=500) && !t->bRefused && !e->bOverBytes ){
+    int bServed = 0, rc = cacheflow_stale(e, t, cc==CURLE_OK ? status : 0, &bServed);
+    if( rc || bServed ) return rc;
   }
   zError = failure_text(e, t, cc, status);
   if( zError==0 && (cc!=CURLE_OK || status>=400 || status<200) ) return SQLITE_NOMEM;
@@ -322,6 +344,13 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
         int r = e->src.xNext(e->src.pCtx, &e->pending, pzErr);
         if( r<0 ) return SQLITE_ERROR;
         if( r==0 ) e->bSrcDone = 1; else e->bPending = 1;
+        if( r>0 && e->pCache ){
+          /* Answered from the cache: no slot, no token, no request. */
+          int bAnswered = 0;
+          rc = cacheflow_lookup(e, &bAnswered, pzErr);
+          if( rc ) return rc;
+          if( bAnswered ) continue;
+        }
       }
       if( !e->bPending ) break;
     }
@@ -346,6 +375,9 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       t = e->apIdle[--e->nIdle];
       t->req = e->pending;
       e->bPending = 0;
+      t->pCached = e->pPendCached;
+      e->pPendCached = 0;
+      memcpy(t->aKey, e->aPendKey, sizeof(t->aKey));
       t->nAttempt = 0;
       t->tFirst = now;
     }
@@ -398,6 +430,8 @@ static int engine_next_expired(Engine *e, Response **ppResp, char **pzErr){
   if( e->bPending ){
     req = e->pending;
     e->bPending = 0;
+    if( e->pPendCached ){ cached_clear(e->pPendCached); sqlite3_free(e->pPendCached); }
+    e->pPendCached = 0;
   }else{
     int n = e->bSrcDone ? 0 : e->src.xNext(e->src.pCtx, &req, pzErr);
     if( n<0 ) return SQLITE_ERROR;
@@ -439,7 +473,11 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
         mc = curl_multi_perform(e->multi, &nRun);
         if( mc!=CURLM_OK ) goto multi_error;
         rc = engine_drain(e);
-        if( rc ) return rc;
+        if( rc ){
+          *pzErr = e->zFail;
+          e->zFail = 0;
+          return rc;
+        }
         if( e->bOverBytes ){
           *pzErr = sqlite3_mprintf("api_fetch: this query received more than "
               "max_total_bytes (%lld) set by api_fetch_config", e->pGuard->maxTotalBytes);
@@ -555,7 +593,7 @@ static int engine_window(const Options *pOpt, const Guard *pGuard, const char **
 }
 
 Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
-                   RequestSource src, char **pzErr){
+                   CacheStore *pCache, RequestSource src, char **pzErr){
   Engine *e = sqlite3_malloc64(sizeof(*e));
   const char *zCapped;
   int i, n = engine_window(pOpt, pGuard, &zCapped);
@@ -566,6 +604,7 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
   e->pOpt = pOpt;
   e->pGuard = pGuard;
   e->pBudget = pBudget;
+  e->pCache = pCache;
   e->src = src;
   e->aXfer = sqlite3_malloc64(sizeof(Transfer)*n);
   /* Zeroed before anything can fail: engine_free cleans up every slot. */
@@ -636,10 +675,14 @@ void engine_free(Engine *e){
       if( t->easy ) curl_easy_cleanup(t->easy);
       request_clear(&t->req);
       hop_reset(t);
+      cacheflow_release(t);
       sqlite3_free(t->pBody);
       sqlite3_free(t->zNote);
     }
   }
+  if( e->pPendCached ){ cached_clear(e->pPendCached); sqlite3_free(e->pPendCached); }
+  /* The hits' recency, written now that the scan is over. */
+  if( e->pCache ) cachestore_flush(e->pCache);
   for(r=e->pDone; r; r=rNext){ rNext = r->pNext; response_free(r); }
   if( e->bPending ) request_clear(&e->pending);
   if( e->multi ) curl_multi_cleanup(e->multi);
@@ -648,5 +691,6 @@ void engine_free(Engine *e){
   sqlite3_free(e->apIdle);
   sqlite3_free(e->apHeap);
   sqlite3_free(e->zExpired);
+  sqlite3_free(e->zFail);
   sqlite3_free(e);
 }

@@ -184,7 +184,7 @@ int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
       n.zCaFile = sqlite3_mprintf("%s", v->valuestring);
       if( n.zCaFile==0 ){ rc = SQLITE_NOMEM; break; }
     }else{
-      assert( strcmp(k, "profiles")==0 );   /* conn.c's */
+      assert( strcmp(k, "profiles")==0 || strcmp(k, "defaults")==0 );   /* conn.c's */
     }
   }
   if( rc ){

@@ -46,6 +46,7 @@ void options_clear(Options *p){
     if( k->eKind==KNOB_PATH ) keypath_clear((KeyPath*)((char*)p + k->iOffset));
   }
   sqlite3_free(p->user_agent);
+  sqlite3_free(p->zCache);
   strlist_free(p->azHeader, p->nHeader);
   paginate_clear(&p->paginate);
   sqlite3_free(p->zBearer);
@@ -420,6 +421,22 @@ static int set_paginate(Options *p, const cJSON *v, char **pzErr){
   return paginate_check(&p->paginate, pzErr);
 }
 
+/* cache: a file name, ":memory:", or null for none (over a profile's or
+** the host's default). */
+static int set_cache(Options *p, const cJSON *v, char **pzErr){
+  sqlite3_free(p->zCache);
+  p->zCache = 0;
+  if( cJSON_IsNull(v) ) return SQLITE_OK;
+  if( !cJSON_IsString(v) || v->valuestring[0]==0 ){
+    *pzErr = sqlite3_mprintf("api_fetch: option cache must be the name of a file, "
+                             "\":memory:\" or null, got %s",
+                             cJSON_IsString(v) ? "\"\"" : knob_json_kind(v));
+    return SQLITE_ERROR;
+  }
+  p->zCache = sqlite3_mprintf("%s", v->valuestring);
+  return p->zCache ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 static int set_special(Options *p, const Knob *k, const cJSON *v, char **pzErr){
   const char *zKey = k->zName;
   int rc;
@@ -429,6 +446,7 @@ static int set_special(Options *p, const Knob *k, const cJSON *v, char **pzErr){
   if( strcmp(zKey, "query")==0 ) return set_query(p, v, pzErr);
   if( strcmp(zKey, "profile")==0 ) return set_profile(p, v, pzErr);
   if( strcmp(zKey, "paginate")==0 ) return set_paginate(p, v, pzErr);
+  if( strcmp(zKey, "cache")==0 ) return set_cache(p, v, pzErr);
   if( !cJSON_IsString(v) ){                      /* user_agent, base_url */
     *pzErr = sqlite3_mprintf("api_fetch: option %s must be a string, got %s", zKey,
                              knob_json_kind(v));

@@ -316,6 +316,11 @@ int transfer_setup(Engine *e, Transfer *t){
     SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     SETOPT(h, CURLOPT_USERPWD, o->zBasic);
   }
+  if( t->pCached ){
+    int bOom = 0;
+    pHeaders = cacheflow_conditional(t, pHeaders, &bOom);
+    if( bOom ) return SQLITE_NOMEM;
+  }
   if( pHeaders ) SETOPT(h, CURLOPT_HTTPHEADER, pHeaders);
   bad |= setup_method(h, t);
   return bad ? SQLITE_NOMEM : SQLITE_OK;

@@ -38,18 +38,23 @@
 #include <string.h>
 #include "apifetch.h"
 
-/* Columns of the table-valued function.  The last three are its hidden
-** arguments. */
+/* Columns of the table-valued function.  Then its hidden arguments, and
+** last the hidden column cache: hidden so that SELECT * (and the tables
+** made from it) are the same with a cache as without; last so that no
+** argument falls on it. */
 enum {
   COL_URL, COL_URL_INDEX, COL_RECORD_INDEX, COL_STATUS, COL_ERROR,
   COL_ATTEMPTS, COL_ELAPSED_MS, COL_CONTENT_TYPE, COL_DATA, COL_PAGE,
-  COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS
+  COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS, COL_CACHE
 };
 #define TVF_SCHEMA \
   "CREATE TABLE x(url TEXT, url_index INTEGER, record_index INTEGER, " \
   "status INTEGER, error TEXT, attempts INTEGER, elapsed_ms INTEGER, " \
   "content_type TEXT, data TEXT, page INTEGER, " \
-  "url_list HIDDEN, concurrency HIDDEN, options HIDDEN)"
+  "url_list HIDDEN, concurrency HIDDEN, options HIDDEN, cache TEXT HIDDEN)"
+
+/* The cache column: where the response came from (Response.eCache). */
+static const char *const azCacheWord[] = { 0, "miss", "hit", "revalidated", "stale" };
 
 /* Hidden columns of the wide face, after the data columns: each is the
 ** function's column of the same meaning (aWideAs), but _extra and
@@ -64,12 +69,12 @@ static const struct {
   { "_elapsed_ms", "INTEGER", COL_ELAPSED_MS },
   { "_content_type", "TEXT", COL_CONTENT_TYPE },
   { "_extra", "TEXT", -1 },                    { "_mismatches", "TEXT", -2 },
-  { "_page", "INTEGER", COL_PAGE },
+  { "_page", "INTEGER", COL_PAGE },             { "_cache", "TEXT", COL_CACHE },
 };
 #define N_WIDE_HIDDEN ((int)(sizeof(aWideHidden)/sizeof(aWideHidden[0])))
 static const char *const azWideReserved[] = {
   "_url", "_url_index", "_record_index", "_status", "_error", "_attempts",
-  "_elapsed_ms", "_content_type", "_extra", "_mismatches", "_page", 0
+  "_elapsed_ms", "_content_type", "_extra", "_mismatches", "_page", "_cache", 0
 };
 
 /* idxNum bits of the table-valued function: arguments present, in order. */
@@ -362,9 +367,8 @@ static int filter_function(FetchCursor *c, int idxNum, sqlite3_value **argv, cha
     }
     c->optOwn.concurrency = (int)v;
   }
-  c->optOwn.xProfile = conn_profile;
-  c->optOwn.pProfileCtx = c->pTab->pConn;
-  c->optOwn.pGuard = &c->pTab->pConn->guard;
+  rc = conn_options_start(c->pTab->pConn, &c->optOwn, pzErr);
+  if( rc ) return rc;
   if( pOpts && sqlite3_value_type(pOpts)!=SQLITE_NULL ){
     rc = options_parse(&c->optOwn, (const char*)sqlite3_value_text(pOpts), pzErr);
     if( rc ) return rc;
@@ -382,6 +386,7 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   char *zErr = 0;
   int rc;
   RequestSource src;
+  CacheStore *pCache = 0;
   (void)idxStr; (void)argc;
 
   cursor_reset(c);
@@ -406,7 +411,9 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   src.pCtx = c;
   src.xNext = scan_next;
   src.xCancelled = scan_waiting;
-  c->pEngine = engine_new(c->pOpt, &t->pConn->guard, &t->pConn->budget, src, &zErr);
+  rc = conn_cache(t->pConn, c->pOpt, &pCache, &zErr);
+  if( rc ) return cursor_error(c, rc, zErr);
+  c->pEngine = engine_new(c->pOpt, &t->pConn->guard, &t->pConn->budget, pCache, src, &zErr);
   if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
   t->pConn->aStat[STAT_WINDOW] = engine_window_size(c->pEngine, 0);
   c->bEof = 0;
@@ -476,6 +483,10 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
       if( bData ) sqlite3_result_text64(ctx, c->rec.z, c->rec.n, SQLITE_TRANSIENT, SQLITE_UTF8);
       break;
     case COL_PAGE:         sqlite3_result_int(ctx, r->req.iPage); break;
+    case COL_CACHE:
+      assert( r->eCache>=CACHE_NONE && r->eCache<=CACHE_STALE );
+      if( r->eCache ) sqlite3_result_text(ctx, azCacheWord[r->eCache], -1, SQLITE_STATIC);
+      break;
     default:
       /* The hidden arguments read back as NULL: they are inputs only. */
       break;
@@ -729,6 +740,7 @@ static int sample_schema(FetchTable *t, char **pzErr){
   Options o = t->opt;              /* a shallow copy: only concurrency differs */
   Engine *e;
   Response *r, **pp;
+  CacheStore *pCache = 0;
   int rc;
 
   memset(&smp, 0, sizeof(smp));
@@ -743,7 +755,9 @@ static int sample_schema(FetchTable *t, char **pzErr){
   src.xNext = sample_next;
   src.xCancelled = sample_cancelled;
   if( o.concurrency>t->opt.nSample ) o.concurrency = t->opt.nSample;
-  e = engine_new(&o, &t->pConn->guard, &t->pConn->budget, src, pzErr);
+  rc = conn_cache(t->pConn, &o, &pCache, pzErr);
+  if( rc ) goto done;
+  e = engine_new(&o, &t->pConn->guard, &t->pConn->budget, pCache, src, pzErr);
   if( e==0 ){ rc = SQLITE_NOMEM; goto done; }
   while( (rc = engine_next(e, &r, pzErr))==SQLITE_ROW ){
     /* Keep the list sorted by url_index. */
@@ -821,10 +835,8 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   ** arguments that whoever wrote the file chose: data, not the user's SQL. */
   t->bFromFile = zFile && zFile[0];
   t->opt.bFromFile = t->bFromFile;
-  t->opt.xProfile = conn_profile;
-  t->opt.pProfileCtx = t->pConn;
-  t->opt.pGuard = &t->pConn->guard;
-  rc = wide_args(t, argc, argv, &zErr);
+  rc = conn_options_start(t->pConn, &t->opt, &zErr);
+  if( rc==SQLITE_OK ) rc = wide_args(t, argc, argv, &zErr);
   if( rc==SQLITE_OK ) rc = wide_shape(t, &zErr);
   if( rc==SQLITE_OK && t->opt.zUrlList ){
     /* Check the whole list now, so that a bad item fails the CREATE. */

@@ -11,9 +11,16 @@ Every route takes `delay=<ms>` (wait before answering; the request counts as
 in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
 (counted per key in /stats).
 
-  /stats                 {"inflight", "max_inflight", "connections", "requests", "keys"}
-  /stats/reset           zero the counters (these two routes are never counted,
+  /stats                 {"inflight", "max_inflight", "connections", "requests", "keys",
+                         "not_modified", "body_bytes"}
+  /stats/reset           zero the counters (these routes are never counted,
                          nor is a connection that served only them)
+  /stats/fail?code=C     from now on /cache answers C (503; "reset": TCP RST);
+                         code=0 back to normal
+  /cache?id=N&cc=S&etag=E&lm=T&expires=S&vary=V&age=A
+                         obj(N) with Cache-Control S, ETag "E", Last-Modified
+                         unix time T, Expires now+S seconds, Vary V, Age A;
+                         If-None-Match "E" or If-Modified-Since >= T: 304
   /obj?id=N              {"id":N,"title":"post N","done":false,"author":{...},"tags":[...]}
   /array?n=K             [{"id":1,"name":"item 1"}, ...] K elements
   /wrap?n=K              {"meta":{"page":1,"total":K},"data":{"items":[{"id":1},...]}}
@@ -67,8 +74,10 @@ import zlib
 
 CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conformance", "cases")
 
-STATS = {"inflight": 0, "max_inflight": 0, "connections": 0, "requests": 0, "keys": {}}
+STATS = {"inflight": 0, "max_inflight": 0, "connections": 0, "requests": 0, "keys": {},
+         "not_modified": 0, "body_bytes": 0}
 FLAKY = {}
+FAIL = {"code": 0}
 
 REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found",
            303: "See Other", 307: "Temporary Redirect", 308: "Permanent Redirect",
@@ -154,6 +163,8 @@ async def respond(method, path, q, headers, body, reader, writer):
         await writer.drain()
         writer.close()
         raise Drop()
+    if path == "/cache":
+        return cache_route(method, q, headers, writer)
     if path.startswith("/status/"):
         code = int(path[8:])
         if code < 200 or code > 599:
@@ -302,6 +313,40 @@ async def respond(method, path, q, headers, body, reader, writer):
     return 404, js, b'{"error":"not found"}'
 
 
+def cache_route(method, q, headers, writer):
+    """A cacheable object, with the caching headers the query asks for."""
+    if FAIL["code"] == "reset":
+        rst(writer)
+        raise Drop()
+    if FAIL["code"]:
+        return int(FAIL["code"]), [("Content-Type", "application/json")], b'{"error":"failing"}'
+    h = []
+    if "cc" in q:
+        h.append(("Cache-Control", q["cc"]))
+    if "etag" in q:
+        h.append(("ETag", '"%s"' % q["etag"]))
+    if "lm" in q:
+        h.append(("Last-Modified", email.utils.formatdate(float(q["lm"]), usegmt=True)))
+    if "expires" in q:
+        h.append(("Expires", email.utils.formatdate(time.time() + float(q["expires"]), usegmt=True)))
+    if "vary" in q:
+        h.append(("Vary", q["vary"]))
+    if "age" in q:
+        h.append(("Age", q["age"]))
+    inm, ims = headers.get("if-none-match"), headers.get("if-modified-since")
+    fresh = False
+    if "etag" in q and inm is not None:
+        fresh = inm == '"%s"' % q["etag"]
+    elif "lm" in q and ims is not None:
+        t = email.utils.parsedate_to_datetime(ims).timestamp()
+        fresh = t >= float(q["lm"])
+    if fresh:
+        STATS["not_modified"] += 1
+        return 304, h, b""
+    body = dict(obj(int(q.get("id", 1))), etag=q.get("etag"))
+    return 200, [("Content-Type", "application/json")] + h, json.dumps(body).encode()
+
+
 async def send_huge(writer, mb, chunked, head_only):
     elem = b'{"id":123456,"name":"' + b"x" * 90 + b'"},'   # 111 bytes
     count = max(1, int(mb * 1024 * 1024 / len(elem)))
@@ -380,8 +425,15 @@ async def handle(reader, writer):
                 writer.write(head(200, [("Content-Type", "application/json")], len(data)) + data)
                 await writer.drain()
                 continue
+            if url.path == "/stats/fail":
+                code = q.get("code", "503")
+                FAIL["code"] = code if code == "reset" else int(code)
+                writer.write(head(200, [("Content-Type", "application/json")], 11) + b'{"ok":true}')
+                await writer.drain()
+                continue
             if url.path == "/stats/reset":
-                STATS.update(max_inflight=STATS["inflight"], connections=0, requests=0, keys={})
+                STATS.update(max_inflight=STATS["inflight"], connections=0, requests=0, keys={},
+                             not_modified=0, body_bytes=0)
                 FLAKY.clear()
                 writer.write(head(200, [("Content-Type", "application/json")], 14) + b'{"reset":true}')
                 await writer.drain()
@@ -402,6 +454,7 @@ async def handle(reader, writer):
                     writer.write(head(status, hdrs, len(data)))
                 else:
                     writer.write(head(status, hdrs, len(data)) + data)
+                    STATS["body_bytes"] += len(data)
                 await writer.drain()
             finally:
                 STATS["inflight"] -= 1

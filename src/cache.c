@@ -1,0 +1,459 @@
+/*
+** cache.c - the store of the persistent HTTP cache: responses kept in a
+** SQLite database that apifetch opens on a connection of its own, so that
+** the user's transaction, and a read-only Datasette connection, are never
+** touched.
+**
+**   SELECT * FROM api_fetch(:urls, 20, '{"cache": "responses.db"}');
+**   SELECT host, count(*), sum(size) FROM api_fetch_cache('responses.db') GROUP BY host;
+**
+** A file is opened in WAL mode with a busy timeout, so several processes
+** can share it; ":memory:" is a cache that lives with the connection.  A
+** file that is not a database, or a database that is not a cache, is an
+** error that says so.  Keys are SHA-256 of a random salt kept in the file
+** and of everything about the request that may change the answer (method,
+** URL, body, every header sent, credentials), so two users' tokens never
+** share an entry and no secret is stored in clear: the URL is stored as
+** the url column shows it (${env:} values redacted), request headers and
+** bodies not at all, and of the response's headers not Set-Cookie.
+**
+** Each store is one transaction, committed before the row is returned: a
+** crawl killed at any point keeps every response it has given.  What is
+** fresh or storable is httpcache.c's to say; when to ask, the engine's.
+*/
+#include <assert.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "apifetch.h"
+
+#define CACHE_FORMAT 1            /* the schema below; another is refused */
+
+/* The schema.  total_bytes is kept by triggers, so that the size cap is
+** checked without a scan; last_used orders eviction, oldest first. */
+static const char zSchema[] =
+  "CREATE TABLE apifetch_cache_meta(name TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+  "CREATE TABLE apifetch_cache("
+  "  key BLOB NOT NULL UNIQUE,"     /* SHA-256: salt, method, URL, body, headers, credentials */
+  "  host TEXT NOT NULL,"           /* for pruning and listing by host */
+  "  url TEXT NOT NULL,"            /* as the url column shows it */
+  "  method TEXT NOT NULL,"
+  "  status INTEGER NOT NULL,"
+  "  content_type TEXT,"
+  "  headers TEXT,"                 /* the response's header lines, but Set-Cookie */
+  "  stored_at INTEGER NOT NULL,"   /* unix ms */
+  "  fresh_until INTEGER NOT NULL," /* unix ms: fresh by its headers until then */
+  "  stale_until INTEGER NOT NULL," /* unix ms: may be served stale on error; -1 never */
+  "  last_used INTEGER NOT NULL,"   /* unix ms */
+  "  size INTEGER NOT NULL,"        /* bytes of body */
+  "  body BLOB NOT NULL);"
+  "CREATE INDEX apifetch_cache_lru ON apifetch_cache(last_used);"
+  "CREATE INDEX apifetch_cache_host ON apifetch_cache(host);"
+  "CREATE TRIGGER apifetch_cache_ins AFTER INSERT ON apifetch_cache BEGIN"
+  "  UPDATE apifetch_cache_meta SET value = value + new.size WHERE name = 'total_bytes'; END;"
+  "CREATE TRIGGER apifetch_cache_del AFTER DELETE ON apifetch_cache BEGIN"
+  "  UPDATE apifetch_cache_meta SET value = value - old.size WHERE name = 'total_bytes'; END;"
+  "CREATE TRIGGER apifetch_cache_upd AFTER UPDATE OF size ON apifetch_cache BEGIN"
+  "  UPDATE apifetch_cache_meta SET value = value - old.size + new.size"
+  "   WHERE name = 'total_bytes'; END;"
+  "INSERT INTO apifetch_cache_meta VALUES ('format', 1), ('total_bytes', 0),"
+  "  ('salt', randomblob(16));";
+
+sqlite3_int64 cache_now_ms(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (sqlite3_int64)ts.tv_sec*1000 + ts.tv_nsec/1000000;
+}
+
+static int store_error(CacheStore *p, int rc, const char *zWhat, char **pzErr){
+  if( rc==SQLITE_NOMEM ) return SQLITE_NOMEM;
+  *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\": %s: %s", p->zName, zWhat,
+                           p->db ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc));
+  return rc ? rc : SQLITE_ERROR;
+}
+
+/* Is the database's schema an empty one, ours, or someone else's?  Sets
+** *pbOurs or *pbEmpty. */
+static int store_inspect(CacheStore *p, int *pbEmpty, int *pbOurs){
+  sqlite3_stmt *s = 0;
+  int rc, nOther = 0, bMeta = 0, bTable = 0;
+  rc = sqlite3_prepare_v2(p->db, "SELECT name FROM sqlite_schema WHERE type = 'table'",
+                          -1, &s, 0);
+  if( rc ) return rc;
+  while( (rc = sqlite3_step(s))==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(s, 0);
+    if( z && strcmp(z, "apifetch_cache_meta")==0 ) bMeta = 1;
+    else if( z && strcmp(z, "apifetch_cache")==0 ) bTable = 1;
+    else nOther++;
+  }
+  sqlite3_finalize(s);
+  *pbEmpty = !bMeta && !bTable && nOther==0;
+  *pbOurs = bMeta && bTable;
+  return rc==SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Read the format and the salt of a database that is ours. */
+static int store_settings(CacheStore *p, char **pzErr){
+  sqlite3_stmt *s = 0;
+  int rc = sqlite3_prepare_v2(p->db,
+      "SELECT (SELECT value FROM apifetch_cache_meta WHERE name = 'format'),"
+      " (SELECT value FROM apifetch_cache_meta WHERE name = 'salt')", -1, &s, 0);
+  if( rc==SQLITE_OK && (rc = sqlite3_step(s))==SQLITE_ROW ){
+    const void *pSalt = sqlite3_column_blob(s, 1);
+    int nSalt = sqlite3_column_bytes(s, 1);
+    sqlite3_int64 iFormat = sqlite3_column_int64(s, 0);
+    if( iFormat!=CACHE_FORMAT || nSalt!=(int)sizeof(p->aSalt) || pSalt==0 ){
+      sqlite3_finalize(s);
+      *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" was made by another version of "
+                               "apifetch (format %lld; this one reads %d): name a new file",
+                               p->zName, iFormat, CACHE_FORMAT);
+      return SQLITE_ERROR;
+    }
+    memcpy(p->aSalt, pSalt, sizeof(p->aSalt));
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(s);
+  return rc ? store_error(p, rc, "cannot read its settings", pzErr) : SQLITE_OK;
+}
+
+/* Make the schema in an empty database, or check that it is ours. */
+static int store_schema(CacheStore *p, char **pzErr){
+  int rc, bEmpty = 0, bOurs = 0;
+  /* IMMEDIATE: two processes opening a new file at once make one schema. */
+  rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
+  if( rc ) return store_error(p, rc, "cannot open it", pzErr);
+  rc = store_inspect(p, &bEmpty, &bOurs);
+  if( rc ){
+    rc = store_error(p, rc, "cannot read it", pzErr);
+  }else if( bEmpty ){
+    rc = sqlite3_exec(p->db, zSchema, 0, 0, 0);
+    if( rc ) rc = store_error(p, rc, "cannot make its tables", pzErr);
+  }else if( !bOurs ){
+    *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" is a database but not an apifetch "
+                             "cache (it has other tables): name a new file", p->zName);
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ) rc = store_settings(p, pzErr);
+  if( rc ){
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+    return rc;
+  }
+  rc = sqlite3_exec(p->db, "COMMIT", 0, 0, 0);
+  return rc ? store_error(p, rc, "cannot open it", pzErr) : SQLITE_OK;
+}
+
+static int store_prepare(CacheStore *p){
+  static const char *const azSql[] = {
+    "SELECT status, content_type, headers, stored_at, fresh_until, stale_until, body"
+    " FROM apifetch_cache WHERE key = ?1",
+    "INSERT INTO apifetch_cache(key, host, url, method, status, content_type, headers,"
+    " stored_at, fresh_until, stale_until, last_used, size, body)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, length(?11), ?11)"
+    " ON CONFLICT(key) DO UPDATE SET host = excluded.host, url = excluded.url,"
+    " method = excluded.method, status = excluded.status,"
+    " content_type = excluded.content_type, headers = excluded.headers,"
+    " stored_at = excluded.stored_at, fresh_until = excluded.fresh_until,"
+    " stale_until = excluded.stale_until, last_used = excluded.last_used,"
+    " size = excluded.size, body = excluded.body",
+    "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
+    " last_used = ?5 WHERE key = ?1",
+    "UPDATE apifetch_cache SET last_used = ?2 WHERE key = ?1",
+    /* The 16 least recently used, while over the cap: a few statements per
+    ** store at most, as each store adds one body. */
+    "DELETE FROM apifetch_cache WHERE rowid IN (SELECT rowid FROM apifetch_cache"
+    " ORDER BY last_used LIMIT 16) AND (SELECT value FROM apifetch_cache_meta"
+    " WHERE name = 'total_bytes') > ?1",
+  };
+  sqlite3_stmt **apStmt[] = { &p->pGet, &p->pPut, &p->pRefresh, &p->pTouch, &p->pEvict };
+  int i, rc = SQLITE_OK;
+  for(i=0; rc==SQLITE_OK && i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++){
+    rc = sqlite3_prepare_v3(p->db, azSql[i], -1, SQLITE_PREPARE_PERSISTENT, apStmt[i], 0);
+  }
+  return rc;
+}
+
+int cachestore_open(const char *zName, CacheStore **pp, char **pzErr){
+  CacheStore *p = sqlite3_malloc(sizeof(*p));
+  int rc;
+  *pp = 0;
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->zName = sqlite3_mprintf("%s", zName);
+  if( p->zName==0 ){ sqlite3_free(p); return SQLITE_NOMEM; }
+  /* Its own connection.  No URI names: a file name is a file.  NOMUTEX:
+  ** it is used by one statement of one connection at a time. */
+  rc = sqlite3_open_v2(zName, &p->db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
+                                      |SQLITE_OPEN_NOMUTEX|SQLITE_OPEN_EXRESCODE, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_busy_timeout(p->db, 10000);
+    /* WAL: readers and a writer at a time, from several processes.
+    ** synchronous NORMAL: a commit survives the process being killed (not
+    ** the power going), which is what resuming a crawl needs. */
+    rc = sqlite3_exec(p->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                             "PRAGMA trusted_schema=OFF;", 0, 0, 0);
+    if( rc ) rc = store_error(p, rc, "cannot open it", pzErr);
+  }else{
+    rc = store_error(p, rc, "cannot open it", pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = store_schema(p, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = store_prepare(p);
+    if( rc ) rc = store_error(p, rc, "cannot use it", pzErr);
+  }
+  if( rc ){
+    cachestore_close(p);
+    return rc;
+  }
+  *pp = p;
+  return SQLITE_OK;
+}
+
+void cachestore_close(CacheStore *p){
+  if( p==0 ) return;
+  if( p->pTouch ) cachestore_flush(p);
+  sqlite3_finalize(p->pGet);
+  sqlite3_finalize(p->pPut);
+  sqlite3_finalize(p->pRefresh);
+  sqlite3_finalize(p->pTouch);
+  sqlite3_finalize(p->pEvict);
+  sqlite3_close(p->db);
+  sqlite3_free(p->aTouch);
+  sqlite3_free(p->zName);
+  sqlite3_free(p);
+}
+
+/**************************************************************************
+** Keys
+*/
+
+/* One field of the key, its length first, so that no two different
+** requests can run together into the same bytes. */
+static void key_field(Sha256 *h, const void *z, size_t n){
+  unsigned char aLen[8];
+  int i;
+  for(i=0; i<8; i++) aLen[i] = (unsigned char)((uint64_t)n >> (8*i));
+  sha256_update(h, aLen, sizeof(aLen));
+  if( n ) sha256_update(h, z, n);
+}
+static void key_text(Sha256 *h, const char *z){
+  key_field(h, z, z ? strlen(z) : 0);
+}
+
+/* Every header the request sends is in the key, so whatever a response's
+** Vary names is the same for every request that finds it: Vary is honoured
+** by construction (and Vary: * is never stored, httpcache.c). */
+void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
+                    unsigned char aKey[CACHE_KEY_SIZE]){
+  Sha256 h;
+  const struct curl_slist *l;
+  int n = 0;
+  sha256_init(&h);
+  key_field(&h, p->aSalt, sizeof(p->aSalt));
+  key_text(&h, k->zMethod ? k->zMethod : (k->pBody ? "POST" : "GET"));
+  key_text(&h, k->zUrl);
+  key_field(&h, k->pBody, k->pBody ? k->nBody : 0);
+  for(l=k->pHeaders; l; l=l->next) n++;
+  key_field(&h, &n, sizeof(n));
+  for(l=k->pHeaders; l; l=l->next) key_text(&h, l->data);
+  key_text(&h, k->zBearer);
+  key_text(&h, k->zBasic);
+  key_text(&h, k->zUserAgent);
+  sha256_final(&h, aKey);
+}
+
+/**************************************************************************
+** Entries
+*/
+static int column_dup(sqlite3_stmt *s, int i, char **pz){
+  const char *z = (const char*)sqlite3_column_text(s, i);
+  *pz = 0;
+  if( z==0 ) return sqlite3_column_type(s, i)==SQLITE_NULL ? SQLITE_OK : SQLITE_NOMEM;
+  *pz = sqlite3_mprintf("%s", z);
+  return *pz ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+void cached_clear(Cached *p){
+  sqlite3_free(p->zContentType);
+  sqlite3_free(p->zHeaders);
+  sqlite3_free(p->pBody);
+  memset(p, 0, sizeof(*p));
+}
+
+static int read_entry(sqlite3_stmt *s, Cached *pOut){
+  const void *pBody = sqlite3_column_blob(s, 6);
+  int nBody = sqlite3_column_bytes(s, 6);
+  pOut->status = (long)sqlite3_column_int64(s, 0);
+  pOut->tStored = sqlite3_column_int64(s, 3);
+  pOut->tFreshUntil = sqlite3_column_int64(s, 4);
+  pOut->tStaleUntil = sqlite3_column_int64(s, 5);
+  if( column_dup(s, 1, &pOut->zContentType) || column_dup(s, 2, &pOut->zHeaders) ){
+    return SQLITE_NOMEM;
+  }
+  if( nBody>0 && pBody==0 ) return SQLITE_NOMEM;
+  /* NUL-terminated, as the engine's bodies are. */
+  pOut->pBody = sqlite3_malloc64((sqlite3_uint64)nBody + 1);
+  if( pOut->pBody==0 ) return SQLITE_NOMEM;
+  if( nBody ) memcpy(pOut->pBody, pBody, (size_t)nBody);
+  pOut->pBody[nBody] = 0;
+  pOut->nBody = (size_t)nBody;
+  return SQLITE_OK;
+}
+
+int cachestore_get(CacheStore *p, const unsigned char *aKey, Cached *pOut, char **pzErr){
+  sqlite3_stmt *s = p->pGet;
+  int rc;
+  memset(pOut, 0, sizeof(*pOut));
+  sqlite3_bind_blob(s, 1, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
+  rc = sqlite3_step(s);
+  if( rc==SQLITE_ROW && read_entry(s, pOut) ){
+    cached_clear(pOut);
+    rc = SQLITE_NOMEM;
+  }
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if( rc==SQLITE_ROW || rc==SQLITE_DONE ) return rc;
+  return store_error(p, rc, "cannot read an entry", pzErr);
+}
+
+/* The host of a URL, for the host column ("" if it has none). */
+static char *url_host(const char *zUrl){
+  CURLU *u = curl_url();
+  char *zHost = 0, *z;
+  if( u && curl_url_set(u, CURLUPART_URL, zUrl, 0)==CURLUE_OK ){
+    curl_url_get(u, CURLUPART_HOST, &zHost, 0);
+  }
+  z = sqlite3_mprintf("%s", zHost ? zHost : "");
+  curl_free(zHost);
+  curl_url_cleanup(u);
+  return z;
+}
+
+/* Evict least recently used entries until the bodies fit in maxBytes. */
+static int store_evict(CacheStore *p, sqlite3_int64 maxBytes){
+  if( maxBytes<=0 ) return SQLITE_OK;
+  for(;;){
+    int rc;
+    sqlite3_bind_int64(p->pEvict, 1, maxBytes);
+    rc = sqlite3_step(p->pEvict);
+    sqlite3_reset(p->pEvict);
+    if( rc!=SQLITE_DONE ) return rc;
+    if( sqlite3_changes(p->db)==0 ) return SQLITE_OK;
+  }
+}
+
+/* Run statement s (bound) and then the eviction, in one transaction. */
+static int store_write(CacheStore *p, sqlite3_stmt *s, sqlite3_int64 maxBytes,
+                       const char *zWhat, char **pzErr){
+  int rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_step(s);
+    if( rc==SQLITE_DONE ) rc = store_evict(p, maxBytes);
+    if( rc==SQLITE_DONE || rc==SQLITE_OK ) rc = sqlite3_exec(p->db, "COMMIT", 0, 0, 0);
+  }
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if( rc ){
+    rc = store_error(p, rc, zWhat, pzErr);
+    if( !sqlite3_get_autocommit(p->db) ) sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+  }
+  return rc;
+}
+
+int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlShown,
+                   const char *zMethod, const Cached *c, sqlite3_int64 maxBytes,
+                   char **pzErr){
+  sqlite3_stmt *s = p->pPut;
+  char *zHost = url_host(zUrlShown);
+  int rc;
+  assert( c->nBody==0 || c->pBody!=0 );
+  if( zHost==0 ) return SQLITE_NOMEM;
+  sqlite3_bind_blob(s, 1, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, zHost, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, zUrlShown, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, zMethod ? zMethod : "GET", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 5, c->status);
+  sqlite3_bind_text(s, 6, c->zContentType, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 7, c->zHeaders, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 8, c->tStored);
+  sqlite3_bind_int64(s, 9, c->tFreshUntil);
+  sqlite3_bind_int64(s, 10, c->tStaleUntil);
+  sqlite3_bind_blob64(s, 11, c->pBody ? c->pBody : "", c->nBody, SQLITE_STATIC);
+  rc = store_write(p, s, maxBytes, "cannot store an entry", pzErr);
+  sqlite3_free(zHost);
+  return rc;
+}
+
+int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c,
+                       char **pzErr){
+  sqlite3_stmt *s = p->pRefresh;
+  sqlite3_bind_blob(s, 1, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, c->zHeaders, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, c->tFreshUntil);
+  sqlite3_bind_int64(s, 4, c->tStaleUntil);
+  sqlite3_bind_int64(s, 5, cache_now_ms());
+  return store_write(p, s, 0, "cannot update an entry", pzErr);
+}
+
+/* A hit moves the entry to the back of the eviction order.  Writing that
+** at every hit would make a warm re-run a transaction per URL: the keys are
+** kept and written together, every 1024 hits and when the scan ends. */
+int cachestore_touch(CacheStore *p, const unsigned char *aKey){
+  if( p->nTouch==p->nTouchAlloc ){
+    int nNew = p->nTouchAlloc ? p->nTouchAlloc*2 : 64;
+    unsigned char (*a)[CACHE_KEY_SIZE] =
+        sqlite3_realloc64(p->aTouch, (sqlite3_uint64)nNew*CACHE_KEY_SIZE);
+    if( a==0 ) return SQLITE_NOMEM;
+    p->aTouch = a;
+    p->nTouchAlloc = nNew;
+  }
+  memcpy(p->aTouch[p->nTouch++], aKey, CACHE_KEY_SIZE);
+  return p->nTouch>=1024 ? cachestore_flush(p) : SQLITE_OK;
+}
+
+int cachestore_flush(CacheStore *p){
+  sqlite3_int64 now = cache_now_ms();
+  int i, rc;
+  if( p->nTouch==0 ) return SQLITE_OK;
+  rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
+  for(i=0; rc==SQLITE_OK && i<p->nTouch; i++){
+    sqlite3_bind_blob(p->pTouch, 1, p->aTouch[i], CACHE_KEY_SIZE, SQLITE_STATIC);
+    sqlite3_bind_int64(p->pTouch, 2, now);
+    rc = sqlite3_step(p->pTouch);
+    sqlite3_reset(p->pTouch);
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, "COMMIT", 0, 0, 0);
+  if( rc && !sqlite3_get_autocommit(p->db) ) sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+  p->nTouch = 0;                /* recency is a hint: not worth a retry */
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Header lines
+*/
+char *cached_header(const char *zHeaders, const char *zName, int *pbOom){
+  size_t nName = strlen(zName);
+  const char *z = zHeaders;
+  Buf b = {0, 0, 0, 0};
+  int bFound = 0;
+  while( z && *z ){
+    size_t nLine = strcspn(z, "\r\n");
+    if( nLine>nName && z[nName]==':' && strncasecmp(z, zName, nName)==0 ){
+      const char *v = z + nName + 1;
+      size_t n = nLine - nName - 1;
+      while( n && (*v==' ' || *v=='\t') ){ v++; n--; }
+      if( bFound ) buf_append(&b, ", ", 2);
+      buf_append(&b, v, n);
+      bFound = 1;
+    }
+    z += nLine;
+    while( *z=='\r' || *z=='\n' ) z++;
+  }
+  if( b.bOom ){ *pbOom = 1; buf_free(&b); return 0; }
+  if( bFound && b.z==0 ){           /* present and empty */
+    char *zEmpty = sqlite3_mprintf("%s", "");
+    if( zEmpty==0 ) *pbOom = 1;
+    return zEmpty;
+  }
+  return b.z;
+}

@@ -1,0 +1,375 @@
+/*
+** cacheflow.c - the HTTP cache in the engine's flow.
+**
+**   a new request      cacheflow_lookup: a fresh entry answers it with no
+**                      slot, token or request (cache "hit"); offline, any
+**                      entry does, and no entry is an error row; else the
+**                      entry rides along with the request
+**   sending it         cacheflow_conditional: If-None-Match and
+**                      If-Modified-Since from the entry's validators
+**   a 304              cacheflow_revalidated: the stored body, its
+**                      freshness renewed ("revalidated")
+**   a failure          cacheflow_stale: the entry, if the policy allows
+**                      ("stale"), once retries are spent
+**   a 2xx              cacheflow_store: stored if the mode allows ("miss")
+**
+** The modes (cache_mode): http follows the server's headers (RFC 9111,
+** httpcache.c); ttl takes any 2xx and calls it fresh for cache_ttl_ms;
+** refresh always asks the server (conditionally when it can) and stores
+** the answer; offline never asks.  Only GET and HEAD are cached: another
+** method may change something on the server, which a re-run must do again.
+** Error responses and partial bodies are never stored: only a 2xx
+** transfer that completed reaches cacheflow_store.  What the cache gives
+** is not counted against max_requests or max_total_bytes: they count
+** network traffic.
+*/
+#include <assert.h>
+#include <string.h>
+#include <strings.h>
+#include "apifetch.h"
+
+/* Freshness by the RFC's heuristic (10% of the time since Last-Modified)
+** is capped at a day. */
+#define CACHE_HEURISTIC_CAP_S 86400
+
+static int method_cacheable(const Request *q){
+  if( q->zMethod ) return strcmp(q->zMethod, "GET")==0 || strcmp(q->zMethod, "HEAD")==0;
+  return q->pBody==0;                      /* a body without a method is a POST */
+}
+
+static void request_key(Engine *e, const Request *q, unsigned char *aKey){
+  const Options *o = e->pOpt;
+  CacheKeyParts k;
+  memset(&k, 0, sizeof(k));
+  k.zMethod = q->zMethod;
+  k.zUrl = q->zUrl;
+  k.pBody = q->pBody;
+  k.nBody = q->nBody;
+  k.pHeaders = q->pHeaders;
+  if( !q->bNoCredentials ){
+    k.zBearer = o->zBearer;
+    k.zBasic = o->zBasic;
+  }
+  k.zUserAgent = o->user_agent;
+  cachestore_key(e->pCache, &k, aKey);
+}
+
+static void entry_free(Cached *c){
+  if( c ){
+    cached_clear(c);
+    sqlite3_free(c);
+  }
+}
+
+/* A Response for request q made of stored entry c, whose body and
+** content type it takes; NULL on out of memory (q is then freed). */
+static Response *response_from(Request *q, Cached *c, int eCache){
+  Response *r = sqlite3_malloc64(sizeof(*r));
+  int i, bOom = 0;
+  if( r==0 ){
+    request_clear(q);
+    return 0;
+  }
+  memset(r, 0, sizeof(*r));
+  r->req = *q;
+  memset(q, 0, sizeof(*q));
+  r->status = c->status;
+  r->eCache = eCache;
+  r->zContentType = c->zContentType;
+  r->pBody = c->pBody;
+  r->nBody = c->nBody;
+  c->zContentType = 0;
+  c->pBody = 0;
+  c->nBody = 0;
+  if( r->req.nWant>0 ){
+    r->azHeader = sqlite3_malloc64(sizeof(char*)*(size_t)r->req.nWant);
+    if( r->azHeader ){
+      memset(r->azHeader, 0, sizeof(char*)*(size_t)r->req.nWant);
+      r->nHeader = r->req.nWant;
+      for(i=0; i<r->nHeader; i++){
+        r->azHeader[i] = cached_header(c->zHeaders, r->req.azWant[i], &bOom);
+      }
+    }
+    if( r->azHeader==0 || bOom ){
+      response_free(r);
+      return 0;
+    }
+  }
+  return r;
+}
+
+/* Answer e->pending without the network: from entry c (taken), or, with
+** c NULL, an error row saying why not (zWhy). */
+static int answer_pending(Engine *e, Cached *c, int eCache, const char *zWhy){
+  Response *r;
+  Cached none;
+  assert( e->bPending );
+  e->bPending = 0;
+  memset(&none, 0, sizeof(none));
+  r = response_from(&e->pending, c ? c : &none, eCache);
+  if( c ) cached_clear(c);
+  if( r==0 ) return SQLITE_NOMEM;
+  if( zWhy ){
+    r->zError = sqlite3_mprintf("%s", zWhy);
+    r->eErr = ERR_OFFLINE;
+    if( r->zError==0 ){ response_free(r); return SQLITE_NOMEM; }
+  }
+  done_push(e, r);
+  return SQLITE_OK;
+}
+
+int cacheflow_lookup(Engine *e, int *pbAnswered, char **pzErr){
+  const Options *o = e->pOpt;
+  int bOffline = o->eCacheMode==CM_OFFLINE;
+  sqlite3_int64 now;
+  Cached c;
+  int rc, bFresh;
+  *pbAnswered = 0;
+  assert( e->bPending && e->pPendCached==0 );
+  if( !method_cacheable(&e->pending) ){
+    if( !bOffline ) return SQLITE_OK;
+    *pbAnswered = 1;
+    return answer_pending(e, 0, CACHE_MISS, "cache_mode is offline and only GET and HEAD "
+                          "requests are cached");
+  }
+  request_key(e, &e->pending, e->aPendKey);
+  rc = cachestore_get(e->pCache, e->aPendKey, &c, pzErr);
+  if( rc==SQLITE_ROW && (sqlite3_int64)c.nBody > o->max_bytes ){
+    cached_clear(&c);                      /* stored under a larger max_bytes */
+    rc = SQLITE_DONE;
+  }
+  if( rc==SQLITE_DONE ){
+    if( !bOffline ) return SQLITE_OK;
+    *pbAnswered = 1;
+    return answer_pending(e, 0, CACHE_MISS, "not in the cache, and cache_mode is offline");
+  }
+  if( rc!=SQLITE_ROW ) return rc;
+  now = cache_now_ms();
+  bFresh = o->eCacheMode==CM_TTL ? now < c.tStored + o->cacheTtlMs : now < c.tFreshUntil;
+  if( bOffline || (bFresh && o->eCacheMode!=CM_REFRESH) ){
+    *pbAnswered = 1;
+    rc = cachestore_touch(e->pCache, e->aPendKey);
+    if( rc ){ cached_clear(&c); return rc; }
+    return answer_pending(e, &c, bFresh ? CACHE_HIT : CACHE_STALE, 0);
+  }
+  e->pPendCached = sqlite3_malloc64(sizeof(Cached));
+  if( e->pPendCached==0 ){ cached_clear(&c); return SQLITE_NOMEM; }
+  *e->pPendCached = c;
+  return SQLITE_OK;
+}
+
+void cacheflow_release(Transfer *t){
+  entry_free(t->pCached);
+  t->pCached = 0;
+  curl_slist_free_all(t->pCondHeaders);
+  t->pCondHeaders = 0;
+}
+
+struct curl_slist *cacheflow_conditional(Transfer *t, struct curl_slist *pBase, int *pbOom){
+  char *zEtag, *zDate;
+  struct curl_slist *l, *pNew = 0;
+  curl_slist_free_all(t->pCondHeaders);
+  t->pCondHeaders = 0;
+  if( t->pCached==0 ) return pBase;
+  zEtag = cached_header(t->pCached->zHeaders, "etag", pbOom);
+  zDate = cached_header(t->pCached->zHeaders, "last-modified", pbOom);
+  if( *pbOom || (zEtag==0 && zDate==0) ){
+    sqlite3_free(zEtag);
+    sqlite3_free(zDate);
+    return *pbOom ? 0 : pBase;
+  }
+  for(l=pBase; l && !*pbOom; l=l->next){
+    struct curl_slist *p = curl_slist_append(pNew, l->data);
+    if( p ) pNew = p; else *pbOom = 1;
+  }
+  if( !*pbOom && zEtag ){
+    char *z = sqlite3_mprintf("If-None-Match: %s", zEtag);
+    struct curl_slist *p = z ? curl_slist_append(pNew, z) : 0;
+    if( p ) pNew = p; else *pbOom = 1;
+    sqlite3_free(z);
+  }
+  if( !*pbOom && zDate ){
+    char *z = sqlite3_mprintf("If-Modified-Since: %s", zDate);
+    struct curl_slist *p = z ? curl_slist_append(pNew, z) : 0;
+    if( p ) pNew = p; else *pbOom = 1;
+    sqlite3_free(z);
+  }
+  sqlite3_free(zEtag);
+  sqlite3_free(zDate);
+  if( *pbOom ){
+    curl_slist_free_all(pNew);
+    return 0;
+  }
+  t->pCondHeaders = pNew;
+  return pNew;
+}
+
+/**************************************************************************
+** Header lines and freshness
+*/
+
+/* Is a header line of zName one that a 304 does not update, or that is
+** never stored (a cookie may be a secret)? */
+static int header_skipped(const char *zName, size_t n, int b304){
+  static const char *const azNever[] = { "set-cookie", "set-cookie2", 0 };
+  static const char *const az304[] = { "content-length", "content-encoding",
+      "transfer-encoding", "content-range", "connection", "keep-alive", 0 };
+  int i;
+  for(i=0; azNever[i]; i++){
+    if( strlen(azNever[i])==n && strncasecmp(azNever[i], zName, n)==0 ) return 1;
+  }
+  for(i=0; b304 && az304[i]; i++){
+    if( strlen(az304[i])==n && strncasecmp(az304[i], zName, n)==0 ) return 1;
+  }
+  return 0;
+}
+
+/* The header lines of t's last response, "Name: value\r\n" each; with
+** zOld (a stored entry's lines, on a 304), those of its lines whose name
+** the response does not have follow (RFC 9111 section 4.3.4). */
+static char *header_block(CURL *h, const char *zOld, int *pbOom){
+  struct curl_header *p = 0;
+  const char *z;
+  Buf b = {0, 0, 0, 0};
+  while( (p = curl_easy_nextheader(h, CURLH_HEADER, -1, p))!=0 ){
+    if( header_skipped(p->name, strlen(p->name), zOld!=0) ) continue;
+    buf_append(&b, p->name, strlen(p->name));
+    buf_append(&b, ": ", 2);
+    buf_append(&b, p->value, strlen(p->value));
+    buf_append(&b, "\r\n", 2);
+  }
+  for(z=zOld; z && *z; ){
+    size_t nLine = strcspn(z, "\r\n"), nName = strcspn(z, ":");
+    struct curl_header *pHdr;
+    if( nName<nLine ){
+      char *zName = sqlite3_mprintf("%.*s", (int)nName, z);
+      if( zName==0 ){ b.bOom = 1; break; }
+      if( curl_easy_header(h, zName, 0, CURLH_HEADER, -1, &pHdr)!=CURLHE_OK ){
+        buf_append(&b, z, nLine);
+        buf_append(&b, "\r\n", 2);
+      }
+      sqlite3_free(zName);
+    }
+    z += nLine;
+    while( *z=='\r' || *z=='\n' ) z++;
+  }
+  if( b.bOom ){ *pbOom = 1; buf_free(&b); return 0; }
+  return b.z;
+}
+
+/* Set c's tFreshUntil and tStaleUntil from its header lines: it was asked
+** for at tRequest and came at tResponse (unix ms).  Returns 1 if the
+** headers allow storing it (RFC 9111 section 3), 0 if not, or -1 on out of
+** memory. */
+static int entry_times(Cached *c, sqlite3_int64 tRequest, sqlite3_int64 tResponse,
+                       const char *zMethod){
+  static const char *const azName[] = { "cache-control", "expires", "date", "age",
+      "last-modified", "etag", "vary", "pragma" };
+  char *az[8];
+  CacheInfo info;
+  sqlite3_int64 lifetime, age;
+  int i, bOom = 0;
+  for(i=0; i<8; i++) az[i] = cached_header(c->zHeaders, azName[i], &bOom);
+  if( !bOom ) cacheinfo_parse(&info, az[0], az[1], az[2], az[3], az[4], az[5], az[6], az[7]);
+  for(i=0; i<8; i++) sqlite3_free(az[i]);
+  if( bOom ) return -1;
+  lifetime = cache_freshness_lifetime(&info, c->status, tResponse/1000, CACHE_HEURISTIC_CAP_S);
+  age = cache_current_age(&info, tRequest/1000, tResponse/1000, tResponse/1000);
+  c->tFreshUntil = tResponse + (lifetime>age ? (lifetime - age)*1000 : 0);
+  c->tStaleUntil = (info.bMustRevalidate || info.bNoCache) ? -1
+                 : c->tFreshUntil + (info.staleIfError>0 ? info.staleIfError*1000 : 0);
+  return cache_storable(zMethod, c->status, &info);
+}
+
+/* When t's attempt was sent, on the wall clock. */
+static sqlite3_int64 attempt_sent(const Transfer *t, sqlite3_int64 now){
+  sqlite3_int64 d = clock_ms() - t->tAttempt;
+  return d>0 && d<now ? now - d : now;
+}
+
+/**************************************************************************
+** Answers after the network
+*/
+
+/* Give t's stored entry as its response, and free the slot. */
+static int answer_slot(Engine *e, Transfer *t, int eCache){
+  Response *r = response_from(&t->req, t->pCached, eCache);
+  if( r==0 ) return SQLITE_NOMEM;
+  r->nAttempt = t->nAttempt;
+  r->nRequest = t->nRequest;
+  r->elapsed_ms = clock_ms() - t->tFirst;
+  slot_release(e, t);
+  done_push(e, r);
+  return SQLITE_OK;
+}
+
+int cacheflow_revalidated(Engine *e, Transfer *t){
+  Cached *c = t->pCached;
+  sqlite3_int64 now = cache_now_ms();
+  char *zErr = 0, *zBlock;
+  int bOom = 0, rc;
+  assert( c );
+  zBlock = header_block(t->easy, c->zHeaders ? c->zHeaders : "", &bOom);
+  if( bOom ) return SQLITE_NOMEM;
+  sqlite3_free(c->zHeaders);
+  c->zHeaders = zBlock;
+  if( entry_times(c, attempt_sent(t, now), now, t->req.zMethod)<0 ) return SQLITE_NOMEM;
+  rc = cachestore_refresh(e->pCache, t->aKey, c, &zErr);
+  if( rc ){
+    engine_fail(e, zErr);
+    return rc;
+  }
+  return answer_slot(e, t, CACHE_REVALIDATED);
+}
+
+int cacheflow_stale(Engine *e, Transfer *t, long status, int *pbServed){
+  const Options *o = e->pOpt;
+  const Cached *c = t->pCached;
+  sqlite3_int64 now = cache_now_ms();
+  sqlite3_int64 tFresh = o->eCacheMode==CM_TTL ? c->tStored + o->cacheTtlMs : c->tFreshUntil;
+  *pbServed = 0;
+  if( status!=0 && status!=500 && status!=502 && status!=503 && status!=504 ) return SQLITE_OK;
+  /* must-revalidate and no-cache forbid it (RFC 9111 section 4.2.4), but
+  ** not under ttl, which is the user overriding the server's headers. */
+  if( c->tStaleUntil<0 && o->eCacheMode!=CM_TTL ) return SQLITE_OK;
+  if( now>=tFresh && now>c->tStaleUntil && now>tFresh + o->cacheStaleMs ) return SQLITE_OK;
+  *pbServed = 1;
+  return answer_slot(e, t, now<tFresh ? CACHE_HIT : CACHE_STALE);
+}
+
+int cacheflow_store(Engine *e, Transfer *t, Response *r){
+  const Options *o = e->pOpt;
+  sqlite3_int64 now = cache_now_ms();
+  Cached c;
+  char *zErr = 0, *zUrl;
+  int rc, bOom = 0, bStorable;
+  r->eCache = CACHE_MISS;
+  if( r->status<200 || r->status>299 || r->status==206 || !method_cacheable(&r->req) ){
+    return SQLITE_OK;
+  }
+  if( o->cacheMaxBytes>0 && (sqlite3_int64)r->nBody > o->cacheMaxBytes ) return SQLITE_OK;
+  memset(&c, 0, sizeof(c));
+  c.status = r->status;
+  c.zContentType = r->zContentType;
+  c.pBody = r->pBody;
+  c.nBody = r->nBody;
+  c.tStored = now;
+  c.zHeaders = header_block(t->easy, 0, &bOom);
+  if( bOom ) return SQLITE_NOMEM;
+  bStorable = entry_times(&c, attempt_sent(t, now), now, r->req.zMethod);
+  if( bStorable<0 ){ sqlite3_free(c.zHeaders); return SQLITE_NOMEM; }
+  /* ttl and refresh store whatever the headers say: the user chose them
+  ** over the server's word. */
+  if( !bStorable && o->eCacheMode==CM_HTTP ){
+    sqlite3_free(c.zHeaders);
+    return SQLITE_OK;
+  }
+  zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : r->req.zUrl;
+  rc = zUrl ? cachestore_put(e->pCache, t->aKey, zUrl, r->req.zMethod, &c,
+                             o->cacheMaxBytes, &zErr)
+            : SQLITE_NOMEM;
+  if( zUrl!=r->req.zUrl ) sqlite3_free(zUrl);
+  sqlite3_free(c.zHeaders);
+  if( rc ) engine_fail(e, zErr);
+  return rc;
+}
