@@ -355,6 +355,12 @@ struct Response {
   int nAttempt;                  /* Attempts made */
   int nRequest;                  /* HTTP requests sent: attempts and redirects */
   sqlite3_int64 elapsed_ms;      /* From first start to completion */
+  /* The URL that gave the response, after the redirects followed: where
+  ** it "was fetched from" (RFC 3986 section 5.1.3), the base of relative
+  ** references in it (RFC 8288 section 3.2 for Link).  NULL when no
+  ** redirect was followed or no response came: then it is req.zUrl, as
+  ** response_url() says.  req.zUrl stays the URL asked for. */
+  char *zFinalUrl;
   char *zContentType;            /* Content-Type of the response, or NULL */
   char *pBody;                   /* Response body (owned), may be NULL */
   size_t nBody;                  /* Bytes in pBody */
@@ -364,6 +370,8 @@ struct Response {
   Response *pNext;               /* Next in the engine's done queue */
 };
 void response_free(Response *p);
+/* The URL r came from: zFinalUrl, or req.zUrl when there was no redirect. */
+const char *response_url(const Response *r);
 
 /**************************************************************************
 ** knobs.c - every user-facing setting, declared once

@@ -138,6 +138,10 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   r->nAttempt = t->nAttempt;
   r->nRequest = t->nRequest;
   r->elapsed_ms = clock_ms() - t->tFirst;
+  if( status>0 && t->nRedirect>0 ){
+    r->zFinalUrl = t->zHopUrl;      /* the hop that answered (see Response) */
+    t->zHopUrl = 0;
+  }
   if( zError==0 && t->easy
    && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
     r->zContentType = sqlite3_mprintf("%s", zType);

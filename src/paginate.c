@@ -262,10 +262,14 @@ static char *cursor_next(const Paginate *p, const Response *r, JsonSpan root, in
   return z;
 }
 
+/* A relative next page is resolved against the URL r came from, after
+** redirects (RFC 3986 section 5.1.3; RFC 8288 section 3.2 for Link).  A
+** cursor goes on the URL asked for, as each numbered page's number does:
+** each page is redirected as the first one was. */
 static char *next_url_next(const Paginate *p, const Response *r, JsonSpan root, int *pbOom){
   char *zRef = path_text(root, p->next.az, p->next.n, pbOom), *z;
   if( zRef==0 ) return 0;
-  z = url_resolve_oom(r->req.zUrl, zRef, pbOom);
+  z = url_resolve_oom(response_url(r), zRef, pbOom);
   sqlite3_free(zRef);
   return z;
 }
@@ -274,7 +278,7 @@ static char *link_next(const Paginate *p, const Response *r, JsonSpan root, int 
   const char *zLink = paginate_header(p, r, "Link");
   (void)root;
   *pbOom = 0;
-  return zLink ? link_url(zLink, "next", r->req.zUrl, pbOom) : 0;
+  return zLink ? link_url(zLink, "next", response_url(r), pbOom) : 0;
 }
 
 static const char *numbered_check(const Paginate *p){
@@ -402,7 +406,7 @@ static sqlite3_int64 numbered_total(const Paginate *p, const Response *r, JsonSp
   if( nItems>=0 && p->nPerPage>0 ) nPages = (nItems + p->nPerPage - 1)/p->nPerPage;
   if( nPages<0 && zLink ){
     int bOom = 0;
-    char *zLast = link_url(zLink, "last", r->req.zUrl, &bOom);
+    char *zLast = link_url(zLink, "last", response_url(r), &bOom);
     if( bOom ) return -2;           /* not: one page after another, one too many */
     if( zLast ){
       sqlite3_int64 v = url_param_int(zLast, p->zParam);
@@ -459,13 +463,17 @@ static int chain_follow(const Paginate *p, Response *r, JsonSpan root, PageQueue
   pSeen = r->req.pSeen;
   r->req.pSeen = 0;
   rc = pSeen ? 0 : seen_add(&pSeen, r->req.zUrl);
-  if( rc==0 ) rc = seen_add(&pSeen, zNext);
+  if( rc>=0 && r->zFinalUrl ) rc = seen_add(&pSeen, r->zFinalUrl);   /* where it led */
+  if( rc>=0 ) rc = seen_add(&pSeen, zNext);
   if( rc ){
     sqlite3_free(pSeen);
     sqlite3_free(zNext);
     return rc<0 ? SQLITE_NOMEM : SQLITE_OK;
   }
-  /* Out of memory (-1) is not another origin: the page would lose its credentials. */
+  /* Credentials belong to the origin asked for, not to where a redirect
+  ** led: a next page resolved against a redirect's URL on another origin
+  ** gets none.  Out of memory (-1) is not another origin: the page would
+  ** lose its credentials. */
   bSame = url_same_origin(zNext, r->req.zUrl);
   g = bSame<0 ? 0 : sqlite3_malloc(sizeof(*g));
   if( g==0 ){ sqlite3_free(pSeen); sqlite3_free(zNext); return SQLITE_NOMEM; }

@@ -52,8 +52,13 @@ void response_free(Response *p){
   if( p==0 ) return;
   request_clear(&p->req);
   sqlite3_free(p->zError);
+  sqlite3_free(p->zFinalUrl);
   sqlite3_free(p->zContentType);
   sqlite3_free(p->pBody);
   if( p->azHeader ) strlist_free(p->azHeader, p->nHeader);
   sqlite3_free(p);
+}
+
+const char *response_url(const Response *r){
+  return r->zFinalUrl ? r->zFinalUrl : r->req.zUrl;
 }
