@@ -114,6 +114,11 @@ char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom);
 ** SQLITE_OK if fine, SQLITE_ERROR with a sqlite3_malloc'd description in
 ** *pzWhy, or SQLITE_NOMEM. */
 int url_check(const char *zUrl, char **pzWhy);
+/* zRef (a URL or a relative reference) resolved against zBase into *pzOut
+** and checked as url_check does.  SQLITE_OK, SQLITE_ERROR with why in
+** *pzWhy (zRef cannot be resolved, or what it resolves to is refused), or
+** SQLITE_NOMEM; *pzOut is set only with SQLITE_OK (all sqlite3_malloc'd). */
+int url_resolve_check(const char *zBase, const char *zRef, char **pzOut, char **pzWhy);
 
 
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
@@ -339,6 +344,9 @@ struct Request {
   struct curl_slist *pHeaders;   /* Headers to send, options' merged in */
   int bNoCredentials;            /* A page on another origin: no bearer, basic, headers */
   struct PageSeen *pSeen;        /* The pages its chain has fetched (paginate.c; owned) */
+  /* A request that cannot be sent (a next page named but not followable):
+  ** the engine sends nothing and gives a response with this error (owned). */
+  char *zFail;
   const char *const *azWant;     /* Response headers to keep (not owned), or NULL */
   int nWant;                     /* Entries in azWant */
 };
@@ -485,9 +493,12 @@ struct PageKind {
   sqlite3_int64 iStep;           /* Numbered: per page 1, or 0 for per_page */
   const char *zHeader;           /* A response header it always reads, or NULL */
   const char *(*xCheck)(const Paginate*);   /* What it lacks, or NULL */
-  /* Chains: the URL of the page after r, or NULL (*pbOom on OOM).  NULL
-  ** for numbered kinds, whose pages are counted from the first. */
-  char *(*xNext)(const Paginate*, const Response *r, JsonSpan root, int *pbOom);
+  /* Chains: the URL of the page after r into *pzNext (NULL: r names none),
+  ** or, when r names a next page that cannot be followed, why into *pzWhy.
+  ** SQLITE_OK or SQLITE_NOMEM.  NULL for numbered kinds, whose pages are
+  ** counted from the first. */
+  int (*xNext)(const Paginate*, const Response *r, JsonSpan root, char **pzNext,
+               char **pzWhy);
 };
 struct Paginate {
   const PageKind *pKind;         /* Its kind, NULL for none */

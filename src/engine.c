@@ -183,6 +183,23 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   return SQLITE_OK;
 }
 
+/* The pending request is one that cannot be sent (Request.zFail): its
+** response is that error, at once, without a slot, a token or a request
+** against max_requests.  The caller has checked that an idle slot is free
+** for the response to hold while it waits to be read. */
+static int engine_refuse(Engine *e){
+  Response *r = sqlite3_malloc64(sizeof(*r));
+  if( r==0 ) return SQLITE_NOMEM;
+  memset(r, 0, sizeof(*r));
+  r->req = e->pending;
+  e->bPending = 0;
+  r->zError = r->req.zFail;
+  r->req.zFail = 0;
+  r->eErr = ERR_BODY;                 /* what the page before it said */
+  done_push(e, r);
+  return SQLITE_OK;
+}
+
 /* Should the attempt that just ended be repeated?  Returns the delay in ms,
 ** or -1 for no (with t->zNote set when the reason is worth telling). */
 static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
@@ -328,6 +345,10 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
         if( r==0 ) e->bSrcDone = 1; else e->bPending = 1;
       }
       if( !e->bPending ) break;
+      if( e->pending.zFail ){
+        if( engine_refuse(e) ) return SQLITE_NOMEM;
+        continue;
+      }
     }
     if( e->pGuard && e->pGuard->maxRequests && e->pBudget->nRequests>=e->pGuard->maxRequests ){
       *pzErr = sqlite3_mprintf(
@@ -411,8 +432,14 @@ static int engine_next_expired(Engine *e, Response **ppResp, char **pzErr){
   if( r ){
     memset(r, 0, sizeof(*r));
     r->req = req;
-    r->zError = sqlite3_mprintf("%s before this request was started", e->zExpired);
-    r->eErr = ERR_DEADLINE;
+    if( req.zFail ){               /* it would not have been sent anyway: why */
+      r->zError = req.zFail;
+      r->req.zFail = 0;
+      r->eErr = ERR_BODY;
+    }else{
+      r->zError = sqlite3_mprintf("%s before this request was started", e->zExpired);
+      r->eErr = ERR_DEADLINE;
+    }
   }
   if( r==0 || r->zError==0 ){
     if( r ) response_free(r); else request_clear(&req);
