@@ -938,6 +938,7 @@ struct Transfer {
   size_t nBody;             /* Bytes in pBody */
   size_t nAlloc;            /* Bytes allocated for pBody */
   int bTooBig;              /* Body went over max_bytes */
+  int bOom;                 /* The body could not be kept: out of memory */
   int bRefused;             /* The guard refused an address or host: no retry */
   int nRequest;             /* Requests sent for req: attempts and redirects */
   sqlite3_int64 tAttempt;   /* When this attempt (its first request) started */

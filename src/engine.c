@@ -306,6 +306,9 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
     if( r<0 ) return transfer_finish(e, t, status, zError, ERR_NETWORK);
     if( r ) return r;
   }
+  /* Our write callback refused the body for want of memory: libcurl calls
+  ** that "Failed writing received data", which is no error of the server. */
+  if( t->bOom ) return SQLITE_NOMEM;
   delay = retry_delay(e, t, cc, status, now);
   if( delay>=0 ){
     t->state = T_WAITING;
