@@ -114,6 +114,11 @@ char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom);
 ** SQLITE_OK if fine, SQLITE_ERROR with a sqlite3_malloc'd description in
 ** *pzWhy, or SQLITE_NOMEM. */
 int url_check(const char *zUrl, char **pzWhy);
+/* zRef (a URL or a relative reference) resolved against zBase into *pzOut
+** and checked as url_check does.  SQLITE_OK, SQLITE_ERROR with why in
+** *pzWhy (zRef cannot be resolved, or what it resolves to is refused), or
+** SQLITE_NOMEM; *pzOut is set only with SQLITE_OK (all sqlite3_malloc'd). */
+int url_resolve_check(const char *zBase, const char *zRef, char **pzOut, char **pzWhy);
 
 
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
@@ -341,6 +346,9 @@ struct Request {
   struct curl_slist *pHeaders;   /* Headers to send, options' merged in */
   int bNoCredentials;            /* A page on another origin: no bearer, basic, headers */
   struct PageSeen *pSeen;        /* The pages its chain has fetched (paginate.c; owned) */
+  /* A request that cannot be sent (a next page named but not followable):
+  ** the engine sends nothing and gives a response with this error (owned). */
+  char *zFail;
   const char *const *azWant;     /* Response headers to keep (not owned), or NULL */
   int nWant;                     /* Entries in azWant */
 };
@@ -357,6 +365,12 @@ struct Response {
   int nAttempt;                  /* Attempts made */
   int nRequest;                  /* HTTP requests sent: attempts and redirects */
   sqlite3_int64 elapsed_ms;      /* From first start to completion */
+  /* The URL that gave the response, after the redirects followed: where
+  ** it "was fetched from" (RFC 3986 section 5.1.3), the base of relative
+  ** references in it (RFC 8288 section 3.2 for Link).  NULL when no
+  ** redirect was followed or no response came: then it is req.zUrl, as
+  ** response_url() says.  req.zUrl stays the URL asked for. */
+  char *zFinalUrl;
   char *zContentType;            /* Content-Type of the response, or NULL */
   char *pBody;                   /* Response body (owned), may be NULL */
   size_t nBody;                  /* Bytes in pBody */
@@ -367,6 +381,8 @@ struct Response {
   Response *pNext;               /* Next in the engine's done queue */
 };
 void response_free(Response *p);
+/* The URL r came from: zFinalUrl, or req.zUrl when there was no redirect. */
+const char *response_url(const Response *r);
 
 /**************************************************************************
 ** cache.c - the store of the persistent HTTP cache: a SQLite database on
@@ -406,6 +422,7 @@ struct Cached {
   char *zContentType;            /* Or NULL */
   char *zHeaders;                /* Its header lines, "Name: value\r\n" each,
                                  ** Set-Cookie left out; or NULL */
+  char *zFinalUrl;               /* Where redirects led (Response.zFinalUrl), or NULL */
   sqlite3_int64 tStored;         /* Unix ms */
   sqlite3_int64 tFreshUntil;     /* Unix ms: fresh by its headers until then */
   sqlite3_int64 tStaleUntil;     /* Unix ms: may be served stale on an error until
@@ -550,9 +567,12 @@ struct PageKind {
   sqlite3_int64 iStep;           /* Numbered: per page 1, or 0 for per_page */
   const char *zHeader;           /* A response header it always reads, or NULL */
   const char *(*xCheck)(const Paginate*);   /* What it lacks, or NULL */
-  /* Chains: the URL of the page after r, or NULL (*pbOom on OOM).  NULL
-  ** for numbered kinds, whose pages are counted from the first. */
-  char *(*xNext)(const Paginate*, const Response *r, JsonSpan root, int *pbOom);
+  /* Chains: the URL of the page after r into *pzNext (NULL: r names none),
+  ** or, when r names a next page that cannot be followed, why into *pzWhy.
+  ** SQLITE_OK or SQLITE_NOMEM.  NULL for numbered kinds, whose pages are
+  ** counted from the first. */
+  int (*xNext)(const Paginate*, const Response *r, JsonSpan root, char **pzNext,
+               char **pzWhy);
 };
 struct Paginate {
   const PageKind *pKind;         /* Its kind, NULL for none */
@@ -997,6 +1017,7 @@ struct Transfer {
   size_t nBody;             /* Bytes in pBody */
   size_t nAlloc;            /* Bytes allocated for pBody */
   int bTooBig;              /* Body went over max_bytes */
+  int bOom;                 /* The body could not be kept: out of memory */
   int bRefused;             /* The guard refused an address or host: no retry */
   int nRequest;             /* Requests sent for req: attempts and redirects */
   sqlite3_int64 tAttempt;   /* When this attempt (its first request) started */

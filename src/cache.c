@@ -37,6 +37,7 @@ static const char zSchema[] =
   "  key BLOB NOT NULL UNIQUE,"     /* SHA-256: salt, method, URL, body, headers, credentials */
   "  host TEXT NOT NULL,"           /* for pruning and listing by host */
   "  url TEXT NOT NULL,"            /* as the url column shows it */
+  "  final_url TEXT,"               /* where redirects led, if anywhere */
   "  method TEXT NOT NULL,"
   "  status INTEGER NOT NULL,"
   "  content_type TEXT,"
@@ -144,12 +145,13 @@ static int store_schema(CacheStore *p, char **pzErr){
 
 static int store_prepare(CacheStore *p){
   static const char *const azSql[] = {
-    "SELECT status, content_type, headers, stored_at, fresh_until, stale_until, body"
-    " FROM apifetch_cache WHERE key = ?1",
+    "SELECT status, content_type, headers, stored_at, fresh_until, stale_until, body,"
+    " final_url FROM apifetch_cache WHERE key = ?1",
     "INSERT INTO apifetch_cache(key, host, url, method, status, content_type, headers,"
-    " stored_at, fresh_until, stale_until, last_used, size, body)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, length(?11), ?11)"
+    " stored_at, fresh_until, stale_until, last_used, size, body, final_url)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, length(?11), ?11, ?12)"
     " ON CONFLICT(key) DO UPDATE SET host = excluded.host, url = excluded.url,"
+    " final_url = excluded.final_url,"
     " method = excluded.method, status = excluded.status,"
     " content_type = excluded.content_type, headers = excluded.headers,"
     " stored_at = excluded.stored_at, fresh_until = excluded.fresh_until,"
@@ -275,6 +277,7 @@ static int column_dup(sqlite3_stmt *s, int i, char **pz){
 void cached_clear(Cached *p){
   sqlite3_free(p->zContentType);
   sqlite3_free(p->zHeaders);
+  sqlite3_free(p->zFinalUrl);
   sqlite3_free(p->pBody);
   memset(p, 0, sizeof(*p));
 }
@@ -286,7 +289,8 @@ static int read_entry(sqlite3_stmt *s, Cached *pOut){
   pOut->tStored = sqlite3_column_int64(s, 3);
   pOut->tFreshUntil = sqlite3_column_int64(s, 4);
   pOut->tStaleUntil = sqlite3_column_int64(s, 5);
-  if( column_dup(s, 1, &pOut->zContentType) || column_dup(s, 2, &pOut->zHeaders) ){
+  if( column_dup(s, 1, &pOut->zContentType) || column_dup(s, 2, &pOut->zHeaders)
+   || column_dup(s, 7, &pOut->zFinalUrl) ){
     return SQLITE_NOMEM;
   }
   if( nBody>0 && pBody==0 ) return SQLITE_NOMEM;
@@ -378,6 +382,7 @@ int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlSho
   sqlite3_bind_int64(s, 9, c->tFreshUntil);
   sqlite3_bind_int64(s, 10, c->tStaleUntil);
   sqlite3_bind_blob64(s, 11, c->pBody ? c->pBody : "", c->nBody, SQLITE_STATIC);
+  sqlite3_bind_text(s, 12, c->zFinalUrl, -1, SQLITE_STATIC);
   rc = store_write(p, s, maxBytes, "cannot store an entry", pzErr);
   sqlite3_free(zHost);
   return rc;

@@ -78,6 +78,8 @@ static Response *response_from(Request *q, Cached *c, int eCache){
   r->zContentType = c->zContentType;
   r->pBody = c->pBody;
   r->nBody = c->nBody;
+  r->zFinalUrl = c->zFinalUrl;
+  c->zFinalUrl = 0;
   c->zContentType = 0;
   c->pBody = 0;
   c->nBody = 0;
@@ -354,6 +356,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r){
   c.pBody = r->pBody;
   c.nBody = r->nBody;
   c.tStored = now;
+  c.zFinalUrl = r->zFinalUrl;
   c.zHeaders = header_block(t->easy, 0, &bOom);
   if( bOom ) return SQLITE_NOMEM;
   bStorable = entry_times(&c, attempt_sent(t, now), now, r->req.zMethod);

@@ -47,7 +47,7 @@ static const char *const azStatDoc[STAT_COUNT] = {
   "timeout_ms or connect_timeout_ms ran out",
   "connection, DNS, TLS, protocol or redirect failure",
   "the body was over max_bytes",
-  "the body was not JSON or did not fit record_path",
+  "the body was not JSON, did not fit record_path, or named a next page that cannot be followed",
   "deadline_ms ran out",
   "milliseconds new requests waited for the rate limit",
   "milliseconds since the scan started",

@@ -138,6 +138,10 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   r->nAttempt = t->nAttempt;
   r->nRequest = t->nRequest;
   r->elapsed_ms = clock_ms() - t->tFirst;
+  if( status>0 && t->nRedirect>0 ){
+    r->zFinalUrl = t->zHopUrl;      /* the hop that answered (see Response) */
+    t->zHopUrl = 0;
+  }
   if( zError==0 && t->easy
    && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
     r->zContentType = sqlite3_mprintf("%s", zType);
@@ -192,6 +196,23 @@ void slot_release(Engine *e, Transfer *t){
   cacheflow_release(t);
   t->state = T_IDLE;
   e->apIdle[e->nIdle++] = t;
+}
+
+/* The pending request is one that cannot be sent (Request.zFail): its
+** response is that error, at once, without a slot, a token or a request
+** against max_requests.  The caller has checked that an idle slot is free
+** for the response to hold while it waits to be read. */
+static int engine_refuse(Engine *e){
+  Response *r = sqlite3_malloc64(sizeof(*r));
+  if( r==0 ) return SQLITE_NOMEM;
+  memset(r, 0, sizeof(*r));
+  r->req = e->pending;
+  e->bPending = 0;
+  r->zError = r->req.zFail;
+  r->req.zFail = 0;
+  r->eErr = ERR_BODY;                 /* what the page before it said */
+  done_push(e, r);
+  return SQLITE_OK;
 }
 
 /* Should the attempt that just ended be repeated?  Returns the delay in ms,
@@ -300,6 +321,9 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
     if( r<0 ) return transfer_finish(e, t, status, zError, ERR_NETWORK);
     if( r ) return r;
   }
+  /* Our write callback refused the body for want of memory: libcurl calls
+  ** that "Failed writing received data", which is no error of the server. */
+  if( t->bOom ) return SQLITE_NOMEM;
   if( t->pCached && cc==CURLE_OK && status==304 && !t->bRefused ){
     return cacheflow_revalidated(e, t);
   }
@@ -344,7 +368,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
         int r = e->src.xNext(e->src.pCtx, &e->pending, pzErr);
         if( r<0 ) return SQLITE_ERROR;
         if( r==0 ) e->bSrcDone = 1; else e->bPending = 1;
-        if( r>0 && e->pCache ){
+        if( r>0 && e->pCache && !e->pending.zFail ){
           /* Answered from the cache: no slot, no token, no request. */
           int bAnswered = 0;
           rc = cacheflow_lookup(e, &bAnswered, pzErr);
@@ -353,6 +377,10 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
         }
       }
       if( !e->bPending ) break;
+      if( e->pending.zFail ){
+        if( engine_refuse(e) ) return SQLITE_NOMEM;
+        continue;
+      }
     }
     if( e->pGuard && e->pGuard->maxRequests && e->pBudget->nRequests>=e->pGuard->maxRequests ){
       *pzErr = sqlite3_mprintf(
@@ -441,8 +469,14 @@ static int engine_next_expired(Engine *e, Response **ppResp, char **pzErr){
   if( r ){
     memset(r, 0, sizeof(*r));
     r->req = req;
-    r->zError = sqlite3_mprintf("%s before this request was started", e->zExpired);
-    r->eErr = ERR_DEADLINE;
+    if( req.zFail ){               /* it would not have been sent anyway: why */
+      r->zError = req.zFail;
+      r->req.zFail = 0;
+      r->eErr = ERR_BODY;
+    }else{
+      r->zError = sqlite3_mprintf("%s before this request was started", e->zExpired);
+      r->eErr = ERR_DEADLINE;
+    }
   }
   if( r==0 || r->zError==0 ){
     if( r ) response_free(r); else request_clear(&req);

@@ -59,8 +59,8 @@ static sqlite3_int64 url_param_int(const char *zUrl, const char *zName){
 **
 ** Several headers arrive joined by ", ".  The target of the first link
 ** whose rel holds zRel (rel is a space-separated list, compared without
-** case; a second rel in one link is ignored, section 3.3), resolved
-** against zBase; NULL if none, or with *pbOom set on OOM. */
+** case; a second rel in one link is ignored, section 3.3), as written
+** (the caller resolves it); NULL if none, or with *pbOom set on OOM. */
 static int is_tchar(char c){
   return (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
       || (c && strchr("!#$%&'*+-.^_`|~", c)!=0);
@@ -101,7 +101,7 @@ static int rel_has(const char *zList, const char *zRel){
   return 0;
 }
 
-static char *link_url(const char *zLink, const char *zRel, const char *zBase, int *pbOom){
+static char *link_target(const char *zLink, const char *zRel, int *pbOom){
   const char *s = zLink;
   *pbOom = 0;
   for(;;){
@@ -136,10 +136,8 @@ static char *link_url(const char *zLink, const char *zRel, const char *zBase, in
     }
     if( bMatch ){
       char *zRef = sqlite3_mprintf("%.*s", (int)(zEnd - zTarget), zTarget);
-      char *zOut = zRef ? url_resolve_oom(zBase, zRef, pbOom) : 0;
       if( zRef==0 ) *pbOom = 1;
-      sqlite3_free(zRef);
-      return zOut;
+      return zRef;
     }
     /* On to the next link-value: past what is left of this one. */
     while( *s && *s!=',' ){
@@ -218,27 +216,59 @@ static sqlite3_int64 path_int(JsonSpan root, char **az, int n){
   return x;
 }
 
-/* A JSON value at path az as text (a string decoded, or a number), or NULL
-** (with *pbOom set if out of memory). */
-static char *path_text(JsonSpan root, char **az, int n, int *pbOom){
-  JsonSpan v = root;
-  int i, bNul = 0;
-  *pbOom = 0;
+/* The value at path az of root: 1 if there is one.  A key missing on the
+** way, or a value on the way that is not an object, is no value. */
+static int path_get(JsonSpan root, char **az, int n, JsonSpan *pv){
+  int i;
+  *pv = root;
   for(i=0; i<n; i++){
-    if( json_type(v)!='{' || !json_object_get(v, az[i], &v) ) return 0;
+    if( json_type(*pv)!='{' || !json_object_get(*pv, az[i], pv) ) return 0;
   }
-  if( json_type(v)=='"' ){
-    char *z = json_string_decode(v, &bNul);
-    if( z==0 && !bNul ) *pbOom = 1;
-    if( z && z[0]==0 ){ sqlite3_free(z); z = 0; }
-    return z;
+  return 1;
+}
+
+/* "an object", "true"...: what a JSON value is, for messages. */
+static const char *json_kind(JsonSpan v){
+  switch( json_type(v) ){
+    case '{': return "an object";
+    case '[': return "an array";
+    case '"': return "a string";
+    case 'n': return "a number";
+    case 't': return "true";
+    case 'f': return "false";
+    default:  return "null";
   }
-  if( json_type(v)=='n' ){
-    char *z = sqlite3_mprintf("%.*s", (int)v.n, v.z);
-    if( z==0 ) *pbOom = 1;
-    return z;
+}
+
+/* Does the value at a next page's path say "no next page"?  Absent, null,
+** false and "" do (docs/pagination.md); anything else names a page. */
+static int path_ends(int bFound, JsonSpan v){
+  char t = json_type(v);
+  return !bFound || t=='z' || t=='f' || (t=='"' && v.n==2);
+}
+
+/* The text of a string at a path, decoded; NULL with *pzWhy if it holds a
+** NUL, or on OOM.  zWhat names the path in the message. */
+static char *path_string(JsonSpan v, const char *zWhat, char **pzWhy){
+  int bNul = 0;
+  char *z = json_string_decode(v, &bNul);
+  if( bNul ) *pzWhy = sqlite3_mprintf("%s is a string holding a NUL character (\\u0000)", zWhat);
+  return z;
+}
+
+/* The option and path of a next page, for messages: cursor_path "a.b". */
+static char *path_label(const char *zOption, const KeyPath *k){
+  Buf b = {0, 0, 0, 0};
+  int i;
+  buf_append(&b, zOption, strlen(zOption));
+  buf_append(&b, " \"", 2);
+  for(i=0; i<k->n; i++){
+    if( i ) buf_append(&b, ".", 1);
+    buf_append(&b, k->az[i], strlen(k->az[i]));
   }
-  return 0;
+  buf_append(&b, "\"", 1);
+  if( b.bOom ){ buf_free(&b); return 0; }
+  return b.z;
 }
 
 static void pagegen_push(PageQueue *q, PageGen *g){
@@ -252,29 +282,83 @@ static void pagegen_push(PageQueue *q, PageGen *g){
 ** The kinds
 */
 
-/* Chains: the URL of the page after r, or NULL for none (*pbOom on OOM). */
-static char *cursor_next(const Paginate *p, const Response *r, JsonSpan root, int *pbOom){
-  char *zCursor = path_text(root, p->cursor.az, p->cursor.n, pbOom), *z;
-  if( zCursor==0 ) return 0;
-  z = url_with_param(r->req.zUrl, p->zParam, zCursor);
-  sqlite3_free(zCursor);
-  *pbOom = z==0;                        /* the page's own URL parses */
-  return z;
+/* Chains: the URL of the page after r into *pzNext, NULL for none; or why
+** the page r names cannot be followed, into *pzWhy (see PageKind). */
+static int cursor_next(const Paginate *p, const Response *r, JsonSpan root, char **pzNext,
+                       char **pzWhy){
+  JsonSpan v;
+  int bFound = path_get(root, p->cursor.az, p->cursor.n, &v);
+  char *zWhat, *zCursor = 0;
+  *pzNext = *pzWhy = 0;
+  if( path_ends(bFound, v) ) return SQLITE_OK;
+  zWhat = path_label("cursor_path", &p->cursor);
+  if( zWhat==0 ) return SQLITE_NOMEM;
+  if( json_type(v)=='n' ){
+    zCursor = sqlite3_mprintf("%.*s", (int)v.n, v.z);
+  }else if( json_type(v)=='"' ){
+    zCursor = path_string(v, zWhat, pzWhy);
+  }else{
+    *pzWhy = sqlite3_mprintf("%s is %s, not a string or number", zWhat, json_kind(v));
+  }
+  sqlite3_free(zWhat);
+  if( zCursor ){
+    /* The cursor goes on the URL asked for, as each numbered page's number
+    ** does: each page is redirected as the first one was. */
+    *pzNext = url_with_param(r->req.zUrl, p->zParam, zCursor);
+    sqlite3_free(zCursor);
+    return *pzNext ? SQLITE_OK : SQLITE_NOMEM;      /* the page's own URL parses */
+  }
+  return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-static char *next_url_next(const Paginate *p, const Response *r, JsonSpan root, int *pbOom){
-  char *zRef = path_text(root, p->next.az, p->next.n, pbOom), *z;
-  if( zRef==0 ) return 0;
-  z = url_resolve_oom(r->req.zUrl, zRef, pbOom);
-  sqlite3_free(zRef);
-  return z;
+/* A next page's URL, zRef as the response r gave it (what it is: zWhat),
+** resolved against the URL r came from, after redirects (RFC 3986 section
+** 5.1.3; RFC 8288 section 3.2 for Link), and checked like any URL. */
+static int next_resolve(const Response *r, const char *zRef, const char *zWhat,
+                        char **pzNext, char **pzWhy){
+  char *zWhy = 0;
+  int rc = url_resolve_check(response_url(r), zRef, pzNext, &zWhy);
+  if( rc==SQLITE_ERROR ){
+    *pzWhy = sqlite3_mprintf("%s: %s", zWhat, zWhy);
+    rc = *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  sqlite3_free(zWhy);
+  return rc;
 }
 
-static char *link_next(const Paginate *p, const Response *r, JsonSpan root, int *pbOom){
+static int next_url_next(const Paginate *p, const Response *r, JsonSpan root, char **pzNext,
+                         char **pzWhy){
+  JsonSpan v;
+  int bFound = path_get(root, p->next.az, p->next.n, &v), rc = SQLITE_OK;
+  char *zWhat, *zRef;
+  *pzNext = *pzWhy = 0;
+  if( path_ends(bFound, v) ) return SQLITE_OK;
+  zWhat = path_label("next_path", &p->next);
+  if( zWhat==0 ) return SQLITE_NOMEM;
+  if( json_type(v)!='"' ){
+    *pzWhy = sqlite3_mprintf("%s is %s, not a URL string", zWhat, json_kind(v));
+    rc = *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }else if( (zRef = path_string(v, zWhat, pzWhy))!=0 ){
+    rc = next_resolve(r, zRef, zWhat, pzNext, pzWhy);
+    sqlite3_free(zRef);
+  }else if( *pzWhy==0 ){
+    rc = SQLITE_NOMEM;
+  }
+  sqlite3_free(zWhat);
+  return rc;
+}
+
+static int link_next(const Paginate *p, const Response *r, JsonSpan root, char **pzNext,
+                     char **pzWhy){
   const char *zLink = paginate_header(p, r, "Link");
+  int bOom = 0, rc;
+  char *zRef = zLink ? link_target(zLink, "next", &bOom) : 0;
   (void)root;
-  *pbOom = 0;
-  return zLink ? link_url(zLink, "next", r->req.zUrl, pbOom) : 0;
+  *pzNext = *pzWhy = 0;
+  if( zRef==0 ) return bOom ? SQLITE_NOMEM : SQLITE_OK;
+  rc = next_resolve(r, zRef, "the Link header's rel=\"next\" target", pzNext, pzWhy);
+  sqlite3_free(zRef);
+  return rc;
 }
 
 static const char *numbered_check(const Paginate *p){
@@ -402,7 +486,9 @@ static sqlite3_int64 numbered_total(const Paginate *p, const Response *r, JsonSp
   if( nItems>=0 && p->nPerPage>0 ) nPages = (nItems + p->nPerPage - 1)/p->nPerPage;
   if( nPages<0 && zLink ){
     int bOom = 0;
-    char *zLast = link_url(zLink, "last", r->req.zUrl, &bOom);
+    char *zRef = link_target(zLink, "last", &bOom);
+    char *zLast = zRef ? url_resolve_oom(response_url(r), zRef, &bOom) : 0;
+    sqlite3_free(zRef);
     if( bOom ) return -2;           /* not: one page after another, one too many */
     if( zLast ){
       sqlite3_int64 v = url_param_int(zLast, p->zParam);
@@ -445,27 +531,68 @@ static int numbered_follow(const Paginate *p, const Response *r, JsonSpan root, 
 /**************************************************************************
 ** Chains
 */
+/* The page after r is named but cannot be followed (zWhy, taken over): it
+** is still a page of the chain, whose row says why, so that the collection
+** does not end there without a word.  It has the number the page would
+** have had and the URL of r, the page that named it; the engine makes it
+** an error row without sending anything (Request.zFail). */
+static int chain_fail(Response *r, char *zWhy, PageQueue *q){
+  PageGen *g = sqlite3_malloc(sizeof(*g));
+  int rc = SQLITE_NOMEM;
+  if( g ){
+    memset(g, 0, sizeof(*g));
+    rc = request_copy(&g->proto, &r->req);
+  }
+  if( rc==SQLITE_OK ){
+    g->proto.zFail = sqlite3_mprintf("pagination: the next page cannot be followed: %s", zWhy);
+    if( g->proto.zFail==0 ){ request_clear(&g->proto); rc = SQLITE_NOMEM; }
+  }
+  sqlite3_free(zWhy);
+  if( rc ){ sqlite3_free(g); return rc; }
+  g->proto.iPage = r->req.iPage + 1;
+  g->iNext = g->iLast = g->proto.iPage;
+  pagegen_push(q, g);
+  return SQLITE_OK;
+}
+
+/* The chain's set of fetched pages, moved from r, with r's URLs (the one
+** asked for and the one it came from) and zNext added: 0, 1 if zNext is
+** one of them already (the chain ends), -1 on OOM. */
+static int chain_seen(Response *r, const char *zNext, PageSeen **ppSeen){
+  int rc = 0;
+  *ppSeen = r->req.pSeen;
+  r->req.pSeen = 0;
+  if( *ppSeen==0 ) rc = seen_add(ppSeen, r->req.zUrl);
+  if( rc>=0 && r->zFinalUrl ) rc = seen_add(ppSeen, r->zFinalUrl);
+  if( rc>=0 ) rc = seen_add(ppSeen, zNext);
+  if( rc ){
+    sqlite3_free(*ppSeen);
+    *ppSeen = 0;
+  }
+  return rc;
+}
+
 static int chain_follow(const Paginate *p, Response *r, JsonSpan root, PageQueue *q){
   PageSeen *pSeen;
   PageGen *g;
-  char *zNext;
-  int rc, bSame, bOom = 0;
-  zNext = p->pKind->xNext(p, r, root, &bOom);
-  if( bOom ){ sqlite3_free(zNext); return SQLITE_NOMEM; }
-  if( zNext==0 ) return SQLITE_OK;       /* none, or not a URL libcurl can use: stop */
+  char *zNext = 0, *zWhy = 0;
+  int rc, bSame;
+  rc = p->pKind->xNext(p, r, root, &zNext, &zWhy);
+  if( rc ){ sqlite3_free(zNext); sqlite3_free(zWhy); return rc; }
+  if( zWhy ) return chain_fail(r, zWhy, q);
+  if( zNext==0 ) return SQLITE_OK;       /* r names no next page: the chain ends */
   /* A chain that comes back to a page it has fetched (a -> b -> a) would
   ** go round until max_pages: it ends there.  The chain's set of pages
   ** travels with its request. */
-  pSeen = r->req.pSeen;
-  r->req.pSeen = 0;
-  rc = pSeen ? 0 : seen_add(&pSeen, r->req.zUrl);
-  if( rc==0 ) rc = seen_add(&pSeen, zNext);
+  rc = chain_seen(r, zNext, &pSeen);
   if( rc ){
-    sqlite3_free(pSeen);
     sqlite3_free(zNext);
     return rc<0 ? SQLITE_NOMEM : SQLITE_OK;
   }
-  /* Out of memory (-1) is not another origin: the page would lose its credentials. */
+  /* Credentials belong to the origin asked for, not to where a redirect
+  ** led: a next page resolved against a redirect's URL on another origin
+  ** gets none.  Out of memory (-1) is not another origin: the page would
+  ** lose its credentials. */
   bSame = url_same_origin(zNext, r->req.zUrl);
   g = bSame<0 ? 0 : sqlite3_malloc(sizeof(*g));
   if( g==0 ){ sqlite3_free(pSeen); sqlite3_free(zNext); return SQLITE_NOMEM; }

@@ -18,6 +18,7 @@ void request_clear(Request *p){
   sqlite3_free(p->pBody);
   curl_slist_free_all(p->pHeaders);
   sqlite3_free(p->pSeen);
+  sqlite3_free(p->zFail);
   memset(p, 0, sizeof(*p));
 }
 
@@ -31,6 +32,7 @@ int request_copy(Request *pTo, const Request *p){
   pTo->nWant = p->nWant;
   pTo->zUrl = sqlite3_mprintf("%s", p->zUrl);
   if( p->zMethod ) pTo->zMethod = sqlite3_mprintf("%s", p->zMethod);
+  if( p->zFail ) pTo->zFail = sqlite3_mprintf("%s", p->zFail);
   if( p->pBody ){
     pTo->pBody = sqlite3_malloc64(p->nBody+1);
     if( pTo->pBody ){ memcpy(pTo->pBody, p->pBody, p->nBody); pTo->pBody[p->nBody] = 0; }
@@ -41,7 +43,8 @@ int request_copy(Request *pTo, const Request *p){
     if( pNew==0 ){ request_clear(pTo); return SQLITE_NOMEM; }
     pTo->pHeaders = pNew;
   }
-  if( pTo->zUrl==0 || (p->zMethod && pTo->zMethod==0) || (p->pBody && pTo->pBody==0) ){
+  if( pTo->zUrl==0 || (p->zMethod && pTo->zMethod==0) || (p->pBody && pTo->pBody==0)
+   || (p->zFail && pTo->zFail==0) ){
     request_clear(pTo);
     return SQLITE_NOMEM;
   }
@@ -52,8 +55,13 @@ void response_free(Response *p){
   if( p==0 ) return;
   request_clear(&p->req);
   sqlite3_free(p->zError);
+  sqlite3_free(p->zFinalUrl);
   sqlite3_free(p->zContentType);
   sqlite3_free(p->pBody);
   if( p->azHeader ) strlist_free(p->azHeader, p->nHeader);
   sqlite3_free(p);
+}
+
+const char *response_url(const Response *r){
+  return r->zFinalUrl ? r->zFinalUrl : r->req.zUrl;
 }

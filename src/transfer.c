@@ -48,7 +48,7 @@ size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
     while( nNew < t->nBody + n + 1 ) nNew *= 2;
     if( (sqlite3_int64)nNew > max+1 ) nNew = (size_t)max + 1;
     pNew = sqlite3_realloc64(t->pBody, nNew);
-    if( pNew==0 ) return 0;
+    if( pNew==0 ){ t->bOom = 1; return 0; }
     t->pBody = pNew;
     t->nAlloc = nNew;
   }
@@ -260,6 +260,7 @@ int transfer_setup(Engine *e, Transfer *t){
   if( h==0 ) return SQLITE_NOMEM;
   t->nBody = 0;
   t->bTooBig = 0;
+  t->bOom = 0;
   t->bRefused = 0;
   t->zErr[0] = 0;
   /* timeout_ms is per attempt: the redirects of an attempt share it. */
@@ -326,6 +327,47 @@ int transfer_setup(Engine *e, Transfer *t){
   return bad ? SQLITE_NOMEM : SQLITE_OK;
 }
 
+/* Failures libcurl reports in words about itself that are the server's
+** doing: the code, a piece of libcurl's detail that tells the case apart
+** (NULL: no detail at all), and what the server did, in plain words.  The
+** first row that matches wins; libcurl's own text stays in the message.
+** Only once a status line has come: before, nothing was parsed. */
+static const struct {
+  CURLcode cc;
+  const char *zDetail;
+  const char *zWhat;
+} aServerFault[] = {
+  /* libcurl 7.88's header store (curl_easy_header) refuses a folded line
+  ** (obs-fold, RFC 9112 section 5.2) with no header line before it, and
+  ** in a chunked trailer also a line without a colon. */
+  { CURLE_BAD_FUNCTION_ARGUMENT, 0, "malformed response header: a line that starts with a "
+    "space or tab (obs-fold) and has no header line before it to continue" },
+  { CURLE_BAD_FUNCTION_ARGUMENT, "chunked-encoded", "malformed chunked body: a trailer line "
+    "that is not a header field" },
+  /* Chunked framing (RFC 9112 section 7.1).  libcurl keeps a trailer line
+  ** in a buffer of at most 4 KiB and calls a longer one "Out of memory"
+  ** (as real want of memory, far less likely there). */
+  { CURLE_RECV_ERROR, "Out of memory in chunked-encoding", "malformed chunked body: a trailer "
+    "line over libcurl's limit of 4 KiB" },
+  { CURLE_RECV_ERROR, "hexadecimal", "malformed chunked body: a chunk size that is not a "
+    "hexadecimal number of at most 16 digits" },
+  { CURLE_RECV_ERROR, "Malformed encoding found in chunked-encoding", "malformed chunked "
+    "body: chunk data not followed by a line end" },
+};
+
+/* What the server did wrong, if cc with libcurl's detail zErr is one of
+** aServerFault's, else NULL. */
+static const char *server_fault(CURLcode cc, const char *zErr){
+  size_t i;
+  for(i=0; i<sizeof(aServerFault)/sizeof(aServerFault[0]); i++){
+    const char *zDetail = aServerFault[i].zDetail;
+    if( aServerFault[i].cc==cc && (zDetail ? strstr(zErr, zDetail)!=0 : zErr[0]==0) ){
+      return aServerFault[i].zWhat;
+    }
+  }
+  return 0;
+}
+
 char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
   const char *zNote = t->zNote ? t->zNote : "";
   const char *zSep = t->zNote ? "; " : "";
@@ -340,6 +382,11 @@ char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
     ** is by far the likely cause; the libcurl text stays in the message. */
     return sqlite3_mprintf("response header too large: a header line over libcurl's "
                            "limit of 100 KiB (libcurl says \"%s\")", curl_easy_strerror(cc));
+  }
+  if( cc!=CURLE_OK && status>0 && server_fault(cc, t->zErr) ){
+    return sqlite3_mprintf("%s (libcurl says \"%s%s%s\")%s%s", server_fault(cc, t->zErr),
+                           curl_easy_strerror(cc), t->zErr[0] ? ": " : "", t->zErr,
+                           zSep, zNote);
   }
   if( cc!=CURLE_OK ){
     return sqlite3_mprintf("%s%s%s%s%s", curl_easy_strerror(cc),

@@ -232,6 +232,29 @@ char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom){
   return zOut;
 }
 
+int url_resolve_check(const char *zBase, const char *zRef, char **pzOut, char **pzWhy){
+  CURLU *h = curl_url();
+  char *z = 0;
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+  int rc;
+  *pzOut = *pzWhy = 0;
+  if( h && (uc = curl_url_set(h, CURLUPART_URL, zBase, 0))==CURLUE_OK
+   && (uc = curl_url_set(h, CURLUPART_URL, zRef, 0))==CURLUE_OK ){
+    uc = curl_url_get(h, CURLUPART_URL, &z, 0);
+  }
+  curl_url_cleanup(h);
+  if( uc==CURLUE_OK ) *pzOut = sqlite3_mprintf("%s", z);
+  curl_free(z);
+  if( uc==CURLUE_OUT_OF_MEMORY || (uc==CURLUE_OK && *pzOut==0) ) return SQLITE_NOMEM;
+  if( uc ){
+    *pzWhy = sqlite3_mprintf("\"%s\" is not a valid URL: %s", zRef, curl_url_strerror(uc));
+    return *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
+  rc = url_check(*pzOut, pzWhy);
+  if( rc ){ sqlite3_free(*pzOut); *pzOut = 0; }
+  return rc;
+}
+
 char *url_resolve(const char *zBase, const char *zRef){
   int bOom;
   return url_resolve_oom(zBase, zRef, &bOom);

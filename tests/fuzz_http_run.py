@@ -312,7 +312,11 @@ def check(batch, rc, out, err, wall, log, sanitize):
             # (A wide row's record can be all NULL: {} or {"id": null}.)
             if batch.face == "fn" and r["e"] is None and r["d"] == 0 and r["r"] is not None:
                 bad.append(f"{where}: record_index {r['r']} without data")
-            unstarted = r["e"] is not None and r["e"].endswith("before this request was started")
+            # Never sent: after the deadline, or a next page named but not
+            # followable (the row stands for it, with 0 attempts).
+            unstarted = r["e"] is not None and (
+                r["e"].endswith("before this request was started")
+                or r["e"].startswith("pagination: the next page cannot be followed: "))
             if r["a"] is None or not (0 if unstarted else 1) <= r["a"] <= OPTIONS["max_attempts"]:
                 bad.append(f"{where}: attempts {r['a']}")
             if r["ms"] is not None and r["ms"] > per_ms:

@@ -51,6 +51,14 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /huge?mb=N&chunked=1   a valid JSON array of about N MiB, streamed
   /redirect?to=URL&code=C   one redirect to URL
   /redirects?n=K         a chain of K redirects ending at /obj?id=0
+  /rbase/a/start?to=H    a redirect to H/rbase/b/page1 (H: "" for this server, or
+                         http://host:port), whose next page is the relative
+                         "page2" in its Link header and in its body's "next":
+                         /rbase/b/page2 is right, /rbase/a/page2 (resolved
+                         against the URL first asked for) is wrong; page2 says
+                         whether it got an Authorization header
+  /badnext?v=NAME        a page whose next page is BADNEXT[NAME], at meta.next in
+                         the body and, if a string, in a Link rel="next" header
   /echo                  {"method","path","query","headers","body"} of the request
   /hang                  never answers
   /nested?depth=N        [[[...]]] N deep
@@ -88,6 +96,13 @@ REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found",
 
 class Drop(Exception):
     """The handler has dealt with the connection itself; close it."""
+
+
+# Next pages as a server may name them (/badnext): values that end a
+# collection, and values that name a page that cannot be followed.
+BADNEXT = {"absent": ..., "null": None, "false": False, "empty": "", "object": {"a": 1},
+           "array": [1], "true": True, "number": 5, "nul": "a\u0000b",
+           "javascript": "javascript:x", "ftp": "ftp://127.0.0.1/x", "ipv6": "http://[::1"}
 
 
 def head(status, headers, length=None):
@@ -288,6 +303,20 @@ async def respond(method, path, q, headers, body, reader, writer):
         if n <= 0:
             return 200, js, json.dumps(obj(0)).encode()
         return 302, [("Location", f"/redirects?n={n - 1}")] + js, b"{}"
+    if path == "/rbase/a/start":
+        return 302, [("Location", q.get("to", "") + "/rbase/b/page1")] + js, b"{}"
+    if path == "/rbase/b/page1":
+        return 200, js + [("Link", '<page2>; rel="next"')], \
+            json.dumps({"items": [{"p": "b1"}], "next": "page2"}).encode()
+    if path in ("/rbase/b/page2", "/rbase/a/page2"):
+        auth = "authorization" in headers
+        return 200, js, json.dumps({"items": [{"p": path[7] + "2", "auth": auth}],
+                                    "next": None}).encode()
+    if path == "/badnext":
+        v = BADNEXT[q.get("v", "absent")]
+        meta = {} if v is ... else {"next": v}
+        link = [("Link", f'<{v}>; rel="next"')] if isinstance(v, str) and v and "\0" not in v else []
+        return 200, js + link, json.dumps({"items": [{"v": q.get("v")}], "meta": meta}).encode()
     if path == "/echo":
         return 200, js, json.dumps({"method": method, "path": path, "query": q,
                                     "headers": headers,

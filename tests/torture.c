@@ -466,6 +466,14 @@ static const Case aCase[] = {
       "'{\"record_path\": \"items\", \"paginate\": {\"type\": \"next\", \"next_path\": \"links.next\"}}')"
       FN_ORDER,
   }},
+  { "page_unfollowable", 0, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/badnext?v=object\", \"$B/badnext?v=nul\", "
+      "\"$B/badnext?v=false\"]', 2, "
+      "'{\"record_path\": \"items\", \"paginate\": {\"type\": \"cursor\", \"cursor_path\": \"meta.next\"}}')"
+      FN_ORDER,
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/badnext?v=ipv6\", \"$B/rbase/a/start\"]', 1, "
+      "'{\"record_path\": \"items\", \"paginate\": {\"type\": \"link\"}}')" FN_ORDER,
+  }},
   { "template_query", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[{\"id\": 1, \"q\": \"a b\"}, {\"id\": \"x/y\", \"q\": 2.5}]', 1, "
       "'{\"url_template\": \"$B/echo?id={id}&q={q}\", \"query\": {\"k\": \"v w\", \"n\": 5}}')" FN_ORDER,
