@@ -594,6 +594,11 @@ void options_clear(Options *p);
 /* One CREATE VIRTUAL TABLE argument, key=value: a table argument or an
 ** option; SQLITE_NOTFOUND, with a message, if it is neither. */
 int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr);
+/* The arguments of CREATE VIRTUAL TABLE ... USING api_fetch(...) after the
+** module's name, "key=value" each, 'quoted' or "quoted" values dequoted:
+** a profile first, wherever it is, then each in order; a key given twice
+** is an error. */
+int options_set_args(Options *p, int nArg, const char *const *azArg, char **pzErr);
 /* A headers object into "Name: value" lines: the options' (pOpt, values
 ** with ${env:} expanded) or a request object's (pOpt NULL); zWhere names it
 ** in messages. */
