@@ -4,7 +4,8 @@
 ** public symbol is sqlite3_apifetch_init() in apifetch.c.
 **
 ** The files, in layers: each calls only files in the rows below it (the
-** test tests/layers.py checks this from the object files' symbols).
+** test tests/py/layers.py checks this from the object files' symbols, and
+** reads this table to do it; ARCHITECTURE.md says more).
 **
 **   apifetch.c   registration: the SQL surface as one table
 **   vtab.c       the two faces of api_fetch: the table-valued function and
@@ -13,19 +14,24 @@
 **                window; api_fetch_config, api_fetch_profile, api_fetch_stats,
 **                api_fetch_options
 **   engine.c     the curl_multi scheduler: window, per-host cap, rate,
-**                retries, redirects, deadline; keeps the headers asked for
+**                retries, redirects, deadline
+**   transfer.c   one transfer: its easy handle, the callbacks (body limits,
+**                host and address checks), the headers asked for, failures
 **   source.c     the stream of requests: url_list, request objects,
 **                url_query (sandboxed from files), templates, pages, replay
 **   infer.c      columns, type rules, typed values of the wide face
 **   flatten.c    records of a response, flattening a record
+**   options.c    the options and the wide face's arguments (a paginate
+**                object is checked by its kind's row in paginate.c)
 **   paginate.c   one row per kind of pagination
-**   options.c    the options and the wide face's arguments
 **   guard.c      the limits: settings, address and host policy, ${env:}
 **   knobs.c      every user-facing setting, declared once
 **   request.c    Request and Response values: clear, copy, free
+**   httpcache.c  pure: the RFC 9111 decisions of the HTTP cache (HTTP-dates
+**                read by policy.c)
 **   policy.c     pure: retryable, backoff, Retry-After, token bucket
-**   httpcache.c  pure: the RFC 9111 decisions of the HTTP cache
 **   sha256.c     pure: SHA-256, for the cache's keys
+**   scalar.c     pure: JSON numbers and RFC 3339 timestamps, locale-free
 **   json.c       a strict, non-recursive JSON scanner
 **   util.c       leaf helpers: buffers, string lists, paths, URLs, clock
 */
@@ -692,6 +698,11 @@ void options_clear(Options *p);
 /* One CREATE VIRTUAL TABLE argument, key=value: a table argument or an
 ** option; SQLITE_NOTFOUND, with a message, if it is neither. */
 int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr);
+/* The arguments of CREATE VIRTUAL TABLE ... USING api_fetch(...) after the
+** module's name, "key=value" each, 'quoted' or "quoted" values dequoted:
+** a profile first, wherever it is, then each in order; a key given twice
+** is an error. */
+int options_set_args(Options *p, int nArg, const char *const *azArg, char **pzErr);
 /* A headers object into "Name: value" lines: the options' (pOpt, values
 ** with ${env:} expanded) or a request object's (pOpt NULL); zWhere names it
 ** in messages. */

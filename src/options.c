@@ -581,6 +581,90 @@ int options_set(Options *p, const char *zKey, const char *zValue, char **pzErr){
   return rc;
 }
 
+/* An argument value as SQL wrote it: 'text' and "text" are dequoted. */
+static char *arg_value(const char *z){
+  size_t n = strlen(z), i, k = 0;
+  char *zOut;
+  char q;
+  while( n>0 && (z[n-1]==' ' || z[n-1]=='\t' || z[n-1]=='\n' || z[n-1]=='\r') ) n--;
+  while( n>0 && (*z==' ' || *z=='\t' || *z=='\n' || *z=='\r') ){ z++; n--; }
+  zOut = sqlite3_malloc64(n+1);
+  if( zOut==0 ) return 0;
+  q = n>=2 ? z[0] : 0;
+  if( (q=='\'' || q=='"') && z[n-1]==q ){
+    for(i=1; i<n-1; i++){
+      zOut[k++] = z[i];
+      if( z[i]==q && i+1<n-1 && z[i+1]==q ) i++;
+    }
+  }else{
+    memcpy(zOut, z, n);
+    k = n;
+  }
+  zOut[k] = 0;
+  return zOut;
+}
+
+/* The key of a key=value CREATE argument: *pz, *pn.  0 if there is no "=". */
+static int arg_key(const char *zArg, const char **pz, size_t *pn){
+  const char *zEq = strchr(zArg, '=');
+  const char *z = zArg + strspn(zArg, " \t\n\r");
+  size_t n;
+  if( zEq==0 || zEq<z ) return 0;
+  n = (size_t)(zEq - z);
+  while( n>0 && (z[n-1]==' ' || z[n-1]=='\t' || z[n-1]=='\n' || z[n-1]=='\r') ) n--;
+  *pz = z;
+  *pn = n;
+  return 1;
+}
+
+/* One key=value argument into p (knobs.c says which are allowed). */
+static int set_arg(Options *p, const char *zArg, char **pzErr){
+  const char *zK;
+  size_t nK;
+  char *zKey, *zVal;
+  int rc;
+  if( !arg_key(zArg, &zK, &nK) ){
+    *pzErr = sqlite3_mprintf("api_fetch: argument \"%s\" is not key=value", zArg);
+    return SQLITE_ERROR;
+  }
+  zKey = sqlite3_mprintf("%.*s", (int)nK, zK);
+  zVal = arg_value(strchr(zArg, '=')+1);
+  rc = zKey && zVal ? options_set(p, zKey, zVal, pzErr) : SQLITE_NOMEM;
+  if( rc==SQLITE_NOTFOUND ) rc = SQLITE_ERROR;
+  sqlite3_free(zKey);
+  sqlite3_free(zVal);
+  return rc;
+}
+
+/* The CREATE VIRTUAL TABLE arguments, key=value each: a profile first,
+** wherever it is (the others override it), each key once. */
+int options_set_args(Options *p, int nArg, const char *const *azArg, char **pzErr){
+  int i, k, rc = SQLITE_OK;
+  for(i=0; i<nArg && rc==SQLITE_OK; i++){
+    const char *zK;
+    size_t nK;
+    if( arg_key(azArg[i], &zK, &nK) && nK==7 && memcmp(zK, "profile", 7)==0 ){
+      rc = set_arg(p, azArg[i], pzErr);
+    }
+  }
+  for(i=0; i<nArg && rc==SQLITE_OK; i++){
+    const char *zK, *zK2;
+    size_t nK, nK2;
+    if( arg_key(azArg[i], &zK, &nK) ){
+      for(k=0; k<i; k++){
+        if( arg_key(azArg[k], &zK2, &nK2) && nK2==nK && memcmp(zK, zK2, nK)==0 ) break;
+      }
+      if( k<i ){
+        *pzErr = sqlite3_mprintf("api_fetch: argument %.*s is given twice", (int)nK, zK);
+        return SQLITE_ERROR;
+      }
+      if( nK==7 && memcmp(zK, "profile", 7)==0 ) continue;     /* applied first */
+    }
+    rc = set_arg(p, azArg[i], pzErr);
+  }
+  return rc;
+}
+
 int options_parse(Options *p, const char *zJson, char **pzErr){
   cJSON *pRoot, *v;
   int rc = SQLITE_OK;
