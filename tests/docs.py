@@ -184,14 +184,14 @@ def apply_updates():
             f.write(doc.replace("\n" + old + "\n```", "\n" + new + "\n```", 1))
 
 
-def main(argv, report=None):
+def main(argv, report=None, env=None):
     global UPDATE
     UPDATE = "--update" in argv
     argv = [a for a in argv if a != "--update"]
     base = argv[0]
     server = base.split("//", 1)[1]
     files = [os.path.abspath(a) for a in argv[1:]] or doc_files()
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)   # run.py's: the sanitizer preload
     own = report is None
     counts = {"passed": 0, "failed": 0}
     if own:

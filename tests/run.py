@@ -288,7 +288,8 @@ def main(argv):
         # The docs: every example runs and prints what the page shows.
         if not only or "docs" in only:
             reset_server(base)
-            docs.main([base], report=lambda ok, name, detail="": report(ok, name, detail))
+            docs.main([base], report=lambda ok, name, detail="": report(ok, name, detail),
+                      env=env)
 
         exdir = os.path.join(ROOT, "sql")
         for name in sorted(os.listdir(exdir)) if not only else []:
