@@ -49,6 +49,7 @@ static const struct {
   { "api_fetch_config",  0, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, conn_config_func },
   { "api_fetch_config",  1, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, conn_config_func },
   { "api_fetch_profile", 2, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, conn_profile_func },
+  { "api_fetch_cache_prune", 2, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, cachesql_prune_func },
 };
 
 /* The modules.  api_fetch is both a table-valued function (eponymous) and
@@ -61,6 +62,7 @@ static const struct {
   { "api_fetch",       &vtab_fetch_module },
   { "api_fetch_stats", &conn_stats_module },
   { "api_fetch_options", &conn_options_module },
+  { "api_fetch_cache", &cachesql_module },
 };
 
 #define COUNT(a) ((int)(sizeof(a)/sizeof(a[0])))

@@ -10,6 +10,7 @@
 **   apifetch.c   registration: the SQL surface as one table
 **   vtab.c       the two faces of api_fetch: the table-valued function and
 **                the wide table; their methods and nothing else
+**   cachesql.c   api_fetch_cache and api_fetch_cache_prune: the cache in SQL
 **   conn.c       per connection: limits, profiles, counters, the budget
 **                window; api_fetch_config, api_fetch_profile, api_fetch_stats,
 **                api_fetch_options
@@ -17,6 +18,8 @@
 **                retries, redirects, deadline
 **   transfer.c   one transfer: its easy handle, the callbacks (body limits,
 **                host and address checks), the headers asked for, failures
+**   cacheflow.c  the HTTP cache in the engine's flow: lookup, validators,
+**                304, stale-if-error, storing; cache_mode
 **   source.c     the stream of requests: url_list, request objects,
 **                url_query (sandboxed from files), templates, pages, replay
 **   infer.c      columns, type rules, typed values of the wide face
@@ -27,6 +30,7 @@
 **   guard.c      the limits: settings, address and host policy, ${env:}
 **   knobs.c      every user-facing setting, declared once
 **   request.c    Request and Response values: clear, copy, free
+**   cache.c      the cache's store: a SQLite file of its own, keys, LRU
 **   httpcache.c  pure: the RFC 9111 decisions of the HTTP cache (HTTP-dates
 **                read by policy.c)
 **   policy.c     pure: retryable, backoff, Retry-After, token bucket
@@ -1100,28 +1104,23 @@ int hop_headers(Transfer *t);
 void hop_reset(Transfer *t);
 /* why an attempt failed, for the error row (NULL: it did not) */
 char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status);
-/* engine.c: a response for the reader, and t's slot free for the next */
-void done_push(Engine *e, Response *r);
-void slot_release(Engine *e, Transfer *t);
-/* The message of an error that will fail the statement (zErr taken; NULL
-** means out of memory). */
-void engine_fail(Engine *e, char *zErr);
 
-/* cacheflow.c - the cache in the engine's flow.  Before e->pending is
-** started: answer it from the cache (*pbAnswered, a response queued), or
-** not, with e->pPendCached set to any entry to revalidate or fall back on. */
-int cacheflow_lookup(Engine *e, int *pbAnswered, char **pzErr);
+/* cacheflow.c - the cache in the engine's flow; the engine queues the
+** responses these make and frees their slots.  Before e->pending is
+** started: answer it from the cache (*ppResp; e->pending taken), or not,
+** with e->pPendCached set to any entry to revalidate or fall back on. */
+int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr);
 /* The headers of t's request with its validators added (t->pCondHeaders),
 ** or pBase when it has none; NULL with *pbOom on out of memory. */
 struct curl_slist *cacheflow_conditional(Transfer *t, struct curl_slist *pBase, int *pbOom);
-/* A 304 answered t's conditional request: give the stored response. */
-int cacheflow_revalidated(Engine *e, Transfer *t);
-/* t failed with status (0: no response): give its stored response
-** instead, marked stale, if the policy allows (*pbServed). */
-int cacheflow_stale(Engine *e, Transfer *t, long status, int *pbServed);
+/* A 304 answered t's conditional request: the stored response, renewed. */
+int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzErr);
+/* t failed with status (0: no response): its stored response instead,
+** marked stale, if the policy allows (*ppResp), else *ppResp NULL. */
+int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp);
 /* r, t's successful response, is stored if the policy allows (r holds
 ** the request now: t->req is empty). */
-int cacheflow_store(Engine *e, Transfer *t, Response *r);
+int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr);
 /* Forget t's entry (a new request takes the slot). */
 void cacheflow_release(Transfer *t);
 
@@ -1205,6 +1204,9 @@ int conn_options_start(Conn *p, Options *o, char **pzErr);
 /* The cache o names, opened (once per connection), or *pp NULL for none;
 ** an error if the guard does not allow it. */
 int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr);
+/* The same for a cache named in SQL (zName NULL: the host's default). */
+int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,
+                     char **pzErr);
 void conn_config_func(sqlite3_context*, int, sqlite3_value**);   /* api_fetch_config */
 void conn_profile_func(sqlite3_context*, int, sqlite3_value**);  /* api_fetch_profile */
 extern sqlite3_module conn_stats_module;                          /* api_fetch_stats */
@@ -1227,6 +1229,13 @@ void conn_count_row(Conn *p, int bRecord, int nExtra, int nMismatch);
 /* Update the live counters; print a progress line if one is due.  nTotal:
 ** the URLs of the scan, -1 if not known. */
 void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTotal, int bEnd);
+
+/**************************************************************************
+** cachesql.c - api_fetch_cache (a table of the entries) and
+** api_fetch_cache_prune(); their pAux and user data are the Conn
+*/
+extern sqlite3_module cachesql_module;
+void cachesql_prune_func(sqlite3_context*, int, sqlite3_value**);
 
 /**************************************************************************
 ** vtab.c - the api_fetch module (both faces); its pAux is the Conn

@@ -102,7 +102,8 @@ static Response *response_from(Request *q, Cached *c, int eCache){
 
 /* Answer e->pending without the network: from entry c (taken), or, with
 ** c NULL, an error row saying why not (zWhy). */
-static int answer_pending(Engine *e, Cached *c, int eCache, const char *zWhy){
+static int answer_pending(Engine *e, Cached *c, int eCache, const char *zWhy,
+                          Response **ppResp){
   Response *r;
   Cached none;
   assert( e->bPending );
@@ -116,23 +117,22 @@ static int answer_pending(Engine *e, Cached *c, int eCache, const char *zWhy){
     r->eErr = ERR_OFFLINE;
     if( r->zError==0 ){ response_free(r); return SQLITE_NOMEM; }
   }
-  done_push(e, r);
+  *ppResp = r;
   return SQLITE_OK;
 }
 
-int cacheflow_lookup(Engine *e, int *pbAnswered, char **pzErr){
+int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
   const Options *o = e->pOpt;
   int bOffline = o->eCacheMode==CM_OFFLINE;
   sqlite3_int64 now;
   Cached c;
   int rc, bFresh;
-  *pbAnswered = 0;
+  *ppResp = 0;
   assert( e->bPending && e->pPendCached==0 );
   if( !method_cacheable(&e->pending) ){
     if( !bOffline ) return SQLITE_OK;
-    *pbAnswered = 1;
     return answer_pending(e, 0, CACHE_MISS, "cache_mode is offline and only GET and HEAD "
-                          "requests are cached");
+                          "requests are cached", ppResp);
   }
   request_key(e, &e->pending, e->aPendKey);
   rc = cachestore_get(e->pCache, e->aPendKey, &c, pzErr);
@@ -142,17 +142,16 @@ int cacheflow_lookup(Engine *e, int *pbAnswered, char **pzErr){
   }
   if( rc==SQLITE_DONE ){
     if( !bOffline ) return SQLITE_OK;
-    *pbAnswered = 1;
-    return answer_pending(e, 0, CACHE_MISS, "not in the cache, and cache_mode is offline");
+    return answer_pending(e, 0, CACHE_MISS, "not in the cache, and cache_mode is offline",
+                          ppResp);
   }
   if( rc!=SQLITE_ROW ) return rc;
   now = cache_now_ms();
   bFresh = o->eCacheMode==CM_TTL ? now < c.tStored + o->cacheTtlMs : now < c.tFreshUntil;
   if( bOffline || (bFresh && o->eCacheMode!=CM_REFRESH) ){
-    *pbAnswered = 1;
     rc = cachestore_touch(e->pCache, e->aPendKey);
     if( rc ){ cached_clear(&c); return rc; }
-    return answer_pending(e, &c, bFresh ? CACHE_HIT : CACHE_STALE, 0);
+    return answer_pending(e, &c, bFresh ? CACHE_HIT : CACHE_STALE, 0, ppResp);
   }
   e->pPendCached = sqlite3_malloc64(sizeof(Cached));
   if( e->pPendCached==0 ){ cached_clear(&c); return SQLITE_NOMEM; }
@@ -293,22 +292,22 @@ static sqlite3_int64 attempt_sent(const Transfer *t, sqlite3_int64 now){
 ** Answers after the network
 */
 
-/* Give t's stored entry as its response, and free the slot. */
-static int answer_slot(Engine *e, Transfer *t, int eCache){
+/* t's stored entry as its response (t's request moves into it). */
+static int answer_slot(Transfer *t, int eCache, Response **ppResp){
+  int nAttempt = t->nAttempt, nRequest = t->nRequest;
   Response *r = response_from(&t->req, t->pCached, eCache);
   if( r==0 ) return SQLITE_NOMEM;
-  r->nAttempt = t->nAttempt;
-  r->nRequest = t->nRequest;
+  r->nAttempt = nAttempt;
+  r->nRequest = nRequest;
   r->elapsed_ms = clock_ms() - t->tFirst;
-  slot_release(e, t);
-  done_push(e, r);
+  *ppResp = r;
   return SQLITE_OK;
 }
 
-int cacheflow_revalidated(Engine *e, Transfer *t){
+int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzErr){
   Cached *c = t->pCached;
   sqlite3_int64 now = cache_now_ms();
-  char *zErr = 0, *zBlock;
+  char *zBlock;
   int bOom = 0, rc;
   assert( c );
   zBlock = header_block(t->easy, c->zHeaders ? c->zHeaders : "", &bOom);
@@ -316,34 +315,37 @@ int cacheflow_revalidated(Engine *e, Transfer *t){
   sqlite3_free(c->zHeaders);
   c->zHeaders = zBlock;
   if( entry_times(c, attempt_sent(t, now), now, t->req.zMethod)<0 ) return SQLITE_NOMEM;
-  rc = cachestore_refresh(e->pCache, t->aKey, c, &zErr);
-  if( rc ){
-    engine_fail(e, zErr);
-    return rc;
+  /* Where this 304 came from: the entry's final URL is the last hop's. */
+  if( t->nRedirect>0 && t->zHopUrl ){
+    char *z = sqlite3_mprintf("%s", t->zHopUrl);
+    if( z==0 ) return SQLITE_NOMEM;
+    sqlite3_free(c->zFinalUrl);
+    c->zFinalUrl = z;
   }
-  return answer_slot(e, t, CACHE_REVALIDATED);
+  rc = cachestore_refresh(e->pCache, t->aKey, c, pzErr);
+  if( rc ) return rc;
+  return answer_slot(t, CACHE_REVALIDATED, ppResp);
 }
 
-int cacheflow_stale(Engine *e, Transfer *t, long status, int *pbServed){
+int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp){
   const Options *o = e->pOpt;
   const Cached *c = t->pCached;
   sqlite3_int64 now = cache_now_ms();
   sqlite3_int64 tFresh = o->eCacheMode==CM_TTL ? c->tStored + o->cacheTtlMs : c->tFreshUntil;
-  *pbServed = 0;
+  *ppResp = 0;
   if( status!=0 && status!=500 && status!=502 && status!=503 && status!=504 ) return SQLITE_OK;
   /* must-revalidate and no-cache forbid it (RFC 9111 section 4.2.4), but
   ** not under ttl, which is the user overriding the server's headers. */
   if( c->tStaleUntil<0 && o->eCacheMode!=CM_TTL ) return SQLITE_OK;
   if( now>=tFresh && now>c->tStaleUntil && now>tFresh + o->cacheStaleMs ) return SQLITE_OK;
-  *pbServed = 1;
-  return answer_slot(e, t, now<tFresh ? CACHE_HIT : CACHE_STALE);
+  return answer_slot(t, now<tFresh ? CACHE_HIT : CACHE_STALE, ppResp);
 }
 
-int cacheflow_store(Engine *e, Transfer *t, Response *r){
+int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   const Options *o = e->pOpt;
   sqlite3_int64 now = cache_now_ms();
   Cached c;
-  char *zErr = 0, *zUrl;
+  char *zUrl;
   int rc, bOom = 0, bStorable;
   r->eCache = CACHE_MISS;
   if( r->status<200 || r->status>299 || r->status==206 || !method_cacheable(&r->req) ){
@@ -367,12 +369,14 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r){
     sqlite3_free(c.zHeaders);
     return SQLITE_OK;
   }
+  /* As the url column shows them: ${env:} values redacted. */
   zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : r->req.zUrl;
-  rc = zUrl ? cachestore_put(e->pCache, t->aKey, zUrl, r->req.zMethod, &c,
-                             o->cacheMaxBytes, &zErr)
-            : SQLITE_NOMEM;
+  if( o->nSecret && r->zFinalUrl ) c.zFinalUrl = options_redact(o, r->zFinalUrl);
+  rc = zUrl && (c.zFinalUrl || !r->zFinalUrl)
+     ? cachestore_put(e->pCache, t->aKey, zUrl, r->req.zMethod, &c, o->cacheMaxBytes, pzErr)
+     : SQLITE_NOMEM;
   if( zUrl!=r->req.zUrl ) sqlite3_free(zUrl);
+  if( c.zFinalUrl!=r->zFinalUrl ) sqlite3_free(c.zFinalUrl);
   sqlite3_free(c.zHeaders);
-  if( rc ) engine_fail(e, zErr);
   return rc;
 }

@@ -153,31 +153,43 @@ static void conn_caches_close(Conn *p){
   }
 }
 
-int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr){
+int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,
+                     char **pzErr){
   CacheStore *s;
   int rc;
   *pp = 0;
-  if( o->zCache==0 ) return SQLITE_OK;
-  if( (p->guard.bLocked || o->bFromFile)
-   && (p->zDefaultCache==0 || strcmp(p->zDefaultCache, o->zCache)!=0) ){
-    /* A cache file is a file written: SQL from someone else, or a table
-    ** stored in someone else's file, gets only the host's. */
-    *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" is not allowed: %s", o->zCache,
-        o->bFromFile ? "a table stored in a database file may not name a cache (it would "
-                       "write a file); the host's default cache, if any, applies"
-                     : "the settings of this connection are locked (the host names the "
-                       "cache in api_fetch_config's defaults)");
+  if( zName==0 ) zName = p->zDefaultCache;
+  if( zName==0 ){
+    *pzErr = sqlite3_mprintf("api_fetch: no cache named, and the host set none "
+                             "(api_fetch_config's defaults)");
     return SQLITE_ERROR;
   }
-  for(s=p->pStores; s && strcmp(s->zName, o->zCache)!=0; s=s->pNext){}
+  if( (p->guard.bLocked || bFromFile)
+   && (p->zDefaultCache==0 || strcmp(p->zDefaultCache, zName)!=0) ){
+    /* A cache file is a file written: SQL from someone else, or a table
+    ** stored in someone else's file, gets only the host's. */
+    *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" is not allowed: %s", zName,
+        bFromFile ? "a table stored in a database file may not name a cache (it would "
+                    "write a file); the host's default cache, if any, applies"
+                  : "the settings of this connection are locked (the host names the "
+                    "cache in api_fetch_config's defaults)");
+    return SQLITE_ERROR;
+  }
+  for(s=p->pStores; s && strcmp(s->zName, zName)!=0; s=s->pNext){}
   if( s==0 ){
-    rc = cachestore_open(o->zCache, &s, pzErr);
+    rc = cachestore_open(zName, &s, pzErr);
     if( rc ) return rc;
     s->pNext = p->pStores;
     p->pStores = s;
   }
   *pp = s;
   return SQLITE_OK;
+}
+
+int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr){
+  *pp = 0;
+  if( o->zCache==0 ) return SQLITE_OK;
+  return conn_cache_named(p, o->zCache, o->bFromFile, pp, pzErr);
 }
 
 /**************************************************************************

@@ -95,6 +95,8 @@ static void engine_check(const Engine *e){
 /**************************************************************************
 ** Starting and finishing transfers
 */
+static void slot_release(Engine *e, Transfer *t);
+static void engine_fail(Engine *e, char *zErr);
 
 
 /* Start the next request of slot t: a new attempt (bAttempt), or the next
@@ -116,7 +118,7 @@ static int transfer_start(Engine *e, Transfer *t, int bAttempt){
   return SQLITE_OK;
 }
 
-void done_push(Engine *e, Response *r){
+static void done_push(Engine *e, Response *r){
   e->nDone++;
   r->pNext = 0;
   if( e->pDoneLast ) e->pDoneLast->pNext = r; else e->pDone = r;
@@ -171,8 +173,13 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
     t->pBody = 0;
     t->nAlloc = 0;
     if( e->pCache ){
-      int rc = cacheflow_store(e, t, r);
-      if( rc ){ response_free(r); return rc; }
+      char *zErr = 0;
+      int rc = cacheflow_store(e, t, r, &zErr);
+      if( rc ){
+        engine_fail(e, zErr);
+        response_free(r);
+        return rc;
+      }
     }
   }
   slot_release(e, t);
@@ -180,12 +187,12 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   return SQLITE_OK;
 }
 
-void engine_fail(Engine *e, char *zErr){
+static void engine_fail(Engine *e, char *zErr){
   sqlite3_free(e->zFail);
   e->zFail = zErr;
 }
 
-void slot_release(Engine *e, Transfer *t){
+static void slot_release(Engine *e, Transfer *t){
   assert( t->state!=T_IDLE && e->nIdle<e->nXfer );
   t->nBody = 0;
   sqlite3_free(t->zNote);
@@ -325,7 +332,16 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
   ** that "Failed writing received data", which is no error of the server. */
   if( t->bOom ) return SQLITE_NOMEM;
   if( t->pCached && cc==CURLE_OK && status==304 && !t->bRefused ){
-    return cacheflow_revalidated(e, t);
+    Response *r = 0;
+    char *zErr = 0;
+    int rc = cacheflow_revalidated(e, t, &r, &zErr);
+    if( rc ){
+      engine_fail(e, zErr);
+      return rc;
+    }
+    slot_release(e, t);
+    done_push(e, r);
+    return SQLITE_OK;
   }
   delay = retry_delay(e, t, cc, status, now);
   if( delay>=0 ){
@@ -335,8 +351,14 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
     return SQLITE_OK;
   }
   if( t->pCached && (cc!=CURLE_OK || status>=500) && !t->bRefused && !e->bOverBytes ){
-    int bServed = 0, rc = cacheflow_stale(e, t, cc==CURLE_OK ? status : 0, &bServed);
-    if( rc || bServed ) return rc;
+    Response *r = 0;
+    int rc = cacheflow_stale(e, t, cc==CURLE_OK ? status : 0, &r);
+    if( rc ) return rc;
+    if( r ){
+      slot_release(e, t);
+      done_push(e, r);
+      return SQLITE_OK;
+    }
   }
   zError = failure_text(e, t, cc, status);
   if( zError==0 && (cc!=CURLE_OK || status>=400 || status<200) ) return SQLITE_NOMEM;
@@ -370,10 +392,13 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
         if( r==0 ) e->bSrcDone = 1; else e->bPending = 1;
         if( r>0 && e->pCache && !e->pending.zFail ){
           /* Answered from the cache: no slot, no token, no request. */
-          int bAnswered = 0;
-          rc = cacheflow_lookup(e, &bAnswered, pzErr);
+          Response *pHit = 0;
+          rc = cacheflow_lookup(e, &pHit, pzErr);
           if( rc ) return rc;
-          if( bAnswered ) continue;
+          if( pHit ){
+            done_push(e, pHit);
+            continue;
+          }
         }
       }
       if( !e->bPending ) break;
