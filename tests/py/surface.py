@@ -37,12 +37,13 @@ check(len(F) == 4, f"sqlite3.h gives the function flags: {F}")
 # pragma_function_list's flags column: DETERMINISTIC, DIRECTONLY, SUBTYPE,
 # INNOCUOUS (and internal bits) of what was registered.
 FUNCTIONS = [   # name, nArg, flags: exactly src/apifetch.c's aFunc[]
+    ("api_fetch_cache_prune", 2, F["DIRECTONLY"]),  # deletes from a file
     ("api_fetch_config", 0, F["DIRECTONLY"]),     # reveals the settings
     ("api_fetch_config", 1, F["DIRECTONLY"]),     # changes them
     ("api_fetch_profile", 2, F["DIRECTONLY"]),    # stores credentials
     ("api_fetch_version", 0, F["INNOCUOUS"]),     # no side effects
 ]
-MODULES = ["api_fetch", "api_fetch_options", "api_fetch_stats"]
+MODULES = ["api_fetch", "api_fetch_cache", "api_fetch_options", "api_fetch_stats"]
 
 
 def requests():
@@ -75,6 +76,11 @@ with tempfile.TemporaryDirectory() as d:
           SELECT api_fetch_profile('p', '{{"base_url": "{BASE}/", "bearer": "x"}}');
         END;
         CREATE VIEW fetch AS SELECT status FROM api_fetch('["{BASE}/obj?id=1"]');
+        CREATE VIEW cache AS SELECT count(*) FROM api_fetch_cache('{path}.cache');
+        CREATE TABLE t2(x);
+        CREATE TRIGGER prune AFTER INSERT ON t2 BEGIN
+          SELECT api_fetch_cache_prune('{path}.cache', '{{"all": true}}');
+        END;
         CREATE VIEW version AS SELECT api_fetch_version() AS v;
         CREATE VIEW stats AS SELECT count(*) AS n FROM api_fetch_stats;
         CREATE VIEW options AS SELECT count(*) AS n FROM api_fetch_options;
@@ -112,6 +118,12 @@ with tempfile.TemporaryDirectory() as d:
     got = refused("SELECT * FROM f.fetch", 'virtual table "api_fetch"')
     check(got == "refused", f"a file's view reading the api_fetch table is refused: {got}")
     check(requests() == before, f"and nothing was fetched ({requests() - before} requests)")
+    got = refused("SELECT * FROM f.cache", 'virtual table "api_fetch_cache"')
+    check(got == "refused", f"a file's view reading api_fetch_cache (a file it names) is "
+          f"refused: {got}")
+    check(not os.path.exists(path + ".cache"), "and no cache file was made")
+    got = refused("INSERT INTO f.t2 VALUES (1)", "api_fetch_cache_prune()")
+    check(got == "refused", f"a file's trigger calling api_fetch_cache_prune() is refused: {got}")
 
     # INNOCUOUS ones may be used by a file's views even when the schema is
     # not trusted.
