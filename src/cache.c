@@ -34,7 +34,8 @@
 static const char zSchema[] =
   "CREATE TABLE apifetch_cache_meta(name TEXT PRIMARY KEY, value) WITHOUT ROWID;"
   "CREATE TABLE apifetch_cache("
-  "  key BLOB NOT NULL UNIQUE,"     /* SHA-256: salt, method, URL, body, headers, credentials */
+  "  id INTEGER PRIMARY KEY,"       /* the key's first 8 bytes: one B-tree descent */
+  "  key BLOB NOT NULL,"            /* SHA-256: salt, method, URL, body, headers, credentials */
   "  host TEXT NOT NULL,"           /* for pruning and listing by host */
   "  url TEXT NOT NULL,"            /* as the url column shows it */
   "  final_url TEXT,"               /* where redirects led, if anywhere */
@@ -146,11 +147,15 @@ static int store_schema(CacheStore *p, char **pzErr){
 static int store_prepare(CacheStore *p){
   static const char *const azSql[] = {
     "SELECT status, content_type, headers, stored_at, fresh_until, stale_until, body,"
-    " final_url FROM apifetch_cache WHERE key = ?1",
-    "INSERT INTO apifetch_cache(key, host, url, method, status, content_type, headers,"
+    " final_url FROM apifetch_cache WHERE id = ?1 AND key = ?2",
+    /* Two keys with the same first 8 bytes (one chance in 2^64 per pair)
+    ** share a row: the later replaces the earlier, and the earlier's next
+    ** lookup, finding another key, is a miss. */
+    "INSERT INTO apifetch_cache(id, key, host, url, method, status, content_type, headers,"
     " stored_at, fresh_until, stale_until, last_used, size, body, final_url)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, length(?11), ?11, ?12)"
-    " ON CONFLICT(key) DO UPDATE SET host = excluded.host, url = excluded.url,"
+    " VALUES (?1, ?13, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, length(?11), ?11, ?12)"
+    " ON CONFLICT(id) DO UPDATE SET key = excluded.key, host = excluded.host,"
+    " url = excluded.url,"
     " final_url = excluded.final_url,"
     " method = excluded.method, status = excluded.status,"
     " content_type = excluded.content_type, headers = excluded.headers,"
@@ -158,8 +163,8 @@ static int store_prepare(CacheStore *p){
     " stale_until = excluded.stale_until, last_used = excluded.last_used,"
     " size = excluded.size, body = excluded.body",
     "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
-    " last_used = ?5 WHERE key = ?1",
-    "UPDATE apifetch_cache SET last_used = ?2 WHERE key = ?1",
+    " last_used = ?5 WHERE id = ?1 AND key = ?6",
+    "UPDATE apifetch_cache SET last_used = ?2 WHERE id = ?1",
     /* The 16 least recently used, while over the cap: a few statements per
     ** store at most, as each store adds one body. */
     "DELETE FROM apifetch_cache WHERE rowid IN (SELECT rowid FROM apifetch_cache"
@@ -193,6 +198,10 @@ int cachestore_open(const char *zName, CacheStore **pp, char **pzErr){
     ** the power going), which is what resuming a crawl needs. */
     rc = sqlite3_exec(p->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                              "PRAGMA trusted_schema=OFF;", 0, 0, 0);
+    /* Lookups read pages in place rather than copying them in: a large
+    ** cache costs no more per URL than a small one.  Best effort: a build
+    ** without mmap reads as usual. */
+    if( rc==SQLITE_OK ) sqlite3_exec(p->db, "PRAGMA mmap_size=268435456", 0, 0, 0);
     if( rc ) rc = store_error(p, rc, "cannot open it", pzErr);
   }else{
     rc = store_error(p, rc, "cannot open it", pzErr);
@@ -266,6 +275,14 @@ void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
 /**************************************************************************
 ** Entries
 */
+
+/* The rowid of a key: its first 8 bytes. */
+static sqlite3_int64 key_id(const unsigned char *aKey){
+  uint64_t x = 0;
+  int i;
+  for(i=0; i<8; i++) x = (x<<8) | aKey[i];
+  return (sqlite3_int64)x;
+}
 static int column_dup(sqlite3_stmt *s, int i, char **pz){
   const char *z = (const char*)sqlite3_column_text(s, i);
   *pz = 0;
@@ -307,7 +324,8 @@ int cachestore_get(CacheStore *p, const unsigned char *aKey, Cached *pOut, char 
   sqlite3_stmt *s = p->pGet;
   int rc;
   memset(pOut, 0, sizeof(*pOut));
-  sqlite3_bind_blob(s, 1, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 1, key_id(aKey));
+  sqlite3_bind_blob(s, 2, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
   rc = sqlite3_step(s);
   if( rc==SQLITE_ROW && read_entry(s, pOut) ){
     cached_clear(pOut);
@@ -371,7 +389,8 @@ int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlSho
   int rc;
   assert( c->nBody==0 || c->pBody!=0 );
   if( zHost==0 ) return SQLITE_NOMEM;
-  sqlite3_bind_blob(s, 1, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 1, key_id(aKey));
+  sqlite3_bind_blob(s, 13, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
   sqlite3_bind_text(s, 2, zHost, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, zUrlShown, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, zMethod ? zMethod : "GET", -1, SQLITE_STATIC);
@@ -391,7 +410,8 @@ int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlSho
 int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c,
                        char **pzErr){
   sqlite3_stmt *s = p->pRefresh;
-  sqlite3_bind_blob(s, 1, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 1, key_id(aKey));
+  sqlite3_bind_blob(s, 6, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
   sqlite3_bind_text(s, 2, c->zHeaders, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, c->tFreshUntil);
   sqlite3_bind_int64(s, 4, c->tStaleUntil);
@@ -421,7 +441,7 @@ int cachestore_flush(CacheStore *p){
   if( p->nTouch==0 ) return SQLITE_OK;
   rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
   for(i=0; rc==SQLITE_OK && i<p->nTouch; i++){
-    sqlite3_bind_blob(p->pTouch, 1, p->aTouch[i], CACHE_KEY_SIZE, SQLITE_STATIC);
+    sqlite3_bind_int64(p->pTouch, 1, key_id(p->aTouch[i]));
     sqlite3_bind_int64(p->pTouch, 2, now);
     rc = sqlite3_step(p->pTouch);
     sqlite3_reset(p->pTouch);

@@ -89,6 +89,22 @@ script holding the same JSON literal without fetching (SELECT
 length('<literal>')).  The difference is what the fetch itself costs; it
 should not grow with N.
 
+The cache section (on by default, after the workloads; --no-cache skips it;
+issue 13), each run a fresh sqlite3 shell with a file cache in the scratch
+folder:
+
+  C1  W2's 1,000 URLs x 200 ms (loopback /cache?delay=200&cc=max-age=3600),
+      c=100: a cold run into an empty cache, then a warm re-run.  Target: the
+      warm run sends no request and is >= 50x faster than the cold one.
+  C2  the same URLs with only an ETag (stale as soon as stored): a cold run,
+      then a revalidation run, every URL answered 304.  Target: wall / bound
+      <= 1.10 (the same 2.0 s bound as W2), no body bytes sent.
+  C3  lookup cost: a cache grown to each size of --cache-sizes (default
+      10,000, 100,000 and 1,000,000 entries, nginx /w3/<i % 20000>.json?k=i,
+      cache_mode ttl), and at each size a warm run over the same 10,000 of
+      its URLs: microseconds per URL.  Target: at the largest size at most
+      2x the smallest (flat).
+
 The flatten section (on by default, after the workloads; --no-flatten skips
 it) needs no server: it builds tests/bench_flatten.c with cc -O2 against
 src/json.c, src/flatten.c and src/infer.c, and runs it on an in-memory corpus
@@ -813,6 +829,137 @@ def run_w5(w, nginx, ns, args, ok_box):
     return out
 
 
+# ---------------------------------------------------------------- cache
+
+CACHE_WARM_SPEEDUP = 50.0   # C1: cold wall / warm wall
+CACHE_FLAT = 2.0            # C3: us/URL at the largest size / at the smallest
+CACHE_SIZES = [10000, 100000, 1000000]
+
+
+def cache_script(name, urls_sql, c, opts):
+    """A shell script fetching the URLs urls_sql gives (an SQL expression of
+    a JSON array) with options opts; prints rows|errors|hits."""
+    path = os.path.join(SCRATCH, f"{name}.sql")
+    with open(path, "w") as f:
+        f.write(f".load {LIB}\n"
+                f"SELECT count(*), count(error), count(*) FILTER (WHERE cache = 'hit') "
+                f"FROM api_fetch({urls_sql}, {c}, {sql_literal(json.dumps(opts))});\n")
+    return path
+
+
+def cache_run(script, args, server, timeout=CHILD_TIMEOUT):
+    tok = server.before_run()
+    r = measure([args.sqlite3, "-bail", "-batch", ":memory:"], script, timeout)
+    r.update(server.after_run(tok))
+    try:
+        r["rows"], r["errors"], r["hits"] = (
+            int(x) for x in r["out"].strip().splitlines()[-1].split("|"))
+    except (ValueError, IndexError):
+        r["rows"] = r["errors"] = r["hits"] = None
+    r["failed"] = (f"timed out after {r['timed_out']:.0f} s" if r["timed_out"] else
+                   f"rc {r['rc']}: " + (r["err"].strip().splitlines() or [""])[-1][:200]
+                   if r["rc"] else f"{r['errors']} rows with an error" if r["errors"] else None)
+    return r
+
+
+def rm_cache(db):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+
+
+def run_cache_pair(name, loopback, args, ok_box, qs):
+    """Cold then warm/revalidation runs of 1,000 x 200 ms; medians."""
+    n, c, d = 1000, 100, 200
+    urls = [f"{loopback.base}/cache?delay={d}&id={i}&{qs}" for i in range(n)]
+    db = os.path.join(SCRATCH, f"{name}.db")
+    script = cache_script(name, sql_literal(json.dumps(urls)), c, {"cache": db})
+    cold, warm = [], []
+    for _ in range(args.runs):
+        rm_cache(db)
+        for runs in (cold, warm):
+            r = cache_run(script, args, loopback)
+            r["not_modified"] = loopback.stats()["not_modified"]
+            r["body_bytes"] = loopback.stats()["body_bytes"]
+            runs.append(r)
+            if r["failed"] or r["rows"] != n:
+                ok_box[0] = False
+                print(f"  {name}: FAILED: {r['failed'] or ''} rows={r['rows']}", flush=True)
+    rm_cache(db)
+    return cold, warm, math.ceil(n / c) * d / 1000
+
+
+def run_cache(loopback, nginx, args, ok_box):
+    lines = []
+    print("\ncache: C1 warm re-run, C2 revalidation (1,000 URLs x 200 ms, c=100, file cache)",
+          flush=True)
+    cold, warm, bound = run_cache_pair("C1", loopback, args, ok_box, "cc=max-age=3600")
+    cw, ww = med(cold, "wall"), med(warm, "wall")
+    reqs = max(r["requests"] for r in warm)
+    hits = min(r["hits"] or 0 for r in warm)
+    print(f"  C1 cold: wall {cw:.2f} s ({cw / bound:.2f}x bound {bound:.2f} s), "
+          f"{med(cold, 'requests'):.0f} requests; warm: wall {ww * 1000:.0f} ms, "
+          f"{reqs} requests, {hits} hits; cold/warm = {cw / ww:.0f}x", flush=True)
+    lines.append(f"{verdict(cw / ww >= CACHE_WARM_SPEEDUP and reqs == 0)}  C1 warm re-run: "
+                 f"no request ({reqs}) and {cw / ww:.0f}x faster than cold "
+                 f">= {CACHE_WARM_SPEEDUP:.0f}x")
+    cold, reval, bound = run_cache_pair("C2", loopback, args, ok_box, "etag=v1")
+    rw = med(reval, "wall")
+    nm = min(r["not_modified"] for r in reval)
+    bb = max(r["body_bytes"] for r in reval)
+    print(f"  C2 cold: wall {med(cold, 'wall'):.2f} s; revalidation: wall {rw:.2f} s "
+          f"({rw / bound:.2f}x bound), {nm} answered 304, {bb} body bytes sent", flush=True)
+    lines.append(f"{verdict(rw / bound <= BOUND_SLACK and bb == 0 and nm == 1000)}  C2 "
+                 f"revalidation: wall / bound = {rw:.2f} s / {bound:.2f} s = {rw / bound:.2f} "
+                 f"<= {BOUND_SLACK:.2f}, {nm} x 304, {bb} body bytes")
+    if nginx and args.cache_sizes:
+        lines += run_cache_lookup(nginx, args, ok_box)
+    return lines
+
+
+def run_cache_lookup(nginx, args, ok_box):
+    """C3: grow one cache file, timing a warm run of the same 10,000 URLs at each size."""
+    db = os.path.join(SCRATCH, "C3.db")
+    rm_cache(db)
+    opts = {"cache": db, "cache_mode": "ttl", "cache_ttl_ms": 86400000, "cache_max_bytes": 0}
+
+    def urls_sql(a, b):            # URLs a..b-1 as a JSON array built in SQL
+        return (f"(WITH RECURSIVE k(i) AS (VALUES({a}) UNION ALL SELECT i+1 FROM k "
+                f"WHERE i<{b - 1}) SELECT json_group_array('{nginx.base}/w3/' || "
+                f"(i % {W3_FILES}) || '.json?k=' || i) FROM k)")
+    probe = cache_script("C3probe", urls_sql(0, 10000), 50, opts)
+    have, us = 0, []
+    print(f"  C3: lookup cost, warm runs of 10,000 URLs in a cache of "
+          f"{', '.join(f'{n:,}' for n in args.cache_sizes)} entries", flush=True)
+    for n in sorted(args.cache_sizes):
+        while have < n:                            # grow in steps of 100,000 at most
+            step = min(n - have, 100000)
+            r = cache_run(cache_script("C3fill", urls_sql(have, have + step), 50, opts),
+                          args, nginx, timeout=w5_timeout(step))
+            if r["failed"] or r["rows"] != step:
+                ok_box[0] = False
+                print(f"  C3 fill: FAILED: {r['failed'] or ''} rows={r['rows']}", flush=True)
+                return []
+            have += step
+        runs = [cache_run(probe, args, nginx) for _ in range(args.runs)]
+        bad = [r for r in runs if r["failed"] or r["hits"] != 10000 or r["requests"]]
+        if bad:
+            ok_box[0] = False
+            print(f"  C3 probe at {n:,}: FAILED: {bad[0]['failed'] or ''} hits={bad[0]['hits']} "
+                  f"requests={bad[0]['requests']}", flush=True)
+            return []
+        w = med(runs, "wall")
+        us.append((n, w / 10000 * 1e6))
+        print(f"  C3 {n:,} entries ({os.path.getsize(db) / 2**20:.0f} MB): warm run "
+              f"{w * 1000:.0f} ms = {w / 10000 * 1e6:.1f} us/URL, peak RSS "
+              f"{med(runs, 'rss_mb'):.1f} MB", flush=True)
+    rm_cache(db)
+    x = us[-1][1] / us[0][1]
+    return [f"{verdict(x <= CACHE_FLAT)}  C3 lookup: {us[-1][1]:.1f} us/URL at "
+            f"{us[-1][0]:,} entries / {us[0][1]:.1f} at {us[0][0]:,} = {x:.2f} <= "
+            f"{CACHE_FLAT:.1f} (" + ", ".join(f"{n:,}: {u:.1f}" for n, u in us) + ")"]
+
+
 def print_results(selected, results, w5, tools, w5_ns):
     table, notes = [], []
     for w in selected:
@@ -955,6 +1102,10 @@ def main():
     ap.add_argument("--memory", type=int, nargs="?", const=100000, metavar="N",
                     help="also measure apifetch's peak RSS streaming N URLs (default 100000)")
     ap.add_argument("--memory-concurrency", type=int, default=100, metavar="C")
+    ap.add_argument("--cache", action=argparse.BooleanOptionalAction, default=True,
+                    help="the cache section (default: on)")
+    ap.add_argument("--cache-sizes", default=",".join(str(n) for n in CACHE_SIZES),
+                    metavar="N1,N2,...", help="C3's cache sizes ('' to skip C3)")
     ap.add_argument("--flatten", action=argparse.BooleanOptionalAction, default=True,
                     help="the in-memory flatten vs cJSON benchmark (default: on)")
     ap.add_argument("--flatten-responses", type=int, default=2000, metavar="R",
@@ -972,6 +1123,7 @@ def main():
     tools = ["apifetch"] + [t for t in args.tools.split(",") if t and t != "apifetch"]
     try:
         w5_ns = [int(x) for x in args.w5.split(",") if x.strip()]
+        args.cache_sizes = [int(x) for x in args.cache_sizes.split(",") if x.strip()]
     except ValueError:
         w5_ns = [0]
     if unknown or any(t not in TOOLS for t in tools) or args.runs < 1 \
@@ -981,8 +1133,10 @@ def main():
     tools = [t for t in TOOLS if t in tools]            # table order
     LIB = args.lib
     selected = [w for w in WORKLOADS if w["name"] in names]
-    need_loopback = any(w["server"] == "loopback" for w in selected) or bool(args.memory)
-    need_nginx = any(w["server"] == "nginx" for w in selected)
+    need_loopback = (any(w["server"] == "loopback" for w in selected) or bool(args.memory)
+                     or args.cache)
+    need_nginx = any(w["server"] == "nginx" for w in selected) or bool(args.cache
+                                                                       and args.cache_sizes)
     lib = os.path.join(ROOT, LIB)
     if (need_loopback or need_nginx) and not (os.path.exists(lib) or os.path.exists(lib + ".so")):
         sys.exit(f"bench: {LIB}.so is missing, run make first")
@@ -1002,7 +1156,8 @@ def main():
         if need_loopback:
             loopback = Loopback()
         if need_nginx:
-            sets = sorted({w["files"] for w in selected if w["server"] == "nginx"})
+            sets = sorted({w["files"] for w in selected if w["server"] == "nginx"}
+                          | ({"w3"} if args.cache and args.cache_sizes else set()))
             docroot = os.path.join(SCRATCH, "docroot")
             t0 = time.monotonic()
             sizes = make_docroot(docroot, sets)
@@ -1042,6 +1197,12 @@ def main():
         print_results(selected, results, w5, tools, w5_ns)
         print_targets(selected, results, w5, w5_ns)
         print_details(selected, results)
+
+        if args.cache:
+            lines = run_cache(loopback, nginx, args, ok)
+            print("\ncache targets:")
+            for ln in lines:
+                print("  " + ln)
 
         if args.memory:
             n, c = args.memory, args.memory_concurrency
