@@ -126,15 +126,10 @@ SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|
 
 
 def sanitizer_env():
-    env = dict(os.environ)
-    libasan = subprocess.run(["cc", "-print-file-name=libasan.so"],
-                             capture_output=True, text=True).stdout.strip()
-    libubsan = subprocess.run(["cc", "-print-file-name=libubsan.so"],
-                              capture_output=True, text=True).stdout.strip()
-    env["LD_PRELOAD"] = f"{libasan} {libubsan}"
-    env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=99:intercept_tls_get_addr=0"
-    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
-    return env
+    """tests/run.py's: the ASan and UBSan runtimes preloaded, with
+    intercept_tls_get_addr=0 (see above)."""
+    import run
+    return run.sanitizer_env()
 
 
 def sql_text(s):
