@@ -13,14 +13,26 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
 
   /stats                 {"inflight", "max_inflight", "connections", "requests", "keys",
                          "not_modified", "body_bytes"}
-  /stats/reset           zero the counters (these routes are never counted,
-                         nor is a connection that served only them)
-  /stats/fail?code=C     from now on /cache answers C (503; "reset": TCP RST);
-                         code=0 back to normal
+  /stats/reset           zero the counters, /changes back to step 0 (these routes
+                         are never counted, nor is a connection that served only them)
+  /stats/advance         the /changes data set moves on one step (a run of an incremental
+                         sync sees new changes); answers {"step": S}
+  /stats/fail?code=C     from now on /cache answers C (503; "reset": TCP RST),
+                         and /changes C (503 for reset); code=0 back to normal
   /cache?id=N&cc=S&etag=E&lm=T&expires=S&vary=V&age=A
                          obj(N) with Cache-Control S, ETag "E", Last-Modified
                          unix time T, Expires now+S seconds, Vary V, Age A;
                          If-None-Match "E" or If-Modified-Since >= T: 304
+  /changes?since=T&page=N&per_page=K   an incrementally synced collection: the
+                         items whose updated_at > T (T "" or absent: all), oldest
+                         first, {"data": [{"id","name","rev","updated_at"}, ...],
+                         "meta": {"page","per_page","total","total_pages","step"}}.
+                         Step 0: items 1-25, rev 0, updated_at 2024-03-01T00:MM:00Z
+                         (MM = id).  Step k (each /stats/advance): items k, k+10 and
+                         k+20 updated (rev k, name "item I rev k") and item 25+k
+                         added, updated_at 2024-03-01THH:0J:00Z (HH = k, J = 1..4 in
+                         that order).  ETag (of the body) and Cache-Control: no-cache;
+                         If-None-Match with the same ETag: 304
   /obj?id=N              {"id":N,"title":"post N","done":false,"author":{...},"tags":[...]}
   /array?n=K             [{"id":1,"name":"item 1"}, ...] K elements
   /wrap?n=K              {"meta":{"page":1,"total":K},"data":{"items":[{"id":1},...]}}
@@ -86,6 +98,7 @@ STATS = {"inflight": 0, "max_inflight": 0, "connections": 0, "requests": 0, "key
          "not_modified": 0, "body_bytes": 0}
 FLAKY = {}
 FAIL = {"code": 0}
+CHANGES = {"step": 0}
 
 REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found",
            303: "See Other", 307: "Temporary Redirect", 308: "Permanent Redirect",
@@ -180,6 +193,8 @@ async def respond(method, path, q, headers, body, reader, writer):
         raise Drop()
     if path == "/cache":
         return cache_route(method, q, headers, writer)
+    if path == "/changes":
+        return changes_route(q, headers)
     if path.startswith("/status/"):
         code = int(path[8:])
         if code < 200 or code > 599:
@@ -342,6 +357,38 @@ async def respond(method, path, q, headers, body, reader, writer):
     return 404, js, b'{"error":"not found"}'
 
 
+def changes_items(step):
+    """The /changes data set at a step: {id: item}."""
+    items = {i: {"id": i, "name": f"item {i}", "rev": 0,
+                 "updated_at": f"2024-03-01T00:{i:02d}:00Z"} for i in range(1, 26)}
+    for k in range(1, step + 1):
+        for j, i in enumerate((k, k + 10, k + 20, 25 + k), 1):
+            items[i] = {"id": i, "name": f"item {i} rev {k}", "rev": k,
+                        "updated_at": f"2024-03-01T{k:02d}:{j:02d}:00Z"}
+    return items
+
+
+def changes_route(q, headers):
+    """The items changed since q["since"], a page of them, with an ETag."""
+    if FAIL["code"]:
+        code = 503 if FAIL["code"] == "reset" else int(FAIL["code"])
+        return code, [("Content-Type", "application/json")], b'{"error":"failing"}'
+    since = q.get("since", "")
+    page, per = max(1, int(q.get("page", 1))), max(1, int(q.get("per_page", 10)))
+    changed = sorted((it for it in changes_items(CHANGES["step"]).values()
+                      if it["updated_at"] > since), key=lambda it: (it["updated_at"], it["id"]))
+    body = json.dumps({"data": changed[(page - 1) * per:page * per],
+                       "meta": {"page": page, "per_page": per, "total": len(changed),
+                                "total_pages": max(1, -(-len(changed) // per)),
+                                "step": CHANGES["step"]}}).encode()
+    etag = '"%08x"' % zlib.crc32(body)
+    h = [("ETag", etag), ("Cache-Control", "no-cache")]
+    if headers.get("if-none-match") == etag:
+        STATS["not_modified"] += 1
+        return 304, h, b""
+    return 200, [("Content-Type", "application/json")] + h, body
+
+
 def cache_route(method, q, headers, writer):
     """A cacheable object, with the caching headers the query asks for."""
     if FAIL["code"] == "reset":
@@ -460,10 +507,17 @@ async def handle(reader, writer):
                 writer.write(head(200, [("Content-Type", "application/json")], 11) + b'{"ok":true}')
                 await writer.drain()
                 continue
+            if url.path == "/stats/advance":
+                CHANGES["step"] += 1
+                data = json.dumps({"step": CHANGES["step"]}).encode()
+                writer.write(head(200, [("Content-Type", "application/json")], len(data)) + data)
+                await writer.drain()
+                continue
             if url.path == "/stats/reset":
                 STATS.update(max_inflight=STATS["inflight"], connections=0, requests=0, keys={},
                              not_modified=0, body_bytes=0)
                 FLAKY.clear()
+                CHANGES["step"] = 0
                 writer.write(head(200, [("Content-Type", "application/json")], 14) + b'{"reset":true}')
                 await writer.drain()
                 continue

@@ -21,6 +21,14 @@ says), over HTTP:
 5. A wide table stored in a database file, its page view: how many HTTP
    requests it makes, with default settings, with suggest_facets off, and
    with ?_nocount=1&_nosuggest=1 (the numbers docs/install.md gives).
+6. A default cache in the configuration (the docs' datasette-cache: the
+   plugin's defaults, cache_mode ttl): a stored wide table over 3 URLs that
+   send no caching headers, its page views (HTML and .json) fetch each URL
+   once, and none after a restart (the cache is a file); one page view
+   without the cache for contrast (printed); a query naming another cache
+   file is refused on the locked connections.  A defaults that is not an
+   object, a bad option in it, or a cache file that cannot be opened stops
+   Datasette at start (4c).
 
 The docs say `datasette ARGS`; Datasette is not installed as a package
 here, so the test runs `VENV/bin/python -m datasette ARGS` with the
@@ -103,9 +111,9 @@ class Datasette:
         except ValueError:
             return status, body
 
-    def one(self, sql):
+    def one(self, sql, db="_memory"):
         """The first value of the first row, or the error."""
-        status, data = self.sql(sql)
+        status, data = self.sql(sql, db)
         if isinstance(data, list) and data:
             return next(iter(data[0].values()))
         return data.get("error") if isinstance(data, dict) else data
@@ -235,7 +243,12 @@ try:
     # 4c. A bad configuration stops Datasette at start, saying why.
     for bad, says in (({"lock": False}, "datasette-apifetch: lock is not a setting"),
                       ({"max_requests": "lots"}, "datasette-apifetch: api_fetch_config: max_requests"),
-                      ({"allow_host": ["x"]}, "datasette-apifetch: unknown setting 'allow_host'")):
+                      ({"allow_host": ["x"]}, "datasette-apifetch: unknown setting 'allow_host'"),
+                      ({"defaults": "ttl"}, "datasette-apifetch: defaults must be an object"),
+                      ({"defaults": {"cache_mode": "sometimes"}},
+                       "datasette-apifetch: api_fetch_config: defaults: api_fetch:"),
+                      ({"defaults": {"cache": "/nonexistent/apifetch-cache.db"}},
+                       "datasette-apifetch: defaults: api_fetch: cache")):
         with open(os.path.join(home, "bad.json"), "w") as f:
             json.dump({"plugins": {"datasette-apifetch": bad}}, f)
         ds = Datasette(python, ["--memory", "-p", "0", "-m", "bad.json"], home, "bad")
@@ -294,6 +307,79 @@ print(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
           "suggest_facets off: 6 requests, the count and the rows (3 URLs each)")
     check(costs.get(("default", "/wide/posts?_nocount=1&_nosuggest=1")) == 3,
           "?_nocount=1&_nosuggest=1: 3 requests, the rows")
+
+    # 6. A default cache from the configuration (the docs' datasette-cache):
+    # the same kind of stored wide table, over /cache URLs that send no
+    # caching header at all, so that only cache_mode ttl makes them
+    # cacheable; each URL carries key=cN, counted per URL by the server.
+    cache_file = os.path.join(home, "apifetch-cache.db")
+    cache_conf = localise(ex["datasette-cache"][1]).replace("/var/cache/datasette/apifetch.db",
+                                                            cache_file)
+    check(json.loads(cache_conf)["plugins"]["datasette-apifetch"]["defaults"]["cache_mode"]
+          == "ttl", "docs datasette-cache: a ttl cache in the plugin's defaults")
+    with open(os.path.join(home, "cache.json"), "w") as f:
+        f.write(cache_conf)
+    make_cached = make_db.replace('"wide.db"', '"cached.db"').replace(
+        '/obj?id={i}"', '/cache?id={i}&key=c{i}"')
+    r = subprocess.run([python, "-c", make_cached, BASE], cwd=home, env=clean_env(),
+                       capture_output=True, text=True, timeout=60)
+    check(r.stdout.strip() == "3", f"cached.db: a stored wide table of 3 /cache URLs "
+          f"{(r.stdout + r.stderr).strip()[-300:]}")
+    views = ["/cached/posts"] * 3 + ["/cached/posts.json"] * 2
+    # Without the cache, for contrast: every read of the table fetches.
+    ds = Datasette(python, ["cached.db", "-p", "0", "-m", "metadata.json"], home, "nocache")
+    servers.append(ds)
+    uncached = None
+    if started(ds, "cached.db, no cache"):
+        loopback_reset()
+        status, body = ds.get(views[0])
+        uncached = loopback_stats()
+        check(status == 200 and "post 3" in body and uncached["keys"].get("c1", 0) > 1,
+              f"no cache: one page view, {uncached['requests']} HTTP requests "
+              f"(per URL {json.dumps(uncached['keys'], sort_keys=True)})")
+        ds.stop()
+    for run in ("first start", "restarted"):
+        ds = Datasette(python, ["cached.db", "-p", "0", "-m", "cache.json"], home, "cache")
+        servers.append(ds)
+        if not started(ds, f"cached.db, ttl cache, {run}"):
+            continue
+        loopback_reset()
+        pages = [ds.get(path) for path in views]
+        stats = loopback_stats()
+        want = {"c1": 1, "c2": 1, "c3": 1} if run == "first start" else {}
+        check(stats["keys"] == want and stats["requests"] == len(want),
+              f"ttl cache, {run}: {len(views)} page views (HTML and .json), "
+              f"{stats['requests']} HTTP requests (per URL {json.dumps(stats['keys'], sort_keys=True)}"
+              f"; {'each URL once' if want else 'none: the cache file outlives the server'})")
+        check(all(status == 200 and all(f"post {i}" in body for i in (1, 2, 3))
+                  for status, body in pages),
+              f"ttl cache, {run}: every page shows the 3 rows "
+              f"({[status for status, _ in pages]})")
+        rows = json.loads(pages[-1][1]).get("rows", []) if pages[-1][0] == 200 else []
+        check(len(rows) == 3, f"ttl cache, {run}: posts.json has 3 rows: {str(rows)[:200]}")
+        status, data = ds.sql("SELECT id, title, _cache FROM posts ORDER BY id", db="cached")
+        check(status == 200 and data == [{"id": i, "title": f"post {i}", "_cache": "hit"}
+                                         for i in (1, 2, 3)],
+              f"ttl cache, {run}: the _cache column says hit: {str(data)[:300]}")
+        if run == "restarted":
+            config = json.loads(ds.one("SELECT api_fetch_config()", db="cached"))
+            check(config["cache"] == cache_file and config["lock"] is True,
+                  f"api_fetch_config() names the host's cache, locked: {config}")
+            status, data = ds.sql("SELECT count(*) AS n FROM api_fetch_cache()", db="cached")
+            check(data == [{"n": 3}], f"api_fetch_cache(): the 3 stored responses: {data}")
+            other = os.path.join(home, "other-cache.db")
+            err = ds.one(f"SELECT status FROM api_fetch('[\"{BASE}/cache?id=1\"]', 1, "
+                         f"'{{\"cache\": \"{other}\"}}')", db="cached")
+            check(str(err) == f'api_fetch: cache "{other}" is not allowed: the settings of '
+                  "this connection are locked (the host names the cache in api_fetch_config's "
+                  "defaults)" and not os.path.exists(other),
+                  f"a query naming another cache file is refused, the file not made: {err}")
+            err = ds.one("""SELECT api_fetch_config('{"defaults": null}')""", db="cached")
+            check("locked" in str(err), f"the defaults cannot be changed from SQL: {err}")
+        ds.stop()
+    print("page views with the ttl cache: HTTP requests per URL",
+          "at most 1 (see above); without it, one page view:",
+          uncached["requests"] if uncached else "?", "requests")
 finally:
     for s in servers:
         if s.proc.poll() is None:

@@ -6,15 +6,22 @@ a Datasette instance, with the instance's limits applied and locked.
     # metadata.json
     {"plugins": {"datasette-apifetch": {
         "allow_hosts": ["api.example.com"],
-        "profiles": {"ex": {"base_url": "https://api.example.com/v1/", "rate": 10}}}}}
+        "profiles": {"ex": {"base_url": "https://api.example.com/v1/", "rate": 10}},
+        "defaults": {"cache": "/var/cache/datasette/apifetch.db", "cache_mode": "ttl",
+                     "cache_ttl_ms": 300000}}}}
 
 Safe by default: with no configuration nothing can be fetched (no host is
 allowed, private addresses are blocked, no environment variable may be read)
 and the limits are locked.  Datasette runs queries on a pool of connections;
 prepare_connection runs for each one, so every connection gets the same
-limits and profiles.  SQL load_extension() is switched off again on every
-connection, also when Datasette's --load-extension switched it on.
+limits, profiles and defaults.  defaults are the options every query starts
+from: a cache named there is the one cache SQL may use (the connections are
+locked), shared by every pooled connection when it is a file, and also used
+by wide tables stored in the database files.  SQL load_extension() is
+switched off again on every connection, also when Datasette's
+--load-extension switched it on.
 """
+import json
 import sqlite3
 
 import apifetch
@@ -33,7 +40,7 @@ DEFAULTS = {
     "max_concurrency": 20,        # transfers in flight per query, on each pooled connection
 }
 # The other settings api_fetch_config takes, passed through as given.
-PASSED = {"disabled", "ca_file"}
+PASSED = {"disabled", "ca_file", "defaults"}
 UNSAFE_ANY_HOST = "UNSAFE_allow_any_host"
 
 
@@ -60,6 +67,9 @@ def settings_from(plugin_config):
         raise ValueError(f"{PLUGIN}: give allow_hosts or {UNSAFE_ANY_HOST}, not both")
     if profiles is not None and not isinstance(profiles, dict):
         raise ValueError(f"{PLUGIN}: profiles must be an object of name: options")
+    if not isinstance(given.get("defaults", {}), dict):
+        raise ValueError(f"{PLUGIN}: defaults must be an object of options (a cache, say: "
+                         '{"cache": "/var/cache/datasette/apifetch.db", "cache_mode": "ttl"})')
     config = {**DEFAULTS, **given}
     if unsafe_any_host:
         config["allow_hosts"] = None
@@ -82,14 +92,29 @@ def load_locked(conn, plugin_config):
         raise ValueError(f"{PLUGIN}: {e}") from e
 
 
+def check_cache(conn):
+    """Opens the cache that the configuration's defaults name, if any, so
+    that a cache file that cannot be made or read (a missing folder, no
+    write permission, not a cache) stops the server at start."""
+    settings = json.loads(conn.execute("SELECT api_fetch_config()").fetchone()[0])
+    if settings.get("cache") is None:
+        return
+    try:
+        conn.execute("SELECT count(*) FROM api_fetch_cache()").fetchone()
+    except sqlite3.Error as e:
+        raise ValueError(f"{PLUGIN}: defaults: {e}") from e
+
+
 @hookimpl
 def startup(datasette):
     # A configuration mistake stops the server here, with its message,
     # instead of failing every query later.
     for database in [None] + list(datasette.databases):
+        plugin_config = datasette.plugin_config(PLUGIN, database=database)
         conn = sqlite3.connect(":memory:")
         try:
-            load_locked(conn, datasette.plugin_config(PLUGIN, database=database))
+            load_locked(conn, plugin_config)
+            check_cache(conn)
         finally:
             conn.close()
 
