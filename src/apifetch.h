@@ -433,8 +433,9 @@ struct Cached {
   char *zHeaders;                /* Its header lines, "Name: value\r\n" each,
                                  ** Set-Cookie left out; or NULL */
   char *zFinalUrl;               /* Where redirects led (Response.zFinalUrl), or NULL */
-  sqlite3_int64 tStored;         /* Unix ms */
-  sqlite3_int64 tFreshUntil;     /* Unix ms: fresh by its headers until then */
+  sqlite3_int64 tStored;         /* Unix ms: stored, or last confirmed by a 304 */
+  sqlite3_int64 tFreshUntil;     /* Unix ms: fresh until then, by its headers, or
+                                 ** by cache_ttl_ms if stored under ttl (if later) */
   sqlite3_int64 tStaleUntil;     /* Unix ms: may be served stale on an error until
                                  ** then; -1 never (must-revalidate, no-cache) */
   char *pBody;                   /* NUL-terminated; nBody bytes */
@@ -452,7 +453,8 @@ int cachestore_get(CacheStore *p, const unsigned char *aKey, Cached *pOut, char 
 int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlShown,
                    const char *zMethod, const Cached *c, sqlite3_int64 maxBytes,
                    char **pzErr);
-/* A 304 made the entry fresh again: new times and header lines. */
+/* A 304 made the entry fresh again: new times (tStored is now when it was
+** confirmed), header lines and final URL. */
 int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c,
                        char **pzErr);
 /* A hit: the entry was used now (written in batches, cachestore_flush). */

@@ -43,8 +43,9 @@ static const char zSchema[] =
   "  status INTEGER NOT NULL,"
   "  content_type TEXT,"
   "  headers TEXT,"                 /* the response's header lines, but Set-Cookie */
-  "  stored_at INTEGER NOT NULL,"   /* unix ms */
-  "  fresh_until INTEGER NOT NULL," /* unix ms: fresh by its headers until then */
+  "  stored_at INTEGER NOT NULL,"   /* unix ms: stored, or last confirmed by a 304 */
+  "  fresh_until INTEGER NOT NULL," /* unix ms: fresh until then, as the policy that
+                                    ** stored it said (its headers; ttl's at least) */
   "  stale_until INTEGER NOT NULL," /* unix ms: may be served stale on error; -1 never */
   "  last_used INTEGER NOT NULL,"   /* unix ms */
   "  size INTEGER NOT NULL,"        /* bytes of body */
@@ -163,7 +164,7 @@ static int store_prepare(CacheStore *p){
     " stale_until = excluded.stale_until, last_used = excluded.last_used,"
     " size = excluded.size, body = excluded.body",
     "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
-    " last_used = ?5 WHERE id = ?1 AND key = ?6",
+    " last_used = ?5, stored_at = ?5, final_url = ?7 WHERE id = ?1 AND key = ?6",
     "UPDATE apifetch_cache SET last_used = ?2 WHERE id = ?1",
     /* The 16 least recently used, while over the cap: a few statements per
     ** store at most, as each store adds one body. */
@@ -415,7 +416,8 @@ int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c
   sqlite3_bind_text(s, 2, c->zHeaders, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, c->tFreshUntil);
   sqlite3_bind_int64(s, 4, c->tStaleUntil);
-  sqlite3_bind_int64(s, 5, cache_now_ms());
+  sqlite3_bind_int64(s, 5, c->tStored);
+  sqlite3_bind_text(s, 7, c->zFinalUrl, -1, SQLITE_STATIC);
   return store_write(p, s, 0, "cannot update an entry", pzErr);
 }
 

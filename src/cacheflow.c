@@ -262,8 +262,9 @@ static char *header_block(CURL *h, const char *zOld, int *pbOom){
 ** for at tRequest and came at tResponse (unix ms).  Returns 1 if the
 ** headers allow storing it (RFC 9111 section 3), 0 if not, or -1 on out of
 ** memory. */
-static int entry_times(Cached *c, sqlite3_int64 tRequest, sqlite3_int64 tResponse,
-                       const char *zMethod){
+static int entry_times(Engine *e, Cached *c, sqlite3_int64 tRequest,
+                       sqlite3_int64 tResponse, const char *zMethod){
+  const Options *o = e->pOpt;
   static const char *const azName[] = { "cache-control", "expires", "date", "age",
       "last-modified", "etag", "vary", "pragma" };
   char *az[8];
@@ -279,6 +280,12 @@ static int entry_times(Cached *c, sqlite3_int64 tRequest, sqlite3_int64 tRespons
   c->tFreshUntil = tResponse + (lifetime>age ? (lifetime - age)*1000 : 0);
   c->tStaleUntil = (info.bMustRevalidate || info.bNoCache) ? -1
                  : c->tFreshUntil + (info.staleIfError>0 ? info.staleIfError*1000 : 0);
+  /* Under ttl the entry is fresh for cache_ttl_ms whatever its headers
+  ** say: so says fresh_until too, for api_fetch_cache and pruning. */
+  if( o->eCacheMode==CM_TTL && c->tFreshUntil < tResponse + o->cacheTtlMs ){
+    c->tFreshUntil = tResponse + o->cacheTtlMs;
+  }
+  c->tStored = tResponse;
   return cache_storable(zMethod, c->status, &info);
 }
 
@@ -314,7 +321,7 @@ int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzEr
   if( bOom ) return SQLITE_NOMEM;
   sqlite3_free(c->zHeaders);
   c->zHeaders = zBlock;
-  if( entry_times(c, attempt_sent(t, now), now, t->req.zMethod)<0 ) return SQLITE_NOMEM;
+  if( entry_times(e, c, attempt_sent(t, now), now, t->req.zMethod)<0 ) return SQLITE_NOMEM;
   /* Where this 304 came from: the entry's final URL is the last hop's. */
   if( t->nRedirect>0 && t->zHopUrl ){
     char *z = sqlite3_mprintf("%s", t->zHopUrl);
@@ -361,7 +368,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   c.zFinalUrl = r->zFinalUrl;
   c.zHeaders = header_block(t->easy, 0, &bOom);
   if( bOom ) return SQLITE_NOMEM;
-  bStorable = entry_times(&c, attempt_sent(t, now), now, r->req.zMethod);
+  bStorable = entry_times(e, &c, attempt_sent(t, now), now, r->req.zMethod);
   if( bStorable<0 ){ sqlite3_free(c.zHeaders); return SQLITE_NOMEM; }
   /* ttl and refresh store whatever the headers say: the user chose them
   ** over the server's word. */

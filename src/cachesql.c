@@ -9,9 +9,12 @@
 **
 ** The cache is named as the cache option names it (a file, or ":memory:"
 ** for the connection's own), or not at all for the host's default cache.
-** Both are SQLITE_DIRECTONLY, and on a locked connection reach only the
-** host's cache (conn_cache_named): a cache is a file of someone's.
-** Neither shows keys, request headers or bodies, which are not stored.
+** Both are SQLITE_DIRECTONLY (a cache is a file, named by whoever wrote
+** the SQL), and refuse to run on a locked connection: there the cache is
+** the host's, shared by everyone whose SQL runs on it, who should neither
+** read the URLs the others fetched nor empty it.  The host reads its
+** cache file with the sqlite3 shell, as any SQLite database.  Neither
+** shows keys, request headers or bodies, which are not stored.
 */
 #include <assert.h>
 #include <errno.h>
@@ -106,7 +109,12 @@ static int cacheClose(sqlite3_vtab_cursor *cur){
 static int cache_error(sqlite3_vtab_cursor *cur, int rc, char *zErr){
   sqlite3_free(cur->pVtab->zErrMsg);
   cur->pVtab->zErrMsg = zErr;
-  return rc;
+  return zErr ? rc : SQLITE_NOMEM;
+}
+
+static char *locked_error(const char *zWho){
+  return sqlite3_mprintf("%s: the settings of this connection are locked, and its cache "
+                         "is the host's: not to be read or pruned from SQL", zWho);
 }
 
 static int cacheNext(sqlite3_vtab_cursor *cur){
@@ -129,6 +137,9 @@ static int cacheFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   char *zErr = 0;
   int rc;
   (void)idxStr; (void)argc;
+  if( pConn->guard.bLocked ){
+    return cache_error(cur, SQLITE_ERROR, locked_error("api_fetch_cache"));
+  }
   sqlite3_finalize(c->pStmt);
   c->pStmt = 0;
   c->bEof = 1;
@@ -187,7 +198,9 @@ sqlite3_module cachesql_module = {
 ** condition of what, a JSON object; returns how many.
 **
 **   {"host": "api.example.com"}     entries of that host
-**   {"older_than_ms": 86400000}     stored more than a day ago
+**   {"older_than_ms": 86400000}     stored (or confirmed by a 304) more than
+**                                   a day ago
+**   {"unused_for_ms": 604800000}    not used for a week
 **   {"stale": true}                 no longer fresh by their headers
 **   {"all": true}                   every entry
 */
@@ -195,6 +208,7 @@ typedef struct Prune Prune;
 struct Prune {
   const char *zHost;             /* or NULL */
   sqlite3_int64 olderThanMs;     /* or -1 */
+  sqlite3_int64 unusedForMs;     /* or -1 */
   int bStale, bAll;
 };
 
@@ -204,6 +218,7 @@ static int prune_read(const cJSON *pRoot, Prune *w, char **pzErr){
   const cJSON *v;
   memset(w, 0, sizeof(*w));
   w->olderThanMs = -1;
+  w->unusedForMs = -1;
   *pzErr = 0;
   if( !cJSON_IsObject(pRoot) || pRoot->child==0 ){
     *pzErr = sqlite3_mprintf("api_fetch_cache_prune: what to delete must be an object such as "
@@ -215,21 +230,22 @@ static int prune_read(const cJSON *pRoot, Prune *w, char **pzErr){
     const char *k = v->string;
     if( strcmp(k, "host")==0 && cJSON_IsString(v) ){
       w->zHost = v->valuestring;
-    }else if( strcmp(k, "older_than_ms")==0 && cJSON_IsNumber(v) && v->valuedouble>=0
-           && v->valuedouble<9e15 ){
-      w->olderThanMs = (sqlite3_int64)v->valuedouble;
+    }else if( (strcmp(k, "older_than_ms")==0 || strcmp(k, "unused_for_ms")==0)
+           && cJSON_IsNumber(v) && v->valuedouble>=0 && v->valuedouble<9e15 ){
+      *(k[0]=='o' ? &w->olderThanMs : &w->unusedForMs) = (sqlite3_int64)v->valuedouble;
     }else if( (strcmp(k, "stale")==0 || strcmp(k, "all")==0) && cJSON_IsBool(v) ){
       if( k[0]=='s' ) w->bStale = cJSON_IsTrue(v); else w->bAll = cJSON_IsTrue(v);
     }else{
       *pzErr = sqlite3_mprintf("api_fetch_cache_prune: \"%s\" must be %s", k,
           strcmp(k, "host")==0 ? "a string"
-          : strcmp(k, "older_than_ms")==0 ? "a number of milliseconds"
+          : (strcmp(k, "older_than_ms")==0 || strcmp(k, "unused_for_ms")==0)
+            ? "a number of milliseconds"
           : (strcmp(k, "stale")==0 || strcmp(k, "all")==0) ? "true or false"
-          : "one of host, older_than_ms, stale, all");
+          : "one of host, older_than_ms, unused_for_ms, stale, all");
       return SQLITE_ERROR;
     }
   }
-  if( !w->zHost && w->olderThanMs<0 && !w->bStale && !w->bAll ){
+  if( !w->zHost && w->olderThanMs<0 && w->unusedForMs<0 && !w->bStale && !w->bAll ){
     *pzErr = sqlite3_mprintf("api_fetch_cache_prune: no condition is set; to delete every "
                              "entry say {\"all\": true}");
     return SQLITE_ERROR;
@@ -242,12 +258,14 @@ static int prune_run(CacheStore *s, const Prune *w, sqlite3_int64 *pn){
   sqlite3_int64 now = cache_now_ms();
   int rc = sqlite3_prepare_v2(s->db,
       "DELETE FROM apifetch_cache WHERE (?1 IS NULL OR host = ?1)"
-      " AND (?2 < 0 OR stored_at < ?3 - ?2) AND (NOT ?4 OR fresh_until <= ?3)", -1, &st, 0);
+      " AND (?2 < 0 OR stored_at < ?3 - ?2) AND (NOT ?4 OR fresh_until <= ?3)"
+      " AND (?5 < 0 OR last_used < ?3 - ?5)", -1, &st, 0);
   if( rc==SQLITE_OK ){
     if( w->zHost ) sqlite3_bind_text(st, 1, w->zHost, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, w->olderThanMs);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int(st, 4, w->bStale);
+    sqlite3_bind_int64(st, 5, w->unusedForMs);
     rc = sqlite3_step(st);
     if( rc==SQLITE_DONE ){
       rc = SQLITE_OK;
@@ -269,6 +287,13 @@ void cachesql_prune_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_int64 n = 0;
   int rc;
   (void)argc;
+  if( pConn->guard.bLocked ){
+    zErr = locked_error("api_fetch_cache_prune");
+    if( zErr==0 ){ sqlite3_result_error_nomem(ctx); return; }
+    sqlite3_result_error(ctx, zErr, -1);
+    sqlite3_free(zErr);
+    return;
+  }
   if( zWhat==0 ) zWhat = "";
   errno = 0;
   pRoot = cJSON_ParseWithOpts(zWhat, 0, 1);
