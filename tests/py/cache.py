@@ -1,0 +1,493 @@
+"""The persistent HTTP cache (issue 13), item by item: the modes, the keys,
+what is never stored, stale-if-error, LRU, the SQL face, the files it
+refuses, processes sharing a file, resuming a killed crawl, the guard,
+pagination and the wide face through the cache, the counters.
+
+The loopback server's /cache route serves obj(id) with whatever caching
+headers the query asks for and answers 304 to a matching validator; its
+/stats count requests, 304s and body bytes, which is how "no request" and
+"no body" are proved here."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from _common import BASE, ROOT, check, connect, finish
+
+TMP = tempfile.TemporaryDirectory()
+D = TMP.name
+_n = [0]
+
+
+def path(name):
+    return os.path.join(D, name)
+
+
+def server(route):
+    with urllib.request.urlopen(BASE + route, timeout=10) as r:
+        return json.load(r)
+
+
+def stats():
+    return server("/stats")
+
+
+def fail(code):
+    server(f"/stats/fail?code={code}")
+
+
+def uid():
+    """A fresh object id: no two checks share a URL."""
+    _n[0] += 1
+    return 1000 + _n[0]
+
+
+def fetch(conn, urls, opts, conc=4, cols="url, status, cache, error, data"):
+    if isinstance(urls, str):
+        urls = [urls]
+    return conn.execute(f"SELECT {cols} FROM api_fetch(?, ?, ?) ORDER BY url_index, record_index",
+                        (json.dumps(urls), conc, json.dumps(opts))).fetchall()
+
+
+def one(conn, url, opts):
+    """(status, cache, error, data) of one URL, and what the server saw."""
+    before = stats()
+    rows = fetch(conn, url, opts)
+    after = stats()
+    assert len(rows) == 1, rows
+    seen = {k: after[k] - before[k] for k in ("requests", "not_modified", "body_bytes")}
+    return rows[0][1:], seen
+
+
+def counters(conn):
+    return dict(conn.execute("SELECT name, value FROM api_fetch_stats()").fetchall())
+
+
+def entries(conn, cache, where="1"):
+    return conn.execute(f"SELECT url, final_url, status, size, fresh FROM api_fetch_cache(?) "
+                        f"WHERE {where}", (cache,)).fetchall()
+
+
+def error_of(fn):
+    try:
+        fn()
+    except sqlite3.Error as e:
+        return str(e)
+    return None
+
+
+def C(i, **q):
+    return BASE + f"/cache?id={i}" + "".join(f"&{k}={v}" for k, v in q.items())
+
+
+# ---------------------------------------------------------------------------
+# Mode http: the server's headers.
+conn = connect()
+H = {"cache": path("http.db")}
+
+u = C(uid(), cc="max-age=60")
+(r1, s1), (r2, s2) = one(conn, u, H), one(conn, u, H)
+check(r1[1] == "miss" and s1["requests"] == 1, f"max-age: first a miss ({r1[1]}, {s1})")
+check(r2[1] == "hit" and s2["requests"] == 0 and r2[3] == r1[3],
+      f"max-age: then a hit, no request, the same body ({r2[1]}, {s2})")
+
+u = C(uid())
+one(conn, u, H)
+r, s = one(conn, u, H)
+check(r[1] == "miss" and s["requests"] == 1 and s["not_modified"] == 0,
+      f"no freshness, no validator: fetched again, a miss ({r[1]}, {s})")
+
+u = C(uid(), etag="e1")
+r1, s1 = one(conn, u, H)
+r2, s2 = one(conn, u, H)
+check(r2[1] == "revalidated" and s2["requests"] == 1 and s2["not_modified"] == 1
+      and s2["body_bytes"] == 0 and r2[0] == 200 and r2[3] == r1[3],
+      f"ETag: If-None-Match, a 304, no body, the stored body given ({r2[1]}, {s2})")
+
+lm = int(time.time()) - 5       # so recent that the heuristic gives no freshness
+u = C(uid(), lm=lm)
+one(conn, u, H)
+r, s = one(conn, u, H)
+check(r[1] == "revalidated" and s["not_modified"] == 1 and s["body_bytes"] == 0,
+      f"Last-Modified: If-Modified-Since, a 304 ({r[1]}, {s})")
+
+u = C(uid(), cc="no-store", etag="ns")
+one(conn, u, H)
+r, s = one(conn, u, H)
+check(r[1] == "miss" and s["requests"] == 1 and s["not_modified"] == 0
+      and entries(conn, H["cache"], f"url = '{u}'") == [],
+      f"no-store: never stored ({r[1]}, {s})")
+
+u = C(uid(), cc="no-cache,max-age=600", etag="nc")
+one(conn, u, H)
+(r2, s2), (r3, s3) = one(conn, u, H), one(conn, u, H)
+check(r2[1] == r3[1] == "revalidated" and s2["not_modified"] == s3["not_modified"] == 1,
+      f"no-cache: asked every time, even with max-age ({r2[1]} {r3[1]}, {s2} {s3})")
+
+u = C(uid(), expires=600)
+one(conn, u, H)
+r, s = one(conn, u, H)
+check(r[1] == "hit" and s["requests"] == 0, f"Expires in the future: a hit ({r[1]}, {s})")
+u = C(uid(), expires=-600)
+one(conn, u, H)
+r, s = one(conn, u, H)
+check(r[1] == "miss" and s["requests"] == 1, f"Expires in the past: fetched again ({r[1]}, {s})")
+
+u = C(uid(), cc="max-age=100", age=50)
+one(conn, u, H)
+r, s = one(conn, u, H)
+check(r[1] == "hit" and s["requests"] == 0, f"Age 50 of max-age 100: still fresh ({r[1]}, {s})")
+u = C(uid(), cc="max-age=100", age=150)
+one(conn, u, H)
+r, s = one(conn, u, H)
+check(r[1] == "miss" and s["requests"] == 1, f"Age 150 of max-age 100: stale on arrival ({r[1]}, {s})")
+
+i = uid()
+u = C(i, cc="max-age=600", vary="X-Lang")
+ra, sa = one(conn, u, dict(H, headers={"X-Lang": "fr"}))
+rb, sb = one(conn, u, dict(H, headers={"X-Lang": "de"}))
+rc, sc = one(conn, u, dict(H, headers={"X-Lang": "fr"}))
+rd, sd = one(conn, u, H)
+check(ra[1] == rb[1] == rd[1] == "miss" and rc[1] == "hit"
+      and sb["requests"] == 1 and sc["requests"] == 0,
+      f"Vary: another header value is another entry ({ra[1]} {rb[1]} {rc[1]} {rd[1]})")
+check(len(entries(conn, H["cache"], f"url = '{u}'")) == 3, "Vary: three entries for one URL")
+u = C(uid(), cc="max-age=600", vary="*")
+one(conn, u, H)
+r, s = one(conn, u, H)
+check(r[1] == "miss" and s["requests"] == 1, f"Vary: * is never stored ({r[1]})")
+
+u = C(uid(), cc="max-age=600")
+r, s = one(conn, u, dict(H, user_agent="agent-a"))
+r2, s2 = one(conn, u, dict(H, user_agent="agent-b"))
+check(r2[1] == "miss" and s2["requests"] == 1, "another User-Agent is another entry")
+
+u = BASE + f"/cache?id={uid()}&cc=max-age=600"
+r, _ = one(conn, [{"url": u, "method": "HEAD"}], H)
+r2, s2 = one(conn, [{"url": u, "method": "HEAD"}], H)
+r3, s3 = one(conn, u, H)
+check(r2[1] == "hit" and r3[1] == "miss" and s3["requests"] == 1,
+      f"HEAD is cached, under its own key ({r[1]} {r2[1]} {r3[1]})")
+
+# ---------------------------------------------------------------------------
+# Mode ttl: anything 2xx, fresh for cache_ttl_ms, then asked again.
+T = dict(H, cache_mode="ttl", cache_ttl_ms=400)
+u = C(uid(), cc="no-store", etag="t1")
+(r1, s1), (r2, s2) = one(conn, u, T), one(conn, u, T)
+check(r1[1] == "miss" and r2[1] == "hit" and s2["requests"] == 0,
+      f"ttl: stores even no-store, a hit within the ttl ({r1[1]} {r2[1]}, {s2})")
+time.sleep(0.5)
+r3, s3 = one(conn, u, T)
+check(r3[1] == "revalidated" and s3["not_modified"] == 1,
+      f"ttl: past the ttl, asked again (conditionally) ({r3[1]}, {s3})")
+u = C(uid(), cc="max-age=3600")
+one(conn, u, T)
+time.sleep(0.5)
+r, s = one(conn, u, T)
+check(r[1] == "miss" and s["requests"] == 1,
+      f"ttl: its ttl, not the server's max-age, says when ({r[1]}, {s})")
+
+# ---------------------------------------------------------------------------
+# Mode refresh: always asks, conditionally when it can, and stores.
+R = dict(H, cache_mode="refresh")
+u = C(uid(), cc="max-age=3600", etag="r1")
+one(conn, u, H)
+r, s = one(conn, u, R)
+check(r[1] == "revalidated" and s["requests"] == 1 and s["not_modified"] == 1,
+      f"refresh: a fresh entry is asked about anyway, conditionally ({r[1]}, {s})")
+u = C(uid(), cc="no-store")
+r1, s1 = one(conn, u, R)
+check(r1[1] == "miss" and s1["requests"] == 1 and len(entries(conn, H["cache"], f"url = '{u}'")) == 1,
+      f"refresh: stores what it gets, no-store too ({r1[1]})")
+r2, s2 = one(conn, u, R)
+check(r2[1] == "miss" and s2["requests"] == 1, f"refresh: no validator, fetched again ({r2[1]})")
+
+# ---------------------------------------------------------------------------
+# Mode offline: never the network.
+O = dict(H, cache_mode="offline")
+fresh, old, missing = C(uid(), cc="max-age=600"), C(uid()), C(uid(), cc="max-age=600")
+one(conn, fresh, H)
+one(conn, old, H)
+before = stats()
+rows = fetch(conn, [fresh, old, missing], O)
+check(stats()["requests"] == before["requests"], "offline: no request at all")
+check([r[2] for r in rows] == ["hit", "stale", "miss"] and rows[0][4] and rows[1][4],
+      f"offline: a fresh entry is a hit, an old one given as stale ({[r[2] for r in rows]})")
+check(rows[2][3] is not None and "not in the cache" in rows[2][3] and "offline" in rows[2][3]
+      and rows[2][4] is None, f"offline: a missing URL is an error row saying so: {rows[2][3]}")
+r, s = one(conn, [{"url": fresh, "method": "POST", "body": {"a": 1}}], O)
+check(r[2] is not None and "offline" in r[2] and s["requests"] == 0,
+      f"offline: a POST is an error row: {r[2]}")
+
+# ---------------------------------------------------------------------------
+# Keys.
+K = {"cache": path("keys.db")}
+kconn = connect()
+u = C(uid(), cc="max-age=600")
+ra, _ = one(kconn, u, dict(K, bearer="tok-alpha-7731"))
+rb, sb = one(kconn, u, dict(K, bearer="tok-bravo-7731"))
+rc, sc = one(kconn, u, dict(K, bearer="tok-alpha-7731"))
+check(rb[1] == "miss" and sb["requests"] == 1 and rc[1] == "hit" and sc["requests"] == 0,
+      f"bearer: another token is another entry ({ra[1]} {rb[1]} {rc[1]})")
+u = C(uid(), cc="max-age=600")
+one(kconn, u, dict(K, basic="user:pw-charlie-7731"))
+rb, sb = one(kconn, u, dict(K, basic="user:pw-delta-7731"))
+rn, sn = one(kconn, u, K)
+check(rb[1] == "miss" and rn[1] == "miss" and sn["requests"] == 1,
+      f"basic: another password, or none, is another entry ({rb[1]} {rn[1]})")
+u = C(uid(), cc="max-age=600")
+one(kconn, u, dict(K, headers={"X-Api-Key": "hdr-echo-7731"}))
+r, s = one(kconn, u, dict(K, headers={"X-Api-Key": "hdr-foxtrot-7731"}))
+check(r[1] == "miss", f"a header's value is in the key ({r[1]})")
+os.environ["APIFETCH_CACHE_TEST_SECRET"] = "env-golf-7731"
+u = C(uid(), cc="max-age=600")
+r, s = one(kconn, u, dict(K, query={"key": "${env:APIFETCH_CACHE_TEST_SECRET}"}))
+r2, s2 = one(kconn, u, dict(K, query={"key": "${env:APIFETCH_CACHE_TEST_SECRET}"}))
+stored = [e[0] for e in entries(kconn, K["cache"], "url LIKE '%key=%'")]
+check(r2[1] == "hit" and len(stored) == 1 and "env-golf" not in stored[0] and "key=" in stored[0],
+      f"${{env:}} in query: a hit, the URL stored redacted: {stored}")
+os.environ["APIFETCH_CACHE_TEST_SECRET"] = "env-hotel-7731"
+r3, s3 = one(kconn, u, dict(K, query={"key": "${env:APIFETCH_CACHE_TEST_SECRET}"}))
+check(r3[1] == "miss", f"${{env:}}: another value of the secret is another entry ({r3[1]})")
+for m in ("POST", "PUT"):
+    u = BASE + f"/echo?id={uid()}"
+    one(kconn, [{"url": u, "method": m, "body": {"n": 1}}], K)
+    r, s = one(kconn, [{"url": u, "method": m, "body": {"n": 1}}], K)
+    check(r[1] is None or r[1] == "miss", f"{m}: not cached ({r[1]})")
+    check(s["requests"] == 1 and entries(kconn, K["cache"], f"url = '{u}'") == [],
+          f"{m}: asked again, nothing stored")
+# A body on a GET (request objects may carry one): another body, another entry.
+u = BASE + f"/cache?id={uid()}&cc=max-age=600"
+reqs = lambda b: [{"url": u, "method": "GET", "body": b}]
+one(kconn, reqs("alpha"), K)
+r, s = one(kconn, reqs("beta"), K)
+r2, s2 = one(kconn, reqs("alpha"), K)
+check(r[1] == "miss" and s["requests"] == 1 and r2[1] == "hit",
+      f"the request body is in the key ({r[1]} {r2[1]})")
+kconn.close()
+# Not one secret in the file, its WAL or its shared memory, in any form.
+import base64
+raw = b""
+for f in os.listdir(D):
+    if f.startswith("keys.db"):
+        raw += open(path(f), "rb").read()
+secrets = [b"tok-alpha-7731", b"tok-bravo-7731", b"pw-charlie-7731", b"pw-delta-7731",
+           b"hdr-echo-7731", b"hdr-foxtrot-7731", b"env-golf-7731", b"env-hotel-7731",
+           base64.b64encode(b"user:pw-charlie-7731"), base64.b64encode(b"user:pw-delta-7731")]
+found = [s.decode() for s in secrets if s in raw]
+check(len(raw) > 0 and not found, f"no secret anywhere in the cache files ({len(raw)} bytes): {found}")
+
+# ---------------------------------------------------------------------------
+# Never stored: errors, partial bodies, bodies too big.
+N = {"cache": path("never.db"), "cache_mode": "ttl", "max_attempts": 1}
+nconn = connect()
+for route in ("/status/404", "/status/500", "/truncated", "/reset_mid"):
+    u = BASE + route + f"?id={uid()}"
+    r1, _ = one(nconn, u, N)
+    r2, s2 = one(nconn, u, N)
+    check(r1[2] is not None and r2[1] != "hit" and s2["requests"] == 1
+          and entries(nconn, N["cache"], f"url = '{u}'") == [],
+          f"{route}: not stored ({r1[2]})")
+u = BASE + f"/bigstring?mb=0.01&id={uid()}"
+r1, _ = one(nconn, u, dict(N, max_bytes=5000))
+check(r1[2] is not None and entries(nconn, N["cache"], f"url = '{u}'") == [],
+      f"a body over max_bytes: an error, not stored ({r1[2]})")
+r1, _ = one(nconn, u, dict(N, cache_max_bytes=5000))
+r2, s2 = one(nconn, u, dict(N, cache_max_bytes=5000))
+check(r1[2] is None and r2[1] == "miss" and s2["requests"] == 1
+      and entries(nconn, N["cache"], f"url = '{u}'") == [],
+      f"a body over cache_max_bytes: given, not stored ({r1[1]} {r2[1]})")
+r1, _ = one(nconn, u, N)
+r2, s2 = one(nconn, u, dict(N, max_bytes=5000))
+check(r2[1] != "hit" and r2[2] is not None and s2["requests"] == 1,
+      f"stored under a larger max_bytes, not given past a smaller one ({r2[1]}, {r2[2]})")
+nconn.close()
+
+# ---------------------------------------------------------------------------
+# stale-if-error.
+S = {"cache": path("stale.db"), "max_attempts": 2, "retry_base_ms": 1, "retry_max_ms": 5}
+sconn = connect()
+ok_url, mr_url = C(uid(), cc="max-age=0"), C(uid(), cc="max-age=0,must-revalidate")
+one(sconn, ok_url, S)
+one(sconn, mr_url, S)
+try:
+    fail(503)
+    r, s = one(sconn, ok_url, dict(S, cache_stale_ms=600000))
+    check(r[0] == 200 and r[1] == "stale" and r[2] is None and r[3] and s["requests"] == 2,
+          f"503 after retries, cache_stale_ms: the stored copy, marked stale ({r[:3]}, {s})")
+    r, s = one(sconn, ok_url, S)
+    check(r[1] != "stale" and r[2] is not None and "503" in r[2] and r[3] is None,
+          f"503 without cache_stale_ms: the error row ({r[:3]})")
+    r, s = one(sconn, mr_url, dict(S, cache_stale_ms=600000))
+    check(r[1] != "stale" and r[2] is not None and r[3] is None,
+          f"must-revalidate forbids serving it stale ({r[:3]})")
+    r, s = one(sconn, ok_url, dict(S, cache_stale_ms=1))
+    check(r[1] != "stale" and r[2] is not None,
+          f"staler than cache_stale_ms: the error row ({r[:3]})")
+    fail("reset")
+    r, s = one(sconn, ok_url, dict(S, cache_stale_ms=600000))
+    check(r[1] == "stale" and r[2] is None and r[3], f"a reset connection: stale ({r[:3]})")
+    c = counters(sconn)
+    check(c["cache_stale"] == 1 and c["errors"] == 0, f"counted as cache_stale: {c['cache_stale']}")
+finally:
+    fail(0)
+sconn.close()
+
+# ---------------------------------------------------------------------------
+# The SQL face: api_fetch_cache and api_fetch_cache_prune.
+P = {"cache": path("prune.db")}
+pconn = connect()
+fetch(pconn, [C(uid(), cc="max-age=600"), C(uid(), cc="max-age=600"), C(uid())], P)
+fetch(pconn, ["http://localhost:" + BASE.rsplit(":", 1)[1] + f"/cache?id={uid()}&cc=max-age=600"], P)
+cols = [d[0] for d in pconn.execute("SELECT * FROM api_fetch_cache(?)", (P["cache"],)).description]
+check(cols == ["host", "url", "final_url", "method", "status", "content_type", "size",
+               "stored_at", "fresh_until", "last_used", "fresh"], f"its columns: {cols}")
+rows = pconn.execute("SELECT host, method, status, content_type, size > 0, fresh,"
+                     " stored_at <= datetime('now') FROM api_fetch_cache(?) ORDER BY host, fresh",
+                     (P["cache"],)).fetchall()
+check(rows == [("127.0.0.1", "GET", 200, "application/json", 1, 0, 1),
+               ("127.0.0.1", "GET", 200, "application/json", 1, 1, 1),
+               ("127.0.0.1", "GET", 200, "application/json", 1, 1, 1),
+               ("localhost", "GET", 200, "application/json", 1, 1, 1)], f"its rows: {rows}")
+prune = lambda what, cache=P["cache"]: pconn.execute("SELECT api_fetch_cache_prune(?, ?)",
+                                                     (cache, what)).fetchone()[0]
+check(prune('{"host": "localhost"}') == 1, "prune by host")
+check(prune('{"stale": true}') == 1, "prune the stale")
+check(prune('{"older_than_ms": 3600000}') == 0, "prune older than an hour: none")
+time.sleep(0.02)
+check(prune('{"older_than_ms": 10, "host": "nowhere"}') == 0, "conditions combine (and)")
+check(prune('{"older_than_ms": 10}') == 2, "prune older than 10 ms")
+fetch(pconn, [C(uid(), cc="max-age=600")], P)
+check(prune('{"all": true}') == 1 and entries(pconn, P["cache"]) == [], "prune all")
+for what, want in [('{"all": false}', "no condition"),
+                   ("[1]", "must be an object"), ("nonsense", "must be an object"),
+                   (None, "must be an object"),
+                   ('{"host": 1}', '"host" must be a string'),
+                   ('{"older_than_ms": -1}', '"older_than_ms" must be a number'),
+                   ('{"older_than_ms": "1"}', '"older_than_ms" must be a number'),
+                   ('{"stale": 1}', '"stale" must be true or false'),
+                   ('{"bogus": true}', "one of host, older_than_ms, stale, all")]:
+    e = error_of(lambda: prune(what))
+    check(e is not None and want in e, f"prune({what}): {e}")
+e = error_of(lambda: pconn.execute("SELECT * FROM api_fetch_cache()").fetchall())
+check(e is not None and "no cache named" in e, f"api_fetch_cache() without a default: {e}")
+e = error_of(lambda: prune('{"all": true}', None))
+check(e is not None and "no cache named" in e, f"prune(NULL, ...) without a default: {e}")
+pconn.close()
+
+# ":memory:" lives with its connection.
+m1, m2 = connect(), connect()
+u = C(uid(), cc="max-age=600")
+one(m1, u, {"cache": ":memory:"})
+r, s = one(m2, u, {"cache": ":memory:"})
+r1, s1 = one(m1, u, {"cache": ":memory:"})
+check(r[1] == "miss" and s["requests"] == 1 and r1[1] == "hit",
+      f":memory: is the connection's own ({r[1]} on another, {r1[1]} on its own)")
+check(len(entries(m2, ":memory:")) == 1 and len(entries(m1, ":memory:")) == 1,
+      ":memory: lists only its own connection's entries")
+m1.close()
+m2.close()
+
+# ---------------------------------------------------------------------------
+# Files that are not a cache: a clear error naming the file, no crash.
+bconn = connect()
+with open(path("random.db"), "wb") as f:
+    f.write(os.urandom(8192))
+foreign = sqlite3.connect(path("foreign.db"))
+foreign.execute("CREATE TABLE customers(id, name)")
+foreign.execute("INSERT INTO customers VALUES (1, 'x')")
+foreign.commit()
+foreign.close()
+os.mkdir(path("dir.db"))
+oldfmt = path("oldfmt.db")
+one(bconn, C(uid()), {"cache": oldfmt})
+bconn.close()
+bconn = connect()
+raw = sqlite3.connect(oldfmt)
+raw.execute("UPDATE apifetch_cache_meta SET value = 99 WHERE name = 'format'")
+raw.commit()
+raw.close()
+for name, want in [("random.db", "not a database"), ("foreign.db", "not an apifetch cache"),
+                   ("dir.db", "cannot open"), ("oldfmt.db", "another version"),
+                   ("random.db/x.db", "cannot open"), ("nodir/x.db", "cannot open")]:
+    p = path(name)
+    e = error_of(lambda: fetch(bconn, C(uid(), cc="max-age=60"), {"cache": p}))
+    e2 = error_of(lambda: bconn.execute("SELECT * FROM api_fetch_cache(?)", (p,)).fetchall())
+    check(e is not None and p in e and want in e and e2 is not None and p in e2,
+          f"{name}: {e}")
+with open(path("foreign.db"), "rb") as f:
+    check(b"apifetch" not in f.read(), "the foreign database was not written to")
+bconn.close()
+
+# ---------------------------------------------------------------------------
+# The guard.
+gconn = connect()
+host_cache = path("host.db")
+gconn.execute("SELECT api_fetch_config(?)",
+              (json.dumps({"defaults": {"cache": host_cache}, "max_requests": 1,
+                           "lock": True}),))
+u = C(uid(), cc="max-age=600")
+r1 = gconn.execute("SELECT cache FROM api_fetch(?)", (json.dumps([u]),)).fetchall()
+r2 = gconn.execute("SELECT cache FROM api_fetch(?)", (json.dumps([u]),)).fetchall()
+check(r1 == [("miss",)] and r2 == [("hit",)], f"locked: the host's default cache applies ({r1} {r2})")
+e = error_of(lambda: fetch(gconn, u, {"cache": path("mine.db")}))
+check(e is not None and "not allowed" in e and "locked" in e and not os.path.exists(path("mine.db")),
+      f"locked: a query naming another cache is an error, no file made: {e}")
+e = error_of(lambda: fetch(gconn, u, {"cache": ":memory:"}))
+check(e is not None and "not allowed" in e, f"locked: not even :memory: ({e})")
+r = fetch(gconn, u, {"cache": None})
+check(len(r) == 1 and r[0][2] is None and r[0][3] is None, f'locked: "cache": null is allowed ({r})')
+r = fetch(gconn, u, {"cache": host_cache})
+check(r[0][2] == "hit", "locked: naming the host's cache is allowed")
+e = error_of(lambda: gconn.execute("SELECT * FROM api_fetch_cache(?)", (path("mine.db"),)).fetchall())
+check(e is not None and "not allowed" in e, f"locked: api_fetch_cache of another file: {e}")
+check(len(gconn.execute("SELECT * FROM api_fetch_cache()").fetchall()) == 1,
+      "locked: api_fetch_cache() lists the host's")
+e = error_of(lambda: gconn.execute("SELECT api_fetch_cache_prune(?, '{\"all\": true}')",
+                                   (path("mine.db"),)).fetchall())
+check(e is not None and "not allowed" in e, f"locked: prune of another file: {e}")
+warm = [C(uid(), cc="max-age=600") for _ in range(10)]
+for u in warm:
+    gconn.execute("SELECT count(*) FROM api_fetch(?)", (json.dumps([u]),)).fetchall()
+before = stats()["requests"]
+rows = gconn.execute("SELECT cache FROM api_fetch(?, 10)", (json.dumps(warm),)).fetchall()
+check(rows == [("hit",)] * 10 and stats()["requests"] == before,
+      f"max_requests 1: a warm run of 10 URLs passes ({len(rows)} rows)")
+e = error_of(lambda: gconn.execute("SELECT cache FROM api_fetch(?, 10)",
+                                   (json.dumps([C(uid(), cc="max-age=600") for _ in range(3)]),)
+                                   ).fetchall())
+check(e is not None and "max_requests" in e, f"max_requests 1: a cold run of 3 does not ({e})")
+check(gconn.execute("SELECT api_fetch_cache_prune(NULL, '{\"all\": true}')").fetchone()[0] >= 11,
+      "locked: prune of the host's cache")
+gconn.close()
+
+# A wide table stored in a database file may not name a cache.
+fconn = connect()
+fconn.execute("ATTACH ? AS f", (path("tables.db"),))
+ul = json.dumps([C(uid(), cc="max-age=600")]).replace("'", "''")
+e = error_of(lambda: (fconn.execute(f"CREATE VIRTUAL TABLE f.w USING api_fetch(url_list='{ul}', "
+                                    f"columns='id INTEGER', cache='{path('w.db')}')"),
+                      fconn.execute("SELECT * FROM f.w").fetchall()))
+check(e is not None and "may not name a cache" in e and not os.path.exists(path("w.db")),
+      f"a wide table in a file naming a cache: {e}")
+fconn.close()
+
+# APIFETCH_CONFIG: the host's default cache and policy, for a process.
+code = (f"import sys, json; sys.path.insert(0, {os.path.join(ROOT, 'tests', 'py')!r}); "
+        f"sys.argv = ['x', {BASE!r}]; from _common import connect; c = connect(); "
+        f"u = json.dumps([{C(uid(), cc='no-store')!r}]); "
+        "print(json.dumps([c.execute('SELECT cache FROM api_fetch(?)', (u,)).fetchall() "
+        "for _ in range(2)]))")
+env = dict(os.environ, APIFETCH_CONFIG=json.dumps(
+    {"defaults": {"cache": path("envcfg.db"), "cache_mode": "ttl"}, "lock": True}))
+out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                     timeout=60)
+check(out.stdout.strip() == '[[["miss"]], [["hit"]]]',
+      f"APIFETCH_CONFIG names the cache and its mode: {out.stdout.strip()} {out.stderr[-300:]}")
+
+finish()
