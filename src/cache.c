@@ -160,10 +160,12 @@ static int store_prepare(CacheStore *p){
     "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
     " last_used = ?5 WHERE key = ?1",
     "UPDATE apifetch_cache SET last_used = ?2 WHERE key = ?1",
-    /* The 16 least recently used, while over the cap: a few statements per
-    ** store at most, as each store adds one body. */
-    "DELETE FROM apifetch_cache WHERE rowid IN (SELECT rowid FROM apifetch_cache"
-    " ORDER BY last_used LIMIT 16) AND (SELECT value FROM apifetch_cache_meta"
+    /* The least recently used, while over the cap.  One a statement: the
+    ** cap is looked at once per statement, so a batch would go whole even
+    ** when its first entry is enough (every entry, the new one too, where
+    ** there are fewer than the batch). */
+    "DELETE FROM apifetch_cache WHERE rowid = (SELECT rowid FROM apifetch_cache"
+    " ORDER BY last_used, rowid LIMIT 1) AND (SELECT value FROM apifetch_cache_meta"
     " WHERE name = 'total_bytes') > ?1",
   };
   sqlite3_stmt **apStmt[] = { &p->pGet, &p->pPut, &p->pRefresh, &p->pTouch, &p->pEvict };

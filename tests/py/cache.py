@@ -339,6 +339,37 @@ finally:
 sconn.close()
 
 # ---------------------------------------------------------------------------
+# LRU: a small cache_max_bytes; the least recently used go first.
+L = {"cache": ":memory:", "cache_max_bytes": 0}
+lconn = connect()
+urls = [C(uid(), cc="max-age=600") for _ in range(5)]
+size = None
+for u in urls[:3]:
+    one(lconn, u, L)
+    time.sleep(0.005)
+size = entries(lconn, ":memory:")[0][3]
+L["cache_max_bytes"] = 3 * size + size // 2       # room for three
+r, _ = one(lconn, urls[0], L)                      # the oldest, used again
+time.sleep(0.005)
+one(lconn, urls[3], L)                             # a fourth: one must go
+kept = [e[0] for e in entries(lconn, ":memory:")]
+check(r[1] == "hit" and sorted(kept) == sorted([urls[0], urls[2], urls[3]]),
+      f"over the cap, only the least recently used goes (the recent hit stays): "
+      f"{[urls.index(k) for k in kept]}")
+time.sleep(0.005)
+one(lconn, urls[4], L)
+kept = [e[0] for e in entries(lconn, ":memory:")]
+check(sorted(kept) == sorted([urls[0], urls[3], urls[4]]),
+      f"and the next: {[urls.index(k) for k in kept]}")
+many = [C(uid(), cc="max-age=600") for _ in range(30)]
+fetch(lconn, many, dict(L, cache_max_bytes=0), conc=1)
+n_before = lconn.execute("SELECT count(*), sum(size) FROM api_fetch_cache(':memory:')").fetchone()
+one(lconn, C(uid(), cc="max-age=600"), dict(L, cache_max_bytes=n_before[1]))
+n_after = lconn.execute("SELECT count(*) FROM api_fetch_cache(':memory:')").fetchone()[0]
+check(n_after == n_before[0], f"one in, one out, of {n_before[0]} entries: {n_after} left")
+lconn.close()
+
+# ---------------------------------------------------------------------------
 # The SQL face: api_fetch_cache and api_fetch_cache_prune.
 P = {"cache": path("prune.db")}
 pconn = connect()
