@@ -157,8 +157,10 @@ static int store_prepare(CacheStore *p){
     " stored_at = excluded.stored_at, fresh_until = excluded.fresh_until,"
     " stale_until = excluded.stale_until, last_used = excluded.last_used,"
     " size = excluded.size, body = excluded.body",
+    /* A 304: the server says the body is current now, so it counts as
+    ** stored now (cache_mode ttl counts cache_ttl_ms from stored_at). */
     "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
-    " last_used = ?5 WHERE key = ?1",
+    " stored_at = ?5, last_used = ?5 WHERE key = ?1",
     "UPDATE apifetch_cache SET last_used = ?2 WHERE key = ?1",
     /* The least recently used, while over the cap.  One a statement: the
     ** cap is looked at once per statement, so a batch would go whole even

@@ -185,6 +185,8 @@ time.sleep(0.5)
 r3, s3 = one(conn, u, T)
 check(r3[1] == "revalidated" and s3["not_modified"] == 1,
       f"ttl: past the ttl, asked again (conditionally) ({r3[1]}, {s3})")
+r4, s4 = one(conn, u, T)
+check(r4[1] == "hit" and s4["requests"] == 0, f"ttl: the 304 renewed it ({r4[1]}, {s4})")
 u = C(uid(), cc="max-age=3600")
 one(conn, u, T)
 time.sleep(0.5)
