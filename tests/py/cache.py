@@ -397,7 +397,7 @@ check(prune('{"older_than_ms": 10, "host": "nowhere"}') == 0, "conditions combin
 check(prune('{"older_than_ms": 10}') == 2, "prune older than 10 ms")
 fetch(pconn, [C(uid(), cc="max-age=600")], P)
 check(prune('{"all": true}') == 1 and entries(pconn, P["cache"]) == [], "prune all")
-for what, want in [('{"all": false}', "no condition"),
+for what, want in [("{}", "no condition"), ('{"all": false}', "no condition"),
                    ("[1]", "must be an object"), ("nonsense", "must be an object"),
                    (None, "must be an object"),
                    ('{"host": 1}', '"host" must be a string'),
