@@ -263,6 +263,11 @@ for m in ("POST", "PUT"):
     check(r[1] is None or r[1] == "miss", f"{m}: not cached ({r[1]})")
     check(s["requests"] == 1 and entries(kconn, K["cache"], f"url = '{u}'") == [],
           f"{m}: asked again, nothing stored")
+# Not under ttl or refresh either, which store what the headers forbid.
+for mode in ("ttl", "refresh"):
+    u = BASE + f"/echo?id={uid()}"
+    one(kconn, [{"url": u, "method": "POST", "body": {"n": 1}}], dict(K, cache_mode=mode))
+    check(entries(kconn, K["cache"], f"url = '{u}'") == [], f"{mode}: a POST is not stored")
 # A body on a GET (request objects may carry one): another body, another entry.
 u = BASE + f"/cache?id={uid()}&cc=max-age=600"
 reqs = lambda b: [{"url": u, "method": "GET", "body": b}]
@@ -271,6 +276,11 @@ r, s = one(kconn, reqs("beta"), K)
 r2, s2 = one(kconn, reqs("alpha"), K)
 check(r[1] == "miss" and s["requests"] == 1 and r2[1] == "hit",
       f"the request body is in the key ({r[1]} {r2[1]})")
+# A cookie the server sets is never stored (it may be a session).
+u = C(uid(), cc="max-age=600", cookie="cookie-india-7731")
+one(kconn, u, K)
+r, s = one(kconn, u, K)
+check(r[1] == "hit", f"a response with Set-Cookie is stored ({r[1]})")
 kconn.close()
 # Not one secret in the file, its WAL or its shared memory, in any form.
 import base64
@@ -280,7 +290,8 @@ for f in os.listdir(D):
         raw += open(path(f), "rb").read()
 secrets = [b"tok-alpha-7731", b"tok-bravo-7731", b"pw-charlie-7731", b"pw-delta-7731",
            b"hdr-echo-7731", b"hdr-foxtrot-7731", b"env-golf-7731", b"env-hotel-7731",
-           base64.b64encode(b"user:pw-charlie-7731"), base64.b64encode(b"user:pw-delta-7731")]
+           base64.b64encode(b"user:pw-charlie-7731"), base64.b64encode(b"user:pw-delta-7731"),
+           b"session=cookie-india"]
 found = [s.decode() for s in secrets if s in raw]
 check(len(raw) > 0 and not found, f"no secret anywhere in the cache files ({len(raw)} bytes): {found}")
 
@@ -299,11 +310,15 @@ u = BASE + f"/bigstring?mb=0.01&id={uid()}"
 r1, _ = one(nconn, u, dict(N, max_bytes=5000))
 check(r1[2] is not None and entries(nconn, N["cache"], f"url = '{u}'") == [],
       f"a body over max_bytes: an error, not stored ({r1[2]})")
+small = C(uid(), cc="max-age=600")
+one(nconn, small, N)
 r1, _ = one(nconn, u, dict(N, cache_max_bytes=5000))
 r2, s2 = one(nconn, u, dict(N, cache_max_bytes=5000))
 check(r1[2] is None and r2[1] == "miss" and s2["requests"] == 1
       and entries(nconn, N["cache"], f"url = '{u}'") == [],
       f"a body over cache_max_bytes: given, not stored ({r1[1]} {r2[1]})")
+check(len(entries(nconn, N["cache"], f"url = '{small}'")) == 1,
+      "and it did not push out what was there")
 r1, _ = one(nconn, u, N)
 r2, s2 = one(nconn, u, dict(N, max_bytes=5000))
 check(r2[1] != "hit" and r2[2] is not None and s2["requests"] == 1,
@@ -522,5 +537,196 @@ out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                      timeout=60)
 check(out.stdout.strip() == '[[["miss"]], [["hit"]]]',
       f"APIFETCH_CONFIG names the cache and its mode: {out.stdout.strip()} {out.stderr[-300:]}")
+
+# ---------------------------------------------------------------------------
+# Pagination through the cache: each page its own entry.
+PG = {"cache": path("pages.db"), "cache_mode": "ttl", "record_path": "data"}
+pconn = connect()
+
+
+def pages(url, opts):
+    before = stats()["requests"]
+    rows = sorted(fetch(pconn, url, opts, cols="page, data ->> '$.id', cache, error"))
+    return rows, stats()["requests"] - before
+
+
+for name, pag in [("total_pages", {"type": "page", "total_pages": "meta.total_pages"}),
+                  ("total_header", {"type": "page", "total_header": "X-Total-Count",
+                                    "per_page": 10}),
+                  ("link", {"type": "link"})]:
+    u = BASE + f"/items?per_page=10&total=35&k={uid()}"
+    rows1, n1 = pages(u, dict(PG, paginate=pag))
+    rows2, n2 = pages(u, dict(PG, paginate=pag))
+    check(len(rows1) == 35 and n1 == 4 and {r[2] for r in rows1} == {"miss"},
+          f"{name}: 35 rows from 4 pages, each a miss ({len(rows1)}, {n1} requests)")
+    check(n2 == 0 and [r[:2] for r in rows2] == [r[:2] for r in rows1]
+          and {r[2] for r in rows2} == {"hit"} and len(entries(pconn, PG["cache"],
+                                                               f"url LIKE '%&k={u[-4:]}%'")) == 4,
+          f"{name}: again, all hits, no request, the same rows, 4 entries ({n2} requests)")
+# Fan-out from a cached first page: only the first page is stored, then the
+# whole collection is asked for; the total comes from the stored page.
+for name, pag in [("total_pages", {"type": "page", "total_pages": "meta.total_pages"}),
+                  ("total_header", {"type": "page", "total_header": "X-Total-Count",
+                                    "per_page": 10})]:
+    u = BASE + f"/items?per_page=10&total=35&k={uid()}&delay=100"
+    rows1, n1 = pages(u, dict(PG, paginate=dict(pag, max_pages=1)))
+    t0 = time.time()
+    before = stats()
+    rows2, n2 = pages(u, dict(PG, paginate=pag))
+    secs = time.time() - t0
+    check(n1 == 1 and len(rows1) == 10 and n2 == 3 and len(rows2) == 35
+          and [r[2] for r in rows2 if r[0] == 0] == ["hit"] * 10
+          and {r[2] for r in rows2 if r[0] > 0} == {"miss"},
+          f"{name}: a cached first page still gives the total: 3 pages fetched ({n2})")
+    check(secs < 0.3, f"{name}: and fetched at once, not one after another ({secs:.2f} s)")
+# A redirect, then a relative next page: the stored page keeps its final URL.
+for name, pag in [("link", {"type": "link"}), ("next", {"type": "next", "next_path": "next"})]:
+    u = BASE + f"/rbase/a/start?k={uid()}"
+    o = dict(PG, record_path="items", paginate=pag)
+    r1 = sorted(fetch(pconn, u, o, cols="page, data ->> '$.p', cache, error"))
+    before = stats()["requests"]
+    r2 = sorted(fetch(pconn, u, o, cols="page, data ->> '$.p', cache, error"))
+    n2 = stats()["requests"] - before
+    check([r[1] for r in r1] == ["b1", "b2"] and [r[1] for r in r2] == ["b1", "b2"]
+          and [r[2] for r in r2] == ["hit", "hit"] and n2 == 0,
+          f"{name} after a redirect: page 2 from the final URL, cached or not ({r1} {r2})")
+    fu = entries(pconn, PG["cache"], f"url = '{u}'")
+    check(len(fu) == 1 and fu[0][1] == BASE + "/rbase/b/page1",
+          f"{name}: the entry of the redirected URL says where it led: {fu}")
+pconn.close()
+
+# ---------------------------------------------------------------------------
+# The wide face: its sample at CREATE goes through the cache, and _cache.
+wconn = connect()
+wurls = [C(uid(), cc="max-age=600") for _ in range(3)]
+ul = json.dumps(wurls)
+before = stats()["requests"]
+wconn.execute(f"CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list='{ul}', "
+              f"cache='{path('wide.db')}')")
+n_create = stats()["requests"] - before
+# The first scan gives the sample's own responses (misses); the next, hits.
+rows1 = wconn.execute("SELECT id, title, _cache FROM w ORDER BY id").fetchall()
+rows = wconn.execute("SELECT id, title, _cache FROM w ORDER BY id").fetchall()
+n_select = stats()["requests"] - before - n_create
+check(n_create == 3 and n_select == 0 and [r[2] for r in rows1] == ["miss"] * 3
+      and [r[2] for r in rows] == ["hit"] * 3 and rows[0][1].startswith("post ")
+      and [r[:2] for r in rows] == [r[:2] for r in rows1],
+      f"wide: the sample is stored at CREATE, later scans get hits ({n_create}, {n_select}, {rows})")
+wconn.execute(f"CREATE VIRTUAL TABLE temp.w2 USING api_fetch(url_list='{ul}', "
+              f"cache='{path('wide.db')}')")
+check(stats()["requests"] - before == 3, "wide: a second table's sample is answered by the cache")
+wconn.execute(f"CREATE VIRTUAL TABLE temp.w3 USING api_fetch(url_list='{ul}')")
+check([r[0] for r in wconn.execute("SELECT _cache FROM w3")] == [None] * 3,
+      "wide: no cache, _cache is NULL")
+wconn.close()
+
+# ---------------------------------------------------------------------------
+# The counters: requests and bytes are the network's; the cache's own.
+sconn = connect()
+X = {"cache": ":memory:"}
+a, b, c = C(uid(), cc="max-age=600"), C(uid(), etag="x"), C(uid())
+fetch(sconn, [a, b, c], X)
+st1 = counters(sconn)
+before = stats()
+rows = fetch(sconn, [a, b, c], X)
+after = stats()
+st2 = counters(sconn)
+sizes = [len(r[4]) for r in rows]
+check(st1["cache_misses"] == 3 and st1["requests"] == 3 and st1["cache_hits"] == 0
+      and st1["cache_bytes_saved"] == 0, f"cold: 3 misses, 3 requests: {st1}")
+check(st2["cache_hits"] == 1 and st2["cache_revalidated"] == 1 and st2["cache_misses"] == 1
+      and st2["cache_stale"] == 0 and st2["requests"] == 2 == after["requests"] - before["requests"]
+      and st2["bytes"] == after["body_bytes"] - before["body_bytes"] == sizes[2]
+      and st2["cache_bytes_saved"] == sizes[0] + sizes[1] and st2["urls"] == 3,
+      f"warm: a hit, a revalidation, a miss; requests and bytes the network's: {st2}")
+fetch(sconn, [a], {})
+st3 = counters(sconn)
+check(all(st3[k] == 0 for k in ("cache_hits", "cache_revalidated", "cache_stale",
+                                "cache_misses", "cache_bytes_saved"))
+      and fetch(sconn, [a], {})[0][2] is None, "no cache: the cache's counters are 0, cache NULL")
+sconn.close()
+
+# ---------------------------------------------------------------------------
+# Two processes filling one cache file at once (the file new to both).
+WORKER = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[5])
+from _common import connect
+base, cache, lo, hi = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+start = float(sys.argv[6])
+extra = sys.argv[7] if len(sys.argv) > 7 else ""
+c = connect()
+urls = [f"{base}/cache?id={i}&cc=max-age=3600{extra}" for i in range(lo, hi)]
+while time.time() < start:
+    time.sleep(0.001)
+r = c.execute("SELECT count(*), count(error), total(cache = 'hit') FROM api_fetch(?, ?, ?)",
+              (json.dumps(urls), int(sys.argv[8]) if len(sys.argv) > 8 else 20,
+               json.dumps({"cache": cache}))).fetchone()
+print(json.dumps(r), flush=True)
+"""
+worker = path("worker.py")
+with open(worker, "w") as f:
+    f.write(WORKER)
+pydir = os.path.join(ROOT, "tests", "py")
+shared = path("shared.db")
+start = time.time() + 0.5
+procs = [subprocess.Popen([sys.executable, worker, BASE, shared, str(lo), str(lo + 300), pydir,
+                           str(start), "&delay=2"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+         for lo in (200000, 200300)]
+outs = [p.communicate(timeout=120) for p in procs]
+res = [json.loads(o[0]) if p.returncode == 0 and o[0] else (p.returncode, o[1][-500:])
+       for p, o in zip(procs, outs)]
+raw = sqlite3.connect(shared)
+check(raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "the cache file is in WAL mode")
+n_entries = raw.execute("SELECT count(*) FROM apifetch_cache").fetchone()[0]
+integrity = raw.execute("PRAGMA integrity_check").fetchone()[0]
+total = raw.execute("SELECT (SELECT value FROM apifetch_cache_meta WHERE name = 'total_bytes')"
+                    " = (SELECT sum(size) FROM apifetch_cache)").fetchone()[0]
+raw.close()
+check(res == [[300, 0, 0.0], [300, 0, 0.0]] and n_entries == 600 and integrity == "ok" and total,
+      f"two processes, 300 URLs each into one new file: {res}, {n_entries} entries, "
+      f"integrity {integrity}, total_bytes right: {bool(total)}")
+
+# ---------------------------------------------------------------------------
+# Resume: a crawl killed half-way fetches, run again, only what is missing.
+crawl = path("crawl.db")
+N_URLS = 400
+base_req = stats()["requests"]
+proc = subprocess.Popen([sys.executable, worker, BASE, crawl, "300000", str(300000 + N_URLS),
+                         pydir, "0", "&delay=50", "10"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+deadline = time.time() + 60
+while time.time() < deadline and proc.poll() is None:
+    if stats()["requests"] - base_req >= N_URLS // 2:
+        break
+    time.sleep(0.005)
+sent_before_kill = stats()["requests"] - base_req
+proc.send_signal(signal.SIGKILL)
+proc.communicate()
+killed = proc.returncode == -signal.SIGKILL
+raw = sqlite3.connect(crawl)
+stored = raw.execute("SELECT count(*) FROM apifetch_cache").fetchone()[0]
+raw.close()
+rconn = connect()
+before = stats()["requests"]
+rows = fetch(rconn, [C(i, cc="max-age=3600", delay=50) for i in range(300000, 300000 + N_URLS)],
+             {"cache": crawl}, conc=10, cols="url_index, status, cache, error")
+rerun = stats()["requests"] - before
+rconn.close()
+raw = sqlite3.connect(crawl)
+integrity = raw.execute("PRAGMA integrity_check").fetchone()[0]
+final = raw.execute("SELECT count(*) FROM apifetch_cache").fetchone()[0]
+raw.close()
+print(f"resume: killed={killed} after {sent_before_kill} requests, {stored} entries stored; "
+      f"rerun: {rerun} requests, {len(rows)} rows, {sum(r[2] == 'hit' for r in rows)} hits, "
+      f"{final} entries, integrity {integrity}")
+check(killed and 0 < stored < N_URLS, f"the crawl was killed half-way ({stored} stored)")
+check(rerun == N_URLS - stored and len(rows) == N_URLS
+      and sorted(r[0] for r in rows) == list(range(N_URLS))
+      and all(r[1] == 200 and r[3] is None for r in rows)
+      and sum(r[2] == "hit" for r in rows) == stored,
+      f"the rerun asked only for the {N_URLS} - {stored} missing ({rerun}), all rows back")
+check(integrity == "ok" and final == N_URLS, f"the file is sound ({integrity}), {final} entries")
 
 finish()
