@@ -338,7 +338,10 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp){
   ** not under ttl, which is the user overriding the server's headers. */
   if( c->tStaleUntil<0 && o->eCacheMode!=CM_TTL ) return SQLITE_OK;
   if( now>=tFresh && now>c->tStaleUntil && now>tFresh + o->cacheStaleMs ) return SQLITE_OK;
-  return answer_slot(t, now<tFresh ? CACHE_HIT : CACHE_STALE, ppResp);
+  /* "stale" even when still fresh (refresh asks about fresh entries): the
+  ** copy stands in for a fetch that failed, and a "hit" is an answer
+  ** without a request (api_fetch_stats). */
+  return answer_slot(t, CACHE_STALE, ppResp);
 }
 
 int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){

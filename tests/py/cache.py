@@ -351,6 +351,17 @@ try:
     check(r[1] == "stale" and r[2] is None and r[3], f"a reset connection: stale ({r[:3]})")
     c = counters(sconn)
     check(c["cache_stale"] == 1 and c["errors"] == 0, f"counted as cache_stale: {c['cache_stale']}")
+    # refresh asks even when the entry is fresh; if that fails, the copy
+    # given is not a hit (a hit is an answer without a request).
+    fresh_url = C(uid(), cc="max-age=600")
+    fail(0)
+    one(sconn, fresh_url, S)
+    fail(503)
+    r, s = one(sconn, fresh_url, dict(S, cache_mode="refresh"))
+    c = counters(sconn)
+    check(r[0] == 200 and r[1] == "stale" and r[2] is None and s["requests"] == 2
+          and c["cache_hits"] == 0 and c["cache_stale"] == 1,
+          f"refresh, the server failing: the fresh copy, marked stale, not hit ({r[:3]}, {s})")
 finally:
     fail(0)
 sconn.close()
