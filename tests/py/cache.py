@@ -483,6 +483,37 @@ with open(path("foreign.db"), "rb") as f:
     check(b"apifetch" not in f.read(), "the foreign database was not written to")
 bconn.close()
 
+# A cache file is input like any other: times at the ends of the int64
+# range (a corrupt file, or someone's) must not overflow the arithmetic
+# (the sanitizer build stops on it), nor crash anything.
+hconn = connect()
+hfile = path("hostile.db")
+hu = [C(uid(), cc="max-age=600", etag="h") for _ in range(3)]
+fetch(hconn, hu, {"cache": hfile})
+hconn.close()
+raw = sqlite3.connect(hfile)
+raw.execute("UPDATE apifetch_cache SET stored_at = 9223372036854775807,"
+            " fresh_until = 9223372036854775807, stale_until = 9223372036854775807"
+            " WHERE url = ?", (hu[0],))
+raw.execute("UPDATE apifetch_cache SET stored_at = -9223372036854775808,"
+            " fresh_until = -9223372036854775808, stale_until = -9223372036854775808"
+            " WHERE url = ?", (hu[1],))
+raw.execute("UPDATE apifetch_cache SET body = x'00ff', content_type = NULL, headers = NULL,"
+            " final_url = 'not a url', size = -5 WHERE url = ?", (hu[2],))
+raw.commit()
+raw.close()
+hconn = connect()
+for mode in ("http", "ttl", "refresh", "offline"):
+    try:
+        fail(503 if mode == "refresh" else 0)
+        rows = fetch(hconn, hu, {"cache": hfile, "cache_mode": mode, "max_attempts": 1,
+                                 "cache_stale_ms": 2**53}, cols="url, cache, error")
+    finally:
+        fail(0)
+    check(len(rows) == 3 and rows[0][1] in ("hit", "stale") and rows[0][2] is None,
+          f"{mode}: times at the ends of the range ({[r[1:] for r in rows]})")
+hconn.close()
+
 # ---------------------------------------------------------------------------
 # The guard.
 gconn = connect()
