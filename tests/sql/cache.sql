@@ -39,6 +39,8 @@ SELECT data FROM api_fetch('["$BASE/stats/fail?code=0"]');
 -- The size cap: room for two bodies; the least recently used goes.
 SELECT count(*) FROM api_fetch('["$BASE/cache?id=11&cc=max-age=600"]', 1, '{"cache": ":memory:"}');
 SELECT count(*) FROM api_fetch('["$BASE/cache?id=12&cc=max-age=600"]', 1, '{"cache": ":memory:"}');
+-- (a few ms between: recency is kept in ms, and a tie goes by age)
+SELECT count(*) FROM api_fetch('["$BASE/obj?id=1&delay=20"]');
 SELECT count(*) FROM api_fetch('["$BASE/cache?id=11&cc=max-age=600"]', 1, '{"cache": ":memory:"}');
 SELECT count(*) FROM api_fetch('["$BASE/cache?id=13&cc=max-age=600"]', 1,
   '{"cache": ":memory:", "cache_max_bytes": 300}');
