@@ -163,13 +163,17 @@ static int store_prepare(CacheStore *p){
     " stored_at = excluded.stored_at, fresh_until = excluded.fresh_until,"
     " stale_until = excluded.stale_until, last_used = excluded.last_used,"
     " size = excluded.size, body = excluded.body",
+    /* A 304: the server says the body is current now, so it counts as
+    ** stored now (cache_mode ttl counts cache_ttl_ms from stored_at). */
     "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
     " last_used = ?5, stored_at = ?5, final_url = ?7 WHERE id = ?1 AND key = ?6",
     "UPDATE apifetch_cache SET last_used = ?2 WHERE id = ?1",
-    /* The 16 least recently used, while over the cap: a few statements per
-    ** store at most, as each store adds one body. */
-    "DELETE FROM apifetch_cache WHERE rowid IN (SELECT rowid FROM apifetch_cache"
-    " ORDER BY last_used LIMIT 16) AND (SELECT value FROM apifetch_cache_meta"
+    /* The least recently used, while over the cap.  One a statement: the
+    ** cap is looked at once per statement, so a batch would go whole even
+    ** when its first entry is enough (every entry, the new one too, where
+    ** there are fewer than the batch). */
+    "DELETE FROM apifetch_cache WHERE rowid = (SELECT rowid FROM apifetch_cache"
+    " ORDER BY last_used, rowid LIMIT 1) AND (SELECT value FROM apifetch_cache_meta"
     " WHERE name = 'total_bytes') > ?1",
   };
   sqlite3_stmt **apStmt[] = { &p->pGet, &p->pPut, &p->pRefresh, &p->pTouch, &p->pEvict };

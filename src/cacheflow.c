@@ -32,6 +32,13 @@
 ** is capped at a day. */
 #define CACHE_HEURISTIC_CAP_S 86400
 
+/* t + ms, where t came from the cache file (which may hold any int64, as
+** any input may) and ms is a knob (0 to 2^53): at most INT64_MAX, never
+** an overflow. */
+static sqlite3_int64 time_after(sqlite3_int64 t, sqlite3_int64 ms){
+  return t > INT64_MAX - ms ? INT64_MAX : t + ms;
+}
+
 static int method_cacheable(const Request *q){
   if( q->zMethod ) return strcmp(q->zMethod, "GET")==0 || strcmp(q->zMethod, "HEAD")==0;
   return q->pBody==0;                      /* a body without a method is a POST */
@@ -147,7 +154,8 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
   }
   if( rc!=SQLITE_ROW ) return rc;
   now = cache_now_ms();
-  bFresh = o->eCacheMode==CM_TTL ? now < c.tStored + o->cacheTtlMs : now < c.tFreshUntil;
+  bFresh = o->eCacheMode==CM_TTL ? now < time_after(c.tStored, o->cacheTtlMs)
+                                  : now < c.tFreshUntil;
   if( bOffline || (bFresh && o->eCacheMode!=CM_REFRESH) ){
     rc = cachestore_touch(e->pCache, e->aPendKey);
     if( rc ){ cached_clear(&c); return rc; }
@@ -338,14 +346,20 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp){
   const Options *o = e->pOpt;
   const Cached *c = t->pCached;
   sqlite3_int64 now = cache_now_ms();
-  sqlite3_int64 tFresh = o->eCacheMode==CM_TTL ? c->tStored + o->cacheTtlMs : c->tFreshUntil;
+  sqlite3_int64 tFresh = o->eCacheMode==CM_TTL ? time_after(c->tStored, o->cacheTtlMs)
+                                               : c->tFreshUntil;
   *ppResp = 0;
   if( status!=0 && status!=500 && status!=502 && status!=503 && status!=504 ) return SQLITE_OK;
   /* must-revalidate and no-cache forbid it (RFC 9111 section 4.2.4), but
   ** not under ttl, which is the user overriding the server's headers. */
   if( c->tStaleUntil<0 && o->eCacheMode!=CM_TTL ) return SQLITE_OK;
-  if( now>=tFresh && now>c->tStaleUntil && now>tFresh + o->cacheStaleMs ) return SQLITE_OK;
-  return answer_slot(t, now<tFresh ? CACHE_HIT : CACHE_STALE, ppResp);
+  if( now>=tFresh && now>c->tStaleUntil && now>time_after(tFresh, o->cacheStaleMs) ){
+    return SQLITE_OK;
+  }
+  /* "stale" even when still fresh (refresh asks about fresh entries): the
+  ** copy stands in for a fetch that failed, and a "hit" is an answer
+  ** without a request (api_fetch_stats). */
+  return answer_slot(t, CACHE_STALE, ppResp);
 }
 
 int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){

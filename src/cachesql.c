@@ -220,7 +220,7 @@ static int prune_read(const cJSON *pRoot, Prune *w, char **pzErr){
   w->olderThanMs = -1;
   w->unusedForMs = -1;
   *pzErr = 0;
-  if( !cJSON_IsObject(pRoot) || pRoot->child==0 ){
+  if( !cJSON_IsObject(pRoot) ){     /* {} is "no condition", said below */
     *pzErr = sqlite3_mprintf("api_fetch_cache_prune: what to delete must be an object such as "
                            "{\"host\": \"api.example.com\"}, {\"older_than_ms\": 86400000}, "
                            "{\"stale\": true} or {\"all\": true}");

@@ -19,9 +19,10 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          sync sees new changes); answers {"step": S}
   /stats/fail?code=C     from now on /cache answers C (503; "reset": TCP RST),
                          and /changes C (503 for reset); code=0 back to normal
-  /cache?id=N&cc=S&etag=E&lm=T&expires=S&vary=V&age=A
+  /cache?id=N&cc=S&etag=E&lm=T&expires=S&vary=V&age=A&cookie=C
                          obj(N) with Cache-Control S, ETag "E", Last-Modified
-                         unix time T, Expires now+S seconds, Vary V, Age A;
+                         unix time T, Expires now+S seconds, Vary V, Age A,
+                         Set-Cookie session=C;
                          If-None-Match "E" or If-Modified-Since >= T: 304
   /changes?since=T&page=N&per_page=K   an incrementally synced collection: the
                          items whose updated_at > T (T "" or absent: all), oldest
@@ -409,6 +410,8 @@ def cache_route(method, q, headers, writer):
         h.append(("Vary", q["vary"]))
     if "age" in q:
         h.append(("Age", q["age"]))
+    if "cookie" in q:
+        h.append(("Set-Cookie", "session=%s; HttpOnly" % q["cookie"]))
     inm, ims = headers.get("if-none-match"), headers.get("if-modified-since")
     fresh = False
     if "etag" in q and inm is not None:
