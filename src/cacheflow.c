@@ -330,10 +330,15 @@ int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzEr
   sqlite3_free(c->zHeaders);
   c->zHeaders = zBlock;
   if( entry_times(e, c, attempt_sent(t, now), now, t->req.zMethod)<0 ) return SQLITE_NOMEM;
-  /* Where this 304 came from: the entry's final URL is the last hop's. */
-  if( t->nRedirect>0 && t->zHopUrl ){
-    char *z = sqlite3_mprintf("%s", t->zHopUrl);
-    if( z==0 ) return SQLITE_NOMEM;
+  /* Where this 304 came from: the entry's final URL is now the last hop's,
+  ** or none if no redirect was followed this time (redacted as stored). */
+  {
+    const Options *o = e->pOpt;
+    char *z = 0;
+    if( t->nRedirect>0 && t->zHopUrl ){
+      z = o->nSecret ? options_redact(o, t->zHopUrl) : sqlite3_mprintf("%s", t->zHopUrl);
+      if( z==0 ) return SQLITE_NOMEM;
+    }
     sqlite3_free(c->zFinalUrl);
     c->zFinalUrl = z;
   }
