@@ -100,7 +100,9 @@ def check_cache(conn):
     if settings.get("cache") is None:
         return
     try:
-        conn.execute("SELECT count(*) FROM api_fetch_cache()").fetchone()
+        # An empty list fetches nothing but opens the cache, as any query
+        # would (api_fetch_cache() itself is refused once locked).
+        conn.execute("SELECT count(*) FROM api_fetch('[]')").fetchone()
     except sqlite3.Error as e:
         raise ValueError(f"{PLUGIN}: defaults: {e}") from e
 
