@@ -20,7 +20,12 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /cache?id=N&cc=S&etag=E&lm=T&expires=S&vary=V&age=A
                          obj(N) with Cache-Control S, ETag "E", Last-Modified
                          unix time T, Expires now+S seconds, Vary V, Age A;
-                         If-None-Match "E" or If-Modified-Since >= T: 304
+                         If-None-Match "E" or If-Modified-Since >= T: 304;
+                         fail_conditional=C: a request with If-None-Match or
+                         If-Modified-Since (a client revalidating what it
+                         stored) answers C (503; "reset": TCP RST) instead, so
+                         the same URL first stores and then fails, with no
+                         state in the server (stale-if-error, tests/torture.c)
   /obj?id=N              {"id":N,"title":"post N","done":false,"author":{...},"tags":[...]}
   /array?n=K             [{"id":1,"name":"item 1"}, ...] K elements
   /wrap?n=K              {"meta":{"page":1,"total":K},"data":{"items":[{"id":1},...]}}
@@ -349,6 +354,12 @@ def cache_route(method, q, headers, writer):
         raise Drop()
     if FAIL["code"]:
         return int(FAIL["code"]), [("Content-Type", "application/json")], b'{"error":"failing"}'
+    inm, ims = headers.get("if-none-match"), headers.get("if-modified-since")
+    if "fail_conditional" in q and (inm is not None or ims is not None):
+        if q["fail_conditional"] == "reset":
+            rst(writer)
+            raise Drop()
+        return int(q["fail_conditional"]), [("Content-Type", "application/json")], b'{"error":"failing"}'
     h = []
     if "cc" in q:
         h.append(("Cache-Control", q["cc"]))
@@ -362,7 +373,6 @@ def cache_route(method, q, headers, writer):
         h.append(("Vary", q["vary"]))
     if "age" in q:
         h.append(("Age", q["age"]))
-    inm, ims = headers.get("if-none-match"), headers.get("if-modified-since")
     fresh = False
     if "etag" in q and inm is not None:
         fresh = inm == '"%s"' % q["etag"]
