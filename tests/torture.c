@@ -317,7 +317,8 @@ static double now_s(void){
 ** earlier one stored in the cache).  A response that was an error row is
 ** not stored, so a later statement's difference is an error row too if an
 ** earlier statement of the run had an error row for the same key (for a
-** statement that is not keyed, any error row).
+** statement that is not keyed, any error row).  Keys are url_index|page:
+** a URL that a later statement reads back must be at the same index.
 */
 #define FN_COLS "url_index, page, error, url, record_index, status, data"
 #define FN_ORDER " ORDER BY url_index, page, record_index"
@@ -578,7 +579,7 @@ static const Case aCase[] = {
   }, { 0 }, 1 },
   { "cache_warm", 0, {
     "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&cc=max-age=3600\", "
-      "\"$B/cache?id=8&cc=max-age=3600\", \"$B/obj?id=5\"]', 2, '{\"cache\": \"$C\"}')" FN_ORDER,
+      "\"$B/cache?id=8&cc=max-age=3600\", \"$B/obj?id=5\"]', 1, '{\"cache\": \"$C\"}')" FN_ORDER,
     "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/obj?id=5\", \"$B/cache?id=1&cc=max-age=3600\"]', 1, "
       "'{\"cache\": \"$C\", \"cache_mode\": \"ttl\"}')" FN_ORDER,
     "SELECT " CACHE_LIST " FROM api_fetch_cache('$C') ORDER BY url",
@@ -605,6 +606,7 @@ static const Case aCase[] = {
       "\"$B/cache?id=8&etag=v8&fail_conditional=503\"]', 2, "
       "'{\"cache\": \"$C\", \"cache_stale_ms\": 86400000, \"max_attempts\": 1}')" FN_ORDER,
     "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=6&etag=v6&cc=max-age=0&fail_conditional=503\", "
+      "\"$B/cache?id=7&etag=v7&cc=max-age=0&fail_conditional=503\", "
       "\"$B/cache?id=8&etag=v8&fail_conditional=503\"]', 1, "
       "'{\"cache\": \"$C\", \"max_attempts\": 1}')" FN_ORDER,
   }, {
