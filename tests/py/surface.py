@@ -37,12 +37,13 @@ check(len(F) == 4, f"sqlite3.h gives the function flags: {F}")
 # pragma_function_list's flags column: DETERMINISTIC, DIRECTONLY, SUBTYPE,
 # INNOCUOUS (and internal bits) of what was registered.
 FUNCTIONS = [   # name, nArg, flags: exactly src/apifetch.c's aFunc[]
+    ("api_fetch_cache_prune", 2, F["DIRECTONLY"]),  # deletes from a cache file
     ("api_fetch_config", 0, F["DIRECTONLY"]),     # reveals the settings
     ("api_fetch_config", 1, F["DIRECTONLY"]),     # changes them
     ("api_fetch_profile", 2, F["DIRECTONLY"]),    # stores credentials
     ("api_fetch_version", 0, F["INNOCUOUS"]),     # no side effects
 ]
-MODULES = ["api_fetch", "api_fetch_options", "api_fetch_stats"]
+MODULES = ["api_fetch", "api_fetch_cache", "api_fetch_options", "api_fetch_stats"]
 
 
 def requests():
