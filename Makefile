@@ -16,7 +16,7 @@
 #   make bench      run the benchmarks (not part of the tests)
 #   make torture    allocation-failure torture (tests/torture.c): the Nth allocation
 #                   of SQLite, cJSON and libcurl fails, transiently or from then on,
-#                   for every N of every query (6 minutes); TORTURE_SAMPLE=K runs K
+#                   for every N of every query (about 12 minutes); TORTURE_SAMPLE=K runs K
 #                   seeded N per query and mode instead (CI: K=300, about a minute);
 #                   TORTURE_SEED, TORTURE_JOBS (2), TORTURE_ARGS (e.g. -o log -v)
 #   make install    install the module where `.load apifetch` finds it without a

@@ -342,14 +342,17 @@ int cachestore_get(CacheStore *p, const unsigned char *aKey, Cached *pOut, char 
   return store_error(p, rc, "cannot read an entry", pzErr);
 }
 
-/* The host of a URL, for the host column ("" if it has none). */
+/* The host of a URL, for the host column ("" if it has none); NULL on
+** out of memory, which must not store "" (prune by host would miss it). */
 static char *url_host(const char *zUrl){
   CURLU *u = curl_url();
-  char *zHost = 0, *z;
-  if( u && curl_url_set(u, CURLUPART_URL, zUrl, 0)==CURLUE_OK ){
-    curl_url_get(u, CURLUPART_HOST, &zHost, 0);
+  char *zHost = 0, *z = 0;
+  CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+  if( u ){
+    uc = curl_url_set(u, CURLUPART_URL, zUrl, 0);
+    if( uc==CURLUE_OK ) uc = curl_url_get(u, CURLUPART_HOST, &zHost, 0);
   }
-  z = sqlite3_mprintf("%s", zHost ? zHost : "");
+  if( uc!=CURLUE_OUT_OF_MEMORY ) z = sqlite3_mprintf("%s", zHost ? zHost : "");
   curl_free(zHost);
   curl_url_cleanup(u);
   return z;

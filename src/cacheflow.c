@@ -358,7 +358,12 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp){
   /* must-revalidate and no-cache forbid it (RFC 9111 section 4.2.4), but
   ** not under ttl, which is the user overriding the server's headers. */
   if( c->tStaleUntil<0 && o->eCacheMode!=CM_TTL ) return SQLITE_OK;
-  if( now>=tFresh && now>c->tStaleUntil && now>time_after(tFresh, o->cacheStaleMs) ){
+  /* Stale only as far as cache_stale_ms, or the server's stale-if-error,
+  ** allows: with neither, never (not even an entry stale by 0 ms, which
+  ** is one that expired this very millisecond). */
+  if( now>=tFresh
+   && !(o->cacheStaleMs>0 && now<=time_after(tFresh, o->cacheStaleMs))
+   && !(c->tStaleUntil>c->tFreshUntil && now<=c->tStaleUntil) ){
     return SQLITE_OK;
   }
   /* "stale" even when still fresh (refresh asks about fresh entries): the

@@ -294,6 +294,13 @@ void cachesql_prune_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     sqlite3_free(zErr);
     return;
   }
+  /* Out of memory converting a name must not read as NULL, which is the
+  ** host's default cache: that would prune another cache. */
+  if( (zName==0 && sqlite3_value_type(argv[0])!=SQLITE_NULL)
+   || (zWhat==0 && sqlite3_value_type(argv[1])!=SQLITE_NULL) ){
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
   if( zWhat==0 ) zWhat = "";
   errno = 0;
   pRoot = cJSON_ParseWithOpts(zWhat, 0, 1);
@@ -305,10 +312,18 @@ void cachesql_prune_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     if( rc==SQLITE_OK ){
       cachestore_flush(pStore);
       rc = prune_run(pStore, &w, &n);
-      if( rc ) zErr = sqlite3_mprintf("api_fetch_cache_prune: cache \"%s\": %s",
-                                      pStore->zName, sqlite3_errmsg(pStore->db));
+      if( rc && rc!=SQLITE_NOMEM ){
+        zErr = sqlite3_mprintf("api_fetch_cache_prune: cache \"%s\": %s",
+                               pStore->zName, sqlite3_errmsg(pStore->db));
+      }
     }
-    if( rc==SQLITE_NOMEM ){ cJSON_Delete(pRoot); sqlite3_result_error_nomem(ctx); return; }
+    /* An error without its message is out of memory: never a count of 0. */
+    if( rc==SQLITE_NOMEM || (rc && zErr==0) ){
+      sqlite3_free(zErr);
+      cJSON_Delete(pRoot);
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
   }
   cJSON_Delete(pRoot);
   if( zErr ){

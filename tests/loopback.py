@@ -23,7 +23,12 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          obj(N) with Cache-Control S, ETag "E", Last-Modified
                          unix time T, Expires now+S seconds, Vary V, Age A,
                          Set-Cookie session=C;
-                         If-None-Match "E" or If-Modified-Since >= T: 304
+                         If-None-Match "E" or If-Modified-Since >= T: 304;
+                         fail_conditional=C: a request with If-None-Match or
+                         If-Modified-Since (a client revalidating what it
+                         stored) answers C (503; "reset": TCP RST) instead, so
+                         the same URL first stores and then fails, with no
+                         state in the server (stale-if-error, tests/torture.c)
   /changes?since=T&page=N&per_page=K   an incrementally synced collection: the
                          items whose updated_at > T (T "" or absent: all), oldest
                          first, {"data": [{"id","name","rev","updated_at"}, ...],
@@ -397,6 +402,12 @@ def cache_route(method, q, headers, writer):
         raise Drop()
     if FAIL["code"]:
         return int(FAIL["code"]), [("Content-Type", "application/json")], b'{"error":"failing"}'
+    inm, ims = headers.get("if-none-match"), headers.get("if-modified-since")
+    if "fail_conditional" in q and (inm is not None or ims is not None):
+        if q["fail_conditional"] == "reset":
+            rst(writer)
+            raise Drop()
+        return int(q["fail_conditional"]), [("Content-Type", "application/json")], b'{"error":"failing"}'
     h = []
     if "cc" in q:
         h.append(("Cache-Control", q["cc"]))
@@ -412,7 +423,6 @@ def cache_route(method, q, headers, writer):
         h.append(("Age", q["age"]))
     if "cookie" in q:
         h.append(("Set-Cookie", "session=%s; HttpOnly" % q["cookie"]))
-    inm, ims = headers.get("if-none-match"), headers.get("if-modified-since")
     fresh = False
     if "etag" in q and inm is not None:
         fresh = inm == '"%s"' % q["etag"]

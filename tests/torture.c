@@ -300,113 +300,139 @@ static double now_s(void){
 /**************************************************************************
 ** The queries.  $B is the loopback server's base URL, $P its port, $D a
 ** base URL whose port refuses connections, $F a database file of the
-** run's own.  The last statement of each
+** run's own, $C a cache file of the run's own (shown as "$C" in every
+** output, so that runs compare).  The last statement of each
 ** starts with url_index, page, error (the wide face: _url_index, _page,
 ** _error) and orders by them.
+**
+** A query with a cache may have setup statements: they run before the
+** counting starts, with no failure, on a connection of their own that is
+** closed before the run's opens, so that every run starts from the same
+** cache file (a warm one, say).  A run's cache file is removed before its
+** setup and after it ends; after sqlite3_close the file (and its -wal
+** and -journal) is searched for the test secret, which it must never
+** hold: a run where it does shows the secret.
+**
+** bChain: the statements depend on each other (a later one reads what an
+** earlier one stored in the cache).  A response that was an error row is
+** not stored, so a later statement's difference is an error row too if an
+** earlier statement of the run had an error row for the same key (for a
+** statement that is not keyed, any error row).  Keys are url_index|page:
+** a URL that a later statement reads back must be at the same index.
 */
 #define FN_COLS "url_index, page, error, url, record_index, status, data"
 #define FN_ORDER " ORDER BY url_index, page, record_index"
 #define WIDE_ORDER " ORDER BY _url_index, _page, _record_index"
+#define NO_SETUP { 0 }, 0              /* no setup, statements independent */
+#define CACHE_COLS FN_COLS ", cache"
+/* What api_fetch_cache shows that does not change with the clock. */
+#define CACHE_LIST "host, url, final_url, method, status, content_type, size, fresh"
+/* Credentials that must reach neither a row nor the cache file. */
+#define CACHE_SECRET "'{\"cache\": \"$C\", \"bearer\": \"${env:APIFETCH_TEST_TOKEN}\", " \
+  "\"headers\": {\"X-Key\": \"${env:APIFETCH_TEST_TOKEN}\"}, " \
+  "\"query\": {\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}, \"max_attempts\": 1}'"
 
 typedef struct Case Case;
 struct Case {
   const char *zName;
   int bSkip;                  /* on_error skip: a URL may vanish on error */
-  const char *azSql[8];       /* Statements, NULL-terminated */
+  const char *azSql[8];       /* Statements, NULL-terminated (7 at most) */
+  const char *azSetup[4];     /* Run first, unarmed, on another connection */
+  int bChain;                 /* Statements read what earlier ones stored */
 };
 
 static const Case aCase[] = {
   { "fn_basic", 0, {
     "SELECT api_fetch_version()",
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/array?n=3\"]', 1)" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_text_list", 0, {
     "SELECT " FN_COLS " FROM api_fetch('# a list\n$B/obj?id=7\n\n  $B/array?n=2  \n', 1)" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_post_json", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[{\"url\": \"$B/echo\", \"method\": \"POST\", "
       "\"headers\": {\"X-Trace\": \"42\"}, \"body\": {\"q\": \"sqlite\", \"n\": 12345678901234567890}}, "
       "{\"url\": \"$B/echo?x=1\", \"method\": \"post\", \"body\": \"plain \\u00e9 text\"}]', 1)" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_form_put", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[{\"url\": \"$B/echo\", \"method\": \"PUT\", "
       "\"form\": {\"a\": \"x y&z\", \"b\": 2, \"c\": true}}, "
       "{\"url\": \"$B/echo\", \"method\": \"DELETE\"}, "
       "{\"url\": \"$B/array?n=2\", \"method\": \"HEAD\"}]', 1)" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_headers", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/echo\"]', 1, "
       "'{\"headers\": {\"X-A\": \"1\", \"X-Empty\": \"\"}, \"user_agent\": \"torture/1\", "
       "\"basic\": \"user:pw\", \"ca_file\": \"/nonexistent/ca.pem\"}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_errors", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/status/404\", \"$D/refused\", \"$B/text\", "
       "\"$B/obj?id=2\", \"$B/status/204\"]', 1, '{\"max_attempts\": 1}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_bad_scheme", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"file:///etc/passwd\"]', 1)" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_on_error_fail", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/status/404\", \"$B/obj?id=3\"]', 1, "
       "'{\"on_error\": \"fail\"}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_on_error_skip", 1, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/status/404\", \"$B/obj?id=1\", \"$D/x\"]', 1, "
       "'{\"on_error\": \"skip\", \"max_attempts\": 1}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_record_path", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/wrap?n=3\", \"$B/wrap?n=0\", \"$B/obj?id=1\"]', 1, "
       "'{\"record_path\": [\"data\", \"items\"], \"max_attempts\": 1}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_concurrent", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/obj?id=2\", \"$B/array?n=2\", "
       "\"$B/status/404\", \"$B/obj?id=3\", \"$B/wrap?n=1\", \"$B/obj?id=4\", \"$B/obj?id=5\"]', 4, "
       "'{\"per_host\": 3}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_concurrent_many", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/obj?id=2\", \"$B/obj?id=3\", "
       "\"$B/obj?id=4\", \"$B/array?n=2\", \"$B/status/404\", \"$B/wrap?n=2\", \"$B/obj?id=5\", "
       "\"$B/obj?id=6\", \"$B/text\", \"$B/obj?id=7\", \"$B/obj?id=8\"]', 12)" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_retry_redirect", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/status/503\", \"$B/redirect?to=/obj%3Fid%3D3\", "
       "\"$B/redirects?n=2\", \"$B/loop\", {\"url\": \"$B/status/503\", \"method\": \"POST\"}]', 2, "
       "'{\"max_attempts\": 3, \"retry_base_ms\": 1, \"retry_max_ms\": 2, \"max_redirects\": 3}')"
       FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "redirect_credentials", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/redirect?to=/echo%3Fhop%3D1\", "
       "{\"url\": \"$B/redirect?to=/echo&code=307\", \"method\": \"PUT\", \"body\": \"b\"}]', 1, "
       "'{\"headers\": {\"X-Key\": \"k\"}, \"bearer\": \"tok\"}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "fn_limits", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/huge?mb=0.01\", \"$B/nested?depth=1200\", "
       "\"$B/bigstring?mb=0.001\", \"$B/html\"]', 1, '{\"max_bytes\": 5000, \"max_attempts\": 1}')"
       FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "wide_sample", 0, {
     "CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list='[\"$B/obj?id=1\", \"$B/obj?id=2\", "
       "\"$B/obj?id=3\", \"$B/status/404\"]', sample=2, concurrency=1)",
     "SELECT name, type FROM pragma_table_info('w')",
     "SELECT _url_index, _page, _error, *, _extra, _mismatches FROM temp.w" WIDE_ORDER,
-  }},
+  }, NO_SETUP },
   { "wide_columns", 0, {
     "CREATE VIRTUAL TABLE temp.d USING api_fetch(url_list='[\"$B/obj?id=1\", \"$B/obj?id=2\"]', "
       "columns='id INTEGER, title TEXT, author_name TEXT, tags JSON, done BOOLEAN', concurrency=2)",
     "SELECT _url_index, _page, _error, *, _extra, _mismatches FROM temp.d" WIDE_ORDER,
-  }},
+  }, NO_SETUP },
   { "wide_meta", 0, {
     "CREATE VIRTUAL TABLE temp.m USING api_fetch(url_list='[\"$B/wrap?n=2\", \"$B/wrap?n=3\"]', "
       "record_path='data.items', meta='[\"meta\"]', meta_prefix='m_', concurrency=1)",
     "SELECT _url_index, _page, _error, * FROM temp.m" WIDE_ORDER,
-  }},
+  }, NO_SETUP },
   { "wide_url_query", 0, {
     "CREATE TABLE ids(id INTEGER)",
     "INSERT INTO ids VALUES (1), (2), (3)",
     "CREATE VIRTUAL TABLE temp.q USING api_fetch(url_query='SELECT ''$B/obj?id='' || id FROM ids "
       "ORDER BY id', concurrency=2, sample=3)",
     "SELECT _url_index, _page, _error, id, title, author_geo_lat FROM temp.q" WIDE_ORDER,
-  }},
+  }, NO_SETUP },
   { "wide_url_query_objects", 0, {
     "CREATE TABLE ids(id INTEGER)",
     "INSERT INTO ids VALUES (1), (2)",
@@ -415,7 +441,7 @@ static const Case aCase[] = {
       "CAST(id AS TEXT)), ''body'', json_object(''id'', id)) FROM ids ORDER BY id', "
       "columns='method TEXT, body TEXT, \"headers_x-id\" TEXT', concurrency=1)",
     "SELECT _url_index, _page, _error, * FROM temp.o" WIDE_ORDER,
-  }},
+  }, NO_SETUP },
   { "wide_template", 0, {
     "CREATE TABLE p(id, tag)",
     "INSERT INTO p VALUES (1, 'a b'), (2, 'c/d')",
@@ -423,49 +449,49 @@ static const Case aCase[] = {
       "url_query='SELECT id, tag FROM p ORDER BY id', columns='method TEXT, query_id TEXT, query_tag TEXT, query_k TEXT', "
       "query='{\"k\": \"v\"}', concurrency=1)",
     "SELECT _url_index, _page, _error, * FROM temp.t" WIDE_ORDER,
-  }},
+  }, NO_SETUP },
   { "guard_allow", 0, {
     "SELECT api_fetch_config('{\"allow_hosts\": [\"127.0.0.1:$P\"], \"max_requests\": 20, \"lock\": true}')",
     "SELECT api_fetch_config('{\"lock\": false}')",
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"http://localhost:$P/obj?id=2\"]', 1, "
       "'{\"max_attempts\": 1}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "guard_private", 0, {
     "SELECT api_fetch_config('{\"block_private\": true, \"allow_env\": [\"APIFETCH_TEST_TOKEN\"]}')",
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$D/x\"]', 1)" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "guard_max_requests", 0, {
     "SELECT api_fetch_config('{\"max_requests\": 2, \"max_total_bytes\": 100000}')",
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/obj?id=2\", \"$B/obj?id=3\"]', 1)" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "page_total", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/items?total=25\"]', 1, '{\"record_path\": \"data\", "
       "\"paginate\": {\"type\": \"page\", \"total_pages\": \"meta.total_pages\", \"per_page\": 10, "
       "\"size_param\": \"per_page\"}}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "page_total_c3", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/items?total=25&per_page=5\", \"$B/items?total=7&per_page=5\"]', 3, "
       "'{\"record_path\": \"data\", \"paginate\": {\"type\": \"offset\", \"per_page\": 5, "
       "\"size_param\": \"limit\", \"total_header\": \"X-Total-Count\"}}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "page_link", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/items?total=25&per_page=10\"]', 1, "
       "'{\"record_path\": \"data\", \"paginate\": {\"type\": \"link\"}}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "page_last_link", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/items?total=25&per_page=10\"]', 1, "
       "'{\"record_path\": \"data\", \"paginate\": {\"type\": \"page\", \"last_link\": true}}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "page_cursor", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/cursor?total=25&per=10\"]', 1, "
       "'{\"record_path\": \"items\", \"paginate\": {\"type\": \"cursor\", \"cursor_path\": \"next_cursor\"}}')"
       FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "page_next", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/cursor?total=15&per=10\", \"$B/cursor?total=5&per=10\"]', 2, "
       "'{\"record_path\": \"items\", \"paginate\": {\"type\": \"next\", \"next_path\": \"links.next\"}}')"
       FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "page_unfollowable", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/badnext?v=object\", \"$B/badnext?v=nul\", "
       "\"$B/badnext?v=false\"]', 2, "
@@ -473,27 +499,27 @@ static const Case aCase[] = {
       FN_ORDER,
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/badnext?v=ipv6\", \"$B/rbase/a/start\"]', 1, "
       "'{\"record_path\": \"items\", \"paginate\": {\"type\": \"link\"}}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "template_query", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[{\"id\": 1, \"q\": \"a b\"}, {\"id\": \"x/y\", \"q\": 2.5}]', 1, "
       "'{\"url_template\": \"$B/echo?id={id}&q={q}\", \"query\": {\"k\": \"v w\", \"n\": 5}}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "base_url_query", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"echo?a=1\", \"status/404?code=7\", \"items?total=3&per_page=2\"]', 1, "
       "'{\"base_url\": \"$B/\", \"query\": {\"b\": \"2\"}}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "profile", 0, {
     "SELECT api_fetch_profile('p', '{\"base_url\": \"$B/\", \"headers\": {\"X-P\": \"1\"}, "
       "\"query\": {\"z\": \"9\"}}')",
     "SELECT " FN_COLS " FROM api_fetch('[\"echo\", \"obj?id=4\"]', 1, "
       "'{\"profile\": \"p\", \"headers\": {\"X-Q\": \"2\"}}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "config_profiles", 0, {
     "SELECT api_fetch_config('{\"profiles\": {\"crm\": {\"base_url\": \"$B/\", "
       "\"headers\": {\"X-P\": \"1\"}, \"query\": {\"z\": \"9\"}}}, \"max_concurrency\": 2}')",
     "SELECT " FN_COLS " FROM api_fetch('[\"echo\", \"obj?id=2\", \"status/404\"]', 8, "
       "'{\"profile\": \"crm\"}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "file_table", 0, {
     "SELECT api_fetch_config('{\"profiles\": {\"crm\": {\"base_url\": \"$B/\", "
       "\"headers\": {\"X-P\": \"1\"}}}}')",
@@ -505,39 +531,149 @@ static const Case aCase[] = {
       "FROM json_each(''[4, 5]'')', columns='id INTEGER, title TEXT', concurrency=1)",
     "SELECT _url_index, _page, _error, * FROM f.w" WIDE_ORDER,
     "SELECT _url_index, _page, _error, * FROM f.q" WIDE_ORDER,
-  }},
+  }, NO_SETUP },
   { "secret_bearer", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/status/404\", \"$D/x\"]', 1, "
       "'{\"bearer\": \"${env:APIFETCH_TEST_TOKEN}\", \"query\": {\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}, "
       "\"max_attempts\": 1}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "secret_fail", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/status/404\", \"$B/obj?id=1\"]', 1, "
       "'{\"query\": {\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}, \"on_error\": \"fail\"}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "secret_guard", 0, {
     "SELECT api_fetch_config('{\"allow_hosts\": [\"localhost:$P\"]}')",
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"http://localhost:$P/obj?id=2\"]', 1, "
       "'{\"query\": {\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}, "
       "\"headers\": {\"X-Key\": \"${env:APIFETCH_TEST_TOKEN}\"}}')" FN_ORDER,
-  }},
+  }, NO_SETUP },
   { "secret_wide", 0, {
     "CREATE VIRTUAL TABLE temp.s USING api_fetch(url_list='[\"$B/obj?id=1\", \"$B/status/404\"]', "
       "query='{\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}', bearer='${env:APIFETCH_TEST_TOKEN}', "
       "sample=1, concurrency=1)",
     "SELECT _url_index, _page, _error, _url, id, title FROM temp.s" WIDE_ORDER,
-  }},
+  }, NO_SETUP },
   { "secret_wide_refused", 0, {
     "SELECT api_fetch_config('{\"allow_hosts\": [\"localhost:$P\"]}')",
     "CREATE VIRTUAL TABLE temp.r USING api_fetch(url_list='[\"$B/obj?id=1\"]', "
       "query='{\"token\": \"${env:APIFETCH_TEST_TOKEN}\"}', sample=1)",
     "SELECT _url_index, _page, _error, _url FROM temp.r" WIDE_ORDER,
-  }},
+  }, NO_SETUP },
+
+  /* The HTTP cache.  $C is a file of the run's own, made by the setup
+  ** statements where a query needs a warm cache; CACHE_COLS adds the
+  ** cache column, so that an answer from elsewhere (a miss for a hit, say)
+  ** is a different row. */
+  { "cache_cold_file", 0, {
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&etag=e2\", "
+      "\"$B/status/404\", \"$B/cache?id=3&lm=1000000000&cc=max-age=60\"]', 2, '{\"cache\": \"$C\"}')"
+      FN_ORDER,
+    "SELECT " CACHE_LIST " FROM api_fetch_cache('$C') ORDER BY url",
+  }, { 0 }, 1 },
+  { "cache_cold_memory", 0, {
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&etag=e2\", "
+      "\"$B/redirect?to=/cache%3Fid%3D4%26cc%3Dmax-age%3D3600\"]', 1, '{\"cache\": \":memory:\"}')" FN_ORDER,
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&etag=e2\", "
+      "\"$B/redirect?to=/cache%3Fid%3D4%26cc%3Dmax-age%3D3600\"]', 1, '{\"cache\": \":memory:\"}')" FN_ORDER,
+    "SELECT " CACHE_LIST " FROM api_fetch_cache(':memory:') ORDER BY url",
+  }, { 0 }, 1 },
+  { "cache_warm", 0, {
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&cc=max-age=3600\", "
+      "\"$B/cache?id=8&cc=max-age=3600\", \"$B/obj?id=5\"]', 1, '{\"cache\": \"$C\"}')" FN_ORDER,
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/obj?id=5\", \"$B/cache?id=1&cc=max-age=3600\"]', 1, "
+      "'{\"cache\": \"$C\", \"cache_mode\": \"ttl\"}')" FN_ORDER,
+    "SELECT " CACHE_LIST " FROM api_fetch_cache('$C') ORDER BY url",
+  }, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&cc=max-age=3600\"]', 1, "
+      "'{\"cache\": \"$C\"}')",
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=5\"]', 1, '{\"cache\": \"$C\", \"cache_mode\": \"ttl\"}')",
+  }, 1 },
+  { "cache_revalidate", 0, {
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=4&etag=v4&cc=no-cache\", "
+      "\"$B/cache?id=5&lm=1000000000&cc=max-age=0\", \"$B/cache?id=6&etag=v6\"]', 2, "
+      "'{\"cache\": \"$C\"}')" FN_ORDER,
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=4&etag=v4&cc=no-cache\"]', 1, "
+      "'{\"cache\": \"$C\", \"cache_mode\": \"refresh\"}')" FN_ORDER,
+    "SELECT " CACHE_LIST " FROM api_fetch_cache('$C') ORDER BY url",
+  }, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=4&etag=v4&cc=no-cache\", "
+      "\"$B/cache?id=5&lm=1000000000&cc=max-age=0\", \"$B/cache?id=6&etag=v6\"]', 1, "
+      "'{\"cache\": \"$C\"}')",
+  }, 1 },
+  { "cache_stale_error", 0, {
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=6&etag=v6&cc=max-age=0&fail_conditional=503\", "
+      "\"$B/cache?id=7&etag=v7&cc=max-age=0&fail_conditional=reset\", "
+      "\"$B/cache?id=8&etag=v8&fail_conditional=503\"]', 2, "
+      "'{\"cache\": \"$C\", \"cache_stale_ms\": 86400000, \"max_attempts\": 1}')" FN_ORDER,
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=6&etag=v6&cc=max-age=0&fail_conditional=503\", "
+      "\"$B/cache?id=7&etag=v7&cc=max-age=0&fail_conditional=503\", "
+      "\"$B/cache?id=8&etag=v8&fail_conditional=503\"]', 1, "
+      "'{\"cache\": \"$C\", \"max_attempts\": 1}')" FN_ORDER,
+  }, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=6&etag=v6&cc=max-age=0&fail_conditional=503\", "
+      "\"$B/cache?id=7&etag=v7&cc=max-age=0&fail_conditional=reset\"]', 1, '{\"cache\": \"$C\"}')",
+  }, 1 },
+  { "cache_offline", 0, {
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&etag=e2\", "
+      "\"$B/cache?id=9&cc=max-age=3600\", {\"url\": \"$B/cache?id=1&cc=max-age=3600\", \"method\": \"POST\"}]', 2, "
+      "'{\"cache\": \"$C\", \"cache_mode\": \"offline\"}')" FN_ORDER,
+  }, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&etag=e2\"]', 1, "
+      "'{\"cache\": \"$C\"}')",
+  }, 0 },
+  { "cache_wide", 0, {
+    "CREATE VIRTUAL TABLE temp.c USING api_fetch(url_list='[\"$B/cache?id=1&cc=max-age=3600\", "
+      "\"$B/cache?id=2&cc=max-age=3600\", \"$B/status/404\"]', cache='$C', "
+      "columns='id INTEGER, title TEXT, etag TEXT', concurrency=1)",
+    "SELECT _url_index, _page, _error, _cache, * FROM temp.c" WIDE_ORDER,
+    "SELECT _url_index, _page, _error, _cache, id, title FROM temp.c" WIDE_ORDER,
+    "CREATE VIRTUAL TABLE temp.s USING api_fetch(url_list='[\"$B/cache?id=3&cc=max-age=3600\"]', "
+      "cache='$C', sample=1)",
+    "SELECT _url_index, _page, _error, _cache, * FROM temp.s" WIDE_ORDER,
+  }, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\"]', 1, '{\"cache\": \"$C\"}')",
+  }, 1 },
+  { "cache_prune", 0, {
+    "SELECT " CACHE_LIST " FROM api_fetch_cache('$C') ORDER BY url",
+    "SELECT api_fetch_cache_prune('$C', '{\"host\": \"localhost\"}')",
+    "SELECT api_fetch_cache_prune('$C', '{\"stale\": true}')",
+    "SELECT api_fetch_cache_prune('$C', '{}')",
+    "SELECT api_fetch_cache_prune('$C', '{\"older_than_ms\": 86400000, \"host\": \"127.0.0.1\"}')",
+    "SELECT " CACHE_LIST " FROM api_fetch_cache('$C') ORDER BY url",
+    "SELECT api_fetch_cache_prune('$C', '{\"all\": true}')",
+  }, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", "
+      "\"http://localhost:$P/cache?id=2&cc=max-age=3600\", \"$B/cache?id=3&etag=e3\"]', 1, "
+      "'{\"cache\": \"$C\"}')",
+  }, 0 },
+  { "cache_defaults_lock", 0, {
+    "SELECT api_fetch_config('{\"defaults\": {\"cache\": \"$C\", \"cache_stale_ms\": 1000}, \"lock\": true}')",
+    "SELECT api_fetch_config()",
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", "
+      "\"$B/cache?id=2&cc=max-age=3600\"]', 1)" FN_ORDER,
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\"]', 1, "
+      "'{\"cache\": \":memory:\"}')" FN_ORDER,
+    "SELECT count(*) FROM api_fetch_cache(':memory:')",
+    "SELECT " CACHE_LIST " FROM api_fetch_cache() ORDER BY url",
+    "SELECT api_fetch_cache_prune(NULL, '{\"all\": true}')",
+  }, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\"]', 1, '{\"cache\": \"$C\"}')",
+  }, 1 },
+  { "cache_secret", 0, {
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&etag=e2\", "
+      "\"$B/redirect?to=/cache%3Fid%3D3%26cc%3Dmax-age%3D3600\", \"$D/x\"]', 1, " CACHE_SECRET ")" FN_ORDER,
+    "SELECT " CACHE_LIST " FROM api_fetch_cache('$C') ORDER BY url",
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&etag=e2\", "
+      "\"$B/redirect?to=/cache%3Fid%3D3%26cc%3Dmax-age%3D3600\"]', 1, " CACHE_SECRET ")" FN_ORDER,
+  }, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\"]', 1, " CACHE_SECRET ")",
+  }, 1 },
 };
 #define N_CASE ((int)(sizeof(aCase)/sizeof(aCase[0])))
 
 /* The statements of each case with $B, $P and $D filled in. */
 static char *azSqlReal[N_CASE][8];
+static char *azSetupReal[N_CASE][4];
 
 /**************************************************************************
 ** The child: one run, its outcome written as lines to fd
@@ -579,12 +715,37 @@ static void add_escaped(Str *s, const char *z, size_t n){
   }
 }
 
-/* libcurl says how long a connect took: "after 0 ms". */
+/* $C of this run: its cache file (fixed width, so that its length, and
+** with it the allocations, do not change from run to run). */
+static char gzRunCache[80];
+static void run_cache_name(void){
+  /* In memory where there is a tmpfs: a run writes and syncs it, twice
+  ** with a setup, and on a disk that is most of a run's time. */
+  const char *zDir = access("/dev/shm", W_OK)==0 ? "/dev/shm" : "/tmp";
+  snprintf(gzRunCache, sizeof(gzRunCache), "%s/apifetch-torture-%07d.cache", zDir, (int)getpid());
+}
+static void run_cache_remove(void){
+  static const char *const azSuffix[] = { "", "-wal", "-shm", "-journal" };
+  char z[100];
+  int i;
+  for(i=0; i<4; i++){
+    snprintf(z, sizeof(z), "%s%s", gzRunCache, azSuffix[i]);
+    unlink(z);
+  }
+}
+
+/* libcurl says how long a connect took: "after 0 ms"; the run's cache
+** file is "$C". */
 static void add_normalised(Str *s, const char *z, size_t n){
   Str t = {0, 0, 0};
-  size_t i = 0;
+  size_t i = 0, nCache = strlen(gzRunCache);
   str_add(&t, "", 0);
   while( i<n ){
+    if( nCache && i+nCache<=n && memcmp(z+i, gzRunCache, nCache)==0 ){
+      str_addz(&t, "$C");
+      i += nCache;
+      continue;
+    }
     if( i+6<=n && memcmp(z+i, "after ", 6)==0 && i+6<n && isdigit((unsigned char)z[i+6]) ){
       size_t j = i+6;
       while( j<n && isdigit((unsigned char)z[j]) ) j++;
@@ -678,7 +839,7 @@ static void run_statement(sqlite3 *db, const char *zSql){
       return;
     }
     str_addz(&line, "R ");
-    add_escaped(&line, key.z, key.n);
+    add_normalised(&line, key.z, key.n);
     str_addz(&line, bErr ? "\t1\t" : "\t0\t");
     add_normalised(&line, row.z, row.n);
     str_add(&line, "\n", 1);
@@ -713,11 +874,151 @@ static void check_residue(sqlite3 *db){
   __atomic_store_n(&gArmed, bArmed, __ATOMIC_SEQ_CST);
 }
 
+/* The query's setup statements, unarmed, on a connection of their own.
+** They must succeed: a run that does not start from the known state
+** cannot be judged (exit status 5: classified a crash, with the reason on
+** stderr). */
+static char *azTemplate[N_CASE];   /* The setup's cache file, made once */
+
+static void run_setup(int iCase){
+  static const char *const azFrom[] = { "$C" };
+  const char *azTo[1];
+  sqlite3 *db = 0;
+  char *zErr = 0;
+  int i;
+  if( azSetupReal[iCase][0]==0 ) return;
+  if( azTemplate[iCase] ){
+    /* A copy of what the setup made once for this query: the same file,
+    ** in a fraction of the time. */
+    FILE *in = fopen(azTemplate[iCase], "rb"), *out = fopen(gzRunCache, "wb");
+    char buf[65536];
+    size_t k;
+    if( in==0 || out==0 ){
+      fprintf(stderr, "torture: %s: setup: cannot copy %s\n", aCase[iCase].zName,
+              azTemplate[iCase]);
+      _exit(5);
+    }
+    while( (k = fread(buf, 1, sizeof(buf), in))>0 ) fwrite(buf, 1, k, out);
+    fclose(in);
+    if( fclose(out) ){ fprintf(stderr, "torture: cannot write %s\n", gzRunCache); _exit(5); }
+    return;
+  }
+  azTo[0] = gzRunCache;
+  if( sqlite3_open(":memory:", &db) || sqlite3_apifetch_init(db, &zErr, 0) ){
+    fprintf(stderr, "torture: %s: setup: cannot open: %s\n", aCase[iCase].zName,
+            zErr ? zErr : sqlite3_errmsg(db));
+    _exit(5);
+  }
+  for(i=0; azSetupReal[iCase][i]; i++){
+    char *zSql = substitute(azSetupReal[iCase][i], azFrom, azTo, 1);
+    sqlite3_stmt *p = 0;
+    int rc = sqlite3_prepare_v2(db, zSql, -1, &p, 0), bRowErr = 0;
+    if( rc==SQLITE_OK ){
+      while( (rc = sqlite3_step(p))==SQLITE_ROW ){
+        /* A fetching setup statement has error third: it must be NULL. */
+        if( sqlite3_column_count(p)>2 && sqlite3_column_type(p, 2)!=SQLITE_NULL ) bRowErr = 1;
+      }
+    }
+    if( rc!=SQLITE_DONE || bRowErr ){
+      fprintf(stderr, "torture: %s: setup statement %d failed: %s\n", aCase[iCase].zName, i,
+              bRowErr ? "an error row" : sqlite3_errmsg(db));
+      _exit(5);
+    }
+    sqlite3_finalize(p);
+    free(zSql);
+  }
+  if( sqlite3_close(db) ){
+    fprintf(stderr, "torture: %s: setup: cannot close\n", aCase[iCase].zName);
+    _exit(5);
+  }
+}
+
+/* After the run: does its cache file hold the test secret (raw, or in
+** any form that keeps its core)?  An "F" line shows where, which the
+** parent's check then finds. */
+static void check_cache_file(void){
+  static const char *const azSuffix[] = { "", "-wal", "-journal" };
+  size_t nCore = strlen(gSecretCore);
+  int i;
+  for(i=0; i<3; i++){
+    char zName[100], buf[65536];
+    Str all = {0, 0, 0};
+    FILE *f;
+    size_t k;
+    snprintf(zName, sizeof(zName), "%s%s", gzRunCache, azSuffix[i]);
+    f = fopen(zName, "rb");
+    if( f==0 ) continue;
+    while( (k = fread(buf, 1, sizeof(buf), f))>0 ) str_add(&all, buf, k);
+    fclose(f);
+    for(k=0; k+nCore<=all.n; k++){
+      if( memcmp(all.z+k, gSecretCore, nCore)==0 ){
+        Str line = {0, 0, 0};
+        size_t a = k>40 ? k-40 : 0, b = k+nCore+40<all.n ? k+nCore+40 : all.n, j;
+        str_printf(&line, "F cache file%s holds the secret at byte %zu: ", azSuffix[i], k);
+        for(j=a; j<b; j++){
+          unsigned char c = (unsigned char)all.z[j];
+          if( c>=32 && c<127 && c!='\\' ) str_add(&line, (const char*)&c, 1);
+          else str_printf(&line, "\\x%02x", c);
+        }
+        str_add(&line, "\n", 1);
+        out_write(line.z, line.n);
+        free(line.z);
+        break;
+      }
+    }
+    free(all.z);
+  }
+}
+
+/* Make the setup's cache file of query iCase once, in a child (the
+** parent never runs SQL), for every run to copy; NULL if it has none. */
+static char *make_template(int iCase){
+  char zName[80];
+  pid_t pid;
+  int status = 0;
+  if( azSetupReal[iCase][0]==0 ) return 0;
+  snprintf(zName, sizeof(zName), "%s/apifetch-torture-%07d-%03d.tmpl",
+           access("/dev/shm", W_OK)==0 ? "/dev/shm" : "/tmp", (int)getpid(), iCase);
+  fflush(stdout);
+  fflush(stderr);
+  pid = fork();
+  if( pid<0 ){ perror("torture: fork"); exit(3); }
+  if( pid==0 ){
+    snprintf(gzRunCache, sizeof(gzRunCache), "%s", zName);
+    run_cache_remove();
+    run_setup(iCase);
+    _exit(0);
+  }
+  while( waitpid(pid, &status, 0)<0 && errno==EINTR ){}
+  if( !WIFEXITED(status) || WEXITSTATUS(status)!=0 ){
+    fprintf(stderr, "torture: %s: the setup failed\n", aCase[iCase].zName);
+    exit(3);
+  }
+  return xstrdup(zName);
+}
+
+static void remove_templates(void){
+  int i;
+  for(i=0; i<N_CASE; i++){
+    if( azTemplate[i] ){
+      char z[100];
+      unlink(azTemplate[i]);
+      snprintf(z, sizeof(z), "%s-wal", azTemplate[i]); unlink(z);
+      snprintf(z, sizeof(z), "%s-shm", azTemplate[i]); unlink(z);
+      free(azTemplate[i]);
+      azTemplate[i] = 0;
+    }
+  }
+}
+
 static void child_run(int iCase, long n, int bPersist){
   sqlite3 *db = 0;
   long aBase[A_COUNT];
   int i, rc;
   char *zErr = 0;
+  run_cache_name();
+  run_cache_remove();
+  run_setup(iCase);
   for(i=0; i<A_COUNT; i++) aBase[i] = gLive[i];
   gCount = 0;
   gFailed = 0;
@@ -738,15 +1039,16 @@ static void child_run(int iCase, long n, int bPersist){
       sqlite3_free(zErr);
       check_residue(db);
     }else{
-      /* $F: a database file of this run's own. */
+      /* $F: a database file of this run's own; $C its cache file. */
       char zFile[64];
-      static const char *const azFrom[] = { "$F" };
-      const char *azTo[1];
+      static const char *const azFrom[] = { "$F", "$C" };
+      const char *azTo[2];
       snprintf(zFile, sizeof(zFile), "/tmp/apifetch-torture-%d.db", (int)getpid());
       azTo[0] = zFile;
+      azTo[1] = gzRunCache;
       unlink(zFile);
       for(i=0; azSqlReal[iCase][i]; i++){
-        char *zSql = substitute(azSqlReal[iCase][i], azFrom, azTo, 1);
+        char *zSql = substitute(azSqlReal[iCase][i], azFrom, azTo, 2);
         out_printf("S %d\n", i+1);
         run_statement(db, zSql);
         free(zSql);
@@ -760,6 +1062,8 @@ static void child_run(int iCase, long n, int bPersist){
     snprintf(zFile, sizeof(zFile), "/tmp/apifetch-torture-%d.db", (int)getpid());
     unlink(zFile);
   }
+  check_cache_file();
+  run_cache_remove();
   out_printf("C %d\n", rc);
   if( gCurlOwnUrlGet ) out_write("U\n", 2);
   out_printf("N %ld %ld\n", gCount, gFailed);
@@ -879,9 +1183,28 @@ static void key_split(const char *z, char *zUrl, size_t nUrl, long *pPage){
   *pPage = bar ? strtol(bar+1, 0, 10) : 0;
 }
 
+static int stmt_keyed(int iCase, int i);
+
+/* bChain: did a keyed statement of run o (of case iCase) before iStmt
+** have an error row with key zKey (NULL: any error row)? */
+static int earlier_error(const Outcome *o, int iCase, int iStmt, const char *zKey){
+  int i, k;
+  if( o==0 ) return 0;
+  for(i=1; i<iStmt && i<o->nStmt; i++){
+    const Stmt *s = &o->aStmt[i];
+    if( !stmt_keyed(iCase, i) ) continue;
+    for(k=0; k<s->nRow; k++){
+      if( s->aErr[k] && (zKey==0 || strcmp(s->azKey[k], zKey)==0) ) return 1;
+    }
+  }
+  return 0;
+}
+
 /* The keyed comparison of the last statement.  Returns K_SAME,
-** K_ERROR_ROW or K_WRONG, with a note. */
-static int compare_keyed(const Stmt *pRef, const Stmt *pRun, int bSkip, Str *pNote){
+** K_ERROR_ROW or K_WRONG, with a note.  pChain: the whole run, for a
+** query whose statements depend on each other (NULL otherwise). */
+static int compare_keyed(const Stmt *pRef, const Stmt *pRun, int bSkip, Str *pNote,
+                         const Outcome *pChain, int iCase, int iStmt){
   int i, k, result = K_SAME;
   /* Keys of the run: each group must equal the reference's, or be error rows. */
   for(i=0; i<pRun->nRow; ){
@@ -897,7 +1220,14 @@ static int compare_keyed(const Stmt *pRef, const Stmt *pRun, int bSkip, Str *pNo
     bSame = nRef==j-i;
     for(k=0; bSame && k<nRef; k++) bSame = strcmp(pRef->azRow[r0+k], pRun->azRow[i+k])==0;
     if( !bSame ){
-      if( bAllErr ){
+      if( !bAllErr && earlier_error(pChain, iCase, iStmt, pRun->azKey[i]) ){
+        /* Not stored after an error row: fetched again, say. */
+        if( result==K_SAME ){
+          result = K_ERROR_ROW;
+          str_printf(pNote, "rows for %s differ after an error row for it in an earlier "
+                     "statement", pRun->azKey[i]);
+        }
+      }else if( bAllErr ){
         if( result==K_SAME ){
           result = K_ERROR_ROW;
           str_printf(pNote, "error row for %s: ", pRun->azKey[i]);
@@ -995,13 +1325,19 @@ static int classify(const Outcome *pRef, const Outcome *pRun, int iCase, Str *pN
     if( iNewErr<0 && iWrong<0 ){
       for(i=0; i<pRef->nStmt && r!=K_WRONG; i++){
         const Stmt *a = &pRef->aStmt[i], *b = &pRun->aStmt[i];
+        const Outcome *pChain = aCase[iCase].bChain ? pRun : 0;
         if( stmt_keyed(iCase, i) ){
-          int c = compare_keyed(a, b, bSkip, pNote);
+          int c = compare_keyed(a, b, bSkip, pNote, pChain, iCase, i);
           if( c>r ) r = c;
         }else{
           int bSame = a->nRow==b->nRow;
           for(k=0; bSame && k<a->nRow; k++) bSame = strcmp(a->azRow[k], b->azRow[k])==0;
-          if( !bSame ){
+          if( !bSame && earlier_error(pChain, iCase, i, 0) ){
+            if( r==K_SAME ){
+              r = K_ERROR_ROW;
+              str_printf(pNote, "statement %d differs after an error row in an earlier one", i);
+            }
+          }else if( !bSame ){
             r = K_WRONG;
             str_printf(pNote, "statement %d: got %d rows, first ", i, b->nRow);
             str_addz(pNote, b->nRow ? b->azRow[0] : "-");
@@ -1312,8 +1648,10 @@ static void stop_server(void){
   }
 }
 
+static void remove_templates(void);
 static void on_signal(int sig){
   stop_server();
+  remove_templates();
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -1457,6 +1795,7 @@ int main(int argc, char **argv){
     return 3;
   }
   atexit(stop_server);
+  atexit(remove_templates);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   snprintf(zBase, sizeof(zBase), "http://127.0.0.1:%d", port);
@@ -1468,6 +1807,7 @@ int main(int argc, char **argv){
     int k;
     azTo[0] = zBase; azTo[1] = zDead; azTo[2] = zPort;
     for(k=0; aCase[i].azSql[k]; k++) azSqlReal[i][k] = substitute(aCase[i].azSql[k], azFrom, azTo, 3);
+    for(k=0; aCase[i].azSetup[k]; k++) azSetupReal[i][k] = substitute(aCase[i].azSetup[k], azFrom, azTo, 3);
   }
   if( zLog ){
     gLog = fopen(zLog, "w");
@@ -1480,6 +1820,7 @@ int main(int argc, char **argv){
     Str note = {0, 0, 0};
     int bPersist = zMode[0]=='p', k;
     for(i=0; !aRun[i]; i++){}
+    azTemplate[i] = make_template(i);
     run_one(i, 0, 0, &ref);
     if( bNoFork ){
       gOutFd = -1;
@@ -1514,6 +1855,7 @@ int main(int argc, char **argv){
     double tc = now_s();
     long before[2];
     if( !aRun[i] ) continue;
+    azTemplate[i] = make_template(i);
     /* The reference, twice: a query whose result is not repeatable
     ** cannot be judged. */
     run_one(i, 0, 0, &ref);
