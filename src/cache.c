@@ -28,6 +28,7 @@
 #include "apifetch.h"
 
 #define CACHE_FORMAT 1            /* the schema below; another is refused */
+#define CACHE_BUSY_MS 10000      /* how long a busy file is waited for */
 
 /* The schema.  total_bytes is kept by triggers, so that the size cap is
 ** checked without a scan; last_used orders eviction, oldest first. */
@@ -184,6 +185,21 @@ static int store_prepare(CacheStore *p){
   return rc;
 }
 
+/* Switch a new file to WAL.  Two processes doing this at once both hold a
+** SHARED lock and want EXCLUSIVE; SQLite answers one of them SQLITE_BUSY at
+** once, without calling the busy handler (waiting could deadlock), so the
+** busy timeout does not cover this step: wait here, as long as it would. */
+static int store_wal(CacheStore *p){
+  int rc, nWait = 0;
+  while( (rc = sqlite3_exec(p->db, "PRAGMA journal_mode=WAL", 0, 0, 0))!=SQLITE_OK
+      && (rc & 0xff)==SQLITE_BUSY && nWait<CACHE_BUSY_MS ){
+    int ms = 1 + (nWait/8 < 20 ? nWait/8 : 20);
+    sqlite3_sleep(ms);
+    nWait += ms;
+  }
+  return rc;
+}
+
 int cachestore_open(const char *zName, CacheStore **pp, char **pzErr){
   CacheStore *p = sqlite3_malloc(sizeof(*p));
   int rc;
@@ -197,12 +213,15 @@ int cachestore_open(const char *zName, CacheStore **pp, char **pzErr){
   rc = sqlite3_open_v2(zName, &p->db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
                                       |SQLITE_OPEN_NOMUTEX|SQLITE_OPEN_EXRESCODE, 0);
   if( rc==SQLITE_OK ){
-    sqlite3_busy_timeout(p->db, 10000);
+    sqlite3_busy_timeout(p->db, CACHE_BUSY_MS);
     /* WAL: readers and a writer at a time, from several processes.
     ** synchronous NORMAL: a commit survives the process being killed (not
     ** the power going), which is what resuming a crawl needs. */
-    rc = sqlite3_exec(p->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                             "PRAGMA trusted_schema=OFF;", 0, 0, 0);
+    rc = store_wal(p);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_exec(p->db, "PRAGMA synchronous=NORMAL; PRAGMA trusted_schema=OFF;",
+                        0, 0, 0);
+    }
     /* Lookups read pages in place rather than copying them in: a large
     ** cache costs no more per URL than a small one.  Best effort: a build
     ** without mmap reads as usual. */
