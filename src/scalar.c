@@ -8,6 +8,7 @@
 **   string_class("\"2024-03-10T12:00:00+02:00\"")  -> STR_TS
 */
 #define _GNU_SOURCE     /* strtod_l, uselocale */
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -83,6 +84,52 @@ int parse_int64(const char *z, size_t n, sqlite3_int64 *pV){
   return 1;
 }
 
+/* Clinger's fast path (W. D. Clinger, "How to Read Floating Point Numbers
+** Accurately", 1990): with at most 15 significant digits the digits are an
+** exact double m, and 10^k for k <= 22 is exact too, so m * 10^e or
+** m / 10^-e is one correctly rounded IEEE operation, the double strtod
+** would return.  Most API reals ("6761.25", "0.5") are such; the rest go
+** to strtod_l.  0 if z[0..n) (a JSON number) is not one. */
+static int fast_double(const char *z, size_t n, double *pR){
+  static const double aPow10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+  sqlite3_uint64 m = 0;
+  int nDigit = 0, e = 0, bNeg = z[0]=='-', bFrac = 0;
+  size_t i = (size_t)bNeg;
+  double r;
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD!=0
+  /* x87 arithmetic rounds twice; only strtod is exact there. */
+  return 0;
+#endif
+  for(; i<n; i++){
+    char c = z[i];
+    if( c=='.' ){ bFrac = 1; continue; }
+    if( c<'0' || c>'9' ) break;
+    if( m || c!='0' ){
+      if( ++nDigit>15 ) return 0;
+    }
+    m = m*10 + (sqlite3_uint64)(c-'0');
+    e -= bFrac;
+  }
+  if( i<n ){
+    /* The exponent ('e' or 'E', sign, digits: is_json_number checked). */
+    int bNegE = 0, x = 0;
+    i++;
+    if( z[i]=='+' || z[i]=='-' ){ bNegE = z[i]=='-'; i++; }
+    for(; i<n; i++){
+      if( x>1000 ) return 0;
+      x = x*10 + (z[i]-'0');
+    }
+    e += bNegE ? -x : x;
+  }
+  if( e<-22 || e>22 ) return 0;
+  r = (double)m;
+  r = e<0 ? r/aPow10[-e] : r*aPow10[e];
+  *pR = bNeg ? -r : r;
+  return 1;
+}
+
 /* A number literal from the response: 'i' (fits int64), 'r' (a finite
 ** real), or 'b' (too big: an integer beyond 64 bits or a real that
 ** overflows a double; keep the text). */
@@ -91,6 +138,7 @@ char number_kind(const char *z, size_t n, sqlite3_int64 *pI, double *pR){
   char buf[400];
   if( !is_json_number(z, n, &bInt) ) return 0;
   if( bInt ) return parse_int64(z, n, pI) ? 'i' : 'b';
+  if( fast_double(z, n, pR) ) return 'r';
   if( n>=sizeof(buf) ) return 'b';
   memcpy(buf, z, n);
   buf[n] = 0;

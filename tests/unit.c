@@ -964,6 +964,52 @@ static void test_cache_stale_if_error(void){
   CHECK( cache_stale_if_error(&ci, 503, 60, 100, 50) );
 }
 
+/* number_kind's reals are the doubles strtod gives, bit for bit, whether
+** they take the fast path (<= 15 digits, |exponent| <= 22) or not: 300,000
+** generated literals around both edges, and the edges themselves. */
+static void test_number_reals(void){
+  static const char *const azEdge[] = {
+    "0.1", "-0.0", "0.0", "6761.25", "123456789012345.6", "1234567890123456.7",
+    "1e22", "1e23", "1e-22", "1e-23", "9007199254740993.0", "0.000000000000000000001",
+    "4.9e-324", "2.2250738585072014e-308", "1.7976931348623157e308", "1E+05",
+    "-12.5e-3", "100000000000000000000000.0", "0.30000000000000004",
+  };
+  unsigned x = 12345;
+  int i, nBad = 0, nFast = 0;
+  for(i=0; i<(int)(sizeof(azEdge)/sizeof(azEdge[0])) + 300000; i++){
+    char z[64];
+    sqlite3_int64 iv;
+    double r = 0, want;
+    if( i<(int)(sizeof(azEdge)/sizeof(azEdge[0])) ){
+      sqlite3_snprintf(sizeof(z), z, "%s", azEdge[i]);
+    }else{
+      /* 1..18 digits, a point somewhere inside, an exponent half the time. */
+      int nDig, k, p, m = 0;
+      x = x*1103515245u + 12345u; nDig = 1 + (int)((x>>16)%18);
+      x = x*1103515245u + 12345u; p = 1 + (int)((x>>16)%(unsigned)nDig);
+      if( (x>>8)&1 ) z[m++] = '-';
+      for(k=0; k<nDig; k++){
+        x = x*1103515245u + 12345u;
+        z[m++] = (char)('0' + (k==0 && nDig>1 ? 1 + (x>>16)%9 : (x>>16)%10));
+        if( k+1==p ) z[m++] = '.', z[m++] = (char)('0' + (x>>20)%10);
+      }
+      x = x*1103515245u + 12345u;
+      z[m] = 0;
+      if( (x>>16)&1 ){
+        sqlite3_snprintf(20, z+m, "e%d", (int)((x>>17)%61) - 30);
+      }
+    }
+    if( number_kind(z, strlen(z), &iv, &r)!='r' ) continue;
+    want = strtod(z, 0);
+    if( memcmp(&r, &want, sizeof(r))!=0 ){
+      if( nBad++<5 ) printf("  %s: %.17g, strtod %.17g\n", z, r, want);
+    }
+    nFast++;
+  }
+  CHECK( nBad==0 );
+  CHECK( nFast>250000 );
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -979,6 +1025,7 @@ int main(void){
   run("options", test_options);
   run("url_list", test_urllist);
   run("schema_repeats", test_schema_repeats);
+  run("number_reals", test_number_reals);
   run("block_private_v4", test_block_private_v4);
   run("block_private_v6", test_block_private_v6);
   run("allow_hosts_ports", test_allow_hosts_ports);
