@@ -54,10 +54,23 @@ static int hex_val(char c){
 
 /* Scan the string literal whose opening quote is at z[*pi].  On success
 ** *pi is just past the closing quote. */
+/* 1 for the bytes a string holds as they are and needs no look at: ASCII
+** from space up, but for '"' and '\\'. */
+static const unsigned char aPlain[256] = {
+  0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+  1,1,0,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,0,1,1,1,
+  1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+};
+
 static int scan_string(const char *z, size_t n, size_t *pi, JsonError *pErr){
   size_t i = *pi + 1;
   while( i<n ){
-    unsigned char c = (unsigned char)z[i];
+    unsigned char c;
+    /* Most of a body is plain ASCII text: step over it in a tight loop. */
+    while( i<n && aPlain[(unsigned char)z[i]] ) i++;
+    if( i>=n ) break;
+    c = (unsigned char)z[i];
     if( c=='"' ){ *pi = i+1; return 0; }
     if( c=='\\' ){
       if( i+1>=n ) break;
