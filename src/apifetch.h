@@ -926,6 +926,8 @@ struct Schema {
   SuffixMark *aResMark;           /* Repeats of each reserved name */
   int maxCol;                     /* Most columns allowed */
   Buf tmp;                        /* Scratch for candidate names */
+  int iGuess;                     /* Column the next name likely is */
+  sqlite3_int64 iGuessStamp;      /* The record iGuess is for */
 };
 int schema_init(Schema *s, const char *const *azReserved, int maxCol);
 void schema_clear(Schema *s);

@@ -169,11 +169,26 @@ int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
   ** this record are remembered for the name (on its column, or for a
   ** reserved name in aResMark), so that the Nth repeat does not try N
   ** names (a record of 200,000 "a" keys took 21 s). */
-  int v = *hash_slot(s, z, n), k = 2;
+  int v, k = 2, g;
   SuffixMark *pMark;
+  /* Records of one API mostly list their keys in one order, the order the
+  ** columns were made in: try the column after the last one before hashing
+  ** (an exact match is the column hash_slot would find, names being unique
+  ** regardless of case).  Saves the hash of most keys of the wide face. */
+  if( s->iGuessStamp!=iStamp ){ s->iGuessStamp = iStamp; s->iGuess = 0; }
+  g = s->iGuess;
+  if( g<s->nCol && s->aCol[g].nName==n && memcmp(s->aCol[g].zName, z, n)==0 ){
+    v = g;
+  }else{
+    v = *hash_slot(s, z, n);
+  }
   /* The usual case, once per key of every record: the name itself. */
   if( v==HASH_EMPTY ){ *pzName = z; *pnName = n; return -1; }
-  if( v>=0 && s->aCol[v].iStamp!=iStamp ){ s->aCol[v].iStamp = iStamp; return v; }
+  if( v>=0 && s->aCol[v].iStamp!=iStamp ){
+    s->aCol[v].iStamp = iStamp;
+    s->iGuess = v+1;
+    return v;
+  }
   pMark = v>=0 ? &s->aCol[v].mark : &s->aResMark[HASH_RESERVED - v];
   if( pMark->iStamp==iStamp ) k = pMark->nNext;
   for(; ; k++){
