@@ -107,7 +107,7 @@ folder:
 
 The flatten section (on by default, after the workloads; --no-flatten skips
 it) needs no server: it builds tests/bench_flatten.c with cc -O2 against
-src/json.c, src/flatten.c and src/infer.c, and runs it on an in-memory corpus
+the module's sources (make tests/bench_flatten), and runs it on an in-memory corpus
 of R responses (--flatten-responses, default 2000) of 100 nested records of
 about 300 bytes (60 MB).  Best of 3 passes each, it compares (a) parsing with
 cJSON (cJSON_ParseWithLength + cJSON_Delete) with (b) apifetch's work per
@@ -617,26 +617,23 @@ class Workload:
 
 # ---------------------------------------------------------------- flatten
 
-# The flatten micro-benchmark: sources relative to ROOT, and its target.
-FLATTEN_SRC = ["tests/bench_flatten.c", "src/json.c", "src/flatten.c", "src/infer.c"]
-FLATTEN_LIBS = ["-lsqlite3", "-lcjson", "-lm", "-pthread"]
+# The flatten micro-benchmark, built by the Makefile from the module's own
+# source list (make tests/bench_flatten), so that it cannot drift from it.
 FLATTEN_TARGET = 0.50
 
 
 def run_flatten(responses):
     """Build and run tests/bench_flatten.c; prints its lines and a verdict.
     Returns False if it could not be built or run."""
-    exe = os.path.join(SCRATCH, "bench_flatten")
-    cc = os.environ.get("CC", "cc")
+    exe = os.path.join(ROOT, "tests", "bench_flatten")
     print(f"\nflatten: apifetch's per-response work vs cJSON parsing, in memory, "
           f"{responses} responses x 100 records", flush=True)
     try:
-        subprocess.run([cc, "-O2", "-DSQLITE_CORE", "-Isrc", "-o", exe] + FLATTEN_SRC
-                       + FLATTEN_LIBS, cwd=ROOT, check=True, capture_output=True, text=True,
-                       timeout=300)
+        subprocess.run(["make", "-s", "tests/bench_flatten"], cwd=ROOT, check=True,
+                       capture_output=True, text=True, timeout=300)
     except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         err = getattr(e, "stderr", None) or str(e)
-        print(f"  FAILED: cannot build tests/bench_flatten.c with {cc}: "
+        print(f"  FAILED: make tests/bench_flatten: "
               f"{err.strip().splitlines()[-1][:200] if err.strip() else e}")
         return False
     try:
