@@ -599,7 +599,8 @@ struct Paginate {
   KeyPath cursor;                /* Path to the next cursor */
   KeyPath next;                  /* Path to the next URL */
   int nMaxPages;                 /* Pages per starting URL at most */
-  const char *azWant[2];         /* Response headers it reads (paginate_check) */
+  const char *azWant[3];         /* Response headers it reads (paginate_check): the
+                                 ** kind's, Link for rel="last", the total's */
   int nWant;
 };
 

@@ -410,9 +410,16 @@ void paginate_clear(Paginate *p){
 int paginate_check(Paginate *p, char **pzErr){
   const char *zWhy;
   if( p->pKind==0 ){
-    *pzErr = sqlite3_mprintf("api_fetch: paginate needs a type: \"page\", \"offset\", "
-                             "\"cursor\", \"next\" or \"link\"");
-    return SQLITE_ERROR;
+    /* The kinds named from their rows, so a new row is in the message. */
+    sqlite3_str *pStr = sqlite3_str_new(0);
+    size_t i, n = sizeof(aPageKind)/sizeof(aPageKind[0]);
+    sqlite3_str_appendall(pStr, "api_fetch: paginate needs a type: ");
+    for(i=0; i<n; i++){
+      sqlite3_str_appendf(pStr, "%s\"%s\"", i==0 ? "" : i+1<n ? ", " : " or ",
+                          aPageKind[i].zName);
+    }
+    *pzErr = sqlite3_str_finish(pStr);
+    return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
   }
   zWhy = p->pKind->xCheck ? p->pKind->xCheck(p) : 0;
   if( zWhy ){
@@ -425,7 +432,12 @@ int paginate_check(Paginate *p, char **pzErr){
   }
   if( p->iStart<0 ) p->iStart = p->pKind->iStart;
   p->nWant = 0;
-  if( p->pKind->zHeader || p->bLastLink ) p->azWant[p->nWant++] = "Link";
+  /* The header the kind always reads, Link for a rel="last" total, the
+  ** total's header: each once. */
+  if( p->pKind->zHeader ) p->azWant[p->nWant++] = p->pKind->zHeader;
+  if( p->bLastLink && (p->nWant==0 || strcasecmp(p->azWant[0], "Link")!=0) ){
+    p->azWant[p->nWant++] = "Link";
+  }
   if( p->zTotalHeader ) p->azWant[p->nWant++] = p->zTotalHeader;
   assert( p->nWant<=(int)(sizeof(p->azWant)/sizeof(p->azWant[0])) );
   return SQLITE_OK;

@@ -1010,6 +1010,33 @@ static void test_number_reals(void){
   CHECK( nFast>250000 );
 }
 
+/* The headers a paginator asks the engine to keep: a kind's own header (a
+** new row of aPageKind[] may read any), Link for rel="last" once, and the
+** total's header, in that order.  Before, the kind's header was taken to
+** be Link whatever it said. */
+static void test_paginate_wants(void){
+  static const PageKind xNext = { "xnext", 0, 0, 0, "X-Next-Page", 0, 0 };
+  Paginate p;
+  char *zErr = 0;
+  memset(&p, 0, sizeof(p));
+  p.pKind = &xNext;
+  p.bLastLink = 1;
+  p.zTotalHeader = sqlite3_mprintf("X-Total-Count");
+  CHECK( paginate_check(&p, &zErr)==SQLITE_OK );
+  CHECK( p.nWant==3 );
+  CHECK( p.nWant==3 && strcmp(p.azWant[0], "X-Next-Page")==0 && strcmp(p.azWant[1], "Link")==0
+         && strcmp(p.azWant[2], "X-Total-Count")==0 );
+  paginate_clear(&p);
+  /* The link kind with rel="last": Link once. */
+  memset(&p, 0, sizeof(p));
+  p.pKind = paginate_kind("link");
+  p.bLastLink = 1;
+  CHECK( paginate_check(&p, &zErr)==SQLITE_OK );
+  CHECK( p.nWant==1 && strcmp(p.azWant[0], "Link")==0 );
+  paginate_clear(&p);
+  sqlite3_free(zErr);
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1026,6 +1053,7 @@ int main(void){
   run("url_list", test_urllist);
   run("schema_repeats", test_schema_repeats);
   run("number_reals", test_number_reals);
+  run("paginate_wants", test_paginate_wants);
   run("block_private_v4", test_block_private_v4);
   run("block_private_v6", test_block_private_v6);
   run("allow_hosts_ports", test_allow_hosts_ports);
