@@ -72,3 +72,4 @@ SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"timeout_ms": 1e300}');
 SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"timeout_ms": 5000} trailing');
 SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"record_path": "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a"}');
 SELECT * FROM api_fetch('[{"url": "$BASE/obj", "headers": {"X-A": "\ud800"}}]');
+SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"paginate": {"per_page": 5}}');
