@@ -76,24 +76,45 @@ static int store_error(CacheStore *p, int rc, const char *zWhat, char **pzErr){
   return rc ? rc : SQLITE_ERROR;
 }
 
-/* Is the database's schema an empty one, ours, or someone else's?  Sets
-** *pbOurs or *pbEmpty. */
-static int store_inspect(CacheStore *p, int *pbEmpty, int *pbOurs){
+/* The schema of db as one text (type, name, table, SQL of each entry), or
+** NULL with *pRc SQLITE_OK for an empty database. */
+static char *schema_text(sqlite3 *db, int *pRc){
   sqlite3_stmt *s = 0;
-  int rc, nOther = 0, bMeta = 0, bTable = 0;
-  rc = sqlite3_prepare_v2(p->db, "SELECT name FROM sqlite_schema WHERE type = 'table'",
-                          -1, &s, 0);
-  if( rc ) return rc;
-  while( (rc = sqlite3_step(s))==SQLITE_ROW ){
-    const char *z = (const char*)sqlite3_column_text(s, 0);
-    if( z && strcmp(z, "apifetch_cache_meta")==0 ) bMeta = 1;
-    else if( z && strcmp(z, "apifetch_cache")==0 ) bTable = 1;
-    else nOther++;
+  char *z = 0;
+  *pRc = sqlite3_prepare_v2(db,
+      "SELECT group_concat(type || char(31) || name || char(31) || tbl_name"
+      " || char(31) || coalesce(sql, ''), char(30)) FROM"
+      " (SELECT * FROM sqlite_schema ORDER BY type, name)", -1, &s, 0);
+  if( *pRc==SQLITE_OK && (*pRc = sqlite3_step(s))==SQLITE_ROW ){
+    const char *zText = (const char*)sqlite3_column_text(s, 0);
+    *pRc = SQLITE_OK;
+    if( zText && (z = sqlite3_mprintf("%s", zText))==0 ) *pRc = SQLITE_NOMEM;
   }
   sqlite3_finalize(s);
-  *pbEmpty = !bMeta && !bTable && nOther==0;
-  *pbOurs = bMeta && bTable;
-  return rc==SQLITE_DONE ? SQLITE_OK : rc;
+  return z;
+}
+
+/* Is the database empty (*pbEmpty), exactly ours (*pbOurs), or neither?
+** Exactly: a file is data, and a trigger, view or index added to it would
+** run or be used by this connection (a trigger's recursive query hung a
+** store; one rewrote every stored body), so the schema is compared whole
+** with the one zSchema makes. */
+static int store_inspect(CacheStore *p, int *pbEmpty, int *pbOurs){
+  sqlite3 *mem = 0;
+  char *zFile, *zOurs = 0;
+  int rc;
+  *pbEmpty = *pbOurs = 0;
+  zFile = schema_text(p->db, &rc);
+  if( rc ) return rc;
+  if( zFile==0 ){ *pbEmpty = 1; return SQLITE_OK; }
+  rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE|SQLITE_OPEN_NOMUTEX, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(mem, zSchema, 0, 0, 0);
+  if( rc==SQLITE_OK ) zOurs = schema_text(mem, &rc);
+  if( rc==SQLITE_OK ) *pbOurs = zOurs && strcmp(zFile, zOurs)==0;
+  sqlite3_close(mem);
+  sqlite3_free(zOurs);
+  sqlite3_free(zFile);
+  return (rc & 0xff)==SQLITE_NOMEM ? SQLITE_NOMEM : rc;
 }
 
 /* Read the format and the salt of a database that is ours. */
@@ -106,11 +127,17 @@ static int store_settings(CacheStore *p, char **pzErr){
     const void *pSalt = sqlite3_column_blob(s, 1);
     int nSalt = sqlite3_column_bytes(s, 1);
     sqlite3_int64 iFormat = sqlite3_column_int64(s, 0);
-    if( iFormat!=CACHE_FORMAT || nSalt!=(int)sizeof(p->aSalt) || pSalt==0 ){
+    if( iFormat!=CACHE_FORMAT ){
       sqlite3_finalize(s);
       *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" was made by another version of "
                                "apifetch (format %lld; this one reads %d): name a new file",
                                p->zName, iFormat, CACHE_FORMAT);
+      return SQLITE_ERROR;
+    }
+    if( nSalt!=(int)sizeof(p->aSalt) || pSalt==0 ){
+      sqlite3_finalize(s);
+      *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" is damaged (its salt is not %d "
+                               "bytes): name a new file", p->zName, (int)sizeof(p->aSalt));
       return SQLITE_ERROR;
     }
     memcpy(p->aSalt, pSalt, sizeof(p->aSalt));
@@ -120,10 +147,24 @@ static int store_settings(CacheStore *p, char **pzErr){
   return rc ? store_error(p, rc, "cannot read its settings", pzErr) : SQLITE_OK;
 }
 
-/* Make the schema in an empty database, or check that it is ours. */
+static int store_not_ours(CacheStore *p, char **pzErr){
+  *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" is a database but not an apifetch "
+                           "cache (its schema is not the one apifetch makes: other tables, "
+                           "or a trigger, view or index added): name a new file", p->zName);
+  return SQLITE_ERROR;
+}
+
+/* Check that the database is ours, or make the schema in an empty one.
+** An existing cache is only read here: opening it does not wait for a
+** writer, and a database that is not ours is left as it was. */
 static int store_schema(CacheStore *p, char **pzErr){
   int rc, bEmpty = 0, bOurs = 0;
-  /* IMMEDIATE: two processes opening a new file at once make one schema. */
+  rc = store_inspect(p, &bEmpty, &bOurs);
+  if( rc ) return store_error(p, rc, "cannot read it", pzErr);
+  if( bOurs ) return store_settings(p, pzErr);
+  if( !bEmpty ) return store_not_ours(p, pzErr);
+  /* IMMEDIATE, then look again: two processes opening a new file at once
+  ** make one schema. */
   rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
   if( rc ) return store_error(p, rc, "cannot open it", pzErr);
   rc = store_inspect(p, &bEmpty, &bOurs);
@@ -133,9 +174,7 @@ static int store_schema(CacheStore *p, char **pzErr){
     rc = sqlite3_exec(p->db, zSchema, 0, 0, 0);
     if( rc ) rc = store_error(p, rc, "cannot make its tables", pzErr);
   }else if( !bOurs ){
-    *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" is a database but not an apifetch "
-                             "cache (it has other tables): name a new file", p->zName);
-    rc = SQLITE_ERROR;
+    rc = store_not_ours(p, pzErr);
   }
   if( rc==SQLITE_OK ) rc = store_settings(p, pzErr);
   if( rc ){
@@ -214,23 +253,26 @@ int cachestore_open(const char *zName, CacheStore **pp, char **pzErr){
                                       |SQLITE_OPEN_NOMUTEX|SQLITE_OPEN_EXRESCODE, 0);
   if( rc==SQLITE_OK ){
     sqlite3_busy_timeout(p->db, CACHE_BUSY_MS);
+    rc = sqlite3_exec(p->db, "PRAGMA trusted_schema=OFF", 0, 0, 0);
+    if( rc ) rc = store_error(p, rc, "cannot open it", pzErr);
+  }else{
+    rc = store_error(p, rc, "cannot open it", pzErr);
+  }
+  /* Ours first: a database that is not is left untouched (not even
+  ** switched to WAL). */
+  if( rc==SQLITE_OK ) rc = store_schema(p, pzErr);
+  if( rc==SQLITE_OK ){
     /* WAL: readers and a writer at a time, from several processes.
     ** synchronous NORMAL: a commit survives the process being killed (not
     ** the power going), which is what resuming a crawl needs. */
     rc = store_wal(p);
-    if( rc==SQLITE_OK ){
-      rc = sqlite3_exec(p->db, "PRAGMA synchronous=NORMAL; PRAGMA trusted_schema=OFF;",
-                        0, 0, 0);
-    }
+    if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, "PRAGMA synchronous=NORMAL", 0, 0, 0);
     /* Lookups read pages in place rather than copying them in: a large
     ** cache costs no more per URL than a small one.  Best effort: a build
     ** without mmap reads as usual. */
     if( rc==SQLITE_OK ) sqlite3_exec(p->db, "PRAGMA mmap_size=268435456", 0, 0, 0);
     if( rc ) rc = store_error(p, rc, "cannot open it", pzErr);
-  }else{
-    rc = store_error(p, rc, "cannot open it", pzErr);
   }
-  if( rc==SQLITE_OK ) rc = store_schema(p, pzErr);
   if( rc==SQLITE_OK ){
     rc = store_prepare(p);
     if( rc ) rc = store_error(p, rc, "cannot use it", pzErr);

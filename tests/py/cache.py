@@ -480,8 +480,42 @@ for name, want in [("random.db", "not a database"), ("foreign.db", "not an apife
     check(e is not None and p in e and want in e and e2 is not None and p in e2,
           f"{name}: {e}")
 with open(path("foreign.db"), "rb") as f:
-    check(b"apifetch" not in f.read(), "the foreign database was not written to")
+    data = f.read()
+check(b"apifetch" not in data and data[18:20] == b"\x01\x01",
+      f"the foreign database was not written to, nor switched to WAL "
+      f"(header bytes 18-19: {data[18:20].hex()})")
 bconn.close()
+
+# A cache file with something added to our schema is not ours: a trigger
+# would run on this connection (a recursive query in one hung a store past
+# every interrupt; another rewrote every stored body), an index or a view
+# would be used.  Refused at once, naming the file.
+for name, extra in [
+        ("hang", "CREATE TRIGGER evil AFTER INSERT ON apifetch_cache BEGIN SELECT count(*) FROM"
+                 " (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c)"
+                 " SELECT x FROM c); END"),
+        ("poison", "CREATE TRIGGER evil AFTER INSERT ON apifetch_cache BEGIN UPDATE"
+                   " apifetch_cache SET body = '{\"pwned\":1}', fresh_until = 9e15"
+                   " WHERE id = new.id; END"),
+        ("index", "CREATE INDEX evil ON apifetch_cache(url)"),
+        ("view", "CREATE VIEW evil AS SELECT 1")]:
+    tconn = connect()
+    tfile = path(f"trig-{name}.db")
+    one(tconn, C(uid()), {"cache": tfile})
+    tconn.close()
+    raw = sqlite3.connect(tfile)
+    raw.execute(extra)
+    raw.commit()
+    raw.close()
+    tconn = connect()
+    t0 = time.time()
+    e = error_of(lambda: fetch(tconn, C(uid(), cc="max-age=600"), {"cache": tfile}))
+    e2 = error_of(lambda: tconn.execute("SELECT * FROM api_fetch_cache(?)", (tfile,)).fetchall())
+    took = time.time() - t0
+    tconn.close()
+    check(e is not None and tfile in e and "not an apifetch cache" in e and e2 is not None
+          and "not an apifetch cache" in e2 and took < 5,
+          f"a cache file with a {name} added is refused in {took:.2f} s: {e}")
 
 # A cache file is input like any other: times at the ends of the int64
 # range (a corrupt file, or someone's) must not overflow the arithmetic
@@ -545,6 +579,21 @@ for sql, args in (("SELECT * FROM api_fetch_cache(?)", (path("mine.db"),)),
           f"locked: {sql.split('(')[0]}... {args and 'of another file' or 'of the host'} "
           f"is refused: {e}")
 check(not os.path.exists(path("mine.db")), "locked: and no file was made")
+# The host's cache comes with the host's policy: a query that stored under
+# ttl for 285,000 years pinned a no-store response for every other user, and
+# a cap of 200 bytes evicted everyone's entries.
+pinned = C(uid(), cc="no-store")
+for opts in ({"cache_mode": "ttl", "cache_ttl_ms": 9000000000000000},
+             {"cache_max_bytes": 200}, {"cache_mode": "refresh"}, {"cache_stale_ms": 1}):
+    e = error_of(lambda: fetch(gconn, pinned, opts))
+    key = next(iter(opts))
+    check(e is not None and f"{key} may not be set here" in e and "locked" in e,
+          f"locked: a query's {key} is refused: {e}")
+r = fetch(gconn, pinned, {"cache_mode": "http", "cache_ttl_ms": 3600000})
+check(len(r) == 1 and r[0][2] == "miss", f"locked: the host's own values may be restated ({r})")
+n_host = sqlite3.connect(host_cache).execute("SELECT count(*) FROM apifetch_cache"
+                                             " WHERE url = ?", (pinned,)).fetchone()[0]
+check(n_host == 0, f"locked: the no-store response was not stored ({n_host})")
 warm = [C(uid(), cc="max-age=600") for _ in range(10)]
 for u in warm:
     gconn.execute("SELECT count(*) FROM api_fetch(?)", (json.dumps([u]),)).fetchall()
@@ -569,6 +618,13 @@ e = error_of(lambda: (fconn.execute(f"CREATE VIRTUAL TABLE f.w USING api_fetch(u
                       fconn.execute("SELECT * FROM f.w").fetchall()))
 check(e is not None and "may not name a cache" in e and not os.path.exists(path("w.db")),
       f"a wide table in a file naming a cache: {e}")
+fconn.execute("SELECT api_fetch_config(?)", (json.dumps({"defaults": {"cache": path("fhost.db")}}),))
+e = error_of(lambda: (fconn.execute(f"CREATE VIRTUAL TABLE f.w2 USING api_fetch(url_list='{ul}', "
+                                    "columns='id INTEGER', cache_mode='ttl', "
+                                    "cache_ttl_ms=9000000000000000, cache_max_bytes=300)"),
+                      fconn.execute("SELECT * FROM f.w2").fetchall()))
+check(e is not None and "cache_mode may not be set here" in e and "database file" in e,
+      f"a wide table in a file setting the host's cache policy: {e}")
 fconn.close()
 
 # APIFETCH_CONFIG: the host's default cache and policy, for a process.
