@@ -186,9 +186,41 @@ int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,
   return SQLITE_OK;
 }
 
+/* Where the cache is the host's (locked settings, or a table stored in a
+** file), so is the policy that writes to it: a query that stored under ttl
+** with a ttl of 285,000 years, or with a cap of 200 bytes, would pin a
+** no-store response for every other user of the file, or empty it. */
+static int cache_policy_check(Conn *p, const Options *o, char **pzErr){
+  Options d;
+  const char *zWhich = 0;
+  int rc;
+  options_init(&d);
+  rc = conn_options_start(p, &d, pzErr);
+  if( rc==SQLITE_OK ){
+    if( o->eCacheMode!=d.eCacheMode ) zWhich = "cache_mode";
+    else if( o->cacheTtlMs!=d.cacheTtlMs ) zWhich = "cache_ttl_ms";
+    else if( o->cacheStaleMs!=d.cacheStaleMs ) zWhich = "cache_stale_ms";
+    else if( o->cacheMaxBytes!=d.cacheMaxBytes ) zWhich = "cache_max_bytes";
+  }
+  options_clear(&d);
+  if( rc==SQLITE_OK && zWhich ){
+    *pzErr = sqlite3_mprintf("api_fetch: %s may not be set here: %s", zWhich,
+        o->bFromFile ? "a table stored in a database file uses the host's cache with the "
+                       "host's policy (api_fetch_config's defaults)"
+                     : "the settings of this connection are locked, and the host's cache "
+                       "is used with the host's policy (api_fetch_config's defaults)");
+    rc = SQLITE_ERROR;
+  }
+  return rc;
+}
+
 int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr){
   *pp = 0;
   if( o->zCache==0 ) return SQLITE_OK;
+  if( p->guard.bLocked || o->bFromFile ){
+    int rc = cache_policy_check(p, o, pzErr);
+    if( rc ) return rc;
+  }
   return conn_cache_named(p, o->zCache, o->bFromFile, pp, pzErr);
 }
 
