@@ -134,6 +134,11 @@ int url_resolve_check(const char *zBase, const char *zRef, char **pzOut, char **
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
 ** default port filled in)?  0 if either cannot be parsed, -1 if out of
 ** memory. */
+/* 1 if zUrl names a user (and maybe a password), 0 if not, -1 on OOM. */
+int url_has_userinfo(const char *zUrl);
+/* zUrl without its user and password (sqlite3_malloc'd), or NULL on OOM or
+** if libcurl cannot take it apart. */
+char *url_strip_userinfo(const char *zUrl);
 int url_same_origin(const char *a, const char *b);
 /* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
 ** If not, it is a reference relative to a base. */

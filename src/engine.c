@@ -280,12 +280,24 @@ static int redirect_follow(Engine *e, Transfer *t, long status, char **pzError){
   if( status!=301 && status!=302 && status!=303 && status!=307 && status!=308 ) return 0;
   if( o->max_redirects==0 ) return 0;
   if( curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &zLoc)!=CURLE_OK || zLoc==0 ) return 0;
+  /* libcurl resolves the Location with the user and password of basic
+  ** (CURLOPT_USERPWD) written into it: where the URL asked for had none,
+  ** the hop's has none either, or the password would be shown in url and
+  ** in errors, stored in a cache, and carried into next-page URLs.  It is
+  ** still sent, by the option, to the same origin. */
+  rc = url_has_userinfo(t->req.zUrl);
+  if( rc<0 ) return SQLITE_NOMEM;
+  zNew = rc ? sqlite3_mprintf("%s", zLoc) : url_strip_userinfo(zLoc);
+  if( zNew==0 ) return SQLITE_NOMEM;
+  zLoc = zNew;
   if( t->nRedirect>=o->max_redirects ){
     *pzError = sqlite3_mprintf("redirected more than max_redirects (%d) times, last to %s",
                                o->max_redirects, zLoc);
+    sqlite3_free(zNew);
     return *pzError ? -1 : SQLITE_NOMEM;
   }
   rc = url_check(zLoc, &zWhy);
+  if( rc ) sqlite3_free(zNew);
   if( rc==SQLITE_NOMEM ) return SQLITE_NOMEM;
   if( rc ){
     *pzError = sqlite3_mprintf("redirect refused: %s", zWhy);
@@ -295,10 +307,9 @@ static int redirect_follow(Engine *e, Transfer *t, long status, char **pzError){
   if( e->pGuard && e->pGuard->maxRequests && e->pBudget->nRequests>=e->pGuard->maxRequests ){
     e->bOverRequests = 1;
     *pzError = sqlite3_mprintf("max_requests reached before redirect to %s", zLoc);
+    sqlite3_free(zNew);
     return *pzError ? -1 : SQLITE_NOMEM;
   }
-  zNew = sqlite3_mprintf("%s", zLoc);
-  if( zNew==0 ) return SQLITE_NOMEM;
   if( !t->bHopForeign ){
     int bSame = url_same_origin(zNew, zFrom);
     if( bSame<0 ){ sqlite3_free(zNew); return SQLITE_NOMEM; }

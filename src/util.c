@@ -38,6 +38,39 @@ int url_same_origin(const char *a, const char *b){
   return uc==CURLUE_OUT_OF_MEMORY ? -1 : bSame;
 }
 
+int url_has_userinfo(const char *zUrl){
+  CURLU *h = curl_url();
+  char *z = 0;
+  CURLUcode uc = h ? curl_url_set(h, CURLUPART_URL, zUrl, 0) : CURLUE_OUT_OF_MEMORY;
+  int bHas = 0;
+  if( uc==CURLUE_OK ){
+    uc = curl_url_get(h, CURLUPART_USER, &z, 0);
+    bHas = uc==CURLUE_OK;
+    curl_free(z);
+  }
+  curl_url_cleanup(h);
+  return uc==CURLUE_OUT_OF_MEMORY ? -1 : bHas;
+}
+
+char *url_strip_userinfo(const char *zUrl){
+  CURLU *h;
+  char *z = 0, *zOut;
+  CURLUcode uc;
+  int bHas = url_has_userinfo(zUrl);
+  if( bHas<0 ) return 0;
+  /* Untouched unless it has some: libcurl would also normalise it. */
+  if( bHas==0 ) return sqlite3_mprintf("%s", zUrl);
+  h = curl_url();
+  uc = h ? curl_url_set(h, CURLUPART_URL, zUrl, 0) : CURLUE_OUT_OF_MEMORY;
+  if( uc==CURLUE_OK ) uc = curl_url_set(h, CURLUPART_USER, 0, 0);
+  if( uc==CURLUE_OK ) uc = curl_url_set(h, CURLUPART_PASSWORD, 0, 0);
+  if( uc==CURLUE_OK ) uc = curl_url_get(h, CURLUPART_URL, &z, 0);
+  zOut = uc==CURLUE_OK ? sqlite3_mprintf("%s", z) : 0;
+  curl_free(z);
+  curl_url_cleanup(h);
+  return zOut;
+}
+
 int url_has_scheme(const char *z){
   /* RFC 3986 section 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
   const char *s = z;

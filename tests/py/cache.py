@@ -281,6 +281,17 @@ u = C(uid(), cc="max-age=600", cookie="cookie-india-7731")
 one(kconn, u, K)
 r, s = one(kconn, u, K)
 check(r[1] == "hit", f"a response with Set-Cookie is stored ({r[1]})")
+# basic over a relative redirect and a Link to the next page: libcurl
+# resolves the Location with user:password written into it, which became
+# the url of page 2 and the entry's final_url, in clear.
+ru = BASE + f"/rbase/a/start?k={uid()}"
+rows = kconn.execute("SELECT url, status, error FROM api_fetch(?, 1, ?)",
+                     (json.dumps([ru]), json.dumps(dict(K, basic="user:pw-juliet-7731",
+                                                        cache_mode="ttl",
+                                                        paginate={"type": "link"})))).fetchall()
+check(len(rows) == 2 and all(r[1] == 200 and "pw-juliet" not in r[0] and "user@" not in r[0]
+                             for r in rows),
+      f"basic through a redirect and a next page: no user or password in url ({rows})")
 kconn.close()
 # Not one secret in the file, its WAL or its shared memory, in any form.
 import base64
@@ -291,7 +302,7 @@ for f in os.listdir(D):
 secrets = [b"tok-alpha-7731", b"tok-bravo-7731", b"pw-charlie-7731", b"pw-delta-7731",
            b"hdr-echo-7731", b"hdr-foxtrot-7731", b"env-golf-7731", b"env-hotel-7731",
            base64.b64encode(b"user:pw-charlie-7731"), base64.b64encode(b"user:pw-delta-7731"),
-           b"session=cookie-india"]
+           b"session=cookie-india", b"pw-juliet-7731"]
 found = [s.decode() for s in secrets if s in raw]
 check(len(raw) > 0 and not found, f"no secret anywhere in the cache files ({len(raw)} bytes): {found}")
 
