@@ -312,8 +312,16 @@ static void key_field(Sha256 *h, const void *z, size_t n){
   sha256_update(h, aLen, sizeof(aLen));
   if( n ) sha256_update(h, z, n);
 }
+/* An absent field: a length no field has, so that no bearer and an empty
+** one ("Authorization: Bearer " is sent), or no User-Agent and the
+** default, are different keys. */
+static void key_absent(Sha256 *h){
+  static const unsigned char aNone[8] = { 0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff };
+  sha256_update(h, aNone, sizeof(aNone));
+}
 static void key_text(Sha256 *h, const char *z){
-  key_field(h, z, z ? strlen(z) : 0);
+  if( z==0 ){ key_absent(h); return; }
+  key_field(h, z, strlen(z));
 }
 
 /* Every header the request sends is in the key, so whatever a response's
@@ -328,7 +336,7 @@ void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
   key_field(&h, p->aSalt, sizeof(p->aSalt));
   key_text(&h, k->zMethod ? k->zMethod : (k->pBody ? "POST" : "GET"));
   key_text(&h, k->zUrl);
-  key_field(&h, k->pBody, k->pBody ? k->nBody : 0);
+  if( k->pBody ) key_field(&h, k->pBody, k->nBody); else key_absent(&h);
   for(l=k->pHeaders; l; l=l->next) n++;
   key_field(&h, &n, sizeof(n));
   for(l=k->pHeaders; l; l=l->next) key_text(&h, l->data);

@@ -242,6 +242,14 @@ rb, sb = one(kconn, u, dict(K, basic="user:pw-delta-7731"))
 rn, sn = one(kconn, u, K)
 check(rb[1] == "miss" and rn[1] == "miss" and sn["requests"] == 1,
       f"basic: another password, or none, is another entry ({rb[1]} {rn[1]})")
+# Absent is not empty: "bearer": "" sends "Authorization: Bearer " (as a
+# ${env:} set but empty would), and "user_agent": "" sends none; both once
+# shared the entry of the request without them.
+for name, opts in (("bearer", {"bearer": ""}), ("user_agent", {"user_agent": ""})):
+    u = C(uid(), cc="max-age=600")
+    one(kconn, u, dict(K, **opts))
+    r, s = one(kconn, u, K)
+    check(r[1] == "miss", f"an empty {name} and none are different entries ({r[1]})")
 u = C(uid(), cc="max-age=600")
 one(kconn, u, dict(K, headers={"X-Api-Key": "hdr-echo-7731"}))
 r, s = one(kconn, u, dict(K, headers={"X-Api-Key": "hdr-foxtrot-7731"}))
