@@ -1213,6 +1213,10 @@ const char *conn_profile(void *pCtx, const char *zName);
 int conn_options_start(Conn *p, Options *o, char **pzErr);
 /* The cache o names, opened (once per connection), or *pp NULL for none;
 ** an error if the guard does not allow it. */
+/* conn_cache_named for api_fetch_cache and _prune (zFunc): the cache must
+** exist already; "" is refused. */
+int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, CacheStore **pp,
+                        char **pzErr);
 int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr);
 /* The same for a cache named in SQL (zName NULL: the host's default). */
 int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,

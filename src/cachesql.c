@@ -148,7 +148,7 @@ static int cacheFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     zName = (const char*)sqlite3_value_text(argv[0]);
     if( zName==0 && sqlite3_value_type(argv[0])!=SQLITE_NULL ) return SQLITE_NOMEM;
   }
-  rc = conn_cache_named(pConn, zName, 0, &pStore, &zErr);
+  rc = conn_cache_existing(pConn, "api_fetch_cache", zName, &pStore, &zErr);
   if( rc ) return cache_error(cur, rc, zErr);
   cachestore_flush(pStore);              /* last_used as it is */
   rc = sqlite3_prepare_v2(pStore->db, zCacheSelect, -1, &c->pStmt, 0);
@@ -308,7 +308,7 @@ void cachesql_prune_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   rc = prune_read(pRoot, &w, &zErr);
   if( rc && zErr==0 ){ cJSON_Delete(pRoot); sqlite3_result_error_nomem(ctx); return; }
   if( rc==SQLITE_OK ){
-    rc = conn_cache_named(pConn, zName, 0, &pStore, &zErr);
+    rc = conn_cache_existing(pConn, "api_fetch_cache_prune", zName, &pStore, &zErr);
     if( rc==SQLITE_OK ){
       cachestore_flush(pStore);
       rc = prune_run(pStore, &w, &n);

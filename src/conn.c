@@ -214,6 +214,26 @@ static int cache_policy_check(Conn *p, const Options *o, char **pzErr){
   return rc;
 }
 
+int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, CacheStore **pp,
+                        char **pzErr){
+  const char *z = zName ? zName : p->zDefaultCache;
+  CacheStore *s;
+  *pp = 0;
+  if( z && z[0]==0 ){
+    *pzErr = sqlite3_mprintf("%s: the cache must be the name of a file or \":memory:\", "
+                             "got \"\"", zFunc);
+    return SQLITE_ERROR;
+  }
+  /* Listing or pruning a cache that is not there: say so, rather than
+  ** make an empty one (a typo left new files behind). */
+  for(s=p->pStores; s && z && strcmp(s->zName, z)!=0; s=s->pNext){}
+  if( z && s==0 && strcmp(z, ":memory:")!=0 && access(z, F_OK)!=0 ){
+    *pzErr = sqlite3_mprintf("%s: no cache \"%s\" (no such file)", zFunc, z);
+    return SQLITE_ERROR;
+  }
+  return conn_cache_named(p, zName, 0, pp, pzErr);
+}
+
 int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr){
   *pp = 0;
   if( o->zCache==0 ) return SQLITE_OK;

@@ -456,6 +456,15 @@ e = error_of(lambda: pconn.execute("SELECT * FROM api_fetch_cache()").fetchall()
 check(e is not None and "no cache named" in e, f"api_fetch_cache() without a default: {e}")
 e = error_of(lambda: prune('{"all": true}', None))
 check(e is not None and "no cache named" in e, f"prune(NULL, ...) without a default: {e}")
+# Listing or pruning a file that is not there says so, and makes none.
+typo = path("typo.db")
+e = error_of(lambda: pconn.execute("SELECT * FROM api_fetch_cache(?)", (typo,)).fetchall())
+e2 = error_of(lambda: prune('{"all": true}', typo))
+e3 = error_of(lambda: pconn.execute("SELECT * FROM api_fetch_cache('')").fetchall())
+check(e is not None and "no cache" in e and typo in e and e2 is not None and "no cache" in e2
+      and not any(f.startswith("typo.db") for f in os.listdir(D))
+      and e3 is not None and "must be the name of a file" in e3,
+      f"a cache that is not there: {e} / {e2} / {e3}; no file made")
 pconn.close()
 
 # ":memory:" lives with its connection.
