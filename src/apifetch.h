@@ -131,14 +131,14 @@ int url_check(const char *zUrl, char **pzWhy);
 int url_resolve_check(const char *zBase, const char *zRef, char **pzOut, char **pzWhy);
 
 
+/* 1 if zUrl names a user (and maybe a password), 0 if not, -1 on OOM. */
+int url_has_userinfo(const char *zUrl);
+/* zUrl without its user and password (sqlite3_malloc'd; a copy if it has
+** none), or NULL on OOM or if libcurl cannot take it apart. */
+char *url_strip_userinfo(const char *zUrl);
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
 ** default port filled in)?  0 if either cannot be parsed, -1 if out of
 ** memory. */
-/* 1 if zUrl names a user (and maybe a password), 0 if not, -1 on OOM. */
-int url_has_userinfo(const char *zUrl);
-/* zUrl without its user and password (sqlite3_malloc'd), or NULL on OOM or
-** if libcurl cannot take it apart. */
-char *url_strip_userinfo(const char *zUrl);
 int url_same_origin(const char *a, const char *b);
 /* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
 ** If not, it is a reference relative to a base. */
@@ -1213,11 +1213,11 @@ const char *conn_profile(void *pCtx, const char *zName);
 int conn_options_start(Conn *p, Options *o, char **pzErr);
 /* The cache o names, opened (once per connection), or *pp NULL for none;
 ** an error if the guard does not allow it. */
+int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr);
 /* conn_cache_named for api_fetch_cache and _prune (zFunc): the cache must
 ** exist already; "" is refused. */
 int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, CacheStore **pp,
                         char **pzErr);
-int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr);
 /* The same for a cache named in SQL (zName NULL: the host's default). */
 int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,
                      char **pzErr);

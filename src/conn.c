@@ -153,6 +153,13 @@ static void conn_caches_close(Conn *p){
   }
 }
 
+/* The store of zName this connection has open, or NULL. */
+static CacheStore *conn_store_find(Conn *p, const char *zName){
+  CacheStore *s;
+  for(s=p->pStores; s && strcmp(s->zName, zName)!=0; s=s->pNext){}
+  return s;
+}
+
 int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,
                      char **pzErr){
   CacheStore *s;
@@ -175,7 +182,7 @@ int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,
                     "cache in api_fetch_config's defaults)");
     return SQLITE_ERROR;
   }
-  for(s=p->pStores; s && strcmp(s->zName, zName)!=0; s=s->pNext){}
+  s = conn_store_find(p, zName);
   if( s==0 ){
     rc = cachestore_open(zName, &s, pzErr);
     if( rc ) return rc;
@@ -217,7 +224,6 @@ static int cache_policy_check(Conn *p, const Options *o, char **pzErr){
 int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, CacheStore **pp,
                         char **pzErr){
   const char *z = zName ? zName : p->zDefaultCache;
-  CacheStore *s;
   *pp = 0;
   if( z && z[0]==0 ){
     *pzErr = sqlite3_mprintf("%s: the cache must be the name of a file or \":memory:\", "
@@ -226,8 +232,7 @@ int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, CacheStor
   }
   /* Listing or pruning a cache that is not there: say so, rather than
   ** make an empty one (a typo left new files behind). */
-  for(s=p->pStores; s && z && strcmp(s->zName, z)!=0; s=s->pNext){}
-  if( z && s==0 && strcmp(z, ":memory:")!=0 && access(z, F_OK)!=0 ){
+  if( z && strcmp(z, ":memory:")!=0 && conn_store_find(p, z)==0 && access(z, F_OK)!=0 ){
     *pzErr = sqlite3_mprintf("%s: no cache \"%s\" (no such file)", zFunc, z);
     return SQLITE_ERROR;
   }

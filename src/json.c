@@ -52,8 +52,6 @@ static int hex_val(char c){
   return -1;
 }
 
-/* Scan the string literal whose opening quote is at z[*pi].  On success
-** *pi is just past the closing quote. */
 /* 1 for the bytes a string holds as they are and needs no look at: ASCII
 ** from space up, but for '"' and '\\'. */
 static const unsigned char aPlain[256] = {
@@ -63,6 +61,8 @@ static const unsigned char aPlain[256] = {
   1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1, 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
 };
 
+/* Scan the string literal whose opening quote is at z[*pi].  On success
+** *pi is just past the closing quote. */
 static int scan_string(const char *z, size_t n, size_t *pi, JsonError *pErr){
   size_t i = *pi + 1;
   while( i<n ){

@@ -53,20 +53,24 @@ int url_has_userinfo(const char *zUrl){
 }
 
 char *url_strip_userinfo(const char *zUrl){
-  CURLU *h;
-  char *z = 0, *zOut;
-  CURLUcode uc;
-  int bHas = url_has_userinfo(zUrl);
-  if( bHas<0 ) return 0;
-  /* Untouched unless it has some: libcurl would also normalise it. */
-  if( bHas==0 ) return sqlite3_mprintf("%s", zUrl);
-  h = curl_url();
-  uc = h ? curl_url_set(h, CURLUPART_URL, zUrl, 0) : CURLUE_OUT_OF_MEMORY;
-  if( uc==CURLUE_OK ) uc = curl_url_set(h, CURLUPART_USER, 0, 0);
-  if( uc==CURLUE_OK ) uc = curl_url_set(h, CURLUPART_PASSWORD, 0, 0);
-  if( uc==CURLUE_OK ) uc = curl_url_get(h, CURLUPART_URL, &z, 0);
-  zOut = uc==CURLUE_OK ? sqlite3_mprintf("%s", z) : 0;
-  curl_free(z);
+  CURLU *h = curl_url();
+  char *z = 0, *zOut = 0;
+  CURLUcode uc = h ? curl_url_set(h, CURLUPART_URL, zUrl, 0) : CURLUE_OUT_OF_MEMORY;
+  if( uc==CURLUE_OK ){
+    uc = curl_url_get(h, CURLUPART_USER, &z, 0);
+    curl_free(z);
+    z = 0;
+    if( uc==CURLUE_NO_USER ){
+      /* Untouched when it has none: libcurl would also normalise it. */
+      zOut = sqlite3_mprintf("%s", zUrl);
+    }else if( uc==CURLUE_OK ){
+      uc = curl_url_set(h, CURLUPART_USER, 0, 0);
+      if( uc==CURLUE_OK ) uc = curl_url_set(h, CURLUPART_PASSWORD, 0, 0);
+      if( uc==CURLUE_OK ) uc = curl_url_get(h, CURLUPART_URL, &z, 0);
+      if( uc==CURLUE_OK ) zOut = sqlite3_mprintf("%s", z);
+      curl_free(z);
+    }
+  }
   curl_url_cleanup(h);
   return zOut;
 }
