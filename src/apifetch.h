@@ -134,7 +134,7 @@ int url_resolve_check(const char *zBase, const char *zRef, char **pzOut, char **
 /* 1 if zUrl names a user (and maybe a password), 0 if not, -1 on OOM. */
 int url_has_userinfo(const char *zUrl);
 /* zUrl without its user and password (sqlite3_malloc'd; a copy if it has
-** none), or NULL on OOM or if libcurl cannot take it apart. */
+** none or is not a URL libcurl can parse), or NULL on OOM. */
 char *url_strip_userinfo(const char *zUrl);
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
 ** default port filled in)?  0 if either cannot be parsed, -1 if out of

@@ -70,6 +70,10 @@ char *url_strip_userinfo(const char *zUrl){
       if( uc==CURLUE_OK ) zOut = sqlite3_mprintf("%s", z);
       curl_free(z);
     }
+  }else if( uc!=CURLUE_OUT_OF_MEMORY ){
+    /* Not a URL libcurl can take apart, so not one it wrote credentials
+    ** into: as it is (url_check says what is wrong with it). */
+    zOut = sqlite3_mprintf("%s", zUrl);
   }
   curl_url_cleanup(h);
   return zOut;

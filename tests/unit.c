@@ -1037,6 +1037,27 @@ static void test_paginate_wants(void){
   sqlite3_free(zErr);
 }
 
+/* url_strip_userinfo: the user and password go, nothing else changes, and
+** what libcurl cannot parse comes back as it is (a redirect's garbage
+** Location must reach url_check's refusal, not look like out of memory). */
+static void test_url_strip_userinfo(void){
+  static const char *const az[][2] = {
+    { "http://u:p@h.example/a?b=1", "http://h.example/a?b=1" },
+    { "http://u@h.example:8080/x", "http://h.example:8080/x" },
+    { "http://h.example/a?b=1#f", "http://h.example/a?b=1#f" },
+    { "http://h.example/a b", "http://h.example/a b" },
+    { "ht!tp://\x01garbage", "ht!tp://\x01garbage" },
+    { "", "" },
+  };
+  int i;
+  for(i=0; i<(int)(sizeof(az)/sizeof(az[0])); i++){
+    char *z = url_strip_userinfo(az[i][0]);
+    CHECK( z!=0 && strcmp(z, az[i][1])==0 );
+    if( z && strcmp(z, az[i][1])!=0 ) printf("  %s -> %s\n", az[i][0], z);
+    sqlite3_free(z);
+  }
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1054,6 +1075,7 @@ int main(void){
   run("schema_repeats", test_schema_repeats);
   run("number_reals", test_number_reals);
   run("paginate_wants", test_paginate_wants);
+  run("url_strip_userinfo", test_url_strip_userinfo);
   run("block_private_v4", test_block_private_v4);
   run("block_private_v6", test_block_private_v6);
   run("allow_hosts_ports", test_allow_hosts_ports);
