@@ -1,34 +1,42 @@
 #!/usr/bin/python3
 """apifetch test runner.
 
-    /usr/bin/python3 tests/run.py [--sanitize] [--valgrind] [--no-packages] [--update] [NAME ...]
+    /usr/bin/python3 tests/run.py [--sanitize] [--valgrind] [--update]
+                                  [--sections S,S,...] [--sql-dir DIR] [NAME ...]
 
-1. Runs the C unit tests (tests/unit), one result per test function.
-2. Starts the loopback test server (tests/loopback.py) on an ephemeral
-   127.0.0.1 port.
-3. Runs every tests/sql/NAME.sql through the real sqlite3 shell
-   (`sqlite3 -batch :memory:`), with `$BASE` replaced by the server's base
-   URL, and compares what the shell prints (stdout and stderr together) with
-   tests/sql/NAME.expected.  The server's counters are reset before each file.
-   `$TLS_BASE` and `$CA_FILE` name an nginx server (tests/nginx.conf) with
-   TLS from a CA made for the run, offering HTTP/2.
-4. Runs tests/py/*.py with /usr/bin/python3 (the extension loaded through
-   Python's sqlite3 module, as Datasette does), each given the base URL;
-   exit status 0 passes.
-5. Runs the conformance corpus (tests/conformance.py): the wide face
-   against pandas.json_normalize's committed output, case by case.
-6. Runs every example of the docs (tests/docs.py: README.md,
-   ARCHITECTURE.md, docs/*.md) and compares what it prints with the page.
-6b. Runs every sql/*.sql example script the same way; each must finish with
-   exit status 0 and print no error.
-7. Runs tests/pkg/*.py, the packages `make dist` built (dist/: the .deb and
-   the wheels, a release build) used as a user uses them: apt-get install,
-   pip into a fresh venv, the real Datasette from ../shared/vendor, and the
-   examples of docs/install.md; exit status 0 passes.  They run without the
-   sanitizer runtime, and install into the system: root only.
-   --no-packages leaves them out (CI runs them once, in its first run: the
-   packages are the same release build in every run).
-8. Stops the server and prints `N passed, N failed` as its last line.
+Sections, in order (--sections picks some; the default is all but pkg):
+
+  unit         the C unit tests (tests/unit), one result per test function;
+               the program's exit status must agree with them.
+  sql          every tests/sql/NAME.sql through the real sqlite3 shell
+               (`sqlite3 -batch :memory:`), `$BASE` replaced by the loopback
+               server's base URL (tests/loopback.py, an ephemeral 127.0.0.1
+               port, its counters reset before each file), `$TLS_BASE` and
+               `$CA_FILE` by an nginx with TLS from a CA made for the run and
+               HTTP/2 (tests/nginx.conf).  What the shell prints (stdout and
+               stderr together) must equal NAME.expected, and its exit status
+               the one the file states on a line `-- exit status: N` (0 if
+               none); a signal always fails.  --sql-dir takes the files from
+               another folder (tests/py/harness.py uses it).
+  conformance  the wide face against pandas.json_normalize's committed
+               output, case by case (tests/conformance.py).
+  py           tests/py/*.py with /usr/bin/python3 (the extension loaded by
+               Python's sqlite3 module, as Datasette loads it), given the
+               base URL; exit status 0 passes, 77 is "skipped" (the test
+               prints why) -- except under CI (CI=true), where what a test
+               needs must be there and 77 fails.
+  docs         every example of README.md, ARCHITECTURE.md and docs/*.md
+               (tests/docs.py) prints what the page shows.
+  examples     every sql/*.sql script, run as a user runs it.
+  pkg          tests/pkg/*.py: the packages `make dist` built (dist/: the
+               .deb and the wheels, a release build) used as a user uses
+               them: apt-get install, pip into a fresh venv, the real
+               Datasette, the examples of docs/install.md.  They install into
+               the system, so they need root: `make test-packages` runs them
+               (CI does), `make test` does not.
+
+The last line is `N passed, N failed, N skipped`; the exit status is 1 if
+anything failed.
 
 --demo runs sql/demo.sql against the server and prints what it prints.
 
@@ -39,7 +47,7 @@ so any report shows as a difference too).
 --sanitize runs the shell with the AddressSanitizer runtime preloaded (for a
 `make SANITIZE=1` build); any sanitizer report fails the test that caused
 it.  --update rewrites the .expected files from the actual output (review
-the diff before committing it).  NAME restricts the run to those SQL tests.
+the diff before committing it).  NAME restricts the run to those tests.
 """
 import os
 import re
@@ -61,13 +69,23 @@ SQLITE = os.environ.get("SQLITE3", "sqlite3")
 PYTHON = "/usr/bin/python3"    # Debian's, whose sqlite3 module can load extensions
 TIMEOUT = 300          # seconds any one SQL file may take: a hang is a failure
 
+SECTIONS = ["unit", "sql", "conformance", "py", "docs", "examples", "pkg"]
+SKIPPED = 77           # a py or pkg test's exit status for "cannot run here"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
 passed = 0
 failed = 0
+skipped = 0
 
 
-def report(ok, name, detail=""):
-    global passed, failed
-    if ok:
+def report(ok, name, detail="", skip=False):
+    global passed, failed, skipped
+    if skip:
+        skipped += 1
+        print(f"SKIP {name}")
+        if detail:
+            print("  " + detail.rstrip().replace("\n", "\n  "))
+    elif ok:
         passed += 1
         print(f"PASS {name}")
     else:
@@ -148,17 +166,30 @@ def stop(proc):
         proc.kill()
 
 
+def exit_text(code):
+    return f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+
+
 def run_unit():
+    """One result per test function; the program's exit status must agree:
+    0 when every function passed, 1 when one failed, never a signal."""
     exe = os.path.join(TESTS, "unit")
     r = subprocess.run(wrap + [exe], capture_output=True, text=True, timeout=300)
-    seen = 0
-    for line in r.stdout.splitlines():
+    seen = fails = 0
+    lines = r.stdout.splitlines()
+    for k, line in enumerate(lines):
         m = re.match(r"(PASS|FAIL) (\S+)(.*)", line)
         if m:
             seen += 1
-            report(m.group(1) == "PASS", "unit/" + m.group(2), m.group(3))
-    if r.returncode != 0 or seen == 0:
-        report(False, "unit", f"exit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+            fails += m.group(1) == "FAIL"
+            # A test's own lines ("  check failed at ...") come before its verdict.
+            j = k
+            while j > 0 and lines[j - 1].startswith("  "):
+                j -= 1
+            report(m.group(1) == "PASS", "unit/" + m.group(2), "\n".join(lines[j:k]))
+    if seen == 0 or r.returncode != (1 if fails else 0):
+        report(False, "unit", f"{exit_text(r.returncode)} after {seen} tests, {fails} failed\n"
+               f"{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
 
 
 # --valgrind: every sqlite3 shell runs under valgrind memcheck; any error or
@@ -167,6 +198,33 @@ VALGRIND = ["valgrind", "--quiet", "--error-exitcode=98", "--leak-check=full",
             "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
             "--trace-children=no"]
 wrap = []
+
+
+def expected_exit(script):
+    """The exit status a SQL test states (`-- exit status: N`), else 0."""
+    m = re.search(r"(?m)^-- exit status: (\d+)$", script)
+    return int(m.group(1)) if m else 0
+
+
+def judge_sql(code, out, expected, expected_path, want_exit, sanitize):
+    """(ok, why) for one SQL test: its output, then its exit status."""
+    if code is None:
+        return False, out
+    if code < 0:                     # whatever it printed first
+        return False, exit_text(code) + "\n" + out[-2000:]
+    if sanitize and code == 99:
+        return False, "sanitizer report\n" + out[-3000:]
+    if wrap and code == 98:
+        return False, "valgrind report\n" + out[-3000:]
+    if expected is None:
+        return False, "no .expected file"
+    if out != expected:
+        return False, subprocess.run(["diff", "-u", expected_path, "-"], input=out,
+                                     capture_output=True, text=True).stdout[-4000:]
+    if code != want_exit:
+        return False, (f"{exit_text(code)}, the file expects {exit_text(want_exit)}"
+                       " (a line `-- exit status: N` says so)")
+    return True, ""
 
 
 def run_sql(path, base, env, subst={}):
@@ -206,13 +264,56 @@ def reset_server(base):
 os.environ.setdefault("APIFETCH_TEST_TOKEN", "tok-3f9a7c1e")
 
 
+def run_py_tests(folder, prefix, base, env, only, clean_env=None):
+    """tests/py or tests/pkg: each file a test, given the base URL."""
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py") or name.startswith("_") or (only and name[:-3] not in only):
+            continue
+        reset_server(base)
+        penv = clean_env(env) if clean_env else dict(env)
+        t0 = time.time()
+        try:
+            r = subprocess.run([PYTHON, os.path.join(folder, name), base], cwd=ROOT,
+                               env=penv, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
+            code, out = r.returncode, r.stdout
+        except subprocess.TimeoutExpired:
+            code, out = None, f"timed out after {TIMEOUT} s"
+        label = f"{prefix}/{name[:-3]} ({time.time() - t0:.1f}s)"
+        if code == SKIPPED and IN_CI:
+            report(False, label, "skipped, but under CI (CI=true) it must run:\n" + out[-3000:])
+        elif code == SKIPPED:
+            report(True, label, out[-1000:], skip=True)
+        else:
+            report(code == 0, label, "" if code == 0 else
+                   (exit_text(code) + "\n" if code is not None else "") + out[-4000:])
+
+
 def main(argv):
     global wrap
     sanitize = "--sanitize" in argv
     if "--valgrind" in argv:
         wrap = VALGRIND
     update = "--update" in argv
-    only = [a for a in argv if not a.startswith("--")]
+    args, only, k = list(argv), [], 0
+    sections = [s for s in SECTIONS if s != "pkg"]
+    sqldir = os.path.join(TESTS, "sql")
+    while k < len(args):
+        a = args[k]
+        if a in ("--sections", "--sql-dir") and k + 1 < len(args):
+            if a == "--sections":
+                sections = args[k + 1].split(",")
+                bad = [s for s in sections if s not in SECTIONS]
+                if bad:
+                    raise SystemExit(f"run.py: no section {bad[0]!r}; the sections: "
+                                     + ", ".join(SECTIONS))
+            else:
+                sqldir, sections = os.path.abspath(args[k + 1]), ["sql"]
+            k += 2
+            continue
+        if not a.startswith("--"):
+            only.append(a)
+        k += 1
     env = sanitizer_env() if sanitize else dict(os.environ)
 
     if "--demo" in argv:
@@ -226,7 +327,7 @@ def main(argv):
             server.wait(timeout=10)
         return code
 
-    if not only:
+    if "unit" in sections and not only:
         run_unit()
 
     server, port = start_server()
@@ -236,69 +337,48 @@ def main(argv):
     # $TLS_BASE: nginx over https with HTTP/2; $CA_FILE: the CA that signed it.
     subst = {"$TLS_BASE": tls_base, "$CA_FILE": ca_file}
     try:
-        sqldir = os.path.join(TESTS, "sql")
-        for name in sorted(os.listdir(sqldir)):
+        for name in sorted(os.listdir(sqldir)) if "sql" in sections else []:
             if not name.endswith(".sql"):
                 continue
             stem = name[:-4]
             if only and stem not in only:
                 continue
             reset_server(base)
-            code, out, secs = run_sql(os.path.join(sqldir, name), base, env, subst)
+            script_path = os.path.join(sqldir, name)
+            code, out, secs = run_sql(script_path, base, env, subst)
             expected_path = os.path.join(sqldir, stem + ".expected")
-            if update and code is not None:
+            if update and code is not None and code >= 0:
                 with open(expected_path, "w") as f:
                     f.write(out)
             expected = open(expected_path).read() if os.path.exists(expected_path) else None
-            if code is None:
-                report(False, f"sql/{stem}", out)
-            elif expected is None:
-                report(False, f"sql/{stem}", "no .expected file")
-            elif out != expected:
-                diff = subprocess.run(["diff", "-u", expected_path, "-"], input=out,
-                                      capture_output=True, text=True).stdout
-                report(False, f"sql/{stem}", diff[-4000:])
-            elif sanitize and code == 99:
-                report(False, f"sql/{stem}", "sanitizer report")
-            elif wrap and code == 98:
-                report(False, f"sql/{stem}", "valgrind report")
-            else:
-                report(True, f"sql/{stem} ({secs:.1f}s)")
+            with open(script_path) as f:
+                want_exit = expected_exit(f.read())
+            ok, why = judge_sql(code, out, expected, expected_path, want_exit, sanitize)
+            report(ok, f"sql/{stem}" + (f" ({secs:.1f}s)" if ok else ""), why)
 
-        if not only or "conformance" in only:
+        if "conformance" in sections and (not only or "conformance" in only):
             reset_server(base)
             conformance.run(base, env, SQLITE, report, update=update)
 
         # Python tests (tests/py/*.py): the extension loaded by Python's
-        # sqlite3 module, as Datasette loads it; threads.  Exit 0 passes.
-        pydir = os.path.join(TESTS, "py")
-        for name in sorted(os.listdir(pydir)):
-            if not name.endswith(".py") or name.startswith("_") or (only and name[:-3] not in only):
-                continue
-            reset_server(base)
-            penv = dict(env)
+        # sqlite3 module, as Datasette loads it; threads.
+        def py_env(e):
             if sanitize:
                 # The interpreter's own allocations are not ours to judge.
-                penv["ASAN_OPTIONS"] = ("detect_leaks=0:abort_on_error=0:exitcode=99:"
-                                        "intercept_tls_get_addr=0")
-            t0 = time.time()
-            try:
-                r = subprocess.run([PYTHON, os.path.join(pydir, name), base], cwd=ROOT,
-                                   env=penv, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
-                ok, out = r.returncode == 0, r.stdout
-            except subprocess.TimeoutExpired:
-                ok, out = False, f"timed out after {TIMEOUT} s"
-            report(ok, f"py/{name[:-3]} ({time.time() - t0:.1f}s)", "" if ok else out[-3000:])
+                e["ASAN_OPTIONS"] = ("detect_leaks=0:abort_on_error=0:exitcode=99:"
+                                     "intercept_tls_get_addr=0")
+            return e
+        if "py" in sections:
+            run_py_tests(os.path.join(TESTS, "py"), "py", base, env, only, py_env)
 
         # The docs: every example runs and prints what the page shows.
-        if not only or "docs" in only:
+        if "docs" in sections and (not only or "docs" in only):
             reset_server(base)
             docs.main([base], report=lambda ok, name, detail="": report(ok, name, detail),
                       env=env)
 
         exdir = os.path.join(ROOT, "sql")
-        for name in sorted(os.listdir(exdir)) if not only else []:
+        for name in sorted(os.listdir(exdir)) if "examples" in sections and not only else []:
             if not name.endswith(".sql"):
                 continue
             reset_server(base)
@@ -314,31 +394,21 @@ def main(argv):
                 bad = True
                 out = subprocess.run(["diff", "-u", exp, "-"], input=out,
                                      capture_output=True, text=True).stdout
-            report(not bad, f"example/{name} ({secs:.1f}s)", "" if not bad else out[-3000:])
+            report(not bad, f"example/{name} ({secs:.1f}s)", "" if not bad else
+                   (exit_text(code) + "\n" if code else "") + out[-3000:])
 
         # Package tests (tests/pkg/*.py): what users install, installed.
-        pkgdir = os.path.join(TESTS, "pkg")
-        for name in sorted(os.listdir(pkgdir)) if "--no-packages" not in argv else []:
-            if not name.endswith(".py") or name.startswith("_") or (only and name[:-3] not in only):
-                continue
-            reset_server(base)
-            penv = {k: v for k, v in os.environ.items()
-                    if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
-            t0 = time.time()
-            try:
-                r = subprocess.run([PYTHON, os.path.join(pkgdir, name), base], cwd=ROOT,
-                                   env=penv, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT)
-                ok, out = r.returncode == 0, r.stdout
-            except subprocess.TimeoutExpired:
-                ok, out = False, f"timed out after {TIMEOUT} s"
-            report(ok, f"pkg/{name[:-3]} ({time.time() - t0:.1f}s)", "" if ok else out[-4000:])
+        # Release builds: without the sanitizer runtime.
+        if "pkg" in sections:
+            run_py_tests(os.path.join(TESTS, "pkg"), "pkg", base, env, only, lambda e: {
+                k: v for k, v in e.items()
+                if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")})
     finally:
         stop(server)
         stop(tls)
         shutil.rmtree(tlsdir, ignore_errors=True)
 
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
 

@@ -18,10 +18,20 @@ static int nFail;           /* Failed checks in the current test */
 #define CHECK(cond) do{ if(!(cond)){ \
   printf("  check failed at line %d: %s\n", __LINE__, #cond); nFail++; } }while(0)
 
+static int nFailedTests;     /* Tests with a failed check: the exit status */
+
 static void run(const char *zName, void (*x)(void)){
   nFail = 0;
   x();
   printf("%s %s\n", nFail ? "FAIL" : "PASS", zName);
+  if( nFail ) nFailedTests++;
+}
+
+/* A check that fails on purpose, run only when APIFETCH_UNIT_SELFTEST is
+** set: tests/py/harness.py uses it to see that a failing check makes this
+** program exit non-zero and the runner count a failure. */
+static void test_selftest_fails(void){
+  CHECK( getenv("APIFETCH_UNIT_SELFTEST")==0 );
 }
 
 static int valid(const char *z){
@@ -1087,6 +1097,7 @@ int main(void){
   run("cache_freshness", test_cache_freshness);
   run("cache_age", test_cache_age);
   run("cache_stale_if_error", test_cache_stale_if_error);
+  if( getenv("APIFETCH_UNIT_SELFTEST") ) run("selftest_fails", test_selftest_fails);
   curl_global_cleanup();
-  return 0;
+  return nFailedTests ? 1 : 0;
 }

@@ -73,3 +73,5 @@ SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"timeout_ms": 5000} trailing');
 SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"record_path": "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a"}');
 SELECT * FROM api_fetch('[{"url": "$BASE/obj", "headers": {"X-A": "\ud800"}}]');
 SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"paginate": {"per_page": 5}}');
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

@@ -58,3 +58,5 @@ SELECT cache FROM api_fetch('["$BASE/cache?id=2&cc=max-age=600"]', 1, '{"cache":
 SELECT count(*) FROM api_fetch_cache(':memory:');
 SELECT count(*) > 0 FROM api_fetch_cache();
 .shell rm -f build/cache-sql.db build/cache-sql.db-wal build/cache-sql.db-shm build/cache-sql-bad.db
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

@@ -34,3 +34,5 @@ SELECT api_fetch_config('{"profiles": {"new": {}}}');
 .load ./apifetch
 SELECT api_fetch_config() ->> 'lock' AS still_locked_after_second_load,
        api_fetch_config() ->> 'profiles' AS profiles;
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

@@ -13,3 +13,5 @@ SELECT count(*) AS rows, sum(error IS NULL) AS ok
   FROM api_fetch('["$BASE/obj?id=1", "$BASE/obj?id=2"]', 2, '{"deadline_ms": 5000}');
 -- with on_error fail, the deadline fails the statement.
 SELECT count(*) FROM api_fetch('["$BASE/obj?delay=3000"]', 1, '{"deadline_ms": 200, "on_error": "fail"}');
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

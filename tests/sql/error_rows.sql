@@ -28,3 +28,5 @@ SELECT url_index, status FROM api_fetch('["$BASE/obj?id=1", "$BASE/status/404", 
 -- fail: the statement fails, naming the item, the URL and the reason.
 SELECT url_index FROM api_fetch('["$BASE/obj?id=1", "$BASE/status/404"]', 1, '{"on_error": "fail"}');
 SELECT url_index FROM api_fetch('["$BASE/text"]', 1, '{"on_error": "fail"}');
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

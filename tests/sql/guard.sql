@@ -132,3 +132,5 @@ CREATE VIRTUAL TABLE temp.sneaky2 USING api_fetch(columns='x',
   url_query='SELECT ''$BASE/obj?p='' || api_fetch_profile(''p'', ''{}'')');
 SELECT * FROM temp.sneaky2;
 SELECT api_fetch_config() ->> 'block_private' AS still_blocked;
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

@@ -55,3 +55,5 @@ CREATE VIRTUAL TABLE temp.mine USING api_fetch(columns='x',
   url_query='SELECT ''$BASE/echo?d='' || (length(readfile(''/etc/hostname'')) > 0)');
 SELECT _status FROM temp.mine;
 .shell rm -f /tmp/apifetch-hostile-$PORT.db /tmp/apifetch-pwned-$PORT
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

@@ -74,3 +74,5 @@ SELECT url_index, page, json_extract(data, '$.headers.authorization') IS NOT NUL
                  '{"bearer": "t0k", "headers": {"X-Api-Key": "k"},
                    "paginate": {"type": "next", "next_path": "next"}}')
  ORDER BY url_index, page;
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

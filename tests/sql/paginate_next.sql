@@ -59,3 +59,5 @@ SELECT api_fetch_config('{"allow_hosts": null}') IS NOT NULL AS set_;
 CREATE VIRTUAL TABLE temp.bad USING api_fetch(url_list='["$BASE/badnext?v=object"]',
   record_path='items', paginate='{"type": "cursor", "cursor_path": "meta.next"}');
 SELECT _page, v, _error FROM bad ORDER BY _page;
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

@@ -33,3 +33,5 @@ SELECT data ->> '$.keys.from_view' AS from_view, data ->> '$.keys.from_trigger' 
   FROM api_fetch('["$BASE/stats"]');
 -- TLS verification is on: the user agent announces apifetch.
 SELECT data ->> '$.headers.user-agent' AS user_agent FROM api_fetch('["$BASE/echo"]');
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

@@ -24,3 +24,5 @@ SELECT count(*) FROM api_fetch('["$BASE/obj?id=1"]', 1, '{"progress": 1}');
 SELECT count(*) FROM api_fetch('["$BASE/obj?id=1"]', 1, '{"progress": "yes"}');
 -- A slow query's progress while it runs: tests/py/progress.py (the number
 -- of lines depends on timing).
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

@@ -94,3 +94,5 @@ SELECT * FROM api_fetch('["$BASE/obj"]', 1, '{"profile": "nope"}');
 SELECT api_fetch_profile('bad', '{"rate": "fast"}');
 SELECT api_fetch_profile('crm', NULL);
 SELECT * FROM api_fetch('["items"]', 1, '{"profile": "crm"}');
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1

@@ -107,3 +107,5 @@ CREATE VIRTUAL TABLE temp.c7 USING api_fetch(url_query='SELECT _url FROM temp.c6
 CREATE VIRTUAL TABLE temp.c8 USING api_fetch(url_query='SELECT _url FROM temp.c7', columns='id INTEGER');
 SELECT 'c7' AS t, id FROM temp.c7;
 SELECT 'c8' AS t, id FROM temp.c8;
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1
