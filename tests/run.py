@@ -19,8 +19,9 @@
    against pandas.json_normalize's committed output, case by case.
 6. Runs every example of the docs (tests/docs.py: README.md,
    ARCHITECTURE.md, docs/*.md) and compares what it prints with the page.
-6b. Runs every sql/*.sql example script the same way; each must finish with
-   exit status 0 and print no error.
+6b. Runs every sql/*.sql example script as a user runs it, `sqlite3 DB <
+   sql/NAME.sql`, each against a server of its own on 127.0.0.1:8080 in a
+   network namespace of its own (tests/examples.py).
 7. Runs tests/pkg/*.py, the packages `make dist` built (dist/: the .deb and
    the wheels, a release build) used as a user uses them: apt-get install,
    pip into a fresh venv, the real Datasette from ../shared/vendor, and the
@@ -30,7 +31,7 @@
    packages are the same release build in every run).
 8. Stops the server and prints `N passed, N failed` as its last line.
 
---demo runs sql/demo.sql against the server and prints what it prints.
+--demo runs sql/demo.sql as tests/examples.py does and prints what it prints.
 
 --valgrind runs every sqlite3 shell under valgrind memcheck (errors and
 definite leaks fail the test; valgrind output is part of what is compared,
@@ -54,6 +55,7 @@ import urllib.request
 
 import conformance
 import docs
+import examples
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, "tests")
@@ -216,15 +218,7 @@ def main(argv):
     env = sanitizer_env() if sanitize else dict(os.environ)
 
     if "--demo" in argv:
-        server, port = start_server()
-        try:
-            base = f"http://127.0.0.1:{port}"
-            code, out, secs = run_sql(os.path.join(ROOT, "sql", "demo.sql"), base, env)
-            print(out.replace("$BASE", base), end="")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=10)
-        return code
+        return examples.show("demo", env)
 
     if not only:
         run_unit()
@@ -297,24 +291,9 @@ def main(argv):
             docs.main([base], report=lambda ok, name, detail="": report(ok, name, detail),
                       env=env)
 
-        exdir = os.path.join(ROOT, "sql")
-        for name in sorted(os.listdir(exdir)) if not only else []:
-            if not name.endswith(".sql"):
-                continue
-            reset_server(base)
-            code, out, secs = run_sql(os.path.join(exdir, name), base, env)
-            bad = code != 0 or re.search(r"(?m)^(Error|Parse error|Runtime error)", out or "")
-            # Scripts whose output does not depend on timing also have
-            # their output checked: tests/examples/NAME.expected.
-            exp = os.path.join(TESTS, "examples", name[:-4] + ".expected")
-            if update and not bad and os.path.exists(exp):
-                with open(exp, "w") as f:
-                    f.write(out)
-            if not bad and os.path.exists(exp) and out != open(exp).read():
-                bad = True
-                out = subprocess.run(["diff", "-u", exp, "-"], input=out,
-                                     capture_output=True, text=True).stdout
-            report(not bad, f"example/{name} ({secs:.1f}s)", "" if not bad else out[-3000:])
+        # The sql/*.sql scripts, unmodified, as a user runs them.
+        if not only or "examples" in only:
+            examples.run(report, env, SQLITE, wrap, update=update)
 
         # Package tests (tests/pkg/*.py): what users install, installed.
         pkgdir = os.path.join(TESTS, "pkg")
