@@ -24,9 +24,11 @@ shell, so each example carries its own set-up, in a fresh directory that
 links to each file at the top of the repository (./apifetch.so, tests/, ...):
 reading, an example sees the repository, as a reader does; the files it
 writes (a cache) are named relative to it, are its own, and go when the
-block ends.  One result per block, named
-doc/FILE:LINE.  --update writes what each session printed into the docs
-(review the diff).
+block ends.  One result per block, named doc/FILE:LINE.  --update writes
+what each session printed into the docs (review the diff).
+
+Then every relative link and #anchor of these pages and docs/install.md
+leads somewhere (tests/links.py): one result per page, named links/FILE.
 """
 import contextlib
 import difflib
@@ -37,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+
+import links
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS_SERVER = "127.0.0.1:8080"
@@ -224,6 +228,9 @@ def main(argv, report=None, env=None):
         r.read()
     for path in files:
         check_file(path, server, env, report)
+    # Every relative link and #anchor leads somewhere (tests/links.py),
+    # docs/install.md's too.
+    links.check(report, [os.path.abspath(a) for a in argv[1:]] or None)
     apply_updates()
     if own:
         print(f"{counts['passed']} passed, {counts['failed']} failed")
