@@ -13,7 +13,7 @@
 #                   seeds (default 400, about 30 s) from FUZZ_HTTP_START
 #                   (default 1); SANITIZE=1 (after make clean) for ASan+UBSan
 #   make demo       run sql/demo.sql against the bundled local server
-#   make serve      run that server on 127.0.0.1:8080, where the docs' examples fetch
+#   make serve      run that server on 127.0.0.1:8080, where the docs' examples and sql/ fetch
 #   make bench      run the benchmarks (not part of the tests)
 #   make torture    allocation-failure torture (tests/torture.c): the Nth allocation
 #                   of SQLite, cJSON and libcurl fails, transiently or from then on,

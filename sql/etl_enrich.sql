@@ -1,8 +1,22 @@
 -- etl_enrich.sql: enrich a table of IDs from a per-ID endpoint.
 -- The URLs are built from the table by url_template + url_query, fetched
--- 20 at a time, flattened into typed columns, and joined back.
+-- 20 at a time, flattened into typed columns, and joined back.  Run it
+-- from the repository root, with `make serve` running in a second terminal
+-- (the bundled test server, on 127.0.0.1:8080):
+--
+--   sqlite3 crm.db < sql/etl_enrich.sql
+--
+-- Against a real API: change the profile's base_url below (and add its key
+-- to headers), url_template's path, and the table of IDs.  `.load
+-- ./apifetch` is the module built here; after `make install`, `.load
+-- apifetch` finds it from any directory.
+.bail on
 .load ./apifetch
 .headers on
+
+-- The API: base_url is the one line to change; url_template resolves on it.
+SELECT api_fetch_profile('crm', '{"base_url": "http://127.0.0.1:8080/",
+                                  "max_attempts": 3, "timeout_ms": 10000}') ->> 'base_url' AS api;
 
 -- 40 customers (the recursive CTE counts 1 to 40: generate_series is only
 -- in the sqlite3 shell).
@@ -15,9 +29,9 @@ INSERT OR IGNORE INTO customers(id, segment)
 -- tags, author_name, author_geo_lat, ...) are inferred from the first
 -- responses; every customer's row is fetched once.
 CREATE VIRTUAL TABLE temp.details USING api_fetch(
-  url_template='$BASE/obj?id={id}',
+  url_template='obj?id={id}',
   url_query='SELECT id FROM customers ORDER BY id',
-  concurrency=20, timeout_ms=10000);
+  concurrency=20, profile='crm');
 
 DROP TABLE IF EXISTS customer_details;
 CREATE TABLE customer_details AS SELECT * FROM temp.details;

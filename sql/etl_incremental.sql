@@ -1,5 +1,7 @@
 -- etl_incremental.sql: fetch only what changed since the last run.
--- Run it again and again on the same database file:
+-- Run it from the repository root, again and again on the same database
+-- file, with `make serve` running in a second terminal (the bundled test
+-- server, on 127.0.0.1:8080):
 --
 --   sqlite3 shop.db < sql/etl_incremental.sql
 --
@@ -10,14 +12,21 @@
 -- shop.db-apifetch-cache), cache_mode http: the API sends an ETag, so while
 -- nothing changes, every run after the first to find nothing asks for the
 -- same since= URL and gets a bodiless 304.
--- Against a real API: replace $BASE/changes with its collection URL, since
--- with its "changed after" parameter, and adjust record_path and paginate
--- (see README, "paginate").  An API whose since is "at or after" gives the
--- newest items again each run: the upsert makes that harmless.  The tests
--- run it against the local server with $BASE filled in; tests/py/
--- etl_incremental.py runs it six times on one file as changes arrive.
+-- Against a real API: change the profile's base_url below (and add its key
+-- to headers), "changes" to its collection's path, since to its "changed
+-- after" parameter, and record_path and paginate (docs/pagination.md).  An
+-- API whose since is "at or after" gives the newest items again each run:
+-- the upsert makes that harmless.  `.load ./apifetch` is the module built
+-- here; after `make install`, `.load apifetch` finds it from any directory.
+-- tests/py/etl_incremental.py runs it six times on one file as changes
+-- arrive.
+.bail on
 .load ./apifetch
 .headers on
+
+-- The API: base_url is the one line to change; relative URLs resolve on it.
+SELECT api_fetch_profile('shop', '{"base_url": "http://127.0.0.1:8080/",
+                                   "max_attempts": 3}') ->> 'base_url' AS api;
 
 CREATE TABLE IF NOT EXISTS items(
   id INTEGER PRIMARY KEY,
@@ -46,10 +55,10 @@ SELECT f.url, f.page, f.status, f.error, f.cache,
        f.data ->> 'id' AS id, f.data ->> 'name' AS name,
        f.data ->> 'rev' AS rev, f.data ->> 'updated_at' AS updated_at
   FROM sync,
-       api_fetch('["$BASE/changes?per_page=10"]', 4,
-                 json_object('query', json_object('since', sync.since),
+       api_fetch('["changes?per_page=10"]', 4,
+                 json_object('profile', 'shop', 'query', json_object('since', sync.since),
                              'cache', sync.cache, 'cache_mode', 'http',
-                             'record_path', 'data', 'max_attempts', 3,
+                             'record_path', 'data',
                              'paginate', json_object('type', 'page',
                                                      'total_pages', 'meta.total_pages'))) AS f;
 

@@ -1,10 +1,21 @@
 -- etl_paginate_upsert.sql: copy a paginated collection into a table.
--- Run again and again: rows are upserted, so reruns update, never duplicate.
--- Against a real API: replace $BASE/items with its collection URL and
--- adjust paginate (see README, "paginate").  `make demo` style: the tests
--- run it against the local server with $BASE filled in.
+-- Run it from the repository root, again and again on one database file,
+-- with `make serve` running in a second terminal (the bundled test server,
+-- on 127.0.0.1:8080): rows are upserted, so reruns update, never duplicate.
+--
+--   sqlite3 shop.db < sql/etl_paginate_upsert.sql
+--
+-- Against a real API: change the profile's base_url below (and add its key
+-- to headers), "items" to its collection's path, and paginate
+-- (docs/pagination.md).  `.load ./apifetch` is the module built here; after
+-- `make install`, `.load apifetch` finds it from any directory.
+.bail on
 .load ./apifetch
 .headers on
+
+-- The API: base_url is the one line to change; relative URLs resolve on it.
+SELECT api_fetch_profile('shop', '{"base_url": "http://127.0.0.1:8080/",
+                                   "max_attempts": 4}') ->> 'base_url' AS api;
 
 CREATE TABLE IF NOT EXISTS items(
   id INTEGER PRIMARY KEY,
@@ -18,8 +29,8 @@ CREATE TABLE IF NOT EXISTS fetch_errors(url TEXT, status INTEGER, error TEXT, at
 -- fetched 10 at a time.  One statement: fetch, check, upsert.
 CREATE TEMP TABLE fetched AS
 SELECT url, page, status, error, data ->> 'id' AS id, data ->> 'name' AS name
-  FROM api_fetch('["$BASE/items?total=95&per_page=10"]', 10,
-                 '{"record_path": "data", "max_attempts": 4,
+  FROM api_fetch('["items?total=95&per_page=10"]', 10,
+                 '{"profile": "shop", "record_path": "data",
                    "paginate": {"type": "page", "total_pages": "meta.total_pages"}}');
 
 INSERT INTO fetch_errors SELECT url, status, error, datetime('now') FROM fetched WHERE error IS NOT NULL;

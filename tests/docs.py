@@ -12,18 +12,25 @@ runner, tests/pkg, which installs the packages it shows).  Each fenced block:
   a session   a block with `sqlite> ` lines (continued by `   ...> `), maybe
               after a `$ command` line (default: sqlite3): those lines are the
               command's input, the other lines what it must print, stdout and
-              stderr together.  The shell runs in the repository with
-              standard input from a pipe, so "near line N" is left out of
-              its error messages before they are compared.
+              stderr together.  The shell runs with standard input from a
+              pipe, so "near line N" is left out of its error messages
+              before they are compared.
   ```pycon    a doctest, run by /usr/bin/python3 in the repository
   anything    else must follow a line `<!-- not run: why -->`
 
 The examples use the bundled test server at 127.0.0.1:8080 (`make serve`);
 here that is the loopback server the tests started.  A block runs in a fresh
-shell, so each example carries its own set-up.  One result per block, named
-doc/FILE:LINE.  --update writes what each session printed into the docs
-(review the diff).
+shell, so each example carries its own set-up, in a fresh directory that
+links to each file at the top of the repository (./apifetch.so, tests/, ...):
+reading, an example sees the repository, as a reader does; the files it
+writes (a cache) are named relative to it, are its own, and go when the
+block ends.  One result per block, named doc/FILE:LINE.  --update writes
+what each session printed into the docs (review the diff).
+
+Then every relative link and #anchor of these pages and docs/install.md
+leads somewhere (tests/links.py): one result per page, named links/FILE.
 """
+import contextlib
 import difflib
 import doctest
 import os
@@ -32,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+
+import links
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS_SERVER = "127.0.0.1:8080"
@@ -79,7 +88,16 @@ def normalise(text, server):
 MARK = "\x1eapifetch-docs-mark"
 
 
-def render_session(text, server, env):
+@contextlib.contextmanager
+def block_dir():
+    """A directory of the block's own that reads as the repository."""
+    with tempfile.TemporaryDirectory(prefix="apifetch-doc-") as d:
+        for name in os.listdir(ROOT):
+            os.symlink(os.path.join(ROOT, name), os.path.join(d, name))
+        yield d
+
+
+def render_session(text, server, env, cwd):
     """Run a session block and write it out again as it really went: each
     statement (a `sqlite> ` line and its `   ...> ` lines) followed by what
     it printed.  Equal to the block when the docs are right."""
@@ -102,7 +120,7 @@ def render_session(text, server, env):
             if shell:
                 script += f".print {MARK}\n"
         argv = ["bash", "-c", cmd[2:].replace(DOCS_SERVER, server)] if cmd else [SQLITE]
-        r = subprocess.run(argv, input=script.replace(DOCS_SERVER, server), cwd=ROOT, env=env,
+        r = subprocess.run(argv, input=script.replace(DOCS_SERVER, server), cwd=cwd, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            timeout=120)
         printed = normalise(r.stdout, server)
@@ -123,9 +141,9 @@ def render_session(text, server, env):
     return "\n".join(out)
 
 
-def run_sql(text, server, env):
+def run_sql(text, server, env, cwd):
     script = ".load ./apifetch\n" + text.replace(DOCS_SERVER, server) + "\n"
-    r = subprocess.run([SQLITE, "-batch", ":memory:"], input=script, cwd=ROOT, env=env,
+    r = subprocess.run([SQLITE, "-batch", ":memory:"], input=script, cwd=cwd, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
     return normalise(r.stdout, server)
 
@@ -152,11 +170,13 @@ def check_file(path, server, env, report):
         if note.startswith("<!-- not run:"):
             continue
         if info == "sql" and not session:
-            out = run_sql(text, server, env)
+            with block_dir() as cwd:
+                out = run_sql(text, server, env, cwd)
             report(out == "", name, "an ```sql block must run without error and print nothing "
                    "(show output as a sqlite> session); it printed:\n" + out)
         elif session and info in ("", "console", "text", "sql"):
-            act = render_session(text, server, env)
+            with block_dir() as cwd:
+                act = render_session(text, server, env, cwd)
             exp = text.rstrip("\n")
             if UPDATE and exp != act:
                 updates.append((path, text, act))
@@ -208,6 +228,9 @@ def main(argv, report=None, env=None):
         r.read()
     for path in files:
         check_file(path, server, env, report)
+    # Every relative link and #anchor leads somewhere (tests/links.py),
+    # docs/install.md's too.
+    links.check(report, [os.path.abspath(a) for a in argv[1:]] or None)
     apply_updates()
     if own:
         print(f"{counts['passed']} passed, {counts['failed']} failed")

@@ -27,7 +27,10 @@ Sections, in order (--sections picks some; the default is all but pkg):
                needs must be there and 77 fails.
   docs         every example of README.md, ARCHITECTURE.md and docs/*.md
                (tests/docs.py) prints what the page shows.
-  examples     every sql/*.sql script, run as a user runs it.
+  examples     every sql/*.sql script, run as a user runs it, `sqlite3 DB <
+               sql/NAME.sql`, each against a server of its own on
+               127.0.0.1:8080 in a network namespace of its own
+               (tests/examples.py).
   pkg          tests/pkg/*.py: the packages `make dist` built (dist/: the
                .deb and the wheels, a release build) used as a user uses
                them: apt-get install, pip into a fresh venv, the real
@@ -38,7 +41,7 @@ Sections, in order (--sections picks some; the default is all but pkg):
 The last line is `N passed, N failed, N skipped`; the exit status is 1 if
 anything failed.
 
---demo runs sql/demo.sql against the server and prints what it prints.
+--demo runs sql/demo.sql as tests/examples.py does and prints what it prints.
 
 --valgrind runs every sqlite3 shell under valgrind memcheck (errors and
 definite leaks fail the test; valgrind output is part of what is compared,
@@ -62,6 +65,7 @@ import urllib.request
 
 import conformance
 import docs
+import examples
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, "tests")
@@ -164,6 +168,14 @@ def stop(proc):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def skip(name, why):
+    """A test that cannot run on this machine: skipped, but not under CI."""
+    if IN_CI:
+        report(False, name, "skipped, but under CI (CI=true) it must run: " + why)
+    else:
+        report(True, name, why, skip=True)
 
 
 def exit_text(code):
@@ -280,10 +292,8 @@ def run_py_tests(folder, prefix, base, env, only, clean_env=None):
         except subprocess.TimeoutExpired:
             code, out = None, f"timed out after {TIMEOUT} s"
         label = f"{prefix}/{name[:-3]} ({time.time() - t0:.1f}s)"
-        if code == SKIPPED and IN_CI:
-            report(False, label, "skipped, but under CI (CI=true) it must run:\n" + out[-3000:])
-        elif code == SKIPPED:
-            report(True, label, out[-1000:], skip=True)
+        if code == SKIPPED:
+            skip(label, out[-2000:])
         else:
             report(code == 0, label, "" if code == 0 else
                    (exit_text(code) + "\n" if code is not None else "") + out[-4000:])
@@ -317,15 +327,7 @@ def main(argv):
     env = sanitizer_env() if sanitize else dict(os.environ)
 
     if "--demo" in argv:
-        server, port = start_server()
-        try:
-            base = f"http://127.0.0.1:{port}"
-            code, out, secs = run_sql(os.path.join(ROOT, "sql", "demo.sql"), base, env)
-            print(out.replace("$BASE", base), end="")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=10)
-        return code
+        return examples.show("demo", env)
 
     if "unit" in sections and not only:
         run_unit()
@@ -377,25 +379,9 @@ def main(argv):
             docs.main([base], report=lambda ok, name, detail="": report(ok, name, detail),
                       env=env)
 
-        exdir = os.path.join(ROOT, "sql")
-        for name in sorted(os.listdir(exdir)) if "examples" in sections and not only else []:
-            if not name.endswith(".sql"):
-                continue
-            reset_server(base)
-            code, out, secs = run_sql(os.path.join(exdir, name), base, env)
-            bad = code != 0 or re.search(r"(?m)^(Error|Parse error|Runtime error)", out or "")
-            # Scripts whose output does not depend on timing also have
-            # their output checked: tests/examples/NAME.expected.
-            exp = os.path.join(TESTS, "examples", name[:-4] + ".expected")
-            if update and not bad and os.path.exists(exp):
-                with open(exp, "w") as f:
-                    f.write(out)
-            if not bad and os.path.exists(exp) and out != open(exp).read():
-                bad = True
-                out = subprocess.run(["diff", "-u", exp, "-"], input=out,
-                                     capture_output=True, text=True).stdout
-            report(not bad, f"example/{name} ({secs:.1f}s)", "" if not bad else
-                   (exit_text(code) + "\n" if code else "") + out[-3000:])
+        # The sql/*.sql scripts, unmodified, as a user runs them.
+        if "examples" in sections and (not only or "examples" in only):
+            examples.run(report, env, SQLITE, wrap, update=update, skip=skip)
 
         # Package tests (tests/pkg/*.py): what users install, installed.
         # Release builds: without the sanitizer runtime.
