@@ -438,6 +438,8 @@ struct Cached {
   char *zHeaders;                /* Its header lines, "Name: value\r\n" each,
                                  ** Set-Cookie left out; or NULL */
   char *zFinalUrl;               /* Where redirects led (Response.zFinalUrl), or NULL */
+  char *zAddress;                /* The IP address the body came from, as text
+                                 ** (CURLINFO_PRIMARY_IP), or NULL if not known */
   sqlite3_int64 tStored;         /* Unix ms: stored, or last confirmed by a 304 */
   sqlite3_int64 tFreshUntil;     /* Unix ms: fresh until then, by its headers, or
                                  ** by cache_ttl_ms if stored under ttl (if later) */
