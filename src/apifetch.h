@@ -438,6 +438,8 @@ struct Cached {
   char *zHeaders;                /* Its header lines, "Name: value\r\n" each,
                                  ** Set-Cookie left out; or NULL */
   char *zFinalUrl;               /* Where redirects led (Response.zFinalUrl), or NULL */
+  char *zAddress;                /* The IP address the body came from, as text
+                                 ** (CURLINFO_PRIMARY_IP), or NULL if not known */
   sqlite3_int64 tStored;         /* Unix ms: stored, or last confirmed by a 304 */
   sqlite3_int64 tFreshUntil;     /* Unix ms: fresh until then, by its headers, or
                                  ** by cache_ttl_ms if stored under ttl (if later) */
@@ -569,6 +571,21 @@ const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr);
 /* Is this URL's host and port refused by allow_hosts?  Returns 1 if so,
 ** with "host:port" in *pzHostPort (sqlite3_malloc'd; NULL on OOM). */
 int guard_host_refused(const Guard *g, const char *zUrl, char **pzHostPort);
+/* The one check of a request against the guard, made by the transfer
+** before it sends (transfer.c) and by the cache before it answers
+** (cacheflow.c), so that both refuse alike and say it alike: why the guard
+** refuses it, as its error row says it (sqlite3_malloc'd), or NULL if it
+** does not (or on out of memory, with *pbOom set).  g may be NULL: none.
+**   guard_url_refusal      allow_hosts: zUrl's host and port (zUrl NULL:
+**                          not checked), and no Host header in pHeaders
+**   guard_address_refusal  block_private: the address connected to
+**   guard_ip_refusal       the same for an address as text (libcurl's
+**                          CURLINFO_PRIMARY_IP, kept with a cache entry);
+**                          one that is not an IP address (or NULL) is refused */
+char *guard_url_refusal(const Guard *g, const char *zUrl, const struct curl_slist *pHeaders,
+                        int *pbOom);
+char *guard_address_refusal(const Guard *g, const struct sockaddr *pAddr, int *pbOom);
+char *guard_ip_refusal(const Guard *g, const char *zIp, int *pbOom);
 /* Why an allow_hosts entry is malformed, or NULL. */
 const char *guard_host_entry_error(const char *z);
 

@@ -15,7 +15,9 @@
 ** URL, body, every header sent, credentials), so two users' tokens never
 ** share an entry and no secret is stored in clear: the URL is stored as
 ** the url column shows it (${env:} values redacted), request headers and
-** bodies not at all, and of the response's headers not Set-Cookie.
+** bodies not at all, and of the response's headers not Set-Cookie.  The IP
+** address each body came from is kept with it, for the guard to judge a
+** hit by (block_private, as it judges a connection).
 **
 ** Each store is one transaction, committed before the row is returned: a
 ** crawl killed at any point keeps every response it has given.  What is
@@ -27,7 +29,11 @@
 #include <time.h>
 #include "apifetch.h"
 
-#define CACHE_FORMAT 1            /* the schema below; another is refused */
+/* The schema below; a file of another format is refused, by name.  2: the
+** address column (the guard's block_private checks a hit against it). */
+#define CACHE_FORMAT 2
+#define CACHE_TEXT_(x) #x
+#define CACHE_TEXT(x) CACHE_TEXT_(x)
 #define CACHE_BUSY_MS 10000      /* how long a busy file is waited for */
 
 /* The schema.  total_bytes is kept by triggers, so that the size cap is
@@ -40,6 +46,8 @@ static const char zSchema[] =
   "  host TEXT NOT NULL,"           /* for pruning and listing by host */
   "  url TEXT NOT NULL,"            /* as the url column shows it */
   "  final_url TEXT,"               /* where redirects led, if anywhere */
+  "  address TEXT,"                 /* the IP address the body came from (libcurl's
+                                    ** CURLINFO_PRIMARY_IP of the final hop) */
   "  method TEXT NOT NULL,"
   "  status INTEGER NOT NULL,"
   "  content_type TEXT,"
@@ -60,7 +68,8 @@ static const char zSchema[] =
   "CREATE TRIGGER apifetch_cache_upd AFTER UPDATE OF size ON apifetch_cache BEGIN"
   "  UPDATE apifetch_cache_meta SET value = value - old.size + new.size"
   "   WHERE name = 'total_bytes'; END;"
-  "INSERT INTO apifetch_cache_meta VALUES ('format', 1), ('total_bytes', 0),"
+  "INSERT INTO apifetch_cache_meta VALUES ('format', " CACHE_TEXT(CACHE_FORMAT) "),"
+  "  ('total_bytes', 0),"
   "  ('salt', randomblob(16));";
 
 sqlite3_int64 cache_now_ms(void){
@@ -117,6 +126,13 @@ static int store_inspect(CacheStore *p, int *pbEmpty, int *pbOurs){
   return (rc & 0xff)==SQLITE_NOMEM ? SQLITE_NOMEM : rc;
 }
 
+static int store_other_format(CacheStore *p, sqlite3_int64 iFormat, char **pzErr){
+  *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" was made by another version of "
+                           "apifetch (format %lld; this one reads %d): name a new file",
+                           p->zName, iFormat, CACHE_FORMAT);
+  return SQLITE_ERROR;
+}
+
 /* Read the format and the salt of a database that is ours. */
 static int store_settings(CacheStore *p, char **pzErr){
   sqlite3_stmt *s = 0;
@@ -129,10 +145,7 @@ static int store_settings(CacheStore *p, char **pzErr){
     sqlite3_int64 iFormat = sqlite3_column_int64(s, 0);
     if( iFormat!=CACHE_FORMAT ){
       sqlite3_finalize(s);
-      *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" was made by another version of "
-                               "apifetch (format %lld; this one reads %d): name a new file",
-                               p->zName, iFormat, CACHE_FORMAT);
-      return SQLITE_ERROR;
+      return store_other_format(p, iFormat, pzErr);
     }
     if( nSalt!=(int)sizeof(p->aSalt) || pSalt==0 ){
       sqlite3_finalize(s);
@@ -147,7 +160,30 @@ static int store_settings(CacheStore *p, char **pzErr){
   return rc ? store_error(p, rc, "cannot read its settings", pzErr) : SQLITE_OK;
 }
 
+/* A database whose schema is not ours: a cache of another format (its
+** meta table names one), which is named as such, or not a cache at all.
+** Read only, and only from a plain table: a SELECT from one runs nothing
+** of the file's (a view or a virtual table could). */
 static int store_not_ours(CacheStore *p, char **pzErr){
+  sqlite3_stmt *s = 0;
+  int rc = sqlite3_prepare_v2(p->db,
+      "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'apifetch_cache_meta'"
+      " AND sql NOT LIKE 'CREATE VIRTUAL%'", -1, &s, 0);
+  int bTable = rc==SQLITE_OK && sqlite3_step(s)==SQLITE_ROW;
+  sqlite3_finalize(s);
+  s = 0;
+  if( bTable ){
+    rc = sqlite3_prepare_v2(p->db, "SELECT value FROM apifetch_cache_meta"
+                            " WHERE name = 'format' AND typeof(value) = 'integer'", -1, &s, 0);
+    if( rc==SQLITE_OK && sqlite3_step(s)==SQLITE_ROW ){
+      sqlite3_int64 iFormat = sqlite3_column_int64(s, 0);
+      sqlite3_finalize(s);
+      if( iFormat!=CACHE_FORMAT ) return store_other_format(p, iFormat, pzErr);
+      s = 0;
+    }
+    sqlite3_finalize(s);
+  }
+  if( (rc & 0xff)==SQLITE_NOMEM ) return SQLITE_NOMEM;
   *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" is a database but not an apifetch "
                            "cache (its schema is not the one apifetch makes: other tables, "
                            "or a trigger, view or index added): name a new file", p->zName);
@@ -188,23 +224,25 @@ static int store_schema(CacheStore *p, char **pzErr){
 static int store_prepare(CacheStore *p){
   static const char *const azSql[] = {
     "SELECT status, content_type, headers, stored_at, fresh_until, stale_until, body,"
-    " final_url FROM apifetch_cache WHERE id = ?1 AND key = ?2",
+    " final_url, address FROM apifetch_cache WHERE id = ?1 AND key = ?2",
     /* Two keys with the same first 8 bytes (one chance in 2^64 per pair)
     ** share a row: the later replaces the earlier, and the earlier's next
     ** lookup, finding another key, is a miss. */
     "INSERT INTO apifetch_cache(id, key, host, url, method, status, content_type, headers,"
-    " stored_at, fresh_until, stale_until, last_used, size, body, final_url)"
-    " VALUES (?1, ?13, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, length(?11), ?11, ?12)"
+    " stored_at, fresh_until, stale_until, last_used, size, body, final_url, address)"
+    " VALUES (?1, ?13, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, length(?11), ?11, ?12, ?14)"
     " ON CONFLICT(id) DO UPDATE SET key = excluded.key, host = excluded.host,"
     " url = excluded.url,"
-    " final_url = excluded.final_url,"
+    " final_url = excluded.final_url, address = excluded.address,"
     " method = excluded.method, status = excluded.status,"
     " content_type = excluded.content_type, headers = excluded.headers,"
     " stored_at = excluded.stored_at, fresh_until = excluded.fresh_until,"
     " stale_until = excluded.stale_until, last_used = excluded.last_used,"
     " size = excluded.size, body = excluded.body",
     /* A 304: the server says the body is current now, so it counts as
-    ** stored now (cache_mode ttl counts cache_ttl_ms from stored_at). */
+    ** stored now (cache_mode ttl counts cache_ttl_ms from stored_at).  The
+    ** address stays the one the body came from: it is the body a hit
+    ** gives, and block_private judges where that came from. */
     "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
     " last_used = ?5, stored_at = ?5, final_url = ?7 WHERE id = ?1 AND key = ?6",
     "UPDATE apifetch_cache SET last_used = ?2 WHERE id = ?1",
@@ -369,6 +407,7 @@ void cached_clear(Cached *p){
   sqlite3_free(p->zContentType);
   sqlite3_free(p->zHeaders);
   sqlite3_free(p->zFinalUrl);
+  sqlite3_free(p->zAddress);
   sqlite3_free(p->pBody);
   memset(p, 0, sizeof(*p));
 }
@@ -381,7 +420,7 @@ static int read_entry(sqlite3_stmt *s, Cached *pOut){
   pOut->tFreshUntil = sqlite3_column_int64(s, 4);
   pOut->tStaleUntil = sqlite3_column_int64(s, 5);
   if( column_dup(s, 1, &pOut->zContentType) || column_dup(s, 2, &pOut->zHeaders)
-   || column_dup(s, 7, &pOut->zFinalUrl) ){
+   || column_dup(s, 7, &pOut->zFinalUrl) || column_dup(s, 8, &pOut->zAddress) ){
     return SQLITE_NOMEM;
   }
   if( nBody>0 && pBody==0 ) return SQLITE_NOMEM;
@@ -479,6 +518,7 @@ int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlSho
   sqlite3_bind_int64(s, 10, c->tStaleUntil);
   sqlite3_bind_blob64(s, 11, c->pBody ? c->pBody : "", c->nBody, SQLITE_STATIC);
   sqlite3_bind_text(s, 12, c->zFinalUrl, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 14, c->zAddress, -1, SQLITE_STATIC);
   rc = store_write(p, s, maxBytes, "cannot store an entry", pzErr);
   sqlite3_free(zHost);
   return rc;

@@ -1,10 +1,13 @@
 /*
 ** cacheflow.c - the HTTP cache in the engine's flow.
 **
-**   a new request      cacheflow_lookup: a fresh entry answers it with no
-**                      slot, token or request (cache "hit"); offline, any
-**                      entry does, and no entry is an error row; else the
-**                      entry rides along with the request
+**   a new request      cacheflow_lookup: the guard first (a URL it refuses
+**                      is its error row, stored or not); a fresh entry
+**                      answers it with no slot, token or request (cache
+**                      "hit"); offline, any entry does, and no entry is an
+**                      error row; else the entry rides along with the
+**                      request.  An entry from where the guard now refuses
+**                      (its final URL, its address) is none of these.
 **   sending it         cacheflow_conditional: If-None-Match and
 **                      If-Modified-Since from the entry's validators
 **   a 304              cacheflow_revalidated: the stored body, its
@@ -108,24 +111,42 @@ static Response *response_from(Request *q, Cached *c, int eCache){
 }
 
 /* Answer e->pending without the network: from entry c (taken), or, with
-** c NULL, an error row saying why not (zWhy). */
-static int answer_pending(Engine *e, Cached *c, int eCache, const char *zWhy,
+** c NULL, an error row saying why not (zWhy, taken; an error of kind eErr). */
+static int answer_pending(Engine *e, Cached *c, int eCache, char *zWhy, int eErr,
                           Response **ppResp){
   Response *r;
   Cached none;
   assert( e->bPending );
+  assert( (c==0)==(zWhy!=0) );
   e->bPending = 0;
   memset(&none, 0, sizeof(none));
   r = response_from(&e->pending, c ? c : &none, eCache);
   if( c ) cached_clear(c);
-  if( r==0 ) return SQLITE_NOMEM;
+  if( r==0 ){ sqlite3_free(zWhy); return SQLITE_NOMEM; }
   if( zWhy ){
-    r->zError = sqlite3_mprintf("%s", zWhy);
-    r->eErr = ERR_OFFLINE;
-    if( r->zError==0 ){ response_free(r); return SQLITE_NOMEM; }
+    r->zError = zWhy;
+    r->eErr = eErr;
   }
   *ppResp = r;
   return SQLITE_OK;
+}
+
+/* An offline error row: zWhy is a constant. */
+static int answer_offline(Engine *e, const char *zWhy, Response **ppResp){
+  char *z = sqlite3_mprintf("%s", zWhy);
+  if( z==0 ) return SQLITE_NOMEM;
+  return answer_pending(e, 0, CACHE_MISS, z, ERR_OFFLINE, ppResp);
+}
+
+/* Would the guard refuse stored entry c, were it fetched now?  Its body
+** came from c->zAddress, after redirects to c->zFinalUrl: a request that
+** went there now would be refused by allow_hosts at the last hop, or by
+** block_private at the connection, with these words.  NULL if not (or on
+** out of memory: *pbOom). */
+static char *entry_refusal(const Engine *e, const Cached *c, int *pbOom){
+  char *zWhy = c->zFinalUrl ? guard_url_refusal(e->pGuard, c->zFinalUrl, 0, pbOom) : 0;
+  if( zWhy==0 && !*pbOom ) zWhy = guard_ip_refusal(e->pGuard, c->zAddress, pbOom);
+  return zWhy;
 }
 
 int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
@@ -133,13 +154,20 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
   int bOffline = o->eCacheMode==CM_OFFLINE;
   sqlite3_int64 now;
   Cached c;
-  int rc, bFresh;
+  char *zWhy;
+  int rc, bFresh, bOom = 0;
   *ppResp = 0;
   assert( e->bPending && e->pPendCached==0 );
+  /* The guard first, as for a request (and by the same function): a URL
+  ** it refuses is refused in every cache_mode, stored or not, and is not
+  ** even looked up.  Not a cache row, and no request: no attempt. */
+  zWhy = guard_url_refusal(e->pGuard, e->pending.zUrl, e->pending.pHeaders, &bOom);
+  if( bOom ) return SQLITE_NOMEM;
+  if( zWhy ) return answer_pending(e, 0, CACHE_NONE, zWhy, ERR_NETWORK, ppResp);
   if( !method_cacheable(&e->pending) ){
     if( !bOffline ) return SQLITE_OK;
-    return answer_pending(e, 0, CACHE_MISS, "cache_mode is offline and only GET and HEAD "
-                          "requests are cached", ppResp);
+    return answer_offline(e, "cache_mode is offline and only GET and HEAD requests are "
+                          "cached", ppResp);
   }
   request_key(e, &e->pending, e->aPendKey);
   rc = cachestore_get(e->pCache, e->aPendKey, &c, pzErr);
@@ -147,10 +175,20 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
     cached_clear(&c);                      /* stored under a larger max_bytes */
     rc = SQLITE_DONE;
   }
+  if( rc==SQLITE_ROW && (zWhy = entry_refusal(e, &c, &bOom))!=0 ){
+    /* Stored from where the guard now refuses: not an answer (nor a copy
+    ** to revalidate or to fall back on).  Offline that is the error row;
+    ** else the request goes out as if nothing were stored, and the guard
+    ** judges where it leads this time. */
+    cached_clear(&c);
+    if( bOffline ) return answer_pending(e, 0, CACHE_NONE, zWhy, ERR_NETWORK, ppResp);
+    sqlite3_free(zWhy);
+    rc = SQLITE_DONE;
+  }
+  if( bOom ){ cached_clear(&c); return SQLITE_NOMEM; }
   if( rc==SQLITE_DONE ){
     if( !bOffline ) return SQLITE_OK;
-    return answer_pending(e, 0, CACHE_MISS, "not in the cache, and cache_mode is offline",
-                          ppResp);
+    return answer_offline(e, "not in the cache, and cache_mode is offline", ppResp);
   }
   if( rc!=SQLITE_ROW ) return rc;
   now = cache_now_ms();
@@ -159,7 +197,7 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
   if( bOffline || (bFresh && o->eCacheMode!=CM_REFRESH) ){
     rc = cachestore_touch(e->pCache, e->aPendKey);
     if( rc ){ cached_clear(&c); return rc; }
-    return answer_pending(e, &c, bFresh ? CACHE_HIT : CACHE_STALE, 0, ppResp);
+    return answer_pending(e, &c, bFresh ? CACHE_HIT : CACHE_STALE, 0, ERR_NONE, ppResp);
   }
   e->pPendCached = sqlite3_malloc64(sizeof(Cached));
   if( e->pPendCached==0 ){ cached_clear(&c); return SQLITE_NOMEM; }
@@ -376,7 +414,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   const Options *o = e->pOpt;
   sqlite3_int64 now = cache_now_ms();
   Cached c;
-  char *zUrl;
+  char *zUrl, *zIp = 0;
   int rc, bOom = 0, bStorable;
   r->eCache = CACHE_MISS;
   if( r->status<200 || r->status>299 || r->status==206 || !method_cacheable(&r->req) ){
@@ -390,6 +428,11 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   c.nBody = r->nBody;
   c.tStored = now;
   c.zFinalUrl = r->zFinalUrl;
+  /* Where the body came from, for block_private to judge a later hit by
+  ** (libcurl's own buffer: c does not own it). */
+  if( curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &zIp)==CURLE_OK && zIp && zIp[0] ){
+    c.zAddress = zIp;
+  }
   c.zHeaders = header_block(t->easy, 0, &bOom);
   if( bOom ) return SQLITE_NOMEM;
   bStorable = entry_times(e, &c, attempt_sent(t, now), now, r->req.zMethod);

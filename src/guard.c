@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cjson/cJSON.h>
 #include "apifetch.h"
@@ -349,6 +350,41 @@ const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr){
   return "not an IP address";
 }
 
+char *guard_address_refusal(const Guard *g, const struct sockaddr *pAddr, int *pbOom){
+  const char *zWhy = guard_address_refused(g, pAddr);
+  char zIp[INET6_ADDRSTRLEN] = "?";
+  char *z;
+  if( zWhy==0 ) return 0;
+  if( pAddr->sa_family==AF_INET6 ){
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6*)pAddr)->sin6_addr, zIp, sizeof(zIp));
+  }else if( pAddr->sa_family==AF_INET ){
+    inet_ntop(AF_INET, &((const struct sockaddr_in*)pAddr)->sin_addr, zIp, sizeof(zIp));
+  }
+  z = sqlite3_mprintf("refused by block_private: %s is %s", zIp, zWhy);
+  if( z==0 ) *pbOom = 1;
+  return z;
+}
+
+char *guard_ip_refusal(const Guard *g, const char *zIp, int *pbOom){
+  struct sockaddr_storage a;
+  char *z;
+  if( g==0 || !g->bBlockPrivate ) return 0;
+  memset(&a, 0, sizeof(a));
+  if( zIp && inet_pton(AF_INET, zIp, &((struct sockaddr_in*)&a)->sin_addr)==1 ){
+    a.ss_family = AF_INET;
+  }else if( zIp && inet_pton(AF_INET6, zIp, &((struct sockaddr_in6*)&a)->sin6_addr)==1 ){
+    a.ss_family = AF_INET6;
+  }else{
+    /* Not known (a cache file is data: the column may hold anything), so
+    ** not known to be allowed. */
+    z = sqlite3_mprintf("refused by block_private: the address it came from (%s) is not "
+                        "an IP address", zIp ? zIp : "none recorded");
+    if( z==0 ) *pbOom = 1;
+    return z;
+  }
+  return guard_address_refusal(g, (const struct sockaddr*)&a, pbOom);
+}
+
 /* allow_hosts entries: "host" (the default ports, 80 and 443), "host:port"
 ** or "host:*" (any port); an IPv6 address in brackets, "[::1]:8080".
 ** Does entry z allow host zHost (lower case, brackets kept) on port iPort? */
@@ -412,4 +448,28 @@ int guard_host_refused(const Guard *g, const char *zUrl, char **pzHostPort){
   curl_free(zPort);
   curl_url_cleanup(h);
   return bRefused;
+}
+
+char *guard_url_refusal(const Guard *g, const char *zUrl, const struct curl_slist *pHeaders,
+                        int *pbOom){
+  const struct curl_slist *l;
+  char *z = 0, *zHostPort = 0;
+  if( g==0 || g->azAllowHost==0 ) return 0;
+  /* A Host header would reach another virtual host at an allowed address. */
+  for(l=pHeaders; l; l=l->next){
+    /* "Host:" with a value, or "Host;", which libcurl sends as an empty one. */
+    if( strncasecmp(l->data, "host", 4)==0 && (l->data[4]==':' || l->data[4]==';') ){
+      z = sqlite3_mprintf("refused by allow_hosts: a Host header is not allowed "
+                          "(the host is the URL's)");
+      if( z==0 ) *pbOom = 1;
+      return z;
+    }
+  }
+  if( zUrl && guard_host_refused(g, zUrl, &zHostPort) ){
+    z = sqlite3_mprintf("refused by allow_hosts: %s is not allowed (%s)",
+                        zHostPort ? zHostPort : "the host", zUrl);
+    if( z==0 ) *pbOom = 1;
+  }
+  sqlite3_free(zHostPort);
+  return z;
 }

@@ -11,8 +11,6 @@
 */
 #include <string.h>
 #include <strings.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include "apifetch.h"
 
 /**************************************************************************
@@ -78,36 +76,20 @@ char *header_value(CURL *h, const char *zName, int *pbOom){
   return b.z;
 }
 
-/* allow_hosts: is the host of the URL libcurl is working on (the redirect
-** target, after a redirect) refused?  Then say why in t->zNote. */
+/* allow_hosts: is the URL libcurl is working on (the redirect target,
+** after a redirect) refused?  Then say why in t->zNote (as a cache answer
+** would: guard_url_refusal). */
 static int host_refused(Transfer *t){
-  char *zUrl = 0;
-  const struct curl_slist *l;
+  char *zUrl = 0, *zWhy;
+  int bOom = 0;
   if( t->pEngine->pGuard==0 || t->pEngine->pGuard->azAllowHost==0 ) return 0;
-  /* A Host header would reach another virtual host at an allowed address. */
-  for(l=t->req.pHeaders; l; l=l->next){
-    /* "Host:" with a value, or "Host;", which libcurl sends as an empty one. */
-    if( strncasecmp(l->data, "host", 4)==0 && (l->data[4]==':' || l->data[4]==';') ){
-      sqlite3_free(t->zNote);
-      t->zNote = sqlite3_mprintf("refused by allow_hosts: a Host header is not allowed "
-                                 "(the host is the URL's)");
-      t->bRefused = 1;
-      return 1;
-    }
-  }
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
-  if( zUrl ){
-    char *zHostPort = 0;
-    if( guard_host_refused(t->pEngine->pGuard, zUrl, &zHostPort) ){
-      sqlite3_free(t->zNote);
-      t->zNote = sqlite3_mprintf("refused by allow_hosts: %s is not allowed (%s)",
-                                 zHostPort ? zHostPort : "the host", zUrl);
-      sqlite3_free(zHostPort);
-      t->bRefused = 1;
-      return 1;
-    }
-  }
-  return 0;
+  zWhy = guard_url_refusal(t->pEngine->pGuard, zUrl, t->req.pHeaders, &bOom);
+  if( zWhy==0 && !bOom ) return 0;
+  sqlite3_free(t->zNote);
+  t->zNote = zWhy;                /* NULL on out of memory: refused all the same */
+  t->bRefused = 1;
+  return 1;
 }
 
 /* allow_hosts, first check: before the name is looked up, so that SQL
@@ -125,17 +107,14 @@ static int on_resolver_start(void *pResolver, void *pReserved, void *pArg){
 static curl_socket_t on_open_socket(void *pArg, curlsocktype purpose,
                                     struct curl_sockaddr *a){
   Transfer *t = pArg;
-  const char *zWhy = guard_address_refused(t->pEngine->pGuard, &a->addr);
+  char *zWhy;
+  int bOom = 0;
   (void)purpose;
   if( host_refused(t) ) return CURL_SOCKET_BAD;
-  if( zWhy ){
-    char zIp[INET6_ADDRSTRLEN] = "?";
-    const void *pIp = a->family==AF_INET6
-        ? (const void*)&((struct sockaddr_in6*)&a->addr)->sin6_addr
-        : (const void*)&((struct sockaddr_in*)&a->addr)->sin_addr;
-    inet_ntop(a->family, pIp, zIp, sizeof(zIp));
+  zWhy = guard_address_refusal(t->pEngine->pGuard, &a->addr, &bOom);
+  if( zWhy || bOom ){
     sqlite3_free(t->zNote);
-    t->zNote = sqlite3_mprintf("refused by block_private: %s is %s", zIp, zWhy);
+    t->zNote = zWhy;
     t->bRefused = 1;
     return CURL_SOCKET_BAD;
   }

@@ -537,6 +537,51 @@ static void test_allow_hosts_ports(void){
   CHECK( guard_host_entry_error("a.example:*")==0 );
 }
 
+/* The refusals the transfer and the cache share, word for word: an
+** address as libcurl gives it (CURLINFO_PRIMARY_IP, kept with a cache
+** entry), and a URL with its headers. */
+static int refusal_is(char *z, const char *zWant){
+  int r = zWant ? z!=0 && strcmp(z, zWant)==0 : z==0;
+  if( !r ) fprintf(stderr, "    got: %s\n", z ? z : "(none)");
+  sqlite3_free(z);
+  return r;
+}
+
+static void test_guard_refusals(void){
+  Guard g;
+  char *az[1];
+  struct curl_slist *pHost = curl_slist_append(0, "Host: internal.example");
+  int bOom = 0;
+  memset(&g, 0, sizeof(g));
+  CHECK( refusal_is(guard_ip_refusal(&g, "127.0.0.1", &bOom), 0) );
+  CHECK( refusal_is(guard_ip_refusal(0, 0, &bOom), 0) );
+  g.bBlockPrivate = 1;
+  CHECK( refusal_is(guard_ip_refusal(&g, "127.0.0.1", &bOom),
+                    "refused by block_private: 127.0.0.1 is a loopback address (127.0.0.0/8)") );
+  CHECK( refusal_is(guard_ip_refusal(&g, "::1", &bOom),
+                    "refused by block_private: ::1 is a loopback address (::1)") );
+  CHECK( refusal_is(guard_ip_refusal(&g, "::ffff:10.0.0.1", &bOom),
+                    "refused by block_private: ::ffff:10.0.0.1 is a private address (10.0.0.0/8)") );
+  CHECK( refusal_is(guard_ip_refusal(&g, "8.8.8.8", &bOom), 0) );
+  CHECK( refusal_is(guard_ip_refusal(&g, "2606:4700::1111", &bOom), 0) );
+  CHECK( refusal_is(guard_ip_refusal(&g, "fe80::1%eth0", &bOom), "refused by block_private: "
+                    "the address it came from (fe80::1%eth0) is not an IP address") );
+  CHECK( refusal_is(guard_ip_refusal(&g, 0, &bOom), "refused by block_private: "
+                    "the address it came from (none recorded) is not an IP address") );
+  az[0] = "api.example.com";
+  g.azAllowHost = az;
+  g.nAllowHost = 1;
+  CHECK( refusal_is(guard_url_refusal(&g, "https://api.example.com/x", 0, &bOom), 0) );
+  CHECK( refusal_is(guard_url_refusal(&g, "https://api.example.com:8443/x", 0, &bOom),
+                    "refused by allow_hosts: api.example.com:8443 is not allowed "
+                    "(https://api.example.com:8443/x)") );
+  CHECK( refusal_is(guard_url_refusal(&g, "https://api.example.com/x", pHost, &bOom),
+                    "refused by allow_hosts: a Host header is not allowed (the host is the URL's)") );
+  CHECK( refusal_is(guard_url_refusal(&g, 0, 0, &bOom), 0) );
+  CHECK( bOom==0 );
+  curl_slist_free_all(pHost);
+}
+
 /* SHA-256 of z[0..n) as lower-case hex, in one update. */
 static void sha256_hex(const void *z, size_t n, char zHex[65]){
   Sha256 s;
@@ -1089,6 +1134,7 @@ int main(void){
   run("block_private_v4", test_block_private_v4);
   run("block_private_v6", test_block_private_v6);
   run("allow_hosts_ports", test_allow_hosts_ports);
+  run("guard_refusals", test_guard_refusals);
   run("sha256_vectors", test_sha256_vectors);
   run("sha256_splits", test_sha256_splits);
   run("cache_control", test_cache_control);
