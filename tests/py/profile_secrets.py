@@ -5,7 +5,8 @@ keys in query, headers, bearer and basic; the SQL that uses it, maybe a
 stranger's, must not read them back: not in the url column, the wide
 face's _url, an on_error "fail" message, the progress line, api_fetch_stats,
 the api_fetch_cache listing, nor anywhere in the bytes of the cache file;
-while the server still gets them, and the cache still answers.
+while the server still gets them, and the cache still answers.  And a
+profile's ${env:NAME} is checked against the allow_env given with it.
 
     /usr/bin/python3 tests/py/profile_secrets.py BASE_URL     (run by tests/run.py)
 """
@@ -120,4 +121,34 @@ p = subprocess.run([os.environ.get("SQLITE3", "sqlite3"), "-batch", ":memory:"],
 check("api_fetch:" in p.stderr and "done" in p.stderr and "[secret]" in p.stdout
       and not shows(p.stdout + p.stderr), f"progress on stderr: {p.stderr.strip()!r}")
 
+# allow_env: a profile's ${env:NAME} is checked when it is stored, against
+# the allow_env given with it (APIFETCH_CONFIG and apifetch.load give both
+# in one call); one it allows works after the lock, and is hidden.
+os.environ["APIFETCH_PROFILE_OTHER"] = "other-7c1d"
+token = os.environ["APIFETCH_TEST_TOKEN"]
+for what, settings in [
+        ("profile", {"allow_env": ["APIFETCH_TEST_TOKEN"],
+                     "profiles": {"x": {"bearer": "${env:APIFETCH_PROFILE_OTHER}"}}}),
+        ("defaults", {"allow_env": ["APIFETCH_TEST_TOKEN"],
+                      "defaults": {"headers": {"X-K": "${env:APIFETCH_PROFILE_OTHER}"}}})]:
+    conn = connect()
+    try:
+        conn.execute("SELECT api_fetch_config(?)", (json.dumps(settings),)).fetchone()
+        msg = ""
+    except sqlite3.OperationalError as e:
+        msg = str(e)
+    check("APIFETCH_PROFILE_OTHER" in msg and "allow_env" in msg,
+          f"a {what} reading a variable not in allow_env is refused: {msg}")
+    check(conn.execute("SELECT api_fetch_config() ->> 'allow_env'").fetchone()[0] is None,
+          f"... and nothing of that call is applied ({what})")
+    conn.close()
+conn = connect()
+conn.execute("SELECT api_fetch_config(?)", (json.dumps(
+    {"allow_env": ["APIFETCH_TEST_TOKEN"], "lock": True,
+     "profiles": {"t": {"base_url": BASE + "/", "query": {"t": "${env:APIFETCH_TEST_TOKEN}"}}}}),)
+).fetchone()
+url, data = conn.execute("SELECT url, data FROM api_fetch('[\"echo\"]', 1, '{\"profile\": \"t\"}')"
+                         ).fetchone()
+check(json.loads(data)["query"].get("t") == token and token not in url and "t=[secret]" in url,
+      f"a profile allowed by the allow_env given with it works after the lock: {url}")
 finish()
