@@ -659,6 +659,16 @@ void pagequeue_clear(PageQueue *q);
 */
 enum { ON_ERROR_ROW = 0, ON_ERROR_SKIP = 1, ON_ERROR_FAIL = 2 };
 
+/* A value options_redact hides.  Most are hidden wherever they appear; a
+** profile's query value only after its parameter's "name=", which stays:
+** such values are often short and plain ("per_page": 100), and hidden
+** everywhere they would eat digits out of every URL. */
+typedef struct Secret Secret;
+struct Secret {
+  char *zValue;                  /* The secret (owned, not empty) */
+  char *zAfter;                  /* NULL, or what it is hidden after (owned) */
+};
+
 struct Options {
   int concurrency;               /* Transfers in flight at once */
   sqlite3_int64 timeout_ms;      /* Per-attempt total time limit */
@@ -692,8 +702,10 @@ struct Options {
   char *zBaseUrl;                /* base_url for relative URLs, or NULL */
   char **azQuery;                /* query: name, value, name, value ... */
   int nQuery;                    /* Entries in azQuery (twice the pairs) */
-  char **azSecret;               /* Values read from ${env:NAME}, to redact */
-  int nSecret;
+  Secret *aSecret;               /* What never shows: values read from ${env:NAME},
+                                 ** and every credential, header and query value
+                                 ** a profile (or the host's defaults) gives */
+  int nSecret;                   /* Entries in aSecret */
   /* Where profile names are looked up (set by the caller before parsing):
   ** returns the options JSON of profile zName, or NULL. */
   const char *(*xProfile)(void *pCtx, const char *zName);
@@ -738,7 +750,8 @@ int options_set_args(Options *p, int nArg, const char *const *azArg, char **pzEr
 int options_parse_headers(Options *pOpt, const struct cJSON *v, const char *zWhere,
                           char ***pazOut, int *pnOut, char **pzErr);
 /* z with every secret value (as given and URL-encoded) replaced by
-** "[secret]".  Returns a sqlite3_malloc'd copy (or NULL on OOM). */
+** "[secret]" (after its zAfter, if it has one).  Returns a sqlite3_malloc'd
+** copy (or NULL on OOM). */
 char *options_redact(const Options *p, const char *z);
 /* Checks across options (after the last options_set). */
 int options_check(const Options *p, char **pzErr);

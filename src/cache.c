@@ -14,7 +14,7 @@
 ** and of everything about the request that may change the answer (method,
 ** URL, body, every header sent, credentials), so two users' tokens never
 ** share an entry and no secret is stored in clear: the URL is stored as
-** the url column shows it (${env:} values redacted), request headers and
+** the url column shows it (secrets redacted), request headers and
 ** bodies not at all, and of the response's headers not Set-Cookie.  The IP
 ** address each body came from is kept with it, for the guard to judge a
 ** hit by (block_private, as it judges a connection).

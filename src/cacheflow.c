@@ -273,8 +273,10 @@ static int header_skipped(const char *zName, size_t n, int b304){
 
 /* The header lines of t's last response, "Name: value\r\n" each; with
 ** zOld (a stored entry's lines, on a 304), those of its lines whose name
-** the response does not have follow (RFC 9111 section 4.3.4). */
-static char *header_block(CURL *h, const char *zOld, int *pbOom){
+** the response does not have follow (RFC 9111 section 4.3.4).  Secrets
+** redacted, as in the url column: a response may quote them (a Link to
+** the next page carries the request's api_key), and the file is shared. */
+static char *header_block(CURL *h, const Options *o, const char *zOld, int *pbOom){
   struct curl_header *p = 0;
   const char *z;
   Buf b = {0, 0, 0, 0};
@@ -301,6 +303,12 @@ static char *header_block(CURL *h, const char *zOld, int *pbOom){
     while( *z=='\r' || *z=='\n' ) z++;
   }
   if( b.bOom ){ *pbOom = 1; buf_free(&b); return 0; }
+  if( b.z && o->nSecret ){
+    char *zShown = options_redact(o, b.z);
+    buf_free(&b);
+    if( zShown==0 ) *pbOom = 1;
+    return zShown;
+  }
   return b.z;
 }
 
@@ -363,7 +371,7 @@ int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzEr
   char *zBlock;
   int bOom = 0, rc;
   assert( c );
-  zBlock = header_block(t->easy, c->zHeaders ? c->zHeaders : "", &bOom);
+  zBlock = header_block(t->easy, e->pOpt, c->zHeaders ? c->zHeaders : "", &bOom);
   if( bOom ) return SQLITE_NOMEM;
   sqlite3_free(c->zHeaders);
   c->zHeaders = zBlock;
@@ -433,7 +441,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   if( curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &zIp)==CURLE_OK && zIp && zIp[0] ){
     c.zAddress = zIp;
   }
-  c.zHeaders = header_block(t->easy, 0, &bOom);
+  c.zHeaders = header_block(t->easy, o, 0, &bOom);
   if( bOom ) return SQLITE_NOMEM;
   bStorable = entry_times(e, &c, attempt_sent(t, now), now, r->req.zMethod);
   if( bStorable<0 ){ sqlite3_free(c.zHeaders); return SQLITE_NOMEM; }
@@ -443,7 +451,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
     sqlite3_free(c.zHeaders);
     return SQLITE_OK;
   }
-  /* As the url column shows them: ${env:} values redacted. */
+  /* As the url column shows them: secrets redacted. */
   zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : r->req.zUrl;
   if( o->nSecret && r->zFinalUrl ) c.zFinalUrl = options_redact(o, r->zFinalUrl);
   rc = zUrl && (c.zFinalUrl || !r->zFinalUrl)

@@ -427,12 +427,47 @@ void conn_profile_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 ** Settings: api_fetch_config() and APIFETCH_CONFIG
 */
 
+/* Check each profile of a "profiles" settings object against g, as
+** api_fetch_config stores them (null removes one).  SQLITE_OK, or an error
+** code with *pzErr (NULL on OOM). */
+static int profiles_check(const Guard *g, const cJSON *pProf, char **pzErr){
+  const cJSON *v;
+  int rc = SQLITE_OK;
+  cJSON_ArrayForEach(v, pProf){
+    char *zOpt, *zErr = 0;
+    if( v->string[0]==0 || json_key_repeated(pProf, v) ){
+      *pzErr = sqlite3_mprintf("api_fetch_config: profile \"%s\" %s", v->string,
+                               v->string[0] ? "is given twice" : "needs a name");
+      rc = SQLITE_ERROR;
+      break;
+    }
+    if( cJSON_IsNull(v) ) continue;
+    if( !cJSON_IsObject(v) ){
+      *pzErr = sqlite3_mprintf("api_fetch_config: profile \"%s\" must be an options "
+                               "object or null", v->string);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    zOpt = cJSON_PrintUnformatted(v);
+    if( zOpt==0 ){ rc = SQLITE_NOMEM; break; }
+    rc = profile_check(g, zOpt, &zErr);
+    cJSON_free(zOpt);
+    if( rc ){
+      *pzErr = zErr ? sqlite3_mprintf("api_fetch_config: profile \"%s\": %s", v->string,
+                                      zErr) : 0;
+      sqlite3_free(zErr);
+      break;
+    }
+  }
+  return rc;
+}
+
 /* Apply a JSON object of settings (guard.c's, and "profiles") to p, all or
 ** nothing.  SQLITE_OK, or an error code with *pzErr (NULL on OOM). */
 int conn_configure(Conn *p, const char *zJson, char **pzErr){
   cJSON *pRoot, *pProf, *pDef, *v;
   char *zDefaults = 0, *zDefaultCache = 0;
-  Guard g;
+  Guard g, gCheck;
   int rc;
   if( json_has_nul(zJson, strlen(zJson)) ){
     *pzErr = sqlite3_mprintf("api_fetch_config: the settings hold \\u0000, a NUL character");
@@ -458,43 +493,26 @@ int conn_configure(Conn *p, const char *zJson, char **pzErr){
                              "{\"name\": {options}, ...}");
     return SQLITE_ERROR;
   }
-  /* Every profile is checked before anything changes, with the settings
-  ** in force before this call (see profile_check). */
-  rc = SQLITE_OK;
-  if( pProf ){
-    cJSON_ArrayForEach(v, pProf){
-      char *zOpt, *zErr = 0;
-      if( v->string[0]==0 || json_key_repeated(pProf, v) ){
-        *pzErr = sqlite3_mprintf("api_fetch_config: profile \"%s\" %s", v->string,
-                                 v->string[0] ? "is given twice" : "needs a name");
-        rc = SQLITE_ERROR;
-        break;
-      }
-      if( cJSON_IsNull(v) ) continue;
-      if( !cJSON_IsObject(v) ){
-        *pzErr = sqlite3_mprintf("api_fetch_config: profile \"%s\" must be an options "
-                                 "object or null", v->string);
-        rc = SQLITE_ERROR;
-        break;
-      }
-      zOpt = cJSON_PrintUnformatted(v);
-      if( zOpt==0 ){ rc = SQLITE_NOMEM; break; }
-      rc = profile_check(&p->guard, zOpt, &zErr);
-      cJSON_free(zOpt);
-      if( rc ){
-        *pzErr = zErr ? sqlite3_mprintf("api_fetch_config: profile \"%s\": %s", v->string,
-                                        zErr) : 0;
-        sqlite3_free(zErr);
-        break;
-      }
-    }
+  /* The limits, applied to a copy; the copy replaces them at the end. */
+  rc = guard_set(&p->guard, pRoot, &g, pzErr);
+  if( rc ){
+    cJSON_Delete(pRoot);
+    return rc;
   }
+  /* Every profile, and the defaults, are checked before anything changes,
+  ** against the allow_env this call sets (a host's APIFETCH_CONFIG or
+  ** apifetch.load() gives both at once), but as stored before its lock:
+  ** "null: any until locked" lets a host lock in the same call a profile
+  ** that reads a variable no SQL may read (see profile_check).  A shallow
+  ** copy, only read. */
+  gCheck = g;
+  gCheck.bLocked = p->guard.bLocked;
+  assert( gCheck.bLocked==0 );                 /* a locked one was refused above */
+  if( pProf ) rc = profiles_check(&gCheck, pProf, pzErr);
   pDef = cJSON_GetObjectItemCaseSensitive(pRoot, "defaults");
   if( rc==SQLITE_OK && pDef ){
-    rc = defaults_check(&p->guard, pDef, &zDefaults, &zDefaultCache, pzErr);
+    rc = defaults_check(&gCheck, pDef, &zDefaults, &zDefaultCache, pzErr);
   }
-  /* The limits, applied to a copy; the copy replaces them at the end. */
-  if( rc==SQLITE_OK ) rc = guard_set(&p->guard, pRoot, &g, pzErr);
   if( rc==SQLITE_OK && pProf ){
     /* Profiles last: a failure here (out of memory) may leave some stored,
     ** but never a limit half applied. */
@@ -505,10 +523,10 @@ int conn_configure(Conn *p, const char *zJson, char **pzErr){
       cJSON_free(zOpt);
       if( rc ) break;
     }
-    if( rc ) guard_clear(&g);
   }
   cJSON_Delete(pRoot);
   if( rc ){
+    guard_clear(&g);
     sqlite3_free(zDefaults);
     sqlite3_free(zDefaultCache);
     return rc;

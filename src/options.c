@@ -11,7 +11,8 @@
 ** The plain kinds (integers, numbers, booleans, words, text, paths) are
 ** read by knobs.c; the special ones here: headers, query and the
 ** credentials (which may read the environment, ${env:NAME}, as allow_env
-** allows, and are remembered to be redacted), profile, base_url,
+** allows; what they read, and all that a profile gives them, is
+** remembered to be redacted), profile, base_url,
 ** user_agent, and paginate (whose keys are knobs too; paginate.c checks
 ** what each kind needs).
 */
@@ -22,6 +23,15 @@
 #include <strings.h>
 #include <cjson/cJSON.h>
 #include "apifetch.h"
+
+static void secrets_free(Secret *a, int n){
+  int i;
+  for(i=0; i<n; i++){
+    sqlite3_free(a[i].zValue);
+    sqlite3_free(a[i].zAfter);
+  }
+  sqlite3_free(a);
+}
 
 void options_init(Options *p){
   memset(p, 0, sizeof(*p));
@@ -54,7 +64,7 @@ void options_clear(Options *p){
   sqlite3_free(p->zBaseUrl);
   sqlite3_free(p->zCredOrigin);
   strlist_free(p->azQuery, p->nQuery);
-  strlist_free(p->azSecret, p->nSecret);
+  secrets_free(p->aSecret, p->nSecret);
   options_init(p);
   p->xProfile = x;
   p->pProfileCtx = pCtx;
@@ -76,8 +86,26 @@ static int header_ok(const char *zName, const char *zValue){
   return 1;
 }
 
+/* Remember zValue as a secret, to be redacted (after zAfter, if not NULL:
+** see Secret).  A secret that could not be remembered could not be
+** redacted, so out of memory is an error here, never a skip. */
+static int secret_keep(Options *p, const char *zValue, const char *zAfter){
+  Secret *a;
+  if( zValue[0]==0 ) return SQLITE_OK;              /* nothing to hide */
+  a = sqlite3_realloc64(p->aSecret, sizeof(Secret)*(size_t)(p->nSecret+1));
+  if( a==0 ) return SQLITE_NOMEM;
+  p->aSecret = a;
+  a[p->nSecret].zValue = sqlite3_mprintf("%s", zValue);
+  a[p->nSecret].zAfter = zAfter ? sqlite3_mprintf("%s", zAfter) : 0;
+  p->nSecret++;
+  if( a[p->nSecret-1].zValue==0 || (zAfter && a[p->nSecret-1].zAfter==0) ){
+    return SQLITE_NOMEM;                  /* options_clear frees what was had */
+  }
+  return SQLITE_OK;
+}
+
 /* z with each ${env:NAME} replaced by the environment variable's value;
-** the values are remembered in p->azSecret so that they can be redacted.
+** the values are remembered in p->aSecret so that they can be redacted.
 ** Only options are expanded, never a request object or a URL: those may
 ** be built from data (an API's response fed back through url_query), and
 ** data must not be able to ask for the host's secrets.  p->pGuard says
@@ -90,7 +118,6 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
     const char *e = strstr(s, "${env:"), *end;
     char zName[256];
     const char *zVal;
-    char **az;
     if( e==0 ){ buf_append(&b, s, strlen(s)); break; }
     buf_append(&b, s, (size_t)(e-s));
     end = strchr(e, '}');
@@ -125,15 +152,9 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
       return 0;
     }
     buf_append(&b, zVal, strlen(zVal));
-    if( zVal[0] ){
-      /* A secret that could not be remembered could not be redacted. */
-      az = sqlite3_realloc64(p->azSecret, sizeof(char*)*(size_t)(p->nSecret+1));
-      if( az ) p->azSecret = az;
-      if( az==0 || (az[p->nSecret] = sqlite3_mprintf("%s", zVal))==0 ){
-        buf_free(&b);
-        return 0;
-      }
-      p->nSecret++;
+    if( secret_keep(p, zVal, 0) ){
+      buf_free(&b);
+      return 0;
     }
     s = end + 1;
   }
@@ -164,21 +185,25 @@ char *options_redact(const Options *p, const char *z){
   char *zOut = sqlite3_mprintf("%s", z ? z : "");
   int i, k;
   for(i=0; zOut && i<p->nSecret; i++){
+    const Secret *pS = &p->aSecret[i];
+    const char *zAfter = pS->zAfter ? pS->zAfter : "";
     for(k=0; k<2 && zOut; k++){
-      char *zEsc = k ? curl_easy_escape(0, p->azSecret[i], 0) : 0;
-      const char *zFind = k ? zEsc : p->azSecret[i];
+      char *zEsc = k ? curl_easy_escape(0, pS->zValue, 0) : 0;
+      char *zFind = (k==0 || zEsc) ? sqlite3_mprintf("%s%s", zAfter, k ? zEsc : pS->zValue) : 0;
       char *hit;
       Buf b = {0, 0, 0, 0};
       const char *s = zOut;
+      curl_free(zEsc);
       if( zFind==0 ){
-        /* Out of memory: the encoded form cannot be looked for, so no
-        ** text at all rather than one that may show it. */
+        /* Out of memory: the secret cannot be looked for, so no text at
+        ** all rather than one that may show it. */
         sqlite3_free(zOut);
         return 0;
       }
-      if( zFind[0]==0 ){ curl_free(zEsc); continue; }
+      assert( zFind[0]!=0 );                      /* secret_keep keeps no "" */
       while( (hit = k ? find_escaped(s, zFind) : strstr(s, zFind))!=0 ){
         buf_append(&b, s, (size_t)(hit-s));
+        buf_append(&b, zAfter, strlen(zAfter));
         buf_append(&b, "[secret]", 8);
         s = hit + strlen(zFind);
       }
@@ -190,7 +215,7 @@ char *options_redact(const Options *p, const char *z){
       }else{
         buf_free(&b);
       }
-      curl_free(zEsc);
+      sqlite3_free(zFind);
     }
   }
   return zOut;
@@ -240,6 +265,12 @@ int options_parse_headers(Options *pOpt, const cJSON *v,
       /* "Name;" is how libcurl sends a header with an empty value. */
       az[n] = zVal[0] ? sqlite3_mprintf("%s: %s", h->string, zVal)
                       : sqlite3_mprintf("%s;", h->string);
+      /* A profile's headers are the host's, and hold its keys: hidden from
+      ** the SQL that uses them as ${env:} values are. */
+      if( az[n] && pOpt && pOpt->bInProfile && secret_keep(pOpt, zVal, 0) ){
+        sqlite3_free(az[n]);
+        az[n] = 0;
+      }
       sqlite3_free(zVal);
     }
     if( az[n]==0 ){ strlist_free(az, n); return SQLITE_NOMEM; }
@@ -285,7 +316,8 @@ static int set_credential(Options *p, const char *zKey, const cJSON *v, char **p
     *pzErr = sqlite3_mprintf("api_fetch: option basic must be \"user:password\"");
     return SQLITE_ERROR;
   }
-  return SQLITE_OK;
+  /* A profile's credentials are the host's: hidden as ${env:} values are. */
+  return p->bInProfile ? secret_keep(p, *pz, 0) : SQLITE_OK;
 }
 
 /* query: parameters added to every URL, a call's replacing its profile's. */
@@ -321,6 +353,14 @@ static int set_query(Options *p, const cJSON *v, char **pzErr){
       *pzErr = sqlite3_mprintf("api_fetch: query parameter \"%s\" must be a string, "
                                "number or boolean", q->string);
       return SQLITE_ERROR;
+    }
+    if( p->bInProfile ){
+      /* A profile's parameters may be the host's keys ("api_key"): each
+      ** value hidden where URLs show it, after its "name=" (see Secret). */
+      char *zAfter = sqlite3_mprintf("%s=", q->string);
+      int rc = zAfter ? secret_keep(p, zVal, zAfter) : SQLITE_NOMEM;
+      sqlite3_free(zAfter);
+      if( rc ){ sqlite3_free(zVal); return rc; }
     }
     for(j=0; j<p->nQuery && strcmp(p->azQuery[j], q->string)!=0; j+=2){}
     if( j<p->nQuery ){

@@ -357,9 +357,20 @@ static int request_resolve(Request *pReq, const Options *pOpt){
   return SQLITE_OK;
 }
 
+/* The query option's parameters onto a request's URL, replacing any of
+** the same names. */
+static int request_query(Request *pReq, const Options *pOpt){
+  char *z;
+  if( pOpt->nQuery<2 ) return SQLITE_OK;
+  z = url_with_params(pReq->zUrl, (const char *const*)pOpt->azQuery, pOpt->nQuery/2);
+  if( z==0 ) return SQLITE_NOMEM;
+  sqlite3_free(pReq->zUrl);
+  pReq->zUrl = z;
+  return SQLITE_OK;
+}
+
 /* Option headers and query parameters onto a request about to be sent. */
 static int request_finish(Request *pReq, const Options *pOpt){
-  char *z;
   int bSame = pOpt->zCredOrigin ? url_same_origin(pReq->zUrl, pOpt->zCredOrigin) : 1;
   if( bSame<0 ) return SQLITE_NOMEM;
   if( !bSame ){
@@ -367,12 +378,7 @@ static int request_finish(Request *pReq, const Options *pOpt){
   }else if( merge_headers(pReq, pOpt) ){
     return SQLITE_NOMEM;
   }
-  if( pOpt->nQuery<2 ) return SQLITE_OK;
-  z = url_with_params(pReq->zUrl, (const char *const*)pOpt->azQuery, pOpt->nQuery/2);
-  if( z==0 ) return SQLITE_NOMEM;
-  sqlite3_free(pReq->zUrl);
-  pReq->zUrl = z;
-  return SQLITE_OK;
+  return request_query(pReq, pOpt);
 }
 
 char *request_from_template(const Options *pOpt,
@@ -778,6 +784,14 @@ int stream_next(RequestStream *s, Request *pReq, char **pzErr){
     return 1;
   }
   r = pagequeue_next(&s->pOpt->paginate, &s->pages, pReq);
+  if( r>0 && !pReq->bNoCredentials && request_query(pReq, s->pOpt) ){
+    /* A page the server named gets the query parameters too, as every URL
+    ** does (not on another origin: they may be keys).  A page named by a
+    ** cached response needs them: the cache stores its Link header with
+    ** the profile's values redacted (cacheflow.c). */
+    request_clear(pReq);
+    r = -1;
+  }
   if( r ){
     if( r<0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
     return r;

@@ -21,7 +21,9 @@ if os.environ.get("APIFETCH_CONFIG_CHILD") != "1":
     # again in a child process that has them in its environment.
     port = BASE.rsplit(":", 1)[1]
     env = dict(os.environ, APIFETCH_CONFIG_CHILD="1", APIFETCH_CONFIG=json.dumps({
-        "allow_hosts": [f"127.0.0.1:{port}"], "max_requests": 50, "allow_env": [],
+        "allow_hosts": [f"127.0.0.1:{port}"], "max_requests": 50,
+        # A profile's ${env:NAME} is checked against the allow_env given with it.
+        "allow_env": ["APIFETCH_TEST_TOKEN"],
         "lock": True,
         "profiles": {"loop": {"base_url": BASE + "/", "max_attempts": 1,
                               "headers": {"X-K": "${env:APIFETCH_TEST_TOKEN}"}}}}))

@@ -16,14 +16,16 @@ SELECT api_fetch_config('{"profiles": {"c": 3}}');
 SELECT api_fetch_config('{"profiles": []}');
 SELECT api_fetch_config() ->> 'max_requests' AS max_requests_unchanged;
 -- A profile's ${env:} names are checked against allow_env when it is
--- stored; once stored, it keeps the right after a lock, while the SQL on
--- the connection may not read the variable itself.
+-- stored, the allow_env given in the same call if any; once stored, it
+-- keeps the right after a lock, while the SQL on the connection may not
+-- read the variable itself.
 SELECT api_fetch_config('{"allow_env": ["APIFETCH_TEST_TOKEN"]}') ->> 'allow_env' AS allow_env;
 SELECT api_fetch_profile('h', '{"headers": {"X-K": "${env:HOME}"}}');
 SELECT api_fetch_config('{"profiles": {"h": {"headers": {"X-K": "${env:HOME}"}}}}');
+SELECT api_fetch_config('{"allow_env": ["HOME"], "profiles": {"h": {"headers": {"X-K": "${env:APIFETCH_TEST_TOKEN}"}}}}');
 SELECT api_fetch_config('{"profiles": {"tok": {"base_url": "$BASE/",
-         "headers": {"X-K": "${env:APIFETCH_TEST_TOKEN}"}}}, "allow_env": [], "lock": true}')
-       ->> 'lock' AS locked;
+         "headers": {"X-K": "${env:APIFETCH_TEST_TOKEN}"}}}}') ->> 'allow_env' AS allow_env;
+SELECT api_fetch_config('{"allow_env": [], "lock": true}') ->> 'lock' AS locked;
 SELECT (data ->> '$.headers.x-k') NOT LIKE '%env:%' AS expanded, url
   FROM api_fetch('["echo"]', 1, '{"profile": "tok"}');
 SELECT * FROM api_fetch('["$BASE/echo"]', 1, '{"headers": {"X-K": "${env:APIFETCH_TEST_TOKEN}"}}');

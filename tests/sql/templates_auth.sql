@@ -85,7 +85,7 @@ SELECT json_extract(data, '$.headers.x-api') AS api, json_extract(data, '$.heade
   FROM api_fetch('["echo"]', 1, '{"profile": "crm", "record_path": [], "paginate": null,
                                   "headers": {"X-Env": "test"}}');
 -- A call's query parameter replaces its profile's of the same name; the
--- URL's own gives way to both.
+-- URL's own gives way to both; the profile's (the host's) shows as [secret].
 SELECT api_fetch_profile('q', '{"query": {"a": "1", "b": "1"}}') IS NOT NULL AS defined;
 SELECT url FROM api_fetch('["$BASE/echo?a=0&c=0"]', 1, '{"profile": "q", "query": {"a": "2"}}');
 CREATE VIRTUAL TABLE temp.crm_items USING api_fetch(url_list='["items?total=12"]', profile='crm');
