@@ -171,6 +171,8 @@ install: $(MODULE)
 	install -m 0644 $(MODULE) $(DESTDIR)$(LIBDIR)/$(MODNAME)
 	ln -sf $(MODNAME) $(DESTDIR)$(LIBDIR)/apifetch.so
 	install -m 0644 README.md LICENSE CHANGELOG.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	@if [ -z "$(DESTDIR)" ]; then \
 	  ldconfig; \
 	  if (cd / && echo 'SELECT api_fetch_version();' | sqlite3 -cmd '.load apifetch' :memory:); then \
@@ -200,13 +202,16 @@ dist: deb wheel
 
 # The Debian package libsqlite3-mod-apifetch, like Debian's own
 # libsqlite3-mod-* packages: `apt-get install ./dist/libsqlite3-mod-apifetch_*.deb`.
+# Its /usr/share/doc/libsqlite3-mod-apifetch holds README.md.gz, compressed
+# as Debian's policy asks, and docs/*.md as they are: the README's links name
+# docs/*.md, and so do the docs' links to each other.
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 DEB_NAME  = libsqlite3-mod-apifetch
 LIBDIR_DEB = /usr/lib/$(MULTIARCH)
 DEB_FILE  = dist/$(DEB_NAME)_$(VERSION)_$(DEB_ARCH).deb
 deb: $(DEB_FILE)
 $(DEB_FILE): build/release/apifetch.so packaging/deb/control.in packaging/deb/triggers \
-             LICENSE CHANGELOG.md README.md
+             LICENSE CHANGELOG.md README.md $(wildcard docs/*.md)
 	rm -rf build/deb
 	$(MAKE) -s install PREFIX=/usr \
 	  DOCDIR=/usr/share/doc/$(DEB_NAME) DESTDIR=$(CURDIR)/build/deb/debian/$(DEB_NAME)
