@@ -61,9 +61,10 @@ DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 pyt
            nginx-light openssl
 # Packages and the hosts the tests install them into: dpkg-dev (dpkg-shlibdeps,
 # for the .deb's Depends), Debian's Python build tools (the wheels, a venv),
-# sqlite-utils, curl (the docs query Datasette with it), and what the
+# patchelf (the wheel's module finds the libcjson it carries), sqlite-utils,
+# curl (the docs query Datasette with it), and what the
 # vendored Datasette (../shared/vendor/README.md) needs to run.
-DEB_PKGS += dpkg-dev python3-venv python3-setuptools python3-wheel python3-build sqlite-utils curl \
+DEB_PKGS += dpkg-dev python3-venv python3-setuptools python3-wheel python3-build patchelf sqlite-utils curl \
            python3-asgiref python3-click python3-click-default-group python3-jinja2 \
            python3-hupper python3-httpx python3-pluggy python3-uvicorn python3-aiofiles \
            python3-janus python3-yaml python3-mergedeep python3-itsdangerous python3-pint \
@@ -276,17 +277,46 @@ clean-fuzz:
 # The Python package apifetch (the module above in a platform wheel) and the
 # Datasette plugin datasette-apifetch, built with Debian's setuptools, wheel
 # and build, from copies under build/ so that python/ stays clean.
+#
+# The wheel carries the libraries its module needs that a usual Linux lacks
+# (WHEEL_LIBS: libcjson1 is rarely installed outside Debian), the way
+# auditwheel repairs a wheel: each copied into apifetch.libs/ under a name
+# with its hash (its SONAME too, so that a process which has loaded another
+# libcjson.so.1 does not take that one for ours), the module's DT_NEEDED
+# renamed to match and its RUNPATH $ORIGIN/../apifetch.libs, with the
+# copyright file of the Debian package it came from.  libcurl and libc are
+# not carried: any Linux with curl has them (tests/pkg/wheel_libs.py checks
+# that the module needs nothing else).
+WHEEL_LIBS   = libcjson.so.1
+build/wheel/apifetch.so: build/release/apifetch.so
+	rm -rf build/wheel && mkdir -p build/wheel/apifetch.libs
+	cp build/release/apifetch.so $@.tmp
+	set -e; for lib in $(WHEEL_LIBS); do \
+	  path=$$(ldd build/release/apifetch.so | awk -v lib=$$lib '$$1 == lib { print $$3 }'); \
+	  test -f "$$path" || { echo "make wheel: ldd finds no $$lib for the module"; exit 1; }; \
+	  path=$$(readlink -f $$path); \
+	  name=$${lib%%.so*}-$$(sha256sum $$path | cut -c1-8).so$${lib#*.so}; \
+	  cp $$path build/wheel/apifetch.libs/$$name; \
+	  patchelf --set-soname $$name build/wheel/apifetch.libs/$$name; \
+	  patchelf --replace-needed $$lib $$name $@.tmp; \
+	  pkg=$$(dpkg-query -S $$path | cut -d: -f1); \
+	  cp /usr/share/doc/$$pkg/copyright build/wheel/apifetch.libs/$$pkg.copyright; \
+	done
+	patchelf --set-rpath '$$ORIGIN/../apifetch.libs' $@.tmp
+	mv $@.tmp $@
+
 PY_PLATFORM := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_platform().replace("-", "_").replace(".", "_"))' 2>/dev/null)
 WHEEL_FILES  = dist/apifetch-$(VERSION)-py3-none-$(PY_PLATFORM).whl \
                dist/datasette_apifetch-$(VERSION)-py3-none-any.whl
 PY_SRC       = $(shell find python -type f -not -path '*/__pycache__/*' 2>/dev/null)
 wheel: $(WHEEL_FILES)
-$(WHEEL_FILES) &: build/release/apifetch.so $(PY_SRC) LICENSE
+$(WHEEL_FILES) &: build/wheel/apifetch.so $(PY_SRC) LICENSE
 	rm -rf build/python && mkdir -p build/python dist
 	cp -r python/apifetch python/datasette-apifetch build/python/
 	for p in apifetch datasette-apifetch; do \
 	  cp LICENSE build/python/$$p/ && \
-	  APIFETCH_VERSION=$(VERSION) APIFETCH_SO=$(CURDIR)/build/release/apifetch.so \
+	  APIFETCH_VERSION=$(VERSION) APIFETCH_SO=$(CURDIR)/build/wheel/apifetch.so \
+	    APIFETCH_LIBS=$(CURDIR)/build/wheel/apifetch.libs \
 	    $(PYTHON) -m build --wheel --no-isolation --outdir dist build/python/$$p >build/python/$$p.log 2>&1 \
 	  || { cat build/python/$$p.log; exit 1; }; \
 	done
