@@ -24,6 +24,8 @@
 #   make deb        dist/libsqlite3-mod-apifetch_VERSION_ARCH.deb (dpkg-deb)
 #   make wheel      dist/ wheels: the Python package apifetch and the Datasette
 #                   plugin datasette-apifetch
+#   make dist       those, dist/apifetch-VERSION-linux-ARCH.tar.gz (the module,
+#                   README.md, LICENSE, docs/) and dist/SHA256SUMS
 #   make clean
 
 CC      ?= cc
@@ -75,7 +77,7 @@ CHECK_PKGS = valgrind clang
 BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
 
 .PHONY: all test unit demo serve bench deps bench-deps check-deps install-pkgs clean \
-        install uninstall deb wheel dist torture
+        install uninstall deb wheel tarball dist torture
 
 all: apifetch.so
 
@@ -199,7 +201,7 @@ build/release/apifetch.so: $(SRC) $(HDR) build/id
 	  -Wl,-soname,apifetch.so $(RELEASE_LDFLAGS) -o $@ $(SRC) $(LIBS)
 	strip --strip-unneeded $@
 
-dist: deb wheel
+dist: deb wheel tarball dist/SHA256SUMS
 
 # The Debian package libsqlite3-mod-apifetch, like Debian's own
 # libsqlite3-mod-* packages: `apt-get install ./dist/libsqlite3-mod-apifetch_*.deb`.
@@ -321,6 +323,26 @@ $(WHEEL_FILES) &: build/wheel/apifetch.so $(PY_SRC) LICENSE
 	  || { cat build/python/$$p.log; exit 1; }; \
 	done
 	@ls $(WHEEL_FILES)
+
+# Release assets, as sqlite-vec and sqlean publish theirs: the module alone
+# in a tarball, to unpack anywhere and load by its path (it links the
+# system's libcurl and libcjson, as the .deb's does), and SHA256SUMS of every
+# file make dist writes.  The tarball's file names, owners and times do not
+# depend on who built it when: those of the last commit (else of VERSION).
+RELEASE       = apifetch-$(VERSION)-linux-$(shell uname -m)
+TARBALL       = dist/$(RELEASE).tar.gz
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || stat -c %Y VERSION)
+tarball: $(TARBALL)
+$(TARBALL): build/release/apifetch.so README.md LICENSE $(wildcard docs/*.md)
+	rm -rf build/tarball && mkdir -p build/tarball/$(RELEASE)/docs dist
+	cp build/release/apifetch.so README.md LICENSE build/tarball/$(RELEASE)/
+	cp docs/*.md build/tarball/$(RELEASE)/docs/
+	tar -C build/tarball --sort=name --owner=0 --group=0 --numeric-owner \
+	  --mtime=@$(SOURCE_DATE_EPOCH) -cf - $(RELEASE) | gzip -9n > $@.tmp
+	mv $@.tmp $@
+
+dist/SHA256SUMS: $(DEB_FILE) $(WHEEL_FILES) $(TARBALL)
+	cd dist && sha256sum $(sort $(notdir $^)) > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
 
 # Hostile-server fuzzing: `make fuzz-http [FUZZ_HTTP_SEEDS=400]
 # [FUZZ_HTTP_START=1] [FUZZ_HTTP_JOBS=3] [SANITIZE=1]` starts
