@@ -25,6 +25,8 @@
 #   make deb        dist/libsqlite3-mod-apifetch_VERSION_ARCH.deb (dpkg-deb)
 #   make wheel      dist/ wheels: the Python package apifetch and the Datasette
 #                   plugin datasette-apifetch
+#   make dist       those, dist/apifetch-VERSION-linux-ARCH.tar.gz (the module,
+#                   README.md, LICENSE, docs/) and dist/SHA256SUMS
 #   make clean
 
 CC      ?= cc
@@ -62,9 +64,10 @@ DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 pyt
            nginx-light openssl
 # Packages and the hosts the tests install them into: dpkg-dev (dpkg-shlibdeps,
 # for the .deb's Depends), Debian's Python build tools (the wheels, a venv),
-# sqlite-utils, curl (the docs query Datasette with it), and what the
+# patchelf (the wheel's module finds the libcjson it carries), sqlite-utils,
+# curl (the docs query Datasette with it), and what the
 # vendored Datasette (../shared/vendor/README.md) needs to run.
-DEB_PKGS += dpkg-dev python3-venv python3-setuptools python3-wheel python3-build sqlite-utils curl \
+DEB_PKGS += dpkg-dev python3-venv python3-setuptools python3-wheel python3-build patchelf sqlite-utils curl \
            python3-asgiref python3-click python3-click-default-group python3-jinja2 \
            python3-hupper python3-httpx python3-pluggy python3-uvicorn python3-aiofiles \
            python3-janus python3-yaml python3-mergedeep python3-itsdangerous python3-pint \
@@ -75,7 +78,7 @@ CHECK_PKGS = valgrind clang
 BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
 
 .PHONY: all test test-packages unit demo serve bench deps bench-deps check-deps install-pkgs clean \
-        install uninstall deb wheel dist torture
+        install uninstall deb wheel tarball dist torture
 
 all: apifetch.so
 
@@ -176,6 +179,8 @@ install: $(MODULE)
 	install -m 0644 $(MODULE) $(DESTDIR)$(LIBDIR)/$(MODNAME)
 	ln -sf $(MODNAME) $(DESTDIR)$(LIBDIR)/apifetch.so
 	install -m 0644 README.md LICENSE CHANGELOG.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	@if [ -z "$(DESTDIR)" ]; then \
 	  ldconfig; \
 	  if (cd / && echo 'SELECT api_fetch_version();' | sqlite3 -cmd '.load apifetch' :memory:); then \
@@ -201,17 +206,20 @@ build/release/apifetch.so: $(SRC) $(HDR) build/id
 	  -Wl,-soname,apifetch.so $(RELEASE_LDFLAGS) -o $@ $(SRC) $(LIBS)
 	strip --strip-unneeded $@
 
-dist: deb wheel
+dist: deb wheel tarball dist/SHA256SUMS
 
 # The Debian package libsqlite3-mod-apifetch, like Debian's own
 # libsqlite3-mod-* packages: `apt-get install ./dist/libsqlite3-mod-apifetch_*.deb`.
+# Its /usr/share/doc/libsqlite3-mod-apifetch holds README.md.gz, compressed
+# as Debian's policy asks, and docs/*.md as they are: the README's links name
+# docs/*.md, and so do the docs' links to each other.
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 DEB_NAME  = libsqlite3-mod-apifetch
 LIBDIR_DEB = /usr/lib/$(MULTIARCH)
 DEB_FILE  = dist/$(DEB_NAME)_$(VERSION)_$(DEB_ARCH).deb
 deb: $(DEB_FILE)
 $(DEB_FILE): build/release/apifetch.so packaging/deb/control.in packaging/deb/triggers \
-             LICENSE CHANGELOG.md README.md
+             LICENSE CHANGELOG.md README.md $(wildcard docs/*.md)
 	rm -rf build/deb
 	$(MAKE) -s install PREFIX=/usr \
 	  DOCDIR=/usr/share/doc/$(DEB_NAME) DESTDIR=$(CURDIR)/build/deb/debian/$(DEB_NAME)
@@ -276,21 +284,70 @@ clean-fuzz:
 # The Python package apifetch (the module above in a platform wheel) and the
 # Datasette plugin datasette-apifetch, built with Debian's setuptools, wheel
 # and build, from copies under build/ so that python/ stays clean.
+#
+# The wheel carries the libraries its module needs that a usual Linux lacks
+# (WHEEL_LIBS: libcjson1 is rarely installed outside Debian), the way
+# auditwheel repairs a wheel: each copied into apifetch.libs/ under a name
+# with its hash (its SONAME too, so that a process which has loaded another
+# libcjson.so.1 does not take that one for ours), the module's DT_NEEDED
+# renamed to match and its RUNPATH $ORIGIN/../apifetch.libs, with the
+# copyright file of the Debian package it came from.  libcurl and libc are
+# not carried: any Linux with curl has them (tests/pkg/wheel_libs.py checks
+# that the module needs nothing else).
+WHEEL_LIBS   = libcjson.so.1
+build/wheel/apifetch.so: build/release/apifetch.so
+	rm -rf build/wheel && mkdir -p build/wheel/apifetch.libs
+	cp build/release/apifetch.so $@.tmp
+	set -e; for lib in $(WHEEL_LIBS); do \
+	  path=$$(ldd build/release/apifetch.so | awk -v lib=$$lib '$$1 == lib { print $$3 }'); \
+	  test -f "$$path" || { echo "make wheel: ldd finds no $$lib for the module"; exit 1; }; \
+	  path=$$(readlink -f $$path); \
+	  name=$${lib%%.so*}-$$(sha256sum $$path | cut -c1-8).so$${lib#*.so}; \
+	  cp $$path build/wheel/apifetch.libs/$$name; \
+	  patchelf --set-soname $$name build/wheel/apifetch.libs/$$name; \
+	  patchelf --replace-needed $$lib $$name $@.tmp; \
+	  pkg=$$(dpkg-query -S $$path | cut -d: -f1); \
+	  cp /usr/share/doc/$$pkg/copyright build/wheel/apifetch.libs/$$pkg.copyright; \
+	done
+	patchelf --set-rpath '$$ORIGIN/../apifetch.libs' $@.tmp
+	mv $@.tmp $@
+
 PY_PLATFORM := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_platform().replace("-", "_").replace(".", "_"))' 2>/dev/null)
 WHEEL_FILES  = dist/apifetch-$(VERSION)-py3-none-$(PY_PLATFORM).whl \
                dist/datasette_apifetch-$(VERSION)-py3-none-any.whl
 PY_SRC       = $(shell find python -type f -not -path '*/__pycache__/*' 2>/dev/null)
 wheel: $(WHEEL_FILES)
-$(WHEEL_FILES) &: build/release/apifetch.so $(PY_SRC) LICENSE
+$(WHEEL_FILES) &: build/wheel/apifetch.so $(PY_SRC) LICENSE
 	rm -rf build/python && mkdir -p build/python dist
 	cp -r python/apifetch python/datasette-apifetch build/python/
 	for p in apifetch datasette-apifetch; do \
 	  cp LICENSE build/python/$$p/ && \
-	  APIFETCH_VERSION=$(VERSION) APIFETCH_SO=$(CURDIR)/build/release/apifetch.so \
+	  APIFETCH_VERSION=$(VERSION) APIFETCH_SO=$(CURDIR)/build/wheel/apifetch.so \
+	    APIFETCH_LIBS=$(CURDIR)/build/wheel/apifetch.libs \
 	    $(PYTHON) -m build --wheel --no-isolation --outdir dist build/python/$$p >build/python/$$p.log 2>&1 \
 	  || { cat build/python/$$p.log; exit 1; }; \
 	done
 	@ls $(WHEEL_FILES)
+
+# Release assets, as sqlite-vec and sqlean publish theirs: the module alone
+# in a tarball, to unpack anywhere and load by its path (it links the
+# system's libcurl and libcjson, as the .deb's does), and SHA256SUMS of every
+# file make dist writes.  The tarball's file names, owners and times do not
+# depend on who built it when: those of the last commit (else of VERSION).
+RELEASE       = apifetch-$(VERSION)-linux-$(shell uname -m)
+TARBALL       = dist/$(RELEASE).tar.gz
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || stat -c %Y VERSION)
+tarball: $(TARBALL)
+$(TARBALL): build/release/apifetch.so README.md LICENSE $(wildcard docs/*.md)
+	rm -rf build/tarball && mkdir -p build/tarball/$(RELEASE)/docs dist
+	cp build/release/apifetch.so README.md LICENSE build/tarball/$(RELEASE)/
+	cp docs/*.md build/tarball/$(RELEASE)/docs/
+	tar -C build/tarball --sort=name --owner=0 --group=0 --numeric-owner \
+	  --mtime=@$(SOURCE_DATE_EPOCH) -cf - $(RELEASE) | gzip -9n > $@.tmp
+	mv $@.tmp $@
+
+dist/SHA256SUMS: $(DEB_FILE) $(WHEEL_FILES) $(TARBALL)
+	cd dist && sha256sum $(sort $(notdir $^)) > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
 
 # Hostile-server fuzzing: `make fuzz-http [FUZZ_HTTP_SEEDS=400]
 # [FUZZ_HTTP_START=1] [FUZZ_HTTP_JOBS=3] [SANITIZE=1]` starts

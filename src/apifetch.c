@@ -7,8 +7,10 @@
 **   SELECT url, status, data FROM api_fetch('["http://127.0.0.1:8080/obj?id=1"]', 20);
 **
 ** The SQL surface is the two tables below, registered by
-** sqlite3_apifetch_init, the only exported symbol.  Every function and
-** module but api_fetch_version shares the connection's Conn (conn.c).
+** sqlite3_apifetch_init; it and sqlite3_extension_init, the same entry
+** point under SQLite's default name, are the only exported symbols.  Every
+** function and module but api_fetch_version shares the connection's Conn
+** (conn.c).
 */
 #include <cjson/cJSON.h>
 #include "apifetch.h"
@@ -123,4 +125,20 @@ int sqlite3_apifetch_init(sqlite3 *db, char **pzErrMsg,
   }
   conn_release(pConn);
   return rc;
+}
+
+/* The same entry point under the name sqlite3_load_extension() tries first
+** when it is given none.  Its second guess, sqlite3_X_init with X the
+** letters of the file name, finds sqlite3_apifetch_init only for a file
+** named apifetch*: the .deb's libsqlite3_mod_apifetch.so, given by its path
+** (Datasette, better-sqlite3, `.load /usr/lib/.../libsqlite3_mod_apifetch.so`),
+** would ask for sqlite3_sqlitemodapifetch_init.  With this one, any file
+** name loads (tests/py/load_names.py). */
+__attribute__((visibility("default")))
+int sqlite3_extension_init(sqlite3 *db, char **pzErrMsg,
+                           const sqlite3_api_routines *pApi);
+__attribute__((visibility("default")))
+int sqlite3_extension_init(sqlite3 *db, char **pzErrMsg,
+                           const sqlite3_api_routines *pApi){
+  return sqlite3_apifetch_init(db, pzErrMsg, pApi);
 }

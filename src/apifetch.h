@@ -1,7 +1,8 @@
 /*
 ** apifetch.h - internal interfaces shared by the files of the apifetch
 ** SQLite extension.  Nothing here is exported from apifetch.so: the only
-** public symbol is sqlite3_apifetch_init() in apifetch.c.
+** public symbols are the entry point in apifetch.c, sqlite3_apifetch_init(),
+** and its alias sqlite3_extension_init().
 **
 ** The files, in layers: each calls only files in the rows below it (the
 ** test tests/py/layers.py checks this from the object files' symbols, and

@@ -1,15 +1,18 @@
 """The Python package apifetch: the apifetch SQLite extension as a wheel.
 
 Built by `make wheel` at the top of the repository, which compiles the module
-(build/release/apifetch.so) and runs
+(build/release/apifetch.so), copies the libraries it needs that a usual Linux
+lacks (libcjson) beside it as auditwheel does (build/wheel/: the module with
+its RUNPATH set, and apifetch.libs/), and runs
 
-    APIFETCH_SO=... APIFETCH_VERSION=... python3 -m build --wheel --no-isolation
+    APIFETCH_SO=... APIFETCH_LIBS=... APIFETCH_VERSION=... \
+        python3 -m build --wheel --no-isolation
 
-on a copy of this folder.  The wheel holds that compiled module, which links
-the system's libcurl and libcjson (Debian 12: libcurl4, libcjson1) rather
-than carrying its own: it is tagged for the platform it was built on
-(py3-none-linux_x86_64), not manylinux, and runs where those libraries are
-installed.
+on a copy of this folder.  The wheel holds that module and apifetch.libs/;
+the module links the system's libcurl (libcurl.so.4, on any Linux that has
+curl) and libc.  It is tagged for the platform it was built on
+(py3-none-linux_x86_64), not manylinux: that libcurl and glibc are the
+system's, not ones manylinux's policy names.
 """
 import os
 import shutil
@@ -29,15 +32,22 @@ def required_env(name):
 
 VERSION = required_env("APIFETCH_VERSION")
 MODULE = required_env("APIFETCH_SO")
+LIBS = required_env("APIFETCH_LIBS")
+URL = "https://github.com/apifetch/apifetch"
 
 
 class BuildWithModule(build_py):
-    """Puts the compiled module and the version into the package."""
+    """Puts the compiled module, the libraries it carries and the version
+    into the package; apifetch.libs/ goes beside the package, where the
+    module's RUNPATH ($ORIGIN/../apifetch.libs) looks."""
 
     def run(self):
         super().run()
         target = os.path.join(self.build_lib, "apifetch")
         shutil.copyfile(MODULE, os.path.join(target, "apifetch.so"))
+        libs = os.path.join(self.build_lib, "apifetch.libs")
+        shutil.rmtree(libs, ignore_errors=True)
+        shutil.copytree(LIBS, libs)
         with open(os.path.join(target, "_version.py"), "w") as f:
             f.write(f'__version__ = "{VERSION}"\n')
 
@@ -66,10 +76,17 @@ setup(
     name="apifetch",
     version=VERSION,
     description="The apifetch SQLite extension: fetch JSON from many REST URLs at once, "
-                "as rows (links the system's libcurl and libcjson)",
+                "as rows (links the system's libcurl)",
     long_description=long_description,
     long_description_content_type="text/markdown",
     license="MIT",
+    url=URL,
+    project_urls={
+        "Source": URL,
+        "Documentation": URL + "/tree/HEAD/docs",
+        "Changelog": URL + "/blob/HEAD/CHANGELOG.md",
+        "Issues": URL + "/issues",
+    },
     packages=["apifetch"],
     python_requires=">=3.7",
     distclass=WithCompiledModule,

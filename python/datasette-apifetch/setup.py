@@ -17,6 +17,8 @@ if not VERSION:
     raise SystemExit("setup.py: APIFETCH_VERSION is not set; build the wheel with `make wheel` "
                      "at the top of the apifetch repository")
 
+URL = "https://github.com/apifetch/apifetch"
+
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "README.md")) as f:
     long_description = f.read()
 
@@ -28,6 +30,13 @@ setup(
     long_description=long_description,
     long_description_content_type="text/markdown",
     license="MIT",
+    url=URL,
+    project_urls={
+        "Source": URL,
+        "Documentation": URL + "/blob/HEAD/docs/install.md#datasette",
+        "Changelog": URL + "/blob/HEAD/CHANGELOG.md",
+        "Issues": URL + "/issues",
+    },
     packages=["datasette_apifetch"],
     install_requires=[f"apifetch=={VERSION}"],
     entry_points={"datasette": ["apifetch = datasette_apifetch"]},

@@ -3,17 +3,21 @@
 
 1. dist/libsqlite3-mod-apifetch_VERSION_ARCH.deb says what it is (version
    from VERSION, Depends on libcurl4, libcjson1, libsqlite3-0).
+   It ships docs/*.md, which the installed README links to.
 2. docs/install.md's examples: apt-get install ./...deb; `.load apifetch`
    in the sqlite3 shell from another directory and a fetch from the loopback
-   server; the same module by name from Python's sqlite3; sqlite-utils
-   --load-extension apifetch; apt-get remove, after which `.load apifetch`
-   fails again and the files are gone.
+   server; the same module by name from Python's sqlite3; by its installed
+   path, libsqlite3_mod_apifetch.so, from both (as Datasette and
+   better-sqlite3 take it); sqlite-utils --load-extension apifetch; apt-get
+   remove, after which `.load apifetch` fails again and the files are gone.
 3. make install (PREFIX=/usr/local), `.load apifetch` from / without a
    path, make uninstall.
 
     /usr/bin/python3 tests/pkg/deb.py BASE_URL      (run by tests/run.py)
 """
+import glob
 import os
+import re
 import subprocess
 
 from _pkg import (LOOPBACK, ROOT, VERSION, SystemLock, check, clean_env, deb_file, examples,
@@ -23,6 +27,7 @@ PACKAGE = "libsqlite3-mod-apifetch"
 MULTIARCH = subprocess.run(["gcc", "-print-multiarch"], capture_output=True,
                            text=True).stdout.strip()
 DEB_FILES = [f"/usr/lib/{MULTIARCH}/libsqlite3_mod_apifetch.so", f"/usr/lib/{MULTIARCH}/apifetch.so"]
+DOCDIR = f"/usr/share/doc/{PACKAGE}"
 LOCAL_FILES = ["/usr/local/lib/libsqlite3_mod_apifetch.so", "/usr/local/lib/apifetch.so"]
 
 
@@ -59,6 +64,13 @@ check(all(d in depends for d in ("libcurl4", "libcjson1", "libsqlite3-0")),
 listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True).stdout
 check(all("." + f in listing for f in DEB_FILES) and "/usr/share/doc/" + PACKAGE + "/copyright" in listing,
       f"ships the module, its link apifetch.so and a copyright file")
+docs = sorted(f"{DOCDIR}/docs/{os.path.basename(f)}" for f in glob.glob(os.path.join(ROOT, "docs", "*.md")))
+missing = [d for d in docs if "." + d not in listing]
+check(docs and not missing, f"ships docs/*.md in {DOCDIR}/docs/: missing {missing}")
+with open(os.path.join(ROOT, "README.md")) as f:
+    links = sorted(set(re.findall(r"\]\((docs/[^)#]+)", f.read())))
+check(links and all(f".{DOCDIR}/{l}" in listing for l in links),
+      f"every docs/ page the README links to is installed beside it: {links}")
 
 with SystemLock():
     if installed(PACKAGE) or any(os.path.lexists(f) for f in LOCAL_FILES):
@@ -85,6 +97,23 @@ with SystemLock():
              "                (json.dumps([f'http://{sys.argv[1]}/array?n=4']),)).fetchone()[0])",
              LOOPBACK], cwd="/", env=clean_env(), capture_output=True, text=True, timeout=60)
         check(py.stdout.strip() == "4", "Python's sqlite3 loads it by name, load_extension('apifetch'): "
+              + (py.stdout + py.stderr).strip()[-300:])
+        # By its path, under the file name the package gives it: no
+        # sqlite3_sqlitemodapifetch_init, so the module's sqlite3_extension_init.
+        query = f"SELECT count(*) FROM api_fetch('[\"http://{LOOPBACK}/array?n=2\"]');"
+        r = subprocess.run(["sqlite3", ":memory:", f".load {DEB_FILES[0]}", query], cwd="/",
+                           env=clean_env(), capture_output=True, text=True, timeout=60)
+        check((r.stdout + r.stderr).strip() == "2",
+              f"sqlite3 shell: .load {DEB_FILES[0]}: {(r.stdout + r.stderr).strip()[-300:]}")
+        py = subprocess.run(
+            ["/usr/bin/python3", "-c",
+             "import sqlite3, sys\n"
+             "c = sqlite3.connect(':memory:')\n"
+             "c.enable_load_extension(True)\n"
+             "c.load_extension(sys.argv[1])\n"
+             "print(c.execute(sys.argv[2]).fetchone()[0])", DEB_FILES[0], query],
+            cwd="/", env=clean_env(), capture_output=True, text=True, timeout=60)
+        check(py.stdout.strip() == "2", f"Python's sqlite3: load_extension({DEB_FILES[0]!r}): "
               + (py.stdout + py.stderr).strip()[-300:])
         run_console("sqlite-utils", ex["sqlite-utils"][1], home)
         run_console("deb-remove", ex["deb-remove"][1], home)

@@ -3,7 +3,8 @@
 fresh venv (/usr/bin/python3 -m venv --system-site-packages) with pip, from
 the file, then apifetch.load() and fetches from the loopback server.
 
-1. The wheel: its tag and version.
+1. The wheels: the tag, the version, where the project lives (Project-URL
+   of both wheels, as pip show and PyPI show them).
 2. docs/install.md's examples python-install and python (a doctest).
 3. What the doctest does not show: load() with no settings, loading twice
    keeps profiles and limits, SQL load_extension() is off afterwards, a bad
@@ -20,7 +21,15 @@ import zipfile
 from _pkg import (BASE, LOOPBACK, VERSION, build_id, check, clean_env, examples, finish,
                   make_venv, remove_tree, run_pycon, scratch, wheel_files)
 
-wheel, _ = wheel_files()
+wheel, plugin = wheel_files()
+for w in (wheel, plugin):
+    with zipfile.ZipFile(w) as z:
+        metadata = z.read(next(n for n in z.namelist()
+                               if n.endswith(".dist-info/METADATA"))).decode()
+    urls = [l for l in metadata.splitlines() if l.startswith("Project-URL: ")]
+    check("Project-URL: Source, https://github.com/apifetch/apifetch" in urls
+          and any(u.startswith("Project-URL: Documentation, ") for u in urls),
+          f"{os.path.basename(w)}: Project-URL: {urls}")
 with zipfile.ZipFile(wheel) as z:
     meta = z.read(f"apifetch-{VERSION}.dist-info/WHEEL").decode()
     names = z.namelist()

@@ -10,8 +10,8 @@
                                 "max_requests": 1000, "lock": True},
                   profiles={"crm": {"base_url": "https://api.example.com/v1/", "rate": 10}})
 
-The module in this package links the system's libcurl and libcjson
-(Debian 12: apt-get install libcurl4 libcjson1).
+The module in this package links the system's libcurl (Debian 12:
+apt-get install libcurl4) and carries its own libcjson (apifetch.libs/).
 """
 import json
 import os
@@ -44,8 +44,8 @@ def load(conn, config=None, profiles=None):
         conn.load_extension(loadable_path())
     except Exception as e:
         if "cannot open shared object file" in str(e) and "apifetch.so" not in str(e):
-            raise type(e)(f"{e} (the apifetch module links the system's libcurl and libcjson: "
-                          "on Debian, apt-get install libcurl4 libcjson1)") from e
+            raise type(e)(f"{e} (the apifetch module links the system's libcurl: "
+                          "on Debian, apt-get install libcurl4)") from e
         raise
     finally:
         conn.enable_load_extension(False)
