@@ -657,7 +657,7 @@ struct Options {
   int per_host;                  /* Connections per host, 0 = no cap */
   sqlite3_int64 max_bytes;       /* Largest response body accepted */
   int max_redirects;             /* Redirects followed */
-  int on_error;                  /* ON_ERROR_ROW, _SKIP or _FAIL */
+  int on_error;                  /* ON_ERROR_ROW, _SKIP, _FAIL, -1 if not given (vtab.c) */
   int progress;                  /* Progress on stderr: 1, 0, -1 if a terminal */
   char *user_agent;              /* User-Agent header value */
   char *ca_file;                 /* CA bundle to verify TLS with, or NULL */
