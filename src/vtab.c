@@ -109,6 +109,7 @@ struct FetchTable {
   Response *pSample;        /* Sampled responses, for the first scan */
   int bInQuery;             /* Stepping its url_query now (so not to be scanned) */
   int bFromFile;            /* Stored in a database file: its arguments are data */
+  char *zSchema, *zName;    /* Where it is and its name, for api_fetch_columns */
 };
 
 typedef struct FetchCursor FetchCursor;
@@ -589,6 +590,8 @@ static void table_free(FetchTable *t){
   if( *pp ) *pp = t->pNextTable;
   options_clear(&t->opt);
   shape_clear(&t->shape);
+  sqlite3_free(t->zSchema);
+  sqlite3_free(t->zName);
   while( t->pSample ){
     Response *r = t->pSample;
     t->pSample = r->pNext;
@@ -777,6 +780,9 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   int rc;
   t->bWide = 1;
   options_init(&t->opt);
+  t->zSchema = sqlite3_mprintf("%s", argv[1]);
+  t->zName = sqlite3_mprintf("%s", argv[2]);
+  if( t->zSchema==0 || t->zName==0 ) return SQLITE_NOMEM;
   /* A table stored in a file (not temp, not an in-memory main) runs
   ** arguments that whoever wrote the file chose: data, not the user's SQL. */
   t->bFromFile = zFile && zFile[0];
@@ -801,7 +807,9 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
       zErr = sqlite3_mprintf("api_fetch: a wide table in a database file must declare its "
           "columns (columns='id INTEGER, ...'), so that opening the file never fetches; to "
           "infer them, create it in temp (CREATE VIRTUAL TABLE temp.%s ...), then "
-          "CREATE TABLE %s AS SELECT * FROM temp.%s", argv[2], argv[2], argv[2]);
+          "SELECT api_fetch_columns('temp.%s') gives the columns to declare, or "
+          "CREATE TABLE %s AS SELECT * FROM temp.%s copies the data",
+          argv[2], argv[2], argv[2], argv[2]);
       rc = SQLITE_ERROR;
     }else{
       rc = sample_schema(t, &zErr);
@@ -844,6 +852,26 @@ static int fetchConnect(sqlite3 *db, void *pAux, int argc,
 static int fetchDisconnect(sqlite3_vtab *pVtab){
   table_free((FetchTable*)pVtab);
   return SQLITE_OK;
+}
+
+/* The columns of the wide table zName in schema zSchema (NULL: the one
+** SQL would find, in temp, then main, then the attached), or NULL if the
+** connection has no such wide table connected (api_fetch_columns). */
+const Schema *vtab_wide_schema(Conn *pConn, const char *zSchema, const char *zName){
+  FetchTable *t, *pBest = 0;
+  int iBest = 3;
+  for(t=(FetchTable*)pConn->pTableList; t; t=t->pNextTable){
+    int iRank;
+    if( !t->bWide || sqlite3_stricmp(t->zName, zName)!=0 ) continue;
+    if( zSchema ){
+      if( sqlite3_stricmp(t->zSchema, zSchema)==0 ) return &t->shape.schema;
+      continue;
+    }
+    iRank = sqlite3_stricmp(t->zSchema, "temp")==0 ? 0
+          : sqlite3_stricmp(t->zSchema, "main")==0 ? 1 : 2;
+    if( iRank<iBest ){ pBest = t; iBest = iRank; }
+  }
+  return pBest ? &pBest->shape.schema : 0;
 }
 
 sqlite3_module vtab_fetch_module = {
