@@ -52,6 +52,9 @@ static const struct {
   { "api_fetch_config",  1, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, conn_config_func },
   { "api_fetch_profile", 2, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, conn_profile_func },
   { "api_fetch_cache_prune", 2, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, cachesql_prune_func },
+  /* DIRECTONLY: naming a wide table connects it, and a table in temp
+  ** connects by fetching its sample. */
+  { "api_fetch_columns", 1, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, columns_func },
 };
 
 /* The modules.  api_fetch is both a table-valued function (eponymous) and

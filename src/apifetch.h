@@ -9,6 +9,7 @@
 ** reads this table to do it; ARCHITECTURE.md says more).
 **
 **   apifetch.c   registration: the SQL surface as one table
+**   columns.c    api_fetch_columns: a wide table's columns= declaration
 **   vtab.c       the two faces of api_fetch: the table-valued function and
 **                the wide table; their methods and nothing else
 **   cachesql.c   api_fetch_cache and api_fetch_cache_prune: the cache in SQL
@@ -685,7 +686,7 @@ struct Options {
   int per_host;                  /* Connections per host, 0 = no cap */
   sqlite3_int64 max_bytes;       /* Largest response body accepted */
   int max_redirects;             /* Redirects followed */
-  int on_error;                  /* ON_ERROR_ROW, _SKIP or _FAIL */
+  int on_error;                  /* ON_ERROR_ROW, _SKIP, _FAIL, -1 if not given (vtab.c) */
   int progress;                  /* Progress on stderr: 1, 0, -1 if a terminal */
   char *user_agent;              /* User-Agent header value */
   char *ca_file;                 /* CA bundle to verify TLS with, or NULL */
@@ -978,6 +979,8 @@ void schema_observe(Column *p, JsonSpan v);
 int schema_finish(Schema *s, const TypeRules *r);
 int schema_declare(Schema *s, const char *zColumns, const TypeRules *r, char **pzErr);
 const char *schema_type_name(const Column *p);
+/* The columns= declaration of s (api_fetch_columns), sqlite3_malloc'd. */
+char *schema_columns(const Schema *s);
 
 /* A typed value: an SQLITE_* type and the value.  Text is z[0..n) or, if
 ** z is NULL, bytes off..off+n of the row's arena. */
@@ -1286,5 +1289,12 @@ void cachesql_prune_func(sqlite3_context*, int, sqlite3_value**);
 ** vtab.c - the api_fetch module (both faces); its pAux is the Conn
 */
 extern sqlite3_module vtab_fetch_module;
+const Schema *vtab_wide_schema(Conn *pConn, const char *zSchema, const char *zName);
+
+/**************************************************************************
+** columns.c - api_fetch_columns(table): a wide table's columns as the
+** text of a columns= argument; its user data is the Conn
+*/
+void columns_func(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 #endif /* APIFETCH_H */

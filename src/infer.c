@@ -453,6 +453,56 @@ const char *schema_type_name(const Column *p){
   }
 }
 
+/* The word of aDeclType that schema_declare turns back into p's type and
+** conversion (with the same TypeRules): a timestamp column is TIMESTAMP,
+** not the TEXT or INTEGER it is declared to SQLite as. */
+static const char *schema_decl_word(const Column *p){
+  switch( p->eConv ){
+    case CONV_JSON:     return "JSON";
+    case CONV_TS_UTC: case CONV_TS_EPOCH: case CONV_TS_KEEP: return "TIMESTAMP";
+    default: break;
+  }
+  return p->eType==TYPE_NONE ? "ANY" : schema_type_name(p);
+}
+
+/* The schema as a columns= declaration that schema_declare reads back into
+** the same columns: 'id INTEGER, "full name" TEXT, at TIMESTAMP, x ANY'.
+** A name that is not a plain identifier is quoted ("" for a quote), so the
+** text is also valid SQL.  sqlite3_malloc'd, or NULL on out-of-memory. */
+char *schema_columns(const Schema *s){
+  Buf b = {0, 0, 0, 0};
+  int i;
+  assert( s->nCol>0 );            /* a table has a column (schema_declare, sample) */
+  for(i=0; i<s->nCol; i++){
+    const Column *p = &s->aCol[i];
+    const char *zWord = schema_decl_word(p);
+    size_t j;
+    int bPlain = p->nName>0 && !(p->zName[0]>='0' && p->zName[0]<='9');
+    for(j=0; j<p->nName && bPlain; j++){
+      char c = p->zName[j];
+      bPlain = c=='_' || (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9');
+    }
+    if( i>0 ) buf_append(&b, ", ", 2);
+    if( bPlain ){
+      buf_append(&b, p->zName, p->nName);
+    }else{
+      buf_append(&b, "\"", 1);
+      for(j=0; j<p->nName; j++){
+        buf_append(&b, p->zName+j, 1);
+        if( p->zName[j]=='"' ) buf_append(&b, "\"", 1);
+      }
+      buf_append(&b, "\"", 1);
+    }
+    buf_append(&b, " ", 1);
+    buf_append(&b, zWord, strlen(zWord));
+  }
+  if( b.bOom ){
+    buf_free(&b);
+    return 0;
+  }
+  return b.z;
+}
+
 /**************************************************************************
 ** Values
 */

@@ -25,6 +25,13 @@
 ** gives one row with record_index NULL, so every URL asked for shows up.
 ** Rows come in completion order; url_index is the position in the list.
 **
+** The wide face's on_error, when not given, depends on the query: a row
+** for a failed URL only if the query reads _error.  SELECT *, and so the
+** documented CREATE TABLE posts AS SELECT * FROM temp.posts, cannot see
+** _error (it is hidden), and a row of NULLs there would pass for data;
+** SELECT _url, _error FROM temp.posts WHERE _error IS NOT NULL lists the
+** failures, and api_fetch_stats counts them either way.
+**
 ** The module is SQLITE_VTAB_DIRECTONLY: usable in a top-level statement but
 ** not from a view or trigger, so opening a hostile database file cannot
 ** make it send requests.
@@ -56,9 +63,11 @@ enum {
 /* The cache column: where the response came from (Response.eCache). */
 static const char *const azCacheWord[] = { 0, "miss", "hit", "revalidated", "stale" };
 
-/* Hidden columns of the wide face, after the data columns: each is the
-** function's column of the same meaning (aWideAs), but _extra and
-** _mismatches, which are the wide face's own. */
+/* Hidden columns of the wide face, before the data columns: each is the
+** function's column of the same meaning (iAs), but _extra and _mismatches,
+** which are the wide face's own.  First, so that xBestIndex's colUsed,
+** which has a bit of its own only for the first 63 columns, always says
+** whether a query reads _error (WIDE_ERROR). */
 static const struct {
   const char *zName, *zType;
   int iAs;                        /* COL_* of the function, or -1 */
@@ -72,6 +81,7 @@ static const struct {
   { "_page", "INTEGER", COL_PAGE },             { "_cache", "TEXT", COL_CACHE },
 };
 #define N_WIDE_HIDDEN ((int)(sizeof(aWideHidden)/sizeof(aWideHidden[0])))
+#define WIDE_ERROR 4                      /* aWideHidden[] index of _error */
 static const char *const azWideReserved[] = {
   "_url", "_url_index", "_record_index", "_status", "_error", "_attempts",
   "_elapsed_ms", "_content_type", "_extra", "_mismatches", "_page", "_cache", 0
@@ -81,6 +91,8 @@ static const char *const azWideReserved[] = {
 #define ARG_URL_LIST    1
 #define ARG_CONCURRENCY 2
 #define ARG_OPTIONS     4
+/* idxNum bit of the wide face: the query reads _error (colUsed). */
+#define WIDE_READS_ERROR 1
 
 #define DEFAULT_SAMPLE  10
 
@@ -97,6 +109,7 @@ struct FetchTable {
   Response *pSample;        /* Sampled responses, for the first scan */
   int bInQuery;             /* Stepping its url_query now (so not to be scanned) */
   int bFromFile;            /* Stored in a database file: its arguments are data */
+  char *zSchema, *zName;    /* Where it is and its name, for api_fetch_columns */
 };
 
 typedef struct FetchCursor FetchCursor;
@@ -105,6 +118,7 @@ struct FetchCursor {
   FetchTable *pTab;
   Options optOwn;           /* The function's options (the wide face uses pTab's) */
   const Options *pOpt;      /* Options in force */
+  int onError;              /* ON_ERROR_* in force: pOpt's, or chosen by xFilter */
   RequestStream stream;     /* Where the requests come from */
   sqlite3_stmt *pProbe;     /* Statement that tells whether the query was stopped */
   Response *pGive;          /* Sampled responses to give before fetching */
@@ -260,12 +274,12 @@ static int cursor_take_response(FetchCursor *c){
     sqlite3_free(r->zError);
     r->zError = z;
   }
-  if( r->zError && c->pOpt->on_error==ON_ERROR_SKIP ){
+  if( r->zError && c->onError==ON_ERROR_SKIP ){
     response_free(r);
     c->pResp = 0;
     return SQLITE_OK;
   }
-  if( r->zError && c->pOpt->on_error==ON_ERROR_FAIL ) return fail_statement(c, r);
+  if( r->zError && c->onError==ON_ERROR_FAIL ) return fail_statement(c, r);
   return SQLITE_OK;
 }
 
@@ -407,6 +421,12 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   }
   if( rc==SQLITE_OK ) rc = guard_refuses(&t->pConn->guard, c->pOpt, &zErr);
   if( rc ) return cursor_error(c, rc, zErr);
+  c->onError = c->pOpt->on_error;
+  if( c->onError<0 ){
+    /* Not given: the wide face's rows are data, unless the query reads
+    ** _error (see the top of the file); the function always has error. */
+    c->onError = t->bWide && !(idxNum & WIDE_READS_ERROR) ? ON_ERROR_SKIP : ON_ERROR_ROW;
+  }
   conn_scan_begin(t->pConn, &c->report, c->pOpt->progress);
   src.pCtx = c;
   src.xNext = scan_next;
@@ -446,12 +466,12 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   Response *r = c->pResp;
   int bData = c->bHasRecord && r->zError==0;
   if( t->bWide ){
-    if( i<t->shape.schema.nCol ){
-      if( bData ) result_cell(ctx, c, &c->row.aCell[i]);
+    if( i>=N_WIDE_HIDDEN ){
+      assert( i-N_WIDE_HIDDEN<t->shape.schema.nCol );
+      if( bData ) result_cell(ctx, c, &c->row.aCell[i-N_WIDE_HIDDEN]);
       return SQLITE_OK;
     }
-    i -= t->shape.schema.nCol;
-    assert( i>=0 && i<N_WIDE_HIDDEN );
+    assert( i>=0 );
     if( aWideHidden[i].iAs<0 ){
       if( bData ) result_buf(ctx, aWideHidden[i].iAs==-1 ? &c->row.extra : &c->row.mism);
       return SQLITE_OK;
@@ -526,13 +546,17 @@ static int fetchClose(sqlite3_vtab_cursor *cur){
   return SQLITE_OK;
 }
 
-/* The arguments are equality constraints on the hidden columns.  They are
-** required inputs, not filters: if one is present but not usable yet (a
-** join whose other side has not run), the plan is impossible. */
+/* The function: the arguments are equality constraints on the hidden
+** columns.  They are required inputs, not filters: if one is present but
+** not usable yet (a join whose other side has not run), the plan is
+** impossible.  The wide face: nothing to consume; idxNum says whether the
+** query reads _error (WIDE_READS_ERROR), which decides on_error's default. */
 static int fetchBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int aIdx[3] = { -1, -1, -1 };
   int i, n = 0, idxNum = 0;
   if( ((FetchTable*)pVtab)->bWide ){
+    assert( aWideHidden[WIDE_ERROR].iAs==COL_ERROR && WIDE_ERROR<63 );
+    if( pInfo->colUsed & ((sqlite3_uint64)1<<WIDE_ERROR) ) pInfo->idxNum = WIDE_READS_ERROR;
     pInfo->estimatedCost = 1e6;
     pInfo->estimatedRows = 1000;
     return SQLITE_OK;
@@ -566,6 +590,8 @@ static void table_free(FetchTable *t){
   if( *pp ) *pp = t->pNextTable;
   options_clear(&t->opt);
   shape_clear(&t->shape);
+  sqlite3_free(t->zSchema);
+  sqlite3_free(t->zName);
   while( t->pSample ){
     Response *r = t->pSample;
     t->pSample = r->pNext;
@@ -711,11 +737,18 @@ done:
   return rc;
 }
 
-/* CREATE TABLE x("name" TYPE, ..., _url TEXT HIDDEN, ...) for the shape. */
+/* CREATE TABLE x(_url TEXT HIDDEN, ..., "name" TYPE, ...) for the shape. */
 static int wide_declare(sqlite3 *db, FetchTable *t, char **pzErr){
   Buf sql = {0, 0, 0, 0};
   int i, rc;
+  assert( t->shape.schema.nCol>0 );    /* sample_no_columns, schema_declare */
   buf_append(&sql, "CREATE TABLE x(", 15);
+  for(i=0; i<N_WIDE_HIDDEN; i++){
+    buf_append(&sql, aWideHidden[i].zName, strlen(aWideHidden[i].zName));
+    buf_append(&sql, " ", 1);
+    buf_append(&sql, aWideHidden[i].zType, strlen(aWideHidden[i].zType));
+    buf_append(&sql, " HIDDEN, ", 9);
+  }
   for(i=0; i<t->shape.schema.nCol; i++){
     const Column *p = &t->shape.schema.aCol[i];
     const char *zT = schema_type_name(p);
@@ -727,13 +760,7 @@ static int wide_declare(sqlite3 *db, FetchTable *t, char **pzErr){
     }
     buf_append(&sql, "\" ", 2);
     buf_append(&sql, zT, strlen(zT));
-    buf_append(&sql, ", ", 2);
-  }
-  for(i=0; i<N_WIDE_HIDDEN; i++){
-    buf_append(&sql, aWideHidden[i].zName, strlen(aWideHidden[i].zName));
-    buf_append(&sql, " ", 1);
-    buf_append(&sql, aWideHidden[i].zType, strlen(aWideHidden[i].zType));
-    buf_append(&sql, i+1<N_WIDE_HIDDEN ? " HIDDEN, " : " HIDDEN)", 8);
+    buf_append(&sql, i+1<t->shape.schema.nCol ? ", " : ")", i+1<t->shape.schema.nCol ? 2 : 1);
   }
   if( sql.bOom ){
     rc = SQLITE_NOMEM;
@@ -753,6 +780,9 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   int rc;
   t->bWide = 1;
   options_init(&t->opt);
+  t->zSchema = sqlite3_mprintf("%s", argv[1]);
+  t->zName = sqlite3_mprintf("%s", argv[2]);
+  if( t->zSchema==0 || t->zName==0 ) return SQLITE_NOMEM;
   /* A table stored in a file (not temp, not an in-memory main) runs
   ** arguments that whoever wrote the file chose: data, not the user's SQL. */
   t->bFromFile = zFile && zFile[0];
@@ -777,7 +807,9 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
       zErr = sqlite3_mprintf("api_fetch: a wide table in a database file must declare its "
           "columns (columns='id INTEGER, ...'), so that opening the file never fetches; to "
           "infer them, create it in temp (CREATE VIRTUAL TABLE temp.%s ...), then "
-          "CREATE TABLE %s AS SELECT * FROM temp.%s", argv[2], argv[2], argv[2]);
+          "SELECT api_fetch_columns('temp.%s') gives the columns to declare, or "
+          "CREATE TABLE %s AS SELECT * FROM temp.%s copies the data",
+          argv[2], argv[2], argv[2], argv[2]);
       rc = SQLITE_ERROR;
     }else{
       rc = sample_schema(t, &zErr);
@@ -820,6 +852,26 @@ static int fetchConnect(sqlite3 *db, void *pAux, int argc,
 static int fetchDisconnect(sqlite3_vtab *pVtab){
   table_free((FetchTable*)pVtab);
   return SQLITE_OK;
+}
+
+/* The columns of the wide table zName in schema zSchema (NULL: the one
+** SQL would find, in temp, then main, then the attached), or NULL if the
+** connection has no such wide table connected (api_fetch_columns). */
+const Schema *vtab_wide_schema(Conn *pConn, const char *zSchema, const char *zName){
+  FetchTable *t, *pBest = 0;
+  int iBest = 3;
+  for(t=(FetchTable*)pConn->pTableList; t; t=t->pNextTable){
+    int iRank;
+    if( !t->bWide || sqlite3_stricmp(t->zName, zName)!=0 ) continue;
+    if( zSchema ){
+      if( sqlite3_stricmp(t->zSchema, zSchema)==0 ) return &t->shape.schema;
+      continue;
+    }
+    iRank = sqlite3_stricmp(t->zSchema, "temp")==0 ? 0
+          : sqlite3_stricmp(t->zSchema, "main")==0 ? 1 : 2;
+    if( iRank<iBest ){ pBest = t; iBest = iRank; }
+  }
+  return pBest ? &pBest->shape.schema : 0;
 }
 
 sqlite3_module vtab_fetch_module = {

@@ -423,6 +423,33 @@ static void test_schema_repeats(void){
   schema_clear(&s);
 }
 
+/* schema_columns gives the text that schema_declare reads back into the
+** same columns: every type word, and names quoted only where needed. */
+static void test_schema_columns(void){
+  static const char *const azReserved[] = { "_url", 0 };
+  static const char zDecl[] = "id INTEGER, \"full name\" TEXT, \"q\"\"x\" REAL, at TIMESTAMP, "
+                              "raw JSON, \"1st\" ANY, ok INTEGER";
+  TypeRules r;
+  Schema s, s2;
+  char *zErr = 0, *z, *z2;
+  memset(&r, 0, sizeof(r));
+  r.timestamps = TS_UTC;
+  CHECK( schema_init(&s, azReserved, 1000)==SQLITE_OK );
+  CHECK( schema_init(&s2, azReserved, 1000)==SQLITE_OK );
+  CHECK( schema_declare(&s, "id INT, \"full name\" TEXT, \"q\"\"x\" DOUBLE, at TIMESTAMP, "
+                            "raw JSON, \"1st\", ok BOOLEAN", &r, &zErr)==SQLITE_OK );
+  z = schema_columns(&s);
+  CHECK( z && strcmp(z, zDecl)==0 );
+  CHECK( z && schema_declare(&s2, z, &r, &zErr)==SQLITE_OK );
+  z2 = schema_columns(&s2);
+  CHECK( z2 && strcmp(z2, zDecl)==0 );
+  sqlite3_free(z);
+  sqlite3_free(z2);
+  sqlite3_free(zErr);
+  schema_clear(&s);
+  schema_clear(&s2);
+}
+
 /* block_private on IPv6 forms that carry an IPv4 address. */
 static int v6_refused(const char *zAddr){
   Guard g;
@@ -1128,6 +1155,7 @@ int main(void){
   run("options", test_options);
   run("url_list", test_urllist);
   run("schema_repeats", test_schema_repeats);
+  run("schema_columns", test_schema_columns);
   run("number_reals", test_number_reals);
   run("paginate_wants", test_paginate_wants);
   run("url_strip_userinfo", test_url_strip_userinfo);

@@ -26,8 +26,26 @@ with tempfile.TemporaryDirectory() as d:
         conn.execute(f"CREATE VIRTUAL TABLE f.inferred USING api_fetch(url_list='{url_list}')")
         check(False, "a wide table in a file without columns is refused")
     except sqlite3.Error as e:
-        check("must declare its columns" in str(e) and "temp.inferred" in str(e),
-              f"a wide table in a file without columns is refused: {e}")
+        check("must declare its columns" in str(e) and "api_fetch_columns('temp.inferred')"
+              in str(e), f"a wide table in a file without columns is refused: {e}")
+    # What api_fetch_columns gives declares, in the file, the table that
+    # temp inferred: the same columns, the same typed values.
+    two = json.dumps([BASE + "/obj?id=1", BASE + "/raw?body=" +
+                      urllib.request.quote('{"id":2,"at":"2024-03-10T12:00:00+02:00","n":null}')])
+    conn.execute(f"CREATE VIRTUAL TABLE temp.inferred USING api_fetch(url_list='{two}')")
+    cols = conn.execute("SELECT api_fetch_columns('temp.inferred')").fetchone()[0]
+    conn.execute(f"CREATE VIRTUAL TABLE f.declared USING api_fetch(url_list='{two}', "
+                 f"columns='{cols.replace(chr(39), chr(39) * 2)}')")
+    def info(t):
+        return conn.execute(f"SELECT name, type FROM pragma_table_info('{t}')").fetchall()
+
+    def typed(t):
+        cells = ", ".join(f'"{n}", typeof("{n}")' for n, _ in info(t.split(".")[1]))
+        return conn.execute(f"SELECT {cells} FROM {t} ORDER BY id").fetchall()
+    check(info("inferred") == info("declared") and typed("temp.inferred") == typed("f.declared"),
+          f"declared with api_fetch_columns ({cols}), the file's table is temp's: "
+          f"{typed('f.declared')}")
+    check("at TIMESTAMP" in cols and "n ANY" in cols, f"timestamps and nulls keep their kind: {cols}")
     conn.execute(f"CREATE VIRTUAL TABLE f.posts USING api_fetch(url_list='{url_list}', "
                  "columns='id INTEGER, title TEXT')")
     conn.execute(f"CREATE VIRTUAL TABLE inmem USING api_fetch(url_list='{url_list}')")

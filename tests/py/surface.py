@@ -38,6 +38,7 @@ check(len(F) == 4, f"sqlite3.h gives the function flags: {F}")
 # INNOCUOUS (and internal bits) of what was registered.
 FUNCTIONS = [   # name, nArg, flags: exactly src/apifetch.c's aFunc[]
     ("api_fetch_cache_prune", 2, F["DIRECTONLY"]),  # opens (makes) a file, deletes
+    ("api_fetch_columns", 1, F["DIRECTONLY"]),    # connects a wide table: may fetch its sample
     ("api_fetch_config", 0, F["DIRECTONLY"]),     # reveals the settings
     ("api_fetch_config", 1, F["DIRECTONLY"]),     # changes them
     ("api_fetch_profile", 2, F["DIRECTONLY"]),    # stores credentials
@@ -82,6 +83,7 @@ with tempfile.TemporaryDirectory() as d:
         CREATE VIEW options AS SELECT count(*) AS n FROM api_fetch_options;
         CREATE VIEW cache_list AS SELECT count(*) AS n FROM api_fetch_cache('{cache}');
         CREATE VIEW cache_prune AS SELECT api_fetch_cache_prune('{cache}', '{{"all": true}}') AS n;
+        CREATE VIEW columns AS SELECT api_fetch_columns('temp.w') AS c;
     """)
     raw.commit()
     raw.close()
@@ -120,6 +122,8 @@ with tempfile.TemporaryDirectory() as d:
     check(got == "refused", f"a file's view reading api_fetch_cache is refused: {got}")
     got = refused("SELECT * FROM f.cache_prune", "api_fetch_cache_prune()")
     check(got == "refused", f"a file's view calling api_fetch_cache_prune is refused: {got}")
+    got = refused("SELECT * FROM f.columns", "api_fetch_columns()")
+    check(got == "refused", f"a file's view calling api_fetch_columns is refused: {got}")
     check(not os.path.exists(cache), "and no cache file was made")
 
     # INNOCUOUS ones may be used by a file's views even when the schema is

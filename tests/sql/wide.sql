@@ -113,6 +113,32 @@ SELECT id, _url_index, _status, _error, _record_index FROM mixed ORDER BY _url_i
 CREATE VIRTUAL TABLE temp.mixed_skip USING api_fetch(url_list='[
   "$BASE/obj?id=1", "$BASE/status/404"]', on_error='skip');
 SELECT id, _url_index FROM mixed_skip;
+-- The README's copy keeps failed URLs out of the data: a query that does not
+-- read _error (SELECT *, so CREATE TABLE AS) gets no row for them; they are
+-- counted in api_fetch_stats, and a query that reads _error lists them.
+CREATE VIRTUAL TABLE temp.fetched USING api_fetch(url_list='[
+  "$BASE/obj?id=1", "$BASE/status/404", "$BASE/obj?id=2"]', max_attempts=1);
+CREATE TABLE fetched_copy AS SELECT * FROM temp.fetched ORDER BY id;
+SELECT id, title FROM fetched_copy;
+SELECT name, value FROM api_fetch_stats() WHERE name IN ('urls', 'rows', 'errors');
+SELECT _url_index, _status, _error FROM temp.fetched WHERE _error IS NOT NULL;
+SELECT count(*) AS data_rows FROM temp.fetched;
+SELECT count(*) AS all_rows, count(_error) AS errors FROM temp.fetched;
+-- An on_error given keeps its meaning: row gives the error row to SELECT *
+-- too, skip gives it to no query.
+CREATE VIRTUAL TABLE temp.fetched_row USING api_fetch(url_list='[
+  "$BASE/obj?id=1", "$BASE/status/404"]', max_attempts=1, on_error='row');
+SELECT id, title FROM fetched_row ORDER BY id;
+SELECT _url_index, _error FROM mixed_skip WHERE _error IS NOT NULL;
+-- So too on a table wider than 63 columns (SQLite's colUsed has a bit of
+-- its own for the first 63 only, so the hidden columns come first).
+CREATE VIRTUAL TABLE temp.wide70 USING api_fetch(url_query='
+  SELECT ''$BASE/raw?body='' || (SELECT json_group_object(''k'' || value, value)
+                                  FROM generate_series(1, 70))
+  UNION ALL SELECT ''$BASE/status/404''', max_attempts=1);
+SELECT count(*) AS columns FROM pragma_table_info('wide70');
+SELECT count(*) AS data_rows, max(k70) FROM (SELECT * FROM wide70);
+SELECT count(*) AS all_rows, count(_error) AS errors FROM wide70;
 
 -- url_query: the URLs come from a query, read when the table is scanned.
 CREATE TABLE targets(u TEXT);

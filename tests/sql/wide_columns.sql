@@ -1,0 +1,26 @@
+-- api_fetch_columns(table): the columns= declaration of a wide table's
+-- columns, to declare the same table in a database file (which must not
+-- infer).  The types say what inference chose, TIMESTAMP and ANY included,
+-- and names that are not plain words are quoted.
+.load ./apifetch
+.headers on
+CREATE VIRTUAL TABLE temp.posts USING api_fetch(
+  url_list='["$BASE/obj?id=1", "$BASE/obj?id=2"]', concurrency=2);
+SELECT api_fetch_columns('temp.posts') AS columns;
+SELECT api_fetch_columns('posts') AS unqualified;
+CREATE VIRTUAL TABLE temp.kinds USING api_fetch(url_list='[
+  "$BASE/raw?body={\"n\":1,\"at\":\"2024-03-10T12:00:00%2B02:00\",\"full%20name\":\"a\",\"q\\\"x\":2,\"none\":null,\"tags\":[1],\"r\":1.5,\"s\":\"7\"}"]');
+SELECT api_fetch_columns('temp.kinds') AS columns;
+-- A declared table gives back its declaration, in the same words.
+CREATE VIRTUAL TABLE temp.decl USING api_fetch(url_list='["$BASE/obj?id=1"]',
+  columns='id INTEGER, raw JSON, created TIMESTAMP, x');
+SELECT api_fetch_columns('temp.decl') AS columns;
+-- The declaration read back declares the same columns.
+CREATE VIRTUAL TABLE temp.again USING api_fetch(url_list='["$BASE/obj?id=1"]',
+  columns='id INTEGER, title TEXT, done INTEGER, tags TEXT, author_name TEXT, author_geo_lat REAL, author_geo_lng REAL');
+SELECT api_fetch_columns('temp.again') = api_fetch_columns('temp.posts') AS same;
+-- Errors name the function and the table.
+SELECT api_fetch_columns('temp.nosuch');
+CREATE TABLE plain(a);
+SELECT api_fetch_columns('plain');
+SELECT api_fetch_columns(NULL);
