@@ -24,3 +24,5 @@ SELECT api_fetch_columns('temp.nosuch');
 CREATE TABLE plain(a);
 SELECT api_fetch_columns('plain');
 SELECT api_fetch_columns(NULL);
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1
