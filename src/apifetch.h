@@ -361,7 +361,7 @@ struct Request {
   char *pBody;                   /* Request body or NULL */
   size_t nBody;                  /* Bytes in pBody */
   struct curl_slist *pHeaders;   /* Headers to send, options' merged in */
-  int bNoCredentials;            /* A page on another origin: no bearer, basic, headers */
+  int bNoCredentials;            /* Another origin: no bearer, basic, headers, query */
   struct PageSeen *pSeen;        /* The pages its chain has fetched (paginate.c; owned) */
   /* A request that cannot be sent (a next page named but not followable):
   ** the engine sends nothing and gives a response with this error (owned). */

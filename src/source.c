@@ -369,15 +369,18 @@ static int request_query(Request *pReq, const Options *pOpt){
   return SQLITE_OK;
 }
 
-/* Option headers and query parameters onto a request about to be sent. */
+/* Option headers and query parameters onto a request about to be sent.
+** Off the credentials' origin (zCredOrigin) neither: a profile's query
+** values are credentials as much as its headers (an api_key), and they are
+** merged into one list with the table's own. */
 static int request_finish(Request *pReq, const Options *pOpt){
   int bSame = pOpt->zCredOrigin ? url_same_origin(pReq->zUrl, pOpt->zCredOrigin) : 1;
   if( bSame<0 ) return SQLITE_NOMEM;
   if( !bSame ){
-    pReq->bNoCredentials = 1;        /* see zCredOrigin: no bearer, basic, headers */
-  }else if( merge_headers(pReq, pOpt) ){
-    return SQLITE_NOMEM;
+    pReq->bNoCredentials = 1;        /* no bearer, basic, headers or query */
+    return SQLITE_OK;
   }
+  if( merge_headers(pReq, pOpt) ) return SQLITE_NOMEM;
   return request_query(pReq, pOpt);
 }
 

@@ -54,6 +54,18 @@ SELECT _url, json_extract(_extra, '$.headers_x-k') IS NOT NULL AS sent_the_key
 CREATE VIRTUAL TABLE temp.mine USING api_fetch(columns='x',
   url_query='SELECT ''$BASE/echo?d='' || (length(readfile(''/etc/hostname'')) > 0)');
 SELECT _status FROM temp.mine;
+-- A profile's query parameters are credentials too: the file's URL on
+-- another origin gets none of them.
+SELECT api_fetch_profile('q', '{"base_url": "$BASE/", "query": {"api_key": "k-q-1"}}') IS NOT NULL AS profile_set;
+PRAGMA f.writable_schema = ON;
+INSERT INTO f.sqlite_master(type, name, tbl_name, rootpage, sql) VALUES
+ ('table', 'w_profq', 'w_profq', 0, 'CREATE VIRTUAL TABLE w_profq USING api_fetch(columns=''x'',
+    profile=''q'', url_list=''["echo?same=1", "http://localhost:$PORT/echo?other=1"]'')');
+PRAGMA f.writable_schema = OFF;
+DETACH f;
+ATTACH '/tmp/apifetch-hostile-$PORT.db' AS f;
+SELECT _url, json_extract(_extra, '$.query_api_key') AS key_sent
+  FROM (SELECT _url, _url_index, _extra FROM f.w_profq) ORDER BY _url_index;
 .shell rm -f /tmp/apifetch-hostile-$PORT.db /tmp/apifetch-pwned-$PORT
 -- The shell ends with status 1, after the errors this file shows on purpose:
 -- exit status: 1
