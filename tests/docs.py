@@ -123,7 +123,7 @@ def render_session(text, server, env, cwd):
         r = subprocess.run(argv, input=script.replace(DOCS_SERVER, server), cwd=cwd, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            timeout=120)
-        printed = normalise(r.stdout, server)
+        printed = normalise(r.stdout, server) + died(r)
         if cmd:
             out.append(cmd)
         if shell:
@@ -141,11 +141,18 @@ def render_session(text, server, env, cwd):
     return "\n".join(out)
 
 
+def died(r):
+    """A line no page shows if the command was killed by a signal (a crash
+    after the right output is a failure); "" otherwise.  Exit statuses are
+    the page's business: a session that shows an error ends with 1."""
+    return f"\n[killed by signal {-r.returncode}]\n" if r.returncode < 0 else ""
+
+
 def run_sql(text, server, env, cwd):
     script = ".load ./apifetch\n" + text.replace(DOCS_SERVER, server) + "\n"
     r = subprocess.run([SQLITE, "-batch", ":memory:"], input=script, cwd=cwd, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
-    return normalise(r.stdout, server)
+    return normalise(r.stdout, server) + died(r)
 
 
 def run_pycon(text, server, path, line):

@@ -69,6 +69,17 @@ try:
     u = subprocess.run([os.path.join(ROOT, "tests", "unit")], env=env,
                        capture_output=True, text=True, timeout=120)
     check(u.returncode == 0 and "FAIL" not in u.stdout, f"and 0 when none does (exit {u.returncode})")
+
+    # A docs example whose shell crashes after printing what the page shows.
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    import docs
+    page = "sqlite> .print shown\nshown\n"
+    crash = "sqlite> .print shown\nshown\nsqlite> .shell kill -SEGV $PPID\n"
+    out = docs.render_session(crash, "http://127.0.0.1:1", env, ROOT)
+    check("killed by signal 11" in out, f"a docs example that crashes does not match its page: {out!r}")
+    out = docs.render_session(page, "http://127.0.0.1:1", env, ROOT)
+    check("killed" not in out and "shown" in out, f"and one that does not crash does: {out!r}")
 finally:
     shutil.rmtree(work, ignore_errors=True)
 finish()
