@@ -52,21 +52,21 @@ def layer_table():
 
 
 def build_command():
-    """The Makefile's command for apifetch.so, as an argument list for one
-    object: the sources, libraries, linker flags and output left out."""
-    r = subprocess.run(["make", "-s", "-n", "-B", "apifetch.so"], cwd=ROOT,
+    """The Makefile's command for an object of apifetch.so, as an argument
+    list: the source, dependency files and output left out."""
+    r = subprocess.run(["make", "-s", "-n", "-B", "build/so/util.o"], cwd=ROOT,
                        capture_output=True, text=True)
     text = r.stdout.replace("\\\n", " ")
-    line = next((l for l in text.split("\n") if "-o apifetch.so" in l), None)
+    line = next((l for l in text.split("\n") if "-o build/so/util.o" in l), None)
     if line is None:
-        raise SystemExit("make -n apifetch.so printed no build command:\n" + r.stdout + r.stderr)
+        raise SystemExit("make -n build/so/util.o printed no build command:\n" + r.stdout + r.stderr)
     argv, skip = [], False
     for a in shlex.split(line):
         if skip:
             skip = False
         elif a == "-o":
             skip = True
-        elif a == "-shared" or a.startswith("-Wl,") or a.startswith("-l") or a.endswith(".c"):
+        elif a in ("-c", "-MMD", "-MP") or a.endswith(".c"):
             continue
         else:
             argv.append(a)
