@@ -245,6 +245,16 @@ try:
     for bad, says in (({"lock": False}, "datasette-apifetch: lock is not a setting"),
                       ({"max_requests": "lots"}, "datasette-apifetch: api_fetch_config: max_requests"),
                       ({"allow_host": ["x"]}, "datasette-apifetch: unknown setting 'allow_host'"),
+                      # A null opened every host (allow_hosts) or passed as
+                      # "not set"; 1 passed as true.  Each names the setting.
+                      ({"allow_hosts": None}, "datasette-apifetch: allow_hosts is null"),
+                      ({"allow_env": None}, "datasette-apifetch: allow_env is null"),
+                      ({"block_private": None}, "datasette-apifetch: block_private is null"),
+                      ({"max_requests": None}, "datasette-apifetch: max_requests is null"),
+                      ({"UNSAFE_allow_any_host": 1},
+                       "datasette-apifetch: UNSAFE_allow_any_host must be true or false"),
+                      ({"allow_hosts": "127.0.0.1"},
+                       "datasette-apifetch: api_fetch_config: allow_hosts must be an array"),
                       ({"defaults": "ttl"}, "datasette-apifetch: defaults must be an object"),
                       ({"defaults": {"cache_mode": "sometimes"}},
                        "datasette-apifetch: api_fetch_config: defaults: api_fetch:"),
