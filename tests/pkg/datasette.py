@@ -389,6 +389,24 @@ print(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
                   "this connection are locked (the host names the cache in api_fetch_config's "
                   "defaults)" and not os.path.exists(other),
                   f"a query naming another cache file is refused, the file not made: {err}")
+            # The host's policy too, as docs/install.md says (it said a
+            # query could change it for itself); going without is allowed.
+            install_md = " ".join(open(os.path.join(ROOT, "docs", "install.md")).read().split())
+            for opts in ({"cache_ttl_ms": 1}, {"cache_mode": "refresh"}):
+                key = next(iter(opts))
+                err = ds.one(f"SELECT status FROM api_fetch('[\"{BASE}/cache?id=1&key=c1\"]', 1, "
+                             f"'{json.dumps(opts)}')", db="cached")
+                check(str(err) == f"api_fetch: {key} may not be set here: the settings of this "
+                      "connection are locked, and the host's cache is used with the host's policy "
+                      "(api_fetch_config's defaults)",
+                      f"a query's {key} is refused on the locked connections: {err}")
+                if key == "cache_ttl_ms":
+                    check(f"`{err}`" in install_md and "may change the policy" not in install_md,
+                          "docs/install.md quotes that refusal, and says nothing else")
+            status, data = ds.sql(f"SELECT status, cache FROM api_fetch('[\"{BASE}/cache?id=1&"
+                                  "key=c1\"]', 1, '{\"cache\": null}')", db="cached")
+            check(data == [{"status": 200, "cache": None}],
+                  f'a query may go without the cache ("cache": null): {data}')
             err = ds.one("""SELECT api_fetch_config('{"defaults": null}')""", db="cached")
             check("locked" in str(err), f"the defaults cannot be changed from SQL: {err}")
         ds.stop()
