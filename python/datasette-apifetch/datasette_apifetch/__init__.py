@@ -25,6 +25,7 @@ import json
 import sqlite3
 
 import apifetch
+import click
 from datasette import hookimpl
 
 PLUGIN = "datasette-apifetch"
@@ -115,13 +116,17 @@ def check_cache(conn):
 @hookimpl
 def startup(datasette):
     # A configuration mistake stops the server here, with its message,
-    # instead of failing every query later.
+    # instead of failing every query later: as a ClickException, which
+    # `datasette serve` prints as one line, "Error: ...", where a
+    # ValueError came at the end of a traceback of hundreds of lines.
     for database in [None] + list(datasette.databases):
         plugin_config = datasette.plugin_config(PLUGIN, database=database)
         conn = sqlite3.connect(":memory:")
         try:
             load_locked(conn, plugin_config)
             check_cache(conn)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
         finally:
             conn.close()
 
