@@ -4,7 +4,8 @@ beside the repository, run with Debian's Python packages as its README
 says), over HTTP:
 
 1. The two wheels from dist/ into a fresh venv with pip (docs/install.md:
-   python-install, datasette-install).
+   python-install, datasette-install), and into another with `datasette
+   install dist/*.whl` (datasette-install-files).
 2. The docs' instance (datasette-metadata, datasette-run), and its
    datasette-queries example, curl for curl: a profile from the
    configuration, a disallowed host refused with a clear message, SQL
@@ -49,8 +50,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from _pkg import (BASE, LOOPBACK, ROOT, build_id, check, clean_env, examples, fatal, finish,
-                  localise, make_venv, remove_tree, run_console, scratch, wheel_files)
+from _pkg import (BASE, LOOPBACK, ROOT, VERSION, build_id, check, clean_env, examples, fatal,
+                  finish, localise, make_venv, remove_tree, run_console, scratch, wheel_files)
 
 VENDOR = os.path.normpath(os.path.join(ROOT, "..", "shared", "vendor"))
 DATASETTE_SRC = os.path.join(VENDOR, "datasette-0.64.8")
@@ -142,6 +143,21 @@ try:
     wheel_files()
     python = make_venv(home)
     run_console("datasette-install", ex["datasette-install"][1], home)
+    # datasette install, as the docs give it, into another venv: Datasette
+    # runs pip in its own environment with the wheel files named.
+    other = os.path.join(home, "other-venv")
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", other],
+                   check=True)
+    other_python = os.path.join(other, "bin", "python")
+    run_console("datasette-install-files", ex["datasette-install-files"][1], home,
+                env=clean_env(PYTHONPATH=f"{DATASETTE_SRC}:{ASGI_CSRF_SRC}", PIP_NO_INDEX="1"),
+                replace=[("$ datasette ", f"$ {other_python} -m datasette ")])
+    r = subprocess.run([other_python, "-c", "import apifetch, datasette_apifetch; "
+                        "print(apifetch.__version__)"], cwd=home,
+                       env=clean_env(PYTHONPATH=f"{DATASETTE_SRC}:{ASGI_CSRF_SRC}"),
+                       capture_output=True, text=True)
+    check(r.stdout.strip() == VERSION, "datasette install dist/*.whl: both packages in "
+          f"Datasette's environment ({(r.stdout + r.stderr).strip()[-300:]})")
 
     # 2. The docs' instance and its queries.
     with open(os.path.join(home, "metadata.json"), "w") as f:
