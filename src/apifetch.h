@@ -451,7 +451,11 @@ struct Cached {
   size_t nBody;
 };
 
-int cachestore_open(const char *zName, CacheStore **pp, char **pzErr);
+/* How cachestore_open treats the file it is given. */
+#define CACHE_OPEN_MAKE  0   /* the cache option: create it, or make an empty database a cache */
+#define CACHE_OPEN_WRITE 1   /* a cache already (pruning); anything else is left as it was */
+#define CACHE_OPEN_READ  2   /* the same, read-only (listing): the store writes nothing */
+int cachestore_open(const char *zName, int eOpen, CacheStore **pp, char **pzErr);
 void cachestore_close(CacheStore *p);
 void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
                     unsigned char aKey[CACHE_KEY_SIZE]);
@@ -1249,11 +1253,15 @@ int conn_options_start(Conn *p, Options *o, char **pzErr);
 ** an error if the guard does not allow it. */
 int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr);
 /* conn_cache_named for api_fetch_cache and _prune (zFunc): the cache must
-** exist already; "" is refused. */
-int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, CacheStore **pp,
-                        char **pzErr);
-/* The same for a cache named in SQL (zName NULL: the host's default). */
-int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,
+** be one already (not a missing file, an empty one or another database,
+** which is left as it was); "" is refused.  bWrite 0 (a listing): a file
+** this connection does not have open is opened read-only for the caller
+** alone, *pbOwn set, and the caller closes it (cachestore_close). */
+int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, int bWrite,
+                        CacheStore **pp, int *pbOwn, char **pzErr);
+/* The same for a cache named in SQL (zName NULL: the host's default),
+** opened as eOpen says (a CACHE_OPEN_*; CACHE_OPEN_READ: not kept). */
+int conn_cache_named(Conn *p, const char *zName, int bFromFile, int eOpen, CacheStore **pp,
                      char **pzErr);
 void conn_config_func(sqlite3_context*, int, sqlite3_value**);   /* api_fetch_config */
 void conn_profile_func(sqlite3_context*, int, sqlite3_value**);  /* api_fetch_profile */

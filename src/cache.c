@@ -10,7 +10,9 @@
 ** A file is opened in WAL mode with a busy timeout, so several processes
 ** can share it; ":memory:" is a cache that lives with the connection.  A
 ** file that is not a database, or a database that is not a cache, is an
-** error that says so.  Keys are SHA-256 of a random salt kept in the file
+** error that says so; api_fetch_cache and _prune make no cache (a missing
+** file or an empty one is an error too), and a listing opens the file
+** read-only.  Keys are SHA-256 of a random salt kept in the file
 ** and of everything about the request that may change the answer (method,
 ** URL, body, every header sent, credentials), so two users' tokens never
 ** share an entry and no secret is stored in clear: the URL is stored as
@@ -160,6 +162,14 @@ static int store_settings(CacheStore *p, char **pzErr){
   return rc ? store_error(p, rc, "cannot read its settings", pzErr) : SQLITE_OK;
 }
 
+/* An empty database (an empty file, say) named where a cache must exist
+** already: api_fetch_cache and _prune look, they do not make one. */
+static int store_not_made(CacheStore *p, char **pzErr){
+  *pzErr = sqlite3_mprintf("api_fetch: cache \"%s\" is an empty database, not an apifetch "
+                           "cache (a cache is made by api_fetch's cache option)", p->zName);
+  return SQLITE_ERROR;
+}
+
 /* A database whose schema is not ours: a cache of another format (its
 ** meta table names one), which is named as such, or not a cache at all.
 ** Read only, and only from a plain table: a SELECT from one runs nothing
@@ -190,15 +200,17 @@ static int store_not_ours(CacheStore *p, char **pzErr){
   return SQLITE_ERROR;
 }
 
-/* Check that the database is ours, or make the schema in an empty one.
-** An existing cache is only read here: opening it does not wait for a
-** writer, and a database that is not ours is left as it was. */
-static int store_schema(CacheStore *p, char **pzErr){
+/* Check that the database is ours, or make the schema in an empty one
+** (CACHE_OPEN_MAKE only).  An existing cache is only read here: opening it
+** does not wait for a writer, and a database that is not ours is left as
+** it was. */
+static int store_schema(CacheStore *p, int eOpen, char **pzErr){
   int rc, bEmpty = 0, bOurs = 0;
   rc = store_inspect(p, &bEmpty, &bOurs);
   if( rc ) return store_error(p, rc, "cannot read it", pzErr);
   if( bOurs ) return store_settings(p, pzErr);
   if( !bEmpty ) return store_not_ours(p, pzErr);
+  if( eOpen!=CACHE_OPEN_MAKE ) return store_not_made(p, pzErr);
   /* IMMEDIATE, then look again: two processes opening a new file at once
   ** make one schema. */
   rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
@@ -277,18 +289,31 @@ static int store_wal(CacheStore *p){
   return rc;
 }
 
-int cachestore_open(const char *zName, CacheStore **pp, char **pzErr){
-  CacheStore *p = sqlite3_malloc(sizeof(*p));
+int cachestore_open(const char *zName, int eOpen, CacheStore **pp, char **pzErr){
+  CacheStore *p;
   int rc;
   *pp = 0;
+  assert( eOpen==CACHE_OPEN_MAKE || eOpen==CACHE_OPEN_WRITE || eOpen==CACHE_OPEN_READ );
+  if( eOpen==CACHE_OPEN_WRITE ){
+    /* Looked at read-only first: a read-write connection rolls back a hot
+    ** journal, and the last one to close checkpoints the WAL into the
+    ** file, which would change a database that is not ours. */
+    CacheStore *pLook = 0;
+    rc = cachestore_open(zName, CACHE_OPEN_READ, &pLook, pzErr);
+    cachestore_close(pLook);
+    if( rc ) return rc;
+  }
+  p = sqlite3_malloc(sizeof(*p));
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->zName = sqlite3_mprintf("%s", zName);
   if( p->zName==0 ){ sqlite3_free(p); return SQLITE_NOMEM; }
   /* Its own connection.  No URI names: a file name is a file.  NOMUTEX:
   ** it is used by one statement of one connection at a time. */
-  rc = sqlite3_open_v2(zName, &p->db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
-                                      |SQLITE_OPEN_NOMUTEX|SQLITE_OPEN_EXRESCODE, 0);
+  rc = sqlite3_open_v2(zName, &p->db,
+      (eOpen==CACHE_OPEN_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE)
+      |(eOpen==CACHE_OPEN_MAKE ? SQLITE_OPEN_CREATE : 0)
+      |SQLITE_OPEN_NOMUTEX|SQLITE_OPEN_EXRESCODE, 0);
   if( rc==SQLITE_OK ){
     sqlite3_busy_timeout(p->db, CACHE_BUSY_MS);
     rc = sqlite3_exec(p->db, "PRAGMA trusted_schema=OFF", 0, 0, 0);
@@ -298,8 +323,8 @@ int cachestore_open(const char *zName, CacheStore **pp, char **pzErr){
   }
   /* Ours first: a database that is not is left untouched (not even
   ** switched to WAL). */
-  if( rc==SQLITE_OK ) rc = store_schema(p, pzErr);
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK ) rc = store_schema(p, eOpen, pzErr);
+  if( rc==SQLITE_OK && eOpen!=CACHE_OPEN_READ ){
     /* WAL: readers and a writer at a time, from several processes.
     ** synchronous NORMAL: a commit survives the process being killed (not
     ** the power going), which is what resuming a crawl needs. */

@@ -46,6 +46,7 @@ typedef struct CacheCursor CacheCursor;
 struct CacheCursor {
   sqlite3_vtab_cursor base;      /* Base class.  Must be first */
   sqlite3_stmt *pStmt;           /* On the store's own connection */
+  CacheStore *pOwn;              /* A store opened read-only for this listing, or NULL */
   int bEof;
   sqlite3_int64 iRow;
 };
@@ -100,8 +101,16 @@ static int cacheOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
   return SQLITE_OK;
 }
 
+/* The statement first: it runs on the store's connection. */
+static void cache_cursor_reset(CacheCursor *c){
+  sqlite3_finalize(c->pStmt);
+  c->pStmt = 0;
+  cachestore_close(c->pOwn);
+  c->pOwn = 0;
+}
+
 static int cacheClose(sqlite3_vtab_cursor *cur){
-  sqlite3_finalize(((CacheCursor*)cur)->pStmt);
+  cache_cursor_reset((CacheCursor*)cur);
   sqlite3_free(cur);
   return SQLITE_OK;
 }
@@ -135,21 +144,21 @@ static int cacheFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   const char *zName = 0;
   CacheStore *pStore = 0;
   char *zErr = 0;
-  int rc;
+  int rc, bOwn = 0;
   (void)idxStr; (void)argc;
   if( pConn->guard.bLocked ){
     return cache_error(cur, SQLITE_ERROR, locked_error("api_fetch_cache"));
   }
-  sqlite3_finalize(c->pStmt);
-  c->pStmt = 0;
+  cache_cursor_reset(c);
   c->bEof = 1;
   c->iRow = 0;
   if( idxNum==1 ){
     zName = (const char*)sqlite3_value_text(argv[0]);
     if( zName==0 && sqlite3_value_type(argv[0])!=SQLITE_NULL ) return SQLITE_NOMEM;
   }
-  rc = conn_cache_existing(pConn, "api_fetch_cache", zName, &pStore, &zErr);
+  rc = conn_cache_existing(pConn, "api_fetch_cache", zName, 0, &pStore, &bOwn, &zErr);
   if( rc ) return cache_error(cur, rc, zErr);
+  if( bOwn ) c->pOwn = pStore;
   cachestore_flush(pStore);              /* last_used as it is */
   rc = sqlite3_prepare_v2(pStore->db, zCacheSelect, -1, &c->pStmt, 0);
   if( rc ){
@@ -308,7 +317,9 @@ void cachesql_prune_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   rc = prune_read(pRoot, &w, &zErr);
   if( rc && zErr==0 ){ cJSON_Delete(pRoot); sqlite3_result_error_nomem(ctx); return; }
   if( rc==SQLITE_OK ){
-    rc = conn_cache_existing(pConn, "api_fetch_cache_prune", zName, &pStore, &zErr);
+    int bOwn = 0;                        /* never, when writing: the store is kept */
+    rc = conn_cache_existing(pConn, "api_fetch_cache_prune", zName, 1, &pStore, &bOwn, &zErr);
+    assert( bOwn==0 );
     if( rc==SQLITE_OK ){
       cachestore_flush(pStore);
       rc = prune_run(pStore, &w, &n);

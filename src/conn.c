@@ -160,7 +160,7 @@ static CacheStore *conn_store_find(Conn *p, const char *zName){
   return s;
 }
 
-int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,
+int conn_cache_named(Conn *p, const char *zName, int bFromFile, int eOpen, CacheStore **pp,
                      char **pzErr){
   CacheStore *s;
   int rc;
@@ -184,8 +184,14 @@ int conn_cache_named(Conn *p, const char *zName, int bFromFile, CacheStore **pp,
   }
   s = conn_store_find(p, zName);
   if( s==0 ){
-    rc = cachestore_open(zName, &s, pzErr);
+    /* ":memory:" is the connection's own: there is no file to spare. */
+    if( strcmp(zName, ":memory:")==0 ) eOpen = CACHE_OPEN_MAKE;
+    rc = cachestore_open(zName, eOpen, &s, pzErr);
     if( rc ) return rc;
+    if( eOpen==CACHE_OPEN_READ ){          /* the caller's alone, kept by no one */
+      *pp = s;
+      return SQLITE_OK;
+    }
     s->pNext = p->pStores;
     p->pStores = s;
   }
@@ -221,10 +227,12 @@ static int cache_policy_check(Conn *p, const Options *o, char **pzErr){
   return rc;
 }
 
-int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, CacheStore **pp,
-                        char **pzErr){
+int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, int bWrite,
+                        CacheStore **pp, int *pbOwn, char **pzErr){
   const char *z = zName ? zName : p->zDefaultCache;
+  int rc, bOpen;
   *pp = 0;
+  *pbOwn = 0;
   if( z && z[0]==0 ){
     *pzErr = sqlite3_mprintf("%s: the cache must be the name of a file or \":memory:\", "
                              "got \"\"", zFunc);
@@ -232,11 +240,16 @@ int conn_cache_existing(Conn *p, const char *zFunc, const char *zName, CacheStor
   }
   /* Listing or pruning a cache that is not there: say so, rather than
   ** make an empty one (a typo left new files behind). */
-  if( z && strcmp(z, ":memory:")!=0 && conn_store_find(p, z)==0 && access(z, F_OK)!=0 ){
+  bOpen = z && (strcmp(z, ":memory:")==0 || conn_store_find(p, z)!=0);
+  if( z && !bOpen && access(z, F_OK)!=0 ){
     *pzErr = sqlite3_mprintf("%s: no cache \"%s\" (no such file)", zFunc, z);
     return SQLITE_ERROR;
   }
-  return conn_cache_named(p, zName, 0, pp, pzErr);
+  /* Nor make one of an empty file, nor touch a file that is not a cache:
+  ** a listing is a read, and writes nothing. */
+  rc = conn_cache_named(p, zName, 0, bWrite ? CACHE_OPEN_WRITE : CACHE_OPEN_READ, pp, pzErr);
+  *pbOwn = rc==SQLITE_OK && !bWrite && !bOpen;
+  return rc;
 }
 
 int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr){
@@ -246,7 +259,7 @@ int conn_cache(Conn *p, const Options *o, CacheStore **pp, char **pzErr){
     int rc = cache_policy_check(p, o, pzErr);
     if( rc ) return rc;
   }
-  return conn_cache_named(p, o->zCache, o->bFromFile, pp, pzErr);
+  return conn_cache_named(p, o->zCache, o->bFromFile, CACHE_OPEN_MAKE, pp, pzErr);
 }
 
 /**************************************************************************

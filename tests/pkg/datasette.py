@@ -4,7 +4,8 @@ beside the repository, run with Debian's Python packages as its README
 says), over HTTP:
 
 1. The two wheels from dist/ into a fresh venv with pip (docs/install.md:
-   python-install, datasette-install).
+   python-install, datasette-install), and into another with `datasette
+   install dist/*.whl` (datasette-install-files).
 2. The docs' instance (datasette-metadata, datasette-run), and its
    datasette-queries example, curl for curl: a profile from the
    configuration, a disallowed host refused with a clear message, SQL
@@ -17,7 +18,8 @@ says), over HTTP:
    switching SQL load_extension() on: nothing may be fetched, private
    addresses blocked, locked, load_extension() off.  UNSAFE_allow_any_host
    (the docs' datasette-unsafe): any host, private ones still blocked.
-   A bad configuration stops Datasette at start with the plugin's message.
+   A bad configuration stops Datasette at start with the plugin's message,
+   one line (Datasette's "Error: ..."), not a traceback.
 5. A wide table stored in a database file, its page view: how many HTTP
    requests it makes, with default settings, with suggest_facets off, and
    with ?_nocount=1&_nosuggest=1 (the numbers docs/install.md gives).
@@ -48,8 +50,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from _pkg import (BASE, LOOPBACK, ROOT, build_id, check, clean_env, examples, fatal, finish,
-                  localise, make_venv, remove_tree, run_console, scratch, wheel_files)
+from _pkg import (BASE, LOOPBACK, ROOT, VERSION, build_id, check, clean_env, examples, fatal,
+                  finish, localise, make_venv, remove_tree, run_console, scratch, wheel_files)
 
 VENDOR = os.path.normpath(os.path.join(ROOT, "..", "shared", "vendor"))
 DATASETTE_SRC = os.path.join(VENDOR, "datasette-0.64.8")
@@ -141,6 +143,21 @@ try:
     wheel_files()
     python = make_venv(home)
     run_console("datasette-install", ex["datasette-install"][1], home)
+    # datasette install, as the docs give it, into another venv: Datasette
+    # runs pip in its own environment with the wheel files named.
+    other = os.path.join(home, "other-venv")
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", other],
+                   check=True)
+    other_python = os.path.join(other, "bin", "python")
+    run_console("datasette-install-files", ex["datasette-install-files"][1], home,
+                env=clean_env(PYTHONPATH=f"{DATASETTE_SRC}:{ASGI_CSRF_SRC}", PIP_NO_INDEX="1"),
+                replace=[("$ datasette ", f"$ {other_python} -m datasette ")])
+    r = subprocess.run([other_python, "-c", "import apifetch, datasette_apifetch; "
+                        "print(apifetch.__version__)"], cwd=home,
+                       env=clean_env(PYTHONPATH=f"{DATASETTE_SRC}:{ASGI_CSRF_SRC}"),
+                       capture_output=True, text=True)
+    check(r.stdout.strip() == VERSION, "datasette install dist/*.whl: both packages in "
+          f"Datasette's environment ({(r.stdout + r.stderr).strip()[-300:]})")
 
     # 2. The docs' instance and its queries.
     with open(os.path.join(home, "metadata.json"), "w") as f:
@@ -245,6 +262,17 @@ try:
     for bad, says in (({"lock": False}, "datasette-apifetch: lock is not a setting"),
                       ({"max_requests": "lots"}, "datasette-apifetch: api_fetch_config: max_requests"),
                       ({"allow_host": ["x"]}, "datasette-apifetch: unknown setting 'allow_host'"),
+                      # A null opened every host (allow_hosts) or passed as
+                      # "not set"; 1 passed as true.  Each names the setting.
+                      ({"allow_hosts": None}, "datasette-apifetch: allow_hosts is null; leave it "
+                       "out for its default (every host is UNSAFE_allow_any_host: true)"),
+                      ({"allow_env": None}, "datasette-apifetch: allow_env is null"),
+                      ({"block_private": None}, "datasette-apifetch: block_private is null"),
+                      ({"max_requests": None}, "datasette-apifetch: max_requests is null"),
+                      ({"UNSAFE_allow_any_host": 1},
+                       "datasette-apifetch: UNSAFE_allow_any_host must be true or false"),
+                      ({"allow_hosts": "127.0.0.1"},
+                       "datasette-apifetch: api_fetch_config: allow_hosts must be an array"),
                       ({"defaults": "ttl"}, "datasette-apifetch: defaults must be an object"),
                       ({"defaults": {"cache_mode": "sometimes"}},
                        "datasette-apifetch: api_fetch_config: defaults: api_fetch:"),
@@ -254,11 +282,14 @@ try:
             json.dump({"plugins": {"datasette-apifetch": bad}}, f)
         ds = Datasette(python, ["--memory", "-p", "0", "-m", "bad.json"], home, "bad")
         servers.append(ds)
-        out = ds.output()
-        said = [l for l in out.splitlines() if "datasette-apifetch:" in l] or out.splitlines()[-1:]
-        check(ds.port is None and ds.proc.poll() not in (None, 0) and says in out,
-              f"bad configuration {json.dumps(bad)}: Datasette does not start: "
-              + (said[-1][:200] if said else "(nothing)"))
+        # One line, Datasette's "Error: ...": it was the end of a
+        # traceback of hundreds of lines, wrapped at 80 columns.
+        out = ds.output().strip()
+        check(ds.port is None and ds.proc.poll() not in (None, 0)
+              and len(out.splitlines()) == 1 and out.startswith("Error: " + says),
+              f"bad configuration {json.dumps(bad)}: Datasette does not start, saying why in "
+              f"one line: {out[:300] if len(out.splitlines()) == 1 else out[-300:]} "
+              f"({len(out.splitlines())} lines)")
 
     # 5. A stored wide table's page view.
     make_db = r'''
@@ -379,6 +410,24 @@ print(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
                   "this connection are locked (the host names the cache in api_fetch_config's "
                   "defaults)" and not os.path.exists(other),
                   f"a query naming another cache file is refused, the file not made: {err}")
+            # The host's policy too, as docs/install.md says (it said a
+            # query could change it for itself); going without is allowed.
+            install_md = " ".join(open(os.path.join(ROOT, "docs", "install.md")).read().split())
+            for opts in ({"cache_ttl_ms": 1}, {"cache_mode": "refresh"}):
+                key = next(iter(opts))
+                err = ds.one(f"SELECT status FROM api_fetch('[\"{BASE}/cache?id=1&key=c1\"]', 1, "
+                             f"'{json.dumps(opts)}')", db="cached")
+                check(str(err) == f"api_fetch: {key} may not be set here: the settings of this "
+                      "connection are locked, and the host's cache is used with the host's policy "
+                      "(api_fetch_config's defaults)",
+                      f"a query's {key} is refused on the locked connections: {err}")
+                if key == "cache_ttl_ms":
+                    check(f"`{err}`" in install_md and "may change the policy" not in install_md,
+                          "docs/install.md quotes that refusal, and says nothing else")
+            status, data = ds.sql(f"SELECT status, cache FROM api_fetch('[\"{BASE}/cache?id=1&"
+                                  "key=c1\"]', 1, '{\"cache\": null}')", db="cached")
+            check(data == [{"status": 200, "cache": None}],
+                  f'a query may go without the cache ("cache": null): {data}')
             err = ds.one("""SELECT api_fetch_config('{"defaults": null}')""", db="cached")
             check("locked" in str(err), f"the defaults cannot be changed from SQL: {err}")
         ds.stop()

@@ -8,8 +8,9 @@ the file, then apifetch.load() and fetches from the loopback server.
 2. docs/install.md's examples python-install and python (a doctest).
 3. What the doctest does not show: load() with no settings, loading twice
    keeps profiles and limits, SQL load_extension() is off afterwards, a bad
-   setting raises with api_fetch_config's message, loadable_path() and
-   __version__.
+   setting raises with api_fetch_config's message and leaves the
+   connection fetching nothing, locked; a config that is not a dict is
+   refused before loading; loadable_path() and __version__.
 
     /usr/bin/python3 tests/pkg/python.py BASE_URL      (run by tests/run.py)
 """
@@ -69,11 +70,38 @@ apifetch.load(conn)
 out["second"] = json.loads(conn.execute("SELECT api_fetch_config()").fetchone()[0])
 out["second_rows"] = conn.execute("""SELECT data ->> 'id' FROM api_fetch('["obj?id=42"]', 1,
                                      '{"profile": "p"}')""").fetchone()[0]
+conn = sqlite3.connect(":memory:")
 try:
-    apifetch.load(sqlite3.connect(":memory:"), config={"max_requests": "lots"})
+    apifetch.load(conn, config={"max_requests": "lots"})
     out["bad"] = "accepted"
 except sqlite3.OperationalError as e:
     out["bad"] = str(e)
+# What the failed load() left: apifetch, but fetching nothing, locked.
+out["bad_config"] = json.loads(conn.execute("SELECT api_fetch_config()").fetchone()[0])
+try:
+    conn.execute("SELECT count(*) FROM api_fetch(?)", (json.dumps([base + "/obj"]),)).fetchone()
+    out["bad_fetch"] = "fetched"
+except sqlite3.OperationalError as e:
+    out["bad_fetch"] = str(e)
+# Settings that cannot even be sent: the same.
+conn = sqlite3.connect(":memory:")
+try:
+    apifetch.load(conn, config={"max_requests": 5, "allow_hosts": {"127.0.0.1"}})
+    out["unsendable"] = "accepted"
+except TypeError as e:
+    out["unsendable"] = json.loads(conn.execute("SELECT api_fetch_config()").fetchone()[0])
+# A config that is not a dict: refused before anything is loaded.
+conn = sqlite3.connect(":memory:")
+try:
+    apifetch.load(conn, config=[("allow_hosts", ["127.0.0.1"])])
+    out["not_dict"] = "accepted"
+except TypeError as e:
+    out["not_dict"] = str(e)
+try:
+    conn.execute("SELECT api_fetch_version()")
+    out["not_dict_loaded"] = True
+except sqlite3.OperationalError:
+    out["not_dict_loaded"] = False
 print(json.dumps(out))
 '''
     r = subprocess.run([python, "-c", probe, BASE], cwd=home, env=clean_env(),
@@ -101,6 +129,18 @@ print(json.dumps(out))
               f"{out['second_rows']}")
         check(out["bad"].startswith("api_fetch_config: max_requests must be"),
               f"a bad setting raises api_fetch_config's error: {out['bad']!r}")
+        bad = out["bad_config"]
+        check(bad["disabled"] is True and bad["lock"] is True
+              and out["bad_fetch"].startswith("api_fetch: fetching is disabled"),
+              f"... and leaves the connection fetching nothing, locked: {bad}; "
+              f"a fetch: {out['bad_fetch']!r}")
+        un = out["unsendable"]
+        check(isinstance(un, dict) and un.get("disabled") is True and un.get("lock") is True,
+              f"settings json cannot encode (a set): TypeError, fetching off, locked: {un}")
+        check(out["not_dict"] == "apifetch.load: config must be a dict or None, not list"
+              and out["not_dict_loaded"] is False,
+              f"a config that is not a dict: TypeError before loading: {out['not_dict']!r}, "
+              f"loaded: {out['not_dict_loaded']}")
 finally:
     remove_tree(home)
 

@@ -15,6 +15,7 @@ apt-get install libcurl4) and carries its own libcjson (apifetch.libs/).
 """
 import json
 import os
+import sqlite3
 
 from ._version import __version__
 
@@ -37,8 +38,20 @@ def load(conn, config=None, profiles=None):
     Loading needs SQLite's extension loading switched on for a moment: it is
     switched off again afterwards, also when loading fails, so SQL run on the
     connection later cannot call load_extension() (if you need it on, turn it
-    on again yourself).  A bad setting raises sqlite3.OperationalError with
-    api_fetch_config's message."""
+    on again yourself).
+
+    A config or profiles that is not a dict raises TypeError before anything
+    is loaded.  A bad setting raises sqlite3.OperationalError with
+    api_fetch_config's message, and leaves the connection unable to fetch:
+    the module is loaded by then and cannot be unloaded, so fetching is
+    switched off and the settings locked ({"disabled": true, "lock": true})
+    before the error is raised, rather than leaving apifetch there without
+    the limits asked for.  (A connection whose settings were locked before,
+    by an earlier load() or APIFETCH_CONFIG, keeps those.)"""
+    for name, value in (("config", config), ("profiles", profiles)):
+        if value is not None and not isinstance(value, dict):
+            raise TypeError(f"apifetch.load: {name} must be a dict or None, "
+                            f"not {type(value).__name__}")
     conn.enable_load_extension(True)
     try:
         conn.load_extension(loadable_path())
@@ -52,5 +65,15 @@ def load(conn, config=None, profiles=None):
     settings = dict(config or {})
     if profiles is not None:
         settings["profiles"] = profiles
-    if config is not None or profiles is not None:
+    if config is None and profiles is None:
+        return
+    try:
         conn.execute("SELECT api_fetch_config(?)", (json.dumps(settings),)).fetchone()
+    except Exception:
+        # Not json.dumps' errors alone: anything that stops the settings
+        # from applying leaves the connection fetching nothing.
+        try:
+            conn.execute("""SELECT api_fetch_config('{"disabled": true, "lock": true}')""")
+        except sqlite3.Error:
+            pass            # locked already: the limits are the ones that locked it
+        raise

@@ -25,6 +25,7 @@ import json
 import sqlite3
 
 import apifetch
+import click
 from datasette import hookimpl
 
 PLUGIN = "datasette-apifetch"
@@ -51,6 +52,14 @@ def settings_from(plugin_config):
     if not isinstance(plugin_config or {}, dict):
         raise ValueError(f"{PLUGIN}: the configuration must be an object")
     given = dict(plugin_config or {})
+    # A null would pass as "not set" here and as api_fetch_config's null
+    # there, which for allow_hosts is every host: opening every host is
+    # UNSAFE_allow_any_host's, by name, and no setting means it by a null.
+    for name, value in given.items():
+        if value is None:
+            raise ValueError(f"{PLUGIN}: {name} is null; leave it out for its default"
+                             + (f" (every host is {UNSAFE_ANY_HOST}: true)"
+                                if name == "allow_hosts" else ""))
     profiles = given.pop("profiles", None)
     unsafe_any_host = given.pop(UNSAFE_ANY_HOST, False)
     if "lock" in given:
@@ -61,7 +70,7 @@ def settings_from(plugin_config):
         raise ValueError(f"{PLUGIN}: unknown setting {unknown[0]!r} (known: "
                          f"{', '.join(list(DEFAULTS) + sorted(PASSED))}, profiles, "
                          f"{UNSAFE_ANY_HOST})")
-    if unsafe_any_host not in (True, False):
+    if not isinstance(unsafe_any_host, bool):      # 1 == True: only true itself opens
         raise ValueError(f"{PLUGIN}: {UNSAFE_ANY_HOST} must be true or false")
     if unsafe_any_host and "allow_hosts" in given:
         raise ValueError(f"{PLUGIN}: give allow_hosts or {UNSAFE_ANY_HOST}, not both")
@@ -79,16 +88,13 @@ def settings_from(plugin_config):
 
 def load_locked(conn, plugin_config):
     """apifetch on conn with the configuration's limits, locked.  If they
-    cannot be applied, fetching is switched off on conn before the error is
-    raised, so a connection never keeps apifetch without its limits."""
+    cannot be applied, apifetch.load has switched fetching off on conn
+    before the error, so a connection never keeps apifetch without its
+    limits."""
     config, profiles = settings_from(plugin_config)
     try:
         apifetch.load(conn, config=config, profiles=profiles)
     except sqlite3.Error as e:
-        try:
-            conn.execute("""SELECT api_fetch_config('{"disabled": true, "lock": true}')""")
-        except sqlite3.Error:
-            pass
         raise ValueError(f"{PLUGIN}: {e}") from e
 
 
@@ -110,13 +116,17 @@ def check_cache(conn):
 @hookimpl
 def startup(datasette):
     # A configuration mistake stops the server here, with its message,
-    # instead of failing every query later.
+    # instead of failing every query later: as a ClickException, which
+    # `datasette serve` prints as one line, "Error: ...", where a
+    # ValueError came at the end of a traceback of hundreds of lines.
     for database in [None] + list(datasette.databases):
         plugin_config = datasette.plugin_config(PLUGIN, database=database)
         conn = sqlite3.connect(":memory:")
         try:
             load_locked(conn, plugin_config)
             check_cache(conn)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
         finally:
             conn.close()
 
