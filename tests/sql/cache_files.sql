@@ -32,3 +32,5 @@ SELECT cache FROM api_fetch('["$BASE/cache?id=2&cc=max-age=600"]', 1,
   '{"cache": "build/cache-files/empty.db"}');
 SELECT count(*) FROM api_fetch_cache('build/cache-files/empty.db');
 .shell rm -rf build/cache-files
+-- The shell ends with status 1, after the errors this file shows on purpose:
+-- exit status: 1
