@@ -70,7 +70,6 @@ static const struct {
   { "api_fetch_cache", &cachesql_module },
 };
 
-#define COUNT(a) ((int)(sizeof(a)/sizeof(a[0])))
 
 /* Drop the first nFunc functions and nModule modules of the tables (after
 ** a registration failed: none may be left behind, since SQLite unloads
@@ -110,13 +109,13 @@ int sqlite3_apifetch_init(sqlite3 *db, char **pzErrMsg,
 
   /* Each registration holds a reference to the Conn, given back by its
   ** destructor, which SQLite also calls when the registration fails. */
-  for(i=0; rc==SQLITE_OK && i<COUNT(aFunc); i++){
+  for(i=0; rc==SQLITE_OK && i<ArraySize(aFunc); i++){
     if( aFunc[i].bConn ) conn_ref(pConn);
     rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg, aFunc[i].eFlags,
                                     aFunc[i].bConn ? pConn : 0, aFunc[i].xFunc, 0, 0,
                                     aFunc[i].bConn ? conn_release : 0);
   }
-  for(j=0; rc==SQLITE_OK && j<COUNT(aModule); j++){
+  for(j=0; rc==SQLITE_OK && j<ArraySize(aModule); j++){
     conn_ref(pConn);
     rc = sqlite3_create_module_v2(db, aModule[j].zName, aModule[j].pModule, pConn,
                                   conn_release);

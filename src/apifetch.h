@@ -78,6 +78,12 @@ struct cJSON;
 #define APIFETCH_JSON_MAX_DEPTH  1000   /* same nesting limit as SQLite's json1 */
 #define APIFETCH_MAX_COLUMNS 1900   /* data columns, under SQLite's default limit of 2000 */
 
+/* The number of elements of an array (an array, not a pointer to one). */
+#define ArraySize(X) ((int)(sizeof(X)/sizeof((X)[0])))
+/* A string literal and its length, for buf_append(): the compiler counts
+** (curl's STRCONST). */
+#define STRCONST(X) "" X, (sizeof(X)-1)
+
 /**************************************************************************
 ** util.c - leaf helpers: buffers, string lists, paths, URLs, the clock
 */

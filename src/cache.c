@@ -268,7 +268,7 @@ static int store_prepare(CacheStore *p){
   };
   sqlite3_stmt **apStmt[] = { &p->pGet, &p->pPut, &p->pRefresh, &p->pTouch, &p->pEvict };
   int i, rc = SQLITE_OK;
-  for(i=0; rc==SQLITE_OK && i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++){
+  for(i=0; rc==SQLITE_OK && i<ArraySize(azSql); i++){
     rc = sqlite3_prepare_v3(p->db, azSql[i], -1, SQLITE_PREPARE_PERSISTENT, apStmt[i], 0);
   }
   return rc;
@@ -610,7 +610,7 @@ char *cached_header(const char *zHeaders, const char *zName, int *pbOom){
       const char *v = z + nName + 1;
       size_t n = nLine - nName - 1;
       while( n && (*v==' ' || *v=='\t') ){ v++; n--; }
-      if( bFound ) buf_append(&b, ", ", 2);
+      if( bFound ) buf_append(&b, STRCONST(", "));
       buf_append(&b, v, n);
       bFound = 1;
     }

@@ -283,9 +283,9 @@ static char *header_block(CURL *h, const Options *o, const char *zOld, int *pbOo
   while( (p = curl_easy_nextheader(h, CURLH_HEADER, -1, p))!=0 ){
     if( header_skipped(p->name, strlen(p->name), zOld!=0) ) continue;
     buf_append(&b, p->name, strlen(p->name));
-    buf_append(&b, ": ", 2);
+    buf_append(&b, STRCONST(": "));
     buf_append(&b, p->value, strlen(p->value));
-    buf_append(&b, "\r\n", 2);
+    buf_append(&b, STRCONST("\r\n"));
   }
   for(z=zOld; z && *z; ){
     size_t nLine = strcspn(z, "\r\n"), nName = strcspn(z, ":");
@@ -295,7 +295,7 @@ static char *header_block(CURL *h, const Options *o, const char *zOld, int *pbOo
       if( zName==0 ){ b.bOom = 1; break; }
       if( curl_easy_header(h, zName, 0, CURLH_HEADER, -1, &pHdr)!=CURLHE_OK ){
         buf_append(&b, z, nLine);
-        buf_append(&b, "\r\n", 2);
+        buf_append(&b, STRCONST("\r\n"));
       }
       sqlite3_free(zName);
     }

@@ -317,7 +317,7 @@ static const char *block_refused(const AddrBlock *aBlock, int nBlock, const unsi
   }
   return 0;
 }
-#define V4_REFUSED(a) block_refused(aV4Block, (int)(sizeof(aV4Block)/sizeof(aV4Block[0])), a)
+#define V4_REFUSED(a) block_refused(aV4Block, ArraySize(aV4Block), a)
 
 const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr){
   if( g==0 || !g->bBlockPrivate ) return 0;
@@ -345,7 +345,7 @@ const char *guard_address_refused(const Guard *g, const struct sockaddr *pAddr){
       return V4_REFUSED(a+12);
     }
     if( a[0]==0x20 && a[1]==0x02 ) return V4_REFUSED(a+2);
-    return block_refused(aV6Block, (int)(sizeof(aV6Block)/sizeof(aV6Block[0])), a);
+    return block_refused(aV6Block, ArraySize(aV6Block), a);
   }
   return "not an IP address";
 }

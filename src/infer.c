@@ -323,7 +323,7 @@ int schema_finish(Schema *s, const TypeRules *r){
     unsigned nn = p->seen & ~SEEN_NULL;
     int k, eType = TYPE_TEXT;
     for(k=0; !aTypeRule[k].xFits(p, nn, r, &eType); k++){
-      assert( k+1<(int)(sizeof(aTypeRule)/sizeof(aTypeRule[0])) );   /* the last fits all */
+      assert( k+1<ArraySize(aTypeRule) );   /* the last fits all */
     }
     set_type(p, eType, aTypeRule[k].eConv);
   }
@@ -376,7 +376,7 @@ int schema_declare(Schema *s, const char *z, const TypeRules *r, char **pzErr){
     if( z[i]=='"' ){
       for(i++; i<n; i++){
         if( z[i]=='"' ){
-          if( i+1<n && z[i+1]=='"' ){ buf_append(&s->tmp, "\"", 1); i++; continue; }
+          if( i+1<n && z[i+1]=='"' ){ buf_append(&s->tmp, STRCONST("\"")); i++; continue; }
           break;
         }
         buf_append(&s->tmp, z+i, 1);
@@ -418,7 +418,7 @@ int schema_declare(Schema *s, const char *z, const TypeRules *r, char **pzErr){
       *pzErr = sqlite3_mprintf("api_fetch: columns: too many columns (at most %d)", s->maxCol);
       return SQLITE_ERROR;
     }
-    for(k=0; k<(int)(sizeof(aDeclType)/sizeof(aDeclType[0])); k++){
+    for(k=0; k<ArraySize(aDeclType); k++){
       if( nType==0 || sqlite3_stricmp(zType, aDeclType[k].zName)==0 ){
         Column *p = &s->aCol[iCol];
         if( nType==0 ){
@@ -482,18 +482,18 @@ char *schema_columns(const Schema *s){
       char c = p->zName[j];
       bPlain = c=='_' || (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9');
     }
-    if( i>0 ) buf_append(&b, ", ", 2);
+    if( i>0 ) buf_append(&b, STRCONST(", "));
     if( bPlain ){
       buf_append(&b, p->zName, p->nName);
     }else{
-      buf_append(&b, "\"", 1);
+      buf_append(&b, STRCONST("\""));
       for(j=0; j<p->nName; j++){
         buf_append(&b, p->zName+j, 1);
-        if( p->zName[j]=='"' ) buf_append(&b, "\"", 1);
+        if( p->zName[j]=='"' ) buf_append(&b, STRCONST("\""));
       }
-      buf_append(&b, "\"", 1);
+      buf_append(&b, STRCONST("\""));
     }
-    buf_append(&b, " ", 1);
+    buf_append(&b, STRCONST(" "));
     buf_append(&b, zWord, strlen(zWord));
   }
   if( b.bOom ){
@@ -694,7 +694,7 @@ static int shape_emit(void *pCtx, const char *zName, size_t nName, JsonSpan v){
   }else{
     buf_append(&w->extra, w->nExtra ? "," : "{", 1);
     buf_append_json_string(&w->extra, zUse, nUse);
-    buf_append(&w->extra, ":", 1);
+    buf_append(&w->extra, STRCONST(":"));
     buf_append(&w->extra, v.z, v.n);
     w->nExtra++;
   }
@@ -750,8 +750,8 @@ int shape_record(Shape *s, RecordIter *it, const JsonSpan *pRec, Row *w){
   w->nMismatch = 0;
   if( pRec==0 ) return SQLITE_OK;
   rc = shape_run(s, it, *pRec, &w->flat, w);
-  if( w->nExtra ) buf_append(&w->extra, "}", 1);
-  if( w->nMismatch ) buf_append(&w->mism, "]", 1);
+  if( w->nExtra ) buf_append(&w->extra, STRCONST("}"));
+  if( w->nMismatch ) buf_append(&w->mism, STRCONST("]"));
   if( w->arena.bOom || w->extra.bOom || w->mism.bOom ) rc = SQLITE_NOMEM;
   return rc;
 }

@@ -178,7 +178,7 @@ const Knob aKnob[] = {
   { "lock", KNOB_BOOL, KF_CONFIG, CFG(bLocked), 0, 1, 0, 0, "boolean", 0,
     "no change from SQL on this connection any more, profiles included" },
 };
-const int nKnob = (int)(sizeof(aKnob)/sizeof(aKnob[0]));
+const int nKnob = ArraySize(aKnob);
 
 const Knob *knob_find(const char *zName, int mFace){
   int i;

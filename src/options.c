@@ -204,7 +204,7 @@ char *options_redact(const Options *p, const char *z){
       while( (hit = k ? find_escaped(s, zFind) : strstr(s, zFind))!=0 ){
         buf_append(&b, s, (size_t)(hit-s));
         buf_append(&b, zAfter, strlen(zAfter));
-        buf_append(&b, "[secret]", 8);
+        buf_append(&b, STRCONST("[secret]"));
         s = hit + strlen(zFind);
       }
       if( s!=zOut ){

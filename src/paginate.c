@@ -261,12 +261,12 @@ static char *path_label(const char *zOption, const KeyPath *k){
   Buf b = {0, 0, 0, 0};
   int i;
   buf_append(&b, zOption, strlen(zOption));
-  buf_append(&b, " \"", 2);
+  buf_append(&b, STRCONST(" \""));
   for(i=0; i<k->n; i++){
-    if( i ) buf_append(&b, ".", 1);
+    if( i ) buf_append(&b, STRCONST("."));
     buf_append(&b, k->az[i], strlen(k->az[i]));
   }
-  buf_append(&b, "\"", 1);
+  buf_append(&b, STRCONST("\""));
   if( b.bOom ){ buf_free(&b); return 0; }
   return b.z;
 }
@@ -385,8 +385,8 @@ static const PageKind aPageKind[] = {
 };
 
 const PageKind *paginate_kind(const char *zName){
-  size_t i;
-  for(i=0; i<sizeof(aPageKind)/sizeof(aPageKind[0]); i++){
+  int i;
+  for(i=0; i<ArraySize(aPageKind); i++){
     if( strcmp(aPageKind[i].zName, zName)==0 ) return &aPageKind[i];
   }
   return 0;
@@ -412,7 +412,7 @@ int paginate_check(Paginate *p, char **pzErr){
   if( p->pKind==0 ){
     /* The kinds named from their rows, so a new row is in the message. */
     sqlite3_str *pStr = sqlite3_str_new(0);
-    size_t i, n = sizeof(aPageKind)/sizeof(aPageKind[0]);
+    int i, n = ArraySize(aPageKind);
     sqlite3_str_appendall(pStr, "api_fetch: paginate needs a type: ");
     for(i=0; i<n; i++){
       sqlite3_str_appendf(pStr, "%s\"%s\"", i==0 ? "" : i+1<n ? ", " : " or ",

@@ -55,9 +55,9 @@ int policy_method_idempotent(const char *zMethod){
   static const char *const azSafe[] = {
     "GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"
   };
-  size_t i;
+  int i;
   if( zMethod==0 ) return 1;
-  for(i=0; i<sizeof(azSafe)/sizeof(azSafe[0]); i++){
+  for(i=0; i<ArraySize(azSafe); i++){
     if( strcmp(zMethod, azSafe[i])==0 ) return 1;
   }
   return 0;

@@ -152,10 +152,10 @@ static int item_form(Item *p, JsonSpan val){
     }
     eK = zK ? curl_easy_escape(0, zK, 0) : 0;
     eV = zV ? curl_easy_escape(0, zV, 0) : 0;
-    if( b.n ) buf_append(&b, "&", 1);
+    if( b.n ) buf_append(&b, STRCONST("&"));
     if( eK && eV ){
       buf_append(&b, eK, strlen(eK));
-      buf_append(&b, "=", 1);
+      buf_append(&b, STRCONST("="));
       buf_append(&b, eV, strlen(eV));
     }else{
       b.bOom = 1;
@@ -207,10 +207,10 @@ static int parse_object(Item *p, JsonSpan v){
   JsonSpan k, val;
   while( json_object_next(v, &pos, &k, &val) ){
     int i, rc;
-    for(i=0; i<(int)(sizeof(aMember)/sizeof(aMember[0])); i++){
+    for(i=0; i<ArraySize(aMember); i++){
       if( json_string_eq(k, aMember[i].zKey, strlen(aMember[i].zKey)) ) break;
     }
-    if( i==(int)(sizeof(aMember)/sizeof(aMember[0])) ){
+    if( i==ArraySize(aMember) ){
       int bNul = 0;
       char *zKey = json_string_decode(k, &bNul), *zWhy;
       if( zKey==0 && !bNul ) return SQLITE_NOMEM;

@@ -69,7 +69,7 @@ char *header_value(CURL *h, const char *zName, int *pbOom){
   for(i=0; i<nAmount; i++){
     if( curl_easy_header(h, zName, i, CURLH_HEADER, -1, &pHdr)!=CURLHE_OK ) break;
     nAmount = pHdr->amount;
-    if( b.n ) buf_append(&b, ", ", 2);
+    if( b.n ) buf_append(&b, STRCONST(", "));
     buf_append(&b, pHdr->value, strlen(pHdr->value));
   }
   if( b.bOom ){ *pbOom = 1; buf_free(&b); return 0; }
@@ -337,8 +337,8 @@ static const struct {
 /* What the server did wrong, if cc with libcurl's detail zErr is one of
 ** aServerFault's, else NULL. */
 static const char *server_fault(CURLcode cc, const char *zErr){
-  size_t i;
-  for(i=0; i<sizeof(aServerFault)/sizeof(aServerFault[0]); i++){
+  int i;
+  for(i=0; i<ArraySize(aServerFault); i++){
     const char *zDetail = aServerFault[i].zDetail;
     if( aServerFault[i].cc==cc && (zDetail ? strstr(zErr, zDetail)!=0 : zErr[0]==0) ){
       return aServerFault[i].zWhat;

@@ -5,7 +5,7 @@
 ** lib/curlx/dynbuf.c is to the rest of curl).
 **
 **   Buf b = {0, 0, 0, 0};
-**   buf_append(&b, "abc", 3);      -- b.bOom says if any append failed
+**   buf_append(&b, STRCONST("abc"));      -- b.bOom says if any append failed
 **   url_same_origin("https://a.example/x", "https://A.example:443/y")  -> 1
 **   url_has_scheme("items?next=https://x")                            -> 0
 **   url_with_param("http://h/p?a=1", "page", "2")   -> "http://h/p?a=1&page=2"
@@ -222,7 +222,7 @@ char *url_with_params(const char *zUrl, const char *const *azPair, int nPair){
          && (len==nName || s[nName]=='=') ) bKeep = 0;
       }
       if( bKeep ){
-        if( q.n ) buf_append(&q, "&", 1);
+        if( q.n ) buf_append(&q, STRCONST("&"));
         buf_append(&q, s, len);
       }
       s += len + (e ? 1 : 0);
@@ -231,9 +231,9 @@ char *url_with_params(const char *zUrl, const char *const *azPair, int nPair){
   for(i=0; i<nPair; i++){
     char *zEsc = curl_easy_escape(0, azPair[2*i+1], 0);
     if( zEsc==0 ) goto done;
-    if( q.n ) buf_append(&q, "&", 1);
+    if( q.n ) buf_append(&q, STRCONST("&"));
     buf_append(&q, azPair[2*i], strlen(azPair[2*i]));
-    buf_append(&q, "=", 1);
+    buf_append(&q, STRCONST("="));
     buf_append(&q, zEsc, strlen(zEsc));
     curl_free(zEsc);
   }

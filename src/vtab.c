@@ -80,7 +80,7 @@ static const struct {
   { "_extra", "TEXT", -1 },                    { "_mismatches", "TEXT", -2 },
   { "_page", "INTEGER", COL_PAGE },             { "_cache", "TEXT", COL_CACHE },
 };
-#define N_WIDE_HIDDEN ((int)(sizeof(aWideHidden)/sizeof(aWideHidden[0])))
+#define N_WIDE_HIDDEN ArraySize(aWideHidden)
 #define WIDE_ERROR 4                      /* aWideHidden[] index of _error */
 static const char *const azWideReserved[] = {
   "_url", "_url_index", "_record_index", "_status", "_error", "_attempts",
@@ -742,23 +742,23 @@ static int wide_declare(sqlite3 *db, FetchTable *t, char **pzErr){
   Buf sql = {0, 0, 0, 0};
   int i, rc;
   assert( t->shape.schema.nCol>0 );    /* sample_no_columns, schema_declare */
-  buf_append(&sql, "CREATE TABLE x(", 15);
+  buf_append(&sql, STRCONST("CREATE TABLE x("));
   for(i=0; i<N_WIDE_HIDDEN; i++){
     buf_append(&sql, aWideHidden[i].zName, strlen(aWideHidden[i].zName));
-    buf_append(&sql, " ", 1);
+    buf_append(&sql, STRCONST(" "));
     buf_append(&sql, aWideHidden[i].zType, strlen(aWideHidden[i].zType));
-    buf_append(&sql, " HIDDEN, ", 9);
+    buf_append(&sql, STRCONST(" HIDDEN, "));
   }
   for(i=0; i<t->shape.schema.nCol; i++){
     const Column *p = &t->shape.schema.aCol[i];
     const char *zT = schema_type_name(p);
     size_t j;
-    buf_append(&sql, "\"", 1);
+    buf_append(&sql, STRCONST("\""));
     for(j=0; j<p->nName; j++){
       buf_append(&sql, p->zName+j, 1);
-      if( p->zName[j]=='"' ) buf_append(&sql, "\"", 1);
+      if( p->zName[j]=='"' ) buf_append(&sql, STRCONST("\""));
     }
-    buf_append(&sql, "\" ", 2);
+    buf_append(&sql, STRCONST("\" "));
     buf_append(&sql, zT, strlen(zT));
     buf_append(&sql, i+1<t->shape.schema.nCol ? ", " : ")", i+1<t->shape.schema.nCol ? 2 : 1);
   }
