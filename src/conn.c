@@ -868,7 +868,9 @@ static int knobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
         for(j=0; j<k->iDefault; j++) s += strcspn(s, " ") + 1;
         sqlite3_result_text(ctx, s, (int)strcspn(s, " "), SQLITE_TRANSIENT);
       }else if( k->eKind==KNOB_INT ){
-        sqlite3_result_text(ctx, sqlite3_mprintf("%lld", k->iDefault), -1, sqlite3_free);
+        char *z = sqlite3_mprintf("%lld", k->iDefault);   /* NULL: out of memory */
+        if( z==0 ){ sqlite3_result_error_nomem(ctx); break; }
+        sqlite3_result_text(ctx, z, -1, sqlite3_free);
       }
       break;
     default: sqlite3_result_text(ctx, k->zAbout, -1, SQLITE_STATIC); break;
