@@ -507,6 +507,19 @@ struct Knob {
   const char *zType;             /* For api_fetch_options */
   const char *zDefault;          /* For api_fetch_options, when iDefault does not say */
   const char *zAbout;            /* One line of help */
+  unsigned char eSpecial;        /* KNOB_SPECIAL: KS_*, the row of its reader */
+};
+/* The KNOB_SPECIAL knobs, each read by hand: options.c's aSetSpecial[] has
+** a reader per option, set_paginate reads KS_PAGE_TYPE, guard_set the
+** settings (conn.c the last two).  A new one is a value here, in its
+** knob's row, and in its reader's table. */
+enum {
+  KS_NONE,                       /* not KNOB_SPECIAL */
+  KS_USER_AGENT, KS_CACHE, KS_HEADERS, KS_PAGINATE, KS_BEARER, KS_BASIC, KS_BASE_URL,
+  KS_QUERY, KS_PROFILE,          /* options */
+  KS_PAGE_TYPE,                  /* the paginate key "type" */
+  KS_ALLOW_HOSTS, KS_ALLOW_ENV, KS_CA_FILE, KS_DEFAULTS, KS_PROFILES,   /* settings */
+  KS_COUNT
 };
 extern const Knob aKnob[];
 extern const int nKnob;

@@ -26,42 +26,47 @@
 #include "apifetch.h"
 
 /**************************************************************************
-** The counters of api_fetch_stats()
+** The counters of api_fetch_stats(), a row per STAT_* (apifetch.h) in its
+** order: name and help as the table shows them.  The length check below and
+** statsColumn's assert catch a row missing or out of place.
 */
-static const char *const azStatName[STAT_COUNT] = {
-  "urls", "rows", "records", "requests", "retries", "bytes",
-  "errors", "errors_http", "errors_timeout", "errors_network", "errors_too_big",
-  "errors_body", "errors_deadline", "rate_wait_ms", "elapsed_ms",
-  "extra_keys", "type_mismatches", "interrupted", "window",
-  "cache_hits", "cache_revalidated", "cache_stale", "cache_misses", "cache_bytes_saved"
+static const struct StatInfo {
+  int eStat;                     /* STAT_*: its index in aStatInfo */
+  const char *zName, *zAbout;    /* The name and about columns */
+} aStatInfo[] = {
+  { STAT_URLS, "urls", "URLs answered (a response or an error)" },
+  { STAT_ROWS, "rows", "rows returned" },
+  { STAT_RECORDS, "records", "records returned" },
+  { STAT_REQUESTS, "requests", "HTTP requests sent, retries included" },
+  { STAT_RETRIES, "retries", "requests that were retries" },
+  { STAT_BYTES, "bytes", "response body bytes received" },
+  { STAT_ERRORS, "errors", "URLs that gave an error (the errors_* below by kind)" },
+  { STAT_ERR_HTTP, "errors_http", "an HTTP status of 400 or more (or below 200)" },
+  { STAT_ERR_TIMEOUT, "errors_timeout", "timeout_ms or connect_timeout_ms ran out" },
+  { STAT_ERR_NETWORK, "errors_network", "connection, DNS, TLS, protocol or redirect failure" },
+  { STAT_ERR_TOO_BIG, "errors_too_big", "the body was over max_bytes" },
+  { STAT_ERR_BODY, "errors_body", "the body was not JSON, did not fit record_path, or named a "
+    "next page that cannot be followed" },
+  { STAT_ERR_DEADLINE, "errors_deadline", "deadline_ms ran out" },
+  { STAT_RATE_WAIT_MS, "rate_wait_ms", "milliseconds new requests waited for the rate limit" },
+  { STAT_ELAPSED_MS, "elapsed_ms", "milliseconds since the scan started" },
+  { STAT_EXTRA_KEYS, "extra_keys", "values that had no column and went to _extra" },
+  { STAT_TYPE_MISMATCHES, "type_mismatches", "values that did not fit their column's type" },
+  { STAT_INTERRUPTED, "interrupted", "1 if the scan was stopped by sqlite3_interrupt or a time "
+    "limit" },
+  { STAT_WINDOW, "window", "transfers allowed in flight at once: concurrency, unless "
+    "max_concurrency or the open-file limit capped it" },
+  { STAT_CACHE_HITS, "cache_hits", "URLs answered from the cache without a request" },
+  { STAT_CACHE_REVALIDATED, "cache_revalidated", "URLs whose stored copy the server confirmed "
+    "(304 Not Modified)" },
+  { STAT_CACHE_STALE, "cache_stale", "URLs answered with a stale stored copy because the fetch "
+    "failed (or offline)" },
+  { STAT_CACHE_MISSES, "cache_misses", "URLs the cache could not answer, fetched (and stored if "
+    "allowed)" },
+  { STAT_CACHE_BYTES_SAVED, "cache_bytes_saved", "body bytes the cache gave instead of the "
+    "network" },
 };
-static const char *const azStatDoc[STAT_COUNT] = {
-  "URLs answered (a response or an error)",
-  "rows returned",
-  "records returned",
-  "HTTP requests sent, retries included",
-  "requests that were retries",
-  "response body bytes received",
-  "URLs that gave an error (the errors_* below by kind)",
-  "an HTTP status of 400 or more (or below 200)",
-  "timeout_ms or connect_timeout_ms ran out",
-  "connection, DNS, TLS, protocol or redirect failure",
-  "the body was over max_bytes",
-  "the body was not JSON, did not fit record_path, or named a next page that cannot be followed",
-  "deadline_ms ran out",
-  "milliseconds new requests waited for the rate limit",
-  "milliseconds since the scan started",
-  "values that had no column and went to _extra",
-  "values that did not fit their column's type",
-  "1 if the scan was stopped by sqlite3_interrupt or a time limit",
-  ("transfers allowed in flight at once: concurrency, unless max_concurrency or the "
-   "open-file limit capped it"),
-  "URLs answered from the cache without a request",
-  "URLs whose stored copy the server confirmed (304 Not Modified)",
-  "URLs answered with a stale stored copy because the fetch failed (or offline)",
-  "URLs the cache could not answer, fetched (and stored if allowed)",
-  "body bytes the cache gave instead of the network",
-};
+_Static_assert(ArraySize(aStatInfo)==STAT_COUNT, "a STAT_* without its row in aStatInfo");
 
 /**************************************************************************
 ** The process-wide list of Conns, so that a second load finds its Conn.
@@ -118,7 +123,13 @@ void conn_ref(Conn *p){
   pthread_mutex_unlock(&connMutex);
 }
 
-static void conn_caches_close(Conn *p);
+static void conn_caches_close(Conn *p){
+  while( p->pStores ){
+    CacheStore *s = p->pStores;
+    p->pStores = s->pNext;
+    cachestore_close(s);
+  }
+}
 
 /* The destructor of every registration (and of conn_attach's reference). */
 void conn_release(void *pArg){
@@ -145,14 +156,6 @@ void conn_release(void *pArg){
 ** Caches: opened when a query first names one, kept while the connection
 ** is open (a ":memory:" cache lives exactly that long).
 */
-static void conn_caches_close(Conn *p){
-  while( p->pStores ){
-    CacheStore *s = p->pStores;
-    p->pStores = s->pNext;
-    cachestore_close(s);
-  }
-}
-
 /* The store of zName this connection has open, or NULL. */
 static CacheStore *conn_store_find(Conn *p, const char *zName){
   CacheStore *s;
@@ -766,9 +769,10 @@ static int statsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   StatsCursor *c = (StatsCursor*)cur;
   Conn *p = ((StatsTable*)cur->pVtab)->pConn;
   assert( c->i>=0 && c->i<STAT_COUNT );
-  if( i==0 ) sqlite3_result_text(ctx, azStatName[c->i], -1, SQLITE_STATIC);
+  assert( aStatInfo[c->i].eStat==c->i );
+  if( i==0 ) sqlite3_result_text(ctx, aStatInfo[c->i].zName, -1, SQLITE_STATIC);
   if( i==1 ) sqlite3_result_int64(ctx, p->aStat[c->i]);
-  if( i==2 ) sqlite3_result_text(ctx, azStatDoc[c->i], -1, SQLITE_STATIC);
+  if( i==2 ) sqlite3_result_text(ctx, aStatInfo[c->i].zAbout, -1, SQLITE_STATIC);
   return SQLITE_OK;
 }
 static int statsRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
@@ -864,7 +868,9 @@ static int knobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
         for(j=0; j<k->iDefault; j++) s += strcspn(s, " ") + 1;
         sqlite3_result_text(ctx, s, (int)strcspn(s, " "), SQLITE_TRANSIENT);
       }else if( k->eKind==KNOB_INT ){
-        sqlite3_result_text(ctx, sqlite3_mprintf("%lld", k->iDefault), -1, sqlite3_free);
+        char *z = sqlite3_mprintf("%lld", k->iDefault);   /* NULL: out of memory */
+        if( z==0 ){ sqlite3_result_error_nomem(ctx); break; }
+        sqlite3_result_text(ctx, z, -1, sqlite3_free);
       }
       break;
     default: sqlite3_result_text(ctx, k->zAbout, -1, SQLITE_STATIC); break;

@@ -117,6 +117,49 @@ static int names_copy(char **az, int n, char ***paz){
   return SQLITE_OK;
 }
 
+/* A KNOB_SPECIAL setting into n, by its knob's eSpecial (profiles and
+** defaults are conn.c's: it reads them before it calls guard_set). */
+static int guard_set_special(Guard *n, const Knob *pKnob, const cJSON *v, char **pzErr){
+  char **az = 0;
+  int nAz = 0, iBad, rc;
+  switch( pKnob->eSpecial ){
+    case KS_ALLOW_HOSTS:
+      rc = names_read(v, 1, "an array of host names, or null", &az, &nAz, pzErr);
+      if( rc ) return rc;
+      for(iBad=0; iBad<nAz && guard_host_entry_error(az[iBad])==0; iBad++){}
+      if( iBad<nAz ){
+        *pzErr = sqlite3_mprintf("api_fetch_config: allow_hosts entry \"%s\": %s "
+            "(entries are host, host:port or host:*)", az[iBad], guard_host_entry_error(az[iBad]));
+        strlist_free(az, nAz);
+        return SQLITE_ERROR;
+      }
+      /* null: no list (NULL); []: a list that allows nothing. */
+      strlist_free(n->azAllowHost, n->nAllowHost);
+      n->azAllowHost = az;
+      n->nAllowHost = nAz;
+      return SQLITE_OK;
+    case KS_ALLOW_ENV:
+      rc = names_read(v, 0, "an array of variable names, or null", &az, &nAz, pzErr);
+      if( rc ) return rc;
+      strlist_free(n->azAllowEnv, n->nAllowEnv);
+      n->azAllowEnv = az;
+      n->nAllowEnv = nAz;
+      return SQLITE_OK;
+    case KS_CA_FILE:
+      sqlite3_free(n->zCaFile);
+      n->zCaFile = 0;
+      if( cJSON_IsNull(v) ) return SQLITE_OK;
+      if( !cJSON_IsString(v) || v->valuestring[0]==0 ){
+        return bad(pzErr, pKnob->zName, "the path of a file of CA certificates, or null");
+      }
+      n->zCaFile = sqlite3_mprintf("%s", v->valuestring);
+      return n->zCaFile ? SQLITE_OK : SQLITE_NOMEM;
+    default:
+      assert( pKnob->eSpecial==KS_PROFILES || pKnob->eSpecial==KS_DEFAULTS );
+      return SQLITE_OK;
+  }
+}
+
 int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
   const cJSON *v;
   Guard n = *g;                   /* the new settings: g's, deep-copied below */
@@ -146,47 +189,9 @@ int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
       rc = *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
       break;
     }
-    if( pKnob->eKind!=KNOB_SPECIAL ){
-      rc = knob_set_json(&n, pKnob, v, "api_fetch_config:", pzErr);
-      if( rc ) break;
-    }else if( strcmp(k, "allow_hosts")==0 ){
-      char **az = 0;
-      int nAz = 0, iBad;
-      rc = names_read(v, 1, "an array of host names, or null", &az, &nAz, pzErr);
-      if( rc ) break;
-      for(iBad=0; iBad<nAz && guard_host_entry_error(az[iBad])==0; iBad++){}
-      if( iBad<nAz ){
-        *pzErr = sqlite3_mprintf("api_fetch_config: allow_hosts entry \"%s\": %s "
-            "(entries are host, host:port or host:*)", az[iBad], guard_host_entry_error(az[iBad]));
-        strlist_free(az, nAz);
-        rc = SQLITE_ERROR;
-        break;
-      }
-      /* null: no list (NULL); []: a list that allows nothing. */
-      strlist_free(n.azAllowHost, n.nAllowHost);
-      n.azAllowHost = az;
-      n.nAllowHost = nAz;
-    }else if( strcmp(k, "allow_env")==0 ){
-      char **az = 0;
-      int nAz = 0;
-      rc = names_read(v, 0, "an array of variable names, or null", &az, &nAz, pzErr);
-      if( rc ) break;
-      strlist_free(n.azAllowEnv, n.nAllowEnv);
-      n.azAllowEnv = az;
-      n.nAllowEnv = nAz;
-    }else if( strcmp(k, "ca_file")==0 ){
-      sqlite3_free(n.zCaFile);
-      n.zCaFile = 0;
-      if( cJSON_IsNull(v) ) continue;
-      if( !cJSON_IsString(v) || v->valuestring[0]==0 ){
-        rc = bad(pzErr, k, "the path of a file of CA certificates, or null");
-        break;
-      }
-      n.zCaFile = sqlite3_mprintf("%s", v->valuestring);
-      if( n.zCaFile==0 ){ rc = SQLITE_NOMEM; break; }
-    }else{
-      assert( strcmp(k, "profiles")==0 || strcmp(k, "defaults")==0 );   /* conn.c's */
-    }
+    rc = pKnob->eKind==KNOB_SPECIAL ? guard_set_special(&n, pKnob, v, pzErr)
+                                    : knob_set_json(&n, pKnob, v, "api_fetch_config:", pzErr);
+    if( rc ) break;
   }
   if( rc ){
     guard_clear(&n);

@@ -2,8 +2,8 @@
 ** httpcache.c - what RFC 9111 (HTTP Caching) decides about one response,
 ** as pure functions with no I/O: what its header fields say about caching,
 ** whether it may be stored, how long it stays fresh, how old it is now,
-** and whether it may stand in for an error.  The cache store and the
-** engine (issue 13) ask these; tests/unit.c calls them directly.
+** and whether it may stand in for an error.  The cache's flow in the
+** engine (cacheflow.c) asks these; tests/unit.c calls them directly.
 **
 **   CacheInfo ci;
 **   cacheinfo_parse(&ci, "max-age=60, must-revalidate", 0,

@@ -354,6 +354,18 @@ static const struct { const char *zName; int eType, eConv; } aDeclType[] = {
   { "ANY",       TYPE_NONE,    CONV_NATURAL },
 };
 
+/* "INTEGER, INT, ..., ANY": the words of aDeclType for an error message,
+** so that a new row is named there too (sqlite3_malloc'd, NULL for out of
+** memory). */
+static char *decl_type_list(void){
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  int k;
+  for(k=0; k<ArraySize(aDeclType); k++){
+    sqlite3_str_appendf(pStr, "%s%s", k ? ", " : "", aDeclType[k].zName);
+  }
+  return sqlite3_str_finish(pStr);
+}
+
 /* columns='id INTEGER, "full name" TEXT, created TIMESTAMP, raw'. */
 int schema_declare(Schema *s, const char *z, const TypeRules *r, char **pzErr){
   size_t i = 0, n = strlen(z);
@@ -434,10 +446,11 @@ int schema_declare(Schema *s, const char *z, const TypeRules *r, char **pzErr){
       }
     }
     if( !bFound ){
-      *pzErr = sqlite3_mprintf(
-          "api_fetch: columns: unknown type \"%s\" for column \"%s\" (known: "
-          "INTEGER, INT, BOOLEAN, REAL, FLOAT, DOUBLE, TEXT, JSON, TIMESTAMP, ANY, "
-          "or none)", zType, s->aCol[iCol].zName);
+      char *zKnown = decl_type_list();
+      if( zKnown==0 ) return SQLITE_NOMEM;
+      *pzErr = sqlite3_mprintf("api_fetch: columns: unknown type \"%s\" for column \"%s\" "
+                               "(known: %s, or none)", zType, s->aCol[iCol].zName, zKnown);
+      sqlite3_free(zKnown);
       return SQLITE_ERROR;
     }
     if( i<n ) i++;     /* the comma */

@@ -1,6 +1,7 @@
 /*
 ** json.c - a strict, non-recursive JSON scanner for response bodies and
-** url_list, and the records a response yields.
+** url_list: validation, then spans of the text (flatten.c finds a
+** response's records with them).
 **
 ** apifetch never builds a tree of a response.  json_validate() checks the
 ** whole body once (RFC 8259 grammar, well-formed UTF-8, bounded nesting)
@@ -9,9 +10,16 @@
 ** the `data` column is the server's own bytes, so numbers keep every digit
 ** (9007199254740993 stays 9007199254740993, which no double can hold).
 **
-** Used from SQL as the `data` column of:
+**   JsonSpan root, v;  size_t pos = 0;
+**   if( json_validate(z, n, APIFETCH_JSON_MAX_DEPTH, &err)==SQLITE_OK ){
+**     root = json_root(z, n);
+**     while( json_array_next(root, &pos, &v) ){ ... v.z[0..v.n) ... }
+**   }
+**
+** Seen from SQL as the `data` column of:
 **   SELECT data FROM api_fetch('["http://127.0.0.1:8080/array?n=3"]');
 */
+#include <assert.h>
 #include <string.h>
 #include "apifetch.h"
 
@@ -270,7 +278,9 @@ static size_t string_end(const char *z, size_t n, size_t i){
 /* Skip the (validated) value starting at z[i]; return the index after it. */
 size_t json_skip_value(const char *z, size_t n, size_t i){
   size_t depth = 0;
-  char c = z[i];
+  char c;
+  assert( i<n );                  /* a value starts here: validated text */
+  c = z[i];
   if( c=='"' ) return string_end(z, n, i+1) + 1;
   if( c!='{' && c!='[' ){
     while( i<n && !is_ws(z[i]) && z[i]!=',' && z[i]!=']' && z[i]!='}' ) i++;
@@ -314,6 +324,7 @@ char json_type(JsonSpan v){
 
 int json_array_next(JsonSpan arr, size_t *pPos, JsonSpan *pElem){
   size_t i = *pPos==0 ? 1 : *pPos, e;
+  assert( arr.n>=2 && arr.z[0]=='[' && arr.z[arr.n-1]==']' );
   i = json_skip_ws(arr.z, arr.n, i);
   if( i<arr.n && arr.z[i]==',' ) i = json_skip_ws(arr.z, arr.n, i+1);
   if( i>=arr.n || arr.z[i]==']' ){ *pPos = arr.n; return 0; }
@@ -326,13 +337,16 @@ int json_array_next(JsonSpan arr, size_t *pPos, JsonSpan *pElem){
 
 int json_object_next(JsonSpan obj, size_t *pPos, JsonSpan *pKey, JsonSpan *pVal){
   size_t i = *pPos==0 ? 1 : *pPos, e;
+  assert( obj.n>=2 && obj.z[0]=='{' && obj.z[obj.n-1]=='}' );
   i = json_skip_ws(obj.z, obj.n, i);
   if( i<obj.n && obj.z[i]==',' ) i = json_skip_ws(obj.z, obj.n, i+1);
   if( i>=obj.n || obj.z[i]=='}' ){ *pPos = obj.n; return 0; }
   e = json_skip_value(obj.z, obj.n, i);
+  assert( obj.z[i]=='"' );                 /* a member's name is a string */
   pKey->z = obj.z+i;
   pKey->n = e-i;
   i = json_skip_ws(obj.z, obj.n, e);
+  assert( i<obj.n && obj.z[i]==':' );
   i = json_skip_ws(obj.z, obj.n, i+1);     /* past ':' */
   e = json_skip_value(obj.z, obj.n, i);
   pVal->z = obj.z+i;
@@ -346,7 +360,9 @@ int json_object_next(JsonSpan obj, size_t *pPos, JsonSpan *pKey, JsonSpan *pVal)
 static int decode_escape(const char *s, size_t n, size_t *pi, char *aOut){
   size_t i = *pi;
   unsigned cp;
-  char c = s[i+1];
+  char c;
+  assert( i+1<n && s[i]=='\\' );   /* validated: an escape is complete */
+  c = s[i+1];
   switch( c ){
     case 'b': aOut[0] = '\b'; *pi = i+2; return 1;
     case 'f': aOut[0] = '\f'; *pi = i+2; return 1;
@@ -391,6 +407,7 @@ static int decode_escape(const char *s, size_t n, size_t *pi, char *aOut){
 int json_string_eq(JsonSpan str, const char *zKey, size_t nKey){
   const char *s = str.z + 1;
   size_t n = str.n - 2, i = 0, k = 0;
+  assert( str.n>=2 && str.z[0]=='"' && str.z[str.n-1]=='"' );
   if( memchr(s, '\\', n)==0 ) return n==nKey && memcmp(s, zKey, n)==0;
   while( i<n ){
     if( s[i]=='\\' ){
@@ -409,6 +426,7 @@ int json_string_eq(JsonSpan str, const char *zKey, size_t nKey){
 size_t json_string_decode_into(JsonSpan str, char *zOut){
   const char *s = str.z + 1;
   size_t n = str.n - 2, i = 0, k = 0;
+  assert( str.n>=2 && str.z[0]=='"' && str.z[str.n-1]=='"' );
   if( memchr(s, '\\', n)==0 ){
     memcpy(zOut, s, n);
     return n;
@@ -437,6 +455,7 @@ char *json_string_decode(JsonSpan str, int *pbNul){
   const char *s = str.z + 1;
   size_t n = str.n - 2, i = 0, k = 0;
   char *zOut = sqlite3_malloc64(n+1);   /* decoding never grows the text */
+  assert( str.n>=2 && str.z[0]=='"' && str.z[str.n-1]=='"' );
   *pbNul = 0;
   if( zOut==0 ) return 0;
   while( i<n ){

@@ -283,9 +283,10 @@ int options_parse_headers(Options *pOpt, const cJSON *v,
 
 /* headers: given after a profile's, these come first, so they win (a
 ** request sends the first of two headers with one name). */
-static int set_headers(Options *p, const cJSON *v, char **pzErr){
+static int set_headers(Options *p, const Knob *pKnob, const cJSON *v, char **pzErr){
   char **az = 0, **azAll;
   int n = 0, rc = options_parse_headers(p, v, "option", &az, &n, pzErr), k;
+  (void)pKnob;
   if( rc ) return rc;
   azAll = sqlite3_realloc64(az, sizeof(char*)*(size_t)(n + p->nHeader + 1));
   if( azAll==0 ){ strlist_free(az, n); return SQLITE_NOMEM; }
@@ -297,8 +298,10 @@ static int set_headers(Options *p, const cJSON *v, char **pzErr){
 }
 
 /* bearer and basic: secrets, maybe from the environment. */
-static int set_credential(Options *p, const char *zKey, const cJSON *v, char **pz,
-                          char **pzErr){
+static int set_credential(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  const char *zKey = k->zName;
+  char **pz = (char**)((char*)p + k->iOffset);     /* zBearer or zBasic */
+  assert( k->nSize==sizeof(char*) );
   if( !cJSON_IsString(v) ){
     *pzErr = sqlite3_mprintf("api_fetch: option %s must be a string, got %s", zKey,
                              knob_json_kind(v));
@@ -321,7 +324,8 @@ static int set_credential(Options *p, const char *zKey, const cJSON *v, char **p
 }
 
 /* query: parameters added to every URL, a call's replacing its profile's. */
-static int set_query(Options *p, const cJSON *v, char **pzErr){
+static int set_query(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  (void)k;
   const cJSON *q;
   if( !cJSON_IsObject(v) ){
     *pzErr = sqlite3_mprintf("api_fetch: option query must be an object of parameters");
@@ -386,7 +390,8 @@ static int set_query(Options *p, const cJSON *v, char **pzErr){
 }
 
 /* profile: its options first (options_parse puts it first), then the rest. */
-static int set_profile(Options *p, const cJSON *v, char **pzErr){
+static int set_profile(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  (void)k;
   const char *zJson;
   int rc;
   if( !cJSON_IsString(v) ){
@@ -424,9 +429,10 @@ static int set_profile(Options *p, const cJSON *v, char **pzErr){
 
 /* paginate: an object of knobs (KF_PAGINATE); it replaces a profile's
 ** whole, and null turns the profile's off. */
-static int set_paginate(Options *p, const cJSON *v, char **pzErr){
+static int set_paginate(Options *p, const Knob *pKnob, const cJSON *v, char **pzErr){
   const cJSON *e;
   int rc = SQLITE_OK;
+  (void)pKnob;
   paginate_clear(&p->paginate);
   knob_defaults(p, KF_PAGINATE);
   if( cJSON_IsNull(v) ) return SQLITE_OK;
@@ -448,6 +454,7 @@ static int set_paginate(Options *p, const cJSON *v, char **pzErr){
       return SQLITE_ERROR;
     }
     if( k->eKind==KNOB_SPECIAL ){                 /* "type": a row of paginate.c */
+      assert( k->eSpecial==KS_PAGE_TYPE );
       p->paginate.pKind = cJSON_IsString(e) ? paginate_kind(e->valuestring) : 0;
       if( p->paginate.pKind==0 ){
         *pzErr = sqlite3_mprintf("api_fetch: paginate type must be %s", k->zType);
@@ -463,7 +470,8 @@ static int set_paginate(Options *p, const cJSON *v, char **pzErr){
 
 /* cache: a file name, ":memory:", or null for none (over a profile's or
 ** the host's default). */
-static int set_cache(Options *p, const cJSON *v, char **pzErr){
+static int set_cache(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  (void)k;
   sqlite3_free(p->zCache);
   p->zCache = 0;
   if( cJSON_IsNull(v) ) return SQLITE_OK;
@@ -477,44 +485,58 @@ static int set_cache(Options *p, const cJSON *v, char **pzErr){
   return p->zCache ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-static int set_special(Options *p, const Knob *k, const cJSON *v, char **pzErr){
-  const char *zKey = k->zName;
-  int rc;
-  if( strcmp(zKey, "headers")==0 ) return set_headers(p, v, pzErr);
-  if( strcmp(zKey, "bearer")==0 ) return set_credential(p, zKey, v, &p->zBearer, pzErr);
-  if( strcmp(zKey, "basic")==0 ) return set_credential(p, zKey, v, &p->zBasic, pzErr);
-  if( strcmp(zKey, "query")==0 ) return set_query(p, v, pzErr);
-  if( strcmp(zKey, "profile")==0 ) return set_profile(p, v, pzErr);
-  if( strcmp(zKey, "paginate")==0 ) return set_paginate(p, v, pzErr);
-  if( strcmp(zKey, "cache")==0 ) return set_cache(p, v, pzErr);
-  if( !cJSON_IsString(v) ){                      /* user_agent, base_url */
-    *pzErr = sqlite3_mprintf("api_fetch: option %s must be a string, got %s", zKey,
+/* user_agent: sent as it is, so no line break may smuggle in a header. */
+static int set_user_agent(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  if( !cJSON_IsString(v) ){
+    *pzErr = sqlite3_mprintf("api_fetch: option %s must be a string, got %s", k->zName,
                              knob_json_kind(v));
     return SQLITE_ERROR;
   }
-  if( strcmp(zKey, "user_agent")==0 ){
-    if( !header_ok("User-Agent", v->valuestring) ){
-      *pzErr = sqlite3_mprintf("api_fetch: option user_agent holds a line break");
-      return SQLITE_ERROR;
-    }
-    sqlite3_free(p->user_agent);
-    p->user_agent = sqlite3_mprintf("%s", v->valuestring);
-    return p->user_agent ? SQLITE_OK : SQLITE_NOMEM;
+  if( !header_ok("User-Agent", v->valuestring) ){
+    *pzErr = sqlite3_mprintf("api_fetch: option user_agent holds a line break");
+    return SQLITE_ERROR;
   }
-  assert( strcmp(zKey, "base_url")==0 );
-  {
-    char *zWhy = 0;
-    rc = url_check(v->valuestring, &zWhy);
-    if( rc==SQLITE_ERROR ){
-      *pzErr = sqlite3_mprintf("api_fetch: option base_url: %s", zWhy);
-      sqlite3_free(zWhy);
-    }
-    if( rc ) return rc;
-    sqlite3_free(p->zBaseUrl);
-    p->zBaseUrl = sqlite3_mprintf("%s", v->valuestring);
-    return p->zBaseUrl ? SQLITE_OK : SQLITE_NOMEM;
-  }
+  sqlite3_free(p->user_agent);
+  p->user_agent = sqlite3_mprintf("%s", v->valuestring);
+  return p->user_agent ? SQLITE_OK : SQLITE_NOMEM;
 }
+
+/* base_url: checked as a URL now, so that a relative one fails here and
+** not at each request. */
+static int set_base_url(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  char *zWhy = 0;
+  int rc;
+  if( !cJSON_IsString(v) ){
+    *pzErr = sqlite3_mprintf("api_fetch: option %s must be a string, got %s", k->zName,
+                             knob_json_kind(v));
+    return SQLITE_ERROR;
+  }
+  rc = url_check(v->valuestring, &zWhy);
+  if( rc==SQLITE_ERROR ){
+    *pzErr = sqlite3_mprintf("api_fetch: option base_url: %s", zWhy);
+    sqlite3_free(zWhy);
+  }
+  if( rc ) return rc;
+  sqlite3_free(p->zBaseUrl);
+  p->zBaseUrl = sqlite3_mprintf("%s", v->valuestring);
+  return p->zBaseUrl ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* The readers of the KNOB_SPECIAL options, by their knob's eSpecial: a new
+** special option is a KS_* value, its knob's row, and a row here. */
+static int (*const aSetSpecial[KS_PAGE_TYPE])(Options*, const Knob*, const cJSON*, char**) = {
+  [KS_USER_AGENT] = set_user_agent,
+  [KS_CACHE]      = set_cache,
+  [KS_HEADERS]    = set_headers,
+  [KS_PAGINATE]   = set_paginate,
+  [KS_BEARER]     = set_credential,
+  [KS_BASIC]      = set_credential,
+  [KS_BASE_URL]   = set_base_url,
+  [KS_QUERY]      = set_query,
+  [KS_PROFILE]    = set_profile,
+};
+/* The options' values come first in the KS_* enum, up to KS_PAGE_TYPE. */
+_Static_assert(ArraySize(aSetSpecial)==KS_PROFILE+1, "KS_* options and aSetSpecial differ");
 
 /* One member of an options object. */
 static int set_option(Options *p, const cJSON *v, char **pzErr){
@@ -525,7 +547,11 @@ static int set_option(Options *p, const cJSON *v, char **pzErr){
     sqlite3_free(z);
     return *pzErr ? SQLITE_NOTFOUND : SQLITE_NOMEM;
   }
-  if( k->eKind==KNOB_SPECIAL ) return set_special(p, k, v, pzErr);
+  if( k->eKind==KNOB_SPECIAL ){
+    assert( k->eSpecial>KS_NONE && k->eSpecial<ArraySize(aSetSpecial) );
+    assert( aSetSpecial[k->eSpecial]!=0 );
+    return aSetSpecial[k->eSpecial](p, k, v, pzErr);
+  }
   return knob_set_json(p, k, v, "api_fetch: option", pzErr);
 }
 

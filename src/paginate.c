@@ -374,8 +374,16 @@ static const char *next_url_check(const Paginate *p){
   return p->next.az ? 0 : "paginate type \"next\" needs next_path";
 }
 
-/* name, query parameter, first page, step (0: per_page), header read,
-** check, next page of a chain (NULL: numbered) */
+/* One row per kind (struct PageKind in apifetch.h), its columns:
+**
+**  ,-- zName: the "type" users write
+**  |         ,-- zParam: the default query parameter
+**  |         |       ,-- iStart: the first page or offset
+**  |         |       |  ,-- iStep: 1 a page, 0 per_page a page
+**  |         |       |  |  ,-- zHeader: a header it always reads
+**  |         |       |  |  |         ,-- xCheck: what it lacks, or 0
+**  |         |       |  |  |         |               ,-- xNext: a chain's next page; 0: numbered
+**  |         |       |  |  |         |               | */
 static const PageKind aPageKind[] = {
   { "page",   "page",   1, 1, 0,      numbered_check, 0 },
   { "offset", "offset", 0, 0, 0,      numbered_check, 0 },

@@ -342,6 +342,9 @@ struct Case {
 };
 
 static const Case aCase[] = {
+  { "options_table", 0, {       /* defaults that api_fetch_options formats */
+    "SELECT name, applies, type, \"default\" FROM api_fetch_options",
+  }, NO_SETUP },
   { "fn_basic", 0, {
     "SELECT api_fetch_version()",
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\", \"$B/array?n=3\"]', 1)" FN_ORDER,
