@@ -17,12 +17,19 @@ prepare_connection runs for each one, so every connection gets the same
 limits, profiles and defaults.  defaults are the options every query starts
 from: a cache named there is the one cache SQL may use (the connections are
 locked), shared by every pooled connection when it is a file, and also used
-by wide tables stored in the database files.  SQL load_extension() is
+by wide tables stored in the database files.  With no cache named there,
+the plugin names one of its own (own_cache): a page view reads a stored wide
+table dozens of times, and each read would fetch every URL again.  SQL load_extension() is
 switched off again on every connection, also when Datasette's
 --load-extension switched it on.
 """
+import atexit
 import json
+import os
+import shutil
 import sqlite3
+import tempfile
+import threading
 
 import apifetch
 import click
@@ -43,6 +50,31 @@ DEFAULTS = {
 # The other settings api_fetch_config takes, passed through as given.
 PASSED = {"disabled", "ca_file", "defaults"}
 UNSAFE_ANY_HOST = "UNSAFE_allow_any_host"
+# The policy of the plugin's own cache, when the configuration's defaults
+# name no cache: long enough that the many reads of one page view (the count,
+# the rows, a few per column for facet suggestions) fetch each URL once, short
+# enough that the next page view, a few seconds later, asks the API again.
+OWN_CACHE_POLICY = {"cache_mode": "ttl", "cache_ttl_ms": 10000}
+
+_own_cache = None
+_own_cache_lock = threading.Lock()
+
+
+def own_cache():
+    """The path of the plugin's own cache file, one per process so that every
+    pooled connection shares it.  It lives in a folder of its own made by
+    mkdtemp (mode 0700: other users of the machine cannot read the responses)
+    and removed when the process exits.  The guard still applies to it as to
+    any cache (docs/security.md, "The cache's place in this"): a hit is only
+    what the connection's allow_hosts and block_private allow now, and the key
+    holds the credentials sent."""
+    global _own_cache
+    with _own_cache_lock:
+        if _own_cache is None:
+            folder = tempfile.mkdtemp(prefix="datasette-apifetch-")
+            atexit.register(shutil.rmtree, folder, True)
+            _own_cache = os.path.join(folder, "cache.db")
+        return _own_cache
 
 
 def settings_from(plugin_config):
@@ -80,6 +112,11 @@ def settings_from(plugin_config):
         raise ValueError(f"{PLUGIN}: defaults must be an object of options (a cache, say: "
                          '{"cache": "/var/cache/datasette/apifetch.db", "cache_mode": "ttl"})')
     config = {**DEFAULTS, **given}
+    # A cache bounds what a page view costs; "cache": null in the defaults
+    # goes without one, by name.
+    defaults = config.get("defaults", {})
+    if "cache" not in defaults:
+        config["defaults"] = {"cache": own_cache(), **OWN_CACHE_POLICY, **defaults}
     if unsafe_any_host:
         config["allow_hosts"] = None
     config["lock"] = True
