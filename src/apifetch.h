@@ -403,6 +403,9 @@ struct Response {
   int eCache;                    /* CACHE_*: NONE without a cache */
   Response *pNext;               /* Next in the engine's done queue */
 };
+/* A Response to q, which it takes (q left empty; also when NULL: out of
+** memory); its other fields zero. */
+Response *response_new(Request *q);
 void response_free(Response *p);
 /* The URL r came from: zFinalUrl, or req.zUrl when there was no redirect. */
 const char *response_url(const Response *r);
@@ -1071,6 +1074,8 @@ struct RequestSource {
 };
 #define APIFETCH_CANCEL_CHECK_MS 100
 
+/* A slot's states; engine.c's slot_state() is the only writer of
+** Transfer.state and says which moves there are. */
 enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
 
 typedef struct Transfer Transfer;
@@ -1082,6 +1087,7 @@ struct Transfer {
   int nAttempt;             /* Attempts started for req */
   sqlite3_int64 tFirst;     /* When the first attempt started, ms */
   sqlite3_int64 tDue;       /* T_WAITING: when to try again, ms */
+  int iHeap;                /* T_WAITING: its index in Engine.apHeap */
   char *pBody;              /* Response body so far */
   size_t nBody;             /* Bytes in pBody */
   size_t nAlloc;            /* Bytes allocated for pBody */
@@ -1144,6 +1150,9 @@ struct Engine {
   char *zFail;              /* Why the statement fails, set deep in a callee */
   Cached *pPendCached;      /* pending's stored response, if any (owned) */
   unsigned char aPendKey[CACHE_KEY_SIZE];   /* pending's key, with a cache */
+#ifdef APIFETCH_DEBUG
+  int bTrace;               /* APIFETCH_TRACE is set: slot moves to stderr */
+#endif
 };
 
 
