@@ -40,6 +40,16 @@
 **   scalar.c     pure: JSON numbers and RFC 3339 timestamps, locale-free
 **   json.c       a strict, non-recursive JSON scanner
 **   util.c       leaf helpers: buffers, string lists, paths, URLs, clock
+**
+** What functions return, one convention, SQLite's own.  A function that can
+** fail returns a SQLite result code: SQLITE_OK, or the error (SQLITE_NOMEM
+** for want of memory, else SQLITE_ERROR and the like with the message in
+** its pzErr).  An iterator returns SQLITE_ROW with an item and SQLITE_DONE
+** at the end.  What a call finds or decides comes back through an
+** out-parameter, never in the code: no function returns 1 for "yes" where
+** 1 is also SQLITE_ERROR.  A predicate that cannot fail returns 0 or 1; a
+** function that makes a value returns it, NULL for out of memory.  Where an
+** older function still differs, its comment says so.
 */
 #ifndef APIFETCH_H
 #define APIFETCH_H
