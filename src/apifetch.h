@@ -40,6 +40,16 @@
 **   scalar.c     pure: JSON numbers and RFC 3339 timestamps, locale-free
 **   json.c       a strict, non-recursive JSON scanner
 **   util.c       leaf helpers: buffers, string lists, paths, URLs, clock
+**
+** What functions return, one convention, SQLite's own.  A function that can
+** fail returns a SQLite result code: SQLITE_OK, or the error (SQLITE_NOMEM
+** for want of memory, else SQLITE_ERROR and the like with the message in
+** its pzErr).  An iterator returns SQLITE_ROW with an item and SQLITE_DONE
+** at the end.  What a call finds or decides comes back through an
+** out-parameter, never in the code: no function returns 1 for "yes" where
+** 1 is also SQLITE_ERROR.  A predicate that cannot fail returns 0 or 1; a
+** function that makes a value returns it, NULL for out of memory.  Where an
+** older function still differs, its comment says so.
 */
 #ifndef APIFETCH_H
 #define APIFETCH_H
@@ -403,6 +413,9 @@ struct Response {
   int eCache;                    /* CACHE_*: NONE without a cache */
   Response *pNext;               /* Next in the engine's done queue */
 };
+/* A Response to q, which it takes (q left empty; also when NULL: out of
+** memory); its other fields zero. */
+Response *response_new(Request *q);
 void response_free(Response *p);
 /* The URL r came from: zFinalUrl, or req.zUrl when there was no redirect. */
 const char *response_url(const Response *r);
@@ -1084,6 +1097,8 @@ struct RequestSource {
 };
 #define APIFETCH_CANCEL_CHECK_MS 100
 
+/* A slot's states; engine.c's slot_state() is the only writer of
+** Transfer.state and says which moves there are. */
 enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
 
 typedef struct Transfer Transfer;
@@ -1095,6 +1110,7 @@ struct Transfer {
   int nAttempt;             /* Attempts started for req */
   sqlite3_int64 tFirst;     /* When the first attempt started, ms */
   sqlite3_int64 tDue;       /* T_WAITING: when to try again, ms */
+  int iHeap;                /* T_WAITING: its index in Engine.apHeap */
   char *pBody;              /* Response body so far */
   size_t nBody;             /* Bytes in pBody */
   size_t nAlloc;            /* Bytes allocated for pBody */
@@ -1157,6 +1173,9 @@ struct Engine {
   char *zFail;              /* Why the statement fails, set deep in a callee */
   Cached *pPendCached;      /* pending's stored response, if any (owned) */
   unsigned char aPendKey[CACHE_KEY_SIZE];   /* pending's key, with a cache */
+#ifdef APIFETCH_DEBUG
+  int bTrace;               /* APIFETCH_TRACE is set: slot moves to stderr */
+#endif
 };
 
 

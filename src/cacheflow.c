@@ -74,15 +74,9 @@ static void entry_free(Cached *c){
 /* A Response for request q made of stored entry c, whose body and
 ** content type it takes; NULL on out of memory (q is then freed). */
 static Response *response_from(Request *q, Cached *c, int eCache){
-  Response *r = sqlite3_malloc64(sizeof(*r));
+  Response *r = response_new(q);
   int i, bOom = 0;
-  if( r==0 ){
-    request_clear(q);
-    return 0;
-  }
-  memset(r, 0, sizeof(*r));
-  r->req = *q;
-  memset(q, 0, sizeof(*q));
+  if( r==0 ) return 0;
   r->status = c->status;
   r->eCache = eCache;
   r->zContentType = c->zContentType;
@@ -313,11 +307,11 @@ static char *header_block(CURL *h, const Options *o, const char *zOld, int *pbOo
 }
 
 /* Set c's tFreshUntil and tStaleUntil from its header lines: it was asked
-** for at tRequest and came at tResponse (unix ms).  Returns 1 if the
-** headers allow storing it (RFC 9111 section 3), 0 if not, or -1 on out of
-** memory. */
+** for at tRequest and came at tResponse (unix ms); *pbStorable to whether
+** the headers allow storing it (RFC 9111 section 3).  SQLITE_OK or
+** SQLITE_NOMEM. */
 static int entry_times(Engine *e, Cached *c, sqlite3_int64 tRequest,
-                       sqlite3_int64 tResponse, const char *zMethod){
+                       sqlite3_int64 tResponse, const char *zMethod, int *pbStorable){
   const Options *o = e->pOpt;
   static const char *const azName[] = { "cache-control", "expires", "date", "age",
       "last-modified", "etag", "vary", "pragma" };
@@ -328,7 +322,7 @@ static int entry_times(Engine *e, Cached *c, sqlite3_int64 tRequest,
   for(i=0; i<8; i++) az[i] = cached_header(c->zHeaders, azName[i], &bOom);
   if( !bOom ) cacheinfo_parse(&info, az[0], az[1], az[2], az[3], az[4], az[5], az[6], az[7]);
   for(i=0; i<8; i++) sqlite3_free(az[i]);
-  if( bOom ) return -1;
+  if( bOom ) return SQLITE_NOMEM;
   lifetime = cache_freshness_lifetime(&info, c->status, tResponse/1000, CACHE_HEURISTIC_CAP_S);
   age = cache_current_age(&info, tRequest/1000, tResponse/1000, tResponse/1000);
   c->tFreshUntil = tResponse + (lifetime>age ? (lifetime - age)*1000 : 0);
@@ -340,7 +334,8 @@ static int entry_times(Engine *e, Cached *c, sqlite3_int64 tRequest,
     c->tFreshUntil = tResponse + o->cacheTtlMs;
   }
   c->tStored = tResponse;
-  return cache_storable(zMethod, c->status, &info);
+  *pbStorable = cache_storable(zMethod, c->status, &info);
+  return SQLITE_OK;
 }
 
 /* When t's attempt was sent, on the wall clock. */
@@ -369,13 +364,16 @@ int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzEr
   Cached *c = t->pCached;
   sqlite3_int64 now = cache_now_ms();
   char *zBlock;
-  int bOom = 0, rc;
+  int bOom = 0, bStorable, rc;
   assert( c );
   zBlock = header_block(t->easy, e->pOpt, c->zHeaders ? c->zHeaders : "", &bOom);
   if( bOom ) return SQLITE_NOMEM;
   sqlite3_free(c->zHeaders);
   c->zHeaders = zBlock;
-  if( entry_times(e, c, attempt_sent(t, now), now, t->req.zMethod)<0 ) return SQLITE_NOMEM;
+  /* Only the times are wanted: the entry is freshened in place (RFC 9111
+  ** section 4.3.4), not stored anew. */
+  rc = entry_times(e, c, attempt_sent(t, now), now, t->req.zMethod, &bStorable);
+  if( rc ) return rc;
   /* Where this 304 came from: the entry's final URL is now the last hop's,
   ** or none if no redirect was followed this time (redacted as stored). */
   {
@@ -443,8 +441,8 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   }
   c.zHeaders = header_block(t->easy, o, 0, &bOom);
   if( bOom ) return SQLITE_NOMEM;
-  bStorable = entry_times(e, &c, attempt_sent(t, now), now, r->req.zMethod);
-  if( bStorable<0 ){ sqlite3_free(c.zHeaders); return SQLITE_NOMEM; }
+  rc = entry_times(e, &c, attempt_sent(t, now), now, r->req.zMethod, &bStorable);
+  if( rc ){ sqlite3_free(c.zHeaders); return rc; }
   /* ttl and refresh store whatever the headers say: the user chose them
   ** over the server's word. */
   if( !bStorable && o->eCacheMode==CM_HTTP ){

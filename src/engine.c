@@ -2,26 +2,39 @@
 ** engine.c - the fetch engine: turns a stream of Requests into a stream of
 ** Responses with libcurl's multi interface, on the caller's thread.
 **
-**   Engine *e = engine_new(&opts, &guard, source, &zErr);
-**   while( engine_next(e, &pResp, &zErr)==SQLITE_ROW ){ ...; response_free(pResp); }
+**   Engine *e = engine_new(pOpt, pGuard, pBudget, pCache, src, &zErr);
+**   while( (rc = engine_next(e, &pResp, &zErr))==SQLITE_ROW ){
+**     ...; response_free(pResp);
+**   }
 **   engine_free(e);    -- also cancels whatever is still in flight
+**
+** src is a RequestSource: the engine asks it for the next Request when a
+** slot is free, and whether the query has been stopped while it waits.
+** engine_next ends with SQLITE_DONE, SQLITE_INTERRUPT, or an error with
+** zErr set (a limit of the guard passed, out of memory).
 **
 ** It is a pull engine: it drives curl only from inside engine_next(), and
 ** only until one response is complete, so a cursor that stops early costs
 ** nothing more, and memory is bounded by the window (`concurrency`), not by
-** the number of URLs.
+** the number of URLs.  Each turn of its loop is curl's three beats:
+** start what may start and curl_multi_perform, drain curl_multi_info_read,
+** then wait in curl_multi_poll for as long as engine_wait_ms says.
 **
 ** The window is a fixed array of Transfer slots, one per unit of
-** concurrency, each with the easy handle of its current attempt (made anew
-** for each attempt: see transfer_setup).  A slot stays taken while its
-** request waits to be retried, as with asyncio.Semaphore + tenacity: that
-** bounds memory and keeps a struggling server from being handed more work.
-** One multi handle per engine holds the connection cache, so connections
-** are reused across requests and HTTP/2 streams are multiplexed where the
-** server offers it.
+** concurrency, each with the easy handle of its current request (made
+** anew for every attempt and redirect hop: see transfer_setup).  A slot
+** stays taken while its request waits to be retried, as with
+** asyncio.Semaphore + tenacity: that bounds memory and keeps a struggling
+** server from being handed more work.  A slot changes state only through
+** slot_state(), which moves it between the idle stack, curl and the retry
+** heap and checks the counts.  One multi handle per engine holds the
+** connection cache, so connections are reused across requests and HTTP/2
+** streams are multiplexed where the server offers it.
 **
 ** Per-call policy (retry or not, how long to wait, rate) is in policy.c.
 */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -34,47 +47,55 @@
 #include "apifetch.h"
 
 /**************************************************************************
-** The retry heap: T_WAITING slots ordered by tDue.
+** The retry heap: T_WAITING slots ordered by tDue.  Each slot knows its
+** place (iHeap), so that the deadline can take any slot off it, not only
+** the first.
 */
-static void heap_push(Engine *e, Transfer *t){
-  int i = e->nHeap++;
-  assert( e->nHeap<=e->nXfer && t->state==T_WAITING );
-  while( i>0 ){
-    int up = (i-1)/2;
-    if( e->apHeap[up]->tDue<=t->tDue ) break;
-    e->apHeap[i] = e->apHeap[up];
-    i = up;
-  }
+static void heap_set(Engine *e, int i, Transfer *t){
   e->apHeap[i] = t;
+  t->iHeap = i;
 }
 
-static Transfer *heap_pop(Engine *e){
-  Transfer *top;
-  Transfer *last;
-  int i = 0;
-  assert( e->nHeap>0 );
-  top = e->apHeap[0];
-  last = e->apHeap[--e->nHeap];
+/* Put t in the heap's hole at i, then up or down to where it belongs (up
+** for a push, down for what replaces a slot taken off). */
+static void heap_settle(Engine *e, int i, Transfer *t){
+  while( i>0 && e->apHeap[(i-1)/2]->tDue > t->tDue ){
+    heap_set(e, i, e->apHeap[(i-1)/2]);
+    i = (i-1)/2;
+  }
   for(;;){
     int c = 2*i+1;
     if( c>=e->nHeap ) break;
     if( c+1<e->nHeap && e->apHeap[c+1]->tDue<e->apHeap[c]->tDue ) c++;
-    if( last->tDue<=e->apHeap[c]->tDue ) break;
-    e->apHeap[i] = e->apHeap[c];
+    if( t->tDue<=e->apHeap[c]->tDue ) break;
+    heap_set(e, i, e->apHeap[c]);
     i = c;
   }
-  if( e->nHeap>0 ) e->apHeap[i] = last;
-  return top;
+  heap_set(e, i, t);
+}
+
+static void heap_push(Engine *e, Transfer *t){
+  assert( e->nHeap<e->nXfer );
+  heap_settle(e, e->nHeap++, t);
+}
+
+static void heap_remove(Engine *e, Transfer *t){
+  Transfer *last;
+  assert( e->nHeap>0 && t->iHeap<e->nHeap && e->apHeap[t->iHeap]==t );
+  last = e->apHeap[--e->nHeap];
+  if( last!=t ) heap_settle(e, t->iHeap, last);
 }
 
 /* Every slot is in exactly one place: the idle stack, in curl (running) or
 ** on the retry heap; and each response waiting to be read holds an idle
 ** slot's share of the window (engine_fill starts nothing while nDone takes
 ** every idle slot), which is what bounds memory by `concurrency`.  The
-** counts are checked on every call; the walk over the slots, linear in
-** the window, only in APIFETCH_DEBUG builds (SANITIZE=1, the fuzzers), as
-** SQLite keeps its costly checks for SQLITE_DEBUG. */
+** counts are checked on every move; the walk over the slots, linear in
+** the window, once a turn of engine_next and only in APIFETCH_DEBUG builds
+** (SANITIZE=1, the fuzzers), as SQLite keeps its costly checks for
+** SQLITE_DEBUG. */
 static void engine_check(const Engine *e){
+  assert( e->nIdle>=0 && e->nRunning>=0 && e->nHeap>=0 );
   assert( e->nIdle + e->nRunning + e->nHeap == e->nXfer );
   assert( e->nDone>=0 && e->nDone<=e->nIdle );
   assert( (e->pDone==0)==(e->nDone==0) );
@@ -88,16 +109,99 @@ static void engine_check(const Engine *e){
   }
   assert( nIdle==e->nIdle && nRunning==e->nRunning && nWaiting==e->nHeap );
   for(i=1; i<e->nHeap; i++) assert( e->apHeap[(i-1)/2]->tDue<=e->apHeap[i]->tDue );
+  for(i=0; i<e->nHeap; i++) assert( e->apHeap[i]->iHeap==i );
 #endif
   (void)e;
 }
 
 /**************************************************************************
+** A slot's state.  slot_state() is its only writer (as curl's mstate() is
+** a handle's), and moves the slot between the places engine_check counts,
+** so that the counts cannot drift from the states.  The moves:
+**
+**   IDLE    -> RUNNING   a new request starts (transfer_start)
+**   RUNNING -> RUNNING   the next hop of a redirect (redirect_follow)
+**   RUNNING -> WAITING   a retry, due at tDue (transfer_done)
+**   RUNNING -> IDLE      its response is made (slot_release)
+**   WAITING -> RUNNING   the retry starts (transfer_start)
+**   WAITING -> IDLE      the deadline passed first (engine_expire)
+**
+** RUNNING means its easy handle is in curl, or has just come out of it
+** while transfer_done decides where the slot goes.  A new request takes the
+** top of the idle stack.  In APIFETCH_DEBUG builds, with the environment
+** variable APIFETCH_TRACE set (to anything), each move is written to
+** stderr: a line "apifetch: slot N FROM -> TO (idle I, running R,
+** waiting W) url_index K".  Release builds have neither the line nor the
+** test of the variable.
+*/
+static const char *const azSlotState[] = { "IDLE", "RUNNING", "WAITING" };
+
+static void slot_state(Engine *e, Transfer *t, int eNew){
+  int eOld = t->state;
+  /* aMove[from][to]: the moves above, and no others. */
+  static const unsigned char aMove[3][3] = {
+    /*            IDLE RUNNING WAITING */
+    /* IDLE    */ { 0,    1,      0 },
+    /* RUNNING */ { 1,    1,      1 },
+    /* WAITING */ { 1,    1,      0 },
+  };
+  assert( eOld>=T_IDLE && eOld<=T_WAITING && eNew>=T_IDLE && eNew<=T_WAITING );
+  assert( aMove[eOld][eNew] );
+  (void)aMove;
+  if( eOld!=eNew ){
+    switch( eOld ){
+      case T_IDLE:
+        assert( e->nIdle>e->nDone && e->apIdle[e->nIdle-1]==t );
+        e->nIdle--;
+        break;
+      case T_RUNNING: e->nRunning--; break;
+      default:        heap_remove(e, t); break;
+    }
+    t->state = eNew;
+    switch( eNew ){
+      case T_IDLE:    e->apIdle[e->nIdle++] = t; break;
+      case T_RUNNING: e->nRunning++; break;
+      default:        heap_push(e, t); break;
+    }
+  }
+  assert( e->nIdle + e->nRunning + e->nHeap == e->nXfer );
+#ifdef APIFETCH_DEBUG
+  if( e->bTrace ){
+    fprintf(stderr, "apifetch: slot %d %s -> %s (idle %d, running %d, waiting %d) "
+            "url_index %lld\n", (int)(t - e->aXfer), azSlotState[eOld], azSlotState[eNew],
+            e->nIdle, e->nRunning, e->nHeap, t->req.iIndex);
+  }
+#endif
+  (void)azSlotState;
+}
+
+/**************************************************************************
 ** Starting and finishing transfers
 */
-static void slot_release(Engine *e, Transfer *t);
-static void engine_fail(Engine *e, char *zErr);
+static void engine_fail(Engine *e, char *zErr){
+  sqlite3_free(e->zFail);
+  e->zFail = zErr;
+}
 
+/* max_requests or max_total_bytes (api_fetch_config) was passed: the
+** statement's error.  The one place each message is written. */
+static int engine_limit_error(Engine *e, char **pzErr){
+  if( e->bOverBytes ){
+    *pzErr = sqlite3_mprintf("api_fetch: this query received more than "
+        "max_total_bytes (%lld) set by api_fetch_config", e->pGuard->maxTotalBytes);
+  }else{
+    assert( e->bOverRequests );
+    *pzErr = sqlite3_mprintf(
+        "api_fetch: this query reached max_requests (%lld) set by api_fetch_config",
+        e->pGuard->maxRequests);
+  }
+  return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+/* Has this query sent all the requests max_requests allows? */
+static int requests_spent(const Engine *e){
+  return e->pGuard && e->pGuard->maxRequests && e->pBudget->nRequests>=e->pGuard->maxRequests;
+}
 
 /* Start the next request of slot t: a new attempt (bAttempt), or the next
 ** hop of a redirect. */
@@ -110,10 +214,9 @@ static int transfer_start(Engine *e, Transfer *t, int bAttempt){
   rc = transfer_setup(e, t);
   if( rc ) return rc;
   if( curl_multi_add_handle(e->multi, t->easy)!=CURLM_OK ) return SQLITE_NOMEM;
-  t->state = T_RUNNING;
+  slot_state(e, t, T_RUNNING);
   if( bAttempt ) t->nAttempt++;
   t->nRequest++;
-  e->nRunning++;
   e->pBudget->nRequests++;
   return SQLITE_OK;
 }
@@ -125,15 +228,54 @@ static void done_push(Engine *e, Response *r){
   e->pDoneLast = r;
 }
 
+static Response *done_pop(Engine *e){
+  Response *r = e->pDone;
+  assert( r && e->nDone>0 );
+  e->pDone = r->pNext;
+  e->nDone--;
+  if( e->pDone==0 ) e->pDoneLast = 0;
+  r->pNext = 0;
+  return r;
+}
+
+/* The slot's work is over: back to the idle stack, empty. */
+static void slot_release(Engine *e, Transfer *t){
+  assert( t->state!=T_IDLE );
+  t->nBody = 0;
+  sqlite3_free(t->zNote);
+  t->zNote = 0;
+  t->nAttempt = 0;
+  t->nRequest = 0;
+  hop_reset(t);
+  cacheflow_release(t);
+  slot_state(e, t, T_IDLE);
+}
+
+/* A response made for slot t (by the cache) is queued and the slot freed. */
+static void slot_answered(Engine *e, Transfer *t, Response *r){
+  slot_release(e, t);
+  done_push(e, r);
+}
+
+/* The headers the request's caller reads, into r.  Not a response
+** without them on out-of-memory: a lost Link ends a chain, a lost total
+** fetches pages one by one past the end. */
+static int response_headers(Response *r, CURL *h){
+  int i, bOom = 0;
+  r->azHeader = sqlite3_malloc64(sizeof(char*)*(size_t)r->req.nWant);
+  if( r->azHeader==0 ) return SQLITE_NOMEM;
+  r->nHeader = r->req.nWant;
+  for(i=0; i<r->nHeader; i++) r->azHeader[i] = header_value(h, r->req.azWant[i], &bOom);
+  return bOom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
 /* Hand the slot's request and body over to a new Response and free the slot.
 ** zError is taken over (may be NULL). */
 static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, int eErr){
-  Response *r = sqlite3_malloc64(sizeof(*r));
+  Response *r = response_new(&t->req);
   char *zType = 0;
+  int rc = SQLITE_OK;
   if( r==0 ){ sqlite3_free(zError); return SQLITE_NOMEM; }
-  memset(r, 0, sizeof(*r));
-  r->req = t->req;
-  memset(&t->req, 0, sizeof(t->req));
   r->status = status;
   r->zError = zError;
   r->eErr = zError ? eErr : ERR_NONE;
@@ -147,62 +289,26 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   if( zError==0 && t->easy
    && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
     r->zContentType = sqlite3_mprintf("%s", zType);
+    if( r->zContentType==0 ) rc = SQLITE_NOMEM;
   }
-  if( zError==0 && zType && r->zContentType==0 ){
-    response_free(r);             /* and the request: the statement fails */
-    return SQLITE_NOMEM;
-  }
-  if( zError==0 && r->req.nWant>0 ){
-    /* The headers the request's caller reads.  Not a response without
-    ** them on out-of-memory: a lost Link ends a chain, a lost total
-    ** fetches pages one by one past the end. */
-    int i, bOom = 0;
-    r->azHeader = sqlite3_malloc64(sizeof(char*)*(size_t)r->req.nWant);
-    if( r->azHeader ){
-      r->nHeader = r->req.nWant;
-      for(i=0; i<r->nHeader; i++) r->azHeader[i] = header_value(t->easy, r->req.azWant[i], &bOom);
-    }
-    if( r->azHeader==0 || bOom ){
-      response_free(r);
-      return SQLITE_NOMEM;
-    }
-  }
-  if( zError==0 ){
+  if( rc==SQLITE_OK && zError==0 && r->req.nWant>0 ) rc = response_headers(r, t->easy);
+  if( rc==SQLITE_OK && zError==0 ){
     r->pBody = t->pBody;
     r->nBody = t->nBody;
     t->pBody = 0;
     t->nAlloc = 0;
     if( e->pCache ){
       char *zErr = 0;
-      int rc = cacheflow_store(e, t, r, &zErr);
-      if( rc ){
-        engine_fail(e, zErr);
-        response_free(r);
-        return rc;
-      }
+      rc = cacheflow_store(e, t, r, &zErr);
+      if( rc ) engine_fail(e, zErr);
     }
   }
-  slot_release(e, t);
-  done_push(e, r);
+  if( rc ){
+    response_free(r);             /* and the request: the statement fails */
+    return rc;
+  }
+  slot_answered(e, t, r);
   return SQLITE_OK;
-}
-
-static void engine_fail(Engine *e, char *zErr){
-  sqlite3_free(e->zFail);
-  e->zFail = zErr;
-}
-
-static void slot_release(Engine *e, Transfer *t){
-  assert( t->state!=T_IDLE && e->nIdle<e->nXfer );
-  t->nBody = 0;
-  sqlite3_free(t->zNote);
-  t->zNote = 0;
-  t->nAttempt = 0;
-  t->nRequest = 0;
-  hop_reset(t);
-  cacheflow_release(t);
-  t->state = T_IDLE;
-  e->apIdle[e->nIdle++] = t;
 }
 
 /* The pending request is one that cannot be sent (Request.zFail): its
@@ -210,11 +316,10 @@ static void slot_release(Engine *e, Transfer *t){
 ** against max_requests.  The caller has checked that an idle slot is free
 ** for the response to hold while it waits to be read. */
 static int engine_refuse(Engine *e){
-  Response *r = sqlite3_malloc64(sizeof(*r));
-  if( r==0 ) return SQLITE_NOMEM;
-  memset(r, 0, sizeof(*r));
-  r->req = e->pending;
+  Response *r;
   e->bPending = 0;
+  r = response_new(&e->pending);
+  if( r==0 ) return SQLITE_NOMEM;
   r->zError = r->req.zFail;
   r->req.zFail = 0;
   r->eErr = ERR_BODY;                 /* what the page before it said */
@@ -268,18 +373,23 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
 ** body's (libcurl drops only Authorization and Cookie).  As in the fetch
 ** standard, 303 (and 301 or 302 after a POST) becomes a GET without a
 ** body; 307 and 308 keep the method and the body.
-** Returns 1 if the next hop was started, 0 if the response is final (not a
-** redirect, or max_redirects is 0), -1 with *pzError for a redirect that
-** is refused, or SQLITE_NOMEM. */
-static int redirect_follow(Engine *e, Transfer *t, long status, char **pzError){
+** Returns SQLITE_OK, with *pbHop set if the next hop was started, or
+** *pzError set (sqlite3_malloc'd) for a redirect that is refused: the
+** response's error; neither when the response is final (not a redirect,
+** or max_redirects is 0).  Else SQLITE_NOMEM. */
+static int redirect_follow(Engine *e, Transfer *t, long status, int *pbHop, char **pzError){
   const Options *o = e->pOpt;
   const char *zLoc = 0, *zFrom = t->zHopUrl ? t->zHopUrl : t->req.zUrl;
   const char *zMethod = t->req.zMethod ? t->req.zMethod : t->req.pBody ? "POST" : "GET";
-  char *zWhy, *zNew;
+  char *zWhy = 0, *zNew;
   int rc;
-  if( status!=301 && status!=302 && status!=303 && status!=307 && status!=308 ) return 0;
-  if( o->max_redirects==0 ) return 0;
-  if( curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &zLoc)!=CURLE_OK || zLoc==0 ) return 0;
+  *pbHop = 0;
+  *pzError = 0;
+  if( status!=301 && status!=302 && status!=303 && status!=307 && status!=308 ) return SQLITE_OK;
+  if( o->max_redirects==0 ) return SQLITE_OK;
+  if( curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &zLoc)!=CURLE_OK || zLoc==0 ){
+    return SQLITE_OK;
+  }
   /* libcurl resolves the Location with the user and password of basic
   ** (CURLOPT_USERPWD) written into it: where the URL asked for had none,
   ** the hop's has none either, or the password would be shown in url and
@@ -289,55 +399,61 @@ static int redirect_follow(Engine *e, Transfer *t, long status, char **pzError){
   if( rc<0 ) return SQLITE_NOMEM;
   zNew = rc ? sqlite3_mprintf("%s", zLoc) : url_strip_userinfo(zLoc);
   if( zNew==0 ) return SQLITE_NOMEM;
-  zLoc = zNew;
   if( t->nRedirect>=o->max_redirects ){
     *pzError = sqlite3_mprintf("redirected more than max_redirects (%d) times, last to %s",
-                               o->max_redirects, zLoc);
-    sqlite3_free(zNew);
-    return *pzError ? -1 : SQLITE_NOMEM;
-  }
-  rc = url_check(zLoc, &zWhy);
-  if( rc ) sqlite3_free(zNew);
-  if( rc==SQLITE_NOMEM ) return SQLITE_NOMEM;
-  if( rc ){
-    *pzError = sqlite3_mprintf("redirect refused: %s", zWhy);
+                               o->max_redirects, zNew);
+  }else if( (rc = url_check(zNew, &zWhy))!=SQLITE_OK ){
+    if( rc!=SQLITE_NOMEM ) *pzError = sqlite3_mprintf("redirect refused: %s", zWhy);
     sqlite3_free(zWhy);
-    return *pzError ? -1 : SQLITE_NOMEM;
-  }
-  if( e->pGuard && e->pGuard->maxRequests && e->pBudget->nRequests>=e->pGuard->maxRequests ){
+  }else if( requests_spent(e) ){
     e->bOverRequests = 1;
-    *pzError = sqlite3_mprintf("max_requests reached before redirect to %s", zLoc);
-    sqlite3_free(zNew);
-    return *pzError ? -1 : SQLITE_NOMEM;
+    *pzError = sqlite3_mprintf("max_requests reached before redirect to %s", zNew);
+  }else{
+    rc = SQLITE_OK;
+    if( !t->bHopForeign ){
+      int bSame = url_same_origin(zNew, zFrom);
+      if( bSame<0 ){ sqlite3_free(zNew); return SQLITE_NOMEM; }
+      t->bHopForeign = !bSame;
+    }
+    if( (status==303 && strcmp(zMethod, "HEAD")!=0)
+     || ((status==301 || status==302) && strcmp(zMethod, "POST")==0) ){
+      t->bHopGet = 1;
+    }
+    sqlite3_free(t->zHopUrl);
+    t->zHopUrl = zNew;
+    t->nRedirect++;
+    if( hop_headers(t) ) return SQLITE_NOMEM;
+    rc = transfer_start(e, t, 0);
+    if( rc==SQLITE_OK ) *pbHop = 1;
+    return rc;
   }
-  if( !t->bHopForeign ){
-    int bSame = url_same_origin(zNew, zFrom);
-    if( bSame<0 ){ sqlite3_free(zNew); return SQLITE_NOMEM; }
-    t->bHopForeign = !bSame;
-  }
-  if( (status==303 && strcmp(zMethod, "HEAD")!=0)
-   || ((status==301 || status==302) && strcmp(zMethod, "POST")==0) ){
-    t->bHopGet = 1;
-  }
-  sqlite3_free(t->zHopUrl);
-  t->zHopUrl = zNew;
-  t->nRedirect++;
-  if( hop_headers(t) ) return SQLITE_NOMEM;
-  return transfer_start(e, t, 0)==SQLITE_OK ? 1 : SQLITE_NOMEM;
+  sqlite3_free(zNew);
+  return *pzError ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* What kind of failure the error row of an attempt that ended so is. */
+static int failure_kind(const Transfer *t, CURLcode cc){
+  if( t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED ) return ERR_TOO_BIG;
+  if( cc==CURLE_OPERATION_TIMEDOUT ) return ERR_TIMEOUT;
+  return cc!=CURLE_OK ? ERR_NETWORK : ERR_HTTP;
+}
+
+/* t's easy handle is done (cc): follow a redirect, answer a 304 from the
+** cache, wait to retry, fall back on a stale entry, or make its response. */
 static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
   long status = 0;
   sqlite3_int64 now = clock_ms(), delay;
   char *zError = 0;
+  int rc;
+  assert( t->state==T_RUNNING );
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_multi_remove_handle(e->multi, t->easy);
-  e->nRunning--;
   if( cc==CURLE_OK && !t->bRefused ){
-    int r = redirect_follow(e, t, status, &zError);
-    if( r==1 ) return SQLITE_OK;
-    if( r<0 ) return transfer_finish(e, t, status, zError, ERR_NETWORK);
-    if( r ) return r;
+    int bHop;
+    rc = redirect_follow(e, t, status, &bHop, &zError);
+    if( rc ) return rc;
+    if( bHop ) return SQLITE_OK;
+    if( zError ) return transfer_finish(e, t, status, zError, ERR_NETWORK);
   }
   /* Our write callback refused the body for want of memory: libcurl calls
   ** that "Failed writing received data", which is no error of the server. */
@@ -345,38 +461,32 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
   if( t->pCached && cc==CURLE_OK && status==304 && !t->bRefused ){
     Response *r = 0;
     char *zErr = 0;
-    int rc = cacheflow_revalidated(e, t, &r, &zErr);
+    rc = cacheflow_revalidated(e, t, &r, &zErr);
     if( rc ){
       engine_fail(e, zErr);
       return rc;
     }
-    slot_release(e, t);
-    done_push(e, r);
+    slot_answered(e, t, r);
     return SQLITE_OK;
   }
   delay = retry_delay(e, t, cc, status, now);
   if( delay>=0 ){
-    t->state = T_WAITING;
     t->tDue = now + delay;
-    heap_push(e, t);
+    slot_state(e, t, T_WAITING);
     return SQLITE_OK;
   }
   if( t->pCached && (cc!=CURLE_OK || status>=500) && !t->bRefused && !e->bOverBytes ){
     Response *r = 0;
-    int rc = cacheflow_stale(e, t, cc==CURLE_OK ? status : 0, &r);
+    rc = cacheflow_stale(e, t, cc==CURLE_OK ? status : 0, &r);
     if( rc ) return rc;
     if( r ){
-      slot_release(e, t);
-      done_push(e, r);
+      slot_answered(e, t, r);
       return SQLITE_OK;
     }
   }
   zError = failure_text(e, t, cc, status);
   if( zError==0 && (cc!=CURLE_OK || status>=400 || status<200) ) return SQLITE_NOMEM;
-  return transfer_finish(e, t, status, zError,
-      (t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED) ? ERR_TOO_BIG
-      : cc==CURLE_OPERATION_TIMEDOUT ? ERR_TIMEOUT
-      : cc!=CURLE_OK ? ERR_NETWORK : ERR_HTTP);
+  return transfer_finish(e, t, status, zError, failure_kind(t, cc));
 }
 
 /**************************************************************************
@@ -414,15 +524,14 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       }
       if( !e->bPending ) break;
       if( e->pending.zFail ){
-        if( engine_refuse(e) ) return SQLITE_NOMEM;
+        rc = engine_refuse(e);
+        if( rc ) return rc;
         continue;
       }
     }
-    if( e->pGuard && e->pGuard->maxRequests && e->pBudget->nRequests>=e->pGuard->maxRequests ){
-      *pzErr = sqlite3_mprintf(
-          "api_fetch: this query reached max_requests (%lld) set by api_fetch_config",
-          e->pGuard->maxRequests);
-      return SQLITE_ERROR;
+    if( requests_spent(e) ){
+      e->bOverRequests = 1;
+      return engine_limit_error(e, pzErr);
     }
     *pWait = bucket_take(&e->bucket, now);
     if( *pWait>0 ){
@@ -434,9 +543,9 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       e->tRateBlocked = 0;
     }
     if( bRetry ){
-      t = heap_pop(e);
+      t = e->apHeap[0];
     }else{
-      t = e->apIdle[--e->nIdle];
+      t = e->apIdle[e->nIdle-1];
       t->req = e->pending;
       e->bPending = 0;
       t->pCached = e->pPendCached;
@@ -452,9 +561,19 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
   return SQLITE_OK;
 }
 
-static int engine_drain(Engine *e){
+static int multi_error(CURLMcode mc, char **pzErr){
+  *pzErr = sqlite3_mprintf("api_fetch: libcurl multi error: %s", curl_multi_strerror(mc));
+  return SQLITE_ERROR;
+}
+
+/* Perform, then drain: let curl move every transfer on, and settle each
+** one it reports done.  An error of the statement comes with *pzErr. */
+static int engine_perform(Engine *e, char **pzErr){
   CURLMsg *m;
-  int nLeft, rc = SQLITE_OK;
+  CURLMcode mc;
+  int nLeft, nRun, rc = SQLITE_OK;
+  mc = curl_multi_perform(e->multi, &nRun);
+  if( mc!=CURLM_OK ) return multi_error(mc, pzErr);
   while( (m = curl_multi_info_read(e->multi, &nLeft))!=0 ){
     if( m->msg==CURLMSG_DONE ){
       Transfer *t = 0;
@@ -462,7 +581,13 @@ static int engine_drain(Engine *e){
       if( rc==SQLITE_OK ) rc = transfer_done(e, t, m->data.result);
     }
   }
-  return rc;
+  if( rc ){
+    *pzErr = e->zFail;
+    e->zFail = 0;
+    return rc;
+  }
+  if( e->bOverBytes || e->bOverRequests ) return engine_limit_error(e, pzErr);
+  return SQLITE_OK;
 }
 
 /* The deadline passed: every request not yet answered gets an error
@@ -474,16 +599,13 @@ static int engine_expire(Engine *e){
   if( e->zExpired==0 ) return SQLITE_NOMEM;
   for(i=0; i<e->nXfer; i++){
     Transfer *t = &e->aXfer[i];
-    if( t->state==T_RUNNING ){
-      curl_multi_remove_handle(e->multi, t->easy);
-      e->nRunning--;
-    }
+    if( t->state==T_RUNNING ) curl_multi_remove_handle(e->multi, t->easy);
     if( t->state!=T_IDLE ){
       char *zErr = sqlite3_mprintf("%s", e->zExpired);
       if( zErr==0 || transfer_finish(e, t, 0, zErr, ERR_DEADLINE) ) return SQLITE_NOMEM;
     }
   }
-  e->nHeap = 0;
+  assert( e->nRunning==0 && e->nHeap==0 );
   return SQLITE_OK;
 }
 
@@ -501,115 +623,99 @@ static int engine_next_expired(Engine *e, Response **ppResp, char **pzErr){
     if( n<0 ) return SQLITE_ERROR;
     if( n==0 ){ e->bSrcDone = 1; return SQLITE_DONE; }
   }
-  r = sqlite3_malloc64(sizeof(*r));
-  if( r ){
-    memset(r, 0, sizeof(*r));
-    r->req = req;
-    if( req.zFail ){               /* it would not have been sent anyway: why */
-      r->zError = req.zFail;
-      r->req.zFail = 0;
-      r->eErr = ERR_BODY;
-    }else{
-      r->zError = sqlite3_mprintf("%s before this request was started", e->zExpired);
-      r->eErr = ERR_DEADLINE;
-    }
+  r = response_new(&req);
+  if( r==0 ) return SQLITE_NOMEM;
+  if( r->req.zFail ){               /* it would not have been sent anyway: why */
+    r->zError = r->req.zFail;
+    r->req.zFail = 0;
+    r->eErr = ERR_BODY;
+  }else{
+    r->zError = sqlite3_mprintf("%s before this request was started", e->zExpired);
+    r->eErr = ERR_DEADLINE;
   }
-  if( r==0 || r->zError==0 ){
-    if( r ) response_free(r); else request_clear(&req);
+  if( r->zError==0 ){
+    response_free(r);
     return SQLITE_NOMEM;
   }
   *ppResp = r;
   return SQLITE_ROW;
 }
 
+/* How long engine_next may sleep, in ms (0: not at all): until a socket
+** is ready or curl has a timer due, a retry falls due, the bucket refills
+** (rateWait, from engine_fill: -1 for no wait), the deadline comes or it
+** is time to ask again whether the query was stopped; and never over a
+** second, so that a clock jump or a missed wake-up costs at most that. */
+static sqlite3_int64 engine_wait_ms(Engine *e, sqlite3_int64 now, sqlite3_int64 rateWait){
+  long curlTmo = -1;
+  sqlite3_int64 tmo;
+  curl_multi_timeout(e->multi, &curlTmo);
+  tmo = (e->nRunning>0 && curlTmo>=0) ? curlTmo : 1000;
+  if( e->src.xCancelled && tmo>APIFETCH_CANCEL_CHECK_MS ) tmo = APIFETCH_CANCEL_CHECK_MS;
+  /* A retry already due that was not started waits on the bucket (rateWait)
+  ** or on a slot (curl's timeout): only a future one shortens the sleep,
+  ** else the loop would spin until a token comes. */
+  if( e->nHeap>0 && e->apHeap[0]->tDue > now && e->apHeap[0]->tDue - now < tmo ){
+    tmo = e->apHeap[0]->tDue - now;
+  }
+  if( rateWait>0 && rateWait<tmo ) tmo = rateWait;
+  if( e->tDeadline && e->tDeadline - now < tmo ) tmo = e->tDeadline - now;
+  if( tmo>1000 ) tmo = 1000;
+  return tmo;
+}
+
+/* Nothing is ready: see whether the query was stopped, then wait. */
+static int engine_wait(Engine *e, sqlite3_int64 now, sqlite3_int64 rateWait, char **pzErr){
+  sqlite3_int64 tmo;
+  /* SQLite cannot stop a statement while a virtual table waits, so ask
+  ** whether it has been stopped. */
+  if( e->src.xCancelled && now - e->tCancelCheck >= APIFETCH_CANCEL_CHECK_MS ){
+    e->tCancelCheck = now;
+    if( e->src.xCancelled(e->src.pCtx) ){
+      /* Exactly SQLite's own word: hosts match it (Datasette shows its
+      ** "SQL Interrupted" page only for an error that reads "interrupted"). */
+      *pzErr = sqlite3_mprintf("interrupted");
+      return SQLITE_INTERRUPT;
+    }
+  }
+  tmo = engine_wait_ms(e, now, rateWait);
+  if( tmo>0 ){
+    CURLMcode mc = curl_multi_poll(e->multi, 0, 0, (int)tmo, 0);
+    if( mc!=CURLM_OK ) return multi_error(mc, pzErr);
+  }
+  return SQLITE_OK;
+}
+
 int engine_next(Engine *e, Response **ppResp, char **pzErr){
-  CURLMcode mc;
   *ppResp = 0;
   for(;;){
-    sqlite3_int64 now = clock_ms(), wait = -1, tmo;
+    sqlite3_int64 now = clock_ms(), rateWait = -1;
+    int nStarted, rc;
     engine_check(e);
-    long curlTmo = -1;
-    int nStarted, nRun, rc;
-
     if( e->tDeadline && now>=e->tDeadline && !e->bExpired ){
       if( engine_expire(e) ) return SQLITE_NOMEM;
     }
     if( !e->bExpired ){
-      rc = engine_fill(e, now, &nStarted, &wait, pzErr);
+      rc = engine_fill(e, now, &nStarted, &rateWait, pzErr);
       if( rc ) return rc;
       /* Drive curl when there is nothing to hand out, or to send what was
       ** just started before handing out what is ready. */
       if( e->pDone==0 || nStarted>0 ){
-        mc = curl_multi_perform(e->multi, &nRun);
-        if( mc!=CURLM_OK ) goto multi_error;
-        rc = engine_drain(e);
-        if( rc ){
-          *pzErr = e->zFail;
-          e->zFail = 0;
-          return rc;
-        }
-        if( e->bOverBytes ){
-          *pzErr = sqlite3_mprintf("api_fetch: this query received more than "
-              "max_total_bytes (%lld) set by api_fetch_config", e->pGuard->maxTotalBytes);
-          return SQLITE_ERROR;
-        }
-        if( e->bOverRequests ){
-          *pzErr = sqlite3_mprintf(
-              "api_fetch: this query reached max_requests (%lld) set by api_fetch_config",
-              e->pGuard->maxRequests);
-          return SQLITE_ERROR;
-        }
+        rc = engine_perform(e, pzErr);
+        if( rc ) return rc;
       }
     }
     if( e->pDone ){
-      Response *r = e->pDone;
-      e->pDone = r->pNext;
-      e->nDone--;
-      if( e->pDone==0 ) e->pDoneLast = 0;
-      r->pNext = 0;
-      *ppResp = r;
+      *ppResp = done_pop(e);
       return SQLITE_ROW;
     }
     if( e->bExpired ) return engine_next_expired(e, ppResp, pzErr);
     if( e->bSrcDone && !e->bPending && e->nRunning==0 && e->nHeap==0 ){
       return SQLITE_DONE;
     }
-
-    /* Nothing ready.  SQLite cannot stop a statement while a virtual table
-    ** waits, so ask whether it has been stopped. */
-    if( e->src.xCancelled && now - e->tCancelCheck >= APIFETCH_CANCEL_CHECK_MS ){
-      e->tCancelCheck = now;
-      if( e->src.xCancelled(e->src.pCtx) ){
-        /* Exactly SQLite's own word: hosts match it (Datasette shows its
-        ** "SQL Interrupted" page only for an error that reads "interrupted"). */
-        *pzErr = sqlite3_mprintf("interrupted");
-        return SQLITE_INTERRUPT;
-      }
-    }
-    /* Sleep until a socket is ready, curl has a timer due, a retry falls
-    ** due, the bucket refills, the deadline comes or it is time to ask
-    ** again whether the query was stopped. */
-    curl_multi_timeout(e->multi, &curlTmo);
-    tmo = (e->nRunning>0 && curlTmo>=0) ? curlTmo : 1000;
-    if( e->src.xCancelled && tmo>APIFETCH_CANCEL_CHECK_MS ) tmo = APIFETCH_CANCEL_CHECK_MS;
-    /* A retry already due that was not started waits on the bucket (wait)
-    ** or on a slot (curl's timeout): only a future one shortens the sleep,
-    ** else the loop would spin until a token comes. */
-    if( e->nHeap>0 && e->apHeap[0]->tDue > now && e->apHeap[0]->tDue - now < tmo ){
-      tmo = e->apHeap[0]->tDue - now;
-    }
-    if( wait>0 && wait<tmo ) tmo = wait;
-    if( e->tDeadline && e->tDeadline - now < tmo ) tmo = e->tDeadline - now;
-    if( tmo>1000 ) tmo = 1000;
-    if( tmo>0 ){
-      mc = curl_multi_poll(e->multi, 0, 0, (int)tmo, 0);
-      if( mc!=CURLM_OK ) goto multi_error;
-    }
+    rc = engine_wait(e, now, rateWait, pzErr);
+    if( rc ) return rc;
   }
-
-multi_error:
-  *pzErr = sqlite3_mprintf("api_fetch: libcurl multi error: %s", curl_multi_strerror(mc));
-  return SQLITE_ERROR;
 }
 
 static void raise_fd_limit(void){
@@ -689,6 +795,9 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
     e->apIdle[n-1-i] = &e->aXfer[i];
   }
   e->nIdle = n;
+#ifdef APIFETCH_DEBUG
+  e->bTrace = getenv("APIFETCH_TRACE")!=0;     /* see slot_state */
+#endif
   /* Checked like every option (the SSL session cache is allocated here). */
   if( curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)
    || curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION)

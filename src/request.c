@@ -1,7 +1,7 @@
 /*
 ** request.c - the values that flow through the layers: a Request (what to
 ** ask, made by source.c and paginate.c, sent by engine.c) and a Response
-** (what came back, read by vtab.c).  Clearing, copying, freeing.
+** (what came back, read by vtab.c).  Making, clearing, copying, freeing.
 **
 **   Request copy;
 **   if( request_copy(&copy, &r->req)==SQLITE_OK ){ ...; request_clear(&copy); }
@@ -49,6 +49,22 @@ int request_copy(Request *pTo, const Request *p){
     return SQLITE_NOMEM;
   }
   return SQLITE_OK;
+}
+
+/* The one constructor of a Response: to request q, which it takes over (q
+** is left empty), every other field zero, for the caller to fill.  NULL on
+** out of memory, q cleared all the same: whichever way it goes, the caller
+** has nothing of q's left to free. */
+Response *response_new(Request *q){
+  Response *r = sqlite3_malloc64(sizeof(*r));
+  if( r==0 ){
+    request_clear(q);
+    return 0;
+  }
+  memset(r, 0, sizeof(*r));
+  r->req = *q;
+  memset(q, 0, sizeof(*q));
+  return r;
 }
 
 void response_free(Response *p){

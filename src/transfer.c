@@ -3,11 +3,15 @@
 ** for the request (and redirect hop) at hand, the callbacks libcurl calls
 ** while it runs (the body and its limits; the connection's host and
 ** address checks), and what came back (headers asked for, why it failed).
-** It decides nothing about retries or scheduling (engine.c, policy.c).
+** It decides nothing about retries, redirects or scheduling (engine.c,
+** policy.c).  The engine calls it so:
 **
-**   transfer_setup(e, t);        -- a fresh easy handle for t's next request
-**   ... curl_multi runs it ...
-**   z = failure_text(e, t, cc, status);
+**   hop_reset(t);                -- a new attempt starts from req as asked
+**   rc = transfer_setup(e, t);   -- a fresh easy handle for t's next request
+**   ... curl_multi runs it, calling on_body and the guard's hooks ...
+**   z = header_value(t->easy, "Link", &bOom);    -- what came back
+**   z = failure_text(e, t, cc, status);           -- why it failed, or NULL
+**   rc = hop_headers(t);         -- a redirect: what the next hop may send
 */
 #include <string.h>
 #include <strings.h>
@@ -128,11 +132,7 @@ static int on_prereq(void *pArg, char *zIp, char *zLocal, int port, int localPor
   return host_refused((Transfer*)pArg) ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
-/* The headers a request sends where a redirect has taken it: all of req's
-** on its own origin, and on another only those that describe the body
-** (libcurl itself drops only Authorization and Cookie, so an API key in
-** X-Api-Key would follow a redirect anywhere).  Without a body, none of
-** those.  NULL with *pbOom on out-of-memory. */
+/* Does header line zLine describe the request's body? */
 static int header_is_body(const char *zLine){
   static const char *const azBody[] = { "content-type", "content-encoding", "expect", 0 };
   size_t n = strcspn(zLine, ":;");
@@ -143,6 +143,11 @@ static int header_is_body(const char *zLine){
   return 0;
 }
 
+/* The headers a request sends where a redirect has taken it, into
+** t->pHopHeaders: all of req's on its own origin, and on another only those
+** that describe the body (libcurl itself drops only Authorization and
+** Cookie, so an API key in X-Api-Key would follow a redirect anywhere).
+** Without a body, none of those.  SQLITE_OK or SQLITE_NOMEM. */
 int hop_headers(Transfer *t){
   const struct curl_slist *l;
   int bBody = !t->bHopGet && t->req.pBody;
@@ -170,13 +175,14 @@ void hop_reset(Transfer *t){
   t->pHopHeaders = 0;
 }
 
-/* curl_easy_setopt that remembers a failure: a dropped header, proxy or
-** CA file would be a silently different request, so any failure fails it
-** (they fail only for want of memory). */
+/* curl_easy_setopt that remembers a failure in the caller's `bad`: a
+** dropped header, proxy or CA file would be a silently different request,
+** so any failure fails it (they fail only for want of memory). */
 #define SETOPT(h, opt, val) (bad |= curl_easy_setopt(h, opt, val)!=CURLE_OK)
 
 /* The guard's hooks: the host checked before DNS, at connect and before
-** each request; the address at connect.  Nonzero if an option failed. */
+** each request; the address at connect.  SQLITE_OK, or SQLITE_NOMEM if an
+** option failed. */
 static int setup_guard(CURL *h, const Guard *g, Transfer *t){
   int bad = 0;
   if( g->bBlockPrivate || g->azAllowHost ){
@@ -195,11 +201,12 @@ static int setup_guard(CURL *h, const Guard *g, Transfer *t){
     SETOPT(h, CURLOPT_PREREQFUNCTION, on_prereq);
     SETOPT(h, CURLOPT_PREREQDATA, t);
   }
-  return bad;
+  return bad ? SQLITE_NOMEM : SQLITE_OK;
 }
 
 /* The method and body of t's request, or of its redirect hop (a hop that
-** became a GET sends no body).  Nonzero if an option failed. */
+** became a GET sends no body).  SQLITE_OK, or SQLITE_NOMEM if an option
+** failed. */
 static int setup_method(CURL *h, Transfer *t){
   const char *zMethod = t->bHopGet ? (t->req.zMethod && strcmp(t->req.zMethod, "HEAD")==0
                                       ? "HEAD" : "GET") : t->req.zMethod;
@@ -217,7 +224,7 @@ static int setup_method(CURL *h, Transfer *t){
       SETOPT(h, CURLOPT_POSTFIELDS, pBody ? pBody : "");
     }
   }
-  return bad;
+  return bad ? SQLITE_NOMEM : SQLITE_OK;
 }
 
 int transfer_setup(Engine *e, Transfer *t){
@@ -255,8 +262,9 @@ int transfer_setup(Engine *e, Transfer *t){
   SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
   SETOPT(h, CURLOPT_WRITEDATA, t);
   /* Safe defaults: http(s) only; TLS peer and host verification stay at
-  ** libcurl's default (on).  Redirects are followed here, not by libcurl
-  ** (transfer_done), so that each hop is checked like a request. */
+  ** libcurl's default (on).  Redirects are followed by the engine, not by
+  ** libcurl (redirect_follow in engine.c), so that each hop is checked
+  ** like a request. */
   SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
   SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_bytes);
@@ -275,12 +283,12 @@ int transfer_setup(Engine *e, Transfer *t){
     ** that says HTTP/2, even on an HTTP/1.1 connection, marks the host as
     ** one that multiplexes, and then sends the next request on a connection
     ** still busy with another response: responses cross between URLs
-    ** (found by make fuzz-http; refused upstream since 8.8.0, PR 13421).  A
+    ** (found by make fuzz-http; refused by libcurl since 8.8.0, curl PR 13421).  A
     ** transfer that does not want HTTP/2 is never multiplexed. */
     SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   }
   SETOPT(h, CURLOPT_TCP_NODELAY, 1L);
-  if( e->pGuard ) bad |= setup_guard(h, e->pGuard, t);
+  if( e->pGuard && setup_guard(h, e->pGuard, t) ) bad = 1;
   SETOPT(h, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
   if( o->ca_file ){
     SETOPT(h, CURLOPT_CAINFO, o->ca_file);
@@ -302,7 +310,7 @@ int transfer_setup(Engine *e, Transfer *t){
     if( bOom ) return SQLITE_NOMEM;
   }
   if( pHeaders ) SETOPT(h, CURLOPT_HTTPHEADER, pHeaders);
-  bad |= setup_method(h, t);
+  if( setup_method(h, t) ) bad = 1;
   return bad ? SQLITE_NOMEM : SQLITE_OK;
 }
 
