@@ -585,6 +585,7 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
         *pzErr = sqlite3_mprintf("interrupted");
         return SQLITE_INTERRUPT;
       }
+      if( e->src.xWaiting ) e->src.xWaiting(e->src.pCtx);
     }
     /* Sleep until a socket is ready, curl has a timer due, a retry falls
     ** due, the bucket refills, the deadline comes or it is time to ask
