@@ -648,6 +648,8 @@ static int fetchConnect(sqlite3 *db, void *pAux, int argc,
   return SQLITE_OK;
 }
 
+/* xDisconnect and xDestroy: the table and its sample freed.  Nothing is
+** stored outside the table object, so dropping it is only that too. */
 static int fetchDisconnect(sqlite3_vtab *pVtab){
   table_free((FetchTable*)pVtab);
   return SQLITE_OK;
