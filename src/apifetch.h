@@ -11,8 +11,11 @@
 **   apifetch.c   registration: the SQL surface as one table
 **   columns.c    api_fetch_columns: a wide table's columns= declaration
 **   vtab.c       the two faces of api_fetch: the table-valued function and
-**                the wide table; their methods and nothing else
+**                the wide table; their methods, argument mapping, DDL
 **   cachesql.c   api_fetch_cache and api_fetch_cache_prune: the cache in SQL
+**   scan.c       one scan: open / step / close; probe and cancellation,
+**                records, on_error, page feedback, counting, progress;
+**                CREATE's sample is a scan too
 **   conn.c       per connection: limits, profiles, counters, the budget
 **                window; api_fetch_config, api_fetch_profile, api_fetch_stats,
 **                api_fetch_options
@@ -1094,6 +1097,10 @@ struct RequestSource {
   ** at least every APIFETCH_CANCEL_CHECK_MS while the engine waits; may be
   ** NULL. */
   int (*xCancelled)(void *pCtx);
+  /* The engine waits with nothing completed: told after each xCancelled
+  ** that said no, so that a progress line is not held up by one slow
+  ** transfer.  May be NULL. */
+  void (*xWaiting)(void *pCtx);
 };
 #define APIFETCH_CANCEL_CHECK_MS 100
 
@@ -1323,6 +1330,60 @@ void conn_count_row(Conn *p, int bRecord, int nExtra, int nMismatch);
 /* Update the live counters; print a progress line if one is due.  nTotal:
 ** the URLs of the scan, -1 if not known. */
 void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTotal, int bEnd);
+
+/**************************************************************************
+** scan.c - one scan of api_fetch: open / step / close
+*/
+/* What a scan reads: the caller (vtab.c) maps SQL arguments into this. */
+typedef struct ScanSpec ScanSpec;
+struct ScanSpec {
+  sqlite3 *db;                   /* The connection (the probe runs on it) */
+  Conn *pConn;                   /* Its limits, counters, caches */
+  const Options *pOpt;           /* Options in force; outlive the scan */
+  const char *zList;             /* url_list text (nList bytes), or */
+  size_t nList;
+  const QuerySpec *pQuery;       /* ... the url_query to read requests from */
+  Response **ppReplay;           /* Sampled responses the stream gives first
+                                 ** (taken from this list), or NULL */
+  sqlite3_int64 nLimit;          /* Starting requests to make, -1 for all */
+  int onError;                   /* ON_ERROR_* in force */
+  Shape *pShape;                 /* The wide face's shape, NULL for the function */
+  Row *pRow;                     /* The wide face's row, owned by the caller */
+  int bSample;                   /* CREATE's sample: not counted, no progress
+                                 ** (the first scan counts its responses) */
+};
+typedef struct Scan Scan;
+struct Scan {
+  sqlite3 *db;                   /* As in the ScanSpec */
+  Conn *pConn;
+  const Options *pOpt;
+  int onError;
+  Shape *pShape;
+  Row *pRow;
+  int bSample;
+  Options optCapped;             /* A shallow copy of *pOpt, concurrency capped
+                                 ** at nLimit (never cleared: owns nothing) */
+  RequestStream stream;          /* Where the requests come from */
+  sqlite3_stmt *pProbe;          /* Tells whether the query was stopped */
+  Response *pGive;               /* Sampled responses to give before fetching */
+  Engine *pEngine;               /* The fetch engine, NULL until opened */
+  Response *pResp;               /* Response the current row comes from */
+  RecordIter iter;               /* Records of pResp */
+  JsonSpan rec;                  /* Current record, if bHasRecord */
+  int bHasRecord;                /* The current row has a record (data) */
+  sqlite3_int64 iRecord;         /* record_index of the current row */
+  ScanReport report;             /* Counted in the Conn; progress */
+};
+/* Open s (its old contents ignored) as p says.  On an error, s holds what
+** was opened: scan_close() it either way. */
+int scan_open(Scan *s, const ScanSpec *p, char **pzErr);
+/* The next row: SQLITE_ROW (s->pResp, s->rec, s->iRecord and *pRow are
+** the row), SQLITE_DONE, or an error code with *pzErr (NULL: out of memory). */
+int scan_step(Scan *s, char **pzErr);
+void scan_close(Scan *s);
+/* CREATE's sample: the first p->nLimit requests fetched into *ppSample, in
+** url_index order, and p->pShape grown from their records. */
+int scan_sample(const ScanSpec *p, Response **ppSample, char **pzErr);
 
 /**************************************************************************
 ** cachesql.c - api_fetch_cache (a table of the entries) and

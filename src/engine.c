@@ -677,6 +677,7 @@ static int engine_wait(Engine *e, sqlite3_int64 now, sqlite3_int64 rateWait, cha
       *pzErr = sqlite3_mprintf("interrupted");
       return SQLITE_INTERRUPT;
     }
+    if( e->src.xWaiting ) e->src.xWaiting(e->src.pCtx);
   }
   tmo = engine_wait_ms(e, now, rateWait);
   if( tmo>0 ){

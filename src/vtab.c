@@ -1,9 +1,9 @@
 /*
-** vtab.c - the two faces of the api_fetch module: their methods, and
-** nothing else.  The requests come from a RequestStream (source.c), the
-** responses from the Engine (engine.c), the records from flatten.c, the
-** typed cells from infer.c, the arguments from options.c, the limits and
-** counters from the Conn (conn.c).
+** vtab.c - the two faces of the api_fetch module, an adapter as SQLite's
+** ext/misc tables are: the methods, the mapping of SQL arguments into
+** options (options.c) and a ScanSpec, and the wide table's DDL.  The scan
+** itself, from the requests to the rows, is scan.c; the typed cells come
+** from infer.c, the limits from the Conn (conn.c).
 **
 ** 1. The table-valued function, fixed columns, one row per record:
 **
@@ -38,8 +38,8 @@
 **
 ** The wide face infers its columns when it is created from the first
 ** `sample` URLs, in list order, so the columns do not depend on which
-** response came first.  Those responses are kept and given to the first
-** scan, so CREATE then SELECT fetches each URL once.
+** response came first (scan_sample, scan.c).  Those responses are kept and
+** given to the first scan, so CREATE then SELECT fetches each URL once.
 */
 #include <assert.h>
 #include <string.h>
@@ -67,10 +67,11 @@ static const char *const azCacheWord[] = { 0, "miss", "hit", "revalidated", "sta
 ** function's column of the same meaning (iAs), but _extra and _mismatches,
 ** which are the wide face's own.  First, so that xBestIndex's colUsed,
 ** which has a bit of its own only for the first 63 columns, always says
-** whether a query reads _error (WIDE_ERROR). */
+** whether a query reads _error (WIDE_ERROR).  Their names are also the
+** names a data column may not take (FetchTable.azReserved). */
 static const struct {
   const char *zName, *zType;
-  int iAs;                        /* COL_* of the function, or -1 */
+  int iAs;                        /* COL_* of the function, -1 _extra, -2 _mismatches */
 } aWideHidden[] = {
   { "_url", "TEXT", COL_URL },                 { "_url_index", "INTEGER", COL_URL_INDEX },
   { "_record_index", "INTEGER", COL_RECORD_INDEX }, { "_status", "INTEGER", COL_STATUS },
@@ -80,18 +81,25 @@ static const struct {
   { "_extra", "TEXT", -1 },                    { "_mismatches", "TEXT", -2 },
   { "_page", "INTEGER", COL_PAGE },             { "_cache", "TEXT", COL_CACHE },
 };
-#define N_WIDE_HIDDEN ArraySize(aWideHidden)
+/* A row for every column of the function but data (the data columns are
+** its twin) and the three arguments, and the wide face's own two: a column
+** added to the function and not here fails to compile. */
+#define N_WIDE_HIDDEN (COL_CACHE+1 - 1 - 3 + 2)
+_Static_assert(ArraySize(aWideHidden)==N_WIDE_HIDDEN,
+               "aWideHidden[] has a row per column of the function but data and the arguments");
 #define WIDE_ERROR 4                      /* aWideHidden[] index of _error */
-static const char *const azWideReserved[] = {
-  "_url", "_url_index", "_record_index", "_status", "_error", "_attempts",
-  "_elapsed_ms", "_content_type", "_extra", "_mismatches", "_page", "_cache", 0
-};
 
-/* idxNum bits of the table-valued function: arguments present, in order. */
+/* The plan xBestIndex chose, passed to xFilter as idxNum (idxStr is not
+** used).  The function: a bit for each argument given, in this order, and
+** xFilter's argv holds those given, in the same order:
+**   0x01  url_list     (required: a plan without it costs 1e30)
+**   0x02  concurrency
+**   0x04  options
+** The wide face: 0x01, WIDE_READS_ERROR, if the query reads _error (its
+** bit of colUsed), which decides on_error's default. */
 #define ARG_URL_LIST    1
 #define ARG_CONCURRENCY 2
 #define ARG_OPTIONS     4
-/* idxNum bit of the wide face: the query reads _error (colUsed). */
 #define WIDE_READS_ERROR 1
 
 #define DEFAULT_SAMPLE  10
@@ -106,6 +114,7 @@ struct FetchTable {
   /* The wide face only: */
   Options opt;              /* Its arguments: options, url_list or url_query, shape */
   Shape shape;              /* Columns, types, flattening rules */
+  const char *azReserved[N_WIDE_HIDDEN+1];  /* aWideHidden[]'s names, for shape */
   Response *pSample;        /* Sampled responses, for the first scan */
   int bInQuery;             /* Stepping its url_query now (so not to be scanned) */
   int bFromFile;            /* Stored in a database file: its arguments are data */
@@ -117,21 +126,10 @@ struct FetchCursor {
   sqlite3_vtab_cursor base; /* Base class.  Must be first */
   FetchTable *pTab;
   Options optOwn;           /* The function's options (the wide face uses pTab's) */
-  const Options *pOpt;      /* Options in force */
-  int onError;              /* ON_ERROR_* in force: pOpt's, or chosen by xFilter */
-  RequestStream stream;     /* Where the requests come from */
-  sqlite3_stmt *pProbe;     /* Statement that tells whether the query was stopped */
-  Response *pGive;          /* Sampled responses to give before fetching */
-  Engine *pEngine;          /* Fetch engine, NULL before xFilter */
-  Response *pResp;          /* Response the current row comes from */
-  RecordIter iter;          /* Records of pResp */
-  JsonSpan rec;             /* Current record, if bHasRecord */
-  int bHasRecord;           /* The current row has a record (data) */
-  sqlite3_int64 iRecord;    /* record_index of the current row */
+  Scan scan;                /* The scan of the last xFilter (scan.c) */
   sqlite3_int64 iRowid;     /* Rows returned so far */
   int bEof;                 /* No more rows */
-  ScanReport report;        /* Counted in the Conn; progress */
-  Row row;                  /* The wide face's current row */
+  Row row;                  /* The wide face's current row, made by the scan */
 };
 
 static int cursor_error(FetchCursor *c, int rc, char *zErr){
@@ -139,42 +137,6 @@ static int cursor_error(FetchCursor *c, int rc, char *zErr){
   sqlite3_free(pVtab->zErrMsg);
   pVtab->zErrMsg = zErr ? zErr : sqlite3_mprintf("api_fetch: out of memory");
   return rc==SQLITE_OK ? SQLITE_ERROR : rc;
-}
-
-/**************************************************************************
-** What the engine and the stream ask of a scan
-*/
-
-/* Has this connection been interrupted (sqlite3_interrupt(), Ctrl-C in the
-** shell, Python's conn.interrupt()) or has its progress handler asked to
-** stop (a host's time limit)?  SQLite 3.40 has no sqlite3_is_interrupted(),
-** and neither check runs while a virtual table waits, so a small looping
-** statement is run: it fails with SQLITE_INTERRUPT in either case (its
-** few thousand opcodes also give a progress handler its turn). */
-static int probe_cancelled(sqlite3 *db, sqlite3_stmt **ppProbe){
-  int rc;
-  if( *ppProbe==0 ){
-    rc = sqlite3_prepare_v2(db,
-        "WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<1000) "
-        "SELECT count(*) FROM n", -1, ppProbe, 0);
-    if( rc ) return 0;
-  }
-  rc = sqlite3_step(*ppProbe);
-  sqlite3_reset(*ppProbe);
-  return rc==SQLITE_INTERRUPT;
-}
-
-static int scan_next(void *pCtx, Request *pReq, char **pzErr){
-  return stream_next(&((FetchCursor*)pCtx)->stream, pReq, pzErr);
-}
-
-/* The engine asks about every 100 ms while it waits: stop?  The wait is
-** also when a progress line is due that no completed URL prints. */
-static int scan_waiting(void *pCtx){
-  FetchCursor *c = (FetchCursor*)pCtx;
-  if( probe_cancelled(c->pTab->db, &c->pProbe) ) return 1;
-  conn_scan_report(c->pTab->pConn, &c->report, c->pEngine, stream_total(&c->stream), 0);
-  return 0;
 }
 
 /* Is v (a vtab pointer from EXPLAIN) one of this connection's tables? */
@@ -186,172 +148,63 @@ static int own_table(void *pCtx, unsigned long long v){
   return 0;
 }
 
-/* Open the wide table's stream on cursor c. */
-static int open_wide_stream(FetchTable *t, RequestStream *s, char **pzErr){
+/* What a scan of the wide table t reads: its options, its url_list or its
+** url_query (described in *q, which must outlive scan_open), its shape. */
+static void wide_spec(FetchTable *t, ScanSpec *p, QuerySpec *q){
+  memset(p, 0, sizeof(*p));
+  p->db = t->db;
+  p->pConn = t->pConn;
+  p->pOpt = &t->opt;
+  p->nLimit = -1;
+  p->pShape = &t->shape;
   if( t->opt.zUrlQuery ){
-    QuerySpec q;
-    q.db = t->db;
-    q.zSql = t->opt.zUrlQuery;
-    q.bFromFile = t->bFromFile;
-    q.pnQueryDepth = &t->pConn->guard.nQueryDepth;
-    q.pbInQuery = &t->bInQuery;
-    q.xOwnTable = own_table;
-    q.pOwnCtx = t->pConn;
-    return stream_open_query(s, &t->opt, &q, pzErr);
+    q->db = t->db;
+    q->zSql = t->opt.zUrlQuery;
+    q->bFromFile = t->bFromFile;
+    q->pnQueryDepth = &t->pConn->guard.nQueryDepth;
+    q->pbInQuery = &t->bInQuery;
+    q->xOwnTable = own_table;
+    q->pOwnCtx = t->pConn;
+    p->pQuery = q;
+  }else{
+    p->zList = t->opt.zUrlList;
+    p->nList = strlen(t->opt.zUrlList);
   }
-  return stream_open_list(s, &t->opt, t->opt.zUrlList, strlen(t->opt.zUrlList), pzErr);
 }
 
 /**************************************************************************
-** Responses into rows (both faces)
+** The cursor methods (both faces)
 */
 
-/* Check the body of r and find its first record.  Sets r->zError for a
-** body that is not JSON or does not have the records asked for; returns
-** SQLITE_NOMEM if that text cannot be made (the row would show neither
-** data nor error). */
-static int response_records(Response *r, const Options *o, RecordIter *it,
-                            JsonSpan *pRec, int *pbHas){
-  *pbHas = 0;
-  if( r->zError==0 && r->nBody>0 ){
-    JsonError err;
-    char *zWhy = 0;
-    if( json_validate(r->pBody, r->nBody, APIFETCH_JSON_MAX_DEPTH, &err) ){
-      r->zError = sqlite3_mprintf(
-          "response is not valid JSON (%s at byte %lld, Content-Type: %s)",
-          err.zWhat, (sqlite3_int64)err.offset,
-          r->zContentType ? r->zContentType : "none");
-      r->eErr = ERR_BODY;
-    }else if( records_begin(it, json_root(r->pBody, r->nBody),
-                            o->recordPath.az, o->recordPath.n, &zWhy) ){
-      r->zError = zWhy ? zWhy : sqlite3_mprintf("out of memory");
-      r->eErr = ERR_BODY;
-    }else if( records_next(it, pRec) ){
-      *pbHas = 1;
-    }
-    if( r->eErr==ERR_BODY && r->zError==0 ) return SQLITE_NOMEM;
-  }
-  return SQLITE_OK;
-}
-
-/* on_error "fail": the statement fails with the first failed request. */
-static int fail_statement(FetchCursor *c, Response *r){
-  const Options *o = c->pOpt;
-  char *zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : 0;
-  char *zMsg;
-  if( o->nSecret && zUrl==0 ) return cursor_error(c, SQLITE_NOMEM, 0);
-  zMsg = sqlite3_mprintf("api_fetch: url_list item %lld (%s) failed after %d attempt%s: %s",
-                         r->req.iIndex, zUrl ? zUrl : r->req.zUrl, r->nAttempt,
-                         r->nAttempt==1 ? "" : "s", r->zError);
-  sqlite3_free(zUrl);
-  return cursor_error(c, SQLITE_ERROR, zMsg);
-}
-
-/* Set up the rows of a freshly completed response.  Returns SQLITE_OK with
-** c->pResp holding the rows, or with c->pResp NULL when on_error says skip. */
-static int cursor_take_response(FetchCursor *c){
-  Response *r = c->pResp;
-  Conn *pConn = c->pTab->pConn;
-  if( response_records(r, c->pOpt, &c->iter, &c->rec, &c->bHasRecord) ){
-    return cursor_error(c, SQLITE_NOMEM, 0);
-  }
-  c->iRecord = c->bHasRecord ? 0 : -1;
-  if( c->pOpt->paginate.pKind && r->zError==0 ){
-    JsonSpan root = { "", 0 };
-    int bMore = 0;
-    if( r->nBody ) root = json_root(r->pBody, r->nBody);
-    if( stream_follow(&c->stream, r, root, !c->bHasRecord, &bMore) ){
-      return cursor_error(c, SQLITE_NOMEM, 0);
-    }
-    if( bMore && c->pEngine ) engine_wake(c->pEngine);
-  }
-  conn_count_response(pConn, r);
-  conn_scan_report(pConn, &c->report, c->pEngine, stream_total(&c->stream), 0);
-  if( r->zError && c->pOpt->nSecret ){
-    /* Secrets never show: not in error text, which may quote a URL. */
-    char *z = options_redact(c->pOpt, r->zError);
-    if( z==0 ) return cursor_error(c, SQLITE_NOMEM, 0);   /* never the raw text */
-    sqlite3_free(r->zError);
-    r->zError = z;
-  }
-  if( r->zError && c->onError==ON_ERROR_SKIP ){
-    response_free(r);
-    c->pResp = 0;
-    return SQLITE_OK;
-  }
-  if( r->zError && c->onError==ON_ERROR_FAIL ) return fail_statement(c, r);
-  return SQLITE_OK;
-}
-
-/* The current row is settled: count it and, on the wide face, build it. */
-static int cursor_row(FetchCursor *c){
-  FetchTable *t = c->pTab;
-  int bData = c->bHasRecord && c->pResp->zError==0;
-  c->iRowid++;
-  if( t->bWide ){
-    int rc = shape_record(&t->shape, &c->iter, bData ? &c->rec : 0, &c->row);
-    if( rc ) return cursor_error(c, rc, 0);
-  }
-  conn_count_row(t->pConn, bData, t->bWide ? c->row.nExtra : 0, t->bWide ? c->row.nMismatch : 0);
-  return SQLITE_OK;
-}
-
+/* xNext: the scan's next row. */
 static int fetchNext(sqlite3_vtab_cursor *cur){
   FetchCursor *c = (FetchCursor*)cur;
   char *zErr = 0;
-  int rc;
-  if( c->pResp && c->bHasRecord && c->pResp->zError==0 ){
-    if( records_next(&c->iter, &c->rec) ){
-      c->iRecord++;
-      return cursor_row(c);
-    }
+  int rc = scan_step(&c->scan, &zErr);
+  if( rc==SQLITE_ROW ){
+    c->iRowid++;
+    return SQLITE_OK;
   }
-  for(;;){
-    response_free(c->pResp);
-    c->pResp = 0;
-    if( c->pGive ){
-      c->pResp = c->pGive;
-      c->pGive = c->pResp->pNext;
-      c->pResp->pNext = 0;
-    }else{
-      rc = engine_next(c->pEngine, &c->pResp, &zErr);
-      if( rc==SQLITE_DONE ){
-        c->bEof = 1;
-        conn_scan_report(c->pTab->pConn, &c->report, c->pEngine, stream_total(&c->stream), 1);
-        conn_scan_end(c->pTab->pConn, &c->report);
-        return SQLITE_OK;
-      }
-      if( rc==SQLITE_INTERRUPT ) c->pTab->pConn->aStat[STAT_INTERRUPTED] = 1;
-      if( rc!=SQLITE_ROW ) return cursor_error(c, rc, zErr);
-    }
-    rc = cursor_take_response(c);
-    if( rc ) return rc;
-    if( c->pResp ) break;
+  if( rc==SQLITE_DONE ){
+    c->bEof = 1;
+    return SQLITE_OK;
   }
-  return cursor_row(c);
+  return cursor_error(c, rc, zErr);
 }
 
+/* Back to before xFilter: a cursor is filtered again for each row of the
+** outer side of a join. */
 static void cursor_reset(FetchCursor *c){
-  engine_free(c->pEngine);
-  c->pEngine = 0;
-  response_free(c->pResp);
-  c->pResp = 0;
-  while( c->pGive ){
-    Response *r = c->pGive;
-    c->pGive = r->pNext;
-    response_free(r);
-  }
-  stream_close(&c->stream);
-  sqlite3_finalize(c->pProbe);
-  c->pProbe = 0;
+  scan_close(&c->scan);
   options_clear(&c->optOwn);
   c->bEof = 1;
   c->iRowid = 0;
-  conn_scan_end(c->pTab->pConn, &c->report);
 }
 
-/* The function's arguments: url_list, concurrency, options. */
-static int filter_function(FetchCursor *c, int idxNum, sqlite3_value **argv, char **pzErr){
+/* The function's arguments (idxNum, argv as xFilter has them): url_list,
+** concurrency, options, into c->optOwn and the scan's url_list. */
+static int filter_function(FetchCursor *c, int idxNum, sqlite3_value **argv, ScanSpec *p,
+                           char **pzErr){
   static const char *const azType[] = { "?", "an integer", "a real", "text", "a blob", "NULL" };
   const Knob *kConc = knob_find("concurrency", KF_TABLE);
   sqlite3_value *pList = 0, *pConc = 0, *pOpts = 0;
@@ -360,7 +213,7 @@ static int filter_function(FetchCursor *c, int idxNum, sqlite3_value **argv, cha
   if( idxNum & ARG_URL_LIST ) pList = argv[i++];
   if( idxNum & ARG_CONCURRENCY ) pConc = argv[i++];
   if( idxNum & ARG_OPTIONS ) pOpts = argv[i++];
-  c->pOpt = &c->optOwn;
+  p->pOpt = &c->optOwn;
   if( pList==0 ){
     *pzErr = sqlite3_mprintf("api_fetch: the url_list argument is required: "
                              "api_fetch(url_list [, concurrency [, options]])");
@@ -389,18 +242,21 @@ static int filter_function(FetchCursor *c, int idxNum, sqlite3_value **argv, cha
   }
   zText = (const char*)sqlite3_value_text(pList);        /* text, then bytes */
   if( zText==0 ) return SQLITE_NOMEM;
-  return stream_open_list(&c->stream, c->pOpt, zText, (size_t)sqlite3_value_bytes(pList),
-                          pzErr);
+  p->zList = zText;               /* argv outlives scan_open, which parses it */
+  p->nList = (size_t)sqlite3_value_bytes(pList);
+  return SQLITE_OK;
 }
 
+/* xFilter: map the plan's arguments (idxNum, above) into a ScanSpec and
+** open the scan; then the first row. */
 static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
                        int argc, sqlite3_value **argv){
   FetchCursor *c = (FetchCursor*)cur;
   FetchTable *t = c->pTab;
+  ScanSpec spec;
+  QuerySpec q;
   char *zErr = 0;
   int rc;
-  RequestSource src;
-  CacheStore *pCache = 0;
   (void)idxStr; (void)argc;
 
   cursor_reset(c);
@@ -413,33 +269,30 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
     return cursor_error(c, rc, zErr);
   }
   if( t->bWide ){
-    c->pOpt = &t->opt;
-    rc = open_wide_stream(t, &c->stream, &zErr);
-    if( rc==SQLITE_OK && t->pSample ) rc = stream_replay(&c->stream, &t->pSample, &c->pGive, &zErr);
+    wide_spec(t, &spec, &q);
+    spec.pRow = &c->row;
+    spec.ppReplay = &t->pSample;
   }else{
-    rc = filter_function(c, idxNum, argv, &zErr);
+    memset(&spec, 0, sizeof(spec));
+    spec.db = t->db;
+    spec.pConn = t->pConn;
+    spec.nLimit = -1;
+    rc = filter_function(c, idxNum, argv, &spec, &zErr);
+    if( rc ) return cursor_error(c, rc, zErr);
   }
-  if( rc==SQLITE_OK ) rc = guard_refuses(&t->pConn->guard, c->pOpt, &zErr);
-  if( rc ) return cursor_error(c, rc, zErr);
-  c->onError = c->pOpt->on_error;
-  if( c->onError<0 ){
+  spec.onError = spec.pOpt->on_error;
+  if( spec.onError<0 ){
     /* Not given: the wide face's rows are data, unless the query reads
     ** _error (see the top of the file); the function always has error. */
-    c->onError = t->bWide && !(idxNum & WIDE_READS_ERROR) ? ON_ERROR_SKIP : ON_ERROR_ROW;
+    spec.onError = t->bWide && !(idxNum & WIDE_READS_ERROR) ? ON_ERROR_SKIP : ON_ERROR_ROW;
   }
-  conn_scan_begin(t->pConn, &c->report, c->pOpt->progress);
-  src.pCtx = c;
-  src.xNext = scan_next;
-  src.xCancelled = scan_waiting;
-  rc = conn_cache(t->pConn, c->pOpt, &pCache, &zErr);
+  rc = scan_open(&c->scan, &spec, &zErr);
   if( rc ) return cursor_error(c, rc, zErr);
-  c->pEngine = engine_new(c->pOpt, &t->pConn->guard, &t->pConn->budget, pCache, src, &zErr);
-  if( c->pEngine==0 ) return cursor_error(c, SQLITE_NOMEM, zErr);
-  t->pConn->aStat[STAT_WINDOW] = engine_window_size(c->pEngine, 0);
   c->bEof = 0;
   return fetchNext(cur);
 }
 
+/* xEof: past the last row (or never filtered). */
 static int fetchEof(sqlite3_vtab_cursor *cur){
   return ((FetchCursor*)cur)->bEof;
 }
@@ -460,11 +313,15 @@ static void result_buf(sqlite3_context *ctx, const Buf *b){
   if( b->n ) sqlite3_result_text64(ctx, b->z, b->n, SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
+/* xColumn: column i of the current row.  The wide face's hidden columns
+** are the function's (aWideHidden[].iAs), then its data columns the row's
+** cells. */
 static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   FetchCursor *c = (FetchCursor*)cur;
   FetchTable *t = c->pTab;
-  Response *r = c->pResp;
-  int bData = c->bHasRecord && r->zError==0;
+  const Scan *s = &c->scan;
+  Response *r = s->pResp;
+  int bData = s->bHasRecord && r->zError==0;
   if( t->bWide ){
     if( i>=N_WIDE_HIDDEN ){
       assert( i-N_WIDE_HIDDEN<t->shape.schema.nCol );
@@ -480,8 +337,8 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   }
   switch( i ){
     case COL_URL:
-      if( c->pOpt->nSecret ){
-        char *z = options_redact(c->pOpt, r->req.zUrl);
+      if( s->pOpt->nSecret ){
+        char *z = options_redact(s->pOpt, r->req.zUrl);
         if( z==0 ) return SQLITE_NOMEM;        /* never the raw URL */
         sqlite3_result_text(ctx, z, -1, sqlite3_free);
       }else{
@@ -489,7 +346,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
       }
       break;
     case COL_URL_INDEX:    sqlite3_result_int64(ctx, r->req.iIndex); break;
-    case COL_RECORD_INDEX: if( c->bHasRecord ) sqlite3_result_int64(ctx, c->iRecord); break;
+    case COL_RECORD_INDEX: if( s->bHasRecord ) sqlite3_result_int64(ctx, s->iRecord); break;
     case COL_STATUS:       if( r->status ) sqlite3_result_int64(ctx, r->status); break;
     case COL_ERROR:
       if( r->zError ) sqlite3_result_text(ctx, r->zError, -1, SQLITE_TRANSIENT);
@@ -500,7 +357,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
       if( r->zContentType ) sqlite3_result_text(ctx, r->zContentType, -1, SQLITE_TRANSIENT);
       break;
     case COL_DATA:
-      if( bData ) sqlite3_result_text64(ctx, c->rec.z, c->rec.n, SQLITE_TRANSIENT, SQLITE_UTF8);
+      if( bData ) sqlite3_result_text64(ctx, s->rec.z, s->rec.n, SQLITE_TRANSIENT, SQLITE_UTF8);
       break;
     case COL_PAGE:         sqlite3_result_int(ctx, r->req.iPage); break;
     case COL_CACHE:
@@ -514,11 +371,14 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   return SQLITE_OK;
 }
 
+/* xRowid: the row's number in this scan, from 1. */
 static int fetchRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
   *pRowid = ((FetchCursor*)cur)->iRowid;
   return SQLITE_OK;
 }
 
+/* xOpen: a cursor, at EOF until xFilter.  It holds the statement's place
+** in the connection's budget window until xClose. */
 static int fetchOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   FetchTable *t = (FetchTable*)pVtab;
   FetchCursor *c = sqlite3_malloc(sizeof(*c));
@@ -526,7 +386,6 @@ static int fetchOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   memset(c, 0, sizeof(*c));
   c->pTab = t;
   options_init(&c->optOwn);
-  c->pOpt = &c->optOwn;
   c->bEof = 1;
   if( t->bWide && row_init(&c->row, &t->shape) ){
     sqlite3_free(c);
@@ -537,6 +396,7 @@ static int fetchOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   return SQLITE_OK;
 }
 
+/* xClose: the scan closed (transfers in flight cancelled), the cursor freed. */
 static int fetchClose(sqlite3_vtab_cursor *cur){
   FetchCursor *c = (FetchCursor*)cur;
   cursor_reset(c);
@@ -546,10 +406,12 @@ static int fetchClose(sqlite3_vtab_cursor *cur){
   return SQLITE_OK;
 }
 
-/* The function: the arguments are equality constraints on the hidden
-** columns.  They are required inputs, not filters: if one is present but
-** not usable yet (a join whose other side has not run), the plan is
-** impossible.  The wide face: nothing to consume; idxNum says whether the
+/* xBestIndex.  The function: the arguments are equality constraints on the
+** hidden columns, consumed (argvIndex, omit) in the order of their idxNum
+** bits.  They are required inputs, not filters: if one is present but not
+** usable yet (a join whose other side has not run), the plan is
+** impossible; without url_list it costs 1e30 and xFilter says what is
+** missing.  The wide face: nothing to consume; idxNum says whether the
 ** query reads _error (WIDE_READS_ERROR), which decides on_error's default. */
 static int fetchBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int aIdx[3] = { -1, -1, -1 };
@@ -628,6 +490,7 @@ static int wide_args(FetchTable *t, int argc, const char *const *argv, char **pz
 /* The shape from the arguments: separator, levels, meta, type rules. */
 static int wide_shape(FetchTable *t, char **pzErr){
   Shape *sh = &t->shape;
+  int i;
   sh->rules.numericStrings = t->opt.eNumericStrings;
   sh->rules.timestamps = t->opt.eTimestamps;
   sh->maxLevel = t->opt.maxLevel;
@@ -639,22 +502,9 @@ static int wide_shape(FetchTable *t, char **pzErr){
                             pzErr);
     if( rc ) return rc;
   }
-  return schema_init(&sh->schema, azWideReserved, t->opt.maxColumns);
-}
-
-/* The CREATE's sample: the first nSample requests of the table's stream. */
-typedef struct Sample Sample;
-struct Sample {
-  FetchTable *pTab;
-  RequestStream stream;
-  sqlite3_stmt *pProbe;      /* See probe_cancelled */
-};
-static int sample_next(void *pCtx, Request *pReq, char **pzErr){
-  return stream_next(&((Sample*)pCtx)->stream, pReq, pzErr);
-}
-static int sample_cancelled(void *pCtx){
-  Sample *p = (Sample*)pCtx;
-  return probe_cancelled(p->pTab->db, &p->pProbe);
+  for(i=0; i<N_WIDE_HIDDEN; i++) t->azReserved[i] = aWideHidden[i].zName;
+  t->azReserved[N_WIDE_HIDDEN] = 0;
+  return schema_init(&sh->schema, t->azReserved, t->opt.maxColumns);
 }
 
 /* The error of a CREATE that found no columns: the first sampled error,
@@ -678,63 +528,6 @@ static int sample_no_columns(FetchTable *t, char **pzErr){
       zWhy ? ")" : "");
   sqlite3_free(zRedacted);
   return SQLITE_ERROR;
-}
-
-/* Fetch the first nSample requests and grow the schema from their records,
-** in url_index order.  The responses are kept for the first scan. */
-static int sample_schema(FetchTable *t, char **pzErr){
-  Sample smp;
-  RequestSource src;
-  Options o = t->opt;              /* a shallow copy: only concurrency differs */
-  Engine *e;
-  Response *r, **pp;
-  CacheStore *pCache = 0;
-  int rc;
-
-  memset(&smp, 0, sizeof(smp));
-  smp.pTab = t;
-  rc = guard_refuses(&t->pConn->guard, &t->opt, pzErr);
-  if( rc ) return rc;
-  conn_window_enter(t->pConn);
-  rc = open_wide_stream(t, &smp.stream, pzErr);
-  if( rc ) goto done;
-  smp.stream.nLeft = t->opt.nSample;
-  src.pCtx = &smp;
-  src.xNext = sample_next;
-  src.xCancelled = sample_cancelled;
-  if( o.concurrency>t->opt.nSample ) o.concurrency = t->opt.nSample;
-  rc = conn_cache(t->pConn, &o, &pCache, pzErr);
-  if( rc ) goto done;
-  e = engine_new(&o, &t->pConn->guard, &t->pConn->budget, pCache, src, pzErr);
-  if( e==0 ){ rc = SQLITE_NOMEM; goto done; }
-  while( (rc = engine_next(e, &r, pzErr))==SQLITE_ROW ){
-    /* Keep the list sorted by url_index. */
-    for(pp=&t->pSample; *pp && (*pp)->req.iIndex<r->req.iIndex; pp=&(*pp)->pNext){}
-    r->pNext = *pp;
-    *pp = r;
-  }
-  engine_free(e);
-  if( rc!=SQLITE_DONE ) goto done;
-  rc = SQLITE_OK;
-  for(r=t->pSample; r && rc==SQLITE_OK; r=r->pNext){
-    RecordIter it;
-    JsonSpan rec;
-    int bHas;
-    /* A body that is not JSON, or has no records at the path, gets its
-    ** error here, and the first scan reports it as an error row. */
-    rc = response_records(r, &t->opt, &it, &rec, &bHas);
-    while( bHas && rc==SQLITE_OK ){
-      rc = shape_learn(&t->shape, &it, rec);
-      bHas = records_next(&it, &rec);
-    }
-  }
-  if( rc==SQLITE_OK ) rc = shape_finish(&t->shape);
-  if( rc==SQLITE_OK && t->shape.schema.nCol==0 ) rc = sample_no_columns(t, pzErr);
-done:
-  stream_close(&smp.stream);
-  sqlite3_finalize(smp.pProbe);
-  conn_window_leave(t->pConn);
-  return rc;
 }
 
 /* CREATE TABLE x(_url TEXT HIDDEN, ..., "name" TYPE, ...) for the shape. */
@@ -812,7 +605,13 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
           argv[2], argv[2], argv[2], argv[2]);
       rc = SQLITE_ERROR;
     }else{
-      rc = sample_schema(t, &zErr);
+      ScanSpec spec;
+      QuerySpec q;
+      wide_spec(t, &spec, &q);
+      spec.nLimit = t->opt.nSample;
+      spec.bSample = 1;
+      rc = scan_sample(&spec, &t->pSample, &zErr);
+      if( rc==SQLITE_OK && t->shape.schema.nCol==0 ) rc = sample_no_columns(t, &zErr);
     }
   }
   if( rc==SQLITE_OK ) rc = wide_declare(db, t, &zErr);
@@ -849,6 +648,8 @@ static int fetchConnect(sqlite3 *db, void *pAux, int argc,
   return SQLITE_OK;
 }
 
+/* xDisconnect and xDestroy: the table and its sample freed.  Nothing is
+** stored outside the table object, so dropping it is only that too. */
 static int fetchDisconnect(sqlite3_vtab *pVtab){
   table_free((FetchTable*)pVtab);
   return SQLITE_OK;

@@ -19,13 +19,13 @@
 ** Then times, best of 3 passes over the whole corpus each:
 **
 **   (a) parse only: cJSON_ParseWithLength + cJSON_Delete per response;
-**   (b) apifetch end to end, as src/vtab.c does it per response
-**       (response_records, cursor_row): json_validate, records_begin, and
+**   (b) apifetch end to end, as src/scan.c does it per response
+**       (response_records, scan_row): json_validate, records_begin, and
 **       per record shape_record, then every cell read (integers, doubles
 **       and text lengths summed, so nothing is optimised away).
 **
 ** The Shape of (b) is learned once beforehand from the first response, as
-** sample_schema does.  Prints MB/s (10^6 bytes) and records/s of both, the
+** scan_sample does.  Prints MB/s (10^6 bytes) and records/s of both, the
 ** ratio b/a of the records/s, the columns and one sample row.  Exit status
 ** 0, or 1 on any error.
 */
@@ -219,7 +219,7 @@ static long pass_apifetch(const Corpus *c, Shape *s, Row *w, Sums *pSum){
   return nRec;
 }
 
-/* Learn the columns from the first response, as sample_schema does. */
+/* Learn the columns from the first response, as scan_sample does. */
 static int learn_shape(const Corpus *c, Shape *s){
   static const char *const azReserved[] = { "_url", "_extra", 0 };
   JsonError err;

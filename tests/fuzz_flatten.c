@@ -1,8 +1,8 @@
 /*
 ** fuzz_flatten.c - libFuzzer target for the wide face's response pipeline:
 ** json_validate -> records_begin/records_next -> shape_learn/shape_finish ->
-** shape_record, in the order src/vtab.c runs them (response_records,
-** sample_schema, cursor_row), plus schema_declare on text from the input.
+** shape_record, in the order src/scan.c runs them (response_records,
+** scan_sample, scan_row), plus schema_declare on text from the input.
 **
 ** Built and run by `make fuzz` (clang -fsanitize=fuzzer,address,undefined).
 **
@@ -185,7 +185,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size){
         bDeclOwned = 0;            /* now owned by shape */
       }else if( rc==SQLITE_OK ){
         rc = schema_init(&shape.schema, azReserved, 1000);
-        /* sample_schema: learn from every record, then decide types. */
+        /* scan_sample: learn from every record, then decide types. */
         while( rc==SQLITE_OK && records_next(&it, &rec) ){
           rc = shape_learn(&shape, &it, rec);
         }
@@ -197,7 +197,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size){
         }
       }
 
-      /* The scan: one row per record (cursor_row). */
+      /* The scan: one row per record (scan_row). */
       if( rc==SQLITE_OK && row_init(&row, &shape)==SQLITE_OK ){
         while( records_next(&it, &rec) ){
           if( shape_record(&shape, &it, &rec, &row) ) break;

@@ -12,7 +12,10 @@ Then:
       (files sharing a row, "a.c / b.c", may not call each other);
   (c) every src/*.c is in the table, and every file the table names exists;
   (d) no src/*.c is over 900 lines, and no function over 100 lines
-      (a brace-matching scan of the top-level function definitions).
+      (a brace-matching scan of the top-level function definitions);
+  (e) one scan: scan.c alone drives an engine (a second engine loop, as
+      CREATE's sample once had in vtab.c, is a second place for the
+      scan's rules to drift), and prints the progress line, from one call.
 
 One symbol is not a call: sqlite3_api, SQLite's table of its own functions,
 which SQLITE_EXTENSION_INIT1 defines in apifetch.c and every other file
@@ -33,6 +36,8 @@ HEADER = os.path.join(SRC, "apifetch.h")
 MAX_FILE_LINES = 900
 MAX_FUNC_LINES = 100
 NOT_A_CALL = {"sqlite3_api": "apifetch.c"}     # symbol -> the file that must define it
+ONLY_CALLER = {"engine_new": "scan.c", "engine_next": "scan.c",   # symbol -> its one caller
+               "conn_scan_report": "scan.c"}
 
 
 def layer_table():
@@ -249,6 +254,15 @@ check(not up, "every call goes to a file in a row below the caller's" +
 unused = [n for n in on_disk if n != "apifetch.c" and not any(n in graph[a] for a in graph)]
 print("info called by no other file (unit-tested, or waiting to be used): " +
       (", ".join(unused) or "none"))
+
+# (e) one scan.
+for s, where in ONLY_CALLER.items():
+    users = sorted(n for n, (_, undefined) in syms.items() if s in undefined)
+    check(users == [where], f"{s} is called from {where} alone (called from: {users})")
+if os.path.exists(os.path.join(SRC, "scan.c")):
+    with open(os.path.join(SRC, "scan.c")) as f:
+        calls = len(re.findall(r"\bconn_scan_report\s*\(", code_only(f.read())))
+    check(calls == 1, f"scan.c prints the progress line from one place ({calls} calls)")
 
 # (d) sizes.
 lengths, funcs = {}, []

@@ -19,6 +19,12 @@ SELECT api_fetch_columns('temp.decl') AS columns;
 CREATE VIRTUAL TABLE temp.again USING api_fetch(url_list='["$BASE/obj?id=1"]',
   columns='id INTEGER, title TEXT, done INTEGER, tags TEXT, author_name TEXT, author_geo_lat REAL, author_geo_lng REAL');
 SELECT api_fetch_columns('temp.again') = api_fetch_columns('temp.posts') AS same;
+-- A key named as a hidden column (all twelve) makes a data column of
+-- another name: the hidden columns' names are the reserved names.
+CREATE VIRTUAL TABLE temp.clash USING api_fetch(url_list='[
+  "$BASE/raw?body={\"_url\":1,\"_url_index\":2,\"_record_index\":3,\"_status\":4,\"_error\":5,\"_attempts\":6,\"_elapsed_ms\":7,\"_content_type\":8,\"_extra\":9,\"_mismatches\":10,\"_page\":11,\"_cache\":12}"]');
+SELECT api_fetch_columns('temp.clash') AS columns;
+SELECT _status, _error IS NULL AS ok, _extra IS NULL AS no_extra FROM temp.clash;
 -- Errors name the function and the table.
 SELECT api_fetch_columns('temp.nosuch');
 CREATE TABLE plain(a);

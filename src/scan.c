@@ -1,0 +1,314 @@
+/*
+** scan.c - one scan of api_fetch, from the requests to the rows: open /
+** step / close.  vtab.c maps SQL into a ScanSpec and SQLite's calls onto
+** these; what happens between is here, in the order a row is made:
+**
+**   scan_open    the stream of requests (source.c), the sampled responses
+**                to give first, the guard, the counters, the cache and the
+**                Engine (engine.c)
+**   scan_step    the next record of the current response, else the next
+**                response: its records (flatten.c), its later pages
+**                (page feedback), counting, the progress line, secrets
+**                redacted from its error, on_error; then the row
+**                (shape_record, infer.c, on the wide face)
+**   scan_close   everything scan_open made
+**
+** Used from SQL as the module's two faces are (see vtab.c):
+**
+**   .load ./apifetch
+**   SELECT url, status, data ->> '$.title'
+**     FROM api_fetch('["https://api.example.com/posts/1", "..."]', 20);
+**   CREATE VIRTUAL TABLE temp.posts USING api_fetch(url_list='[...]');
+**
+** CREATE's sample is a scan too (scan_sample): its first `sample`
+** requests, their responses kept for the first scan and their records
+** read only once all are in, in url_index order, so that the columns do
+** not depend on which response came first.  It is not counted and shows
+** no progress: the first scan counts those responses when it gives them.
+**
+** SQLite cannot stop a statement while a virtual table waits, so the
+** engine asks the scan (xCancelled) whether it was stopped; it also tells
+** the scan that it waits (xWaiting), which is when a progress line is due
+** that no completed URL prints.  Every progress line comes from
+** scan_progress().
+*/
+#include <assert.h>
+#include <string.h>
+#include "apifetch.h"
+
+/**************************************************************************
+** What the engine asks of a scan
+*/
+
+/* Has this connection been interrupted (sqlite3_interrupt(), Ctrl-C in the
+** shell, Python's conn.interrupt()) or has its progress handler asked to
+** stop (a host's time limit)?  SQLite 3.40 has no sqlite3_is_interrupted(),
+** and neither check runs while a virtual table waits, so a small looping
+** statement is run: it fails with SQLITE_INTERRUPT in either case (its
+** few thousand opcodes also give a progress handler its turn). */
+static int scan_cancelled(void *pCtx){
+  Scan *s = (Scan*)pCtx;
+  int rc;
+  if( s->pProbe==0 ){
+    rc = sqlite3_prepare_v2(s->db,
+        "WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<1000) "
+        "SELECT count(*) FROM n", -1, &s->pProbe, 0);
+    if( rc ) return 0;
+  }
+  rc = sqlite3_step(s->pProbe);
+  sqlite3_reset(s->pProbe);
+  return rc==SQLITE_INTERRUPT;
+}
+
+static int scan_request(void *pCtx, Request *pReq, char **pzErr){
+  return stream_next(&((Scan*)pCtx)->stream, pReq, pzErr);
+}
+
+/* The live counters, and a progress line if one is due (bEnd: the last).
+** The one place a scan reports from; the sample does not report. */
+static void scan_progress(Scan *s, int bEnd){
+  if( s->bSample ) return;
+  conn_scan_report(s->pConn, &s->report, s->pEngine, stream_total(&s->stream), bEnd);
+}
+
+/* The engine waits: a progress line may be due although nothing completes. */
+static void scan_waiting(void *pCtx){
+  scan_progress((Scan*)pCtx, 0);
+}
+
+/**************************************************************************
+** Open and close
+*/
+
+int scan_open(Scan *s, const ScanSpec *p, char **pzErr){
+  const Options *pEngineOpt = p->pOpt;
+  RequestSource src;
+  CacheStore *pCache = 0;
+  int rc;
+
+  assert( p->pOpt && (p->zList!=0)!=(p->pQuery!=0) );
+  assert( (p->pShape==0)==(p->pRow==0) || p->bSample );
+  memset(s, 0, sizeof(*s));
+  s->db = p->db;
+  s->pConn = p->pConn;
+  s->pOpt = p->pOpt;
+  s->onError = p->onError;
+  s->pShape = p->pShape;
+  s->pRow = p->pRow;
+  s->bSample = p->bSample;
+  if( p->pQuery ){
+    rc = stream_open_query(&s->stream, p->pOpt, p->pQuery, pzErr);
+  }else{
+    rc = stream_open_list(&s->stream, p->pOpt, p->zList, p->nList, pzErr);
+  }
+  if( rc ) return rc;
+  s->stream.nLeft = p->nLimit;
+  if( p->ppReplay && *p->ppReplay ){
+    rc = stream_replay(&s->stream, p->ppReplay, &s->pGive, pzErr);
+    if( rc ) return rc;
+  }
+  rc = guard_refuses(&s->pConn->guard, s->pOpt, pzErr);
+  if( rc ) return rc;
+  if( !s->bSample ) conn_scan_begin(s->pConn, &s->report, s->pOpt->progress);
+  if( p->nLimit>=0 && p->pOpt->concurrency>p->nLimit ){
+    /* No window wider than the requests the scan may start. */
+    s->optCapped = *p->pOpt;
+    s->optCapped.concurrency = (int)p->nLimit;
+    pEngineOpt = &s->optCapped;
+  }
+  rc = conn_cache(s->pConn, s->pOpt, &pCache, pzErr);
+  if( rc ) return rc;
+  memset(&src, 0, sizeof(src));
+  src.pCtx = s;
+  src.xNext = scan_request;
+  src.xCancelled = scan_cancelled;
+  src.xWaiting = scan_waiting;
+  s->pEngine = engine_new(pEngineOpt, &s->pConn->guard, &s->pConn->budget, pCache, src, pzErr);
+  if( s->pEngine==0 ) return SQLITE_NOMEM;
+  if( !s->bSample ) s->pConn->aStat[STAT_WINDOW] = engine_window_size(s->pEngine, 0);
+  return SQLITE_OK;
+}
+
+/* Safe on a Scan that is all zeros, or that scan_open left half made. */
+void scan_close(Scan *s){
+  engine_free(s->pEngine);
+  response_free(s->pResp);
+  while( s->pGive ){
+    Response *r = s->pGive;
+    s->pGive = r->pNext;
+    response_free(r);
+  }
+  stream_close(&s->stream);
+  sqlite3_finalize(s->pProbe);
+  if( s->pConn ) conn_scan_end(s->pConn, &s->report);
+  memset(s, 0, sizeof(*s));
+}
+
+/**************************************************************************
+** Responses into rows
+*/
+
+/* The next response, whoever made it: a sampled one first, then the
+** engine's.  SQLITE_ROW with *ppResp (the caller's), SQLITE_DONE, or an
+** error code with *pzErr. */
+static int scan_response(Scan *s, Response **ppResp, char **pzErr){
+  if( s->pGive ){
+    Response *r = s->pGive;
+    s->pGive = r->pNext;
+    r->pNext = 0;
+    *ppResp = r;
+    return SQLITE_ROW;
+  }
+  return engine_next(s->pEngine, ppResp, pzErr);
+}
+
+/* Check the body of r and find its first record.  Sets r->zError for a
+** body that is not JSON or does not have the records asked for; returns
+** SQLITE_NOMEM if that text cannot be made (the row would show neither
+** data nor error). */
+static int response_records(Response *r, const Options *o, RecordIter *it,
+                            JsonSpan *pRec, int *pbHas){
+  *pbHas = 0;
+  if( r->zError==0 && r->nBody>0 ){
+    JsonError err;
+    char *zWhy = 0;
+    if( json_validate(r->pBody, r->nBody, APIFETCH_JSON_MAX_DEPTH, &err) ){
+      r->zError = sqlite3_mprintf(
+          "response is not valid JSON (%s at byte %lld, Content-Type: %s)",
+          err.zWhat, (sqlite3_int64)err.offset,
+          r->zContentType ? r->zContentType : "none");
+      r->eErr = ERR_BODY;
+    }else if( records_begin(it, json_root(r->pBody, r->nBody),
+                            o->recordPath.az, o->recordPath.n, &zWhy) ){
+      r->zError = zWhy ? zWhy : sqlite3_mprintf("out of memory");
+      r->eErr = ERR_BODY;
+    }else if( records_next(it, pRec) ){
+      *pbHas = 1;
+    }
+    if( r->eErr==ERR_BODY && r->zError==0 ) return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* on_error "fail": the statement fails with the first failed request. */
+static int scan_fail(Scan *s, Response *r, char **pzErr){
+  const Options *o = s->pOpt;
+  char *zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : 0;
+  if( o->nSecret && zUrl==0 ) return SQLITE_NOMEM;
+  *pzErr = sqlite3_mprintf("api_fetch: url_list item %lld (%s) failed after %d attempt%s: %s",
+                           r->req.iIndex, zUrl ? zUrl : r->req.zUrl, r->nAttempt,
+                           r->nAttempt==1 ? "" : "s", r->zError);
+  sqlite3_free(zUrl);
+  return SQLITE_ERROR;
+}
+
+/* Set up the rows of a freshly taken response, s->pResp.  SQLITE_OK with
+** s->pResp holding the rows, or with s->pResp NULL when on_error says skip. */
+static int scan_take(Scan *s, char **pzErr){
+  Response *r = s->pResp;
+  if( response_records(r, s->pOpt, &s->iter, &s->rec, &s->bHasRecord) ) return SQLITE_NOMEM;
+  s->iRecord = s->bHasRecord ? 0 : -1;
+  if( s->pOpt->paginate.pKind && r->zError==0 ){
+    /* Page feedback: this page says which pages come next. */
+    JsonSpan root = { "", 0 };
+    int bMore = 0;
+    if( r->nBody ) root = json_root(r->pBody, r->nBody);
+    if( stream_follow(&s->stream, r, root, !s->bHasRecord, &bMore) ) return SQLITE_NOMEM;
+    if( bMore && s->pEngine ) engine_wake(s->pEngine);
+  }
+  conn_count_response(s->pConn, r);
+  scan_progress(s, 0);
+  if( r->zError && s->pOpt->nSecret ){
+    /* Secrets never show: not in error text, which may quote a URL. */
+    char *z = options_redact(s->pOpt, r->zError);
+    if( z==0 ) return SQLITE_NOMEM;               /* never the raw text */
+    sqlite3_free(r->zError);
+    r->zError = z;
+  }
+  if( r->zError && s->onError==ON_ERROR_SKIP ){
+    response_free(r);
+    s->pResp = 0;
+    return SQLITE_OK;
+  }
+  if( r->zError && s->onError==ON_ERROR_FAIL ) return scan_fail(s, r, pzErr);
+  return SQLITE_OK;
+}
+
+/* The current row is settled: count it and, on the wide face, build it. */
+static int scan_row(Scan *s){
+  int bData = s->bHasRecord && s->pResp->zError==0;
+  if( s->pShape ){
+    int rc = shape_record(s->pShape, &s->iter, bData ? &s->rec : 0, s->pRow);
+    if( rc ) return rc;
+  }
+  conn_count_row(s->pConn, bData, s->pRow ? s->pRow->nExtra : 0,
+                 s->pRow ? s->pRow->nMismatch : 0);
+  return SQLITE_ROW;
+}
+
+int scan_step(Scan *s, char **pzErr){
+  int rc;
+  assert( s->pEngine && !s->bSample );
+  if( s->pResp && s->bHasRecord && s->pResp->zError==0 ){
+    if( records_next(&s->iter, &s->rec) ){
+      s->iRecord++;
+      return scan_row(s);
+    }
+  }
+  for(;;){
+    response_free(s->pResp);
+    s->pResp = 0;
+    rc = scan_response(s, &s->pResp, pzErr);
+    if( rc==SQLITE_DONE ){
+      scan_progress(s, 1);
+      conn_scan_end(s->pConn, &s->report);
+      return SQLITE_DONE;
+    }
+    if( rc==SQLITE_INTERRUPT ) s->pConn->aStat[STAT_INTERRUPTED] = 1;
+    if( rc!=SQLITE_ROW ) return rc;
+    rc = scan_take(s, pzErr);
+    if( rc ) return rc;
+    if( s->pResp ) return scan_row(s);
+  }
+}
+
+/**************************************************************************
+** CREATE's sample
+*/
+
+int scan_sample(const ScanSpec *p, Response **ppSample, char **pzErr){
+  Scan s;
+  Response *r, **pp;
+  int rc;
+  assert( p->bSample && p->nLimit>=0 && p->pShape && p->ppReplay==0 );
+  /* Refused before its url_query is even prepared. */
+  rc = guard_refuses(&p->pConn->guard, p->pOpt, pzErr);
+  if( rc ) return rc;
+  conn_window_enter(p->pConn);
+  rc = scan_open(&s, p, pzErr);
+  if( rc==SQLITE_OK ){
+    while( (rc = scan_response(&s, &r, pzErr))==SQLITE_ROW ){
+      /* Keep the list sorted by url_index. */
+      for(pp=ppSample; *pp && (*pp)->req.iIndex<r->req.iIndex; pp=&(*pp)->pNext){}
+      r->pNext = *pp;
+      *pp = r;
+    }
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  }
+  scan_close(&s);
+  conn_window_leave(p->pConn);
+  for(r=*ppSample; r && rc==SQLITE_OK; r=r->pNext){
+    RecordIter it;
+    JsonSpan rec;
+    int bHas;
+    /* A body that is not JSON, or has no records at the path, gets its
+    ** error here, and the first scan reports it as an error row. */
+    rc = response_records(r, p->pOpt, &it, &rec, &bHas);
+    while( bHas && rc==SQLITE_OK ){
+      rc = shape_learn(p->pShape, &it, rec);
+      bHas = records_next(&it, &rec);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = shape_finish(p->pShape);
+  return rc;
+}
