@@ -331,6 +331,7 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
   sqlite3_int64 now = clock_ms(), delay;
   char *zError = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  cc = transfer_result(t, cc, &status);
   curl_multi_remove_handle(e->multi, t->easy);
   e->nRunning--;
   if( cc==CURLE_OK && !t->bRefused ){

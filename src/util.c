@@ -9,6 +9,7 @@
 **   url_same_origin("https://a.example/x", "https://A.example:443/y")  -> 1
 **   url_has_scheme("items?next=https://x")                            -> 0
 **   url_with_param("http://h/p?a=1", "page", "2")   -> "http://h/p?a=1&page=2"
+**   url_has_query("http://h/p?a=1#f")                                 -> 1
 */
 #include <string.h>
 #include <strings.h>
@@ -77,6 +78,28 @@ char *url_strip_userinfo(const char *zUrl){
   }
   curl_url_cleanup(h);
   return zOut;
+}
+
+int url_has_query(const char *zUrl){
+  /* RFC 3986 section 3.4: the query starts at the first "?" and ends at a
+  ** "#"; before either, a "?" also ends the authority, as libcurl reads it. */
+  const char *z = zUrl + strcspn(zUrl, "?#");
+  return z[0]=='?' && z[1]!=0 && z[1]!='#';
+}
+
+void request_target_scan(int *pState, const char *p, size_t n){
+  size_t i;
+  for(i=0; i<n && *pState<TARGET_QUERY; i++){
+    char c = p[i];
+    if( *pState==TARGET_METHOD ){
+      if( c==' ' ) *pState = TARGET_IN;
+      else if( c=='\r' || c=='\n' ) *pState = TARGET_NO_QUERY;
+    }else if( c=='?' ){
+      *pState = TARGET_QUERY;
+    }else if( c==' ' || c=='\r' || c=='\n' ){
+      *pState = TARGET_NO_QUERY;
+    }
+  }
 }
 
 int url_has_scheme(const char *z){
