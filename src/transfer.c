@@ -66,8 +66,10 @@ size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
 ** 200 and no error.  What libcurl sent shows it: the request line, the
 ** first bytes of CURLINFO_HEADER_OUT (for HTTP/2 too, which 7.88 shows as
 ** "GET /p?a=1 HTTP/2").  libcurl calls this only with CURLOPT_VERBOSE,
-** which transfer_setup sets only for a URL with a query; each piece of
-** header or data in and out then costs a call and a compare, nothing more.
+** which transfer_setup sets only for a URL with a query.  Its cost is
+** libcurl's, formatting its informational lines for us: about 5% more
+** instructions per transfer (valgrind, 2,000 small responses, HTTP/1.1
+** and HTTP/2 alike); this callback adds a call and a compare per piece.
 ** transfer_result turns a lost query into out of memory. */
 static int on_debug(CURL *h, curl_infotype type, char *p, size_t n, void *pArg){
   Transfer *t = pArg;
