@@ -279,6 +279,22 @@ char *url_with_param(const char *zUrl, const char *zName, const char *zValue){
   return url_with_params(zUrl, az, 1);
 }
 
+/* curl_url_set of zRef, a reference to resolve against the URL h holds.
+** libcurl 7.88.1 reads that URL with a curl_url_get() whose failure (for
+** want of memory, the only way it fails there) it ignores: it then parses
+** zRef as a URL of its own, and a relative one fails with
+** CURLUE_BAD_SCHEME, which callers would take for a bad reference and
+** stop a chain of pages there without an error (make torture,
+** page_last_link).  A scheme needs a ":" before the first "/", "?" or "#";
+** without one, that code can only mean the hidden failure. */
+static CURLUcode url_set_reference(CURLU *h, const char *zRef){
+  CURLUcode uc = curl_url_set(h, CURLUPART_URL, zRef, 0);
+  if( uc==CURLUE_BAD_SCHEME && zRef[strcspn(zRef, ":/?#")]!=':' ){
+    uc = CURLUE_OUT_OF_MEMORY;
+  }
+  return uc;
+}
+
 /* zRef resolved against zBase (RFC 3986).  NULL if zRef is not a URL,
 ** or with *pbOom set if out of memory. */
 char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom){
@@ -286,7 +302,7 @@ char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom){
   char *z = 0, *zOut = 0;
   CURLUcode uc = CURLUE_OUT_OF_MEMORY;
   if( h && (uc = curl_url_set(h, CURLUPART_URL, zBase, 0))==CURLUE_OK
-   && (uc = curl_url_set(h, CURLUPART_URL, zRef, 0))==CURLUE_OK
+   && (uc = url_set_reference(h, zRef))==CURLUE_OK
    && (uc = curl_url_get(h, CURLUPART_URL, &z, 0))==CURLUE_OK ){
     zOut = sqlite3_mprintf("%s", z);
   }
@@ -303,7 +319,7 @@ int url_resolve_check(const char *zBase, const char *zRef, char **pzOut, char **
   int rc;
   *pzOut = *pzWhy = 0;
   if( h && (uc = curl_url_set(h, CURLUPART_URL, zBase, 0))==CURLUE_OK
-   && (uc = curl_url_set(h, CURLUPART_URL, zRef, 0))==CURLUE_OK ){
+   && (uc = url_set_reference(h, zRef))==CURLUE_OK ){
     uc = curl_url_get(h, CURLUPART_URL, &z, 0);
   }
   curl_url_cleanup(h);
