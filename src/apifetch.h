@@ -164,6 +164,16 @@ int url_same_origin(const char *a, const char *b);
 /* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
 ** If not, it is a reference relative to a base. */
 int url_has_scheme(const char *z);
+/* Does zUrl have a query, and not an empty one ("?" alone, or "?#f")? */
+int url_has_query(const char *zUrl);
+/* Does the target of a request line have a query?  Fed the bytes of a
+** request's head in order, as they are sent (libcurl's debug callback
+** shows them as CURLINFO_HEADER_OUT, in one piece or more), it reads the
+** second word of the first line ("GET /p?a=1 HTTP/1.1", or the absolute
+** form to a proxy); *pState starts at TARGET_METHOD and ends at
+** TARGET_QUERY or TARGET_NO_QUERY, where further bytes leave it. */
+enum { TARGET_METHOD, TARGET_IN, TARGET_QUERY, TARGET_NO_QUERY };
+void request_target_scan(int *pState, const char *p, size_t n);
 
 
 sqlite3_int64 clock_ms(void);
@@ -1124,6 +1134,8 @@ struct Transfer {
   int bTooBig;              /* Body went over max_bytes */
   int bOom;                 /* The body could not be kept: out of memory */
   int bRefused;             /* The guard refused an address or host: no retry */
+  int eTarget;              /* request_target_scan's state for the request sent
+                            ** (only watched when its URL has a query) */
   int nRequest;             /* Requests sent for req: attempts and redirects */
   sqlite3_int64 tAttempt;   /* When this attempt (its first request) started */
   /* Where the redirects of this attempt have led (see redirect_follow);
@@ -1195,6 +1207,9 @@ char *header_value(CURL *h, const char *zName, int *pbOom);
 /* the headers a redirect hop may send (transfer.c), and back to the start */
 int hop_headers(Transfer *t);
 void hop_reset(Transfer *t);
+/* libcurl's result for t's attempt as the engine is to take it: status
+** and code, corrected where libcurl got it wrong without saying */
+CURLcode transfer_result(Transfer *t, CURLcode cc, long *pStatus);
 /* why an attempt failed, for the error row (NULL: it did not) */
 char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status);
 

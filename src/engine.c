@@ -447,6 +447,7 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
   int rc;
   assert( t->state==T_RUNNING );
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  cc = transfer_result(t, cc, &status);
   curl_multi_remove_handle(e->multi, t->easy);
   if( cc==CURLE_OK && !t->bRefused ){
     int bHop;

@@ -9,6 +9,7 @@
 **   url_same_origin("https://a.example/x", "https://A.example:443/y")  -> 1
 **   url_has_scheme("items?next=https://x")                            -> 0
 **   url_with_param("http://h/p?a=1", "page", "2")   -> "http://h/p?a=1&page=2"
+**   url_has_query("http://h/p?a=1#f")                                 -> 1
 */
 #include <string.h>
 #include <strings.h>
@@ -77,6 +78,28 @@ char *url_strip_userinfo(const char *zUrl){
   }
   curl_url_cleanup(h);
   return zOut;
+}
+
+int url_has_query(const char *zUrl){
+  /* RFC 3986 section 3.4: the query starts at the first "?" and ends at a
+  ** "#"; before either, a "?" also ends the authority, as libcurl reads it. */
+  const char *z = zUrl + strcspn(zUrl, "?#");
+  return z[0]=='?' && z[1]!=0 && z[1]!='#';
+}
+
+void request_target_scan(int *pState, const char *p, size_t n){
+  size_t i;
+  for(i=0; i<n && *pState<TARGET_QUERY; i++){
+    char c = p[i];
+    if( *pState==TARGET_METHOD ){
+      if( c==' ' ) *pState = TARGET_IN;
+      else if( c=='\r' || c=='\n' ) *pState = TARGET_NO_QUERY;
+    }else if( c=='?' ){
+      *pState = TARGET_QUERY;
+    }else if( c==' ' || c=='\r' || c=='\n' ){
+      *pState = TARGET_NO_QUERY;
+    }
+  }
 }
 
 int url_has_scheme(const char *z){
@@ -256,6 +279,22 @@ char *url_with_param(const char *zUrl, const char *zName, const char *zValue){
   return url_with_params(zUrl, az, 1);
 }
 
+/* curl_url_set of zRef, a reference to resolve against the URL h holds.
+** libcurl 7.88.1 reads that URL with a curl_url_get() whose failure (for
+** want of memory, the only way it fails there) it ignores: it then parses
+** zRef as a URL of its own, and a relative one fails with
+** CURLUE_BAD_SCHEME, which callers would take for a bad reference and
+** stop a chain of pages there without an error (make torture,
+** page_last_link).  A scheme needs a ":" before the first "/", "?" or "#";
+** without one, that code can only mean the hidden failure. */
+static CURLUcode url_set_reference(CURLU *h, const char *zRef){
+  CURLUcode uc = curl_url_set(h, CURLUPART_URL, zRef, 0);
+  if( uc==CURLUE_BAD_SCHEME && zRef[strcspn(zRef, ":/?#")]!=':' ){
+    uc = CURLUE_OUT_OF_MEMORY;
+  }
+  return uc;
+}
+
 /* zRef resolved against zBase (RFC 3986).  NULL if zRef is not a URL,
 ** or with *pbOom set if out of memory. */
 char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom){
@@ -263,7 +302,7 @@ char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom){
   char *z = 0, *zOut = 0;
   CURLUcode uc = CURLUE_OUT_OF_MEMORY;
   if( h && (uc = curl_url_set(h, CURLUPART_URL, zBase, 0))==CURLUE_OK
-   && (uc = curl_url_set(h, CURLUPART_URL, zRef, 0))==CURLUE_OK
+   && (uc = url_set_reference(h, zRef))==CURLUE_OK
    && (uc = curl_url_get(h, CURLUPART_URL, &z, 0))==CURLUE_OK ){
     zOut = sqlite3_mprintf("%s", z);
   }
@@ -280,7 +319,7 @@ int url_resolve_check(const char *zBase, const char *zRef, char **pzOut, char **
   int rc;
   *pzOut = *pzWhy = 0;
   if( h && (uc = curl_url_set(h, CURLUPART_URL, zBase, 0))==CURLUE_OK
-   && (uc = curl_url_set(h, CURLUPART_URL, zRef, 0))==CURLUE_OK ){
+   && (uc = url_set_reference(h, zRef))==CURLUE_OK ){
     uc = curl_url_get(h, CURLUPART_URL, &z, 0);
   }
   curl_url_cleanup(h);

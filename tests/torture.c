@@ -38,13 +38,12 @@
 **   init residue   sqlite3_apifetch_init failed but left functions or
 **                  modules registered (SQLite then unloads the library and
 **                  those point into unmapped code)
-**   wrong (libcurl)  wrong, after a transient failure inside the
-**                  curl_url_get that libcurl 7.88.1 calls itself and does
-**                  not check (it then sends the URL without its query);
-**                  reported, not counted as apifetch's
 **
-** A class higher in the list "crash, hang, secret shown, wrong, leak,
-** wrong (libcurl), init residue, clean error, error row, same result" wins.  The exit status is 1
+** A class higher in the list "crash, hang, secret shown, wrong, leak, init
+** residue, clean error, error row, same result" wins.  No wrong result is
+** excused as libcurl's: where libcurl 7.88.1 sends a request without its
+** query string (a failed allocation it does not check), apifetch sees it
+** and makes an error row (on_debug, src/transfer.c).  The exit status is 1
 ** if any run is a crash, hang, wrong, leak, secret shown or init residue
 ** (-k residue: report init residue without failing).
 **
@@ -52,12 +51,8 @@
 ** that rows can be matched by URL and page; other statements are compared
 ** exactly.  Text is normalised where libcurl reports timings ("after N ms").
 */
-#define _GNU_SOURCE     /* dladdr1 */
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <execinfo.h>
-#include <link.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -99,35 +94,6 @@ static long gFailed;            /* Allocations made to fail */
 static long gLive[A_COUNT];     /* Live blocks of each allocator */
 static sqlite3_mem_methods gSqliteMem;   /* SQLite's own allocator */
 
-/* Is address a inside exported function zName of a library whose file
-** name holds zLib (zName NULL: anywhere in that library)? */
-static int addr_in(void *a, const char *zLib, const char *zName){
-  Dl_info d;
-  const ElfW(Sym) *sym = 0;
-  if( !dladdr1(a, &d, (void**)&sym, RTLD_DL_SYMENT) || !d.dli_fname ) return 0;
-  if( !strstr(d.dli_fname, zLib) ) return 0;
-  if( zName==0 ) return 1;
-  return d.dli_sname && sym && strcmp(d.dli_sname, zName)==0
-      && (char*)a < (char*)d.dli_saddr + sym->st_size;
-}
-
-/* libcurl 7.88.1's parseurlandfillconn() ignores a failed
-** curl_url_get(CURLUPART_QUERY) and sends the request without its query
-** string (fixed in later libcurl, which returns CURLE_OUT_OF_MEMORY).
-** Is the injected failure (its stack is aFrame) inside a curl_url_get
-** that libcurl itself called?  apifetch cannot see that one fail. */
-static int gCurlOwnUrlGet;
-static void note_fault_site(void){
-  void *aFrame[64];
-  int n = backtrace(aFrame, 64), i;
-  for(i=0; i+1<n; i++){
-    if( addr_in(aFrame[i], "libcurl", "curl_url_get") ){
-      gCurlOwnUrlGet = addr_in(aFrame[i+1], "libcurl", 0);
-      return;
-    }
-  }
-}
-
 /* Called at each injected failure: a place for a debugger's breakpoint,
 **   gdb -batch -ex 'break torture_fault' -ex run -ex bt --args \
 **       tests/torture -q NAME -n N -m t -x */
@@ -139,7 +105,7 @@ static int alloc_fails(void){
   if( !__atomic_load_n(&gArmed, __ATOMIC_SEQ_CST) ) return 0;
   n = __atomic_add_fetch(&gCount, 1, __ATOMIC_SEQ_CST);
   if( gFailAt>0 && (n==gFailAt || (gPersist && n>gFailAt)) ){
-    if( __atomic_add_fetch(&gFailed, 1, __ATOMIC_SEQ_CST)==1 ) note_fault_site();
+    __atomic_add_fetch(&gFailed, 1, __ATOMIC_SEQ_CST);
     torture_fault();
     errno = ENOMEM;               /* as malloc does (POSIX) */
     return 1;
@@ -1025,7 +991,6 @@ static void child_run(int iCase, long n, int bPersist){
   for(i=0; i<A_COUNT; i++) aBase[i] = gLive[i];
   gCount = 0;
   gFailed = 0;
-  gCurlOwnUrlGet = 0;
   gFailAt = n;
   gPersist = bPersist;
   __atomic_store_n(&gArmed, 1, __ATOMIC_SEQ_CST);
@@ -1068,7 +1033,6 @@ static void child_run(int iCase, long n, int bPersist){
   check_cache_file();
   run_cache_remove();
   out_printf("C %d\n", rc);
-  if( gCurlOwnUrlGet ) out_write("U\n", 2);
   out_printf("N %ld %ld\n", gCount, gFailed);
   out_printf("L %ld %ld %ld\n", gLive[0]-aBase[0], gLive[1]-aBase[1], gLive[2]-aBase[2]);
   out_write("X\n", 2);
@@ -1091,7 +1055,6 @@ struct Outcome {
   int nStmt;
   int bEnd;                   /* The X line came */
   int closeRc;
-  int bCurlOwnUrlGet;         /* The U line came */
   long nCount, nFailed;
   long aLeak[A_COUNT];
   char *zResidue;
@@ -1145,7 +1108,6 @@ static void outcome_parse(Outcome *o, const char *z){
       case 'E': if( s && !s->zErr ) s->zErr = xstrdup(zLine + (n>2 ? 2 : n)); break;
       case 'I': free(o->zResidue); o->zResidue = xstrdup(zLine + (n>2 ? 2 : n)); break;
       case 'C': o->closeRc = atoi(zLine+2); break;
-      case 'U': o->bCurlOwnUrlGet = 1; break;
       case 'N': sscanf(zLine+2, "%ld %ld", &o->nCount, &o->nFailed); break;
       case 'L': sscanf(zLine+2, "%ld %ld %ld", &o->aLeak[0], &o->aLeak[1], &o->aLeak[2]); break;
       case 'X': o->bEnd = 1; break;
@@ -1158,10 +1120,10 @@ static void outcome_parse(Outcome *o, const char *z){
 /**************************************************************************
 ** Classification
 */
-enum { K_SAME, K_ERROR_ROW, K_CLEAN_ERROR, K_RESIDUE, K_CURL, K_LEAK, K_WRONG,
+enum { K_SAME, K_ERROR_ROW, K_CLEAN_ERROR, K_RESIDUE, K_LEAK, K_WRONG,
        K_SECRET, K_HANG, K_CRASH, K_COUNT };
 static const char *const azClass[K_COUNT] = {
-  "same result", "error row", "clean error", "init residue", "wrong (libcurl)",
+  "same result", "error row", "clean error", "init residue",
   "leak", "wrong", "secret shown", "hang", "crash"
 };
 /* Classes that fail the run (init residue unless -k residue). */
@@ -1352,15 +1314,7 @@ static int classify(const Outcome *pRef, const Outcome *pRun, int iCase, Str *pN
     }else if( iWrong>=0 ){
       r = K_WRONG;
     }
-    if( r==K_WRONG ){
-      /* Only a transient failure inside libcurl's own curl_url_get gets
-      ** this far: libcurl 7.88.1 then drops the query string itself. */
-      if( pRun->bCurlOwnUrlGet && pRun->nFailed==1 ){
-        str_addz(pNote, " [the failure was in libcurl's own curl_url_get]");
-        return K_CURL;
-      }
-      return K_WRONG;
-    }
+    if( r==K_WRONG ) return K_WRONG;
     if( pRun->closeRc!=SQLITE_OK || pRun->aLeak[0] || pRun->aLeak[1] || pRun->aLeak[2] ){
       pNote->n = 0;
       if( pNote->z ) pNote->z[0] = 0;
@@ -1515,7 +1469,7 @@ static void record(Tally *t, int iCase, long n, int bPersist, int k, const char 
   t->a[bPersist][k]++;
   t->nRuns[bPersist]++;
   if( k==K_CLEAN_ERROR ) note_message(zNote ? zNote : "", iCase, n, bPersist);
-  if( class_bad(k) || k==K_CURL ){
+  if( class_bad(k) ){
     if( nBad>=nBadAlloc ){
       nBadAlloc = nBadAlloc ? nBadAlloc*2 : 64;
       aBad = realloc(aBad, sizeof(Bad)*(size_t)nBadAlloc);
@@ -1773,11 +1727,6 @@ int main(int argc, char **argv){
   unsetenv("APIFETCH_CONFIG");
   unsetenv("http_proxy"); unsetenv("https_proxy"); unsetenv("all_proxy");
   unsetenv("HTTP_PROXY"); unsetenv("HTTPS_PROXY"); unsetenv("ALL_PROXY");
-  {
-    /* backtrace() loads libgcc on first use: not inside a failing malloc. */
-    void *a[4];
-    backtrace(a, 4);
-  }
   if( install_allocators() ){
     fprintf(stderr, "torture: cannot install the allocators\n");
     return 3;
@@ -1928,7 +1877,7 @@ int main(int argc, char **argv){
   printf("\n%-20s %10s %10s\n", "class", "transient", "persistent");
   {
     static const int aOrder[] = { K_SAME, K_ERROR_ROW, K_CLEAN_ERROR, K_WRONG, K_CRASH,
-                                  K_HANG, K_LEAK, K_SECRET, K_RESIDUE, K_CURL };
+                                  K_HANG, K_LEAK, K_SECRET, K_RESIDUE };
     for(i=0; i<K_COUNT; i++){
       int k = aOrder[i];
       printf("%-20s %10ld %10ld\n", azClass[k], t.a[0][k], t.a[1][k]);

@@ -1,8 +1,8 @@
 /*
 ** unit.c - direct tests of apifetch's pure functions (no network): the JSON
 ** scanner and records, retry policy, Retry-After and HTTP-dates, the token
-** bucket, option and url_list parsing, SHA-256 and the HTTP cache's
-** RFC 9111 decisions.  Built by `make tests/unit` against the real SQLite
+** bucket, option and url_list parsing, the query check of a request line,
+** SHA-256 and the HTTP cache's RFC 9111 decisions.  Built by `make tests/unit` against the real SQLite
 ** library; run by tests/run.py, which counts each "PASS name" / "FAIL name"
 ** line as one test.
 */
@@ -1140,6 +1140,54 @@ static void test_url_strip_userinfo(void){
   }
 }
 
+/* url_has_query and request_target_scan: the two halves of the check that
+** libcurl 7.88 sent the query it was asked for (on_debug, transfer.c).  The
+** request head is scanned in every split into two pieces, as libcurl may
+** show a partly sent head in more than one CURLINFO_HEADER_OUT call. */
+static int target_state(const char *z, size_t nFirst){
+  int eState = TARGET_METHOD;
+  request_target_scan(&eState, z, nFirst);
+  request_target_scan(&eState, z+nFirst, strlen(z)-nFirst);
+  return eState;
+}
+static void test_request_target(void){
+  static const struct { const char *zUrl; int bQuery; } aUrl[] = {
+    { "http://h.example/p?a=1", 1 },
+    { "http://h.example?a=1", 1 },          /* "?" ends the authority too */
+    { "https://h.example:8443/p/q?x#frag", 1 },
+    { "http://h.example/p", 0 },
+    { "http://h.example/p?", 0 },           /* empty: nothing to lose */
+    { "http://h.example/p?#f", 0 },
+    { "http://h.example/p#f?a=1", 0 },      /* a "?" in the fragment */
+    { "", 0 },
+  };
+  static const struct { const char *zHead; int eEnd; } aHead[] = {
+    { "GET /p?a=1 HTTP/1.1\r\nHost: h\r\n\r\n", TARGET_QUERY },
+    { "GET /p HTTP/1.1\r\nHost: h\r\nX-Q: a?b\r\n\r\n", TARGET_NO_QUERY },
+    { "GET /conn?a=1&b=2 HTTP/2\r\nHost: h\r\n\r\n", TARGET_QUERY },
+    { "POST / HTTP/1.1\r\n\r\n", TARGET_NO_QUERY },
+    { "GET http://h.example/p?a=1 HTTP/1.1\r\n\r\n", TARGET_QUERY },   /* to a proxy */
+    { "GET http://h.example/p HTTP/1.1\r\n\r\n", TARGET_NO_QUERY },
+    { "GET\r\n", TARGET_NO_QUERY },
+    { "GET /p?a", TARGET_QUERY },
+    { "GET /p", TARGET_IN },                /* not all sent yet: no verdict */
+    { "", TARGET_METHOD },
+  };
+  int i;
+  size_t k;
+  for(i=0; i<(int)(sizeof(aUrl)/sizeof(aUrl[0])); i++){
+    CHECK( url_has_query(aUrl[i].zUrl)==aUrl[i].bQuery );
+    if( url_has_query(aUrl[i].zUrl)!=aUrl[i].bQuery ) printf("  url %s\n", aUrl[i].zUrl);
+  }
+  for(i=0; i<(int)(sizeof(aHead)/sizeof(aHead[0])); i++){
+    for(k=0; k<=strlen(aHead[i].zHead); k++){
+      int e = target_state(aHead[i].zHead, k);
+      CHECK( e==aHead[i].eEnd );
+      if( e!=aHead[i].eEnd ) printf("  head %d split at %d: %d\n", i, (int)k, e);
+    }
+  }
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1159,6 +1207,7 @@ int main(void){
   run("number_reals", test_number_reals);
   run("paginate_wants", test_paginate_wants);
   run("url_strip_userinfo", test_url_strip_userinfo);
+  run("request_target", test_request_target);
   run("block_private_v4", test_block_private_v4);
   run("block_private_v6", test_block_private_v6);
   run("allow_hosts_ports", test_allow_hosts_ports);
