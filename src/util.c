@@ -165,6 +165,9 @@ void buf_free(Buf *b){
 
 void strlist_free(char **az, int n){
   int i;
+  /* NULL is an empty list whatever n says: a copy that failed for lack of
+  ** memory leaves its count behind (guard_set's n = *g). */
+  if( az==0 ) return;
   for(i=0; i<n; i++) sqlite3_free(az[i]);
   sqlite3_free(az);
 }

@@ -628,6 +628,24 @@ static const Case aCase[] = {
   }, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\"]', 1, '{\"cache\": \"$C\"}')",
   }, 1 },
+  /* A cached answer passes the guard as a request would: under any
+  ** allocation failure a refused URL is an error, never a hit (a guard
+  ** failing open gives other rows than the reference: "wrong"). */
+  { "cache_guard", 0, {
+    "SELECT api_fetch_config('{\"allow_hosts\": [\"localhost:$P\"]}')",
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", "
+      "\"http://localhost:$P/cache?id=2&cc=max-age=3600\"]', 1, '{\"cache\": \"$C\"}')" FN_ORDER,
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", "
+      "\"http://localhost:$P/cache?id=2&cc=max-age=3600\"]', 1, "
+      "'{\"cache\": \"$C\", \"cache_mode\": \"offline\"}')" FN_ORDER,
+    "SELECT api_fetch_config('{\"allow_hosts\": null, \"block_private\": true}')",
+    "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", "
+      "\"http://localhost:$P/cache?id=2&cc=max-age=3600\"]', 1, "
+      "'{\"cache\": \"$C\", \"cache_mode\": \"offline\"}')" FN_ORDER,
+  }, {
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", "
+      "\"http://localhost:$P/cache?id=2&cc=max-age=3600\"]', 1, '{\"cache\": \"$C\"}')",
+  }, 1 },
   { "cache_secret", 0, {
     "SELECT " CACHE_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\", \"$B/cache?id=2&etag=e2\", "
       "\"$B/redirect?to=/cache%3Fid%3D3%26cc%3Dmax-age%3D3600\", \"$D/x\"]', 1, " CACHE_SECRET ")" FN_ORDER,
