@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include "apifetch.h"
+#include "engine_int.h"
 
 /**************************************************************************
 ** libcurl callbacks
