@@ -44,6 +44,15 @@
 **   json.c       a strict, non-recursive JSON scanner
 **   util.c       leaf helpers: buffers, string lists, paths, URLs, clock
 **
+** This header holds what crosses rows.  What only a few files share has a
+** header of its own, in a row of the table: a file includes only this one
+** and headers of its own row or of rows below it, and a private header only
+** from the files it names (layers.py checks these too).
+**
+**   engine_int.h  private to engine.c / transfer.c / cacheflow.c: Engine,
+**                 Transfer, the slot states, the calls between the three
+**   cache.h       of cache.c: the cache's store (CacheStore, Cached, keys)
+**
 ** What functions return, one convention, SQLite's own.  A function that can
 ** fail returns a SQLite result code: SQLITE_OK, or the error (SQLITE_NOMEM
 ** for want of memory, else SQLITE_ERROR and the like with the message in
