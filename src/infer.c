@@ -36,6 +36,7 @@
 #include <assert.h>
 #include <string.h>
 #include "apifetch.h"
+#include "shape.h"
 
 /**************************************************************************
 ** The schema
