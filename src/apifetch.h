@@ -218,7 +218,6 @@ int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr);
 
 /* The remaining json_* functions assume input that json_validate accepted. */
 size_t json_skip_ws(const char *z, size_t n, size_t i);
-size_t json_skip_value(const char *z, size_t n, size_t i);
 JsonSpan json_root(const char *z, size_t n);
 
 /* Iterate the elements of an array or the members of an object.  *pPos
@@ -498,10 +497,6 @@ enum {
 extern const Knob aKnob[];
 extern const int nKnob;
 const Knob *knob_find(const char *zName, int mFace);
-/* The name of a knob of mFace close to zName (a typo), or NULL. */
-const char *knob_suggest(const char *zName, int mFace);
-/* "a, b, c": the names of mFace (sqlite3_malloc'd). */
-char *knob_list(int mFace);
 /* "<zWhat> "x"; did you mean "y"? (known: ...)" (sqlite3_malloc'd). */
 char *knob_unknown(const char *zWhat, const char *zName, int mFace);
 
@@ -631,8 +626,6 @@ void paginate_clear(Paginate *p);
 const PageKind *paginate_kind(const char *zName);
 /* After its keys are read: what its kind needs, defaults, headers wanted. */
 int paginate_check(Paginate *p, char **pzErr);
-/* The value of header zName that p asked the engine to keep, or NULL. */
-const char *paginate_header(const Paginate *p, const Response *r, const char *zName);
 
 /* Pages still to request (paginate.c): a FIFO of generators. */
 typedef struct PageGen PageGen;
@@ -786,11 +779,6 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
 #define TEMPLATE_MISSING    1     /* no such parameter, or NULL */
 #define TEMPLATE_NUL        2     /* it holds a NUL character */
 #define TEMPLATE_NOT_SCALAR 3     /* an object or an array */
-/* The URL of url_template with {name} filled in by xValue (a sqlite3
-** string, or NULL with *piWhy set to a TEMPLATE_ code); NULL with *pzWhy on error. */
-char *request_from_template(const Options *pOpt,
-                            char *(*xValue)(void*, const char*, int*), void *pCtx,
-                            char **pzWhy);
 
 
 typedef struct QuerySpec QuerySpec;
@@ -838,10 +826,6 @@ void stream_close(RequestStream *s);
 ** scalar.c - JSON numbers and RFC 3339 timestamps, independent of locale
 */
 double parse_double(const char *z);
-/* The shortest "%.*g" text that reads back as d. */
-void format_double(char *zOut, size_t nOut, double d);
-/* Is z[0..n) an RFC 8259 number?  *pbInt if it has no fraction or exponent. */
-int is_json_number(const char *z, size_t n, int *pbInt);
 /* An integer literal into *pV; 0 if it does not fit in 64 bits. */
 int parse_int64(const char *z, size_t n, sqlite3_int64 *pV);
 /* A number literal: 'i' (fits int64), 'r' (a finite real), 'b' (too big:

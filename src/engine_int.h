@@ -98,8 +98,6 @@ struct Engine {
 
 /* transfer.c: a fresh easy handle for t's next request (or redirect hop) */
 int transfer_setup(Engine *e, Transfer *t);
-/* the response body, into t (libcurl's write callback) */
-size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg);
 /* response header zName of t's last response, lines joined ("" absent: NULL) */
 char *header_value(CURL *h, const char *zName, int *pbOom);
 /* the headers a redirect hop may send (transfer.c), and back to the start */

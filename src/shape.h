@@ -114,8 +114,6 @@ void schema_clear(Schema *s);
 int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
                    const char **pzName, size_t *pnName);
 int schema_add(Schema *s, const char *z, size_t n, int bMeta);
-void schema_observe(Column *p, JsonSpan v);
-int schema_finish(Schema *s, const TypeRules *r);
 int schema_declare(Schema *s, const char *zColumns, const TypeRules *r, char **pzErr);
 const char *schema_type_name(const Column *p);
 /* The columns= declaration of s (api_fetch_columns), sqlite3_malloc'd. */
@@ -131,9 +129,6 @@ struct Cell {
   const char *z;
   size_t off, n;
 };
-/* Convert v for column p.  Returns 1 if v does not fit the column's type
-** (it is then kept as it is), else 0. */
-int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *c, Buf *pArena);
 
 /* Shaping records into rows (infer.c): a Schema plus the flattening
 ** rules of one wide table. */

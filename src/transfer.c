@@ -21,7 +21,7 @@
 /**************************************************************************
 ** libcurl callbacks
 */
-size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
+static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
   Transfer *t = pArg;
   size_t n = size*nmemb;
   sqlite3_int64 max = t->pEngine->pOpt->max_bytes;
