@@ -44,7 +44,8 @@
 **   json.c       a strict, non-recursive JSON scanner
 **   util.c       leaf helpers: buffers, string lists, paths, URLs, clock
 **
-** This header holds what crosses rows.  What only a few files share has a
+** This header holds what crosses rows, a section per file in the table's
+** order from the bottom up (util.c first).  What only a few files share has a
 ** header of its own, in a row of the table: a file includes only this one
 ** and headers of its own row or of rows below it, and a private header only
 ** from the files it names (layers.py checks these too).
@@ -247,6 +248,32 @@ int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal);
 char json_type(JsonSpan v);
 
 /**************************************************************************
+** scalar.c - JSON numbers and RFC 3339 timestamps, independent of locale
+*/
+double parse_double(const char *z);
+/* An integer literal into *pV; 0 if it does not fit in 64 bits. */
+int parse_int64(const char *z, size_t n, sqlite3_int64 *pV);
+/* A number literal: 'i' (fits int64), 'r' (a finite real), 'b' (too big:
+** keep the text), or 0 if it is not a number. */
+char number_kind(const char *z, size_t n, sqlite3_int64 *pI, double *pR);
+/* An RFC 3339 date-time with an offset: 1 with the UTC unix time in *pSecs
+** and the fraction digits at z[*piFrac..+*pnFrac). */
+int parse_timestamp(const char *z, size_t n, sqlite3_int64 *pSecs, size_t *piFrac,
+                    size_t *pnFrac);
+/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" into zOut (48 bytes); its length, 0 if the
+** year is out of range. */
+size_t format_utc(char *zOut, sqlite3_int64 secs, const char *zFrac, size_t nFrac);
+/* What a JSON string literal holds, as STR_* bits. */
+#define STR_INT     0x01     /* an integer that prints back exactly */
+#define STR_REAL    0x02     /* a number (int or real) that prints back exactly */
+#define STR_DEC     0x04     /* any finite JSON number ("12.50") */
+#define STR_TS      0x08     /* an RFC 3339 timestamp with an offset */
+#define STR_TSFRAC  0x10     /* ... with fractional seconds */
+unsigned string_class(JsonSpan v);
+
+
+
+/**************************************************************************
 ** sha256.c - SHA-256 (FIPS 180-4), for the HTTP cache's keys; no I/O
 */
 #define SHA256_SIZE 32            /* Bytes in a digest */
@@ -263,6 +290,43 @@ void sha256_init(Sha256 *p);
 void sha256_update(Sha256 *p, const void *pData, size_t n);
 /* The digest into aOut; p is then wiped and must be initialised again. */
 void sha256_final(Sha256 *p, unsigned char aOut[SHA256_SIZE]);
+
+/**************************************************************************
+** policy.c - pure decisions of the engine, unit-tested in tests/unit.c
+*/
+int policy_status_retryable(long status);
+int policy_curlcode_retryable(CURLcode rc);
+int policy_curlcode_unsent(CURLcode rc);   /* request surely never reached a server */
+int policy_method_idempotent(const char *zMethod);
+
+/* Backoff before retry number `retry` (1 = first retry): a uniformly random
+** delay in [0, min(capMs, baseMs * 2^(retry-1))] ("full jitter"). `rnd` is a
+** uniform random 64-bit value supplied by the caller. */
+sqlite3_int64 policy_backoff_ms(int retry, sqlite3_int64 baseMs,
+                                sqlite3_int64 capMs, uint64_t rnd);
+
+/* Parse an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete
+** RFC 850 and asctime forms).  Returns 1 with the unix time in *pEpoch, or
+** 0 if z (NULL allowed) is not one. */
+int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
+
+/* Parse a Retry-After value (RFC 9110 section 10.2.3): delta-seconds or an
+** HTTP-date.  Returns the delay in ms (0 for a date in the past), or -1 if
+** the value is neither. `nowEpoch` is the current unix time in seconds. */
+sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch);
+
+uint64_t policy_random(uint64_t *pState);
+
+typedef struct TokenBucket TokenBucket;
+struct TokenBucket {
+  double rate;              /* Tokens added per second; 0 means unlimited */
+  double burst;             /* Capacity of the bucket */
+  double tokens;            /* Tokens available at time tLast */
+  sqlite3_int64 tLast;      /* Time of the last refill, ms */
+};
+void bucket_init(TokenBucket *b, double rate, double burst, sqlite3_int64 nowMs);
+/* Take a token: returns 0 if one was taken, else the ms until one is due. */
+sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs);
 
 /**************************************************************************
 ** httpcache.c - RFC 9111 (HTTP Caching) decisions for a private cache, as
@@ -352,41 +416,12 @@ int cache_stale_if_error(const CacheInfo *p, long status, sqlite3_int64 lifetime
                          sqlite3_int64 currentAge, sqlite3_int64 clientStaleS);
 
 /**************************************************************************
-** policy.c - pure decisions of the engine, unit-tested in tests/unit.c
+** cache.c - the store of the persistent HTTP cache; its structs and calls
+** are in cache.h, for the files that use the store (cacheflow.c, cachesql.c,
+** conn.c, engine.c).  Everyone else holds a CacheStore only by pointer.
 */
-int policy_status_retryable(long status);
-int policy_curlcode_retryable(CURLcode rc);
-int policy_curlcode_unsent(CURLcode rc);   /* request surely never reached a server */
-int policy_method_idempotent(const char *zMethod);
-
-/* Backoff before retry number `retry` (1 = first retry): a uniformly random
-** delay in [0, min(capMs, baseMs * 2^(retry-1))] ("full jitter"). `rnd` is a
-** uniform random 64-bit value supplied by the caller. */
-sqlite3_int64 policy_backoff_ms(int retry, sqlite3_int64 baseMs,
-                                sqlite3_int64 capMs, uint64_t rnd);
-
-/* Parse an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete
-** RFC 850 and asctime forms).  Returns 1 with the unix time in *pEpoch, or
-** 0 if z (NULL allowed) is not one. */
-int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
-
-/* Parse a Retry-After value (RFC 9110 section 10.2.3): delta-seconds or an
-** HTTP-date.  Returns the delay in ms (0 for a date in the past), or -1 if
-** the value is neither. `nowEpoch` is the current unix time in seconds. */
-sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch);
-
-uint64_t policy_random(uint64_t *pState);
-
-typedef struct TokenBucket TokenBucket;
-struct TokenBucket {
-  double rate;              /* Tokens added per second; 0 means unlimited */
-  double burst;             /* Capacity of the bucket */
-  double tokens;            /* Tokens available at time tLast */
-  sqlite3_int64 tLast;      /* Time of the last refill, ms */
-};
-void bucket_init(TokenBucket *b, double rate, double burst, sqlite3_int64 nowMs);
-/* Take a token: returns 0 if one was taken, else the ms until one is due. */
-sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs);
+typedef struct CacheStore CacheStore;
+enum { CM_HTTP, CM_TTL, CM_REFRESH, CM_OFFLINE };   /* the cache_mode option */
 
 /**************************************************************************
 ** request.c - the values that flow between the layers
@@ -450,14 +485,6 @@ Response *response_new(Request *q);
 void response_free(Response *p);
 /* The URL r came from: zFinalUrl, or req.zUrl when there was no redirect. */
 const char *response_url(const Response *r);
-
-/**************************************************************************
-** cache.c - the store of the persistent HTTP cache; its structs and calls
-** are in cache.h, for the files that use the store (cacheflow.c, cachesql.c,
-** conn.c, engine.c).  Everyone else holds a CacheStore only by pointer.
-*/
-typedef struct CacheStore CacheStore;
-enum { CM_HTTP, CM_TTL, CM_REFRESH, CM_OFFLINE };   /* the cache_mode option */
 
 /**************************************************************************
 ** knobs.c - every user-facing setting, declared once
@@ -821,32 +848,6 @@ int stream_replay(RequestStream *s, Response **ppSample, Response **ppGive, char
 /* The number of starting requests, or -1 if not known in advance. */
 sqlite3_int64 stream_total(const RequestStream *s);
 void stream_close(RequestStream *s);
-
-/**************************************************************************
-** scalar.c - JSON numbers and RFC 3339 timestamps, independent of locale
-*/
-double parse_double(const char *z);
-/* An integer literal into *pV; 0 if it does not fit in 64 bits. */
-int parse_int64(const char *z, size_t n, sqlite3_int64 *pV);
-/* A number literal: 'i' (fits int64), 'r' (a finite real), 'b' (too big:
-** keep the text), or 0 if it is not a number. */
-char number_kind(const char *z, size_t n, sqlite3_int64 *pI, double *pR);
-/* An RFC 3339 date-time with an offset: 1 with the UTC unix time in *pSecs
-** and the fraction digits at z[*piFrac..+*pnFrac). */
-int parse_timestamp(const char *z, size_t n, sqlite3_int64 *pSecs, size_t *piFrac,
-                    size_t *pnFrac);
-/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" into zOut (48 bytes); its length, 0 if the
-** year is out of range. */
-size_t format_utc(char *zOut, sqlite3_int64 secs, const char *zFrac, size_t nFrac);
-/* What a JSON string literal holds, as STR_* bits. */
-#define STR_INT     0x01     /* an integer that prints back exactly */
-#define STR_REAL    0x02     /* a number (int or real) that prints back exactly */
-#define STR_DEC     0x04     /* any finite JSON number ("12.50") */
-#define STR_TS      0x08     /* an RFC 3339 timestamp with an offset */
-#define STR_TSFRAC  0x10     /* ... with fractional seconds */
-unsigned string_class(JsonSpan v);
-
-
 
 /**************************************************************************
 ** engine.c - the curl_multi scheduler, and transfer.c - one transfer.
