@@ -44,6 +44,19 @@
 **   json.c       a strict, non-recursive JSON scanner
 **   util.c       leaf helpers: buffers, string lists, paths, URLs, clock
 **
+** This header holds what crosses rows, a section per file in the table's
+** order from the bottom up (util.c first).  What only a few files share has a
+** header of its own, in a row of the table: a file includes only this one
+** and headers of its own row or of rows below it, and a private header only
+** from the files it names (layers.py checks these too).
+**
+**   engine_int.h  private to engine.c / transfer.c / cacheflow.c: Engine,
+**                 Transfer, the slot states, the calls between the three
+**   cache.h       of cache.c: the cache's store (CacheStore, Cached, keys)
+**   shape.h       of infer.c / flatten.c: records, flattening, columns,
+**                 type rules, rows
+**   scan.h        of scan.c: Scan and ScanSpec, for the faces that scan
+**
 ** What functions return, one convention, SQLite's own.  A function that can
 ** fail returns a SQLite result code: SQLITE_OK, or the error (SQLITE_NOMEM
 ** for want of memory, else SQLITE_ERROR and the like with the message in
@@ -78,6 +91,9 @@ typedef struct Guard Guard;
 typedef struct Paginate Paginate;
 typedef struct Options Options;
 typedef struct PageSeen PageSeen;
+typedef struct Schema Schema;      /* shape.h */
+typedef struct Shape Shape;        /* shape.h */
+typedef struct Row Row;            /* shape.h */
 struct cJSON;
 
 /* APIFETCH_VERSION (from the file VERSION) and APIFETCH_COMMIT (git rev-parse
@@ -90,6 +106,10 @@ struct cJSON;
 #define APIFETCH_MAX_QUERY 256      /* parameters in the query option */
 #define APIFETCH_JSON_MAX_DEPTH  1000   /* same nesting limit as SQLite's json1 */
 #define APIFETCH_MAX_COLUMNS 1900   /* data columns, under SQLite's default limit of 2000 */
+#define APIFETCH_MAX_PATH 32      /* Keys in a record_path or meta path */
+/* The choices of the numeric_strings and timestamps settings (infer.c). */
+enum { NUMSTR_NEVER, NUMSTR_EXACT, NUMSTR_DECIMAL };         /* numeric_strings */
+enum { TS_UTC, TS_KEEP, TS_EPOCH };                          /* timestamps */
 
 /* The number of elements of an array (an array, not a pointer to one). */
 #define ArraySize(X) ((int)(sizeof(X)/sizeof((X)[0])))
@@ -199,7 +219,6 @@ int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr);
 
 /* The remaining json_* functions assume input that json_validate accepted. */
 size_t json_skip_ws(const char *z, size_t n, size_t i);
-size_t json_skip_value(const char *z, size_t n, size_t i);
 JsonSpan json_root(const char *z, size_t n);
 
 /* Iterate the elements of an array or the members of an object.  *pPos
@@ -229,6 +248,32 @@ int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal);
 char json_type(JsonSpan v);
 
 /**************************************************************************
+** scalar.c - JSON numbers and RFC 3339 timestamps, independent of locale
+*/
+double parse_double(const char *z);
+/* An integer literal into *pV; 0 if it does not fit in 64 bits. */
+int parse_int64(const char *z, size_t n, sqlite3_int64 *pV);
+/* A number literal: 'i' (fits int64), 'r' (a finite real), 'b' (too big:
+** keep the text), or 0 if it is not a number. */
+char number_kind(const char *z, size_t n, sqlite3_int64 *pI, double *pR);
+/* An RFC 3339 date-time with an offset: 1 with the UTC unix time in *pSecs
+** and the fraction digits at z[*piFrac..+*pnFrac). */
+int parse_timestamp(const char *z, size_t n, sqlite3_int64 *pSecs, size_t *piFrac,
+                    size_t *pnFrac);
+/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" into zOut (48 bytes); its length, 0 if the
+** year is out of range. */
+size_t format_utc(char *zOut, sqlite3_int64 secs, const char *zFrac, size_t nFrac);
+/* What a JSON string literal holds, as STR_* bits. */
+#define STR_INT     0x01     /* an integer that prints back exactly */
+#define STR_REAL    0x02     /* a number (int or real) that prints back exactly */
+#define STR_DEC     0x04     /* any finite JSON number ("12.50") */
+#define STR_TS      0x08     /* an RFC 3339 timestamp with an offset */
+#define STR_TSFRAC  0x10     /* ... with fractional seconds */
+unsigned string_class(JsonSpan v);
+
+
+
+/**************************************************************************
 ** sha256.c - SHA-256 (FIPS 180-4), for the HTTP cache's keys; no I/O
 */
 #define SHA256_SIZE 32            /* Bytes in a digest */
@@ -245,6 +290,43 @@ void sha256_init(Sha256 *p);
 void sha256_update(Sha256 *p, const void *pData, size_t n);
 /* The digest into aOut; p is then wiped and must be initialised again. */
 void sha256_final(Sha256 *p, unsigned char aOut[SHA256_SIZE]);
+
+/**************************************************************************
+** policy.c - pure decisions of the engine, unit-tested in tests/unit.c
+*/
+int policy_status_retryable(long status);
+int policy_curlcode_retryable(CURLcode rc);
+int policy_curlcode_unsent(CURLcode rc);   /* request surely never reached a server */
+int policy_method_idempotent(const char *zMethod);
+
+/* Backoff before retry number `retry` (1 = first retry): a uniformly random
+** delay in [0, min(capMs, baseMs * 2^(retry-1))] ("full jitter"). `rnd` is a
+** uniform random 64-bit value supplied by the caller. */
+sqlite3_int64 policy_backoff_ms(int retry, sqlite3_int64 baseMs,
+                                sqlite3_int64 capMs, uint64_t rnd);
+
+/* Parse an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete
+** RFC 850 and asctime forms).  Returns 1 with the unix time in *pEpoch, or
+** 0 if z (NULL allowed) is not one. */
+int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
+
+/* Parse a Retry-After value (RFC 9110 section 10.2.3): delta-seconds or an
+** HTTP-date.  Returns the delay in ms (0 for a date in the past), or -1 if
+** the value is neither. `nowEpoch` is the current unix time in seconds. */
+sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch);
+
+uint64_t policy_random(uint64_t *pState);
+
+typedef struct TokenBucket TokenBucket;
+struct TokenBucket {
+  double rate;              /* Tokens added per second; 0 means unlimited */
+  double burst;             /* Capacity of the bucket */
+  double tokens;            /* Tokens available at time tLast */
+  sqlite3_int64 tLast;      /* Time of the last refill, ms */
+};
+void bucket_init(TokenBucket *b, double rate, double burst, sqlite3_int64 nowMs);
+/* Take a token: returns 0 if one was taken, else the ms until one is due. */
+sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs);
 
 /**************************************************************************
 ** httpcache.c - RFC 9111 (HTTP Caching) decisions for a private cache, as
@@ -334,41 +416,12 @@ int cache_stale_if_error(const CacheInfo *p, long status, sqlite3_int64 lifetime
                          sqlite3_int64 currentAge, sqlite3_int64 clientStaleS);
 
 /**************************************************************************
-** policy.c - pure decisions of the engine, unit-tested in tests/unit.c
+** cache.c - the store of the persistent HTTP cache; its structs and calls
+** are in cache.h, for the files that use the store (cacheflow.c, cachesql.c,
+** conn.c, engine.c).  Everyone else holds a CacheStore only by pointer.
 */
-int policy_status_retryable(long status);
-int policy_curlcode_retryable(CURLcode rc);
-int policy_curlcode_unsent(CURLcode rc);   /* request surely never reached a server */
-int policy_method_idempotent(const char *zMethod);
-
-/* Backoff before retry number `retry` (1 = first retry): a uniformly random
-** delay in [0, min(capMs, baseMs * 2^(retry-1))] ("full jitter"). `rnd` is a
-** uniform random 64-bit value supplied by the caller. */
-sqlite3_int64 policy_backoff_ms(int retry, sqlite3_int64 baseMs,
-                                sqlite3_int64 capMs, uint64_t rnd);
-
-/* Parse an HTTP-date (RFC 9110 section 5.6.7: IMF-fixdate, or the obsolete
-** RFC 850 and asctime forms).  Returns 1 with the unix time in *pEpoch, or
-** 0 if z (NULL allowed) is not one. */
-int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
-
-/* Parse a Retry-After value (RFC 9110 section 10.2.3): delta-seconds or an
-** HTTP-date.  Returns the delay in ms (0 for a date in the past), or -1 if
-** the value is neither. `nowEpoch` is the current unix time in seconds. */
-sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch);
-
-uint64_t policy_random(uint64_t *pState);
-
-typedef struct TokenBucket TokenBucket;
-struct TokenBucket {
-  double rate;              /* Tokens added per second; 0 means unlimited */
-  double burst;             /* Capacity of the bucket */
-  double tokens;            /* Tokens available at time tLast */
-  sqlite3_int64 tLast;      /* Time of the last refill, ms */
-};
-void bucket_init(TokenBucket *b, double rate, double burst, sqlite3_int64 nowMs);
-/* Take a token: returns 0 if one was taken, else the ms until one is due. */
-sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs);
+typedef struct CacheStore CacheStore;
+enum { CM_HTTP, CM_TTL, CM_REFRESH, CM_OFFLINE };   /* the cache_mode option */
 
 /**************************************************************************
 ** request.c - the values that flow between the layers
@@ -434,85 +487,6 @@ void response_free(Response *p);
 const char *response_url(const Response *r);
 
 /**************************************************************************
-** cache.c - the store of the persistent HTTP cache: a SQLite database on
-** a connection of apifetch's own.  When to look up, store or revalidate
-** is the engine's business; what is fresh or storable is httpcache.c's.
-*/
-#define CACHE_KEY_SIZE SHA256_SIZE
-enum { CM_HTTP, CM_TTL, CM_REFRESH, CM_OFFLINE };   /* the cache_mode option */
-
-typedef struct CacheStore CacheStore;
-struct CacheStore {
-  char *zName;                   /* As the option named it; ":memory:" for none */
-  sqlite3 *db;                   /* apifetch's own connection to it */
-  unsigned char aSalt[16];       /* Per file, random: keys mean nothing elsewhere */
-  sqlite3_stmt *pGet, *pPut, *pRefresh, *pTouch, *pEvict;
-  unsigned char (*aTouch)[CACHE_KEY_SIZE];  /* Keys hit, their last_used not yet written */
-  int nTouch, nTouchAlloc;
-  CacheStore *pNext;             /* Next of the connection's open stores (conn.c) */
-};
-
-/* What a request is, for its key: everything that may change the answer. */
-typedef struct CacheKeyParts CacheKeyParts;
-struct CacheKeyParts {
-  const char *zMethod;           /* NULL: GET, or POST with a body */
-  const char *zUrl;
-  const char *pBody;             /* May be NULL */
-  size_t nBody;
-  const struct curl_slist *pHeaders;   /* Every header sent, in order */
-  const char *zBearer, *zBasic;  /* Credentials sent, or NULL */
-  const char *zUserAgent;
-};
-
-/* A stored response. */
-typedef struct Cached Cached;
-struct Cached {
-  long status;
-  char *zContentType;            /* Or NULL */
-  char *zHeaders;                /* Its header lines, "Name: value\r\n" each,
-                                 ** Set-Cookie left out; or NULL */
-  char *zFinalUrl;               /* Where redirects led (Response.zFinalUrl), or NULL */
-  char *zAddress;                /* The IP address the body came from, as text
-                                 ** (CURLINFO_PRIMARY_IP), or NULL if not known */
-  sqlite3_int64 tStored;         /* Unix ms: stored, or last confirmed by a 304 */
-  sqlite3_int64 tFreshUntil;     /* Unix ms: fresh until then, by its headers, or
-                                 ** by cache_ttl_ms if stored under ttl (if later) */
-  sqlite3_int64 tStaleUntil;     /* Unix ms: may be served stale on an error until
-                                 ** then; -1 never (must-revalidate, no-cache) */
-  char *pBody;                   /* NUL-terminated; nBody bytes */
-  size_t nBody;
-};
-
-/* How cachestore_open treats the file it is given. */
-#define CACHE_OPEN_MAKE  0   /* the cache option: create it, or make an empty database a cache */
-#define CACHE_OPEN_WRITE 1   /* a cache already (pruning); anything else is left as it was */
-#define CACHE_OPEN_READ  2   /* the same, read-only (listing): the store writes nothing */
-int cachestore_open(const char *zName, int eOpen, CacheStore **pp, char **pzErr);
-void cachestore_close(CacheStore *p);
-void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
-                    unsigned char aKey[CACHE_KEY_SIZE]);
-/* SQLITE_ROW with *pOut filled, SQLITE_DONE if absent, or an error. */
-int cachestore_get(CacheStore *p, const unsigned char *aKey, Cached *pOut, char **pzErr);
-/* Store (or replace) an entry; evict least recently used entries while
-** the store holds more than maxBytes of bodies (0: no cap). */
-int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlShown,
-                   const char *zMethod, const Cached *c, sqlite3_int64 maxBytes,
-                   char **pzErr);
-/* A 304 made the entry fresh again: new times (tStored is now when it was
-** confirmed), header lines and final URL. */
-int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c,
-                       char **pzErr);
-/* A hit: the entry was used now (written in batches, cachestore_flush). */
-int cachestore_touch(CacheStore *p, const unsigned char *aKey);
-int cachestore_flush(CacheStore *p);
-void cached_clear(Cached *p);
-/* The value of header zName in a block of header lines, several lines
-** joined by ", "; NULL if absent (*pbOom on out of memory). */
-char *cached_header(const char *zHeaders, const char *zName, int *pbOom);
-/* Wall-clock time, unix ms: what the cache's times are in. */
-sqlite3_int64 cache_now_ms(void);
-
-/**************************************************************************
 ** knobs.c - every user-facing setting, declared once
 */
 enum { KNOB_INT, KNOB_REAL, KNOB_BOOL, KNOB_TEXT, KNOB_CHOICE, KNOB_PATH, KNOB_SPECIAL };
@@ -550,10 +524,6 @@ enum {
 extern const Knob aKnob[];
 extern const int nKnob;
 const Knob *knob_find(const char *zName, int mFace);
-/* The name of a knob of mFace close to zName (a typo), or NULL. */
-const char *knob_suggest(const char *zName, int mFace);
-/* "a, b, c": the names of mFace (sqlite3_malloc'd). */
-char *knob_list(int mFace);
 /* "<zWhat> "x"; did you mean "y"? (known: ...)" (sqlite3_malloc'd). */
 char *knob_unknown(const char *zWhat, const char *zName, int mFace);
 
@@ -683,8 +653,6 @@ void paginate_clear(Paginate *p);
 const PageKind *paginate_kind(const char *zName);
 /* After its keys are read: what its kind needs, defaults, headers wanted. */
 int paginate_check(Paginate *p, char **pzErr);
-/* The value of header zName that p asked the engine to keep, or NULL. */
-const char *paginate_header(const Paginate *p, const Response *r, const char *zName);
 
 /* Pages still to request (paginate.c): a FIFO of generators. */
 typedef struct PageGen PageGen;
@@ -838,11 +806,6 @@ int request_from_text(const char *z, size_t n, sqlite3_int64 iIndex,
 #define TEMPLATE_MISSING    1     /* no such parameter, or NULL */
 #define TEMPLATE_NUL        2     /* it holds a NUL character */
 #define TEMPLATE_NOT_SCALAR 3     /* an object or an array */
-/* The URL of url_template with {name} filled in by xValue (a sqlite3
-** string, or NULL with *piWhy set to a TEMPLATE_ code); NULL with *pzWhy on error. */
-char *request_from_template(const Options *pOpt,
-                            char *(*xValue)(void*, const char*, int*), void *pCtx,
-                            char **pzWhy);
 
 
 typedef struct QuerySpec QuerySpec;
@@ -887,217 +850,11 @@ sqlite3_int64 stream_total(const RequestStream *s);
 void stream_close(RequestStream *s);
 
 /**************************************************************************
-** scalar.c - JSON numbers and RFC 3339 timestamps, independent of locale
-*/
-double parse_double(const char *z);
-/* The shortest "%.*g" text that reads back as d. */
-void format_double(char *zOut, size_t nOut, double d);
-/* Is z[0..n) an RFC 8259 number?  *pbInt if it has no fraction or exponent. */
-int is_json_number(const char *z, size_t n, int *pbInt);
-/* An integer literal into *pV; 0 if it does not fit in 64 bits. */
-int parse_int64(const char *z, size_t n, sqlite3_int64 *pV);
-/* A number literal: 'i' (fits int64), 'r' (a finite real), 'b' (too big:
-** keep the text), or 0 if it is not a number. */
-char number_kind(const char *z, size_t n, sqlite3_int64 *pI, double *pR);
-/* An RFC 3339 date-time with an offset: 1 with the UTC unix time in *pSecs
-** and the fraction digits at z[*piFrac..+*pnFrac). */
-int parse_timestamp(const char *z, size_t n, sqlite3_int64 *pSecs, size_t *piFrac,
-                    size_t *pnFrac);
-/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" into zOut (48 bytes); its length, 0 if the
-** year is out of range. */
-size_t format_utc(char *zOut, sqlite3_int64 secs, const char *zFrac, size_t nFrac);
-/* What a JSON string literal holds, as STR_* bits. */
-#define STR_INT     0x01     /* an integer that prints back exactly */
-#define STR_REAL    0x02     /* a number (int or real) that prints back exactly */
-#define STR_DEC     0x04     /* any finite JSON number ("12.50") */
-#define STR_TS      0x08     /* an RFC 3339 timestamp with an offset */
-#define STR_TSFRAC  0x10     /* ... with fractional seconds */
-unsigned string_class(JsonSpan v);
-
-/**************************************************************************
-** flatten.c - records of a response, and flattening a record
-*/
-#define APIFETCH_MAX_PATH 32      /* Keys in a record_path or meta path */
-#define APIFETCH_META_CACHE 16    /* meta fields remembered per object */
-#define APIFETCH_MAX_NAME 256     /* Longer joined names are not expanded further */
-
-typedef struct RecordIter RecordIter;
-struct RecordIter {
-  JsonSpan root;                  /* The whole response document */
-  char **azPath;                  /* record_path keys (not owned) */
-  int nPath;                      /* Number of keys in azPath */
-  int bSingle;                    /* No path, root not an array: one record */
-  JsonSpan aCont[APIFETCH_MAX_PATH];  /* Object or array at each level */
-  size_t aPos[APIFETCH_MAX_PATH];     /* Position in aCont[k] if an array */
-  int aState[APIFETCH_MAX_PATH];      /* 0 done, 1 object due, 2 object given, 3 array */
-  JsonSpan aObj[APIFETCH_MAX_PATH];   /* Current object at each level */
-  JsonSpan aMetaObj[APIFETCH_META_CACHE];  /* Object a meta field was last read from */
-  JsonSpan aMetaVal[APIFETCH_META_CACHE];  /* ... and what was found there */
-  int aMetaFound[APIFETCH_META_CACHE];
-  JsonSpan final;                 /* The array whose elements are records */
-  size_t finalPos;                /* Position in final (or in root, no path) */
-  int bFinal;                     /* final is set */
-};
-
-/* Prepare to iterate the records of root.  Returns 0, or 1 with a
-** sqlite3_malloc'd reason in *pzErr (NULL if out of memory). */
-int records_begin(RecordIter *p, JsonSpan root, char **azPath, int nPath,
-                  char **pzErr);
-int records_next(RecordIter *p, JsonSpan *pRec);
-/* The meta field azMeta (json_normalize's meta path rule) for the current
-** record.  Returns 1 if found.  iMeta numbers the meta fields, so that a
-** field read once per enclosing object is not looked up for every record. */
-int records_meta(RecordIter *p, int iMeta, char **azMeta, int nMeta, JsonSpan *pVal);
-
-typedef struct Flattener Flattener;
-struct Flattener {
-  const char *zSep;               /* Separator between joined keys */
-  size_t nSep;                    /* Its length */
-  int maxLevel;                   /* Levels of objects to expand, -1 for all */
-  int (*xEmit)(void *pCtx, const char *zName, size_t nName, JsonSpan v);
-  void *pCtx;                     /* First argument of xEmit */
-  char *zName;                    /* Name buffer (owned) */
-  size_t nAlloc;                  /* Its size */
-  JsonSpan *aDefer;               /* (key, value) of top-level objects, for later */
-  size_t nDefer, nDeferAlloc;     /* Pairs in aDefer, pairs allocated */
-};
-/* Call f->xEmit for every (name, value) of rec, names starting zPrefix.
-** A record that is not an object gives one value named "value". */
-int flatten_record(Flattener *f, const char *zPrefix, size_t nPrefix, JsonSpan rec);
-void flatten_clear(Flattener *f);
-
-/**************************************************************************
-** infer.c - columns, type inference and typed values of the wide face
-*/
-enum { TYPE_NONE, TYPE_INTEGER, TYPE_REAL, TYPE_TEXT };      /* declared type */
-enum { CONV_NATURAL, CONV_NUMERIC, CONV_JSON,                /* conversions */
-       CONV_TS_UTC, CONV_TS_EPOCH, CONV_TS_KEEP };
-enum { NUMSTR_NEVER, NUMSTR_EXACT, NUMSTR_DECIMAL };         /* numeric_strings */
-enum { TS_UTC, TS_KEEP, TS_EPOCH };                          /* timestamps */
-
-typedef struct TypeRules TypeRules;
-struct TypeRules {
-  int numericStrings;             /* NUMSTR_*: which strings become numbers */
-  int timestamps;                 /* TS_*: what becomes of timestamps */
-};
-
-/* Where a name repeated within one record has got to: the record, and
-** the first suffix (name_N) not yet taken in it. */
-typedef struct SuffixMark SuffixMark;
-struct SuffixMark {
-  sqlite3_int64 iStamp;
-  int nNext;
-};
-
-typedef struct Column Column;
-struct Column {
-  char *zName;                    /* Column name (owned) */
-  size_t nName;                   /* Its length */
-  int bMeta;                      /* Filled from a meta path */
-  unsigned seen;                  /* SEEN_* bits: kinds of value sampled */
-  unsigned strAll;                /* STR_* bits every sampled string had */
-  unsigned strAny;                /* STR_* bits some sampled string had */
-  int eType;                      /* TYPE_* */
-  int eConv;                      /* CONV_* */
-  sqlite3_int64 iStamp;           /* Record that last gave this column a value */
-  SuffixMark mark;                /* Repeats of this name (schema_resolve) */
-};
-
-typedef struct Schema Schema;
-struct Schema {
-  Column *aCol;                   /* Columns, in table order */
-  int nCol, nAlloc;
-  int *aHash;                     /* Open addressing: name -> column */
-  unsigned nHash;                 /* Slots, a power of two */
-  const char *const *azReserved;  /* Names data columns may not take */
-  SuffixMark *aResMark;           /* Repeats of each reserved name */
-  int maxCol;                     /* Most columns allowed */
-  Buf tmp;                        /* Scratch for candidate names */
-  int iGuess;                     /* Column the next name likely is */
-  sqlite3_int64 iGuessStamp;      /* The record iGuess is for */
-};
-int schema_init(Schema *s, const char *const *azReserved, int maxCol);
-void schema_clear(Schema *s);
-/* Column index for name z in the record numbered iStamp (a name already
-** used in that record becomes name_2, name_3, ...), or -1 with the name
-** to use in *pzName (valid until the next call), or -2 on out-of-memory. */
-int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
-                   const char **pzName, size_t *pnName);
-int schema_add(Schema *s, const char *z, size_t n, int bMeta);
-void schema_observe(Column *p, JsonSpan v);
-int schema_finish(Schema *s, const TypeRules *r);
-int schema_declare(Schema *s, const char *zColumns, const TypeRules *r, char **pzErr);
-const char *schema_type_name(const Column *p);
-/* The columns= declaration of s (api_fetch_columns), sqlite3_malloc'd. */
-char *schema_columns(const Schema *s);
-
-/* A typed value: an SQLITE_* type and the value.  Text is z[0..n) or, if
-** z is NULL, bytes off..off+n of the row's arena. */
-typedef struct Cell Cell;
-struct Cell {
-  int eType;
-  sqlite3_int64 i;
-  double r;
-  const char *z;
-  size_t off, n;
-};
-/* Convert v for column p.  Returns 1 if v does not fit the column's type
-** (it is then kept as it is), else 0. */
-int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *c, Buf *pArena);
-
-/* Shaping records into rows (infer.c): a Schema plus the flattening
-** rules of one wide table. */
-typedef struct MetaPath MetaPath;
-struct MetaPath {
-  char **az;                      /* Keys */
-  int n;                          /* Number of keys */
-  char *zName;                    /* Column name: meta_prefix + keys joined by sep */
-};
-
-typedef struct Shape Shape;
-struct Shape {
-  Schema schema;                  /* The data columns */
-  TypeRules rules;                /* Type rules */
-  char *zSep;                     /* Separator for joined keys (owned) */
-  int maxLevel;                   /* Object levels to flatten, -1 for all */
-  MetaPath *aMeta;                /* meta paths (owned) */
-  int nMeta;
-  char *zRecordPrefix;            /* Prefix of record column names (owned) */
-  sqlite3_int64 iStamp;           /* Records shaped so far */
-  Flattener learn;                /* Flattener used while learning */
-};
-
-/* One row: a cell per column, and the _extra and _mismatches JSON. */
-typedef struct Row Row;
-struct Row {
-  Cell *aCell;                    /* One per column */
-  Buf arena;                      /* Text the cells refer to by offset */
-  Buf extra;                      /* {"name": value, ...} of unknown keys, or empty */
-  Buf mism;                       /* ["column", ...] of values that did not fit */
-  int nExtra;                     /* Values in extra */
-  int nMismatch;                  /* Names in mism */
-  Flattener flat;
-};
-
-/* meta='["id", ["groups", "name"]]' or meta='id': the meta paths, their
-** column names prefixed with zPrefix and joined by the shape's separator. */
-int shape_set_meta(Shape *sh, const char *zVal, const char *zPrefix, char **pzErr);
-/* Learn columns and types from record rec of iterator it (the iterator
-** gives meta fields); shape_finish() decides the types. */
-int shape_learn(Shape *s, RecordIter *it, JsonSpan rec);
-int shape_finish(Shape *s);
-/* Fill row w from *pRec (an all-NULL row if pRec is NULL). */
-int shape_record(Shape *s, RecordIter *it, const JsonSpan *pRec, Row *w);
-void shape_clear(Shape *s);
-int row_init(Row *w, const Shape *s);
-void row_clear(Row *w);
-
-/**************************************************************************
 ** engine.c - the curl_multi scheduler, and transfer.c - one transfer.
 ** The two structs are theirs alone; the rest of the extension sees an
 ** Engine only through the functions below.
 */
-typedef struct Engine Engine;
+typedef struct Engine Engine;          /* engine_int.h: the engine row's alone */
 /* Where the engine takes requests from. */
 typedef struct RequestSource RequestSource;
 struct RequestSource {
@@ -1114,123 +871,6 @@ struct RequestSource {
 };
 #define APIFETCH_CANCEL_CHECK_MS 100
 
-/* A slot's states; engine.c's slot_state() is the only writer of
-** Transfer.state and says which moves there are. */
-enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
-
-typedef struct Transfer Transfer;
-struct Transfer {
-  Engine *pEngine;          /* The engine this slot belongs to */
-  CURL *easy;               /* Easy handle of the current attempt, or NULL */
-  int state;                /* T_IDLE, T_RUNNING or T_WAITING */
-  Request req;              /* The request being worked on */
-  int nAttempt;             /* Attempts started for req */
-  sqlite3_int64 tFirst;     /* When the first attempt started, ms */
-  sqlite3_int64 tDue;       /* T_WAITING: when to try again, ms */
-  int iHeap;                /* T_WAITING: its index in Engine.apHeap */
-  char *pBody;              /* Response body so far */
-  size_t nBody;             /* Bytes in pBody */
-  size_t nAlloc;            /* Bytes allocated for pBody */
-  int bTooBig;              /* Body went over max_bytes */
-  int bOom;                 /* The body could not be kept: out of memory */
-  int bRefused;             /* The guard refused an address or host: no retry */
-  int eTarget;              /* request_target_scan's state for the request sent
-                            ** (only watched when its URL has a query) */
-  int nRequest;             /* Requests sent for req: attempts and redirects */
-  sqlite3_int64 tAttempt;   /* When this attempt (its first request) started */
-  /* Where the redirects of this attempt have led (see redirect_follow);
-  ** every new attempt starts again from req as it was asked. */
-  char *zHopUrl;            /* The URL now, or NULL for req.zUrl */
-  int nRedirect;            /* Redirects followed in this attempt */
-  int bHopGet;              /* A redirect turned the request into a GET */
-  int bHopForeign;          /* A redirect left req's origin: no credentials */
-  struct curl_slist *pHopHeaders;  /* req's headers as a hop may send them */
-  char *zNote;              /* Why a retry was not made, for the error text */
-  char zErr[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
-  /* With a cache: the stored response req may be answered from, after a
-  ** 304 or on an error (owned), or NULL; and req's key. */
-  Cached *pCached;
-  unsigned char aKey[CACHE_KEY_SIZE];
-  struct curl_slist *pCondHeaders;  /* The headers sent, If-None-Match added */
-};
-
-struct Engine {
-  const Options *pOpt;      /* Options (owned by the caller) */
-  const Guard *pGuard;      /* Connection limits (owned by the caller), or NULL */
-  Budget *pBudget;          /* What the limits are counted against (shared) */
-  int bOverBytes;           /* max_total_bytes was passed */
-  int bOverRequests;        /* max_requests was passed by a redirect */
-  const char *zDeadline;    /* "deadline_ms" or "max_query_ms" */
-  sqlite3_int64 deadlineMs; /* Its value */
-  RequestSource src;        /* Where requests come from */
-  int bSrcDone;             /* src has no more requests */
-  Request pending;          /* Taken from src but not yet started */
-  int bPending;             /* pending is valid */
-  CURLM *multi;             /* One multi handle: one connection cache */
-  CURLSH *share;            /* DNS and TLS session cache for the handles */
-  Transfer *aXfer;          /* The window: nXfer slots */
-  int nXfer;                /* Slots: concurrency, unless capped (engine_window) */
-  const char *zCapped;      /* What capped it, or NULL */
-  Transfer **apIdle;        /* Stack of idle slots */
-  int nIdle;                /* Entries in apIdle */
-  int nDone;                /* Responses in pDone: each still holds its slot's share
-                            ** of the window, so memory stays bounded by it */
-  Transfer **apHeap;        /* Min-heap of T_WAITING slots by tDue */
-  int nHeap;                /* Entries in apHeap */
-  int nRunning;             /* Slots in T_RUNNING */
-  Response *pDone;          /* Completed responses, oldest first */
-  Response *pDoneLast;      /* Last entry of pDone */
-  TokenBucket bucket;       /* The `rate` limit */
-  uint64_t rnd;             /* PRNG state for jitter */
-  sqlite3_int64 tDeadline;  /* Whole-query deadline, ms, or 0 */
-  int bExpired;             /* The deadline has passed */
-  char *zExpired;           /* Error text once expired */
-  sqlite3_int64 tRateBlocked;   /* Since when a start waits for a token, or 0 */
-  sqlite3_int64 rateWaitMs;     /* Total of those waits */
-  sqlite3_int64 tCancelCheck;   /* When src.xCancelled was last asked */
-  CacheStore *pCache;       /* The cache (owned by the Conn), or NULL */
-  char *zFail;              /* Why the statement fails, set deep in a callee */
-  Cached *pPendCached;      /* pending's stored response, if any (owned) */
-  unsigned char aPendKey[CACHE_KEY_SIZE];   /* pending's key, with a cache */
-#ifdef APIFETCH_DEBUG
-  int bTrace;               /* APIFETCH_TRACE is set: slot moves to stderr */
-#endif
-};
-
-
-/* transfer.c: a fresh easy handle for t's next request (or redirect hop) */
-int transfer_setup(Engine *e, Transfer *t);
-/* the response body, into t (libcurl's write callback) */
-size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg);
-/* response header zName of t's last response, lines joined ("" absent: NULL) */
-char *header_value(CURL *h, const char *zName, int *pbOom);
-/* the headers a redirect hop may send (transfer.c), and back to the start */
-int hop_headers(Transfer *t);
-void hop_reset(Transfer *t);
-/* libcurl's result for t's attempt as the engine is to take it: status
-** and code, corrected where libcurl got it wrong without saying */
-CURLcode transfer_result(Transfer *t, CURLcode cc, long *pStatus);
-/* why an attempt failed, for the error row (NULL: it did not) */
-char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status);
-
-/* cacheflow.c - the cache in the engine's flow; the engine queues the
-** responses these make and frees their slots.  Before e->pending is
-** started: answer it from the cache (*ppResp; e->pending taken), or not,
-** with e->pPendCached set to any entry to revalidate or fall back on. */
-int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr);
-/* The headers of t's request with its validators added (t->pCondHeaders),
-** or pBase when it has none; NULL with *pbOom on out of memory. */
-struct curl_slist *cacheflow_conditional(Transfer *t, struct curl_slist *pBase, int *pbOom);
-/* A 304 answered t's conditional request: the stored response, renewed. */
-int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzErr);
-/* t failed with status (0: no response): its stored response instead,
-** marked stale, if the policy allows (*ppResp), else *ppResp NULL. */
-int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp);
-/* r, t's successful response, is stored if the policy allows (r holds
-** the request now: t->req is empty). */
-int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr);
-/* Forget t's entry (a new request takes the slot). */
-void cacheflow_release(Transfer *t);
 
 
 /* pGuard (may be NULL), pBudget and pCache (NULL: no cache) must outlive
@@ -1346,59 +986,6 @@ void conn_count_row(Conn *p, int bRecord, int nExtra, int nMismatch);
 ** the URLs of the scan, -1 if not known. */
 void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTotal, int bEnd);
 
-/**************************************************************************
-** scan.c - one scan of api_fetch: open / step / close
-*/
-/* What a scan reads: the caller (vtab.c) maps SQL arguments into this. */
-typedef struct ScanSpec ScanSpec;
-struct ScanSpec {
-  sqlite3 *db;                   /* The connection (the probe runs on it) */
-  Conn *pConn;                   /* Its limits, counters, caches */
-  const Options *pOpt;           /* Options in force; outlive the scan */
-  const char *zList;             /* url_list text (nList bytes), or */
-  size_t nList;
-  const QuerySpec *pQuery;       /* ... the url_query to read requests from */
-  Response **ppReplay;           /* Sampled responses the stream gives first
-                                 ** (taken from this list), or NULL */
-  sqlite3_int64 nLimit;          /* Starting requests to make, -1 for all */
-  int onError;                   /* ON_ERROR_* in force */
-  Shape *pShape;                 /* The wide face's shape, NULL for the function */
-  Row *pRow;                     /* The wide face's row, owned by the caller */
-  int bSample;                   /* CREATE's sample: not counted, no progress
-                                 ** (the first scan counts its responses) */
-};
-typedef struct Scan Scan;
-struct Scan {
-  sqlite3 *db;                   /* As in the ScanSpec */
-  Conn *pConn;
-  const Options *pOpt;
-  int onError;
-  Shape *pShape;
-  Row *pRow;
-  int bSample;
-  Options optCapped;             /* A shallow copy of *pOpt, concurrency capped
-                                 ** at nLimit (never cleared: owns nothing) */
-  RequestStream stream;          /* Where the requests come from */
-  sqlite3_stmt *pProbe;          /* Tells whether the query was stopped */
-  Response *pGive;               /* Sampled responses to give before fetching */
-  Engine *pEngine;               /* The fetch engine, NULL until opened */
-  Response *pResp;               /* Response the current row comes from */
-  RecordIter iter;               /* Records of pResp */
-  JsonSpan rec;                  /* Current record, if bHasRecord */
-  int bHasRecord;                /* The current row has a record (data) */
-  sqlite3_int64 iRecord;         /* record_index of the current row */
-  ScanReport report;             /* Counted in the Conn; progress */
-};
-/* Open s (its old contents ignored) as p says.  On an error, s holds what
-** was opened: scan_close() it either way. */
-int scan_open(Scan *s, const ScanSpec *p, char **pzErr);
-/* The next row: SQLITE_ROW (s->pResp, s->rec, s->iRecord and *pRow are
-** the row), SQLITE_DONE, or an error code with *pzErr (NULL: out of memory). */
-int scan_step(Scan *s, char **pzErr);
-void scan_close(Scan *s);
-/* CREATE's sample: the first p->nLimit requests fetched into *ppSample, in
-** url_index order, and p->pShape grown from their records. */
-int scan_sample(const ScanSpec *p, Response **ppSample, char **pzErr);
 
 /**************************************************************************
 ** cachesql.c - api_fetch_cache (a table of the entries) and

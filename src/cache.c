@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <time.h>
 #include "apifetch.h"
+#include "cache.h"
 
 /* The schema below; a file of another format is refused, by name.  2: the
 ** address column (the guard's block_private checks a hit against it). */

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include "apifetch.h"
+#include "engine_int.h"
 
 /* Freshness by the RFC's heuristic (10% of the time since Last-Modified)
 ** is capped at a day. */

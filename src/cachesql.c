@@ -21,6 +21,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "apifetch.h"
+#include "cache.h"
 
 /* The columns, and the SQL that reads them from the store.  Times are
 ** UTC text as SQLite's datetime() writes it, so that they compare with

@@ -23,6 +23,7 @@
 */
 #include <string.h>
 #include "apifetch.h"
+#include "shape.h"
 
 static void columns_error(sqlite3_context *ctx, char *z){
   if( z==0 ){

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "apifetch.h"
+#include "cache.h"
 
 /**************************************************************************
 ** The counters of api_fetch_stats(), a row per STAT_* (apifetch.h) in its
@@ -618,8 +619,7 @@ void conn_config_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 */
 
 /* A scan starts: the counters start from 0 unless another scan of the
-** connection is running (a join runs one per row of a statement: they add
-** up). */
+** connection is running (a join runs one per row of a statement: they add). */
 void conn_scan_begin(Conn *p, ScanReport *r, int bAsked){
   if( p->nScan==0 ) memset(p->aStat, 0, sizeof(p->aStat));
   p->nScan++;

@@ -45,6 +45,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include "apifetch.h"
+#include "engine_int.h"
 
 /**************************************************************************
 ** The retry heap: T_WAITING slots ordered by tDue.  Each slot knows its

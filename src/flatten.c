@@ -25,6 +25,7 @@
 #include <string.h>
 #include <assert.h>
 #include "apifetch.h"
+#include "shape.h"
 
 /**************************************************************************
 ** Records

@@ -36,6 +36,7 @@
 #include <assert.h>
 #include <string.h>
 #include "apifetch.h"
+#include "shape.h"
 
 /**************************************************************************
 ** The schema
@@ -220,7 +221,7 @@ int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
   }
 }
 
-void schema_observe(Column *p, JsonSpan v){
+static void schema_observe(Column *p, JsonSpan v){
   sqlite3_int64 i;
   double r;
   switch( json_type(v) ){
@@ -316,7 +317,7 @@ static const TypeRule aTypeRule[] = {
 
 /* Decide each column's type from what the sample showed, and put meta
 ** columns after record columns (json_normalize's order). */
-int schema_finish(Schema *s, const TypeRules *r){
+static int schema_finish(Schema *s, const TypeRules *r){
   int i, j;
   for(i=0; i<s->nCol; i++){
     Column *p = &s->aCol[i];
@@ -586,7 +587,9 @@ static int string_to_number(const Column *p, const TypeRules *r, JsonSpan v, Cel
   return 0;
 }
 
-int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *c, Buf *pArena){
+/* Convert v for column p.  Returns 1 if v does not fit the column's type
+** (it is then kept as it is), else 0. */
+static int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *c, Buf *pArena){
   char t = json_type(v);
   int bNumCol = p->eType==TYPE_INTEGER || p->eType==TYPE_REAL;
   int bTsCol = p->eConv==CONV_TS_UTC || p->eConv==CONV_TS_EPOCH || p->eConv==CONV_TS_KEEP;

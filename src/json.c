@@ -276,7 +276,7 @@ static size_t string_end(const char *z, size_t n, size_t i){
 }
 
 /* Skip the (validated) value starting at z[i]; return the index after it. */
-size_t json_skip_value(const char *z, size_t n, size_t i){
+static size_t json_skip_value(const char *z, size_t n, size_t i){
   size_t depth = 0;
   char c;
   assert( i<n );                  /* a value starts here: validated text */

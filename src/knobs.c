@@ -226,7 +226,8 @@ static int distance(const char *a, const char *b){
   return aRow[n]>9 ? 9 : aRow[n];
 }
 
-const char *knob_suggest(const char *zName, int mFace){
+/* The name of a knob of mFace close to zName (a typo), or NULL. */
+static const char *knob_suggest(const char *zName, int mFace){
   const char *zBest = 0;
   int i, dBest = 3;                       /* closer than 3 edits, or a prefix */
   size_t n = strlen(zName);
@@ -240,7 +241,8 @@ const char *knob_suggest(const char *zName, int mFace){
   return zBest;
 }
 
-char *knob_list(int mFace){
+/* "a, b, c": the names of mFace (sqlite3_malloc'd). */
+static char *knob_list(int mFace){
   char *z = sqlite3_mprintf("");
   int i;
   for(i=0; z && i<nKnob; i++){

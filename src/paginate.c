@@ -29,6 +29,8 @@
 #include <strings.h>
 #include "apifetch.h"
 
+static const char *paginate_header(const Paginate *p, const Response *r, const char *zName);
+
 /**************************************************************************
 ** Link headers and URLs
 */
@@ -452,7 +454,7 @@ int paginate_check(Paginate *p, char **pzErr){
 }
 
 /* The value of a header the kind asked the engine to keep, or NULL. */
-const char *paginate_header(const Paginate *p, const Response *r, const char *zName){
+static const char *paginate_header(const Paginate *p, const Response *r, const char *zName){
   int i;
   for(i=0; i<p->nWant && i<r->nHeader; i++){
     if( strcasecmp(p->azWant[i], zName)==0 ) return r->azHeader[i];

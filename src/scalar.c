@@ -27,7 +27,7 @@ double parse_double(const char *z){
 }
 
 /* Shortest "%.*g" text that reads back as d. */
-void format_double(char *zOut, size_t nOut, double d){
+static void format_double(char *zOut, size_t nOut, double d){
   locale_t old;
   int p;
   pthread_once(&cLocaleOnce, c_locale_init);
@@ -41,7 +41,7 @@ void format_double(char *zOut, size_t nOut, double d){
 
 /* Is z[0..n) an RFC 8259 number?  Sets *pbInt if it has no fraction or
 ** exponent. */
-int is_json_number(const char *z, size_t n, int *pbInt){
+static int is_json_number(const char *z, size_t n, int *pbInt){
   size_t i = 0;
   *pbInt = 1;
   if( i<n && z[i]=='-' ) i++;

@@ -35,6 +35,7 @@
 #include <assert.h>
 #include <string.h>
 #include "apifetch.h"
+#include "scan.h"
 
 /**************************************************************************
 ** What the engine asks of a scan

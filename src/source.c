@@ -384,9 +384,11 @@ static int request_finish(Request *pReq, const Options *pOpt){
   return request_query(pReq, pOpt);
 }
 
-char *request_from_template(const Options *pOpt,
-                            char *(*xValue)(void*, const char*, int*), void *pCtx,
-                            char **pzWhy){
+/* The URL of url_template with {name} filled in by xValue (a sqlite3
+** string, or NULL with *piWhy set to a TEMPLATE_ code); NULL with *pzWhy on error. */
+static char *request_from_template(const Options *pOpt,
+                                   char *(*xValue)(void*, const char*, int*), void *pCtx,
+                                   char **pzWhy){
   return template_fill(pOpt->zUrlTemplate, xValue, pCtx, pzWhy);
 }
 

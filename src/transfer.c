@@ -16,11 +16,12 @@
 #include <string.h>
 #include <strings.h>
 #include "apifetch.h"
+#include "engine_int.h"
 
 /**************************************************************************
 ** libcurl callbacks
 */
-size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
+static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
   Transfer *t = pArg;
   size_t n = size*nmemb;
   sqlite3_int64 max = t->pEngine->pOpt->max_bytes;

@@ -44,6 +44,7 @@
 #include <assert.h>
 #include <string.h>
 #include "apifetch.h"
+#include "scan.h"
 
 /* Columns of the table-valued function.  Then its hidden arguments, and
 ** last the hidden column cache: hidden so that SELECT * (and the tables

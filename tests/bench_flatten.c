@@ -35,6 +35,7 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 #include "apifetch.h"
+#include "shape.h"
 
 #define RECORDS_PER_RESPONSE 100
 #define PASSES 3

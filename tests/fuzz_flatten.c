@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "apifetch.h"
+#include "shape.h"
 #include "fuzz.h"
 
 static const char *const azKey[8] = {

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "apifetch.h"
+#include "shape.h"
 
 static int nFail;           /* Failed checks in the current test */
 

@@ -15,7 +15,12 @@ Then:
       (a brace-matching scan of the top-level function definitions);
   (e) one scan: scan.c alone drives an engine (a second engine loop, as
       CREATE's sample once had in vtab.c, is a second place for the
-      scan's rules to drift), and prints the progress line, from one call.
+      scan's rules to drift), and prints the progress line, from one call;
+  (f) the #include "..." lines follow the table too: every src/*.h but
+      apifetch.h is in the header list under the table, which gives it a
+      row; a file (or header) includes only apifetch.h and headers of its
+      own row or of rows below it, and a private header only from the
+      files it names.
 
 One symbol is not a call: sqlite3_api, SQLite's table of its own functions,
 which SQLITE_EXTENSION_INIT1 defines in apifetch.c and every other file
@@ -54,6 +59,19 @@ def layer_table():
         if m:
             rows.append(m.group(1).split(" / "))
     return rows
+
+
+def header_table():
+    """The header list under the layer table: {header: (row files, private)},
+    from lines "**   name.h  of a.c" or "**   name.h  private to a.c / b.c"."""
+    with open(HEADER) as f:
+        comment = f.read().split("*/", 1)[0]
+    out = {}
+    for line in comment.split("\n"):
+        m = re.match(r"^\*\*   (\w+\.h) +(of|private to) (\w+\.c(?: / \w+\.c)*)\b", line)
+        if m:
+            out[m.group(1)] = (m.group(3).split(" / "), m.group(2) == "private to")
+    return out
 
 
 def build_command():
@@ -263,6 +281,31 @@ if os.path.exists(os.path.join(SRC, "scan.c")):
     with open(os.path.join(SRC, "scan.c")) as f:
         calls = len(re.findall(r"\bconn_scan_report\s*\(", code_only(f.read())))
     check(calls == 1, f"scan.c prints the progress line from one place ({calls} calls)")
+
+# (f) includes.  A header's row is the lowest of the files it names.
+headers = header_table()
+h_on_disk = sorted(n for n in os.listdir(SRC) if n.endswith(".h") and n != "apifetch.h")
+check(sorted(headers) == h_on_disk and all(f in row_of for fs, _ in headers.values() for f in fs),
+      f"the header list under the table names every src/*.h and files of the table "
+      f"(listed: {sorted(headers)}, in src/: {h_on_disk})")
+row_of_h = {h: max(row_of.get(f, 0) for f in fs) for h, (fs, _) in headers.items()}
+bad = []
+for name in on_disk + h_on_disk:
+    with open(os.path.join(SRC, name)) as f:
+        for inc in re.findall(r'^\s*#\s*include\s+"([^"]+)"', f.read(), re.M):
+            if inc == "apifetch.h":
+                continue
+            me = row_of.get(name, row_of_h.get(name))
+            if inc not in headers:
+                bad.append(f"{name} includes {inc}, which the header list does not name")
+            elif headers[inc][1] and name not in headers[inc][0] and name != inc:
+                private_ok = name in headers and set(headers[name][0]) <= set(headers[inc][0])
+                if not private_ok:
+                    bad.append(f"{name} includes {inc}, private to {' / '.join(headers[inc][0])}")
+            elif me is None or me > row_of_h[inc]:
+                bad.append(f"{name} includes {inc}, a header of a row above its own")
+check(not bad, "every #include \"...\" is of apifetch.h, a header of the file's row or "
+      "one below, or a private header of its own" + "".join(f"\n       {b}" for b in bad))
 
 # (d) sizes.
 lengths, funcs = {}, []

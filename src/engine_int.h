@@ -1,0 +1,131 @@
+/*
+** engine_int.h - the engine row's own header: the structs and calls that
+** engine.c (the scheduler), transfer.c (one transfer) and cacheflow.c (the
+** cache in the engine's flow) share, and no other file sees.  The rest of
+** the extension holds an Engine by pointer and goes through the engine_*
+** functions in apifetch.h.  tests/py/layers.py checks that only those three
+** files include this.
+*/
+#ifndef APIFETCH_ENGINE_INT_H
+#define APIFETCH_ENGINE_INT_H
+#include "apifetch.h"
+#include "cache.h"
+
+typedef struct Transfer Transfer;
+
+/* A slot's states; engine.c's slot_state() is the only writer of
+** Transfer.state and says which moves there are. */
+enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
+
+struct Transfer {
+  Engine *pEngine;          /* The engine this slot belongs to */
+  CURL *easy;               /* Easy handle of the current attempt, or NULL */
+  int state;                /* T_IDLE, T_RUNNING or T_WAITING */
+  Request req;              /* The request being worked on */
+  int nAttempt;             /* Attempts started for req */
+  sqlite3_int64 tFirst;     /* When the first attempt started, ms */
+  sqlite3_int64 tDue;       /* T_WAITING: when to try again, ms */
+  int iHeap;                /* T_WAITING: its index in Engine.apHeap */
+  char *pBody;              /* Response body so far */
+  size_t nBody;             /* Bytes in pBody */
+  size_t nAlloc;            /* Bytes allocated for pBody */
+  int bTooBig;              /* Body went over max_bytes */
+  int bOom;                 /* The body could not be kept: out of memory */
+  int bRefused;             /* The guard refused an address or host: no retry */
+  int eTarget;              /* request_target_scan's state for the request sent
+                            ** (only watched when its URL has a query) */
+  int nRequest;             /* Requests sent for req: attempts and redirects */
+  sqlite3_int64 tAttempt;   /* When this attempt (its first request) started */
+  /* Where the redirects of this attempt have led (see redirect_follow);
+  ** every new attempt starts again from req as it was asked. */
+  char *zHopUrl;            /* The URL now, or NULL for req.zUrl */
+  int nRedirect;            /* Redirects followed in this attempt */
+  int bHopGet;              /* A redirect turned the request into a GET */
+  int bHopForeign;          /* A redirect left req's origin: no credentials */
+  struct curl_slist *pHopHeaders;  /* req's headers as a hop may send them */
+  char *zNote;              /* Why a retry was not made, for the error text */
+  char zErr[CURL_ERROR_SIZE];   /* libcurl's detail for the last failure */
+  /* With a cache: the stored response req may be answered from, after a
+  ** 304 or on an error (owned), or NULL; and req's key. */
+  Cached *pCached;
+  unsigned char aKey[CACHE_KEY_SIZE];
+  struct curl_slist *pCondHeaders;  /* The headers sent, If-None-Match added */
+};
+
+struct Engine {
+  const Options *pOpt;      /* Options (owned by the caller) */
+  const Guard *pGuard;      /* Connection limits (owned by the caller), or NULL */
+  Budget *pBudget;          /* What the limits are counted against (shared) */
+  int bOverBytes;           /* max_total_bytes was passed */
+  int bOverRequests;        /* max_requests was passed by a redirect */
+  const char *zDeadline;    /* "deadline_ms" or "max_query_ms" */
+  sqlite3_int64 deadlineMs; /* Its value */
+  RequestSource src;        /* Where requests come from */
+  int bSrcDone;             /* src has no more requests */
+  Request pending;          /* Taken from src but not yet started */
+  int bPending;             /* pending is valid */
+  CURLM *multi;             /* One multi handle: one connection cache */
+  CURLSH *share;            /* DNS and TLS session cache for the handles */
+  Transfer *aXfer;          /* The window: nXfer slots */
+  int nXfer;                /* Slots: concurrency, unless capped (engine_window) */
+  const char *zCapped;      /* What capped it, or NULL */
+  Transfer **apIdle;        /* Stack of idle slots */
+  int nIdle;                /* Entries in apIdle */
+  int nDone;                /* Responses in pDone: each still holds its slot's share
+                            ** of the window, so memory stays bounded by it */
+  Transfer **apHeap;        /* Min-heap of T_WAITING slots by tDue */
+  int nHeap;                /* Entries in apHeap */
+  int nRunning;             /* Slots in T_RUNNING */
+  Response *pDone;          /* Completed responses, oldest first */
+  Response *pDoneLast;      /* Last entry of pDone */
+  TokenBucket bucket;       /* The `rate` limit */
+  uint64_t rnd;             /* PRNG state for jitter */
+  sqlite3_int64 tDeadline;  /* Whole-query deadline, ms, or 0 */
+  int bExpired;             /* The deadline has passed */
+  char *zExpired;           /* Error text once expired */
+  sqlite3_int64 tRateBlocked;   /* Since when a start waits for a token, or 0 */
+  sqlite3_int64 rateWaitMs;     /* Total of those waits */
+  sqlite3_int64 tCancelCheck;   /* When src.xCancelled was last asked */
+  CacheStore *pCache;       /* The cache (owned by the Conn), or NULL */
+  char *zFail;              /* Why the statement fails, set deep in a callee */
+  Cached *pPendCached;      /* pending's stored response, if any (owned) */
+  unsigned char aPendKey[CACHE_KEY_SIZE];   /* pending's key, with a cache */
+#ifdef APIFETCH_DEBUG
+  int bTrace;               /* APIFETCH_TRACE is set: slot moves to stderr */
+#endif
+};
+
+
+/* transfer.c: a fresh easy handle for t's next request (or redirect hop) */
+int transfer_setup(Engine *e, Transfer *t);
+/* response header zName of t's last response, lines joined ("" absent: NULL) */
+char *header_value(CURL *h, const char *zName, int *pbOom);
+/* the headers a redirect hop may send (transfer.c), and back to the start */
+int hop_headers(Transfer *t);
+void hop_reset(Transfer *t);
+/* libcurl's result for t's attempt as the engine is to take it: status
+** and code, corrected where libcurl got it wrong without saying */
+CURLcode transfer_result(Transfer *t, CURLcode cc, long *pStatus);
+/* why an attempt failed, for the error row (NULL: it did not) */
+char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status);
+
+/* cacheflow.c - the cache in the engine's flow; the engine queues the
+** responses these make and frees their slots.  Before e->pending is
+** started: answer it from the cache (*ppResp; e->pending taken), or not,
+** with e->pPendCached set to any entry to revalidate or fall back on. */
+int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr);
+/* The headers of t's request with its validators added (t->pCondHeaders),
+** or pBase when it has none; NULL with *pbOom on out of memory. */
+struct curl_slist *cacheflow_conditional(Transfer *t, struct curl_slist *pBase, int *pbOom);
+/* A 304 answered t's conditional request: the stored response, renewed. */
+int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzErr);
+/* t failed with status (0: no response): its stored response instead,
+** marked stale, if the policy allows (*ppResp), else *ppResp NULL. */
+int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp);
+/* r, t's successful response, is stored if the policy allows (r holds
+** the request now: t->req is empty). */
+int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr);
+/* Forget t's entry (a new request takes the slot). */
+void cacheflow_release(Transfer *t);
+
+#endif /* APIFETCH_ENGINE_INT_H */
