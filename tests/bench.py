@@ -6,7 +6,7 @@
                                     [--w5 N1,N2,...] [--memory [N]]
                                     [--[no-]flatten] [--flatten-responses R]
                                     [--sqlite3 PATH] [--curl PATH] [--nginx PATH]
-                                    [--lib PATH]
+                                    [--lib PATH] [--only limits]
 
 (`make bench` runs it with the defaults.)  Standard library only; needs
 ./apifetch.so (make), the sqlite3 shell, curl, nginx (Debian nginx-light) for
@@ -116,6 +116,29 @@ record, every cell read).  Target: b/a >= 0.50 in records/s, i.e. flattening
 and typing cost no more than parsing does.  `--workloads ''` runs this
 section alone.
 
+The limits section (issue 19; L1-L4 in --workloads, on by default; `--only
+limits` runs it alone, in about 3 minutes), one run per tool, apifetch with
+no `rate` and the Python pattern with --rate-limited (bench_python_peer.py:
+semaphore + tenacity honouring Retry-After), each on a budget of its own (a
+key per run), 429s counted by the server:
+
+  L1  2,000 URLs, c=50, loopback /limited/github?limit=100&window=1: 100
+      requests/s, told in X-RateLimit-* on every answer; bound 20 s
+  L2  the same with /limited/retry_after: 429 + Retry-After only
+  L3  the same on nginx limit_req (tests/nginx_limit.py: 100 r/s, burst 10
+      nodelay, 429 with no hint), /obj.json
+  L4  1,000 URLs /obj?delay=100 on a healthy loopback, c=50, timeout_ms 2000,
+      alone and with 10 URLs /hang of a second loopback (a host that accepts
+      and never answers) among them: apifetch only (the peer's 30 s
+      timeouts x attempts would be most of the section)
+
+Targets (issue 19), reported MET / NOT MET, not errors, each with every URL
+fetched (a run that gives up on URLs is not met): L1 wall <= 1.10 x
+bound and 429s <= 1% of URLs; L2 wall <= 1.25 x bound and 429s <= 10%; L3
+wall <= 1.25 x bound; L4 the hang costs no more than one breaker
+threshold's worth of timeouts (printed with the numbers: the threshold is the
+engine's to choose, so the verdict is left to the reader until it exists).
+
 Exit status: 0, or 1 if any run failed, timed out or produced the wrong row
 count, or a server check failed (targets NOT MET and a flatten ratio below
 target are reported, not errors).
@@ -153,6 +176,20 @@ WORKLOADS = [
     {"name": "W5", "server": "nginx", "files": "w3", "stream": True, "concurrency": 50},
 ]
 W5_DEFAULT = [10000, 100000, 1000000]
+
+# The limits section (issue 19): a server that allows LIMIT_RATE requests/s.
+LIMIT_WORKLOADS = [
+    {"name": "L1", "server": "loopback", "form": "github", "n": 2000, "concurrency": 50,
+     "slack": 1.10, "max_429": 0.01, "what": "X-RateLimit-* headers"},
+    {"name": "L2", "server": "loopback", "form": "retry_after", "n": 2000, "concurrency": 50,
+     "slack": 1.25, "max_429": 0.10, "what": "429 + Retry-After only"},
+    {"name": "L3", "server": "nginx_limit", "n": 2000, "concurrency": 50,
+     "slack": 1.25, "max_429": None, "what": "nginx limit_req, no hint"},
+    {"name": "L4", "server": "hang", "n": 1000, "hang": 10, "delay_ms": 100,
+     "concurrency": 50, "timeout_ms": 2000, "what": "a hanging host among healthy URLs"},
+]
+LIMIT_RATE = 100
+GROUPS = {"limits": [w["name"] for w in LIMIT_WORKLOADS]}
 
 W3_FILES = 20000        # /w3/<i>.json, one small object each
 W4_FILES = 2000         # /w4/<i>.json, W4_RECORDS records each
@@ -545,8 +582,10 @@ def parse_count_line(out):
 class Workload:
     """The files each tool needs for one URL list."""
 
-    def __init__(self, name, urls, concurrency, sqlite3, curl, rows=None, timeout=CHILD_TIMEOUT):
+    def __init__(self, name, urls, concurrency, sqlite3, curl, rows=None, timeout=CHILD_TIMEOUT,
+                 peer_args=()):
         self.name, self.urls, self.c = name, urls, concurrency
+        self.peer_args = list(peer_args)        # more arguments for the Python peer
         self.sqlite3, self.curl = sqlite3, curl
         self.rows = len(urls) if rows is None else rows     # expected rows
         self.timeout = timeout
@@ -589,7 +628,7 @@ class Workload:
                            f"{errors} rows with an error" if errors else None)
         elif tool == "python":
             r = measure([PYTHON, os.path.join(ROOT, "tests", "bench_python_peer.py"),
-                         self.list_json, str(self.c)], None, self.timeout)
+                         self.list_json, str(self.c)] + self.peer_args, None, self.timeout)
             try:
                 info = json.loads(r["out"].strip().splitlines()[-1])
             except (ValueError, IndexError):
@@ -1086,11 +1125,115 @@ def print_details(selected, results):
             print(s)
 
 
+def run_limits(selected, tools, args, ok_box):
+    """The limits section: L1-L4, one run per tool; prints a table and the
+    targets.  Starts and stops its own servers."""
+    import nginx_limit          # tests/, beside this file
+    tools = [t for t in ("apifetch", "python") if t in tools]
+    rows, lines = [], []
+    lb = lb2 = ngx = None
+    try:
+        lb = Loopback()
+        for w in selected:
+            bound = w["n"] / LIMIT_RATE
+            if w["server"] == "hang":
+                lb2 = lb2 or Loopback()
+                rows.append(run_hang(w, lb, lb2, args, ok_box, lines))
+                continue
+            if w["server"] == "nginx_limit" and ngx is None:
+                ngx = nginx_limit.start(os.path.join(SCRATCH, "nginx_limit"), rate=LIMIT_RATE,
+                                        burst=10, exe=args.nginx)
+            for tool in tools:
+                key = f"{w['name']}-{tool}"
+                if w["server"] == "nginx_limit":
+                    urls = [f"{ngx.base}/obj.json?key={key}&id={i}" for i in range(w["n"])]
+                else:
+                    urls = [f"{lb.base}/limited/{w['form']}?limit={LIMIT_RATE}&window=1"
+                            f"&key={key}&id={i}" for i in range(w["n"])]
+                wl = Workload(key, urls, w["concurrency"], args.sqlite3, args.curl,
+                              peer_args=["--rate-limited"])
+                lb.get("/stats/reset")
+                r = wl.run(tool)
+                if w["server"] == "nginx_limit":
+                    c = ngx.counts(key)
+                    sent, n429 = c["requests"], c["429"]
+                else:
+                    st = lb.stats()["by_key"].get(key, {"requests": 0, "status": {}})
+                    sent, n429 = st["requests"], st["status"].get("429", 0)
+                errors = (parse_count_line(r["out"])[1] if tool == "apifetch" else
+                          r.get("phases", {}).get("failed"))
+                if r["timed_out"] or (r["rc"] and tool == "apifetch"):
+                    ok_box[0] = False
+                    print(f"  {key}: FAILED: {r['failed']}", flush=True)
+                rows.append([w["name"], w["what"], tool, f"{r['wall']:.1f}", f"{bound:.0f}",
+                             f"{r['wall'] / bound:.2f}", sent, n429,
+                             f"{100 * n429 / w['n']:.1f}%", errors if errors is not None else "?"])
+                print(f"  {key}: wall {r['wall']:.1f} s, {sent} requests, {n429} answered 429, "
+                      f"{errors} URLs failed", flush=True)
+                if tool == "apifetch":
+                    # A run that gave up on URLs is fast for nothing: not met.
+                    met = errors == 0 and r["wall"] <= w["slack"] * bound and (
+                        w["max_429"] is None or n429 <= w["max_429"] * w["n"])
+                    lines.append(f"{w['name']}  {verdict(met)}  wall {r['wall']:.1f} s / bound "
+                                 f"{bound:.0f} s = {r['wall'] / bound:.2f} (target <= "
+                                 f"{w['slack']:.2f})" + (
+                                     f", 429s {n429} = {100 * n429 / w['n']:.1f}% (target <= "
+                                     f"{100 * w['max_429']:.0f}%)" if w["max_429"] else "")
+                                 + f", {errors} URLs failed (target 0)")
+    finally:
+        for srv in (ngx, lb, lb2):
+            if srv:
+                srv.stop()
+    print(f"\nlimits: a server allowing {LIMIT_RATE} requests/s, no `rate` given; "
+          "429s and requests as the server counted them")
+    print(fmt_table(["wl", "server", "tool", "wall s", "bound s", "/bound", "requests", "429s",
+                     "429 %", "failed"], rows, right={3, 4, 5, 6, 7, 8, 9}))
+    print("\nlimits targets:")
+    for ln in lines:
+        print("  " + ln)
+
+
+def run_hang(w, lb, lb2, args, ok_box, lines):
+    """L4: the healthy URLs alone, then with a hanging host's among them."""
+    healthy = [f"{lb.base}/obj?delay={w['delay_ms']}&id={i}" for i in range(w["n"])]
+    step = w["n"] // w["hang"]
+    mixed = list(healthy)
+    for j in range(w["hang"]):
+        mixed.insert(j * (step + 1), f"{lb2.base}/hang?id={j}")
+    opts = json.dumps({"timeout_ms": w["timeout_ms"]})
+    walls = {}
+    for tag, urls in (("alone", healthy), ("hang", mixed)):
+        wl = Workload(f"L4-{tag}", urls, w["concurrency"], args.sqlite3, args.curl)
+        script = wl._write("opts.sql", (
+            f".load {LIB}\n"
+            f"CREATE TABLE t AS SELECT * FROM api_fetch({sql_literal(json.dumps(urls))}, "
+            f"{w['concurrency']}, {sql_literal(opts)});\n"
+            "SELECT count(*), count(error) FROM t;\n"))
+        r = wl.run("apifetch", sql=script)
+        walls[tag] = r["wall"]
+        errors = parse_count_line(r["out"])[1]
+        if r["rc"] or r["timed_out"] or errors != (w["hang"] if tag == "hang" else 0):
+            ok_box[0] = False
+            print(f"  L4 {tag}: FAILED: rc {r['rc']}, {errors} rows with an error", flush=True)
+        print(f"  L4 {tag}: wall {r['wall']:.1f} s, {errors} URLs failed", flush=True)
+    extra = walls["hang"] - walls["alone"]
+    lines.append(f"L4  (see)    {w['hang']} hanging URLs of another host among {w['n']:,}: "
+                 f"+{extra:.1f} s over the healthy URLs alone ({walls['alone']:.1f} s), "
+                 f"timeout_ms {w['timeout_ms']}: target <= one breaker threshold x "
+                 f"{w['timeout_ms'] / 1000:.0f} s")
+    bound = w["n"] / w["concurrency"] * w["delay_ms"] / 1000
+    return ["L4", f"+{w['hang']} /hang URLs", "apifetch", f"{walls['hang']:.1f}",
+            f"{bound:.0f}", f"{walls['hang'] / bound:.2f}", "", "", "",
+            f"alone {walls['alone']:.1f} s"]
+
+
 def main():
     global SCRATCH, LIB
     ap = argparse.ArgumentParser(description="apifetch benchmarks (see the docstring)")
     ap.add_argument("--runs", type=int, default=3, help="runs per tool and workload (median)")
-    ap.add_argument("--workloads", default=",".join(w["name"] for w in WORKLOADS),
+    ap.add_argument("--only", choices=sorted(GROUPS), help="run one group alone (limits: "
+                    "L1-L4, without the cache and flatten sections)")
+    ap.add_argument("--workloads", default=",".join(w["name"] for w in WORKLOADS + LIMIT_WORKLOADS),
                     help="comma-separated names from WORKLOADS ('' for none)")
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of "
                     + ",".join(TOOLS) + " (apifetch is always run)")
@@ -1114,9 +1257,12 @@ def main():
                     "(default ./apifetch, i.e. ./apifetch.so; e.g. a copy, so that a rebuild "
                     "during a long run does not change it)")
     args = ap.parse_args()
+    if args.only:
+        args.workloads, args.cache, args.flatten = ",".join(GROUPS[args.only]), False, False
 
     names = [x.strip() for x in args.workloads.split(",") if x.strip()]
-    unknown = [x for x in names if x not in {w["name"] for w in WORKLOADS}]
+    unknown = [x for x in names if x not in {w["name"] for w in WORKLOADS + LIMIT_WORKLOADS}]
+    limits = [w for w in LIMIT_WORKLOADS if w["name"] in names]
     tools = ["apifetch"] + [t for t in args.tools.split(",") if t and t != "apifetch"]
     try:
         w5_ns = [int(x) for x in args.w5.split(",") if x.strip()]
@@ -1135,7 +1281,7 @@ def main():
     need_nginx = any(w["server"] == "nginx" for w in selected) or bool(args.cache
                                                                        and args.cache_sizes)
     lib = os.path.join(ROOT, LIB)
-    if (need_loopback or need_nginx) and not (os.path.exists(lib) or os.path.exists(lib + ".so")):
+    if (need_loopback or need_nginx or limits) and not (os.path.exists(lib) or os.path.exists(lib + ".so")):
         sys.exit(f"bench: {LIB}.so is missing, run make first")
 
     SCRATCH = tempfile.mkdtemp(prefix="apifetch-bench-", dir="/tmp")
@@ -1145,7 +1291,11 @@ def main():
     loopback = nginx = None
     try:
         if not (need_loopback or need_nginx):
-            # Nothing to fetch: only the flatten section (if on).
+            # Nothing to fetch but the limits section (if chosen): then the
+            # flatten section (if on).
+            if limits:
+                build_spawn()
+                run_limits(limits, tools, args, ok)
             if args.flatten:
                 ok[0] &= run_flatten(args.flatten_responses)
             return 0 if ok[0] else 1
@@ -1221,6 +1371,9 @@ def main():
                   f"({n / r['wall']:,.0f} rows/s), CPU {r['cpu']:.2f} s, peak RSS "
                   f"{r['rss_mb']:.1f} MB = baseline {r['rss_mb'] - b['rss_mb']:+.1f} MB; "
                   f"server max_inflight {st['max_inflight']}, {st['connections']} connections")
+
+        if limits:
+            run_limits(limits, tools, args, ok)
 
         if args.flatten:
             ok[0] &= run_flatten(args.flatten_responses)

@@ -12,9 +12,13 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
 (counted per key in /stats).
 
   /stats                 {"inflight", "max_inflight", "connections", "requests", "keys",
-                         "not_modified", "body_bytes"}
-  /stats/reset           zero the counters, /changes back to step 0 (these routes
-                         are never counted, nor is a connection that served only them)
+                         "not_modified", "body_bytes", "by_key"}; by_key: for each key,
+                         {"requests", "inflight", "max_inflight", "status": {"200": n,
+                         "429": n, ...}} (a request that is never answered, /hang,
+                         has no status)
+  /stats/reset           zero the counters, /changes back to step 0, forget every
+                         /limited window and /outage start (these routes are never
+                         counted, nor is a connection that served only them)
   /stats/advance         the /changes data set moves on one step (a run of an incremental
                          sync sees new changes); answers {"step": S}
   /stats/fail?code=C     from now on /cache answers C (503; "reset": TCP RST),
@@ -62,6 +66,31 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /flaky?key=K&fail=k&code=C&retry_after=S&retry_after_date=S
                          the first k requests for K fail with C (503), with
                          Retry-After delta-seconds or HTTP-date now+S; then 200
+  /limited/FORM?limit=L&window=W&key=K&id=N
+                         a rate-limited API: L requests (default 100) per window of W
+                         whole seconds (default 1) per client address and key, the
+                         windows fixed and aligned to the clock (window k covers unix
+                         time [kW, (k+1)W)), as many APIs count; within the budget obj(N),
+                         over it 429 (which uses no budget).  FORM says how the limit is
+                         told, on every 2xx and 429 (T: whole seconds to the window's
+                         end, rounded up; R: requests left after this one):
+                           github       X-RateLimit-Limit: L, X-RateLimit-Remaining: R,
+                                        X-RateLimit-Used, X-RateLimit-Reset: the end
+                                        as unix time (exact: windows are aligned)
+                           ietf         RateLimit-Policy: "default";q=L;w=W and
+                                        RateLimit: "default";r=R;t=T (structured
+                                        fields, draft-ietf-httpapi-ratelimit-headers-10)
+                           draft        RateLimit-Limit: L, RateLimit-Remaining: R,
+                                        RateLimit-Reset: T (the older drafts, up to -06)
+                           retry_after  nothing on 2xx; 429 with Retry-After: T
+                           none         no hint at all, a bare 429
+                         the header forms send no Retry-After: the 429 says only what
+                         the fields say.  Counted in by_key like any keyed route.
+  /outage?key=K&for=S&code=C&id=N
+                         for S seconds (default 5) from the first request for K,
+                         answer C (503; "reset": TCP RST; "hang": never answer), then
+                         obj(N): a host that is down and recovers, for a circuit
+                         breaker's half-open probe (/flaky: down for k requests)
   /reset                 TCP RST instead of an answer
   /reset_mid             headers and part of the body, then RST
   /truncated             Content-Length 100, 10 bytes sent, then close
@@ -78,7 +107,8 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /badnext?v=NAME        a page whose next page is BADNEXT[NAME], at meta.next in
                          the body and, if a string, in a Link rel="next" header
   /echo                  {"method","path","query","headers","body"} of the request
-  /hang                  never answers
+  /hang                  never answers (the connection is accepted and the request
+                         read; it stays open until the client hangs up)
   /nested?depth=N        [[[...]]] N deep
   /slow?bytes=N&bps=B    N bytes at B bytes per second
 """
@@ -86,6 +116,7 @@ import argparse
 import asyncio
 import email.utils
 import json
+import math
 import os
 import re
 import resource
@@ -101,8 +132,10 @@ import zlib
 CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conformance", "cases")
 
 STATS = {"inflight": 0, "max_inflight": 0, "connections": 0, "requests": 0, "keys": {},
-         "not_modified": 0, "body_bytes": 0}
+         "not_modified": 0, "body_bytes": 0, "by_key": {}}
 FLAKY = {}
+LIMITED = {}      # /limited: (client address, key) -> [window number, requests admitted]
+OUTAGE = {}       # /outage: key -> time.monotonic() of its first request
 FAIL = {"code": 0}
 CHANGES = {"step": 0}
 
@@ -218,6 +251,21 @@ async def respond(method, path, q, headers, body, reader, writer):
                     time.time() + float(q["retry_after_date"]), usegmt=True)))
             return int(q.get("code", 503)), h, json.dumps({"error": "flaky", "attempt": n}).encode()
         return 200, js, json.dumps({"key": key, "attempt": n}).encode()
+    if path.startswith("/limited/"):
+        return limited_route(path[9:], q, writer)
+    if path == "/outage":
+        key = q.get("key", "")
+        t0 = OUTAGE.setdefault(key, time.monotonic())
+        if time.monotonic() - t0 < float(q.get("for", 5)):
+            code = q.get("code", "503")
+            if code == "reset":
+                rst(writer)
+                raise Drop()
+            if code == "hang":
+                await reader.read()
+                raise Drop()
+            return int(code), js, json.dumps({"error": "outage", "key": key}).encode()
+        return 200, js, json.dumps(obj(int(q.get("id", 1)))).encode()
     if path == "/reset":
         rst(writer)
         raise Drop()
@@ -361,6 +409,50 @@ async def respond(method, path, q, headers, body, reader, writer):
             await writer.drain()
         raise Drop("done")
     return 404, js, b'{"error":"not found"}'
+
+
+LIMIT_FORMS = ("github", "ietf", "draft", "retry_after", "none")
+
+
+def limited_route(form, q, writer):
+    """/limited/FORM: a fixed-window limit per client address and key, told
+    in one of the forms real APIs use (the module docstring lists them)."""
+    js = [("Content-Type", "application/json")]
+    if form not in LIMIT_FORMS:
+        return 404, js, json.dumps({"error": "no such form", "forms": LIMIT_FORMS}).encode()
+    limit, window = int(q.get("limit", 100)), int(q.get("window", 1))
+    if limit < 1 or window < 1:
+        return 400, js, b'{"error":"limit and window must be positive integers"}'
+    peer = writer.get_extra_info("peername")
+    slot = ((peer[0] if peer else ""), q.get("key", ""))
+    now = time.time()
+    k = int(now // window)
+    state = LIMITED.get(slot)
+    if state is None or state[0] != k:
+        state = LIMITED[slot] = [k, 0]
+    ok = state[1] < limit
+    if ok:
+        state[1] += 1
+    end = (k + 1) * window
+    left = limit - state[1]
+    delta = max(0, math.ceil(end - now))
+    h = list(js)
+    if form == "github":
+        h += [("X-RateLimit-Limit", str(limit)), ("X-RateLimit-Remaining", str(left)),
+              ("X-RateLimit-Used", str(state[1])), ("X-RateLimit-Reset", str(end)),
+              ("X-RateLimit-Resource", "core")]
+    elif form == "ietf":
+        h += [("RateLimit-Policy", f'"default";q={limit};w={window}'),
+              ("RateLimit", f'"default";r={left};t={delta}')]
+    elif form == "draft":
+        h += [("RateLimit-Limit", str(limit)), ("RateLimit-Remaining", str(left)),
+              ("RateLimit-Reset", str(delta))]
+    elif form == "retry_after" and not ok:
+        h.append(("Retry-After", str(max(1, delta))))
+    if not ok:
+        return 429, h, json.dumps({"error": "rate limit exceeded", "limit": limit,
+                                   "window": window}).encode()
+    return 200, h, json.dumps(obj(int(q.get("id", 1)))).encode()
 
 
 def changes_items(step):
@@ -528,8 +620,10 @@ async def handle(reader, writer):
                 continue
             if url.path == "/stats/reset":
                 STATS.update(max_inflight=STATS["inflight"], connections=0, requests=0, keys={},
-                             not_modified=0, body_bytes=0)
+                             not_modified=0, body_bytes=0, by_key={})
                 FLAKY.clear()
+                LIMITED.clear()
+                OUTAGE.clear()
                 CHANGES["step"] = 0
                 writer.write(head(200, [("Content-Type", "application/json")], 14) + b'{"reset":true}')
                 await writer.drain()
@@ -538,14 +632,22 @@ async def handle(reader, writer):
             if not counted:
                 STATS["connections"] += 1
                 counted = True
+            per = None
             if "key" in q:
                 STATS["keys"][q["key"]] = STATS["keys"].get(q["key"], 0) + 1
+                per = STATS["by_key"].setdefault(q["key"], {"requests": 0, "inflight": 0,
+                                                            "max_inflight": 0, "status": {}})
+                per["requests"] += 1
+                per["inflight"] += 1
+                per["max_inflight"] = max(per["max_inflight"], per["inflight"])
             STATS["inflight"] += 1
             STATS["max_inflight"] = max(STATS["max_inflight"], STATS["inflight"])
             try:
                 if "delay" in q and await wait_or_hangup(reader, int(q["delay"]) / 1000):
                     raise Drop()
                 status, hdrs, data = await respond(method, url.path, q, headers, body, reader, writer)
+                if per is not None:
+                    per["status"][str(status)] = per["status"].get(str(status), 0) + 1
                 if method == "HEAD":
                     writer.write(head(status, hdrs, len(data)))
                 else:
@@ -554,6 +656,8 @@ async def handle(reader, writer):
                 await writer.drain()
             finally:
                 STATS["inflight"] -= 1
+                if per is not None:
+                    per["inflight"] -= 1
             if headers.get("connection", "").lower() == "close":
                 break
     except Drop:

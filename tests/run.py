@@ -56,7 +56,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,6 +65,7 @@ import urllib.request
 import conformance
 import docs
 import examples
+import nginx_limit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(ROOT, "tests")
@@ -141,24 +141,7 @@ def start_tls_server(workdir):
         f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
         "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.cnf")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with open(os.path.join(TESTS, "nginx.conf")) as f:
-        conf = f.read().replace("@PORT@", str(port)).replace("@DIR@", workdir)
-    with open(os.path.join(workdir, "nginx.conf"), "w") as f:
-        f.write(conf)
-    proc = subprocess.Popen(["nginx", "-p", workdir, "-e", os.path.join(workdir, "error.log"),
-                             "-c", os.path.join(workdir, "nginx.conf")])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        raise SystemExit("nginx did not start: " + open(os.path.join(workdir, "error.log")).read())
+    proc, port = nginx_limit.start_nginx("nginx.conf", workdir, {})
     return proc, f"https://127.0.0.1:{port}", os.path.join(workdir, "ca.pem")
 
 
