@@ -174,15 +174,16 @@ int url_check(const char *zUrl, char **pzWhy);
 int url_resolve_check(const char *zBase, const char *zRef, char **pzOut, char **pzWhy);
 
 
-/* 1 if zUrl names a user (and maybe a password), 0 if not, -1 on OOM. */
-int url_has_userinfo(const char *zUrl);
+/* Does zUrl name a user (and maybe a password)?  *pbHas says; SQLITE_OK or
+** SQLITE_NOMEM. */
+int url_has_userinfo(const char *zUrl, int *pbHas);
 /* zUrl without its user and password (sqlite3_malloc'd; a copy if it has
 ** none or is not a URL libcurl can parse), or NULL on OOM. */
 char *url_strip_userinfo(const char *zUrl);
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
-** default port filled in)?  0 if either cannot be parsed, -1 if out of
-** memory. */
-int url_same_origin(const char *a, const char *b);
+** default port filled in)?  *pbSame says (0 if either cannot be parsed);
+** SQLITE_OK or SQLITE_NOMEM. */
+int url_same_origin(const char *a, const char *b, int *pbSame);
 /* Does z start with a scheme (RFC 3986: ALPHA *(ALPHA / DIGIT / + - .) ":")?
 ** If not, it is a reference relative to a base. */
 int url_has_scheme(const char *z);
@@ -216,7 +217,8 @@ struct JsonSpan {
 };
 
 /* Is z[0..n) exactly one valid JSON text (RFC 8259), UTF-8, nested at most
-** maxDepth deep?  Returns 0 if so, else 1 with *pErr filled in. */
+** maxDepth deep?  SQLITE_OK if so, else SQLITE_ERROR (or SQLITE_NOMEM) with
+** *pErr filled in. */
 int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr);
 
 /* The remaining json_* functions assume input that json_validate accepted. */

@@ -383,7 +383,7 @@ static int redirect_follow(Engine *e, Transfer *t, long status, int *pbHop, char
   const char *zLoc = 0, *zFrom = t->zHopUrl ? t->zHopUrl : t->req.zUrl;
   const char *zMethod = t->req.zMethod ? t->req.zMethod : t->req.pBody ? "POST" : "GET";
   char *zWhy = 0, *zNew;
-  int rc;
+  int rc, bUser;
   *pbHop = 0;
   *pzError = 0;
   if( status!=301 && status!=302 && status!=303 && status!=307 && status!=308 ) return SQLITE_OK;
@@ -396,9 +396,8 @@ static int redirect_follow(Engine *e, Transfer *t, long status, int *pbHop, char
   ** the hop's has none either, or the password would be shown in url and
   ** in errors, stored in a cache, and carried into next-page URLs.  It is
   ** still sent, by the option, to the same origin. */
-  rc = url_has_userinfo(t->req.zUrl);
-  if( rc<0 ) return SQLITE_NOMEM;
-  zNew = rc ? sqlite3_mprintf("%s", zLoc) : url_strip_userinfo(zLoc);
+  if( url_has_userinfo(t->req.zUrl, &bUser) ) return SQLITE_NOMEM;
+  zNew = bUser ? sqlite3_mprintf("%s", zLoc) : url_strip_userinfo(zLoc);
   if( zNew==0 ) return SQLITE_NOMEM;
   if( t->nRedirect>=o->max_redirects ){
     *pzError = sqlite3_mprintf("redirected more than max_redirects (%d) times, last to %s",
@@ -412,8 +411,8 @@ static int redirect_follow(Engine *e, Transfer *t, long status, int *pbHop, char
   }else{
     rc = SQLITE_OK;
     if( !t->bHopForeign ){
-      int bSame = url_same_origin(zNew, zFrom);
-      if( bSame<0 ){ sqlite3_free(zNew); return SQLITE_NOMEM; }
+      int bSame;
+      if( url_same_origin(zNew, zFrom, &bSame) ){ sqlite3_free(zNew); return SQLITE_NOMEM; }
       t->bHopForeign = !bSame;
     }
     if( (status==303 && strcmp(zMethod, "HEAD")!=0)

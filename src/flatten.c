@@ -151,15 +151,15 @@ int records_begin(RecordIter *p, JsonSpan root, char **azPath, int nPath,
   if( nPath>0 && json_type(root)!='{' && json_type(root)!='[' ){
     *pzErr = sqlite3_mprintf("record_path: the response is %s, not an object or array",
                              kind_name(root));
-    return 1;
+    return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
   }
   records_start(p, root, azPath, nPath);
-  if( nPath==0 ) return 0;           /* every value is records: nothing to check */
+  if( nPath==0 ) return SQLITE_OK;   /* every value is records: nothing to check */
   /* Walk once to find any problem before a row is returned. */
   while( (rc = next_record(p, &rec, pzErr))==1 ){}
-  if( rc<0 ) return 1;
+  if( rc<0 ) return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
   records_start(p, root, azPath, nPath);
-  return 0;
+  return SQLITE_OK;
 }
 
 int records_next(RecordIter *p, JsonSpan *pRec){

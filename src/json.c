@@ -161,12 +161,12 @@ int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr){
   unsigned char aSmall[64];     /* Container stack: '{' or '[' per level */
   unsigned char *aStack = aSmall;
   int nDepth = 0;
-  int rc = 1;
+  int rc = SQLITE_ERROR;
   size_t i = 0;
 
   if( maxDepth>(int)sizeof(aSmall) ){
     aStack = sqlite3_malloc(maxDepth);
-    if( aStack==0 ){ pErr->offset = 0; pErr->zWhat = "out of memory"; return 1; }
+    if( aStack==0 ){ pErr->offset = 0; pErr->zWhat = "out of memory"; return SQLITE_NOMEM; }
   }
   /* A UTF-8 byte order mark is tolerated (RFC 8259 section 8.1). */
   if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) i = 3;
@@ -241,7 +241,7 @@ int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr){
     }
     if( nDepth==0 ){
       if( i<n ){ pErr->offset = i; pErr->zWhat = "trailing characters after JSON"; goto done; }
-      rc = 0;
+      rc = SQLITE_OK;
       goto done;
     }
     if( aStack[nDepth-1]=='{' ) goto member_key;

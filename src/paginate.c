@@ -613,10 +613,9 @@ static int chain_follow(const Paginate *p, Response *r, JsonSpan root, PageQueue
   }
   /* Credentials belong to the origin asked for, not to where a redirect
   ** led: a next page resolved against a redirect's URL on another origin
-  ** gets none.  Out of memory (-1) is not another origin: the page would
-  ** lose its credentials. */
-  bSame = url_same_origin(zNext, r->req.zUrl);
-  g = bSame<0 ? 0 : sqlite3_malloc(sizeof(*g));
+  ** gets none.  Out of memory is not another origin: the page would lose
+  ** its credentials. */
+  g = url_same_origin(zNext, r->req.zUrl, &bSame) ? 0 : sqlite3_malloc(sizeof(*g));
   if( g==0 ){ sqlite3_free(pSeen); sqlite3_free(zNext); return SQLITE_NOMEM; }
   memset(g, 0, sizeof(*g));
   rc = request_copy(&g->proto, &r->req);

@@ -32,8 +32,8 @@ struct RecordIter {
   int bFinal;                     /* final is set */
 };
 
-/* Prepare to iterate the records of root.  Returns 0, or 1 with a
-** sqlite3_malloc'd reason in *pzErr (NULL if out of memory). */
+/* Prepare to iterate the records of root.  SQLITE_OK, SQLITE_ERROR with a
+** sqlite3_malloc'd reason in *pzErr, or SQLITE_NOMEM. */
 int records_begin(RecordIter *p, JsonSpan root, char **azPath, int nPath,
                   char **pzErr);
 int records_next(RecordIter *p, JsonSpan *pRec);

@@ -374,8 +374,10 @@ static int request_query(Request *pReq, const Options *pOpt){
 ** values are credentials as much as its headers (an api_key), and they are
 ** merged into one list with the table's own. */
 static int request_finish(Request *pReq, const Options *pOpt){
-  int bSame = pOpt->zCredOrigin ? url_same_origin(pReq->zUrl, pOpt->zCredOrigin) : 1;
-  if( bSame<0 ) return SQLITE_NOMEM;
+  int bSame = 1;
+  if( pOpt->zCredOrigin && url_same_origin(pReq->zUrl, pOpt->zCredOrigin, &bSame) ){
+    return SQLITE_NOMEM;
+  }
   if( !bSame ){
     pReq->bNoCredentials = 1;        /* no bearer, basic, headers or query */
     return SQLITE_OK;

@@ -6,7 +6,7 @@
 **
 **   Buf b = {0, 0, 0, 0};
 **   buf_append(&b, STRCONST("abc"));      -- b.bOom says if any append failed
-**   url_same_origin("https://a.example/x", "https://A.example:443/y")  -> 1
+**   url_same_origin("https://a.example/x", "https://A.example:443/y", &b)  -> b 1
 **   url_has_scheme("items?next=https://x")                            -> 0
 **   url_with_param("http://h/p?a=1", "page", "2")   -> "http://h/p?a=1&page=2"
 **   url_has_query("http://h/p?a=1#f")                                 -> 1
@@ -17,7 +17,7 @@
 #include <cjson/cJSON.h>
 #include "apifetch.h"
 
-int url_same_origin(const char *a, const char *b){
+int url_same_origin(const char *a, const char *b, int *pbSame){
   static const CURLUPart aPart[] = { CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT };
   CURLU *ha = curl_url(), *hb = curl_url();
   CURLUcode uc = CURLUE_OUT_OF_MEMORY;
@@ -35,11 +35,12 @@ int url_same_origin(const char *a, const char *b){
   }
   curl_url_cleanup(ha);
   curl_url_cleanup(hb);
-  /* Not 0: callers would take it for another origin and drop credentials. */
-  return uc==CURLUE_OUT_OF_MEMORY ? -1 : bSame;
+  /* Not "another origin": callers would drop credentials for want of memory. */
+  *pbSame = bSame;
+  return uc==CURLUE_OUT_OF_MEMORY ? SQLITE_NOMEM : SQLITE_OK;
 }
 
-int url_has_userinfo(const char *zUrl){
+int url_has_userinfo(const char *zUrl, int *pbHas){
   CURLU *h = curl_url();
   char *z = 0;
   CURLUcode uc = h ? curl_url_set(h, CURLUPART_URL, zUrl, 0) : CURLUE_OUT_OF_MEMORY;
@@ -50,7 +51,8 @@ int url_has_userinfo(const char *zUrl){
     curl_free(z);
   }
   curl_url_cleanup(h);
-  return uc==CURLUE_OUT_OF_MEMORY ? -1 : bHas;
+  *pbHas = bHas;
+  return uc==CURLUE_OUT_OF_MEMORY ? SQLITE_NOMEM : SQLITE_OK;
 }
 
 char *url_strip_userinfo(const char *zUrl){
