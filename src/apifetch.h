@@ -29,6 +29,8 @@
 **                304, stale-if-error, storing; cache_mode
 **   source.c     the stream of requests: url_list, request objects,
 **                url_query (sandboxed from files), templates, pages, replay
+**   shape.c      records shaped into the wide face's rows: flattened values
+**                through the schema, meta paths, the cells xColumn returns
 **   infer.c      columns, type rules, typed values of the wide face
 **   flatten.c    records of a response, flattening a record
 **   options.c    the options and the wide face's arguments (a paginate
@@ -55,7 +57,7 @@
 **   engine_int.h  private to engine.c / transfer.c / cacheflow.c: Engine,
 **                 Transfer, the slot states, the calls between the three
 **   cache.h       of cache.c: the cache's store (CacheStore, Cached, keys)
-**   shape.h       of infer.c / flatten.c: records, flattening, columns,
+**   shape.h       of shape.c / infer.c / flatten.c: records, flattening, columns,
 **                 type rules, rows
 **   scan.h        of scan.c: Scan and ScanSpec, for the faces that scan
 **

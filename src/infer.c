@@ -221,7 +221,8 @@ int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
   }
 }
 
-static void schema_observe(Column *p, JsonSpan v){
+/* A sampled value widens column p's kinds (SEEN_*). */
+void schema_observe(Column *p, JsonSpan v){
   sqlite3_int64 i;
   double r;
   switch( json_type(v) ){
@@ -317,7 +318,7 @@ static const TypeRule aTypeRule[] = {
 
 /* Decide each column's type from what the sample showed, and put meta
 ** columns after record columns (json_normalize's order). */
-static int schema_finish(Schema *s, const TypeRules *r){
+int schema_finish(Schema *s, const TypeRules *r){
   int i, j;
   for(i=0; i<s->nCol; i++){
     Column *p = &s->aCol[i];
@@ -479,37 +480,43 @@ static const char *schema_decl_word(const Column *p){
   return p->eType==TYPE_NONE ? "ANY" : schema_type_name(p);
 }
 
-/* The schema as a columns= declaration that schema_declare reads back into
-** the same columns: 'id INTEGER, "full name" TEXT, at TIMESTAMP, x ANY'.
-** A name that is not a plain identifier is quoted ("" for a quote), so the
-** text is also valid SQL.  sqlite3_malloc'd, or NULL on out-of-memory. */
-char *schema_columns(const Schema *s){
-  Buf b = {0, 0, 0, 0};
+/* The schema's columns appended to b, ", " between them.  bDdl 0: as a
+** columns= declaration that schema_declare reads back into the same columns,
+** 'id INTEGER, "full name" TEXT, at TIMESTAMP, x ANY' (a name that is not a
+** plain identifier quoted, "" for a quote, so the text is also valid SQL).
+** bDdl 1: as the wide table's CREATE TABLE declares them to SQLite, every
+** name quoted (a key may be a keyword: "order") and the SQLite type. */
+void schema_append_columns(const Schema *s, Buf *b, int bDdl){
   int i;
   assert( s->nCol>0 );            /* a table has a column (schema_declare, sample) */
   for(i=0; i<s->nCol; i++){
     const Column *p = &s->aCol[i];
-    const char *zWord = schema_decl_word(p);
+    const char *zWord = bDdl ? schema_type_name(p) : schema_decl_word(p);
     size_t j;
-    int bPlain = p->nName>0 && !(p->zName[0]>='0' && p->zName[0]<='9');
+    int bPlain = !bDdl && p->nName>0 && !(p->zName[0]>='0' && p->zName[0]<='9');
     for(j=0; j<p->nName && bPlain; j++){
       char c = p->zName[j];
       bPlain = c=='_' || (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9');
     }
-    if( i>0 ) buf_append(&b, STRCONST(", "));
+    if( i>0 ) buf_append(b, STRCONST(", "));
     if( bPlain ){
-      buf_append(&b, p->zName, p->nName);
+      buf_append(b, p->zName, p->nName);
     }else{
-      buf_append(&b, STRCONST("\""));
+      buf_append(b, STRCONST("\""));
       for(j=0; j<p->nName; j++){
-        buf_append(&b, p->zName+j, 1);
-        if( p->zName[j]=='"' ) buf_append(&b, STRCONST("\""));
+        buf_append(b, p->zName+j, 1);
+        if( p->zName[j]=='"' ) buf_append(b, STRCONST("\""));
       }
-      buf_append(&b, STRCONST("\""));
+      buf_append(b, STRCONST("\""));
     }
-    buf_append(&b, STRCONST(" "));
-    buf_append(&b, zWord, strlen(zWord));
+    buf_append(b, STRCONST(" "));
+    buf_append(b, zWord, strlen(zWord));
   }
+}
+
+char *schema_columns(const Schema *s){
+  Buf b = {0, 0, 0, 0};
+  schema_append_columns(s, &b, 0);
   if( b.bOom ){
     buf_free(&b);
     return 0;
@@ -589,7 +596,7 @@ static int string_to_number(const Column *p, const TypeRules *r, JsonSpan v, Cel
 
 /* Convert v for column p.  Returns 1 if v does not fit the column's type
 ** (it is then kept as it is), else 0. */
-static int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *c, Buf *pArena){
+int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *c, Buf *pArena){
   char t = json_type(v);
   int bNumCol = p->eType==TYPE_INTEGER || p->eType==TYPE_REAL;
   int bTsCol = p->eConv==CONV_TS_UTC || p->eConv==CONV_TS_EPOCH || p->eConv==CONV_TS_KEEP;
@@ -669,219 +676,4 @@ static int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *
       return 0;
     }
   }
-}
-
-/**************************************************************************
-** Shaping records into rows: the flattener's values through the schema
-*/
-
-typedef struct ShapeCtx ShapeCtx;
-struct ShapeCtx {
-  Shape *s;
-  Row *pRow;                /* NULL while learning the schema */
-  sqlite3_int64 iStamp;     /* This record's number */
-  int bMeta;                /* Emitting meta values */
-};
-
-static int shape_emit(void *pCtx, const char *zName, size_t nName, JsonSpan v){
-  ShapeCtx *x = (ShapeCtx*)pCtx;
-  Schema *s = &x->s->schema;
-  Row *w = x->pRow;
-  const char *zUse;
-  size_t nUse;
-  int i = schema_resolve(s, zName, nName, x->iStamp, &zUse, &nUse);
-  if( i==-2 ) return SQLITE_NOMEM;
-  if( w==0 ){
-    /* Learning: a new name is a new column. */
-    if( i==-1 ){
-      i = schema_add(s, zUse, nUse, x->bMeta);
-      if( i==-2 ) return SQLITE_NOMEM;
-      if( i>=0 ) s->aCol[i].iStamp = x->iStamp;
-    }
-    if( i>=0 ) schema_observe(&s->aCol[i], v);
-    return SQLITE_OK;
-  }
-  if( i>=0 ){
-    if( value_convert(&s->aCol[i], &x->s->rules, v, &w->aCell[i], &w->arena) ){
-      buf_append(&w->mism, w->nMismatch ? "," : "[", 1);
-      buf_append_json_string(&w->mism, s->aCol[i].zName, s->aCol[i].nName);
-      w->nMismatch++;
-    }
-  }else{
-    buf_append(&w->extra, w->nExtra ? "," : "{", 1);
-    buf_append_json_string(&w->extra, zUse, nUse);
-    buf_append(&w->extra, STRCONST(":"));
-    buf_append(&w->extra, v.z, v.n);
-    w->nExtra++;
-  }
-  return SQLITE_OK;
-}
-
-static int shape_run(Shape *s, RecordIter *it, JsonSpan rec, Flattener *f, Row *pRow){
-  ShapeCtx x;
-  int i, rc;
-  x.s = s;
-  x.pRow = pRow;
-  x.iStamp = ++s->iStamp;
-  x.bMeta = 0;
-  f->zSep = s->zSep;
-  f->nSep = strlen(s->zSep);
-  f->maxLevel = s->maxLevel;
-  f->xEmit = shape_emit;
-  f->pCtx = &x;
-  rc = flatten_record(f, s->zRecordPrefix, strlen(s->zRecordPrefix), rec);
-  x.bMeta = 1;
-  for(i=0; rc==SQLITE_OK && i<s->nMeta; i++){
-    const MetaPath *m = &s->aMeta[i];
-    JsonSpan v;
-    if( records_meta(it, i, m->az, m->n, &v) ){
-      rc = shape_emit(&x, m->zName, strlen(m->zName), v);
-    }else if( pRow==0 ){
-      /* A missing meta field is NULL, but still a column. */
-      static const char zNull[] = "null";
-      JsonSpan nul = { zNull, 4 };
-      rc = shape_emit(&x, m->zName, strlen(m->zName), nul);
-    }
-  }
-  return rc;
-}
-
-int shape_learn(Shape *s, RecordIter *it, JsonSpan rec){
-  int rc = shape_run(s, it, rec, &s->learn, 0);
-  return rc;
-}
-
-int shape_finish(Shape *s){
-  flatten_clear(&s->learn);
-  return schema_finish(&s->schema, &s->rules);
-}
-
-int shape_record(Shape *s, RecordIter *it, const JsonSpan *pRec, Row *w){
-  int rc = SQLITE_OK;
-  if( s->schema.nCol>0 ) memset(w->aCell, 0, sizeof(Cell)*(size_t)s->schema.nCol);
-  w->arena.n = 0;
-  w->extra.n = 0;
-  w->mism.n = 0;
-  w->nExtra = 0;
-  w->nMismatch = 0;
-  if( pRec==0 ) return SQLITE_OK;
-  rc = shape_run(s, it, *pRec, &w->flat, w);
-  if( w->nExtra ) buf_append(&w->extra, STRCONST("}"));
-  if( w->nMismatch ) buf_append(&w->mism, STRCONST("]"));
-  if( w->arena.bOom || w->extra.bOom || w->mism.bOom ) rc = SQLITE_NOMEM;
-  return rc;
-}
-
-void shape_clear(Shape *s){
-  int i, k;
-  schema_clear(&s->schema);
-  flatten_clear(&s->learn);
-  sqlite3_free(s->zSep);
-  for(i=0; i<s->nMeta; i++){
-    for(k=0; k<s->aMeta[i].n; k++) sqlite3_free(s->aMeta[i].az[k]);
-    sqlite3_free(s->aMeta[i].az);
-    sqlite3_free(s->aMeta[i].zName);
-  }
-  sqlite3_free(s->aMeta);
-  sqlite3_free(s->zRecordPrefix);
-  memset(s, 0, sizeof(*s));
-}
-
-int row_init(Row *w, const Shape *s){
-  memset(w, 0, sizeof(*w));
-  w->aCell = sqlite3_malloc64(sizeof(Cell)*(size_t)(s->schema.nCol ? s->schema.nCol : 1));
-  return w->aCell ? SQLITE_OK : SQLITE_NOMEM;
-}
-
-void row_clear(Row *w){
-  sqlite3_free(w->aCell);
-  buf_free(&w->arena);
-  buf_free(&w->extra);
-  buf_free(&w->mism);
-  flatten_clear(&w->flat);
-  memset(w, 0, sizeof(*w));
-}
-
-/* meta='["id", ["groups", "name"]]' or meta='id' (one key). */
-int shape_set_meta(Shape *sh, const char *zVal, const char *zPrefix, char **pzErr){
-  JsonError err;
-  size_t n = strlen(zVal), pos = 0;
-  JsonSpan arr, item;
-  int nItem = 0;
-  int bNul = 0;
-  if( json_skip_ws(zVal, n, 0)>=n || zVal[json_skip_ws(zVal, n, 0)]!='[' ){
-    /* A plain key. */
-    sh->aMeta = sqlite3_malloc(sizeof(MetaPath));
-    if( sh->aMeta==0 ) return SQLITE_NOMEM;
-    sh->aMeta[0].az = sqlite3_malloc(sizeof(char*));
-    if( sh->aMeta[0].az==0 ) return SQLITE_NOMEM;
-    sh->aMeta[0].az[0] = sqlite3_mprintf("%s", zVal);
-    sh->aMeta[0].n = 1;
-    sh->aMeta[0].zName = sqlite3_mprintf("%s%s", zPrefix, zVal);
-    sh->nMeta = 1;
-    return (sh->aMeta[0].az[0] && sh->aMeta[0].zName) ? SQLITE_OK : SQLITE_NOMEM;
-  }
-  if( json_validate(zVal, n, 8, &err) ){
-    *pzErr = sqlite3_mprintf("api_fetch: meta is not valid JSON: %s at byte %lld",
-                             err.zWhat, (sqlite3_int64)err.offset);
-    return SQLITE_ERROR;
-  }
-  arr = json_root(zVal, n);
-  while( json_array_next(arr, &pos, &item) ) nItem++;
-  sh->aMeta = sqlite3_malloc64(sizeof(MetaPath)*(size_t)(nItem ? nItem : 1));
-  if( sh->aMeta==0 ) return SQLITE_NOMEM;
-  memset(sh->aMeta, 0, sizeof(MetaPath)*(size_t)(nItem ? nItem : 1));
-  pos = 0;
-  while( json_array_next(arr, &pos, &item) ){
-    MetaPath *m = &sh->aMeta[sh->nMeta++];
-    Buf name = {0, 0, 0, 0};
-    JsonSpan key;
-    size_t p2 = 0;
-    int nKey = 0;
-    if( json_type(item)=='"' ){
-      m->az = sqlite3_malloc(sizeof(char*));
-      if( m->az==0 ) return SQLITE_NOMEM;
-      m->az[0] = json_string_decode(item, &bNul);
-      if( m->az[0]==0 ) goto bad_key;
-      m->n = 1;
-    }else if( json_type(item)=='[' ){
-      while( json_array_next(item, &p2, &key) ) nKey++;
-      if( nKey==0 || nKey>APIFETCH_MAX_PATH ){
-        *pzErr = sqlite3_mprintf("api_fetch: meta item %d must have 1 to %d keys",
-                                 sh->nMeta-1, APIFETCH_MAX_PATH);
-        return SQLITE_ERROR;
-      }
-      m->az = sqlite3_malloc64(sizeof(char*)*(size_t)nKey);
-      if( m->az==0 ) return SQLITE_NOMEM;
-      p2 = 0;
-      while( json_array_next(item, &p2, &key) ){
-        if( json_type(key)!='"' ){
-          *pzErr = sqlite3_mprintf("api_fetch: meta item %d must be a list of strings",
-                                   sh->nMeta-1);
-          return SQLITE_ERROR;
-        }
-        m->az[m->n] = json_string_decode(key, &bNul);
-        if( m->az[m->n]==0 ) goto bad_key;
-        m->n++;
-      }
-    }else{
-      *pzErr = sqlite3_mprintf("api_fetch: meta item %d must be a key or a list of keys",
-                               sh->nMeta-1);
-      return SQLITE_ERROR;
-    }
-    buf_append(&name, zPrefix, strlen(zPrefix));
-    for(nKey=0; nKey<m->n; nKey++){
-      if( nKey ) buf_append(&name, sh->zSep, strlen(sh->zSep));
-      buf_append(&name, m->az[nKey], strlen(m->az[nKey]));
-    }
-    if( name.bOom || name.z==0 ){ buf_free(&name); return SQLITE_NOMEM; }
-    m->zName = name.z;
-  }
-  return SQLITE_OK;
-bad_key:
-  if( bNul ){
-    *pzErr = sqlite3_mprintf("api_fetch: meta: a key holds a NUL character");
-    return SQLITE_ERROR;
-  }
-  return SQLITE_NOMEM;
 }

@@ -115,9 +115,15 @@ int schema_resolve(Schema *s, const char *z, size_t n, sqlite3_int64 iStamp,
                    const char **pzName, size_t *pnName);
 int schema_add(Schema *s, const char *z, size_t n, int bMeta);
 int schema_declare(Schema *s, const char *zColumns, const TypeRules *r, char **pzErr);
+/* Learning from a sample (shape.c): each value widens its column's kinds;
+** schema_finish() decides the types and puts meta columns last. */
+void schema_observe(Column *p, JsonSpan v);
+int schema_finish(Schema *s, const TypeRules *r);
 const char *schema_type_name(const Column *p);
-/* The columns= declaration of s (api_fetch_columns), sqlite3_malloc'd. */
+/* The columns= declaration of s (api_fetch_columns), sqlite3_malloc'd;
+** schema_append_columns() appends it, or with bDdl the CREATE TABLE's. */
 char *schema_columns(const Schema *s);
+void schema_append_columns(const Schema *s, Buf *b, int bDdl);
 
 /* A typed value: an SQLITE_* type and the value.  Text is z[0..n) or, if
 ** z is NULL, bytes off..off+n of the row's arena. */
@@ -129,6 +135,9 @@ struct Cell {
   const char *z;
   size_t off, n;
 };
+/* v converted for column p into c (text in *pArena): 1 if it does not fit
+** the column's type (then kept as it is: a mismatch), else 0. */
+int value_convert(const Column *p, const TypeRules *r, JsonSpan v, Cell *c, Buf *pArena);
 
 /* Shaping records into rows (infer.c): a Schema plus the flattening
 ** rules of one wide table. */
@@ -162,9 +171,14 @@ struct Row {
   Flattener flat;
 };
 
-/* meta='["id", ["groups", "name"]]' or meta='id': the meta paths, their
-** column names prefixed with zPrefix and joined by the shape's separator. */
-int shape_set_meta(Shape *sh, const char *zVal, const char *zPrefix, char **pzErr);
+/* A wide table's shape from its options (separator, levels, meta paths,
+** type rules); data columns may not take the names of azReserved, a NULL-
+** terminated list that must outlive the shape.  shape_declare(): its
+** columns from a columns= declaration instead of learning them. */
+int shape_configure(Shape *sh, const Options *o, const char *const *azReserved,
+                    char **pzErr);
+int shape_declare(Shape *sh, const char *zColumns, char **pzErr);
+int shape_column_count(const Shape *sh);
 /* Learn columns and types from record rec of iterator it (the iterator
 ** gives meta fields); shape_finish() decides the types. */
 int shape_learn(Shape *s, RecordIter *it, JsonSpan rec);
@@ -174,5 +188,9 @@ int shape_record(Shape *s, RecordIter *it, const JsonSpan *pRec, Row *w);
 void shape_clear(Shape *s);
 int row_init(Row *w, const Shape *s);
 void row_clear(Row *w);
+/* Column iCol of w, or its _extra / _mismatches (bMismatches), as the
+** result of ctx (xColumn). */
+void row_result(sqlite3_context *ctx, const Row *w, int iCol);
+void row_result_json(sqlite3_context *ctx, const Row *w, int bMismatches);
 
 #endif /* APIFETCH_SHAPE_H */

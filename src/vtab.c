@@ -298,22 +298,6 @@ static int fetchEof(sqlite3_vtab_cursor *cur){
   return ((FetchCursor*)cur)->bEof;
 }
 
-static void result_cell(sqlite3_context *ctx, const FetchCursor *c, const Cell *p){
-  switch( p->eType ){
-    case SQLITE_INTEGER: sqlite3_result_int64(ctx, p->i); break;
-    case SQLITE_FLOAT:   sqlite3_result_double(ctx, p->r); break;
-    case SQLITE_TEXT:
-      sqlite3_result_text64(ctx, p->z ? p->z : c->row.arena.z + p->off, p->n,
-                            SQLITE_TRANSIENT, SQLITE_UTF8);
-      break;
-    default: break;
-  }
-}
-
-static void result_buf(sqlite3_context *ctx, const Buf *b){
-  if( b->n ) sqlite3_result_text64(ctx, b->z, b->n, SQLITE_TRANSIENT, SQLITE_UTF8);
-}
-
 /* xColumn: column i of the current row.  The wide face's hidden columns
 ** are the function's (aWideHidden[].iAs), then its data columns the row's
 ** cells. */
@@ -325,13 +309,12 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   int bData = s->bHasRecord && r->zError==0;
   if( t->bWide ){
     if( i>=N_WIDE_HIDDEN ){
-      assert( i-N_WIDE_HIDDEN<t->shape.schema.nCol );
-      if( bData ) result_cell(ctx, c, &c->row.aCell[i-N_WIDE_HIDDEN]);
+      if( bData ) row_result(ctx, &c->row, i-N_WIDE_HIDDEN);
       return SQLITE_OK;
     }
     assert( i>=0 );
     if( aWideHidden[i].iAs<0 ){
-      if( bData ) result_buf(ctx, aWideHidden[i].iAs==-1 ? &c->row.extra : &c->row.mism);
+      if( bData ) row_result_json(ctx, &c->row, aWideHidden[i].iAs!=-1);
       return SQLITE_OK;
     }
     i = aWideHidden[i].iAs;
@@ -488,24 +471,13 @@ static int wide_args(FetchTable *t, int argc, const char *const *argv, char **pz
   return options_check(&t->opt, pzErr);
 }
 
-/* The shape from the arguments: separator, levels, meta, type rules. */
+/* The shape from the arguments: separator, levels, meta, type rules; the
+** data columns may not take the hidden columns' names. */
 static int wide_shape(FetchTable *t, char **pzErr){
-  Shape *sh = &t->shape;
   int i;
-  sh->rules.numericStrings = t->opt.eNumericStrings;
-  sh->rules.timestamps = t->opt.eTimestamps;
-  sh->maxLevel = t->opt.maxLevel;
-  sh->zSep = sqlite3_mprintf("%s", t->opt.zSep ? t->opt.zSep : "_");
-  sh->zRecordPrefix = sqlite3_mprintf("%s", t->opt.zRecordPrefix ? t->opt.zRecordPrefix : "");
-  if( sh->zSep==0 || sh->zRecordPrefix==0 ) return SQLITE_NOMEM;
-  if( t->opt.zMeta ){
-    int rc = shape_set_meta(sh, t->opt.zMeta, t->opt.zMetaPrefix ? t->opt.zMetaPrefix : "",
-                            pzErr);
-    if( rc ) return rc;
-  }
   for(i=0; i<N_WIDE_HIDDEN; i++) t->azReserved[i] = aWideHidden[i].zName;
   t->azReserved[N_WIDE_HIDDEN] = 0;
-  return schema_init(&sh->schema, t->azReserved, t->opt.maxColumns);
+  return shape_configure(&t->shape, &t->opt, t->azReserved, pzErr);
 }
 
 /* The error of a CREATE that found no columns: the first sampled error,
@@ -535,7 +507,6 @@ static int sample_no_columns(FetchTable *t, char **pzErr){
 static int wide_declare(sqlite3 *db, FetchTable *t, char **pzErr){
   Buf sql = {0, 0, 0, 0};
   int i, rc;
-  assert( t->shape.schema.nCol>0 );    /* sample_no_columns, schema_declare */
   buf_append(&sql, STRCONST("CREATE TABLE x("));
   for(i=0; i<N_WIDE_HIDDEN; i++){
     buf_append(&sql, aWideHidden[i].zName, strlen(aWideHidden[i].zName));
@@ -543,19 +514,8 @@ static int wide_declare(sqlite3 *db, FetchTable *t, char **pzErr){
     buf_append(&sql, aWideHidden[i].zType, strlen(aWideHidden[i].zType));
     buf_append(&sql, STRCONST(" HIDDEN, "));
   }
-  for(i=0; i<t->shape.schema.nCol; i++){
-    const Column *p = &t->shape.schema.aCol[i];
-    const char *zT = schema_type_name(p);
-    size_t j;
-    buf_append(&sql, STRCONST("\""));
-    for(j=0; j<p->nName; j++){
-      buf_append(&sql, p->zName+j, 1);
-      if( p->zName[j]=='"' ) buf_append(&sql, STRCONST("\""));
-    }
-    buf_append(&sql, STRCONST("\" "));
-    buf_append(&sql, zT, strlen(zT));
-    buf_append(&sql, i+1<t->shape.schema.nCol ? ", " : ")", i+1<t->shape.schema.nCol ? 2 : 1);
-  }
+  schema_append_columns(&t->shape.schema, &sql, 1);
+  buf_append(&sql, STRCONST(")"));
   if( sql.bOom ){
     rc = SQLITE_NOMEM;
   }else{
@@ -592,7 +552,7 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
   }
   if( rc==SQLITE_OK ){
     if( t->opt.zColumns ){
-      rc = schema_declare(&t->shape.schema, t->opt.zColumns, &t->shape.rules, &zErr);
+      rc = shape_declare(&t->shape, t->opt.zColumns, &zErr);
     }else if( t->bFromFile ){
       /* xConnect is xCreate (the function face needs it so), so a table
       ** stored in a file would sample whenever a connection first looks
@@ -612,7 +572,7 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
       spec.nLimit = t->opt.nSample;
       spec.bSample = 1;
       rc = scan_sample(&spec, &t->pSample, &zErr);
-      if( rc==SQLITE_OK && t->shape.schema.nCol==0 ) rc = sample_no_columns(t, &zErr);
+      if( rc==SQLITE_OK && shape_column_count(&t->shape)==0 ) rc = sample_no_columns(t, &zErr);
     }
   }
   if( rc==SQLITE_OK ) rc = wide_declare(db, t, &zErr);
