@@ -16,6 +16,8 @@
 **   scan.c       one scan: open / step / close; probe and cancellation,
 **                records, on_error, page feedback, counting, progress;
 **                CREATE's sample is a scan too
+**   reqlog.c     request_log: a row per attempt into a table, the user's
+**                database or a file of its own
 **   conn.c       per connection: limits, profiles, counters, the budget
 **                window; api_fetch_config, api_fetch_profile, api_fetch_stats,
 **                api_fetch_options
@@ -198,6 +200,12 @@ int url_has_query(const char *zUrl);
 enum { TARGET_METHOD, TARGET_IN, TARGET_QUERY, TARGET_NO_QUERY };
 void request_target_scan(int *pState, const char *p, size_t n);
 
+
+/* Switch db's file to WAL.  Two processes doing this at once both hold a
+** SHARED lock and want EXCLUSIVE; SQLite answers one of them SQLITE_BUSY at
+** once, without calling the busy handler (waiting could deadlock), so a
+** busy timeout does not cover this step: wait here, up to busyMs. */
+int db_wal(sqlite3 *db, int busyMs);
 
 sqlite3_int64 clock_ms(void);
 
@@ -520,7 +528,7 @@ struct Knob {
 enum {
   KS_NONE,                       /* not KNOB_SPECIAL */
   KS_USER_AGENT, KS_CACHE, KS_HEADERS, KS_PAGINATE, KS_BEARER, KS_BASIC, KS_BASE_URL,
-  KS_QUERY, KS_PROFILE,          /* options */
+  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE,   /* options */
   KS_PAGE_TYPE,                  /* the paginate key "type" */
   KS_ALLOW_HOSTS, KS_ALLOW_ENV, KS_CA_FILE, KS_DEFAULTS, KS_PROFILES,   /* settings */
   KS_COUNT
@@ -712,6 +720,7 @@ struct Options {
   char *user_agent;              /* User-Agent header value */
   char *ca_file;                 /* CA bundle to verify TLS with, or NULL */
   char *zCache;                  /* cache: a file, ":memory:", or NULL for none */
+  char *zReqLog;                 /* request_log: "[schema.]table" or "file:PATH", or NULL */
   int eCacheMode;                /* cache_mode: CM_* */
   sqlite3_int64 cacheTtlMs;      /* cache_ttl_ms */
   sqlite3_int64 cacheStaleMs;    /* cache_stale_ms */
@@ -859,6 +868,30 @@ void stream_close(RequestStream *s);
 ** Engine only through the functions below.
 */
 typedef struct Engine Engine;          /* engine_int.h: the engine row's alone */
+
+/* One attempt as the engine saw it, for RequestSource.xAttempt.  Told for:
+** every request libcurl finished (each attempt, retries included, each
+** redirect hop, a conditional request the cache revalidated with, one the
+** guard refused on the way, one the deadline cut short); and for an answer
+** with no request (iAttempt 0): a cache hit, a page that could not be
+** followed.  Not for a request never started (after the deadline).  All
+** pointers are the engine's, valid during the call only. */
+enum { PHASE_DNS, PHASE_CONNECT, PHASE_TLS, PHASE_FIRST_BYTE, PHASE_TOTAL, PHASE_COUNT };
+typedef struct AttemptInfo AttemptInfo;
+struct AttemptInfo {
+  const Request *pReq;           /* The request (url_index, page) */
+  const char *zUrl;              /* The URL asked: a redirect hop's own (not redacted) */
+  const char *zMethod;           /* The method sent */
+  int iAttempt;                  /* 1 for the first attempt; 0: nothing was sent */
+  long status;                   /* HTTP status, 0 for none */
+  const char *zError;            /* Why this attempt failed, or NULL */
+  int eCache;                    /* CACHE_*: CACHE_NONE without a cache */
+  /* libcurl's CURLINFO_*_TIME_T: microseconds from the start of the
+  ** request to the end of each phase; -1 for a phase not gone through
+  ** (no request, a reused connection, no TLS). */
+  sqlite3_int64 aPhaseUs[PHASE_COUNT];
+  sqlite3_int64 nBytes;          /* Body bytes received (or given by the cache) */
+};
 /* Where the engine takes requests from. */
 typedef struct RequestSource RequestSource;
 struct RequestSource {
@@ -872,6 +905,10 @@ struct RequestSource {
   ** that said no, so that a progress line is not held up by one slow
   ** transfer.  May be NULL. */
   void (*xWaiting)(void *pCtx);
+  /* An attempt is over (see AttemptInfo for which): told once each, in the
+  ** order they end.  An error code (with *pzErr) fails the statement.  May
+  ** be NULL, and is unless request_log is set: no cost then. */
+  int (*xAttempt)(void *pCtx, const AttemptInfo *p, char **pzErr);
 };
 #define APIFETCH_CANCEL_CHECK_MS 100
 
@@ -990,6 +1027,23 @@ void conn_count_row(Conn *p, int bRecord, int nExtra, int nMismatch);
 ** the URLs of the scan, -1 if not known. */
 void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTotal, int bEnd);
 
+
+/**************************************************************************
+** reqlog.c - request_log: a row per attempt, for the scan (scan.c)
+*/
+typedef struct ReqLog ReqLog;
+/* The log o->zReqLog names, ready to take rows (*pp NULL if o names none):
+** the guard checked, the table made or its shape checked, a run id drawn.
+** db is the connection whose database a table name means. */
+int reqlog_open(Conn *pConn, sqlite3 *db, const Options *o, ReqLog **pp, char **pzErr);
+/* One row for attempt a: kept, and written with the rows before it once
+** enough have gathered. */
+int reqlog_attempt(ReqLog *p, const AttemptInfo *a, char **pzErr);
+/* Write the rows gathered so far. */
+int reqlog_flush(ReqLog *p, char **pzErr);
+/* Flush what is left (best effort: the caller could not report an error)
+** and free p; NULL is a no-op. */
+void reqlog_close(ReqLog *p);
 
 /**************************************************************************
 ** cachesql.c - api_fetch_cache (a table of the entries) and

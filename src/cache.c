@@ -275,19 +275,10 @@ static int store_prepare(CacheStore *p){
   return rc;
 }
 
-/* Switch a new file to WAL.  Two processes doing this at once both hold a
-** SHARED lock and want EXCLUSIVE; SQLite answers one of them SQLITE_BUSY at
-** once, without calling the busy handler (waiting could deadlock), so the
-** busy timeout does not cover this step: wait here, as long as it would. */
+/* Switch a new file to WAL (db_wal, util.c: waits out another process
+** doing the same). */
 static int store_wal(CacheStore *p){
-  int rc, nWait = 0;
-  while( (rc = sqlite3_exec(p->db, "PRAGMA journal_mode=WAL", 0, 0, 0))!=SQLITE_OK
-      && (rc & 0xff)==SQLITE_BUSY && nWait<CACHE_BUSY_MS ){
-    int ms = 1 + (nWait/8 < 20 ? nWait/8 : 20);
-    sqlite3_sleep(ms);
-    nWait += ms;
-  }
-  return rc;
+  return db_wal(p->db, CACHE_BUSY_MS);
 }
 
 int cachestore_open(const char *zName, int eOpen, CacheStore **pp, char **pzErr){

@@ -448,6 +448,7 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
   assert( t->state==T_RUNNING );
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   cc = transfer_result(t, cc, &status);
+  if( e->src.xAttempt && (rc = transfer_report(e, t, cc, status, 0))!=SQLITE_OK ) return rc;
   curl_multi_remove_handle(e->multi, t->easy);
   if( cc==CURLE_OK && !t->bRefused ){
     int bHop;
@@ -519,6 +520,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
           if( rc ) return rc;
           if( pHit ){
             done_push(e, pHit);
+            if( e->src.xAttempt && (rc = answer_report(e, pHit, pzErr))!=SQLITE_OK ) return rc;
             continue;
           }
         }
@@ -526,6 +528,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       if( !e->bPending ) break;
       if( e->pending.zFail ){
         rc = engine_refuse(e);
+        if( rc==SQLITE_OK && e->src.xAttempt ) rc = answer_report(e, e->pDoneLast, pzErr);
         if( rc ) return rc;
         continue;
       }
@@ -600,6 +603,10 @@ static int engine_expire(Engine *e){
   if( e->zExpired==0 ) return SQLITE_NOMEM;
   for(i=0; i<e->nXfer; i++){
     Transfer *t = &e->aXfer[i];
+    if( t->state==T_RUNNING && e->src.xAttempt ){
+      int rc = transfer_report(e, t, CURLE_OK, 0, e->zExpired);
+      if( rc ) return rc;
+    }
     if( t->state==T_RUNNING ) curl_multi_remove_handle(e->multi, t->easy);
     if( t->state!=T_IDLE ){
       char *zErr = sqlite3_mprintf("%s", e->zExpired);
@@ -694,8 +701,10 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
     sqlite3_int64 now = clock_ms(), rateWait = -1;
     int nStarted, rc;
     engine_check(e);
-    if( e->tDeadline && now>=e->tDeadline && !e->bExpired ){
-      if( engine_expire(e) ) return SQLITE_NOMEM;
+    if( e->tDeadline && now>=e->tDeadline && !e->bExpired && (rc = engine_expire(e))!=0 ){
+      *pzErr = e->zFail;            /* NULL (out of memory) but from request_log */
+      e->zFail = 0;
+      return rc;
     }
     if( !e->bExpired ){
       rc = engine_fill(e, now, &nStarted, &rateWait, pzErr);

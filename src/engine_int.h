@@ -109,6 +109,15 @@ CURLcode transfer_result(Transfer *t, CURLcode cc, long *pStatus);
 /* why an attempt failed, for the error row (NULL: it did not) */
 char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status);
 
+/* transfer.c: tell the source (src.xAttempt, which the caller checked is
+** set) that t's attempt or redirect hop ended so; zError, if not NULL,
+** says why instead of libcurl (the deadline).  An error of the statement
+** comes with e->zFail set. */
+int transfer_report(Engine *e, Transfer *t, CURLcode cc, long status, const char *zError);
+/* The same for a response made without a request: a cache hit, a page
+** that cannot be followed (iAttempt 0). */
+int answer_report(Engine *e, const Response *r, char **pzErr);
+
 /* cacheflow.c - the cache in the engine's flow; the engine queues the
 ** responses these make and frees their slots.  Before e->pending is
 ** started: answer it from the cache (*ppResp; e->pending taken), or not,

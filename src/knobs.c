@@ -122,6 +122,10 @@ const Knob aKnob[] = {
   { "cache_max_bytes", KNOB_INT, KF_OPTION, OPT(cacheMaxBytes), 0, BIG, (sqlite3_int64)1<<30,
     0, "integer", 0, "bodies the cache keeps at most; least recently used go first (0: no cap)",
     0 },
+  { "request_log", KNOB_SPECIAL, KF_OPTION, OPT(zReqLog), 0, 0, 0, 0,
+    "\"[schema.]table\", \"file:PATH\" or null", "none",
+    "a row per attempt (URL, status, phase times, bytes, cache, error) into this table, "
+    "made if missing, or into table api_requests of a file", KS_REQUEST_LOG },
   { "headers", KNOB_SPECIAL, KF_OPTION, OPT(azHeader), 0, 0, 0, 0, "object", "none",
     "headers sent with every request (values may be ${env:NAME})", KS_HEADERS },
   { "record_path", KNOB_PATH, KF_OPTION, OPT(recordPath), 0, 0, 0, 0, "\"a.b\" or [\"a\", \"b\"]",

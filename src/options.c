@@ -57,6 +57,7 @@ void options_clear(Options *p){
   }
   sqlite3_free(p->user_agent);
   sqlite3_free(p->zCache);
+  sqlite3_free(p->zReqLog);
   strlist_free(p->azHeader, p->nHeader);
   paginate_clear(&p->paginate);
   sqlite3_free(p->zBearer);
@@ -485,6 +486,49 @@ static int set_cache(Options *p, const Knob *k, const cJSON *v, char **pzErr){
   return p->zCache ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* Is z[0..n) an SQL identifier that needs no quoting (a letter or _, then
+** letters, digits, _)?  The table is named in SQL text, so only those. */
+static int plain_identifier(const char *z, size_t n){
+  size_t i;
+  if( n==0 || (z[0]>='0' && z[0]<='9') ) return 0;
+  for(i=0; i<n; i++){
+    char c = z[i];
+    if( !((c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9') || c=='_') ) return 0;
+  }
+  return 1;
+}
+
+/* request_log: "table", "schema.table", "file:PATH", or null for none
+** (over a profile's or the host's default).  Checked for its form here;
+** whether this query may write it is reqlog_open's (reqlog.c). */
+static int set_request_log(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  const char *z = cJSON_IsString(v) ? v->valuestring : 0;
+  const char *zDot = z ? strchr(z, '.') : 0;
+  int bOk;
+  (void)k;
+  sqlite3_free(p->zReqLog);
+  p->zReqLog = 0;
+  if( cJSON_IsNull(v) ) return SQLITE_OK;
+  if( z && strncmp(z, "file:", 5)==0 ){
+    bOk = z[5]!=0;
+  }else if( zDot ){
+    bOk = plain_identifier(z, (size_t)(zDot-z)) && plain_identifier(zDot+1, strlen(zDot+1));
+  }else{
+    bOk = z && plain_identifier(z, strlen(z));
+  }
+  if( !bOk ){
+    char *zGot = z ? sqlite3_mprintf("\"%.80s\"", z) : sqlite3_mprintf("%s", knob_json_kind(v));
+    if( zGot==0 ) return SQLITE_NOMEM;
+    *pzErr = sqlite3_mprintf("api_fetch: option request_log must be a table name "
+        "(\"api_requests\", \"main.api_requests\": letters, digits, _), \"file:PATH\" "
+        "or null, got %s", zGot);
+    sqlite3_free(zGot);
+    return SQLITE_ERROR;
+  }
+  p->zReqLog = sqlite3_mprintf("%s", z);
+  return p->zReqLog ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 /* user_agent: sent as it is, so no line break may smuggle in a header. */
 static int set_user_agent(Options *p, const Knob *k, const cJSON *v, char **pzErr){
   if( !cJSON_IsString(v) ){
@@ -533,6 +577,7 @@ static int (*const aSetSpecial[KS_PAGE_TYPE])(Options*, const Knob*, const cJSON
   [KS_BASIC]      = set_credential,
   [KS_BASE_URL]   = set_base_url,
   [KS_QUERY]      = set_query,
+  [KS_REQUEST_LOG] = set_request_log,
   [KS_PROFILE]    = set_profile,
 };
 /* The options' values come first in the KS_* enum, up to KS_PAGE_TYPE. */

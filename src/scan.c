@@ -72,6 +72,11 @@ static void scan_progress(Scan *s, int bEnd){
   conn_scan_report(s->pConn, &s->report, s->pEngine, stream_total(&s->stream), bEnd);
 }
 
+/* An attempt is over: its row of request_log (set only with one). */
+static int scan_attempt(void *pCtx, const AttemptInfo *a, char **pzErr){
+  return reqlog_attempt(((Scan*)pCtx)->pLog, a, pzErr);
+}
+
 /* The engine waits: a progress line may be due although nothing completes. */
 static void scan_waiting(void *pCtx){
   scan_progress((Scan*)pCtx, 0);
@@ -119,11 +124,14 @@ int scan_open(Scan *s, const ScanSpec *p, char **pzErr){
   }
   rc = conn_cache(s->pConn, s->pOpt, &pCache, pzErr);
   if( rc ) return rc;
+  rc = reqlog_open(s->pConn, s->db, s->pOpt, &s->pLog, pzErr);
+  if( rc ) return rc;
   memset(&src, 0, sizeof(src));
   src.pCtx = s;
   src.xNext = scan_request;
   src.xCancelled = scan_cancelled;
   src.xWaiting = scan_waiting;
+  if( s->pLog ) src.xAttempt = scan_attempt;     /* else no cost at all */
   s->pEngine = engine_new(pEngineOpt, &s->pConn->guard, &s->pConn->budget, pCache, src, pzErr);
   if( s->pEngine==0 ) return SQLITE_NOMEM;
   if( !s->bSample ) s->pConn->aStat[STAT_WINDOW] = engine_window_size(s->pEngine, 0);
@@ -133,6 +141,7 @@ int scan_open(Scan *s, const ScanSpec *p, char **pzErr){
 /* Safe on a Scan that is all zeros, or that scan_open left half made. */
 void scan_close(Scan *s){
   engine_free(s->pEngine);
+  reqlog_close(s->pLog);
   response_free(s->pResp);
   while( s->pGive ){
     Response *r = s->pGive;
@@ -247,6 +256,22 @@ static int scan_row(Scan *s){
   return SQLITE_ROW;
 }
 
+/* The statement ends with rc: request_log's rows gathered so far are
+** written first, so that a failed run keeps its record too.  Returns rc,
+** or the log's error when rc was not one. */
+static int scan_log_flush(Scan *s, int rc, char **pzErr){
+  char *zErr = 0;
+  int rcLog = reqlog_flush(s->pLog, &zErr);
+  if( rcLog==SQLITE_OK ) return rc;
+  if( rc!=SQLITE_DONE ){
+    sqlite3_log(rcLog, "%s", zErr ? zErr : "api_fetch: request_log: out of memory");
+    sqlite3_free(zErr);
+    return rc;
+  }
+  *pzErr = zErr;
+  return rcLog;
+}
+
 int scan_step(Scan *s, char **pzErr){
   int rc;
   assert( s->pEngine && !s->bSample );
@@ -263,10 +288,11 @@ int scan_step(Scan *s, char **pzErr){
     if( rc==SQLITE_DONE ){
       scan_progress(s, 1);
       conn_scan_end(s->pConn, &s->report);
-      return SQLITE_DONE;
+      /* The log's last rows: a failure still fails the statement. */
+      return s->pLog ? scan_log_flush(s, SQLITE_DONE, pzErr) : SQLITE_DONE;
     }
     if( rc==SQLITE_INTERRUPT ) s->pConn->aStat[STAT_INTERRUPTED] = 1;
-    if( rc!=SQLITE_ROW ) return rc;
+    if( rc!=SQLITE_ROW ) return s->pLog ? scan_log_flush(s, rc, pzErr) : rc;
     rc = scan_take(s, pzErr);
     if( rc ) return rc;
     if( s->pResp ) return scan_row(s);
@@ -295,6 +321,7 @@ int scan_sample(const ScanSpec *p, Response **ppSample, char **pzErr){
       *pp = r;
     }
     if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+    if( rc==SQLITE_OK ) rc = reqlog_flush(s.pLog, pzErr);
   }
   scan_close(&s);
   conn_window_leave(p->pConn);

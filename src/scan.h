@@ -49,6 +49,7 @@ struct Scan {
   int bHasRecord;                /* The current row has a record (data) */
   sqlite3_int64 iRecord;         /* record_index of the current row */
   ScanReport report;             /* Counted in the Conn; progress */
+  ReqLog *pLog;                  /* request_log's rows, or NULL for none */
 };
 /* Open s (its old contents ignored) as p says.  On an error, s holds what
 ** was opened: scan_close() it either way. */

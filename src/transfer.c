@@ -13,6 +13,7 @@
 **   z = failure_text(e, t, cc, status);           -- why it failed, or NULL
 **   rc = hop_headers(t);         -- a redirect: what the next hop may send
 */
+#include <assert.h>
 #include <string.h>
 #include <strings.h>
 #include "apifetch.h"
@@ -425,4 +426,75 @@ char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
     return sqlite3_mprintf("HTTP %ld%s%s", status, zSep, zNote);
   }
   return 0;
+}
+
+/**************************************************************************
+** What an attempt did, for the source's xAttempt (request_log)
+*/
+
+/* libcurl's time to the end of a phase, or -1 for one not gone through:
+** its times count from the start of the request, 0 where a phase did not
+** happen (a reused connection looks nothing up; plain HTTP has no TLS). */
+static sqlite3_int64 phase_us(CURL *h, CURLINFO what, int bTotal){
+  curl_off_t us = 0;
+  if( curl_easy_getinfo(h, what, &us)!=CURLE_OK ) return -1;
+  return us>0 || bTotal ? (sqlite3_int64)us : -1;
+}
+
+int transfer_report(Engine *e, Transfer *t, CURLcode cc, long status, const char *zError){
+  static const CURLINFO aPhase[PHASE_COUNT] = {
+    CURLINFO_NAMELOOKUP_TIME_T, CURLINFO_CONNECT_TIME_T, CURLINFO_APPCONNECT_TIME_T,
+    CURLINFO_STARTTRANSFER_TIME_T, CURLINFO_TOTAL_TIME_T
+  };
+  AttemptInfo a;
+  curl_off_t nBytes = 0;
+  char *zWhy = 0, *zFail = 0;
+  int i, rc;
+  assert( e->src.xAttempt && t->easy );
+  memset(&a, 0, sizeof(a));
+  a.pReq = &t->req;
+  a.zUrl = t->zHopUrl ? t->zHopUrl : t->req.zUrl;
+  a.zMethod = t->bHopGet ? "GET" : t->req.zMethod ? t->req.zMethod
+            : t->req.pBody ? "POST" : "GET";
+  a.iAttempt = t->nAttempt;
+  a.status = status;
+  a.eCache = e->pCache==0 ? CACHE_NONE
+           : t->pCached && status==304 ? CACHE_REVALIDATED : CACHE_MISS;
+  for(i=0; i<PHASE_COUNT; i++) a.aPhaseUs[i] = phase_us(t->easy, aPhase[i], i==PHASE_TOTAL);
+  if( curl_easy_getinfo(t->easy, CURLINFO_SIZE_DOWNLOAD_T, &nBytes)==CURLE_OK ){
+    a.nBytes = (sqlite3_int64)nBytes;
+  }
+  if( zError==0 ){
+    /* This attempt's own failure: retry_delay has not yet noted why there
+    ** is no other (that goes in the row of the response). */
+    zWhy = failure_text(e, t, cc, status);
+    if( zWhy==0 && (cc!=CURLE_OK || status>=400 || (status<200 && status!=0)) ){
+      return SQLITE_NOMEM;
+    }
+    zError = zWhy;
+  }
+  a.zError = zError;
+  rc = e->src.xAttempt(e->src.pCtx, &a, &zFail);
+  sqlite3_free(zWhy);
+  if( rc ){
+    sqlite3_free(e->zFail);
+    e->zFail = zFail;
+  }
+  return rc;
+}
+
+int answer_report(Engine *e, const Response *r, char **pzErr){
+  AttemptInfo a;
+  int i;
+  assert( e->src.xAttempt );
+  memset(&a, 0, sizeof(a));
+  a.pReq = &r->req;
+  a.zUrl = r->req.zUrl;
+  a.zMethod = r->req.zMethod ? r->req.zMethod : r->req.pBody ? "POST" : "GET";
+  a.status = r->status;
+  a.zError = r->zError;
+  a.eCache = r->eCache;
+  a.nBytes = (sqlite3_int64)r->nBody;
+  for(i=0; i<PHASE_COUNT; i++) a.aPhaseUs[i] = -1;
+  return e->src.xAttempt(e->src.pCtx, &a, pzErr);
 }

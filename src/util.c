@@ -345,6 +345,17 @@ char *url_resolve(const char *zBase, const char *zRef){
   return url_resolve_oom(zBase, zRef, &bOom);
 }
 
+int db_wal(sqlite3 *db, int busyMs){
+  int rc, nWait = 0;
+  while( (rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", 0, 0, 0))!=SQLITE_OK
+      && (rc & 0xff)==SQLITE_BUSY && nWait<busyMs ){
+    int ms = 1 + (nWait/8 < 20 ? nWait/8 : 20);
+    sqlite3_sleep(ms);
+    nWait += ms;
+  }
+  return rc;
+}
+
 sqlite3_int64 clock_ms(void){
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
