@@ -38,7 +38,8 @@
 **   cache.c      the cache's store: a SQLite file of its own, keys, LRU
 **   httpcache.c  pure: the RFC 9111 decisions of the HTTP cache (HTTP-dates
 **                read by policy.c)
-**   policy.c     pure: retryable, backoff, Retry-After, token bucket
+**   policy.c     pure: retryable, backoff, Retry-After, token bucket,
+**                rate-limit fields
 **   sha256.c     pure: SHA-256, for the cache's keys
 **   scalar.c     pure: JSON numbers and RFC 3339 timestamps, locale-free
 **   json.c       a strict, non-recursive JSON scanner
@@ -316,6 +317,22 @@ int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
 sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch);
 
 uint64_t policy_random(uint64_t *pState);
+
+/* What a response says of its host's rate limit (policy_ratelimit): each
+** field -1 when not told. */
+typedef struct RateLimit RateLimit;
+struct RateLimit {
+  sqlite3_int64 remaining;  /* Requests left in the current window */
+  sqlite3_int64 limit;      /* Requests a window allows */
+  sqlite3_int64 resetMs;    /* ms from now until the window resets */
+  sqlite3_int64 windowMs;   /* The window's length, ms (IETF policy w) */
+};
+/* Read the rate-limit fields of a response, in whichever of the three forms
+** it uses (GitHub X-RateLimit-*, IETF RateLimit/RateLimit-Policy, the older
+** draft's RateLimit-*), through xHeader(pCtx, zName) (a header's value, or
+** NULL).  Returns 1 if both remaining and reset were told, else 0. */
+int policy_ratelimit(const char *(*xHeader)(void*, const char*), void *pCtx,
+                     sqlite3_int64 nowEpochMs, RateLimit *p);
 
 typedef struct TokenBucket TokenBucket;
 struct TokenBucket {
