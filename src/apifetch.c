@@ -68,6 +68,7 @@ static const struct {
   { "api_fetch_stats", &conn_stats_module },
   { "api_fetch_options", &conn_options_module },
   { "api_fetch_cache", &cachesql_module },
+  { "api_fetch_host_stats", &hoststats_module },
 };
 
 

@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <time.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include "apifetch.h"
 
 int url_same_origin(const char *a, const char *b){
@@ -354,4 +356,27 @@ void keypath_clear(KeyPath *p){
   strlist_free(p->az, p->n);
   p->az = 0;
   p->n = 0;
+}
+
+/* Raise this process's soft limit on open files toward the hard one. */
+void fds_raise_limit(void){
+  struct rlimit rl;
+  if( getrlimit(RLIMIT_NOFILE, &rl)==0 && rl.rlim_cur<rl.rlim_max ){
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);    /* where allowed; engine_window copes if not */
+  }
+}
+
+/* File descriptors this process may still open: the soft limit less those
+** open now (counted in /proc/self/fd), or -1 if that cannot be told. */
+long fds_available(void){
+  struct rlimit rl;
+  DIR *d;
+  long nOpen = 0;
+  if( getrlimit(RLIMIT_NOFILE, &rl)!=0 || rl.rlim_cur==RLIM_INFINITY ) return -1;
+  d = opendir("/proc/self/fd");
+  if( d==0 ) return -1;
+  while( readdir(d) ) nOpen++;
+  closedir(d);
+  return (long)rl.rlim_cur - (nOpen - 2);       /* "." and ".." */
 }
