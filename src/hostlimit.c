@@ -268,9 +268,12 @@ int host_attempt_done(Engine *e, Transfer *t, CURLcode cc, long status, sqlite3_
       h->tCut = now;
       h->nWindow = h->nWindow>1 ? h->nWindow/2 : 1;
       h->nGrow = 0;
-      if( !bTold && !h->bBudget ){
+      /* Nothing accepted lately says nothing of a rate: a host that is
+      ** down is the breaker's, not a reason to crawl. */
+      int nAcc = host_accepted(h, now, 0);
+      if( !bTold && !h->bBudget && nAcc>0 ){
         sqlite3_int64 el = now - h->tFirst;
-        double measured = host_accepted(h, now, 0) * 1000.0 / (el<100 ? 100 : el>1000 ? 1000 : el);
+        double measured = nAcc * 1000.0 / (el<100 ? 100 : el>1000 ? 1000 : el);
         if( h->pace<=0 || measured<h->pace ) h->pace = measured;
         h->pace *= 0.95;
         if( h->pace<0.5 ) h->pace = 0.5;
