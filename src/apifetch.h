@@ -932,6 +932,7 @@ struct HostTable {
   short aSlot[2*APIFETCH_MAX_HOSTS];   /* Open addressing: index+1 into aHost, 0 free */
   int nCap;                      /* The largest window: concurrency or per_host */
   int bAdaptive;                 /* Options.adaptive */
+  int bFirstAlone;               /* One request until a host's first answer */
   int nBreaker;                  /* Options.breaker */
   sqlite3_int64 cooldownMs;      /* Options.breaker_cooldown_ms */
 };

@@ -74,6 +74,7 @@ void hosts_init(HostTable *p, int nCap, const Options *pOpt){
   memset(p, 0, sizeof(*p));
   p->nCap = nCap<1 ? 1 : nCap;
   p->bAdaptive = pOpt->adaptive;
+  p->bFirstAlone = pOpt->rate<=0;   /* with `rate`, the user has set the pace */
   p->nBreaker = pOpt->breaker;
   p->cooldownMs = pOpt->breaker_cooldown_ms;
 }
@@ -139,8 +140,10 @@ sqlite3_int64 host_admit(Engine *e, int iHost, sqlite3_int64 now){
   }
   if( p->bAdaptive ){
     /* Until its first answer, one request: a burst of `concurrency` before
-    ** the server could say its budget would overrun a small one. */
-    if( h->nInFlight>=(h->bKnown ? h->nWindow : 1) ){
+    ** the server could say its budget would overrun a small one.  Not
+    ** with `rate`: its burst is the user's word (and a token taken for a
+    ** request held here is spent). */
+    if( h->nInFlight>=(h->bKnown || !p->bFirstAlone ? h->nWindow : 1) ){
       return host_hold(h, HELD_WINDOW, now, HOST_WAIT_MS);
     }
     if( h->bBudget ){
