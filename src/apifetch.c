@@ -68,6 +68,7 @@ static const struct {
   { "api_fetch_stats", &conn_stats_module },
   { "api_fetch_options", &conn_options_module },
   { "api_fetch_cache", &cachesql_module },
+  { "api_fetch_host_stats", &hoststats_module },
 };
 
 
@@ -103,7 +104,7 @@ int sqlite3_apifetch_init(sqlite3 *db, char **pzErrMsg,
     *pzErrMsg = sqlite3_mprintf("apifetch: curl_global_init failed");
     return SQLITE_ERROR;
   }
-  engine_raise_fd_limit();
+  fds_raise_limit();
   rc = conn_attach(db, &pConn, pzErrMsg);
   if( rc ) return rc;
 

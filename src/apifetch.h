@@ -13,6 +13,7 @@
 **   vtab.c       the two faces of api_fetch: the table-valued function and
 **                the wide table; their methods, argument mapping, DDL
 **   cachesql.c   api_fetch_cache and api_fetch_cache_prune: the cache in SQL
+**   hoststats.c  api_fetch_host_stats: the last statement's hosts
 **   scan.c       one scan: open / step / close; probe and cancellation,
 **                records, on_error, page feedback, counting, progress;
 **                CREATE's sample is a scan too
@@ -23,6 +24,8 @@
 **                api_fetch_options
 **   engine.c     the curl_multi scheduler: window, per-host cap, rate,
 **                retries, redirects, deadline
+**   hostlimit.c  per host: rate-limit budget and pace, adaptive window,
+**                circuit breaker, statistics
 **   transfer.c   one transfer: its easy handle, the callbacks (body limits,
 **                host and address checks), the headers asked for, failures
 **   cacheflow.c  the HTTP cache in the engine's flow: lookup, validators,
@@ -42,7 +45,8 @@
 **   cache.c      the cache's store: a SQLite file of its own, keys, LRU
 **   httpcache.c  pure: the RFC 9111 decisions of the HTTP cache (HTTP-dates
 **                read by policy.c)
-**   policy.c     pure: retryable, backoff, Retry-After, token bucket
+**   policy.c     pure: retryable, backoff, Retry-After, token bucket,
+**                rate-limit fields
 **   sha256.c     pure: SHA-256, for the cache's keys
 **   scalar.c     pure: JSON numbers and RFC 3339 timestamps, locale-free
 **   json.c       a strict, non-recursive JSON scanner
@@ -54,7 +58,7 @@
 ** and headers of its own row or of rows below it, and a private header only
 ** from the files it names (layers.py checks these too).
 **
-**   engine_int.h  private to engine.c / transfer.c / cacheflow.c: Engine,
+**   engine_int.h  private to engine.c / hostlimit.c / transfer.c / cacheflow.c: Engine,
 **                 Transfer, the slot states, the calls between the three
 **   cache.h       of cache.c: the cache's store (CacheStore, Cached, keys)
 **   shape.h       of shape.c / infer.c / flatten.c: records, flattening, columns,
@@ -208,6 +212,12 @@ void request_target_scan(int *pState, const char *p, size_t n);
 int db_wal(sqlite3 *db, int busyMs);
 
 sqlite3_int64 clock_ms(void);
+/* File descriptors this process may still open (-1: cannot be told), and
+** raising its soft limit toward the hard one (where allowed; once per
+** process, at load, so that a large concurrency has the descriptors it
+** needs). */
+long fds_available(void);
+void fds_raise_limit(void);
 
 /**************************************************************************
 ** json.c - a strict, non-recursive JSON scanner
@@ -328,6 +338,22 @@ int policy_http_date(const char *z, sqlite3_int64 *pEpoch);
 sqlite3_int64 policy_retry_after_ms(const char *zValue, sqlite3_int64 nowEpoch);
 
 uint64_t policy_random(uint64_t *pState);
+
+/* What a response says of its host's rate limit (policy_ratelimit): each
+** field -1 when not told. */
+typedef struct RateLimit RateLimit;
+struct RateLimit {
+  sqlite3_int64 remaining;  /* Requests left in the current window */
+  sqlite3_int64 limit;      /* Requests a window allows */
+  sqlite3_int64 resetMs;    /* ms from now until the window resets */
+  sqlite3_int64 windowMs;   /* The window's length, ms (IETF policy w) */
+};
+/* Read the rate-limit fields of a response, in whichever of the three forms
+** it uses (GitHub X-RateLimit-*, IETF RateLimit/RateLimit-Policy, the older
+** draft's RateLimit-*), through xHeader(pCtx, zName) (a header's value, or
+** NULL).  Returns 1 if both remaining and reset were told, else 0. */
+int policy_ratelimit(const char *(*xHeader)(void*, const char*), void *pCtx,
+                     sqlite3_int64 nowEpochMs, RateLimit *p);
 
 typedef struct TokenBucket TokenBucket;
 struct TokenBucket {
@@ -713,6 +739,9 @@ struct Options {
   double rate;                   /* Requests started per second, 0 = no limit */
   int burst;                     /* Token bucket capacity */
   int per_host;                  /* Connections per host, 0 = no cap */
+  int adaptive;                  /* Learn each host's limits (hostlimit.c) */
+  int breaker;                   /* Consecutive failures that open a host's circuit, 0 off */
+  sqlite3_int64 breaker_cooldown_ms;  /* Until an open circuit lets a probe through */
   sqlite3_int64 max_bytes;       /* Largest response body accepted */
   int max_redirects;             /* Redirects followed */
   int on_error;                  /* ON_ERROR_ROW, _SKIP, _FAIL, -1 if not given (vtab.c) */
@@ -863,6 +892,77 @@ sqlite3_int64 stream_total(const RequestStream *s);
 void stream_close(RequestStream *s);
 
 /**************************************************************************
+** hostlimit.c - per host (origin): what the engine learns of its limits,
+** and its statistics; a fixed table, no allocation per request
+*/
+#define APIFETCH_MAX_HOSTS 32    /* Hosts of their own; more share the last entry */
+#define HOST_ORIGIN_MAX 120      /* "scheme://host:port", cut to this */
+#define HOST_LAT_BUCKETS 128     /* Latency histogram: four buckets a doubling of us */
+enum { BRK_CLOSED, BRK_OPEN, BRK_HALF };                     /* Host.eBreaker */
+enum { HELD_NONE, HELD_BUDGET, HELD_PACE, HELD_WINDOW, HELD_PROBE };   /* Host.eHeld */
+typedef struct Host Host;
+struct Host {
+  char zOrigin[HOST_ORIGIN_MAX]; /* "http://example.com:80"-like, lower case */
+  /* Statistics (api_fetch_host_stats) */
+  sqlite3_int64 nRequest;        /* Requests sent: attempts and redirect hops */
+  sqlite3_int64 aClass[5];       /* Responses 1xx .. 5xx */
+  sqlite3_int64 n429;            /* Of them 429 */
+  sqlite3_int64 nRetry;          /* Attempts after the first */
+  sqlite3_int64 nError;          /* Requests that ended in an error row */
+  sqlite3_int64 nBytes;          /* Response body bytes */
+  unsigned int aLat[HOST_LAT_BUCKETS];   /* Attempts by total time */
+  sqlite3_int64 latMaxUs;        /* The longest attempt, us */
+  sqlite3_int64 waitMs;          /* Time requests were held for its limits */
+  sqlite3_int64 nTrip;           /* Times its breaker opened */
+  /* The adaptive window (AIMD) */
+  int nWindow;                   /* Requests in flight it may have */
+  int nGrow;                     /* Successes since the window last grew */
+  int nInFlight;                 /* Requests in flight now */
+  int bKnown;                    /* An attempt has ended: its first answer is in */
+  /* The budget its rate-limit fields tell */
+  int bBudget;                   /* It tells one */
+  sqlite3_int64 nLeft;           /* Starts left before tReset */
+  sqlite3_int64 nLimit;          /* A window's budget, 0 if not told */
+  sqlite3_int64 windowMs;        /* A window's length, 0 if not told */
+  sqlite3_int64 tReset;          /* When the window resets, ms (clock_ms) */
+  sqlite3_int64 tNext;           /* The next start not before this, ms */
+  /* Pace from 429s without fields */
+  double pace;                   /* Starts per second, 0: none */
+  sqlite3_int64 tCut;            /* Last decrease, ms */
+  sqlite3_int64 tFirst;          /* First start, ms */
+  int aAcc[10];                  /* Accepted requests per 100 ms, a ring */
+  sqlite3_int64 iAcc;            /* The 100 ms period of aAcc's newest entry */
+  /* The breaker */
+  int eBreaker;                  /* BRK_* */
+  int nFail;                     /* Consecutive failures */
+  int bProbe;                    /* BRK_HALF: the probe is out */
+  sqlite3_int64 tOpen;           /* When it opened, ms */
+  sqlite3_int64 tHeld;           /* Since when a request waits for it, or 0 */
+  int eHeld;                     /* Why: HELD_* */
+};
+typedef struct HostTable HostTable;
+struct HostTable {
+  Host aHost[APIFETCH_MAX_HOSTS];
+  int nHost;                     /* Entries of aHost in use */
+  short aSlot[2*APIFETCH_MAX_HOSTS];   /* Open addressing: index+1 into aHost, 0 free */
+  int nCap;                      /* The largest window: concurrency or per_host */
+  int bAdaptive;                 /* Options.adaptive */
+  int bFirstAlone;               /* One request until a host's first answer */
+  int nBreaker;                  /* Options.breaker */
+  sqlite3_int64 cooldownMs;      /* Options.breaker_cooldown_ms */
+};
+void hosts_init(HostTable *p, int nCap, const Options *pOpt);
+/* The index of zUrl's host, added if new (past the cap: the shared one). */
+int host_find(HostTable *p, const char *zUrl);
+/* Latency quantile q (0.5, 0.95, 1 for the max) of h's attempts, ms. */
+double host_latency_ms(const Host *h, double q);
+sqlite3_int64 hosts_wait_ms(const HostTable *p, sqlite3_int64 now);
+/* For the progress line: ", held back by HOST's rate limit" into z when a
+** host holds requests back for a limit its server set, else "". */
+void hosts_held_text(const HostTable *p, char *z, int n);
+void hosts_merge(HostTable *pTo, const HostTable *pFrom);
+
+/**************************************************************************
 ** engine.c - the curl_multi scheduler, and transfer.c - one transfer.
 ** The two structs are theirs alone; the rest of the extension sees an
 ** Engine only through the functions below.
@@ -928,13 +1028,13 @@ void engine_wake(Engine *p);
 ** capped, then *pzCapped names what capped it ("max_concurrency", "the
 ** open-file limit"), else NULL. */
 int engine_window_size(const Engine *p, const char **pzCapped);
-/* Raise this process's soft limit on open files toward the hard one (once;
-** at load), so that a large concurrency has the descriptors it needs. */
-void engine_raise_fd_limit(void);
 /* File descriptors kept free for the host when the window is sized. */
 #define APIFETCH_FD_RESERVE 64
-/* Milliseconds new requests have waited for the rate limit so far. */
+/* Milliseconds new requests have waited for the rate limit so far, and
+** for the hosts' limits (summed over hosts). */
 sqlite3_int64 engine_rate_wait_ms(const Engine *p);
+/* The scan's hosts. */
+const HostTable *engine_hosts(const Engine *p);
 
 /**************************************************************************
 ** conn.c - per-connection state: limits, profiles, counters
@@ -970,6 +1070,7 @@ struct Conn {
   char *zDefaults;               /* Options every query starts from, or NULL */
   char *zDefaultCache;           /* Their cache: the one a locked connection may use */
   CacheStore *pStores;           /* Caches opened on this connection, kept open */
+  HostTable hosts;               /* The last statement's hosts (api_fetch_host_stats) */
 };
 
 /* The Conn of db, made (with APIFETCH_CONFIG applied) if it has none yet;
@@ -1044,6 +1145,12 @@ int reqlog_flush(ReqLog *p, char **pzErr);
 /* Flush what is left (best effort: the caller could not report an error)
 ** and free p; NULL is a no-op. */
 void reqlog_close(ReqLog *p);
+
+/**************************************************************************
+** hoststats.c - api_fetch_host_stats (a row per host of the last
+** statement); its pAux is the Conn
+*/
+extern sqlite3_module hoststats_module;
 
 /**************************************************************************
 ** cachesql.c - api_fetch_cache (a table of the entries) and

@@ -621,7 +621,7 @@ void conn_config_func(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 /* A scan starts: the counters start from 0 unless another scan of the
 ** connection is running (a join runs one per row of a statement: they add). */
 void conn_scan_begin(Conn *p, ScanReport *r, int bAsked){
-  if( p->nScan==0 ) memset(p->aStat, 0, sizeof(p->aStat));
+  if( p->nScan==0 ){ memset(p->aStat, 0, sizeof(p->aStat)); p->hosts.nHost = 0; }
   p->nScan++;
   memset(r, 0, sizeof(*r));
   r->bCounted = 1;
@@ -677,7 +677,7 @@ void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTo
   sqlite3_int64 now = clock_ms(), el = now - r->tStart;
   sqlite3_int64 nDone = p->aStat[STAT_URLS];
   double rate, reqRate;
-  char zEta[48] = "", zTotal[48] = "", zCap[96] = "";
+  char zEta[48] = "", zTotal[48] = "", zCap[96] = "", zHeld[160] = "";
   const char *zCapped = 0;
   int bTty, nWindow;
   p->aStat[STAT_ELAPSED_MS] = el;
@@ -699,15 +699,14 @@ void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTo
   }
   if( e ){
     nWindow = engine_window_size(e, &zCapped);
-    if( zCapped ){
-      sqlite3_snprintf(sizeof(zCap), zCap, ", %d in flight at most (capped by %s)",
-                       nWindow, zCapped);
-    }
+    if( zCapped ) sqlite3_snprintf(sizeof(zCap), zCap,
+                                   ", %d in flight at most (capped by %s)", nWindow, zCapped);
+    if( !bEnd ) hosts_held_text(engine_hosts(e), zHeld, sizeof(zHeld));
   }
   bTty = isatty(2);
-  fprintf(stderr, "%sapi_fetch: %lld%s, %.0f req/s, %lld retries, %lld errors%s%s%s%s",
+  fprintf(stderr, "%sapi_fetch: %lld%s, %.0f req/s, %lld retries, %lld errors%s%s%s%s%s",
           bTty ? "\r" : "", nDone, zTotal, reqRate, p->aStat[STAT_RETRIES],
-          p->aStat[STAT_ERRORS], zCap, zEta, bEnd ? ", done" : "",
+          p->aStat[STAT_ERRORS], zCap, zHeld, zEta, bEnd ? ", done" : "",
           bTty ? (bEnd ? "\033[K\n" : "\033[K") : "\n");
   fflush(stderr);
 }

@@ -39,11 +39,8 @@
 #include <strings.h>
 #include <time.h>
 #include <assert.h>
-#include <dirent.h>
-#include <pthread.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include "apifetch.h"
 #include "engine_int.h"
 
@@ -121,10 +118,12 @@ static void engine_check(const Engine *e){
 ** so that the counts cannot drift from the states.  The moves:
 **
 **   IDLE    -> RUNNING   a new request starts (transfer_start)
+**   IDLE    -> WAITING   a new request waits for its host (engine_hold)
 **   RUNNING -> RUNNING   the next hop of a redirect (redirect_follow)
 **   RUNNING -> WAITING   a retry, due at tDue (transfer_done)
 **   RUNNING -> IDLE      its response is made (slot_release)
 **   WAITING -> RUNNING   the retry starts (transfer_start)
+**   WAITING -> WAITING   its host holds it back: due later (engine_hold)
 **   WAITING -> IDLE      the deadline passed first (engine_expire)
 **
 ** RUNNING means its easy handle is in curl, or has just come out of it
@@ -142,9 +141,9 @@ static void slot_state(Engine *e, Transfer *t, int eNew){
   /* aMove[from][to]: the moves above, and no others. */
   static const unsigned char aMove[3][3] = {
     /*            IDLE RUNNING WAITING */
-    /* IDLE    */ { 0,    1,      0 },
+    /* IDLE    */ { 0,    1,      1 },
     /* RUNNING */ { 1,    1,      1 },
-    /* WAITING */ { 1,    1,      0 },
+    /* WAITING */ { 1,    1,      1 },
   };
   assert( eOld>=T_IDLE && eOld<=T_WAITING && eNew>=T_IDLE && eNew<=T_WAITING );
   assert( aMove[eOld][eNew] );
@@ -164,6 +163,9 @@ static void slot_state(Engine *e, Transfer *t, int eNew){
       case T_RUNNING: e->nRunning++; break;
       default:        heap_push(e, t); break;
     }
+  }else if( eNew==T_WAITING ){
+    heap_remove(e, t);              /* a new tDue: its place in the heap */
+    heap_push(e, t);
   }
   assert( e->nIdle + e->nRunning + e->nHeap == e->nXfer );
 #ifdef APIFETCH_DEBUG
@@ -216,6 +218,7 @@ static int transfer_start(Engine *e, Transfer *t, int bAttempt){
   if( rc ) return rc;
   if( curl_multi_add_handle(e->multi, t->easy)!=CURLM_OK ) return SQLITE_NOMEM;
   slot_state(e, t, T_RUNNING);
+  host_started(e, t, bAttempt);
   if( bAttempt ) t->nAttempt++;
   t->nRequest++;
   e->pBudget->nRequests++;
@@ -280,6 +283,7 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   r->status = status;
   r->zError = zError;
   r->eErr = zError ? eErr : ERR_NONE;
+  if( zError ) e->hosts.aHost[t->iHost].nError++;
   r->nAttempt = t->nAttempt;
   r->nRequest = t->nRequest;
   r->elapsed_ms = clock_ms() - t->tFirst;
@@ -335,6 +339,10 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
   const Options *o = e->pOpt;
   sqlite3_int64 delay;
   if( t->nAttempt>=o->max_attempts || t->bRefused ) return -1;
+  if( host_open(e, t->iHost) ){
+    t->zNote = host_open_text(e, t->iHost);
+    return -1;
+  }
   if( cc!=CURLE_OK ){
     if( t->bTooBig || !policy_curlcode_retryable(cc) ) return -1;
   }else if( !policy_status_retryable(status) ){
@@ -449,6 +457,13 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   cc = transfer_result(t, cc, &status);
   if( e->src.xAttempt && (rc = transfer_report(e, t, cc, status, 0))!=SQLITE_OK ) return rc;
+  if( host_attempt_done(e, t, cc, status, now) ){
+    int i;            /* the circuit opened: its host's waiting requests end now */
+    for(i=0; i<e->nXfer; i++){
+      Transfer *w = &e->aXfer[i];
+      if( w->state==T_WAITING && w->iHost==t->iHost ){ w->tDue = now; slot_state(e, w, T_WAITING); }
+    }
+  }
   curl_multi_remove_handle(e->multi, t->easy);
   if( cc==CURLE_OK && !t->bRefused ){
     int bHop;
@@ -495,12 +510,27 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
 ** The scheduler
 */
 
+/* The pending request into the top idle slot (still IDLE). */
+static Transfer *slot_take_pending(Engine *e, sqlite3_int64 now){
+  Transfer *t = e->apIdle[e->nIdle-1];
+  t->req = e->pending;
+  e->bPending = 0;
+  t->pCached = e->pPendCached;
+  e->pPendCached = 0;
+  memcpy(t->aKey, e->aPendKey, sizeof(t->aKey));
+  t->nAttempt = 0;
+  t->tFirst = now;
+  t->iHost = host_find(&e->hosts, t->req.zUrl);
+  return t;
+}
+
 /* Start every transfer that may start now: due retries first (they already
 ** hold a slot), then new requests into idle slots, each taking a token from
 ** the rate bucket.  *pWait gets the ms until the bucket has a token, or -1.
 */
 static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
                        sqlite3_int64 *pWait, char **pzErr){
+  sqlite3_int64 hostWait;
   int rc;
   *pWait = -1;
   *pnStarted = 0;
@@ -546,17 +576,20 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       e->rateWaitMs += now - e->tRateBlocked;
       e->tRateBlocked = 0;
     }
-    if( bRetry ){
-      t = e->apHeap[0];
-    }else{
-      t = e->apIdle[e->nIdle-1];
-      t->req = e->pending;
-      e->bPending = 0;
-      t->pCached = e->pPendCached;
-      e->pPendCached = 0;
-      memcpy(t->aKey, e->aPendKey, sizeof(t->aKey));
-      t->nAttempt = 0;
-      t->tFirst = now;
+    t = bRetry ? e->apHeap[0] : slot_take_pending(e, now);
+    hostWait = host_admit(e, t->iHost, now);
+    if( hostWait<0 ){         /* its circuit is open: an error row, at once */
+      char *zErr = host_open_text(e, t->iHost);
+      if( zErr==0 ) return SQLITE_NOMEM;
+      if( t->state==T_IDLE ){ t->tDue = now; slot_state(e, t, T_WAITING); }
+      rc = transfer_finish(e, t, 0, zErr, ERR_NETWORK);
+      if( rc ) return rc;
+      continue;
+    }
+    if( hostWait>0 ){         /* its host holds it: the slot waits, others go on */
+      t->tDue = now + hostWait;
+      slot_state(e, t, T_WAITING);
+      continue;
     }
     rc = transfer_start(e, t, 1);
     if( rc ) return rc;
@@ -729,33 +762,6 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
   }
 }
 
-static void raise_fd_limit(void){
-  struct rlimit rl;
-  if( getrlimit(RLIMIT_NOFILE, &rl)==0 && rl.rlim_cur<rl.rlim_max ){
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);    /* where allowed; engine_window copes if not */
-  }
-}
-
-void engine_raise_fd_limit(void){
-  static pthread_once_t once = PTHREAD_ONCE_INIT;
-  pthread_once(&once, raise_fd_limit);
-}
-
-/* File descriptors this process may still open: the soft limit less those
-** open now (counted in /proc/self/fd), or -1 if that cannot be told. */
-static long fds_available(void){
-  struct rlimit rl;
-  DIR *d;
-  long nOpen = 0;
-  if( getrlimit(RLIMIT_NOFILE, &rl)!=0 || rl.rlim_cur==RLIM_INFINITY ) return -1;
-  d = opendir("/proc/self/fd");
-  if( d==0 ) return -1;
-  while( readdir(d) ) nOpen++;
-  closedir(d);
-  return (long)rl.rlim_cur - (nOpen - 2);       /* "." and ".." */
-}
-
 /* How many transfers may be in flight: concurrency, capped by the host's
 ** max_concurrency and by the file descriptors left.  A transfer holds a
 ** socket, and while its name is resolved a socket pair too, so the window
@@ -819,6 +825,7 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
     goto oom;
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
+  hosts_init(&e->hosts, pOpt->per_host>0 && pOpt->per_host<n ? pOpt->per_host : n, pOpt);
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
   /* deadline_ms runs from this scan's start, max_query_ms from the start
   ** of the budget window (the statement): the earlier one applies. */
@@ -851,7 +858,13 @@ int engine_window_size(const Engine *e, const char **pzCapped){
 }
 
 sqlite3_int64 engine_rate_wait_ms(const Engine *e){
-  return e->rateWaitMs + (e->tRateBlocked ? clock_ms() - e->tRateBlocked : 0);
+  sqlite3_int64 now = clock_ms();
+  return e->rateWaitMs + (e->tRateBlocked ? now - e->tRateBlocked : 0)
+       + hosts_wait_ms(&e->hosts, now);
+}
+
+const HostTable *engine_hosts(const Engine *e){
+  return &e->hosts;
 }
 
 void engine_free(Engine *e){

@@ -1,7 +1,7 @@
 /*
 ** engine_int.h - the engine row's own header: the structs and calls that
-** engine.c (the scheduler), transfer.c (one transfer) and cacheflow.c (the
-** cache in the engine's flow) share, and no other file sees.  The rest of
+** engine.c (the scheduler), hostlimit.c (per host), transfer.c (one
+** transfer) and cacheflow.c (the cache in the engine's flow) share, and no other file sees.  The rest of
 ** the extension holds an Engine by pointer and goes through the engine_*
 ** functions in apifetch.h.  tests/py/layers.py checks that only those three
 ** files include this.
@@ -26,6 +26,7 @@ struct Transfer {
   sqlite3_int64 tFirst;     /* When the first attempt started, ms */
   sqlite3_int64 tDue;       /* T_WAITING: when to try again, ms */
   int iHeap;                /* T_WAITING: its index in Engine.apHeap */
+  int iHost;                /* Its request's host in Engine.hosts */
   char *pBody;              /* Response body so far */
   size_t nBody;             /* Bytes in pBody */
   size_t nAlloc;            /* Bytes allocated for pBody */
@@ -79,6 +80,7 @@ struct Engine {
   Response *pDone;          /* Completed responses, oldest first */
   Response *pDoneLast;      /* Last entry of pDone */
   TokenBucket bucket;       /* The `rate` limit */
+  HostTable hosts;          /* What is learnt of each host (hostlimit.c) */
   uint64_t rnd;             /* PRNG state for jitter */
   sqlite3_int64 tDeadline;  /* Whole-query deadline, ms, or 0 */
   int bExpired;             /* The deadline has passed */
@@ -95,6 +97,17 @@ struct Engine {
 #endif
 };
 
+
+/* hostlimit.c: may an attempt for host iHost start now?  0: yes (counted
+** against its budget); >0: not before that many ms; -1: its circuit is open,
+** the request ends now (host_open_text says why). */
+sqlite3_int64 host_admit(Engine *e, int iHost, sqlite3_int64 now);
+/* t's request (a new attempt if bAttempt, else a redirect hop) was sent. */
+void host_started(Engine *e, Transfer *t, int bAttempt);
+/* t's attempt ended (cc, status): learn from it; 1 if it opened the circuit. */
+int host_attempt_done(Engine *e, Transfer *t, CURLcode cc, long status, sqlite3_int64 now);
+int host_open(const Engine *e, int iHost);
+char *host_open_text(const Engine *e, int iHost);
 
 /* transfer.c: a fresh easy handle for t's next request (or redirect hop) */
 int transfer_setup(Engine *e, Transfer *t);

@@ -146,3 +146,67 @@ sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs){
   if( wait>1e15 ) wait = 1e15;
   return wait<1.0 ? 1 : (sqlite3_int64)(wait + 0.999);
 }
+
+/**************************************************************************
+** Rate-limit fields: what a response says of the budget its server keeps
+** for this client.  Three forms are read, first found wins:
+**   GitHub     X-RateLimit-Limit, -Remaining, -Reset (unix seconds)
+**   IETF       RateLimit: "name";r=R;t=T and RateLimit-Policy: "name";q=Q;w=W
+**              (draft-ietf-httpapi-ratelimit-headers-07 on: structured fields,
+**              RFC 8941; t is delta seconds)
+**   old draft  RateLimit-Limit, -Remaining, -Reset (delta seconds; up to -06)
+*/
+
+/* The non-negative integer at the start of z (after blanks), or -1. */
+static sqlite3_int64 rl_int(const char *z){
+  sqlite3_int64 v = 0;
+  if( z==0 ) return -1;
+  while( *z==' ' || *z=='\t' ) z++;
+  if( !isdigit((unsigned char)*z) ) return -1;
+  for(; isdigit((unsigned char)*z); z++){
+    if( v<((sqlite3_int64)1<<40) ) v = v*10 + (*z-'0');
+  }
+  return v;
+}
+
+/* Parameter zKey ("r", "t", "q", "w") of the first item of a structured
+** field list (RFC 8941 section 3.1.2: params follow ';'), or -1.  Only the
+** first item counts: a server that sends several policies lists the one
+** that binds first (draft-07, section 4). */
+static sqlite3_int64 rl_param(const char *z, const char *zKey){
+  size_t nKey = strlen(zKey);
+  int bQuote = 0;
+  if( z==0 ) return -1;
+  for(; *z && (bQuote || *z!=','); z++){
+    if( *z=='"' ) bQuote = !bQuote;
+    if( bQuote || *z!=';' ) continue;
+    while( z[1]==' ' ) z++;
+    if( strncmp(z+1, zKey, nKey)==0 && z[1+nKey]=='=' ) return rl_int(z+2+nKey);
+  }
+  return -1;
+}
+
+int policy_ratelimit(const char *(*xHeader)(void*, const char*), void *pCtx,
+                     sqlite3_int64 nowEpochMs, RateLimit *p){
+  const char *z;
+  p->remaining = p->limit = p->resetMs = p->windowMs = -1;
+  if( (z = xHeader(pCtx, "X-RateLimit-Remaining"))!=0 ){
+    sqlite3_int64 reset = rl_int(xHeader(pCtx, "X-RateLimit-Reset"));
+    p->remaining = rl_int(z);
+    p->limit = rl_int(xHeader(pCtx, "X-RateLimit-Limit"));
+    if( reset>=0 ) p->resetMs = reset*1000>nowEpochMs ? reset*1000 - nowEpochMs : 0;
+  }else if( (z = xHeader(pCtx, "RateLimit"))!=0 ){
+    const char *zPol = xHeader(pCtx, "RateLimit-Policy");
+    sqlite3_int64 t = rl_param(z, "t"), w = rl_param(zPol, "w");
+    p->remaining = rl_param(z, "r");
+    p->limit = rl_param(zPol, "q");
+    if( t>=0 ) p->resetMs = t*1000;
+    if( w>0 ) p->windowMs = w*1000;
+  }else if( (z = xHeader(pCtx, "RateLimit-Remaining"))!=0 ){
+    sqlite3_int64 t = rl_int(xHeader(pCtx, "RateLimit-Reset"));
+    p->remaining = rl_int(z);
+    p->limit = rl_int(xHeader(pCtx, "RateLimit-Limit"));
+    if( t>=0 ) p->resetMs = t*1000;
+  }
+  return p->remaining>=0 && p->resetMs>=0;
+}

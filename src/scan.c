@@ -140,6 +140,10 @@ int scan_open(Scan *s, const ScanSpec *p, char **pzErr){
 
 /* Safe on a Scan that is all zeros, or that scan_open left half made. */
 void scan_close(Scan *s){
+  /* The statement's per-host table outlives the engine. */
+  if( s->pEngine && s->pConn && !s->bSample ){
+    hosts_merge(&s->pConn->hosts, engine_hosts(s->pEngine));
+  }
   engine_free(s->pEngine);
   reqlog_close(s->pLog);
   response_free(s->pResp);

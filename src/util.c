@@ -15,6 +15,9 @@
 #include <strings.h>
 #include <time.h>
 #include <cjson/cJSON.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <pthread.h>
 #include "apifetch.h"
 
 int url_same_origin(const char *a, const char *b, int *pbSame){
@@ -367,4 +370,31 @@ void keypath_clear(KeyPath *p){
   strlist_free(p->az, p->n);
   p->az = 0;
   p->n = 0;
+}
+
+static void fds_raise_limit_now(void){
+  struct rlimit rl;
+  if( getrlimit(RLIMIT_NOFILE, &rl)==0 && rl.rlim_cur<rl.rlim_max ){
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);    /* where allowed; engine_window copes if not */
+  }
+}
+
+void fds_raise_limit(void){
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, fds_raise_limit_now);
+}
+
+/* File descriptors this process may still open: the soft limit less those
+** open now (counted in /proc/self/fd), or -1 if that cannot be told. */
+long fds_available(void){
+  struct rlimit rl;
+  DIR *d;
+  long nOpen = 0;
+  if( getrlimit(RLIMIT_NOFILE, &rl)!=0 || rl.rlim_cur==RLIM_INFINITY ) return -1;
+  d = opendir("/proc/self/fd");
+  if( d==0 ) return -1;
+  while( readdir(d) ) nOpen++;
+  closedir(d);
+  return (long)rl.rlim_cur - (nOpen - 2);       /* "." and ".." */
 }

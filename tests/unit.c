@@ -219,6 +219,39 @@ static void test_retry_after(void){
   CHECK( policy_retry_after_ms("99999999999999999999", now)>=1000000000LL*1000 );
 }
 
+/* Rate-limit fields: a response's headers as name, value pairs. */
+static const char *rl_header(void *pCtx, const char *zName){
+  const char *const *az = pCtx;
+  for(; az[0]; az+=2) if( sqlite3_stricmp(az[0], zName)==0 ) return az[1];
+  return 0;
+}
+
+static void test_ratelimit(void){
+  static const char *aGithub[] = { "X-RateLimit-Limit", "5000", "X-RateLimit-Remaining", "42",
+                                   "X-RateLimit-Reset", "1700000030", 0 };
+  static const char *aIetf[] = { "RateLimit", "\"default\";r=7;t=12",
+                                 "RateLimit-Policy", "\"default\";q=100;w=60", 0 };
+  static const char *aIetfTwo[] = { "RateLimit", "\"a;r=1\";r=3; t=2, \"b\";r=0;t=9", 0 };
+  static const char *aDraft[] = { "RateLimit-Limit", "10", "RateLimit-Remaining", "0",
+                                  "RateLimit-Reset", "3", 0 };
+  static const char *aNone[] = { "Retry-After", "5", 0 };
+  static const char *aBad[] = { "X-RateLimit-Remaining", "many", "X-RateLimit-Reset", "1", 0 };
+  const sqlite3_int64 now = 1700000000000LL + 250;
+  RateLimit r;
+  CHECK( policy_ratelimit(rl_header, (void*)aGithub, now, &r)==1 );
+  CHECK( r.remaining==42 && r.limit==5000 && r.resetMs==29750 && r.windowMs==-1 );
+  CHECK( policy_ratelimit(rl_header, (void*)aIetf, now, &r)==1 );
+  CHECK( r.remaining==7 && r.limit==100 && r.resetMs==12000 && r.windowMs==60000 );
+  CHECK( policy_ratelimit(rl_header, (void*)aIetfTwo, now, &r)==1 );   /* first item only */
+  CHECK( r.remaining==3 && r.resetMs==2000 && r.limit==-1 );
+  CHECK( policy_ratelimit(rl_header, (void*)aDraft, now, &r)==1 );
+  CHECK( r.remaining==0 && r.limit==10 && r.resetMs==3000 );
+  CHECK( policy_ratelimit(rl_header, (void*)aNone, now, &r)==0 );
+  CHECK( r.remaining==-1 && r.resetMs==-1 );
+  CHECK( policy_ratelimit(rl_header, (void*)aBad, now, &r)==0 );
+  CHECK( r.resetMs==0 );                        /* a reset in the past: now */
+}
+
 /* The three HTTP-date forms of RFC 9110 section 5.6.7, and what is not one. */
 static void test_http_date(void){
   sqlite3_int64 t = -1;
@@ -1199,6 +1232,7 @@ int main(void){
   run("policy_retryable", test_policy_retryable);
   run("policy_backoff", test_policy_backoff);
   run("retry_after", test_retry_after);
+  run("ratelimit", test_ratelimit);
   run("http_date", test_http_date);
   run("token_bucket", test_bucket);
   run("options", test_options);

@@ -44,7 +44,8 @@ FUNCTIONS = [   # name, nArg, flags: exactly src/apifetch.c's aFunc[]
     ("api_fetch_profile", 2, F["DIRECTONLY"]),    # stores credentials
     ("api_fetch_version", 0, F["INNOCUOUS"]),     # no side effects
 ]
-MODULES = ["api_fetch", "api_fetch_cache", "api_fetch_options", "api_fetch_stats"]
+MODULES = ["api_fetch", "api_fetch_cache", "api_fetch_host_stats", "api_fetch_options",
+           "api_fetch_stats"]
 
 
 def requests():

@@ -21,10 +21,11 @@ SELECT status, attempts, error FROM api_fetch('["$BASE/flaky?key=b&fail=9"]', 1,
 SELECT status, attempts FROM api_fetch('["$BASE/flaky?key=c&fail=9"]', 1,
   '{"max_attempts": 1}');
 
--- Transport failures are retried too: refused, reset, truncated, timed out.
+-- Transport failures are retried too: refused, reset, truncated, timed out
+-- (breaker 0: four failures in a row on one host would open its circuit).
 SELECT url_index, attempts, substr(error, 1, instr(error, ':') - 1) AS error_kind FROM api_fetch('[
   "http://127.0.0.1:1/", "$BASE/reset", "$BASE/truncated", "$BASE/obj?delay=3000"]', 4,
-  '{"max_attempts": 2, "retry_base_ms": 1, "timeout_ms": 300}') ORDER BY url_index;
+  '{"max_attempts": 2, "retry_base_ms": 1, "timeout_ms": 300, "breaker": 0}') ORDER BY url_index;
 
 -- Retry-After in delta-seconds is honoured (backoff alone would be ~1 ms).
 SELECT status, attempts, elapsed_ms >= 1000 AS waited_retry_after
