@@ -597,6 +597,8 @@ struct Guard {
   int nAllowEnv;                 /* Entries in azAllowEnv */
   char *zCaFile;                 /* CA bundle for queries that name none, or NULL */
   int bLocked;                   /* No more changes */
+  unsigned iGen;                 /* Settings changed this many times (guard_set):
+                                 ** what was fetched under others is not reused */
   int nQueryDepth;               /* url_query steps under way (vtab.c): no changes */
 };
 /* What the limits of api_fetch_config count against: not one scan but a

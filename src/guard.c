@@ -197,6 +197,7 @@ int guard_set(const Guard *g, const cJSON *pRoot, Guard *pNew, char **pzErr){
     guard_clear(&n);
     return rc;
   }
+  n.iGen = g->iGen + 1;
   *pNew = n;
   return SQLITE_OK;
 }

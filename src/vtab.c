@@ -117,6 +117,7 @@ struct FetchTable {
   Shape shape;              /* Columns, types, flattening rules */
   const char *azReserved[N_WIDE_HIDDEN+1];  /* aWideHidden[]'s names, for shape */
   Response *pSample;        /* Sampled responses, for the first scan */
+  unsigned iSampleGen;      /* The limits' guard.iGen when they were fetched */
   int bInQuery;             /* Stepping its url_query now (so not to be scanned) */
   int bFromFile;            /* Stored in a database file: its arguments are data */
   char *zSchema, *zName;    /* Where it is and its name, for api_fetch_columns */
@@ -248,6 +249,15 @@ static int filter_function(FetchCursor *c, int idxNum, sqlite3_value **argv, Sca
   return SQLITE_OK;
 }
 
+/* Free the sampled responses not yet given to a scan. */
+static void sample_drop(FetchTable *t){
+  while( t->pSample ){
+    Response *r = t->pSample;
+    t->pSample = r->pNext;
+    response_free(r);
+  }
+}
+
 /* xFilter: map the plan's arguments (idxNum, above) into a ScanSpec and
 ** open the scan; then the first row. */
 static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
@@ -272,6 +282,11 @@ static int fetchFilter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   if( t->bWide ){
     wide_spec(t, &spec, &q);
     spec.pRow = &c->row;
+    /* The sample stands in for the first scan's fetches only under the
+    ** limits it was fetched under: after api_fetch_config changed them
+    ** (a host allow_hosts no longer lists, block_private), fetch again, so
+    ** that the guard judges every URL as it is now. */
+    if( t->iSampleGen!=t->pConn->guard.iGen ) sample_drop(t);
     spec.ppReplay = &t->pSample;
   }else{
     memset(&spec, 0, sizeof(spec));
@@ -438,11 +453,7 @@ static void table_free(FetchTable *t){
   shape_clear(&t->shape);
   sqlite3_free(t->zSchema);
   sqlite3_free(t->zName);
-  while( t->pSample ){
-    Response *r = t->pSample;
-    t->pSample = r->pNext;
-    response_free(r);
-  }
+  sample_drop(t);
   sqlite3_free(t);
 }
 
@@ -572,6 +583,7 @@ static int wide_connect(sqlite3 *db, FetchTable *t, int argc, const char *const 
       spec.nLimit = t->opt.nSample;
       spec.bSample = 1;
       rc = scan_sample(&spec, &t->pSample, &zErr);
+      t->iSampleGen = t->pConn->guard.iGen;
       if( rc==SQLITE_OK && shape_column_count(&t->shape)==0 ) rc = sample_no_columns(t, &zErr);
     }
   }
