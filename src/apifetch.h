@@ -818,6 +818,10 @@ int options_parse_headers(Options *pOpt, const struct cJSON *v, const char *zWhe
 char *options_redact(const Options *p, const char *z);
 /* Checks across options (after the last options_set). */
 int options_check(const Options *p, char **pzErr);
+/* The host's credentials in p (a profile's, or the defaults') go only to
+** the origin of the base_url they came with ("" for none: nowhere),
+** whatever URLs or base_url the query then gives (zCredOrigin). */
+int options_bind_credentials(Options *p);
 
 /**************************************************************************
 ** source.c - the stream of requests of a scan

@@ -331,7 +331,8 @@ int conn_options_start(Conn *p, Options *o, char **pzErr){
   rc = options_parse(o, p->zDefaults, pzErr);
   o->bInProfile = 0;
   o->bEnvGranted = 0;
-  return rc;
+  /* Locked, the defaults' credentials are bound like a profile's. */
+  return rc || !p->guard.bLocked || !o->nSecret ? rc : options_bind_credentials(o);
 }
 
 /* defaults: an options object every query starts from, checked as a

@@ -417,15 +417,18 @@ static int set_profile(Options *p, const Knob *k, const cJSON *v, char **pzErr){
   rc = options_parse(p, zJson, pzErr);
   p->bInProfile = 0;
   p->bEnvGranted = 0;
-  if( rc==SQLITE_OK && p->bFromFile ){
-    /* A file may name a profile of the host's, but its credentials go only
-    ** to the profile's own base_url origin, whatever URLs the file lists
-    ** or base_url it sets: a file cannot send them elsewhere. */
-    sqlite3_free(p->zCredOrigin);
-    p->zCredOrigin = sqlite3_mprintf("%s", p->zBaseUrl ? p->zBaseUrl : "");
-    if( p->zCredOrigin==0 ) rc = SQLITE_NOMEM;
+  /* A file, or a stranger's SQL on a locked connection, may name a profile
+  ** of the host's, but not send its credentials elsewhere. */
+  if( rc==SQLITE_OK && (p->bFromFile || (p->pGuard && p->pGuard->bLocked)) ){
+    rc = options_bind_credentials(p);
   }
   return rc;
+}
+
+int options_bind_credentials(Options *p){
+  sqlite3_free(p->zCredOrigin);
+  p->zCredOrigin = sqlite3_mprintf("%s", p->zBaseUrl ? p->zBaseUrl : "");
+  return p->zCredOrigin ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 /* paginate: an object of knobs (KF_PAGINATE); it replaces a profile's
