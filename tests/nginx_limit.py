@@ -12,6 +12,7 @@ from WORKDIR/www.  tests/run.py's start_tls_server starts nginx the same way
 (start_nginx below).  Standard library only.
 """
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -25,10 +26,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def nginx_exe(exe="nginx"):
+    """exe as PATH finds it, or in /usr/sbin and /sbin, where Debian puts
+    nginx and which a user's PATH (not root's) leaves out."""
+    found = shutil.which(exe) or shutil.which(exe, path="/usr/sbin:/sbin")
+    if found is None:
+        raise RuntimeError(f"{exe} not found on PATH nor in /usr/sbin (make deps installs nginx-light)")
+    return found
+
+
 def start_nginx(template, workdir, subst, exe="nginx"):
     """nginx in the foreground from tests/TEMPLATE with @PORT@ (a free port),
     @DIR@ (workdir) and subst filled in; waits until it accepts.
     Returns (process, port)."""
+    exe = nginx_exe(exe)
     port = free_port()
     with open(os.path.join(TESTS, template)) as f:
         conf = f.read().replace("@PORT@", str(port)).replace("@DIR@", workdir)

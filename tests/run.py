@@ -318,7 +318,17 @@ def main(argv):
     server, port = start_server()
     base = f"http://127.0.0.1:{port}"
     tlsdir = tempfile.mkdtemp(prefix="apifetch-tls-")
-    tls, tls_base, ca_file = start_tls_server(tlsdir)
+    tls = None
+    try:
+        tls, tls_base, ca_file = start_tls_server(tlsdir)
+    except Exception as ex:
+        # Nothing can run without it: say why, stop what was started, and
+        # still end with the closing line.
+        report(False, "nginx (TLS, HTTP/2)", f"could not start: {ex}")
+        stop(server)
+        shutil.rmtree(tlsdir, ignore_errors=True)
+        print(f"{passed} passed, {failed} failed, {skipped} skipped")
+        return 1
     # $TLS_BASE: nginx over https with HTTP/2; $CA_FILE: the CA that signed it.
     subst = {"$TLS_BASE": tls_base, "$CA_FILE": ca_file}
     try:
