@@ -22,6 +22,7 @@ SELECT api_fetch_version() AS version;
 -- not 20.  Each response is an object; data ->> pulls fields out.  (The
 -- recursive CTE counts 1 to 100: generate_series is only in the sqlite3 shell.)
 CREATE TEMP TABLE t0 AS SELECT julianday('now') AS t;
+DROP TABLE IF EXISTS posts;          -- a second run starts afresh
 CREATE TABLE posts AS
 SELECT data ->> '$.id' AS id, data ->> '$.title' AS title,
        data ->> '$.author.name' AS author, status, attempts
