@@ -372,11 +372,11 @@ static char *decl_type_list(void){
 int schema_declare(Schema *s, const char *z, const TypeRules *r, char **pzErr){
   size_t i = 0, n = strlen(z);
   while( 1 ){
-    char *zName;
+    const char *zName;
     size_t nName;
     char zType[16];
     size_t nType = 0, t;
-    int iCol, k, bFound = 0;
+    int iCol, k, bFound = 0, bQuoted;
     while( i<n && (z[i]==' ' || z[i]=='\t' || z[i]=='\n' || z[i]=='\r') ) i++;
     if( i>=n ){
       if( s->nCol==0 ){
@@ -385,9 +385,12 @@ int schema_declare(Schema *s, const char *z, const TypeRules *r, char **pzErr){
       }
       return SQLITE_OK;
     }
-    /* The name: "quoted" (with "" for a quote), or up to a space or comma. */
+    /* The name: "quoted" (with "" for a quote; "" alone is the empty name
+    ** a JSON key "" gets, which api_fetch_columns writes so), or up to a
+    ** space or comma. */
     s->tmp.n = 0;
-    if( z[i]=='"' ){
+    bQuoted = z[i]=='"';
+    if( bQuoted ){
       for(i++; i<n; i++){
         if( z[i]=='"' ){
           if( i+1<n && z[i+1]=='"' ){ buf_append(&s->tmp, STRCONST("\"")); i++; continue; }
@@ -406,9 +409,9 @@ int schema_declare(Schema *s, const char *z, const TypeRules *r, char **pzErr){
       buf_append(&s->tmp, z+st, i-st);
     }
     if( s->tmp.bOom ) return SQLITE_NOMEM;
-    zName = s->tmp.z;
+    zName = s->tmp.z ? s->tmp.z : "";
     nName = s->tmp.n;
-    if( nName==0 ){
+    if( nName==0 && !bQuoted ){
       *pzErr = sqlite3_mprintf("api_fetch: columns: a column has no name");
       return SQLITE_ERROR;
     }

@@ -462,7 +462,7 @@ static void test_schema_repeats(void){
 static void test_schema_columns(void){
   static const char *const azReserved[] = { "_url", 0 };
   static const char zDecl[] = "id INTEGER, \"full name\" TEXT, \"q\"\"x\" REAL, at TIMESTAMP, "
-                              "raw JSON, \"1st\" ANY, ok INTEGER";
+                              "raw JSON, \"1st\" ANY, ok INTEGER, \"\" TEXT";
   TypeRules r;
   Schema s, s2;
   char *zErr = 0, *z, *z2;
@@ -471,7 +471,7 @@ static void test_schema_columns(void){
   CHECK( schema_init(&s, azReserved, 1000)==SQLITE_OK );
   CHECK( schema_init(&s2, azReserved, 1000)==SQLITE_OK );
   CHECK( schema_declare(&s, "id INT, \"full name\" TEXT, \"q\"\"x\" DOUBLE, at TIMESTAMP, "
-                            "raw JSON, \"1st\", ok BOOLEAN", &r, &zErr)==SQLITE_OK );
+                            "raw JSON, \"1st\", ok BOOLEAN, \"\" TEXT", &r, &zErr)==SQLITE_OK );
   z = schema_columns(&s);
   CHECK( z && strcmp(z, zDecl)==0 );
   CHECK( z && schema_declare(&s2, z, &r, &zErr)==SQLITE_OK );
