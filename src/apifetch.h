@@ -924,7 +924,6 @@ struct Host {
   int nWindow;                   /* Requests in flight it may have */
   int nGrow;                     /* Successes since the window last grew */
   int nInFlight;                 /* Requests in flight now */
-  int bKnown;                    /* An attempt has ended: its first answer is in */
   /* The budget its rate-limit fields tell */
   int bBudget;                   /* It tells one */
   sqlite3_int64 nLeft;           /* Starts left before tReset */
@@ -953,7 +952,6 @@ struct HostTable {
   short aSlot[2*APIFETCH_MAX_HOSTS];   /* Open addressing: index+1 into aHost, 0 free */
   int nCap;                      /* The largest window: concurrency or per_host */
   int bAdaptive;                 /* Options.adaptive */
-  int bFirstAlone;               /* One request until a host's first answer */
   int nBreaker;                  /* Options.breaker */
   sqlite3_int64 cooldownMs;      /* Options.breaker_cooldown_ms */
 };
