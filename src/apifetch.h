@@ -212,6 +212,29 @@ void request_target_scan(int *pState, const char *p, size_t n);
 int db_wal(sqlite3 *db, int busyMs);
 
 sqlite3_int64 clock_ms(void);
+
+/* Eponymous tables whose rows are positions 0, 1, ... of a list
+** (api_fetch_stats, api_fetch_options, api_fetch_host_stats): the table
+** holds the module's pAux, the cursor a position.  Each such table writes
+** its xConnect (pos_connect with its declaration), xBestIndex, xEof and
+** xColumn; these are the rest of its methods. */
+typedef struct PosTable PosTable;
+struct PosTable {
+  sqlite3_vtab base;              /* Base class.  Must be first */
+  void *pAux;                     /* The module's pAux (the Conn) */
+};
+typedef struct PosCursor PosCursor;
+struct PosCursor {
+  sqlite3_vtab_cursor base;       /* Base class.  Must be first */
+  int i;                          /* The current row */
+};
+int pos_connect(sqlite3 *db, void *pAux, const char *zDecl, sqlite3_vtab **ppVtab);
+int pos_disconnect(sqlite3_vtab *p);
+int pos_open(sqlite3_vtab *p, sqlite3_vtab_cursor **pp);
+int pos_close(sqlite3_vtab_cursor *c);
+int pos_filter(sqlite3_vtab_cursor *c, int n, const char *z, int argc, sqlite3_value **argv);
+int pos_next(sqlite3_vtab_cursor *c);
+int pos_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p);
 /* File descriptors this process may still open (-1: cannot be told), and
 ** raising its soft limit toward the hard one (where allowed; once per
 ** process, at load, so that a large concurrency has the descriptors it

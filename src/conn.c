@@ -715,59 +715,21 @@ void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTo
 /**************************************************************************
 ** api_fetch_stats: SELECT * FROM api_fetch_stats() -> (name, value, about)
 */
-typedef struct StatsTable StatsTable;
-struct StatsTable {
-  sqlite3_vtab base;        /* Base class.  Must be first */
-  Conn *pConn;              /* Whose counters */
-};
-typedef struct StatsCursor StatsCursor;
-struct StatsCursor {
-  sqlite3_vtab_cursor base; /* Base class.  Must be first */
-  int i;                    /* Counter of the current row */
-};
-
 static int statsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                         sqlite3_vtab **ppVtab, char **pzErr){
-  StatsTable *t;
-  int rc;
   (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(name TEXT, value INTEGER, about TEXT)");
-  if( rc ) return rc;
-  t = sqlite3_malloc(sizeof(*t));
-  if( t==0 ) return SQLITE_NOMEM;
-  memset(t, 0, sizeof(*t));
-  t->pConn = (Conn*)pAux;
-  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
-  *ppVtab = &t->base;
-  return SQLITE_OK;
+  return pos_connect(db, pAux, "CREATE TABLE x(name TEXT, value INTEGER, about TEXT)", ppVtab);
 }
-static int statsDisconnect(sqlite3_vtab *p){ sqlite3_free(p); return SQLITE_OK; }
 static int statsBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
   (void)p;
   pInfo->estimatedCost = 10;
   pInfo->estimatedRows = STAT_COUNT;
   return SQLITE_OK;
 }
-static int statsOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
-  StatsCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)p;
-  if( c==0 ) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *pp = &c->base;
-  return SQLITE_OK;
-}
-static int statsClose(sqlite3_vtab_cursor *c){ sqlite3_free(c); return SQLITE_OK; }
-static int statsFilter(sqlite3_vtab_cursor *c, int n, const char *z, int argc,
-                       sqlite3_value **argv){
-  (void)n; (void)z; (void)argc; (void)argv;
-  ((StatsCursor*)c)->i = 0;
-  return SQLITE_OK;
-}
-static int statsNext(sqlite3_vtab_cursor *c){ ((StatsCursor*)c)->i++; return SQLITE_OK; }
-static int statsEof(sqlite3_vtab_cursor *c){ return ((StatsCursor*)c)->i>=STAT_COUNT; }
+static int statsEof(sqlite3_vtab_cursor *c){ return ((PosCursor*)c)->i>=STAT_COUNT; }
 static int statsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  StatsCursor *c = (StatsCursor*)cur;
-  Conn *p = ((StatsTable*)cur->pVtab)->pConn;
+  PosCursor *c = (PosCursor*)cur;
+  Conn *p = (Conn*)((PosTable*)cur->pVtab)->pAux;
   assert( c->i>=0 && c->i<STAT_COUNT );
   assert( aStatInfo[c->i].eStat==c->i );
   if( i==0 ) sqlite3_result_text(ctx, aStatInfo[c->i].zName, -1, SQLITE_STATIC);
@@ -775,25 +737,20 @@ static int statsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   if( i==2 ) sqlite3_result_text(ctx, aStatInfo[c->i].zAbout, -1, SQLITE_STATIC);
   return SQLITE_OK;
 }
-static int statsRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
-  *p = ((StatsCursor*)c)->i;
-  return SQLITE_OK;
-}
-
 sqlite3_module conn_stats_module = {
   0,                /* iVersion */
   0,                /* xCreate: none, it is eponymous only */
   statsConnect,     /* xConnect */
   statsBestIndex,   /* xBestIndex */
-  statsDisconnect,  /* xDisconnect */
+  pos_disconnect,   /* xDisconnect */
   0,                /* xDestroy */
-  statsOpen,        /* xOpen */
-  statsClose,       /* xClose */
-  statsFilter,      /* xFilter */
-  statsNext,        /* xNext */
+  pos_open,         /* xOpen */
+  pos_close,        /* xClose */
+  pos_filter,       /* xFilter */
+  pos_next,         /* xNext */
   statsEof,         /* xEof */
   statsColumn,      /* xColumn */
-  statsRowid,       /* xRowid */
+  pos_rowid,        /* xRowid */
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
 
@@ -802,26 +759,11 @@ sqlite3_module conn_stats_module = {
 **
 **   SELECT name, applies, type, "default", about FROM api_fetch_options;
 */
-typedef struct KnobCursor KnobCursor;
-struct KnobCursor {
-  sqlite3_vtab_cursor base;       /* Base class.  Must be first */
-  int i;                          /* Row: aKnob[i] */
-};
-
 static int knobsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                         sqlite3_vtab **ppVtab, char **pzErr){
-  sqlite3_vtab *t;
-  int rc;
-  (void)pAux; (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db,
-      "CREATE TABLE x(name TEXT, applies TEXT, type TEXT, \"default\" TEXT, about TEXT)");
-  if( rc ) return rc;
-  t = sqlite3_malloc(sizeof(*t));
-  if( t==0 ) return SQLITE_NOMEM;
-  memset(t, 0, sizeof(*t));
-  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
-  *ppVtab = t;
-  return SQLITE_OK;
+  (void)argc; (void)argv; (void)pzErr;
+  return pos_connect(db, pAux,
+      "CREATE TABLE x(name TEXT, applies TEXT, type TEXT, \"default\" TEXT, about TEXT)", ppVtab);
 }
 static int knobsBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
   (void)p;
@@ -829,26 +771,11 @@ static int knobsBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
   pInfo->estimatedRows = nKnob;
   return SQLITE_OK;
 }
-static int knobsOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
-  KnobCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)p;
-  if( c==0 ) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *pp = &c->base;
-  return SQLITE_OK;
-}
-static int knobsFilter(sqlite3_vtab_cursor *c, int n, const char *z, int argc,
-                       sqlite3_value **argv){
-  (void)n; (void)z; (void)argc; (void)argv;
-  ((KnobCursor*)c)->i = 0;
-  return SQLITE_OK;
-}
-static int knobsNext(sqlite3_vtab_cursor *c){ ((KnobCursor*)c)->i++; return SQLITE_OK; }
-static int knobsEof(sqlite3_vtab_cursor *c){ return ((KnobCursor*)c)->i>=nKnob; }
+static int knobsEof(sqlite3_vtab_cursor *c){ return ((PosCursor*)c)->i>=nKnob; }
 static int knobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
-  const Knob *k = &aKnob[((KnobCursor*)cur)->i];
+  const Knob *k = &aKnob[((PosCursor*)cur)->i];
   static const char *const azApplies[] = { "option", "table", "paginate", "config" };
-  assert( ((KnobCursor*)cur)->i>=0 && ((KnobCursor*)cur)->i<nKnob );
+  assert( ((PosCursor*)cur)->i>=0 && ((PosCursor*)cur)->i<nKnob );
   switch( i ){
     case 0: sqlite3_result_text(ctx, k->zName, -1, SQLITE_STATIC); break;
     case 1: {
@@ -877,24 +804,19 @@ static int knobsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   }
   return SQLITE_OK;
 }
-static int knobsRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
-  *p = ((KnobCursor*)c)->i;
-  return SQLITE_OK;
-}
-
 sqlite3_module conn_options_module = {
   0,                /* iVersion */
   0,                /* xCreate: none, it is eponymous only */
   knobsConnect,     /* xConnect */
   knobsBestIndex,   /* xBestIndex */
-  statsDisconnect,  /* xDisconnect: a plain sqlite3_free */
+  pos_disconnect,   /* xDisconnect */
   0,                /* xDestroy */
-  knobsOpen,        /* xOpen */
-  statsClose,       /* xClose: a plain sqlite3_free */
-  knobsFilter,      /* xFilter */
-  knobsNext,        /* xNext */
+  pos_open,         /* xOpen */
+  pos_close,        /* xClose */
+  pos_filter,       /* xFilter */
+  pos_next,         /* xNext */
   knobsEof,         /* xEof */
   knobsColumn,      /* xColumn */
-  knobsRowid,       /* xRowid */
+  pos_rowid,        /* xRowid */
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };

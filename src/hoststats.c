@@ -17,52 +17,21 @@
 #include <string.h>
 #include "apifetch.h"
 
-typedef struct HostStatsTable HostStatsTable;
-struct HostStatsTable {
-  sqlite3_vtab base;        /* Base class.  Must be first */
-  Conn *pConn;              /* Whose hosts */
-};
-typedef struct HostStatsCursor HostStatsCursor;
-struct HostStatsCursor {
-  sqlite3_vtab_cursor base; /* Base class.  Must be first */
-  int i;                    /* Row: Conn.hosts.aHost[i] */
-};
-
 /* The columns, in order. */
 enum { HC_HOST, HC_REQUESTS, HC_1XX, HC_2XX, HC_3XX, HC_4XX, HC_5XX, HC_429, HC_RETRIES,
        HC_ERRORS, HC_BYTES, HC_P50, HC_P95, HC_P99, HC_MAX, HC_WINDOW, HC_WAIT, HC_TRIPS,
        HC_BREAKER };
 
-static int hostsConnect(sqlite3*, void*, int, const char *const*, sqlite3_vtab**, char**);
-static int hostsBestIndex(sqlite3_vtab*, sqlite3_index_info*);
-static int hostsDisconnect(sqlite3_vtab*);
-static int hostsOpen(sqlite3_vtab*, sqlite3_vtab_cursor**);
-static int hostsClose(sqlite3_vtab_cursor*);
-static int hostsFilter(sqlite3_vtab_cursor*, int, const char*, int, sqlite3_value**);
-static int hostsNext(sqlite3_vtab_cursor*);
-static int hostsEof(sqlite3_vtab_cursor*);
-static int hostsColumn(sqlite3_vtab_cursor*, sqlite3_context*, int);
-static int hostsRowid(sqlite3_vtab_cursor*, sqlite3_int64*);
-
-/* Declares the table. */
+/* Declares the table; its rows are the positions of Conn.hosts.aHost
+** (util.c's position-table methods do the rest). */
 static int hostsConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
                         sqlite3_vtab **ppVtab, char **pzErr){
-  HostStatsTable *t;
-  int rc;
   (void)argc; (void)argv; (void)pzErr;
-  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(host TEXT, requests INTEGER, "
+  return pos_connect(db, pAux, "CREATE TABLE x(host TEXT, requests INTEGER, "
       "s1xx INTEGER, s2xx INTEGER, s3xx INTEGER, s4xx INTEGER, s5xx INTEGER, s429 INTEGER, "
       "retries INTEGER, errors INTEGER, bytes INTEGER, p50_ms REAL, p95_ms REAL, "
       "p99_ms REAL, max_ms REAL, final_window INTEGER, limit_wait_ms INTEGER, "
-      "breaker_trips INTEGER, breaker TEXT)");
-  if( rc ) return rc;
-  t = sqlite3_malloc(sizeof(*t));
-  if( t==0 ) return SQLITE_NOMEM;
-  memset(t, 0, sizeof(*t));
-  t->pConn = (Conn*)pAux;
-  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
-  *ppVtab = &t->base;
-  return SQLITE_OK;
+      "breaker_trips INTEGER, breaker TEXT)", ppVtab);
 }
 
 /* A full scan of a small table: the one plan. */
@@ -73,38 +42,17 @@ static int hostsBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
   return SQLITE_OK;
 }
 
-static int hostsDisconnect(sqlite3_vtab *p){ sqlite3_free(p); return SQLITE_OK; }
-
-static int hostsOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
-  HostStatsCursor *c = sqlite3_malloc(sizeof(*c));
-  (void)p;
-  if( c==0 ) return SQLITE_NOMEM;
-  memset(c, 0, sizeof(*c));
-  *pp = &c->base;
-  return SQLITE_OK;
-}
-
-static int hostsClose(sqlite3_vtab_cursor *c){ sqlite3_free(c); return SQLITE_OK; }
-
-/* Back to the first host. */
-static int hostsFilter(sqlite3_vtab_cursor *c, int n, const char *z, int argc,
-                       sqlite3_value **argv){
-  (void)n; (void)z; (void)argc; (void)argv;
-  ((HostStatsCursor*)c)->i = 0;
-  return SQLITE_OK;
-}
-
-static int hostsNext(sqlite3_vtab_cursor *c){ ((HostStatsCursor*)c)->i++; return SQLITE_OK; }
-
+/* Past the last host. */
 static int hostsEof(sqlite3_vtab_cursor *c){
-  return ((HostStatsCursor*)c)->i >= ((HostStatsTable*)c->pVtab)->pConn->hosts.nHost;
+  return ((PosCursor*)c)->i >= ((Conn*)((PosTable*)c->pVtab)->pAux)->hosts.nHost;
 }
 
 /* Column i of the current host. */
 static int hostsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   static const char *const azBreaker[] = { "closed", "open", "half-open" };
-  const Host *h = &((HostStatsTable*)cur->pVtab)->pConn->hosts.aHost[((HostStatsCursor*)cur)->i];
-  assert( ((HostStatsCursor*)cur)->i < APIFETCH_MAX_HOSTS );
+  const PosCursor *c = (const PosCursor*)cur;
+  const Host *h = &((Conn*)((PosTable*)cur->pVtab)->pAux)->hosts.aHost[c->i];
+  assert( c->i < APIFETCH_MAX_HOSTS );
   switch( i ){
     case HC_HOST:     sqlite3_result_text(ctx, h->zOrigin, -1, SQLITE_TRANSIENT); break;
     case HC_REQUESTS: sqlite3_result_int64(ctx, h->nRequest); break;
@@ -129,24 +77,19 @@ static int hostsColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   return SQLITE_OK;
 }
 
-static int hostsRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
-  *p = ((HostStatsCursor*)c)->i;
-  return SQLITE_OK;
-}
-
 sqlite3_module hoststats_module = {
   0,                /* iVersion */
   0,                /* xCreate: none, it is eponymous only */
   hostsConnect,     /* xConnect */
   hostsBestIndex,   /* xBestIndex */
-  hostsDisconnect,  /* xDisconnect */
+  pos_disconnect,   /* xDisconnect */
   0,                /* xDestroy */
-  hostsOpen,        /* xOpen */
-  hostsClose,       /* xClose */
-  hostsFilter,      /* xFilter */
-  hostsNext,        /* xNext */
+  pos_open,         /* xOpen */
+  pos_close,        /* xClose */
+  pos_filter,       /* xFilter */
+  pos_next,         /* xNext */
   hostsEof,         /* xEof */
   hostsColumn,      /* xColumn */
-  hostsRowid,       /* xRowid */
+  pos_rowid,        /* xRowid */
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };

@@ -398,3 +398,51 @@ long fds_available(void){
   closedir(d);
   return (long)rl.rlim_cur - (nOpen - 2);       /* "." and ".." */
 }
+
+int pos_connect(sqlite3 *db, void *pAux, const char *zDecl, sqlite3_vtab **ppVtab){
+  PosTable *t;
+  int rc = sqlite3_declare_vtab(db, zDecl);
+  if( rc ) return rc;
+  t = sqlite3_malloc(sizeof(*t));
+  if( t==0 ) return SQLITE_NOMEM;
+  memset(t, 0, sizeof(*t));
+  t->pAux = pAux;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  *ppVtab = &t->base;
+  return SQLITE_OK;
+}
+
+int pos_disconnect(sqlite3_vtab *p){
+  sqlite3_free(p);
+  return SQLITE_OK;
+}
+
+int pos_open(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
+  PosCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)p;
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  *pp = &c->base;
+  return SQLITE_OK;
+}
+
+int pos_close(sqlite3_vtab_cursor *c){
+  sqlite3_free(c);
+  return SQLITE_OK;
+}
+
+int pos_filter(sqlite3_vtab_cursor *c, int n, const char *z, int argc, sqlite3_value **argv){
+  (void)n; (void)z; (void)argc; (void)argv;
+  ((PosCursor*)c)->i = 0;
+  return SQLITE_OK;
+}
+
+int pos_next(sqlite3_vtab_cursor *c){
+  ((PosCursor*)c)->i++;
+  return SQLITE_OK;
+}
+
+int pos_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
+  *p = ((PosCursor*)c)->i;
+  return SQLITE_OK;
+}
