@@ -924,6 +924,7 @@ struct Host {
   sqlite3_int64 nTrip;           /* Times its breaker opened */
   /* The adaptive window (AIMD) */
   int nWindow;                   /* Requests in flight it may have */
+  int bMux;                      /* Answered over HTTP/2: streams, not connections */
   int nGrow;                     /* Successes since the window last grew */
   int nInFlight;                 /* Requests in flight now */
   /* The budget its rate-limit fields tell */
@@ -953,11 +954,12 @@ struct HostTable {
   int nHost;                     /* Entries of aHost in use */
   short aSlot[2*APIFETCH_MAX_HOSTS];   /* Open addressing: index+1 into aHost, 0 free */
   int nCap;                      /* The largest window: concurrency or per_host */
+  int nCapMux;                   /* ... of a host that multiplexes: concurrency */
   int bAdaptive;                 /* Options.adaptive */
   int nBreaker;                  /* Options.breaker */
   sqlite3_int64 cooldownMs;      /* Options.breaker_cooldown_ms */
 };
-void hosts_init(HostTable *p, int nCap, const Options *pOpt);
+void hosts_init(HostTable *p, int nCap, int nCapMux, const Options *pOpt);
 /* The index of zUrl's host, added if new (past the cap: the shared one). */
 int host_find(HostTable *p, const char *zUrl);
 /* Latency quantile q (0.5, 0.95, 1 for the max) of h's attempts, ms. */

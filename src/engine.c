@@ -826,7 +826,7 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget
     goto oom;
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
-  hosts_init(&e->hosts, pOpt->per_host>0 && pOpt->per_host<n ? pOpt->per_host : n, pOpt);
+  hosts_init(&e->hosts, pOpt->per_host>0 && pOpt->per_host<n ? pOpt->per_host : n, n, pOpt);
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
   /* deadline_ms runs from this scan's start, max_query_ms from the start
   ** of the budget window (the statement): the earlier one applies. */
