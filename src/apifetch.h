@@ -24,6 +24,8 @@
 **                api_fetch_options
 **   engine.c     the curl_multi scheduler: window, per-host cap, rate,
 **                retries, redirects, deadline
+**   keep.c       per connection, between statements: libcurl's multi
+**                handle (connections) and share (DNS, TLS sessions)
 **   hostlimit.c  per host: rate-limit budget and pace, adaptive window,
 **                circuit breaker, statistics
 **   transfer.c   one transfer: its easy handle, the callbacks (body limits,
@@ -945,6 +947,7 @@ struct Host {
   sqlite3_int64 nTrip;           /* Times its breaker opened */
   /* The adaptive window (AIMD) */
   int nWindow;                   /* Requests in flight it may have */
+  int bMux;                      /* Answered over HTTP/2: streams, not connections */
   int nGrow;                     /* Successes since the window last grew */
   int nInFlight;                 /* Requests in flight now */
   /* The budget its rate-limit fields tell */
@@ -974,11 +977,12 @@ struct HostTable {
   int nHost;                     /* Entries of aHost in use */
   short aSlot[2*APIFETCH_MAX_HOSTS];   /* Open addressing: index+1 into aHost, 0 free */
   int nCap;                      /* The largest window: concurrency or per_host */
+  int nCapMux;                   /* ... of a host that multiplexes: concurrency */
   int bAdaptive;                 /* Options.adaptive */
   int nBreaker;                  /* Options.breaker */
   sqlite3_int64 cooldownMs;      /* Options.breaker_cooldown_ms */
 };
-void hosts_init(HostTable *p, int nCap, const Options *pOpt);
+void hosts_init(HostTable *p, int nCap, int nCapMux, const Options *pOpt);
 /* The index of zUrl's host, added if new (past the cap: the shared one). */
 int host_find(HostTable *p, const char *zUrl);
 /* Latency quantile q (0.5, 0.95, 1 for the max) of h's attempts, ms. */
@@ -988,6 +992,30 @@ sqlite3_int64 hosts_wait_ms(const HostTable *p, sqlite3_int64 now);
 ** host holds requests back for a limit its server set, else "". */
 void hosts_held_text(const HostTable *p, char *z, int n);
 void hosts_merge(HostTable *pTo, const HostTable *pFrom);
+
+/**************************************************************************
+** keep.c - libcurl's handles kept between the statements of a connection:
+** the multi handle (connections) and the share (DNS, TLS sessions).  keep.c
+** says why these and how they stay bounded and safe with the guard.
+*/
+typedef struct Keep Keep;
+struct Keep {
+  CURLM *multi;                  /* Kept connections, or NULL */
+  CURLSH *share;                 /* Kept DNS and TLS session caches, or NULL */
+  unsigned iGen;                 /* Guard.iGen they were made under */
+  sqlite3_int64 tIdle;           /* When last given back, ms */
+  int bTaken;                    /* An engine holds them */
+};
+#define APIFETCH_KEEP_IDLE_MS 60000   /* Kept handles idle longer are closed */
+#define APIFETCH_KEEP_MAX_CONNS 64    /* A statement's window over this: not kept */
+/* Handles for an engine: k's (*pbKept 1), dropped and made afresh first if
+** g changed or they idled too long; or fresh ones of its own (*pbKept 0)
+** when k is NULL or taken.  SQLITE_OK or SQLITE_NOMEM. */
+int keep_take(Keep *k, const Guard *g, CURLM **pMulti, CURLSH **pShare, int *pbKept);
+/* The engine is done with them (its window was nWindow transfers). */
+void keep_give(Keep *k, CURLM *multi, CURLSH *share, int bKept, int nWindow);
+/* Close what k keeps (the connection closes). */
+void keep_clear(Keep *k);
 
 /**************************************************************************
 ** engine.c - the curl_multi scheduler, and transfer.c - one transfer.
@@ -1041,9 +1069,9 @@ struct RequestSource {
 
 
 
-/* pGuard (may be NULL), pBudget and pCache (NULL: no cache) must outlive
-** the engine. */
-Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
+/* pGuard (may be NULL), pKeep (NULL: nothing kept), pBudget and pCache
+** (NULL: no cache) must outlive the engine. */
+Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget *pBudget,
                    CacheStore *pCache, RequestSource src, char **pzErr);
 /* SQLITE_ROW with *ppResp (caller frees), SQLITE_DONE, SQLITE_INTERRUPT
 ** when src.xCancelled says so, or an error code with *pzErr set. */
@@ -1098,6 +1126,7 @@ struct Conn {
   char *zDefaultCache;           /* Their cache: the one a locked connection may use */
   CacheStore *pStores;           /* Caches opened on this connection, kept open */
   HostTable hosts;               /* The last statement's hosts (api_fetch_host_stats) */
+  Keep keep;                     /* libcurl's handles between statements (keep.c) */
 };
 
 /* The Conn of db, made (with APIFETCH_CONFIG applied) if it has none yet;

@@ -125,11 +125,9 @@ void conn_ref(Conn *p){
 }
 
 static void conn_caches_close(Conn *p){
-  while( p->pStores ){
-    CacheStore *s = p->pStores;
-    p->pStores = s->pNext;
-    cachestore_close(s);
-  }
+  CacheStore *s, *sNext;
+  for(s=p->pStores; s; s=sNext){ sNext = s->pNext; cachestore_close(s); }
+  p->pStores = 0;
 }
 
 /* The destructor of every registration (and of conn_attach's reference). */
@@ -145,6 +143,7 @@ void conn_release(void *pArg){
   }
   pthread_mutex_unlock(&connMutex);
   if( !bFree ) return;
+  keep_clear(&p->keep);          /* its connections close (keep.c) */
   guard_clear(&p->guard);
   profiles_clear(p);
   conn_caches_close(p);

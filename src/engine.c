@@ -2,7 +2,7 @@
 ** engine.c - the fetch engine: turns a stream of Requests into a stream of
 ** Responses with libcurl's multi interface, on the caller's thread.
 **
-**   Engine *e = engine_new(pOpt, pGuard, pBudget, pCache, src, &zErr);
+**   Engine *e = engine_new(pOpt, pGuard, pKeep, pBudget, pCache, src, &zErr);
 **   while( (rc = engine_next(e, &pResp, &zErr))==SQLITE_ROW ){
 **     ...; response_free(pResp);
 **   }
@@ -785,7 +785,7 @@ static int engine_window(const Options *pOpt, const Guard *pGuard, const char **
   return n;
 }
 
-Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
+Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget *pBudget,
                    CacheStore *pCache, RequestSource src, char **pzErr){
   Engine *e = sqlite3_malloc64(sizeof(*e));
   const char *zCapped;
@@ -804,9 +804,11 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
   if( e->aXfer ) memset(e->aXfer, 0, sizeof(Transfer)*n);
   e->apIdle = sqlite3_malloc64(sizeof(Transfer*)*n);
   e->apHeap = sqlite3_malloc64(sizeof(Transfer*)*n);
-  e->multi = curl_multi_init();
-  e->share = curl_share_init();
-  if( !e->aXfer || !e->apIdle || !e->apHeap || !e->multi || !e->share ) goto oom;
+  if( !e->aXfer || !e->apIdle || !e->apHeap ) goto oom;
+  /* The connection's kept handles, so that this statement starts with the
+  ** connections, TLS sessions and names the last one left (keep.c). */
+  e->pKeep = pKeep;
+  if( keep_take(pKeep, pGuard, &e->multi, &e->share, &e->bKept) ) goto oom;
   for(i=0; i<n; i++){
     e->aXfer[i].pEngine = e;
     e->apIdle[n-1-i] = &e->aXfer[i];
@@ -815,17 +817,16 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Budget *pBudget,
 #ifdef APIFETCH_DEBUG
   e->bTrace = getenv("APIFETCH_TRACE")!=0;     /* see slot_state */
 #endif
-  /* Checked like every option (the SSL session cache is allocated here). */
-  if( curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)
-   || curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION)
-   || curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
+  /* Set for every statement: a kept multi handle has the last one's.
+  ** HTTP/2 multiplexing is libcurl's default since 7.62; said anyway. */
+  if( curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
    || curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)(n<16 ? 16 : n))
-   || (pOpt->per_host>0
-       && curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)pOpt->per_host)) ){
+   || curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                        (long)(pOpt->per_host>0 ? pOpt->per_host : 0)) ){
     goto oom;
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
-  hosts_init(&e->hosts, pOpt->per_host>0 && pOpt->per_host<n ? pOpt->per_host : n, pOpt);
+  hosts_init(&e->hosts, pOpt->per_host>0 && pOpt->per_host<n ? pOpt->per_host : n, n, pOpt);
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
   /* deadline_ms runs from this scan's start, max_query_ms from the start
   ** of the budget window (the statement): the earlier one applies. */
@@ -888,8 +889,8 @@ void engine_free(Engine *e){
   if( e->pCache ) cachestore_flush(e->pCache);
   for(r=e->pDone; r; r=rNext){ rNext = r->pNext; response_free(r); }
   if( e->bPending ) request_clear(&e->pending);
-  if( e->multi ) curl_multi_cleanup(e->multi);
-  if( e->share ) curl_share_cleanup(e->share);
+  /* After every easy handle is removed: only idle connections are kept. */
+  keep_give(e->pKeep, e->multi, e->share, e->bKept, e->nXfer);
   sqlite3_free(e->aXfer);
   sqlite3_free(e->apIdle);
   sqlite3_free(e->apHeap);

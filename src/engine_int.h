@@ -67,6 +67,8 @@ struct Engine {
   int bPending;             /* pending is valid */
   CURLM *multi;             /* One multi handle: one connection cache */
   CURLSH *share;            /* DNS and TLS session cache for the handles */
+  Keep *pKeep;              /* Where multi and share came from (keep.c), or NULL */
+  int bKept;                /* They are pKeep's: given back, not closed */
   Transfer *aXfer;          /* The window: nXfer slots */
   int nXfer;                /* Slots: concurrency, unless capped (engine_window) */
   const char *zCapped;      /* What capped it, or NULL */

@@ -32,7 +32,8 @@
 **    not slow a fast server: on loopback one slot sends a thousand a second.
 **  - The window (AIMD on concurrency, as TCP's congestion window): halved on
 **    429/503, not below 1; +1 per window's worth of successes; never above
-**    concurrency or per_host.  It bounds what a struggling host is handed.
+**    concurrency, nor per_host but on a host that multiplexes (HTTP/2).  It
+**    bounds what a struggling host is handed.
 ** The `adaptive` option (default on) turns all three off; `rate` still applies.
 **
 ** The breaker: `breaker` consecutive failures (no response, a timeout, a
@@ -70,9 +71,10 @@ static unsigned host_hash(const char *z){
   return h;
 }
 
-void hosts_init(HostTable *p, int nCap, const Options *pOpt){
+void hosts_init(HostTable *p, int nCap, int nCapMux, const Options *pOpt){
   memset(p, 0, sizeof(*p));
   p->nCap = nCap<1 ? 1 : nCap;
+  p->nCapMux = nCapMux<p->nCap ? p->nCap : nCapMux;
   p->bAdaptive = pOpt->adaptive;
   p->nBreaker = pOpt->breaker;
   p->cooldownMs = pOpt->breaker_cooldown_ms;
@@ -245,6 +247,22 @@ static void host_budget(Host *h, const RateLimit *r, sqlite3_int64 now){
   }
 }
 
+/* per_host caps a host's connections (CURLMOPT_MAX_HOST_CONNECTIONS).  Over
+** HTTP/1.1 a connection carries one request at a time, so the window stays
+** within per_host too, or the requests over it would wait inside libcurl
+** with their timeouts running.  A host that answered over HTTP/2 (ALPN,
+** https only: cleartext is HTTP/1.1, transfer.c) takes many requests on
+** one connection as streams: its window opens to the concurrency. */
+static void host_multiplexed(Host *h, const HostTable *p, CURL *easy){
+  long v = 0;
+  if( h->bMux || p->nCapMux==p->nCap ) return;
+  if( curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &v)!=CURLE_OK
+   || v<CURL_HTTP_VERSION_2_0 ) return;
+  h->bMux = 1;
+  /* Not cut by a 429 or 503 yet: open at once, not +1 per window. */
+  if( h->nWindow==p->nCap ) h->nWindow = p->nCapMux;
+}
+
 int host_attempt_done(Engine *e, Transfer *t, CURLcode cc, long status, sqlite3_int64 now){
   HostTable *p = &e->hosts;
   Host *h = &p->aHost[t->iHost];
@@ -284,9 +302,10 @@ int host_attempt_done(Engine *e, Transfer *t, CURLcode cc, long status, sqlite3_
     }
   }else if( cc==CURLE_OK && status<400 ){
     host_accepted(h, now, 1);
+    host_multiplexed(h, p, t->easy);
     if( ++h->nGrow>=h->nWindow ){
       h->nGrow = 0;
-      if( h->nWindow<p->nCap ) h->nWindow++;
+      if( h->nWindow<(h->bMux ? p->nCapMux : p->nCap) ) h->nWindow++;
     }
     if( h->pace>0 ) h->pace += 1.0/h->pace;
   }

@@ -18,7 +18,10 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          has no status)
   /stats/reset           zero the counters, /changes back to step 0, forget every
                          /limited window and /outage start (these routes are never
-                         counted, nor is a connection that served only them)
+                         counted, nor is a connection that served only them; a
+                         connection open across a reset counts again once it
+                         serves a counted request: apifetch keeps connections
+                         between statements)
   /stats/advance         the /changes data set moves on one step (a run of an incremental
                          sync sees new changes); answers {"step": S}
   /stats/fail?code=C     from now on /cache answers C (503; "reset": TCP RST),
@@ -137,7 +140,7 @@ FLAKY = {}
 LIMITED = {}      # /limited: (client address, key) -> [window number, requests admitted]
 OUTAGE = {}       # /outage: key -> time.monotonic() of its first request
 FAIL = {"code": 0}
-CHANGES = {"step": 0}
+CHANGES = {"step": 0, "resets": 0}
 
 REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found",
            303: "See Other", 307: "Temporary Redirect", 308: "Permanent Redirect",
@@ -588,7 +591,7 @@ async def read_request(reader):
 
 
 async def handle(reader, writer):
-    counted = False           # a connection counts once it serves a counted request
+    counted = -1              # the reset after which it last served a counted request
     try:
         while True:
             try:
@@ -625,13 +628,14 @@ async def handle(reader, writer):
                 LIMITED.clear()
                 OUTAGE.clear()
                 CHANGES["step"] = 0
+                CHANGES["resets"] += 1
                 writer.write(head(200, [("Content-Type", "application/json")], 14) + b'{"reset":true}')
                 await writer.drain()
                 continue
             STATS["requests"] += 1
-            if not counted:
+            if counted != CHANGES["resets"]:
                 STATS["connections"] += 1
-                counted = True
+                counted = CHANGES["resets"]
             per = None
             if "key" in q:
                 STATS["keys"][q["key"]] = STATS["keys"].get(q["key"], 0) + 1

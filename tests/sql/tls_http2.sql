@@ -14,3 +14,11 @@ SELECT count(*) AS rows, sum(status = 200) AS ok,
        min(data ->> '$.protocol') AS protocol
   FROM api_fetch((SELECT json_group_array('$TLS_BASE/conn?i=' || value)
                     FROM generate_series(1, 200)), 50, '{"ca_file": "$CA_FILE"}');
+-- per_host caps connections, not requests: once the host answers over
+-- HTTP/2, its window opens to the concurrency and the requests go as streams
+-- on the one connection per_host allows (api_fetch_host_stats: final_window).
+SELECT count(*) AS rows, sum(status = 200) AS ok,
+       count(DISTINCT data ->> '$.connection') AS connections
+  FROM api_fetch((SELECT json_group_array('$TLS_BASE/conn?p=' || value)
+                    FROM generate_series(1, 100)), 20, '{"ca_file": "$CA_FILE", "per_host": 1}');
+SELECT final_window FROM api_fetch_host_stats;
