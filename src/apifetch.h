@@ -901,6 +901,9 @@ struct RequestStream {
   Request pending;               /* A request read ahead (stream_replay) */
   int bPending;
   sqlite3_int64 nLeft;           /* Starting requests still to give, -1 for all */
+  int bEnd;                      /* The starting requests are all given: a
+                                 ** url_query is not stepped past its end (that
+                                 ** would run it again from its first row) */
 };
 int stream_open_list(RequestStream *s, const Options *pOpt, const char *z, size_t n,
                      char **pzErr);

@@ -731,10 +731,12 @@ int stream_next(RequestStream *s, Request *pReq, char **pzErr){
     if( r<0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
     return r;
   }
-  if( s->nLeft==0 ) return 0;
+  if( s->nLeft==0 || s->bEnd ) return 0;
   r = stream_skip_others(s, pzErr);
-  if( r<=0 ) return r;
-  r = s->pQuery ? query_next(s, pReq, pzErr) : urllist_next(&s->list, pReq, pzErr);
+  if( r>0 ){
+    r = s->pQuery ? query_next(s, pReq, pzErr) : urllist_next(&s->list, pReq, pzErr);
+  }
+  if( r==0 ) s->bEnd = 1;
   if( r>0 ){
     if( s->nLeft>0 ) s->nLeft--;
     pReq->azWant = s->pOpt->paginate.azWant;
