@@ -47,7 +47,7 @@ VERSION_FLAGS = -DAPIFETCH_VERSION='"$(VERSION)"' $(if $(COMMIT),-DAPIFETCH_COMM
 $(shell mkdir -p build && { echo '$(VERSION) $(COMMIT)' | cmp -s - build/id || \
         echo '$(VERSION) $(COMMIT)' > build/id; })
 
-SRC     = src/apifetch.c src/columns.c src/conn.c src/vtab.c src/scan.c src/reqlog.c src/source.c src/engine.c src/options.c src/json.c \
+SRC     = src/apifetch.c src/columns.c src/conn.c src/vtab.c src/scan.c src/reqlog.c src/source.c src/sandbox.c src/engine.c src/options.c src/json.c \
           src/flatten.c src/shape.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c src/request.c \
           src/sha256.c src/httpcache.c src/knobs.c src/scalar.c src/transfer.c src/cache.c \
           src/cacheflow.c src/cachesql.c src/hostlimit.c src/hoststats.c src/keep.c
@@ -59,9 +59,10 @@ ifeq ($(SANITIZE),1)
 endif
 
 # Build: gcc make and the three -dev packages.  Tests: sqlite3 (the shell),
-# python3 (runner, loopback server), nginx-light + openssl (TLS, HTTP/2).
+# python3 (runner, loopback server), nginx-light + openssl (TLS, HTTP/2),
+# parallel (GNU parallel: the shards of tests/py/shards.py and docs/scale-out.md).
 DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 python3 \
-           nginx-light openssl
+           nginx-light openssl parallel
 # Packages and the hosts the tests install them into: dpkg-dev (dpkg-shlibdeps,
 # for the .deb's Depends), Debian's Python build tools (the wheels, a venv),
 # patchelf (the wheel's module finds the libcjson it carries), sqlite-utils,

@@ -33,7 +33,8 @@
 **   cacheflow.c  the HTTP cache in the engine's flow: lookup, validators,
 **                304, stale-if-error, storing; cache_mode
 **   source.c     the stream of requests: url_list, request objects,
-**                url_query (sandboxed from files), templates, pages, replay
+**                url_query, templates, pages, replay; shards
+**   sandbox.c    a url_query stored in a file: what its program may reach
 **   shape.c      records shaped into the wide face's rows: flattened values
 **                through the schema, meta paths, the cells xColumn returns
 **   infer.c      columns, type rules, typed values of the wide face
@@ -579,7 +580,7 @@ struct Knob {
 enum {
   KS_NONE,                       /* not KNOB_SPECIAL */
   KS_USER_AGENT, KS_CACHE, KS_HEADERS, KS_PAGINATE, KS_BEARER, KS_BASIC, KS_BASE_URL,
-  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE,   /* options */
+  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD,   /* options */
   KS_PAGE_TYPE,                  /* the paginate key "type" */
   KS_ALLOW_HOSTS, KS_ALLOW_ENV, KS_CA_FILE, KS_DEFAULTS, KS_PROFILES,   /* settings */
   KS_COUNT
@@ -805,6 +806,10 @@ struct Options {
   char *zCredOrigin;             /* Such a table's profile: its credentials go to this
                                  ** origin only ("" for none) */
   KeyPath recordPath;            /* record_path */
+  struct {                       /* shard "k/n": only starting URLs whose
+                                 ** url_index % n is k (source.c) */
+    sqlite3_int64 k, n;          /* n is 0 for no shard: every URL */
+  } shard;
   /* The wide face's table arguments (knobs.c, KF_TABLE) */
   char *zUrlList;                /* url_list, or NULL */
   char *zUrlQuery;               /* url_query, or NULL */
@@ -847,6 +852,21 @@ int options_check(const Options *p, char **pzErr);
 ** the origin of the base_url they came with ("" for none: nowhere),
 ** whatever URLs or base_url the query then gives (zCredOrigin). */
 int options_bind_credentials(Options *p);
+
+/**************************************************************************
+** sandbox.c - the url_query of a table stored in a database file
+*/
+/* A prepare flag of SQLite 3.52: the SQL comes from the schema, keep from it
+** what trusted_schema=off keeps from schema code (older versions ignore it). */
+#ifndef SQLITE_PREPARE_FROM_DDL
+# define SQLITE_PREPARE_FROM_DDL 0x20
+#endif
+/* Check the program of zSql: SQLITE_OK, or an error with *pzErr naming what
+** was refused.  xOwnTable says whether a vtab pointer is one of the
+** connection's api_fetch tables. */
+int sandbox_check(sqlite3 *db, const char *zSql, int (*xOwnTable)(void*, unsigned long long),
+                  void *pOwnCtx, char **pzErr);
+
 
 /**************************************************************************
 ** source.c - the stream of requests of a scan
@@ -906,6 +926,9 @@ struct RequestStream {
   Request pending;               /* A request read ahead (stream_replay) */
   int bPending;
   sqlite3_int64 nLeft;           /* Starting requests still to give, -1 for all */
+  int bEnd;                      /* The starting requests are all given: a
+                                 ** url_query is not stepped past its end (that
+                                 ** would run it again from its first row) */
 };
 int stream_open_list(RequestStream *s, const Options *pOpt, const char *z, size_t n,
                      char **pzErr);

@@ -150,6 +150,8 @@ const Knob aKnob[] = {
     "parameters added to every URL (values may be ${env:NAME})", KS_QUERY },
   { "profile", KNOB_SPECIAL, KF_OPTION, NONE, 0, 0, 0, 0, "text", "none",
     "start from the options stored under this name (api_fetch_profile)", KS_PROFILE },
+  { "shard", KNOB_SPECIAL, KF_OPTION, OPT(shard), 0, 0, 0, 0, "\"k/n\" or null", "none",
+    "fetch only the starting URLs whose url_index % n is k, and their pages", KS_SHARD },
 
   /* The keys of the paginate option's object. */
   { "type", KNOB_SPECIAL, KF_PAGINATE, PAG(pKind), 0, 0, 0, 0,

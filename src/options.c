@@ -569,6 +569,47 @@ static int set_base_url(Options *p, const Knob *k, const cJSON *v, char **pzErr)
   return p->zBaseUrl ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* shard: "k/n", one text on both faces (a wide table's argument is text,
+** and a shell forms it from a variable: "$K/4").  Decimal digits only, no
+** sign or space, so "1/4" means one thing wherever it was written; null
+** clears a shard a profile set. */
+static int set_shard(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  const char *z;
+  sqlite3_int64 a[2] = {0, 0};
+  int i;
+  if( cJSON_IsNull(v) ){ p->shard.k = p->shard.n = 0; return SQLITE_OK; }
+  if( !cJSON_IsString(v) ){
+    *pzErr = sqlite3_mprintf("api_fetch: option %s must be \"k/n\" (shard k of n, "
+                             "0 <= k < n), got %s", k->zName, knob_json_kind(v));
+    return SQLITE_ERROR;
+  }
+  z = v->valuestring;
+  for(i=0; i<2; i++){
+    const char *zStart = z;
+    for(; *z>='0' && *z<='9' && z-zStart<9; z++) a[i] = a[i]*10 + (*z-'0');
+    if( z==zStart || (*z>='0' && *z<='9') || *z!=(i==0 ? '/' : 0) ){
+      *pzErr = sqlite3_mprintf("api_fetch: option shard must be \"k/n\" with k and n whole "
+                               "numbers of at most 9 digits, such as \"0/4\"; got \"%.40s\"",
+                               v->valuestring);
+      return SQLITE_ERROR;
+    }
+    if( i==0 ) z++;
+  }
+  if( a[1]==0 ){
+    *pzErr = sqlite3_mprintf("api_fetch: option shard \"%s\": n, the number of shards, "
+                             "must be at least 1", v->valuestring);
+    return SQLITE_ERROR;
+  }
+  if( a[0]>=a[1] ){
+    *pzErr = sqlite3_mprintf("api_fetch: option shard \"%s\": k must be less than n "
+                             "(the shards of %lld are 0 to %lld)", v->valuestring, a[1], a[1]-1);
+    return SQLITE_ERROR;
+  }
+  p->shard.k = a[0];
+  p->shard.n = a[1];
+  return SQLITE_OK;
+}
+
 /* The readers of the KNOB_SPECIAL options, by their knob's eSpecial: a new
 ** special option is a KS_* value, its knob's row, and a row here. */
 static int (*const aSetSpecial[KS_PAGE_TYPE])(Options*, const Knob*, const cJSON*, char**) = {
@@ -582,9 +623,10 @@ static int (*const aSetSpecial[KS_PAGE_TYPE])(Options*, const Knob*, const cJSON
   [KS_QUERY]      = set_query,
   [KS_REQUEST_LOG] = set_request_log,
   [KS_PROFILE]    = set_profile,
+  [KS_SHARD]      = set_shard,
 };
 /* The options' values come first in the KS_* enum, up to KS_PAGE_TYPE. */
-_Static_assert(ArraySize(aSetSpecial)==KS_PROFILE+1, "KS_* options and aSetSpecial differ");
+_Static_assert(ArraySize(aSetSpecial)==KS_SHARD+1, "KS_* options and aSetSpecial differ");
 
 /* One member of an options object. */
 static int set_option(Options *p, const cJSON *v, char **pzErr){

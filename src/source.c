@@ -11,11 +11,18 @@
 **   while( stream_next(&s, &req, &zErr)==1 ){ ...; request_clear(&req); }
 **   stream_close(&s);
 **
+** With the shard option ("k/n"), only the starting URLs whose url_index % n
+** is k are given, and the pages found from them: the others are stepped
+** over unread (no request is built, let alone sent), and url_index stays
+** the item's number in the whole list, so that n shards' rows merge back
+** into one list.  Every url_query row counts, as every url_list item does.
+**
 ** url_list is not turned into an array of requests: it is validated in one
 ** pass when the scan starts (so a bad item fails the statement before any
 ** request is sent) and then read again one item at a time as the engine
 ** asks, so memory does not grow with the number of URLs.
 */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +491,20 @@ int urllist_next(UrlList *p, Request *pReq, char **pzErr){
   return read_item(p, pReq, 0, pzErr);
 }
 
+/* Step over the next item unread (another shard's): 1, or 0 at the end.
+** The validating pass has checked it already. */
+static int urllist_skip(UrlList *p){
+  if( p->bJson ){
+    JsonSpan v;
+    if( !json_array_next(json_root(p->z, p->n), &p->pos, &v) ) return 0;
+  }else{
+    size_t s, len;
+    if( !next_line(p, &s, &len) ) return 0;
+  }
+  p->nItem++;
+  return 1;
+}
+
 void urllist_close(UrlList *p){
   sqlite3_free(p->z);
   memset(p, 0, sizeof(*p));
@@ -554,8 +575,9 @@ static char *query_param(void *pCtx, const char *zName, int *pbMissing){
   return 0;
 }
 
-/* One URL or request object per row of the query. */
-static int query_next(RequestStream *s, Request *pReq, char **pzErr){
+/* Step url_query to its next row: 1 with a row, 0 at the end, -1 with
+** *pzErr. */
+static int query_step(RequestStream *s, char **pzErr){
   int rc;
   /* A url_query may read other wide tables, whose url_query may read
   ** others: a chain, bounded here, as a table that reads itself is refused
@@ -578,6 +600,13 @@ static int query_next(RequestStream *s, Request *pReq, char **pzErr){
            : sqlite3_mprintf("api_fetch: url_query failed: %s", zMsg);
     return -1;
   }
+  return 1;
+}
+
+/* One URL or request object per row of the query. */
+static int query_next(RequestStream *s, Request *pReq, char **pzErr){
+  int rc = query_step(s, pzErr);
+  if( rc<=0 ) return rc;
   if( s->pOpt->zUrlTemplate==0 && sqlite3_column_type(s->pQuery, 0)==SQLITE_NULL ){
     *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld is NULL, not a URL", s->nQueryRow);
     return -1;
@@ -603,130 +632,6 @@ static int query_next(RequestStream *s, Request *pReq, char **pzErr){
   }
   s->nQueryRow++;
   return 1;
-}
-
-/* A url_query stored in a database file
-**
-** Such a query comes from whoever wrote the file, and runs when a user
-** selects from the table, with the user's rights: it must not reach what
-** SQLite keeps from schema code when trusted_schema is off (see "Defense
-** Against The Dark Arts").  SQLite 3.52 has a prepare flag for exactly
-** this (SQLITE_PREPARE_FROM_DDL, passed below; older versions ignore it);
-** on older versions, and as a stricter rule on all of them, the compiled
-** program is read (EXPLAIN): every function it calls must be one of
-** SQLite's built-ins or be declared innocuous, none DIRECTONLY (so no
-** writefile, readfile, load_extension, edit, api_fetch_config), and every
-** virtual table it opens must be an api_fetch table or json_each/json_tree.
-** Anything the check cannot read is refused: it fails closed.
-*/
-#ifndef SQLITE_PREPARE_FROM_DDL
-# define SQLITE_PREPARE_FROM_DDL 0x20
-#endif
-
-/* Is function zName with nArg arguments allowed?  1 yes, 0 no, or an error. */
-static int sandbox_function_ok(sqlite3 *db, const char *zName, int nArg){
-  sqlite3_stmt *p = 0;
-  int rc = sqlite3_prepare_v2(db,
-      "SELECT builtin, flags FROM pragma_function_list WHERE name = ?1 COLLATE NOCASE "
-      "AND narg IN (?2, -1) ORDER BY narg = ?2 DESC LIMIT 1", -1, &p, 0);
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_text(p, 1, zName, -1, SQLITE_STATIC);
-    sqlite3_bind_int(p, 2, nArg);
-    rc = sqlite3_step(p);
-    if( rc==SQLITE_ROW ){
-      int bBuiltin = sqlite3_column_int(p, 0);
-      int flags = sqlite3_column_int(p, 1);
-      rc = !(flags & SQLITE_DIRECTONLY) && (bBuiltin || (flags & SQLITE_INNOCUOUS));
-    }else{
-      rc = rc==SQLITE_DONE ? 0 : -rc;     /* not listed: refused */
-    }
-  }else{
-    rc = -rc;
-  }
-  sqlite3_finalize(p);
-  return rc;
-}
-
-/* The vtab pointers that EXPLAIN shows for json_each and json_tree on this
-** connection (eponymous tables: one instance per connection). */
-static int sandbox_json_vtabs(sqlite3 *db, unsigned long long *aOut){
-  sqlite3_stmt *p = 0;
-  int n = 0, rc = sqlite3_prepare_v2(db,
-      "EXPLAIN SELECT 1 FROM json_each('[]'), json_tree('[]')", -1, &p, 0);
-  while( rc==SQLITE_OK && sqlite3_step(p)==SQLITE_ROW ){
-    const char *zOp = (const char*)sqlite3_column_text(p, 1);
-    const char *zP4 = (const char*)sqlite3_column_text(p, 5);
-    if( zOp && zP4 && strcmp(zOp, "VOpen")==0 && strncmp(zP4, "vtab:", 5)==0 && n<2 ){
-      aOut[n++] = strtoull(zP4+5, 0, 16);
-    }
-  }
-  sqlite3_finalize(p);
-  return n;
-}
-
-/* Check the program of zSql (see above).  SQLITE_OK, or an error with
-** *pzErr naming what was refused.  xOwnTable says whether a vtab pointer
-** is one of the connection's api_fetch tables. */
-static int query_sandbox_check(RequestStream *s, const char *zSql, char **pzErr){
-  sqlite3_stmt *p = 0;
-  char *zExplain = sqlite3_mprintf("EXPLAIN %s", zSql);
-  unsigned long long aJson[2];
-  int nJson = -1, rc;
-  if( zExplain==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(s->db, zExplain, -1, &p, 0);
-  sqlite3_free(zExplain);
-  while( rc==SQLITE_OK && (rc = sqlite3_step(p))==SQLITE_ROW ){
-    const char *zOp = (const char*)sqlite3_column_text(p, 1);
-    const char *zP4 = (const char*)sqlite3_column_text(p, 5);
-    rc = SQLITE_OK;
-    if( zOp==0 ) continue;
-    if( strcmp(zOp, "Function")==0 || strcmp(zOp, "PureFunc")==0
-     || strncmp(zOp, "Agg", 3)==0 ){
-      /* P4 is "name(nArg)" */
-      const char *zParen = zP4 ? strrchr(zP4, '(') : 0;
-      char *zName;
-      int ok;
-      if( zParen==0 || zParen==zP4 ){
-        if( strcmp(zOp, "AggStep")!=0 && strncmp(zOp, "Agg", 3)==0 ) continue;  /* no P4 */
-        *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database "
-                                 "file: cannot tell which function %s calls", zOp);
-        rc = SQLITE_ERROR;
-        break;
-      }
-      zName = sqlite3_mprintf("%.*s", (int)(zParen - zP4), zP4);
-      if( zName==0 ){ rc = SQLITE_NOMEM; break; }
-      ok = sandbox_function_ok(s->db, zName, atoi(zParen+1));
-      if( ok<0 ){
-        rc = -ok;
-      }else if( !ok ){
-        *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database file "
-            "may not call %s(): only SQLite's built-in functions and functions declared "
-            "innocuous (a file's SQL runs with your rights; create the table in temp to run "
-            "your own SQL)", zName);
-        rc = SQLITE_ERROR;
-      }
-      sqlite3_free(zName);
-      if( rc ) break;
-    }else if( strcmp(zOp, "VOpen")==0 ){
-      unsigned long long v = zP4 && strncmp(zP4, "vtab:", 5)==0 ? strtoull(zP4+5, 0, 16) : 0;
-      int i;
-      if( v && s->xOwnTable(s->pOwnCtx, v) ) continue;
-      if( nJson<0 ) nJson = sandbox_json_vtabs(s->db, aJson);
-      for(i=0; i<nJson && aJson[i]!=v; i++){}
-      if( v && i<nJson ) continue;
-      *pzErr = sqlite3_mprintf("api_fetch: url_query of a table stored in a database file "
-          "may read no virtual table but api_fetch tables, json_each and json_tree (a file's "
-          "SQL runs with your rights; create the table in temp to run your own SQL)");
-      rc = SQLITE_ERROR;
-      break;
-    }
-  }
-  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
-  if( rc && *pzErr==0 ){
-    *pzErr = sqlite3_mprintf("api_fetch: url_query: %s", sqlite3_errmsg(s->db));
-  }
-  sqlite3_finalize(p);
-  return rc ? SQLITE_ERROR : SQLITE_OK;
 }
 
 /**************************************************************************
@@ -775,8 +680,31 @@ int stream_open_query(RequestStream *s, const Options *pOpt, const QuerySpec *q,
     *pzErr = sqlite3_mprintf("api_fetch: url_query must be a read-only statement");
     return SQLITE_ERROR;
   }
-  if( q->bFromFile && query_sandbox_check(s, q->zSql, pzErr) ) return SQLITE_ERROR;
+  if( q->bFromFile && sandbox_check(s->db, q->zSql, q->xOwnTable, q->pOwnCtx, pzErr) ){
+    return SQLITE_ERROR;
+  }
   return SQLITE_OK;
+}
+
+/* Step over the starting URLs of other shards, up to the next of this
+** one: 1, 0 at the end, -1 with *pzErr.  A url_query row is stepped, so
+** that it counts, but not read: another shard's bad row is its error. */
+static int stream_skip_others(RequestStream *s, char **pzErr){
+  const Options *p = s->pOpt;
+  if( p->shard.n<=1 ) return 1;
+  assert( p->shard.k>=0 && p->shard.k<p->shard.n );
+  for(;;){
+    sqlite3_int64 i = s->pQuery ? s->nQueryRow : s->list.nItem;
+    int r;
+    if( i % p->shard.n==p->shard.k ) return 1;
+    if( s->pQuery ){
+      r = query_step(s, pzErr);
+      if( r>0 ) s->nQueryRow++;
+    }else{
+      r = urllist_skip(&s->list);
+    }
+    if( r<=0 ) return r;
+  }
 }
 
 /* The engine's requests: one read ahead, then pages found so far (so that
@@ -803,8 +731,12 @@ int stream_next(RequestStream *s, Request *pReq, char **pzErr){
     if( r<0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
     return r;
   }
-  if( s->nLeft==0 ) return 0;
-  r = s->pQuery ? query_next(s, pReq, pzErr) : urllist_next(&s->list, pReq, pzErr);
+  if( s->nLeft==0 || s->bEnd ) return 0;
+  r = stream_skip_others(s, pzErr);
+  if( r>0 ){
+    r = s->pQuery ? query_next(s, pReq, pzErr) : urllist_next(&s->list, pReq, pzErr);
+  }
+  if( r==0 ) s->bEnd = 1;
   if( r>0 ){
     if( s->nLeft>0 ) s->nLeft--;
     pReq->azWant = s->pOpt->paginate.azWant;
@@ -858,8 +790,10 @@ int stream_replay(RequestStream *s, Response **ppSample, Response **ppGive, char
 
 sqlite3_int64 stream_total(const RequestStream *s){
   /* With url_query, or pages found on the way, the total is not known. */
+  sqlite3_int64 n = s->pOpt->shard.n, k = s->pOpt->shard.k;
   if( s->pQuery || s->pOpt->paginate.pKind ) return -1;
-  return s->list.nTotal;
+  if( n<=1 ) return s->list.nTotal;
+  return s->list.nTotal>k ? (s->list.nTotal - k - 1)/n + 1 : 0;    /* items k, k+n, ... */
 }
 
 void stream_close(RequestStream *s){

@@ -76,3 +76,12 @@ SELECT url_index, page, json_extract(data, '$.headers.authorization') IS NOT NUL
  ORDER BY url_index, page;
 -- The shell ends with status 1, after the errors this file shows on purpose:
 -- exit status: 1
+-- url_query with pagination (the wide face): the query's rows are read
+-- once; pages still being fetched after its last row do not run it again.
+CREATE TABLE targets(u TEXT);
+INSERT INTO targets VALUES ('$BASE/items?total=12&per_page=5');
+CREATE VIRTUAL TABLE temp.qpages USING api_fetch(url_query='SELECT u FROM main.targets',
+  record_path=data, paginate='{"type": "page", "total_pages": "meta.total_pages"}',
+  columns='id INTEGER');
+SELECT _url_index, _page, count(*) AS n, min(id) AS first, max(id) AS last FROM qpages
+ GROUP BY _url_index, _page ORDER BY _url_index, _page;
