@@ -1035,8 +1035,9 @@ struct Keep {
 ** g changed or they idled too long; or fresh ones of its own (*pbKept 0)
 ** when k is NULL or taken.  SQLITE_OK or SQLITE_NOMEM. */
 int keep_take(Keep *k, const Guard *g, CURLM **pMulti, CURLSH **pShare, int *pbKept);
-/* The engine is done with them (its window was nWindow transfers). */
-void keep_give(Keep *k, CURLM *multi, CURLSH *share, int bKept, int nWindow);
+/* The engine is done with them (its window was nWindow transfers; bDrop:
+** its transfers met a failure, and nothing of them is to be trusted). */
+void keep_give(Keep *k, CURLM *multi, CURLSH *share, int bKept, int nWindow, int bDrop);
 /* Close what k keeps (the connection closes). */
 void keep_clear(Keep *k);
 

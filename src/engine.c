@@ -890,7 +890,7 @@ void engine_free(Engine *e){
   for(r=e->pDone; r; r=rNext){ rNext = r->pNext; response_free(r); }
   if( e->bPending ) request_clear(&e->pending);
   /* After every easy handle is removed: only idle connections are kept. */
-  keep_give(e->pKeep, e->multi, e->share, e->bKept, e->nXfer);
+  keep_give(e->pKeep, e->multi, e->share, e->bKept, e->nXfer, e->bTainted);
   sqlite3_free(e->aXfer);
   sqlite3_free(e->apIdle);
   sqlite3_free(e->apHeap);

@@ -69,6 +69,8 @@ struct Engine {
   CURLSH *share;            /* DNS and TLS session cache for the handles */
   Keep *pKeep;              /* Where multi and share came from (keep.c), or NULL */
   int bKept;                /* They are pKeep's: given back, not closed */
+  int bTainted;             /* A transfer failed or met a bogus version: keep
+                            ** nothing (transfer_result) */
   Transfer *aXfer;          /* The window: nXfer slots */
   int nXfer;                /* Slots: concurrency, unless capped (engine_window) */
   const char *zCapped;      /* What capped it, or NULL */

@@ -15,7 +15,7 @@
 **
 **   keep_take(&conn->keep, &conn->guard, &multi, &share, &bKept);
 **   ... the statement's transfers run on multi ...
-**   keep_give(&conn->keep, multi, share, bKept, nWindow);
+**   keep_give(&conn->keep, multi, share, bKept, nWindow, bDrop);
 **
 ** Why a kept multi handle and not a share handle with CURL_LOCK_DATA_CONNECT
 ** (checked against curl's CURLSHOPT_SHARE documentation and issues):
@@ -113,7 +113,7 @@ int keep_take(Keep *k, const Guard *g, CURLM **pMulti, CURLSH **pShare, int *pbK
   return SQLITE_OK;
 }
 
-void keep_give(Keep *k, CURLM *multi, CURLSH *share, int bKept, int nWindow){
+void keep_give(Keep *k, CURLM *multi, CURLSH *share, int bKept, int nWindow, int bDrop){
   if( !bKept ){
     if( multi ) curl_multi_cleanup(multi);
     if( share ) curl_share_cleanup(share);
@@ -122,7 +122,7 @@ void keep_give(Keep *k, CURLM *multi, CURLSH *share, int bKept, int nWindow){
   assert( k && k->bTaken && k->multi==multi && k->share==share );
   k->bTaken = 0;
   k->tIdle = clock_ms();
-  if( nWindow>APIFETCH_KEEP_MAX_CONNS ) keep_drop(k);
+  if( bDrop || nWindow>APIFETCH_KEEP_MAX_CONNS ) keep_drop(k);
 }
 
 void keep_clear(Keep *k){

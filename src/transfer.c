@@ -386,6 +386,20 @@ static const char *server_fault(CURLcode cc, const char *zErr){
 }
 
 CURLcode transfer_result(Transfer *t, CURLcode cc, long *pStatus){
+  long eVersion = 0;
+  char *zScheme = 0;
+  /* Connections that met a failure are not kept for the next statement
+  ** (keep.c): libcurl 7.88 keeps what a server did to them in the multi
+  ** handle's connection cache -- a status line saying HTTP/2 on a cleartext
+  ** HTTP/1.1 connection marks the host as multiplexing, and the next
+  ** statement's requests then go onto a connection still busy, and cross
+  ** (tests/sql/hostile.sql; curl PR 13421, fixed in 8.8.0). */
+  if( cc!=CURLE_OK || (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &eVersion)==CURLE_OK
+                       && eVersion>=CURL_HTTP_VERSION_2_0
+                       && curl_easy_getinfo(t->easy, CURLINFO_SCHEME, &zScheme)==CURLE_OK
+                       && zScheme && strcasecmp(zScheme, "https")!=0) ){
+    t->pEngine->bTainted = 1;
+  }
   if( t->eTarget==TARGET_NO_QUERY ){
     /* libcurl lost the query for want of memory (on_debug): what a libcurl
     ** that says so gives, out of memory and no response, so that nothing

@@ -29,6 +29,11 @@ QUERIES = [
      "'{\"retry_base_ms\": 1, \"retry_max_ms\": 5}') ORDER BY url_index",
      json.dumps([f"{BASE}/redirects?n=1", f"{BASE}/flaky?key={KEY}&fail=1",
                  f"{BASE}/obj?id=1"])),
+    # A host whose rate-limit fields say its budget is spent: new requests
+    # wait for it (IDLE -> WAITING), held again while it stays spent
+    # (WAITING -> WAITING), then start (WAITING -> RUNNING).
+    ("SELECT url_index, status FROM api_fetch(?, 2, '{\"max_attempts\": 1}') ORDER BY url_index",
+     json.dumps([f"{BASE}/limited/github?limit=2&window=1&key={KEY}&id={i}" for i in range(6)])),
     # A retry that waits for a token when the deadline comes: WAITING -> IDLE.
     ("SELECT url_index, status, error FROM api_fetch(?, 1, '{\"rate\": 1, \"burst\": 1, "
      "\"retry_base_ms\": 1, \"retry_max_ms\": 1, \"max_attempts\": 5, \"deadline_ms\": 400}')",
@@ -36,6 +41,7 @@ QUERIES = [
 ]
 EXPECTED = [
     [[0, 200], [1, 200], [2, 200]],
+    [[i, 200] for i in range(6)],
     [[0, None, "deadline_ms (400) reached"]],
 ]
 SCRIPT = """
@@ -65,8 +71,9 @@ moves = [LINE.match(line) for line in lines]
 check(lines and all(moves), "every trace line reads as slot_state writes it: "
       + "; ".join(l for l, m in zip(lines, moves) if not m)[:300])
 moves = [m for m in moves if m]
-ALLOWED = {("IDLE", "RUNNING"), ("RUNNING", "RUNNING"), ("RUNNING", "WAITING"),
-           ("RUNNING", "IDLE"), ("WAITING", "RUNNING"), ("WAITING", "IDLE")}
+ALLOWED = {("IDLE", "RUNNING"), ("IDLE", "WAITING"), ("RUNNING", "RUNNING"),
+           ("RUNNING", "WAITING"), ("RUNNING", "IDLE"), ("WAITING", "RUNNING"),
+           ("WAITING", "WAITING"), ("WAITING", "IDLE")}
 seen = {(m[2], m[3]) for m in moves}
 check(seen <= ALLOWED, f"only the allowed moves: {sorted(seen - ALLOWED)}")
 check(seen == ALLOWED, f"the queries made every move: missing {sorted(ALLOWED - seen)}")
