@@ -391,6 +391,8 @@ struct TokenBucket {
 void bucket_init(TokenBucket *b, double rate, double burst, sqlite3_int64 nowMs);
 /* Take a token: returns 0 if one was taken, else the ms until one is due. */
 sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs);
+/* A token taken for a request that was not sent after all, given back. */
+void bucket_refund(TokenBucket *b);
 
 /**************************************************************************
 ** httpcache.c - RFC 9111 (HTTP Caching) decisions for a private cache, as

@@ -578,6 +578,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
     }
     t = bRetry ? e->apHeap[0] : slot_take_pending(e, now);
     hostWait = host_admit(e, t->iHost, now);
+    if( hostWait ) bucket_refund(&e->bucket);   /* not sent now: its token back */
     if( hostWait<0 ){         /* its circuit is open: an error row, at once */
       char *zErr = host_open_text(e, t->iHost);
       if( zErr==0 ) return SQLITE_NOMEM;
@@ -591,8 +592,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       slot_state(e, t, T_WAITING);
       continue;
     }
-    rc = transfer_start(e, t, 1);
-    if( rc ) return rc;
+    if( (rc = transfer_start(e, t, 1))!=SQLITE_OK ) return rc;
     (*pnStarted)++;
   }
   return SQLITE_OK;

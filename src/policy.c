@@ -128,6 +128,10 @@ void bucket_init(TokenBucket *b, double rate, double burst, sqlite3_int64 nowMs)
   b->tLast = nowMs;
 }
 
+void bucket_refund(TokenBucket *b){
+  if( b->rate>0 && (b->tokens += 1.0)>b->burst ) b->tokens = b->burst;
+}
+
 sqlite3_int64 bucket_take(TokenBucket *b, sqlite3_int64 nowMs){
   double wait;
   if( b->rate<=0 ) return 0;

@@ -78,7 +78,11 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
 static int on_debug(CURL *h, curl_infotype type, char *p, size_t n, void *pArg){
   Transfer *t = pArg;
   (void)h;
-  if( type==CURLINFO_HEADER_OUT && t->eTarget<TARGET_QUERY ){
+  /* Through a proxy from the environment an https request goes in a
+  ** tunnel, whose CONNECT host:port head comes first: that is not the
+  ** request, which follows it (libcurl sends that head in one piece). */
+  if( type==CURLINFO_HEADER_OUT && t->eTarget<TARGET_QUERY
+   && !(t->eTarget==TARGET_METHOD && n>=8 && memcmp(p, "CONNECT ", 8)==0) ){
     request_target_scan(&t->eTarget, p, n);
   }
   return 0;

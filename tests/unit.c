@@ -285,6 +285,13 @@ static void test_bucket(void){
   CHECK( bucket_take(&b, 1000)==100 );    /* next token in 100 ms */
   CHECK( bucket_take(&b, 1050)==50 );
   CHECK( bucket_take(&b, 1100)==0 );
+  /* A token given back can be taken again, but the burst stays the cap. */
+  CHECK( bucket_take(&b, 1100)==100 );
+  bucket_refund(&b);
+  CHECK( bucket_take(&b, 1100)==0 );
+  bucket_refund(&b); bucket_refund(&b); bucket_refund(&b); bucket_refund(&b);
+  for(i=0; i<3; i++) CHECK( bucket_take(&b, 1100)==0 );
+  CHECK( bucket_take(&b, 1100)>0 );
   /* Over 10 s at most burst + rate*10 tokens. */
   bucket_init(&b, 10, 3, 0);
   for(t=0; t<=10000; t++) while( bucket_take(&b, t)==0 ) nTaken++;
