@@ -1,7 +1,7 @@
 """What the tests in tests/py share (not a test itself: tests/run.py runs
 the files whose names do not start with "_").
 
-    from _common import BASE, ROOT, check, connect, finish
+    from _common import BASE, ROOT, check, connect, error_of, finish, read_head
 """
 import os
 import sqlite3
@@ -31,3 +31,24 @@ def connect():
 def finish():
     print(f"{failures} failures")
     sys.exit(1 if failures else 0)
+
+
+def error_of(fn):
+    """The SQLite error text fn() raises, or None if it raises none."""
+    try:
+        fn()
+    except sqlite3.Error as e:
+        return str(e)
+    return None
+
+
+def read_head(sock):
+    """The bytes of an HTTP request's head read from sock, up to and with
+    its blank line (what arrived, if the peer closed before it)."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return head

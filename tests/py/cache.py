@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 
-from _common import BASE, ROOT, check, connect, finish
+from _common import BASE, ROOT, check, connect, error_of, finish
 
 TMP = tempfile.TemporaryDirectory()
 D = TMP.name
@@ -71,14 +71,6 @@ def counters(conn):
 def entries(conn, cache, where="1"):
     return conn.execute(f"SELECT url, final_url, status, size, fresh FROM api_fetch_cache(?) "
                         f"WHERE {where}", (cache,)).fetchall()
-
-
-def error_of(fn):
-    try:
-        fn()
-    except sqlite3.Error as e:
-        return str(e)
-    return None
 
 
 def C(i, **q):

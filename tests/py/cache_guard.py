@@ -14,7 +14,7 @@ import sqlite3
 import tempfile
 import urllib.request
 
-from _common import BASE, check, connect, finish
+from _common import BASE, check, connect, error_of, finish
 
 TMP = tempfile.TemporaryDirectory()
 PORT = BASE.rsplit(":", 1)[1]
@@ -37,14 +37,6 @@ def fetch(conn, url, opts):
     after = server("/stats")
     assert len(rows) == 1, rows
     return rows[0], {k: after[k] - before[k] for k in ("requests", "not_modified")}
-
-
-def error_of(fn):
-    try:
-        fn()
-    except sqlite3.Error as e:
-        return str(e)
-    return None
 
 
 def set_column(cache, url, column, value):

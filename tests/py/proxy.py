@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 
-from _common import BASE, check, connect, finish
+from _common import BASE, check, connect, finish, read_head
 
 seen = []                   # request lines the proxy received
 
@@ -23,12 +23,7 @@ def serve(sock):
         except OSError:
             return
         with c:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = c.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_head(c)
             seen.append(data.split(b"\r\n", 1)[0].decode("latin-1"))
             body = b'{"via": "proxy"}'
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"

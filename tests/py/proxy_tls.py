@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import threading
 
-from _common import check, connect, finish
+from _common import check, connect, finish, read_head
 
 work = tempfile.mkdtemp(prefix="apifetch-proxy-tls-")
 cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
@@ -64,12 +64,9 @@ def relay(a, b):
 
 def proxy_conn(c):
     with c:
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = c.recv(4096)
-            if not chunk:
-                return
-            head += chunk
+        head = read_head(c)
+        if b"\r\n\r\n" not in head:
+            return
         line = head.split(b"\r\n", 1)[0].decode("latin-1")
         method, target = line.split(" ")[:2]
         if method != "CONNECT":
