@@ -24,6 +24,8 @@
 **                api_fetch_options
 **   engine.c     the curl_multi scheduler: window, per-host cap, rate,
 **                retries, redirects, deadline
+**   slot.c       the engine's slots: the one writer of a slot's state, the
+**                idle stack and the retry heap, their invariant
 **   keep.c       per connection, between statements: libcurl's multi
 **                handle (connections) and share (DNS, TLS sessions)
 **   hostlimit.c  per host: rate-limit budget and pace, adaptive window,
@@ -61,8 +63,8 @@
 ** and headers of its own row or of rows below it, and a private header only
 ** from the files it names (layers.py checks these too).
 **
-**   engine_int.h  private to engine.c / hostlimit.c / transfer.c / cacheflow.c: Engine,
-**                 Transfer, the slot states, the calls between the three
+**   engine_int.h  private to engine.c / slot.c / hostlimit.c / transfer.c / cacheflow.c: Engine,
+**                 Transfer, the slot states, the calls between them
 **   cache.h       of cache.c: the cache's store (CacheStore, Cached, keys)
 **   shape.h       of shape.c / infer.c / flatten.c: records, flattening, columns,
 **                 type rules, rows

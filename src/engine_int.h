@@ -1,7 +1,8 @@
 /*
 ** engine_int.h - the engine row's own header: the structs and calls that
-** engine.c (the scheduler), hostlimit.c (per host), transfer.c (one
-** transfer) and cacheflow.c (the cache in the engine's flow) share, and no other file sees.  The rest of
+** engine.c (the scheduler), slot.c (its slots), hostlimit.c (per host),
+** transfer.c (one transfer) and cacheflow.c (the cache in the engine's
+** flow) share, and no other file sees.  The rest of
 ** the extension holds an Engine by pointer and goes through the engine_*
 ** functions in apifetch.h.  tests/py/layers.py checks that only those three
 ** files include this.
@@ -13,7 +14,7 @@
 
 typedef struct Transfer Transfer;
 
-/* A slot's states; engine.c's slot_state() is the only writer of
+/* A slot's states; slot.c's slot_state() is the only writer of
 ** Transfer.state and says which moves there are. */
 enum { T_IDLE = 0, T_RUNNING = 1, T_WAITING = 2 };
 
@@ -101,6 +102,11 @@ struct Engine {
 #endif
 };
 
+/* slot.c: move t to state eNew (T_IDLE, T_RUNNING, T_WAITING), between the
+** idle stack, curl and the retry heap (by tDue); the only writer of
+** t->state.  slot_check asserts that the counts match the states. */
+void slot_state(Engine *e, Transfer *t, int eNew);
+void slot_check(const Engine *e);
 
 /* hostlimit.c: may an attempt for host iHost start now?  0: yes (counted
 ** against its budget); >0: not before that many ms; -1: its circuit is open,
