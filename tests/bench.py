@@ -1124,7 +1124,8 @@ def print_results(selected, results, w5, tools, w5_ns):
             for peer in ("apifetch", "python", "curl"):
                 ratios.append(f"{m['wall'] / res[peer]['wall']:.2f}x" if peer in res else "-")
             table.append([w["name"], t, f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
-                          f"{m['rss_mb']:.1f}", f"{m['rows']:,.0f}" + ("*" if t in ("curl", "wrk") else ""),
+                          f"{m['rss_mb']:.1f}",
+                          f"{m['rows']:,.0f}" + ("*" if t in ("curl", "wrk") else ""),
                           f"{m['rate']:,.0f}"] + ratios
                          + [f"{m['conns']:.0f}" if m["conns"] is not None else "-",
                             f"{m['infl']:.0f}" if m["infl"] is not None else "-",
@@ -1137,8 +1138,8 @@ def print_results(selected, results, w5, tools, w5_ns):
                     right=set(range(2, 13))))
     print("(medians; CPU = user+sys of the child, all threads; RSS = its peak, MiB; "
           "vs X = this wall / X's wall, below 1 is faster; conns = connections the server "
-          "accepted; infl = the loopback server's max in flight; *curl: the records in what "
-          "it fetched, no rows made; W3: rows/s = requests/s)")
+          "accepted; infl = the loopback server's max in flight; *curl, wrk: the records in "
+          "what it fetched, no rows made; W3: rows/s = requests/s)")
     for n in notes:
         print(n)
 

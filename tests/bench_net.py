@@ -270,8 +270,8 @@ def table_notes(w, res):
                 "statement; wall and CPU of each phase alone, RSS the child's peak; conns = "
                 "connections nginx accepted during the phase"]
     if name == "W9":
-        return [f"W9: the simple face streamed (SELECT count(*), count(DISTINCT url_index), ...), "
-                f"no table; RSS = the largest peak of the runs is in the target lines"]
+        return ["W9: the simple face streamed (SELECT count(*), count(DISTINCT url_index), ...), "
+                "no table; the target lines give the largest peak RSS of the runs"]
     return []
 
 
