@@ -75,8 +75,8 @@ DEB_PKGS += dpkg-dev python3-venv python3-setuptools python3-wheel python3-build
            python3-multipart
 # CI checks only: valgrind, and clang for libFuzzer.
 CHECK_PKGS = valgrind clang
-# Benchmarks only: the Python pattern's libraries and curl.
-BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl
+# Benchmarks only: the Python pattern's libraries, curl, and wrk (W3's peer).
+BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl wrk
 
 .PHONY: all test test-packages unit demo serve bench deps bench-deps check-deps install-pkgs clean \
         install uninstall deb wheel tarball dist torture

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Benchmarks: apifetch against the Python pattern it replaces and a curl floor.
 
-    /usr/bin/python3 tests/bench.py [--runs N] [--workloads W1,W2,W3,W4,W5]
-                                    [--tools apifetch,apifetch-wide,python,curl]
+    /usr/bin/python3 tests/bench.py [--runs N] [--workloads W1,W2,...,W9]
+                                    [--tools apifetch,apifetch-wide,python,curl,wrk]
+                                    [--scale F] [--wrk PATH]
                                     [--w5 N1,N2,...] [--memory [N]]
                                     [--[no-]flatten] [--flatten-responses R]
                                     [--sqlite3 PATH] [--curl PATH] [--nginx PATH]
@@ -10,8 +11,8 @@
 
 (`make bench` runs it with the defaults.)  Standard library only; needs
 ./apifetch.so (make), the sqlite3 shell, curl, nginx (Debian nginx-light) for
-W3-W5, and for the Python peer python3-aiohttp, python3-pandas and
-python3-tenacity.
+W3-W9, openssl for W6-W8, wrk for W3's wrk peer, and for the Python peer
+python3-aiohttp, python3-pandas and python3-tenacity (make bench-deps).
 
 It starts its own servers on 127.0.0.1, each only if a selected workload
 needs it, and stops them by PID when done:
@@ -27,6 +28,10 @@ needs it, and stops them by PID when done:
               /w4/<i>.json  i < 2,000: a JSON array of 100 records of about
                             300 bytes, nested (address.geo.lat, stats.views,
                             tags [...], created "2024-..+02:00"), 58 MB in all
+            W6-W8 (tests/bench_net.py): two more listeners on the same
+            docroot, TLS 1.3 with a certificate of a throwaway CA made
+            with openssl at bench start: "h1" offering HTTP/1.1 only,
+            "h2" with `http2`; every tool is told to trust the CA
 
 Workloads (WORKLOADS; --workloads picks a subset, e.g. W3,W4):
 
@@ -41,6 +46,21 @@ Workloads (WORKLOADS; --workloads picks a subset, e.g. W3,W4):
       peak RSS at each N, wall and rows/s.  apifetch only: the peers are not
       run (a million-URL list held in a Python list / curl config is not
       what they are for), the table says so.
+  W6  W3's 20,000 objects over HTTPS, HTTP/1.1 keep-alive, c=50: apifetch,
+      python (its SSL context trusting the CA) and curl (--cacert --http1.1)
+  W7  the same over HTTP/2: apifetch (multiplexing by default) and curl
+      --http2; python not run (aiohttp speaks HTTP/1.1 only)
+  W8  200 statements x 5 URLs over HTTPS on ONE SQLite connection (Python's
+      sqlite3, tests/bench_statements.py: the Datasette pattern), then the
+      same 1,000 URLs in one statement at c=50 on that connection, over "h1"
+      and "h2": the per-statement cost against the one statement's
+  W9  100,000 URLs /w3/<i % 20000>.json?k=i at c=5,000 and at c=50 (the
+      same URLs), streamed: every url_index exactly once (checked in SQL),
+      peak RSS, requests/s.  The child's fd limit is raised (ulimit -n) to
+      c + 1,000 and nginx's workers take c + 1,000 connections each; if
+      the hard limit is lower, W9 is SKIPPED and says why
+  --scale F multiplies the URL counts of W3 and W6-W9 (W8: its
+  statements), e.g. 0.1 for a quick check of the workloads.
 
 Tools, each a fresh child process per run, --runs times (interleaved), medians:
 
@@ -56,6 +76,10 @@ Tools, each a fresh child process per run, --runs times (interleaved), medians:
                  `url =` / `output = /dev/null` config lines: fetching only, a
                  floor for the HTTP work (its "rows" are the records in what
                  it fetched, marked *)
+  wrk            W3 only: wrk -t 2 -c C for a fixed time, a Lua request()
+                 walking the same paths; what nginx serves to a client that
+                 does nothing but HTTP (wall and CPU scaled to the list's
+                 length at the rate it got)
 
 Wall time is time.monotonic() around the child; CPU (user+sys, all threads)
 and peak RSS (ru_maxrss) come from wait4 on the child.  Every child has a
@@ -77,10 +101,17 @@ wall / that tool's wall: below 1 is faster).  Under it, the targets block,
 one line per target and face, MET or NOT MET with the numbers:
 
   W1, W2   apifetch wall / bound <= 1.10
-  W3       apifetch requests/s >= curl --parallel's
+  W3       apifetch requests/s >= curl --parallel's, and >= 75% of wrk's
   W4       apifetch rows/s >= 10x the Python pattern's, and peak RSS <= 1/5
            of the Python pattern's
   W5       peak RSS < 64 MB at every N
+  W6       apifetch requests/s >= 1.5x curl --parallel's, >= 20x the Python
+           pattern's
+  W7       apifetch requests/s >= 1.5x curl --parallel --http2's
+  W8       per-statement cost <= 2x that of the same URLs in one statement,
+           for h1 and h2
+  W9       every url_index exactly once (peak RSS and the req/s against
+           c=50 printed with it)
 
 --memory N adds one apifetch run of N URLs /obj?id=i (no delay, loopback) at
 concurrency 100, streamed (SELECT count(*) FROM api_fetch(...), no table),
@@ -147,6 +178,7 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -157,6 +189,8 @@ import tempfile
 import threading
 import time
 import urllib.request
+
+import bench_net        # tests/, beside this file: issue 20's workloads (W3's wrk, W6-W9)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = "/usr/bin/python3"
@@ -170,10 +204,20 @@ WORKLOADS = [
     {"name": "W1", "server": "loopback", "n": 100, "delay_ms": 200, "concurrency": 20},
     {"name": "W2", "server": "loopback", "n": 1000, "delay_ms": 200, "concurrency": 100},
     {"name": "W3", "server": "nginx", "files": "w3", "n": 20000, "records": 1,
-     "concurrency": 50},
+     "concurrency": 50, "peers": ("python", "curl", "wrk"), "scaled": True},
     {"name": "W4", "server": "nginx", "files": "w4", "n": 2000, "records": 100,
      "concurrency": 20},
     {"name": "W5", "server": "nginx", "files": "w3", "stream": True, "concurrency": 50},
+    # Issue 20 (tests/bench_net.py).  tls: the TLS listener, "h1" offering
+    # HTTP/1.1 only, "h2" HTTP/2; peers: the peers run (besides the faces).
+    {"name": "W6", "server": "nginx", "files": "w3", "n": 20000, "records": 1,
+     "concurrency": 50, "tls": "h1", "peers": ("python", "curl"), "scaled": True},
+    {"name": "W7", "server": "nginx", "files": "w3", "n": 20000, "records": 1,
+     "concurrency": 50, "tls": "h2", "peers": ("curl",), "scaled": True},
+    {"name": "W8", "server": "nginx", "files": "w3", "run": "statements", "statements": 200,
+     "per": 5, "concurrency": 50, "tls": ("h1", "h2"), "scaled": True},
+    {"name": "W9", "server": "nginx", "files": "w3", "run": "scale", "n": 100000,
+     "nfiles": 20000, "concurrency": 5000, "base_concurrency": 50, "scaled": True},
 ]
 W5_DEFAULT = [10000, 100000, 1000000]
 
@@ -195,9 +239,10 @@ W3_FILES = 20000        # /w3/<i>.json, one small object each
 W4_FILES = 2000         # /w4/<i>.json, W4_RECORDS records each
 W4_RECORDS = 100
 
-TOOLS = ["apifetch", "apifetch-wide", "python", "curl"]
+TOOLS = ["apifetch", "apifetch-wide", "python", "curl", "wrk"]
 FACES = ["apifetch", "apifetch-wide"]
-PEERS = ["python", "curl"]
+PEERS = ["python", "curl", "wrk"]
+TLS = None              # bench_net.tls_setup's files, if W6-W8 are chosen
 
 # Targets (issue 5).
 BOUND_SLACK = 1.10      # W1, W2: apifetch wall / bound
@@ -206,6 +251,14 @@ W4_RSS_FRACTION = 0.20  # W4: apifetch peak RSS <= 1/5 of the Python pattern's
 W5_RSS_MB = 64.0        # W5: peak RSS below this at every N
 
 CHILD_TIMEOUT = 300     # seconds, any one child (W5: more, by N)
+
+
+def scaled(w, f):
+    """W3 and W6-W9 with their URL counts (W8: statements) times f (--scale)."""
+    if f == 1 or not w.get("scaled"):
+        return w
+    key = "statements" if w.get("run") == "statements" else "n"
+    return dict(w, **{key: max(1, round(w[key] * f))})
 
 
 def bound_s(w):
@@ -309,14 +362,28 @@ class Nginx:
     """nginx from tests/nginx_bench.conf serving DOCROOT, master + workers."""
     kind = "nginx"
 
-    def __init__(self, exe, docroot):
+    def __init__(self, exe, docroot, tls=None, connections=4096):
+        """tls: bench_net.tls_setup's files, for the TLS listeners of W6-W8
+        (self.tls_base {"h1": URL, "h2": URL}); connections: the most
+        connections one worker may have to take (W9: all of them)."""
         self.dir = os.path.join(SCRATCH, "nginx")
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        ports = {"h1": free_port(), "h2": free_port()} if tls else {}
+        self.tls_base = {k: f"https://127.0.0.1:{p}" for k, p in ports.items()}
+        # A connection holds a socket and, while it is sent, a file.
+        main = (f"worker_rlimit_nofile {2 * connections + 100};" if connections > 4096 else "")
         with open(os.path.join(ROOT, "tests", "nginx_bench.conf")) as f:
-            conf = (f.read().replace("@PORT@", str(self.port)).replace("@DIR@", self.dir)
-                    .replace("@DOCROOT@", docroot))
+            conf = f.read()
+        # @MAIN@ and @SERVERS@ stand on lines of their own (the comment
+        # naming them keeps its text).
+        conf = re.sub(r"^@MAIN@$", main, conf, flags=re.M)
+        conf = re.sub(r"^@SERVERS@$", lambda _: bench_net.tls_servers(tls, docroot, ports)
+                      if tls else "", conf, flags=re.M)
+        conf = (conf.replace("@WORKER_CONNECTIONS@", str(max(connections, 4096)))
+                .replace("@PORT@", str(self.port)).replace("@DIR@", self.dir)
+                .replace("@DOCROOT@", docroot))
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
@@ -583,33 +650,58 @@ class Workload:
     """The files each tool needs for one URL list."""
 
     def __init__(self, name, urls, concurrency, sqlite3, curl, rows=None, timeout=CHILD_TIMEOUT,
-                 peer_args=()):
+                 peer_args=(), ca=None, http2=False, wrk=None, wrk_seconds=None):
+        """ca: a CA file to trust (HTTPS, W6-W8): every tool is told;
+        http2: curl asks for HTTP/2 (else HTTP/1.1); wrk: its path (W3)."""
         self.name, self.urls, self.c = name, urls, concurrency
-        self.peer_args = list(peer_args)        # more arguments for the Python peer
+        self.peer_args = list(peer_args) + (["--cafile", ca] if ca else [])
+        self.curl_args = ["--cacert", ca, "--http2" if http2 else "--http1.1"] if ca else []
         self.sqlite3, self.curl = sqlite3, curl
         self.rows = len(urls) if rows is None else rows     # expected rows
         self.timeout = timeout
+        self.wrk, self.wrk_seconds = wrk, wrk_seconds
         lit = sql_literal(json.dumps(urls))
         self.list_json = self._write("urls.json", json.dumps(urls))
+        pre = (f".load {LIB}\n" + (
+            f"SELECT api_fetch_config(json_object('ca_file', {sql_literal(ca)})) IS NOT NULL;\n"
+            if ca else ""))
         self.sql_table = self._write("table.sql", (
-            f".load {LIB}\n"
+            pre +
             f"CREATE TABLE t AS SELECT * FROM api_fetch({lit}, {concurrency});\n"
             "SELECT count(*), count(error) FROM t;\n"))
         self.sql_wide = self._write("wide.sql", (
-            f".load {LIB}\n"
+            pre +
             f"CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list={lit}, "
             f"concurrency={concurrency});\n"
             "CREATE TABLE t AS SELECT * FROM temp.w;\n"
             "SELECT count(*), (SELECT value FROM api_fetch_stats() WHERE name = 'errors') "
             "FROM t;\n"))
         self.sql_stream = self._write("stream.sql", (
-            f".load {LIB}\n"
+            pre +
             f"SELECT count(*), count(error) FROM api_fetch({lit}, {concurrency});\n"))
         self.sql_baseline = self._write("baseline.sql", (
             f".load {LIB}\n"
             f"SELECT length({lit}), 0;\n"))
         self.curl_cfg = self._write("curl.cfg", "".join(
             f'url = "{u}"\noutput = "/dev/null"\n' for u in urls))
+
+    def run_wrk(self):
+        """wrk for a fixed time on the same paths: its wall and CPU are
+        scaled to this list's length at the rate it got (the rows column
+        then compares like the other tools'); rows None, as curl's."""
+        script = bench_net.wrk_script(os.path.join(SCRATCH, f"{self.name}.wrk.lua"), self.urls)
+        base = self.urls[0].split("/", 3)
+        r = measure(bench_net.wrk_argv(self.wrk, script, "/".join(base[:3]) + "/", self.c,
+                                       self.wrk_seconds), None, self.timeout)
+        n, rps, bad = bench_net.wrk_parse(r["out"])
+        r["rows"] = None
+        r["failed"] = (f"rc {r['rc']}" if r["rc"] else "no Requests/sec in its report"
+                       if not rps else bad)
+        if rps:
+            scale = len(self.urls) / rps / r["wall"]
+            r["wall"], r["cpu"] = r["wall"] * scale, r["cpu"] * scale
+            r["wrk_requests"] = n
+        return r
 
     def _write(self, suffix, text):
         path = os.path.join(SCRATCH, f"{self.name}.{suffix}")
@@ -642,9 +734,11 @@ class Workload:
             # waiting to learn whether the first can multiplex (+0.2 s on W1).
             r = measure([self.curl, "--silent", "--show-error", "--fail", "--parallel",
                          "--parallel-immediate", "--parallel-max", str(self.c),
-                         "--config", self.curl_cfg], None, self.timeout)
+                         *self.curl_args, "--config", self.curl_cfg], None, self.timeout)
             r["rows"] = None
             r["failed"] = f"rc {r['rc']}" if r["rc"] else None
+        elif tool == "wrk":
+            r = self.run_wrk()
         else:
             raise ValueError(tool)
         if r["timed_out"]:
@@ -705,8 +799,10 @@ def urls_for(server, n, delay_ms):
     return [f"{server.base}/obj?{q}id={i}" for i in range(1, n + 1)]
 
 
-def static_urls(server, files, n):
-    return [f"{server.base}/{files}/{i}.json" for i in range(n)]
+def static_urls(server, files, n, tls=None):
+    """tls: "h1" or "h2", the URLs of that TLS listener (W6, W7)."""
+    base = server.tls_base[tls] if tls else server.base
+    return [f"{base}/{files}/{i}.json" for i in range(n)]
 
 
 # ---------------------------------------------------------------- reporting
@@ -777,7 +873,9 @@ def nginx_check(w, wl, nginx, tools):
 
 
 def run_workload(w, server, tools, args, ok_box):
-    """Timed runs of one W1-W4 workload; returns {tool: medians} and prints the checks."""
+    """Timed runs of one W1-W4, W6 or W7 workload; returns {tool: medians}
+    and prints the checks."""
+    tools = [t for t in tools if t in FACES or t in w.get("peers", ("python", "curl"))]
     if w["server"] == "loopback":
         wl = Workload(w["name"], urls_for(server, w["n"], w["delay_ms"]), w["concurrency"],
                       args.sqlite3, args.curl)
@@ -793,8 +891,11 @@ def run_workload(w, server, tools, args, ok_box):
               + ("" if good else "  <-- NOT OK" + (f" ({r['failed']})" if r["failed"] else "")),
               flush=True)
     else:
-        wl = Workload(w["name"], static_urls(server, w["files"], w["n"]), w["concurrency"],
-                      args.sqlite3, args.curl, rows=w["n"] * w["records"])
+        wl = Workload(w["name"], static_urls(server, w["files"], w["n"], w.get("tls")),
+                      w["concurrency"], args.sqlite3, args.curl, rows=w["n"] * w["records"],
+                      ca=TLS["ca"] if w.get("tls") else None, http2=w.get("tls") == "h2",
+                      wrk=args.wrk, wrk_seconds=max(2, round(bench_net.WRK_SECONDS
+                                                             * args.scale)))
         ok_box[0] &= nginx_check(w, wl, server, tools)
         errs0 = server.error_log_lines()
 
@@ -816,7 +917,7 @@ def run_workload(w, server, tools, args, ok_box):
     out = {}
     for t in tools:
         m = {k: med(runs[t], k) for k in ("wall", "cpu", "rss_mb", "infl", "conns", "srv_cpu")}
-        m["rows"] = wl.rows if t == "curl" else med(runs[t], "rows") or 0
+        m["rows"] = wl.rows if t in ("curl", "wrk") else med(runs[t], "rows") or 0
         m["rate"] = m["rows"] / m["wall"]
         m["req_rate"] = len(wl.urls) / m["wall"]
         if t == "python":
@@ -1015,13 +1116,16 @@ def print_results(selected, results, w5, tools, w5_ns):
         res = results.get(w["name"])
         if not res:
             continue
-        for t in tools:
+        notes += bench_net.table_notes(w, res)
+        # W6-W9 run fewer tools, or rows of their own (W8, W9: bench_net).
+        for t in [t for t in tools if t in res] + [t for t in res if t not in tools]:
             m = res[t]
             ratios = []
             for peer in ("apifetch", "python", "curl"):
                 ratios.append(f"{m['wall'] / res[peer]['wall']:.2f}x" if peer in res else "-")
             table.append([w["name"], t, f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
-                          f"{m['rss_mb']:.1f}", f"{m['rows']:,.0f}" + ("*" if t == "curl" else ""),
+                          f"{m['rss_mb']:.1f}",
+                          f"{m['rows']:,.0f}" + ("*" if t in ("curl", "wrk") else ""),
                           f"{m['rate']:,.0f}"] + ratios
                          + [f"{m['conns']:.0f}" if m["conns"] is not None else "-",
                             f"{m['infl']:.0f}" if m["infl"] is not None else "-",
@@ -1034,16 +1138,22 @@ def print_results(selected, results, w5, tools, w5_ns):
                     right=set(range(2, 13))))
     print("(medians; CPU = user+sys of the child, all threads; RSS = its peak, MiB; "
           "vs X = this wall / X's wall, below 1 is faster; conns = connections the server "
-          "accepted; infl = the loopback server's max in flight; *curl: the records in what "
-          "it fetched, no rows made; W3: rows/s = requests/s)")
+          "accepted; infl = the loopback server's max in flight; *curl, wrk: the records in "
+          "what it fetched, no rows made; W3: rows/s = requests/s)")
     for n in notes:
         print(n)
 
 
-def print_targets(selected, results, w5, w5_ns):
+def print_targets(selected, results, w5, w5_ns, extra=None):
+    """extra: {workload: what bench_net.target_lines needs beyond the
+    results (W8's ratios, W9's reason to skip)}."""
     lines = []
     for w in selected:
         name = w["name"]
+        if w.get("run"):
+            lines += bench_net.target_lines(w, None, results.get(name, {}),
+                                            (extra or {}).get(name))
+            continue
         if w.get("stream"):
             # Judged on the largest peak of any run, not the median: the peak
             # is what a host has to have.
@@ -1067,10 +1177,13 @@ def print_targets(selected, results, w5, w5_ns):
             elif name == "W3":
                 if "curl" not in res:
                     lines.append(f"n/a      W3 {face}: curl not run")
-                    continue
-                a, c = m["req_rate"], res["curl"]["req_rate"]
-                lines.append(f"{verdict(a >= c)}  W3 {face}: {a:,.0f} requests/s >= curl "
-                             f"--parallel's {c:,.0f} ({a / c:.2f}x)")
+                else:
+                    a, c = m["req_rate"], res["curl"]["req_rate"]
+                    lines.append(f"{verdict(a >= c)}  W3 {face}: {a:,.0f} requests/s >= curl "
+                                 f"--parallel's {c:,.0f} ({a / c:.2f}x)")
+                lines += bench_net.target_lines(w, face, res, None)
+            elif name in ("W6", "W7"):
+                lines += bench_net.target_lines(w, face, res, None)
             elif name == "W4":
                 if "python" not in res:
                     lines.append(f"n/a      W4 {face}: python not run")
@@ -1094,7 +1207,7 @@ def print_details(selected, results):
     out = []
     for w in selected:
         res = results.get(w["name"])
-        if not res or w.get("stream"):
+        if not res or w.get("stream") or w.get("run"):
             continue
         base = res["apifetch"]["wall"]
         if w["server"] == "loopback":
@@ -1261,6 +1374,10 @@ def main():
     ap.add_argument("--sqlite3", default=shutil.which("sqlite3") or "sqlite3")
     ap.add_argument("--curl", default=shutil.which("curl") or "curl")
     ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
+    ap.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    ap.add_argument("--scale", type=float, default=1.0, metavar="F",
+                    help="multiply the URL counts of W3 and W6-W9 (W8: its statements) by F, "
+                    "e.g. 0.1 for a quick check (default 1)")
     ap.add_argument("--lib", default=LIB, help="the extension the shell loads "
                     "(default ./apifetch, i.e. ./apifetch.so; e.g. a copy, so that a rebuild "
                     "during a long run does not change it)")
@@ -1278,12 +1395,16 @@ def main():
     except ValueError:
         w5_ns = [0]
     if unknown or any(t not in TOOLS for t in tools) or args.runs < 1 \
-            or args.flatten_responses < 1 or any(n < 1 for n in w5_ns):
-        ap.error(f"unknown workload/tool or bad --runs/--flatten-responses/--w5: "
+            or args.flatten_responses < 1 or any(n < 1 for n in w5_ns) or not 0 < args.scale <= 1:
+        ap.error(f"unknown workload/tool or bad --runs/--flatten-responses/--w5/--scale: "
                  f"{unknown or args.tools}")
     tools = [t for t in TOOLS if t in tools]            # table order
     LIB = args.lib
-    selected = [w for w in WORKLOADS if w["name"] in names]
+    selected = [scaled(w, args.scale) for w in WORKLOADS if w["name"] in names]
+    if "wrk" in tools and not shutil.which(args.wrk):
+        print(f"bench: {args.wrk} not found (make bench-deps installs Debian's wrk): W3's wrk "
+              "peer not run", file=sys.stderr)
+        tools.remove("wrk")
     need_loopback = (any(w["server"] == "loopback" for w in selected) or bool(args.memory)
                      or args.cache)
     need_nginx = any(w["server"] == "nginx" for w in selected) or bool(args.cache
@@ -1293,6 +1414,7 @@ def main():
         sys.exit(f"bench: {LIB}.so is missing, run make first")
 
     SCRATCH = tempfile.mkdtemp(prefix="apifetch-bench-", dir="/tmp")
+    global TLS
     # Traversable by nginx's workers, which run as another user when started as root.
     os.chmod(SCRATCH, 0o711)
     ok = [True]
@@ -1308,6 +1430,11 @@ def main():
                 ok[0] &= run_flatten(args.flatten_responses)
             return 0 if ok[0] else 1
         build_spawn()
+        if any(w.get("tls") for w in selected):
+            TLS = bench_net.tls_setup(SCRATCH)
+        # W9: one nginx worker may have to take all its connections.
+        w9 = next((w for w in selected if w.get("run") == "scale"), None)
+        w9_skip = w9 and bench_net.w9_fd_check(w9["concurrency"])[1]
         if need_loopback:
             loopback = Loopback()
         if need_nginx:
@@ -1317,7 +1444,8 @@ def main():
             t0 = time.monotonic()
             sizes = make_docroot(docroot, sets)
             gen = time.monotonic() - t0
-            nginx = Nginx(args.nginx, docroot)
+            nginx = Nginx(args.nginx, docroot, tls=TLS,
+                          connections=w9["concurrency"] + 1000 if w9 and not w9_skip else 4096)
         print(f"apifetch bench: {os.cpu_count()} CPUs, runs={args.runs}, medians shown; "
               + ", ".join(([f"loopback :{loopback.port}"] if loopback else [])
                           + ([f"nginx :{nginx.port} ({nginx.workers} workers)"] if nginx else [])),
@@ -1332,15 +1460,30 @@ def main():
                      static_urls(nginx, sets[0], 5))
         warm = Workload("warm", warm_urls, 5, args.sqlite3, args.curl,
                         rows=5 * (W4_RECORDS if not loopback and sets[0] == "w4" else 1))
-        for tool in tools:
+        for tool in [t for t in tools if t != "wrk"]:       # wrk runs for a time, not a list
             r = warm.run(tool)
             if r["failed"]:
                 print(f"bench: warm-up {tool} failed: {r['failed']}", file=sys.stderr)
                 return 1
 
-        results, w5 = {}, {}
+        results, w5, extra = {}, {}, {}
         for w in selected:
-            if w.get("stream"):
+            if w.get("run") == "statements":
+                print(f"W8: {w['statements']} statements x {w['per']} URLs over HTTPS on one "
+                      f"SQLite connection (Python's sqlite3), then the same URLs in one "
+                      f"statement at c={w['concurrency']}", flush=True)
+                results["W8"], extra["W8"] = bench_net.run_w8(
+                    w, nginx, TLS, args, measure, os.path.join(ROOT, LIB), ok, PYTHON)
+            elif w.get("run") == "scale":
+                print(f"W9: {w['n']:,} URLs /w3/<i % {w['nfiles']}>.json?k=i at c="
+                      f"{w['concurrency']:,} and c={w['base_concurrency']}, streamed", flush=True)
+                if w9_skip:
+                    print(f"W9: SKIPPED: {w9_skip}", flush=True)
+                    extra["W9"] = w9_skip
+                else:
+                    results["W9"], extra["W9"] = bench_net.run_w9(
+                        w, nginx, args, measure, LIB, ok, SCRATCH, w5_timeout(w["n"]))
+            elif w.get("stream"):
                 print(f"W5: {', '.join(f'{n:,}' for n in w5_ns)} URLs /{w['files']}/<i % "
                       f"{W3_FILES}>.json from url_query, concurrency {w['concurrency']}, "
                       "SELECT count(*) FROM temp.w5", flush=True)
@@ -1350,7 +1493,7 @@ def main():
                 results[w["name"]] = run_workload(w, server, tools, args, ok)
 
         print_results(selected, results, w5, tools, w5_ns)
-        print_targets(selected, results, w5, w5_ns)
+        print_targets(selected, results, w5, w5_ns, extra)
         print_details(selected, results)
 
         if args.cache:

@@ -2,6 +2,7 @@
 """The Python pattern apifetch replaces, written the way a data engineer would.
 
     /usr/bin/python3 tests/bench_python_peer.py URLS.json CONCURRENCY [--rate-limited]
+                                                [--cafile CA.pem]
 
 URLS.json holds a JSON array of URLs.  One shared aiohttp.ClientSession with
 TCPConnector(limit=CONCURRENCY), an asyncio.Semaphore(CONCURRENCY) around each
@@ -16,6 +17,10 @@ honours Retry-After when the answer has one, else exponential backoff with
 jitter (0.5 s doubling, at most 10 s).  The semaphore stays the only pacing,
 as in the usual pattern: it reads no rate-limit fields.
 
+--cafile (W6, HTTPS): the session's SSL context trusts this CA, as the
+pattern is written against a server with a private CA
+(ssl.create_default_context(cafile=...) given to the connector).
+
 Prints one JSON line on stdout: {"rows", "failed", "t_import", "t_fetch",
 "t_frame", "t_sql"} (seconds per phase; t_import is the interpreter's time to
 import aiohttp, pandas and tenacity).  Used by tests/bench.py.
@@ -26,6 +31,7 @@ T0 = time.monotonic()
 
 import asyncio  # noqa: E402
 import json  # noqa: E402
+import ssl  # noqa: E402
 import sqlite3  # noqa: E402
 import sys  # noqa: E402
 
@@ -71,10 +77,11 @@ async def get_json_rate_limited(session, url):
         return await resp.json(content_type=None)
 
 
-async def fetch_all(urls, concurrency, fetch=get_json):
+async def fetch_all(urls, concurrency, fetch=get_json, cafile=None):
     sem = asyncio.Semaphore(concurrency)
     timeout = aiohttp.ClientTimeout(total=30, connect=10)
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency, ssl=ssl.create_default_context(
+        cafile=cafile) if cafile else None)
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         async def one(url):
@@ -90,8 +97,10 @@ def main():
         urls = json.load(f)
 
     t = time.monotonic()
-    fetch = get_json_rate_limited if "--rate-limited" in sys.argv[3:] else get_json
-    results = asyncio.run(fetch_all(urls, concurrency, fetch))
+    opts = sys.argv[3:]
+    fetch = get_json_rate_limited if "--rate-limited" in opts else get_json
+    cafile = opts[opts.index("--cafile") + 1] if "--cafile" in opts else None
+    results = asyncio.run(fetch_all(urls, concurrency, fetch, cafile))
     t_fetch = time.monotonic() - t
 
     t = time.monotonic()
