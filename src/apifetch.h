@@ -265,6 +265,10 @@ struct JsonSpan {
 ** *pErr filled in. */
 int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr);
 
+/* Length of the longest well-formed UTF-8 prefix of z[0..n): n if all of
+** it is UTF-8, else the offset of the first bad byte. */
+size_t json_utf8_prefix(const char *z, size_t n);
+
 /* The remaining json_* functions assume input that json_validate accepted. */
 size_t json_skip_ws(const char *z, size_t n, size_t i);
 JsonSpan json_root(const char *z, size_t n);

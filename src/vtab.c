@@ -221,7 +221,20 @@ static int filter_function(FetchCursor *c, int idxNum, sqlite3_value **argv, Sca
                              "api_fetch(url_list [, concurrency [, options]])");
     return SQLITE_ERROR;
   }
-  if( sqlite3_value_type(pList)!=SQLITE_TEXT ){
+  if( sqlite3_value_type(pList)==SQLITE_BLOB ){
+    /* readfile('urls.txt') gives a BLOB: its bytes are the text, if they
+    ** are UTF-8 (what the text path assumes; anything else would reach
+    ** libcurl and the error rows as bytes of an unknown charset). */
+    const char *zBlob = (const char*)sqlite3_value_blob(pList);
+    size_t nBlob = (size_t)sqlite3_value_bytes(pList);
+    size_t iBad = zBlob ? json_utf8_prefix(zBlob, nBlob) : 0;
+    if( iBad<nBlob ){
+      *pzErr = sqlite3_mprintf("api_fetch: url_list is a blob that is not UTF-8 text "
+                               "(byte %lld is 0x%02x); give it as UTF-8", (sqlite3_int64)iBad,
+                               (unsigned char)zBlob[iBad]);
+      return SQLITE_ERROR;
+    }
+  }else if( sqlite3_value_type(pList)!=SQLITE_TEXT ){
     *pzErr = sqlite3_mprintf("api_fetch: url_list is %s; expected a JSON array of URLs or "
                              "text with one URL a line", azType[sqlite3_value_type(pList)]);
     return SQLITE_ERROR;
