@@ -520,6 +520,10 @@ struct Request {
   char *zFail;
   const char *const *azWant;     /* Response headers to keep (not owned), or NULL */
   int nWant;                     /* Entries in azWant */
+  /* The input carried to its rows (source.c): JSON text of a request
+  ** object's "input", a url_template item, or a url_query row's other
+  ** columns; its pages carry it too (owned), or NULL. */
+  char *zInput;
 };
 void request_clear(Request *p);
 /* A deep copy of p into *pTo (its page chain's set is not copied). */
@@ -826,6 +830,7 @@ struct Options {
   char *zMeta;                   /* meta, or NULL */
   char *zMetaPrefix;             /* meta_prefix, or NULL */
   char *zRecordPrefix;           /* record_prefix, or NULL */
+  char *zInputPrefix;            /* input_prefix, or NULL: no input columns */
   int eTimestamps;               /* TS_* */
   int eNumericStrings;           /* NUMSTR_* */
   int maxColumns;                /* max_columns */

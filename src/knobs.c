@@ -64,6 +64,8 @@ const Knob aKnob[] = {
     "prefix of meta column names", 0 },
   { "record_prefix", KNOB_TEXT, KF_TABLE, OPT(zRecordPrefix), 0, 0, 0, 0, "text", "none",
     "prefix of record column names", 0 },
+  { "input_prefix", KNOB_TEXT, KF_TABLE, OPT(zInputPrefix), 0, 0, 0, 0, "text", "none",
+    "the input each request carried (_input) as columns too, names with this prefix", 0 },
   { "timestamps", KNOB_CHOICE, KF_TABLE, OPT(eTimestamps), 0, 2, TS_UTC, "utc keep epoch",
     "'utc', 'keep' or 'epoch'", 0, "what RFC 3339 timestamps with an offset become", 0 },
   { "numeric_strings", KNOB_CHOICE, KF_TABLE, OPT(eNumericStrings), 0, 2, NUMSTR_EXACT,

@@ -197,8 +197,11 @@ static int response_records(Response *r, const Options *o, RecordIter *it,
                             o->recordPath.az, o->recordPath.n, &zWhy) ){
       r->zError = zWhy ? zWhy : sqlite3_mprintf("out of memory");
       r->eErr = ERR_BODY;
-    }else if( records_next(it, pRec) ){
-      *pbHas = 1;
+    }else{
+      if( r->req.zInput ){          /* valid JSON: source.c made or checked it */
+        it->input = json_root(r->req.zInput, strlen(r->req.zInput));
+      }
+      if( records_next(it, pRec) ) *pbHas = 1;
     }
     if( r->eErr==ERR_BODY && r->zError==0 ) return SQLITE_NOMEM;
   }

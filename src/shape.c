@@ -86,6 +86,11 @@ static int shape_run(Shape *s, RecordIter *it, JsonSpan rec, Flattener *f, Row *
       rc = shape_emit(&x, m->zName, strlen(m->zName), nul);
     }
   }
+  if( rc==SQLITE_OK && s->zInputPrefix && it->input.n ){
+    /* The parent's fields on each child record (dlt's include_from_parent):
+    ** flattened and typed as meta fields are, under their own prefix. */
+    rc = flatten_record(f, s->zInputPrefix, strlen(s->zInputPrefix), it->input);
+  }
   return rc;
 }
 
@@ -208,6 +213,10 @@ int shape_configure(Shape *sh, const Options *o, const char *const *azReserved,
   sh->zSep = sqlite3_mprintf("%s", o->zSep ? o->zSep : "_");
   sh->zRecordPrefix = sqlite3_mprintf("%s", o->zRecordPrefix ? o->zRecordPrefix : "");
   if( sh->zSep==0 || sh->zRecordPrefix==0 ) return SQLITE_NOMEM;
+  if( o->zInputPrefix ){
+    sh->zInputPrefix = sqlite3_mprintf("%s", o->zInputPrefix);
+    if( sh->zInputPrefix==0 ) return SQLITE_NOMEM;
+  }
   if( o->zMeta ){
     int rc = shape_set_meta(sh, o->zMeta, o->zMetaPrefix ? o->zMetaPrefix : "", pzErr);
     if( rc ) return rc;
@@ -235,6 +244,7 @@ void shape_clear(Shape *s){
   }
   sqlite3_free(s->aMeta);
   sqlite3_free(s->zRecordPrefix);
+  sqlite3_free(s->zInputPrefix);
   memset(s, 0, sizeof(*s));
 }
 

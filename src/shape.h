@@ -30,6 +30,7 @@ struct RecordIter {
   JsonSpan final;                 /* The array whose elements are records */
   size_t finalPos;                /* Position in final (or in root, no path) */
   int bFinal;                     /* final is set */
+  JsonSpan input;                 /* The input its request carried (n 0: none) */
 };
 
 /* Prepare to iterate the records of root.  SQLITE_OK, SQLITE_ERROR with a
@@ -156,6 +157,8 @@ struct Shape {
   MetaPath *aMeta;                /* meta paths (owned) */
   int nMeta;
   char *zRecordPrefix;            /* Prefix of record column names (owned) */
+  char *zInputPrefix;             /* Prefix of the carried input's columns, or
+                                  ** NULL for none (owned; input_prefix) */
   sqlite3_int64 iStamp;           /* Records shaped so far */
   Flattener learn;                /* Flattener used while learning */
 };
