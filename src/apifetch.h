@@ -753,6 +753,8 @@ void pagequeue_clear(PageQueue *q);
 ** options.c - the options, and the wide face's arguments
 */
 enum { ON_ERROR_ROW = 0, ON_ERROR_SKIP = 1, ON_ERROR_FAIL = 2 };
+/* on_mismatch: a value that does not fit its declared column's type */
+enum { MISMATCH_KEEP = 0, MISMATCH_NULL = 1, MISMATCH_REJECT = 2 };
 
 /* A value options_redact hides.  Most are hidden wherever they appear; a
 ** profile's query value only after its parameter's "name=", which stays:
@@ -833,6 +835,7 @@ struct Options {
   char *zInputPrefix;            /* input_prefix, or NULL: no input columns */
   int eTimestamps;               /* TS_* */
   int eNumericStrings;           /* NUMSTR_* */
+  int eOnMismatch;               /* on_mismatch: MISMATCH_* */
   int maxColumns;                /* max_columns */
 };
 
@@ -1133,7 +1136,8 @@ enum {
   STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
   STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
   STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
-  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_WINDOW,
+  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_MISMATCHES_NULLED, STAT_RECORDS_REJECTED,
+  STAT_INTERRUPTED, STAT_WINDOW,
   STAT_CACHE_HITS, STAT_CACHE_REVALIDATED, STAT_CACHE_STALE, STAT_CACHE_MISSES,
   STAT_CACHE_BYTES_SAVED, STAT_COUNT
 };
@@ -1215,6 +1219,8 @@ void conn_scan_begin(Conn *p, ScanReport *r, int bAsked);
 void conn_scan_end(Conn *p, ScanReport *r);
 void conn_count_response(Conn *p, const Response *r);
 void conn_count_row(Conn *p, int bRecord, int nExtra, int nMismatch);
+/* on_mismatch's work on one record: values nulled, or the record rejected. */
+void conn_count_mismatch(Conn *p, int nNulled, int bRejected);
 /* Update the live counters; print a progress line if one is due.  nTotal:
 ** the URLs of the scan, -1 if not known. */
 void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTotal, int bEnd);

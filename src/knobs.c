@@ -71,6 +71,9 @@ const Knob aKnob[] = {
   { "numeric_strings", KNOB_CHOICE, KF_TABLE, OPT(eNumericStrings), 0, 2, NUMSTR_EXACT,
     "never exact decimal", "'never', 'exact' or 'decimal'", 0,
     "which strings make a column numeric", 0 },
+  { "on_mismatch", KNOB_CHOICE, KF_TABLE, OPT(eOnMismatch), 0, 2, MISMATCH_KEEP,
+    "keep null reject", "'keep', 'null' or 'reject'", 0,
+    "a value that does not fit its column's type: kept, NULL, or the record an error row", 0 },
   { "max_columns", KNOB_INT, KF_TABLE, OPT(maxColumns), 1, APIFETCH_MAX_COLUMNS, 1000, 0,
     "integer", 0, "data columns at most; keys beyond go to _extra", 0 },
 

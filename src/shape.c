@@ -46,6 +46,12 @@ static int shape_emit(void *pCtx, const char *zName, size_t nName, JsonSpan v){
   }
   if( i>=0 ){
     if( value_convert(&s->aCol[i], &x->s->rules, v, &w->aCell[i], &w->arena) ){
+      if( w->nMismatch==0 ){
+        w->iMismatch = i;
+        w->mismatchVal = v;
+      }
+      /* on_mismatch 'null': the cell is NULL (a zeroed Cell), still listed. */
+      if( x->s->eOnMismatch==MISMATCH_NULL ) memset(&w->aCell[i], 0, sizeof(Cell));
       buf_append(&w->mism, w->nMismatch ? "," : "[", 1);
       buf_append_json_string(&w->mism, s->aCol[i].zName, s->aCol[i].nName);
       w->nMismatch++;
@@ -210,6 +216,7 @@ int shape_configure(Shape *sh, const Options *o, const char *const *azReserved,
   sh->rules.numericStrings = o->eNumericStrings;
   sh->rules.timestamps = o->eTimestamps;
   sh->maxLevel = o->maxLevel;
+  sh->eOnMismatch = o->eOnMismatch;
   sh->zSep = sqlite3_mprintf("%s", o->zSep ? o->zSep : "_");
   sh->zRecordPrefix = sqlite3_mprintf("%s", o->zRecordPrefix ? o->zRecordPrefix : "");
   if( sh->zSep==0 || sh->zRecordPrefix==0 ) return SQLITE_NOMEM;

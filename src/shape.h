@@ -160,6 +160,8 @@ struct Shape {
   char *zInputPrefix;             /* Prefix of the carried input's columns, or
                                   ** NULL for none (owned; input_prefix) */
   sqlite3_int64 iStamp;           /* Records shaped so far */
+  int eOnMismatch;                /* MISMATCH_*: what a value that does not fit
+                                  ** its column's type becomes (on_mismatch) */
   Flattener learn;                /* Flattener used while learning */
 };
 
@@ -171,6 +173,8 @@ struct Row {
   Buf mism;                       /* ["column", ...] of values that did not fit */
   int nExtra;                     /* Values in extra */
   int nMismatch;                  /* Names in mism */
+  int iMismatch;                  /* Column of the first of them, if any */
+  JsonSpan mismatchVal;           /* ... and its value (in the response body) */
   Flattener flat;
 };
 

@@ -337,7 +337,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   FetchTable *t = c->pTab;
   const Scan *s = &c->scan;
   Response *r = s->pResp;
-  int bData = s->bHasRecord && r->zError==0;
+  int bData = s->bHasRecord && r->zError==0 && s->zReject==0;
   if( t->bWide ){
     if( i>=N_WIDE_HIDDEN ){
       if( bData ) row_result(ctx, &c->row, i-N_WIDE_HIDDEN);
@@ -365,6 +365,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
     case COL_STATUS:       if( r->status ) sqlite3_result_int64(ctx, r->status); break;
     case COL_ERROR:
       if( r->zError ) sqlite3_result_text(ctx, r->zError, -1, SQLITE_TRANSIENT);
+      else if( s->zReject ) sqlite3_result_text(ctx, s->zReject, -1, SQLITE_TRANSIENT);
       break;
     case COL_ATTEMPTS:     sqlite3_result_int(ctx, r->nAttempt); break;
     case COL_ELAPSED_MS:   sqlite3_result_int64(ctx, r->elapsed_ms); break;
