@@ -9,6 +9,8 @@
 ** reads this table to do it; ARCHITECTURE.md says more).
 **
 **   apifetch.c   registration: the SQL surface as one table
+**   create.c     api_fetch_create: a wide table from a JSON object of
+**                arguments, the CREATE written and quoted for the caller
 **   columns.c    api_fetch_columns: a wide table's columns= declaration
 **   vtab.c       the two faces of api_fetch: the table-valued function and
 **                the wide table; their methods, argument mapping, DDL
@@ -1267,5 +1269,11 @@ const Schema *vtab_wide_schema(Conn *pConn, const char *zSchema, const char *zNa
 ** text of a columns= argument; its user data is the Conn
 */
 void columns_func(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
+/**************************************************************************
+** create.c - api_fetch_create(name, arguments): CREATE VIRTUAL TABLE from a
+** JSON object of arguments; its user data is the Conn
+*/
+void create_func(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 #endif /* APIFETCH_H */
