@@ -55,6 +55,8 @@ static const struct {
   /* DIRECTONLY: naming a wide table connects it, and a table in temp
   ** connects by fetching its sample. */
   { "api_fetch_columns", 1, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, columns_func },
+  /* DIRECTONLY: it runs a CREATE, and a CREATE fetches its sample. */
+  { "api_fetch_create", 2, SQLITE_UTF8|SQLITE_DIRECTONLY, 1, create_func },
 };
 
 /* The modules.  api_fetch is both a table-valued function (eponymous) and

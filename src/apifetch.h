@@ -9,6 +9,8 @@
 ** reads this table to do it; ARCHITECTURE.md says more).
 **
 **   apifetch.c   registration: the SQL surface as one table
+**   create.c     api_fetch_create: a wide table from a JSON object of
+**                arguments, the CREATE written and quoted for the caller
 **   columns.c    api_fetch_columns: a wide table's columns= declaration
 **   vtab.c       the two faces of api_fetch: the table-valued function and
 **                the wide table; their methods, argument mapping, DDL
@@ -267,6 +269,10 @@ struct JsonSpan {
 ** *pErr filled in. */
 int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr);
 
+/* Length of the longest well-formed UTF-8 prefix of z[0..n): n if all of
+** it is UTF-8, else the offset of the first bad byte. */
+size_t json_utf8_prefix(const char *z, size_t n);
+
 /* The remaining json_* functions assume input that json_validate accepted. */
 size_t json_skip_ws(const char *z, size_t n, size_t i);
 JsonSpan json_root(const char *z, size_t n);
@@ -518,6 +524,10 @@ struct Request {
   char *zFail;
   const char *const *azWant;     /* Response headers to keep (not owned), or NULL */
   int nWant;                     /* Entries in azWant */
+  /* The input carried to its rows (source.c): JSON text of a request
+  ** object's "input", a url_template item, or a url_query row's other
+  ** columns; its pages carry it too (owned), or NULL. */
+  char *zInput;
 };
 void request_clear(Request *p);
 /* A deep copy of p into *pTo (its page chain's set is not copied). */
@@ -747,6 +757,8 @@ void pagequeue_clear(PageQueue *q);
 ** options.c - the options, and the wide face's arguments
 */
 enum { ON_ERROR_ROW = 0, ON_ERROR_SKIP = 1, ON_ERROR_FAIL = 2 };
+/* on_mismatch: a value that does not fit its declared column's type */
+enum { MISMATCH_KEEP = 0, MISMATCH_NULL = 1, MISMATCH_REJECT = 2 };
 
 /* A value options_redact hides.  Most are hidden wherever they appear; a
 ** profile's query value only after its parameter's "name=", which stays:
@@ -824,8 +836,10 @@ struct Options {
   char *zMeta;                   /* meta, or NULL */
   char *zMetaPrefix;             /* meta_prefix, or NULL */
   char *zRecordPrefix;           /* record_prefix, or NULL */
+  char *zInputPrefix;            /* input_prefix, or NULL: no input columns */
   int eTimestamps;               /* TS_* */
   int eNumericStrings;           /* NUMSTR_* */
+  int eOnMismatch;               /* on_mismatch: MISMATCH_* */
   int maxColumns;                /* max_columns */
 };
 
@@ -1126,7 +1140,8 @@ enum {
   STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
   STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
   STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
-  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_WINDOW,
+  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_MISMATCHES_NULLED, STAT_RECORDS_REJECTED,
+  STAT_INTERRUPTED, STAT_WINDOW,
   STAT_CACHE_HITS, STAT_CACHE_REVALIDATED, STAT_CACHE_STALE, STAT_CACHE_MISSES,
   STAT_CACHE_BYTES_SAVED, STAT_COUNT
 };
@@ -1208,6 +1223,8 @@ void conn_scan_begin(Conn *p, ScanReport *r, int bAsked);
 void conn_scan_end(Conn *p, ScanReport *r);
 void conn_count_response(Conn *p, const Response *r);
 void conn_count_row(Conn *p, int bRecord, int nExtra, int nMismatch);
+/* on_mismatch's work on one record: values nulled, or the record rejected. */
+void conn_count_mismatch(Conn *p, int nNulled, int bRejected);
 /* Update the live counters; print a progress line if one is due.  nTotal:
 ** the URLs of the scan, -1 if not known. */
 void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTotal, int bEnd);
@@ -1254,5 +1271,11 @@ const Schema *vtab_wide_schema(Conn *pConn, const char *zSchema, const char *zNa
 ** text of a columns= argument; its user data is the Conn
 */
 void columns_func(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
+/**************************************************************************
+** create.c - api_fetch_create(name, arguments): CREATE VIRTUAL TABLE from a
+** JSON object of arguments; its user data is the Conn
+*/
+void create_func(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 #endif /* APIFETCH_H */

@@ -53,6 +53,10 @@ static const struct StatInfo {
   { STAT_ELAPSED_MS, "elapsed_ms", "milliseconds since the scan started" },
   { STAT_EXTRA_KEYS, "extra_keys", "values that had no column and went to _extra" },
   { STAT_TYPE_MISMATCHES, "type_mismatches", "values that did not fit their column's type" },
+  { STAT_MISMATCHES_NULLED, "mismatches_nulled", "of those, values on_mismatch 'null' made "
+    "NULL" },
+  { STAT_RECORDS_REJECTED, "records_rejected", "records on_mismatch 'reject' made error rows "
+    "(or skipped, or failed the statement, as on_error says)" },
   { STAT_INTERRUPTED, "interrupted", "1 if the scan was stopped by sqlite3_interrupt or a time "
     "limit" },
   { STAT_WINDOW, "window", "transfers allowed in flight at once: concurrency, unless "
@@ -665,6 +669,11 @@ void conn_count_row(Conn *p, int bRecord, int nExtra, int nMismatch){
   if( bRecord ) p->aStat[STAT_RECORDS]++;
   p->aStat[STAT_EXTRA_KEYS] += nExtra;
   p->aStat[STAT_TYPE_MISMATCHES] += nMismatch;
+}
+
+void conn_count_mismatch(Conn *p, int nNulled, int bRejected){
+  p->aStat[STAT_MISMATCHES_NULLED] += nNulled;
+  p->aStat[STAT_RECORDS_REJECTED] += bRejected;
 }
 
 /* The live counters, and the one-line progress report on stderr:

@@ -53,6 +53,18 @@ static size_t utf8_len(const unsigned char *z, size_t n){
   return 0;
 }
 
+/* Offset of the first byte of z[0..n) that is not well-formed UTF-8, or n
+** if all of it is (a BLOB accepted as text is checked so). */
+size_t json_utf8_prefix(const char *z, size_t n){
+  size_t i = 0;
+  while( i<n ){
+    size_t len = utf8_len((const unsigned char*)z+i, n-i);
+    if( len==0 ) break;
+    i += len;
+  }
+  return i;
+}
+
 static int hex_val(char c){
   if( c>='0' && c<='9' ) return c-'0';
   if( c>='a' && c<='f' ) return c-'a'+10;

@@ -19,6 +19,7 @@ void request_clear(Request *p){
   curl_slist_free_all(p->pHeaders);
   sqlite3_free(p->pSeen);
   sqlite3_free(p->zFail);
+  sqlite3_free(p->zInput);
   memset(p, 0, sizeof(*p));
 }
 
@@ -33,6 +34,7 @@ int request_copy(Request *pTo, const Request *p){
   pTo->zUrl = sqlite3_mprintf("%s", p->zUrl);
   if( p->zMethod ) pTo->zMethod = sqlite3_mprintf("%s", p->zMethod);
   if( p->zFail ) pTo->zFail = sqlite3_mprintf("%s", p->zFail);
+  if( p->zInput ) pTo->zInput = sqlite3_mprintf("%s", p->zInput);   /* pages carry it */
   if( p->pBody ){
     pTo->pBody = sqlite3_malloc64(p->nBody+1);
     if( pTo->pBody ){ memcpy(pTo->pBody, p->pBody, p->nBody); pTo->pBody[p->nBody] = 0; }
@@ -44,7 +46,7 @@ int request_copy(Request *pTo, const Request *p){
     pTo->pHeaders = pNew;
   }
   if( pTo->zUrl==0 || (p->zMethod && pTo->zMethod==0) || (p->pBody && pTo->pBody==0)
-   || (p->zFail && pTo->zFail==0) ){
+   || (p->zFail && pTo->zFail==0) || (p->zInput && pTo->zInput==0) ){
     request_clear(pTo);
     return SQLITE_NOMEM;
   }

@@ -147,6 +147,7 @@ void scan_close(Scan *s){
   }
   engine_free(s->pEngine);
   reqlog_close(s->pLog);
+  sqlite3_free(s->zReject);
   response_free(s->pResp);
   while( s->pGive ){
     Response *r = s->pGive;
@@ -197,8 +198,11 @@ static int response_records(Response *r, const Options *o, RecordIter *it,
                             o->recordPath.az, o->recordPath.n, &zWhy) ){
       r->zError = zWhy ? zWhy : sqlite3_mprintf("out of memory");
       r->eErr = ERR_BODY;
-    }else if( records_next(it, pRec) ){
-      *pbHas = 1;
+    }else{
+      if( r->req.zInput ){          /* valid JSON: source.c made or checked it */
+        it->input = json_root(r->req.zInput, strlen(r->req.zInput));
+      }
+      if( records_next(it, pRec) ) *pbHas = 1;
     }
     if( r->eErr==ERR_BODY && r->zError==0 ) return SQLITE_NOMEM;
   }
@@ -249,12 +253,53 @@ static int scan_take(Scan *s, char **pzErr){
   return SQLITE_OK;
 }
 
-/* The current row is settled: count it and, on the wide face, build it. */
-static int scan_row(Scan *s){
+/* on_mismatch 'reject': the record whose row w has a mismatch is an error
+** row, its error naming the first column that did not fit and the value. */
+static int scan_reject(Scan *s, const Row *w, char **pzErr){
+  const Column *c = &s->pShape->schema.aCol[w->iMismatch];
+  const Response *r = s->pResp;
+  int n = w->mismatchVal.n>64 ? 64 : (int)w->mismatchVal.n;    /* a long value: its start */
+  assert( w->nMismatch>0 && w->iMismatch>=0 && w->iMismatch<s->pShape->schema.nCol );
+  s->zReject = sqlite3_mprintf("on_mismatch: column \"%s\" (%s) does not take %.*s%s",
+                               c->zName, schema_type_name(c), n, w->mismatchVal.z,
+                               n<(int)w->mismatchVal.n ? "..." : "");
+  if( s->zReject==0 ) return SQLITE_NOMEM;
+  conn_count_mismatch(s->pConn, 0, 1);
+  if( s->onError==ON_ERROR_FAIL ){
+    char *zUrl = s->pOpt->nSecret ? options_redact(s->pOpt, r->req.zUrl) : 0;
+    if( s->pOpt->nSecret && zUrl==0 ) return SQLITE_NOMEM;
+    *pzErr = sqlite3_mprintf("api_fetch: url_list item %lld (%s) record %lld: %s",
+                             r->req.iIndex, zUrl ? zUrl : r->req.zUrl, s->iRecord, s->zReject);
+    sqlite3_free(zUrl);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+/* The current row is settled: count it and, on the wide face, build it.
+** SQLITE_ROW, or SQLITE_OK for a row on_error skips (a rejected record). */
+static int scan_row(Scan *s, char **pzErr){
   int bData = s->bHasRecord && s->pResp->zError==0;
+  sqlite3_free(s->zReject);
+  s->zReject = 0;
   if( s->pShape ){
+    const Row *w = s->pRow;
     int rc = shape_record(s->pShape, &s->iter, bData ? &s->rec : 0, s->pRow);
     if( rc ) return rc;
+    if( bData && w->nMismatch && s->pShape->eOnMismatch==MISMATCH_NULL ){
+      conn_count_mismatch(s->pConn, w->nMismatch, 0);
+    }
+    if( bData && w->nMismatch && s->pShape->eOnMismatch==MISMATCH_REJECT ){
+      rc = scan_reject(s, w, pzErr);
+      if( rc ) return rc;
+      if( s->onError==ON_ERROR_SKIP ){
+        /* No row, but its values that did not fit are still counted. */
+        s->pConn->aStat[STAT_TYPE_MISMATCHES] += w->nMismatch;
+        return SQLITE_OK;
+      }
+      conn_count_row(s->pConn, 0, 0, w->nMismatch);
+      return SQLITE_ROW;
+    }
   }
   conn_count_row(s->pConn, bData, s->pRow ? s->pRow->nExtra : 0,
                  s->pRow ? s->pRow->nMismatch : 0);
@@ -277,13 +322,14 @@ static int scan_log_flush(Scan *s, int rc, char **pzErr){
   return rcLog;
 }
 
-int scan_step(Scan *s, char **pzErr){
+/* The next record or response to make a row of: SQLITE_ROW with s
+** positioned on it, SQLITE_DONE, or an error. */
+static int scan_advance(Scan *s, char **pzErr){
   int rc;
-  assert( s->pEngine && !s->bSample );
   if( s->pResp && s->bHasRecord && s->pResp->zError==0 ){
     if( records_next(&s->iter, &s->rec) ){
       s->iRecord++;
-      return scan_row(s);
+      return SQLITE_ROW;
     }
   }
   for(;;){
@@ -300,8 +346,18 @@ int scan_step(Scan *s, char **pzErr){
     if( rc!=SQLITE_ROW ) return s->pLog ? scan_log_flush(s, rc, pzErr) : rc;
     rc = scan_take(s, pzErr);
     if( rc ) return rc;
-    if( s->pResp ) return scan_row(s);
+    if( s->pResp ) return SQLITE_ROW;
   }
+}
+
+int scan_step(Scan *s, char **pzErr){
+  int rc;
+  assert( s->pEngine && !s->bSample );
+  do{
+    rc = scan_advance(s, pzErr);
+    if( rc==SQLITE_ROW ) rc = scan_row(s, pzErr);
+  }while( rc==SQLITE_OK );          /* a rejected record that on_error skips */
+  return rc;
 }
 
 /**************************************************************************

@@ -48,6 +48,8 @@ struct Scan {
   JsonSpan rec;                  /* Current record, if bHasRecord */
   int bHasRecord;                /* The current row has a record (data) */
   sqlite3_int64 iRecord;         /* record_index of the current row */
+  char *zReject;                 /* Why on_mismatch 'reject' made the current
+                                 ** row an error row, or NULL (owned) */
   ScanReport report;             /* Counted in the Conn; progress */
   ReqLog *pLog;                  /* request_log's rows, or NULL for none */
 };

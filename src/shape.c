@@ -46,6 +46,12 @@ static int shape_emit(void *pCtx, const char *zName, size_t nName, JsonSpan v){
   }
   if( i>=0 ){
     if( value_convert(&s->aCol[i], &x->s->rules, v, &w->aCell[i], &w->arena) ){
+      if( w->nMismatch==0 ){
+        w->iMismatch = i;
+        w->mismatchVal = v;
+      }
+      /* on_mismatch 'null': the cell is NULL (a zeroed Cell), still listed. */
+      if( x->s->eOnMismatch==MISMATCH_NULL ) memset(&w->aCell[i], 0, sizeof(Cell));
       buf_append(&w->mism, w->nMismatch ? "," : "[", 1);
       buf_append_json_string(&w->mism, s->aCol[i].zName, s->aCol[i].nName);
       w->nMismatch++;
@@ -85,6 +91,11 @@ static int shape_run(Shape *s, RecordIter *it, JsonSpan rec, Flattener *f, Row *
       JsonSpan nul = { zNull, 4 };
       rc = shape_emit(&x, m->zName, strlen(m->zName), nul);
     }
+  }
+  if( rc==SQLITE_OK && s->zInputPrefix && it->input.n ){
+    /* The parent's fields on each child record (dlt's include_from_parent):
+    ** flattened and typed as meta fields are, under their own prefix. */
+    rc = flatten_record(f, s->zInputPrefix, strlen(s->zInputPrefix), it->input);
   }
   return rc;
 }
@@ -205,9 +216,14 @@ int shape_configure(Shape *sh, const Options *o, const char *const *azReserved,
   sh->rules.numericStrings = o->eNumericStrings;
   sh->rules.timestamps = o->eTimestamps;
   sh->maxLevel = o->maxLevel;
+  sh->eOnMismatch = o->eOnMismatch;
   sh->zSep = sqlite3_mprintf("%s", o->zSep ? o->zSep : "_");
   sh->zRecordPrefix = sqlite3_mprintf("%s", o->zRecordPrefix ? o->zRecordPrefix : "");
   if( sh->zSep==0 || sh->zRecordPrefix==0 ) return SQLITE_NOMEM;
+  if( o->zInputPrefix ){
+    sh->zInputPrefix = sqlite3_mprintf("%s", o->zInputPrefix);
+    if( sh->zInputPrefix==0 ) return SQLITE_NOMEM;
+  }
   if( o->zMeta ){
     int rc = shape_set_meta(sh, o->zMeta, o->zMetaPrefix ? o->zMetaPrefix : "", pzErr);
     if( rc ) return rc;
@@ -235,6 +251,7 @@ void shape_clear(Shape *s){
   }
   sqlite3_free(s->aMeta);
   sqlite3_free(s->zRecordPrefix);
+  sqlite3_free(s->zInputPrefix);
   memset(s, 0, sizeof(*s));
 }
 

@@ -30,6 +30,7 @@ struct RecordIter {
   JsonSpan final;                 /* The array whose elements are records */
   size_t finalPos;                /* Position in final (or in root, no path) */
   int bFinal;                     /* final is set */
+  JsonSpan input;                 /* The input its request carried (n 0: none) */
 };
 
 /* Prepare to iterate the records of root.  SQLITE_OK, SQLITE_ERROR with a
@@ -156,7 +157,11 @@ struct Shape {
   MetaPath *aMeta;                /* meta paths (owned) */
   int nMeta;
   char *zRecordPrefix;            /* Prefix of record column names (owned) */
+  char *zInputPrefix;             /* Prefix of the carried input's columns, or
+                                  ** NULL for none (owned; input_prefix) */
   sqlite3_int64 iStamp;           /* Records shaped so far */
+  int eOnMismatch;                /* MISMATCH_*: what a value that does not fit
+                                  ** its column's type becomes (on_mismatch) */
   Flattener learn;                /* Flattener used while learning */
 };
 
@@ -168,6 +173,8 @@ struct Row {
   Buf mism;                       /* ["column", ...] of values that did not fit */
   int nExtra;                     /* Values in extra */
   int nMismatch;                  /* Names in mism */
+  int iMismatch;                  /* Column of the first of them, if any */
+  JsonSpan mismatchVal;           /* ... and its value (in the response body) */
   Flattener flat;
 };
 

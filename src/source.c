@@ -199,13 +199,23 @@ static int item_body(Item *p, JsonSpan val){
   return SQLITE_OK;
 }
 
+/* "input": any JSON value, carried as its exact text to every row the
+** request gives (the function's input column, the wide face's _input).  A
+** key of its own rather than "any other key": an unknown key stays an
+** error, so a misspelt "methdo" is not carried off silently as data. */
+static int item_input(Item *p, JsonSpan val){
+  sqlite3_free(p->pReq->zInput);
+  p->pReq->zInput = sqlite3_mprintf("%.*s", (int)val.n, val.z);
+  return p->pReq->zInput ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 /* The members of a request object: one row each. */
 static const struct {
   const char *zKey;
   int (*xRead)(Item*, JsonSpan);
 } aMember[] = {
   { "url", item_url }, { "method", item_method }, { "headers", item_headers },
-  { "form", item_form }, { "body", item_body },
+  { "form", item_form }, { "body", item_body }, { "input", item_input },
 };
 
 static int parse_object(Item *p, JsonSpan v){
@@ -222,7 +232,7 @@ static int parse_object(Item *p, JsonSpan v){
       char *zKey = json_string_decode(k, &bNul), *zWhy;
       if( zKey==0 && !bNul ) return SQLITE_NOMEM;
       zWhy = sqlite3_mprintf("unknown key \"%s\" (a request object has url, method, headers, "
-                             "body, form)", zKey ? zKey : "?");
+                             "body, form, input)", zKey ? zKey : "?");
       sqlite3_free(zKey);
       return item_fail(p, zWhy);
     }
@@ -419,6 +429,11 @@ static int read_item(UrlList *p, Request *pReq, int bCheck, char **pzErr){
       pReq->zUrl = template_fill(p->pOpt->zUrlTemplate, json_param, &v, &zWhy);
       rc = pReq->zUrl ? SQLITE_OK
          : zWhy ? item_error(pzErr, "url_list item", p->nItem, zWhy) : SQLITE_NOMEM;
+      if( rc==SQLITE_OK && !bCheck ){
+        /* The item's parameters are its input, carried to its rows. */
+        pReq->zInput = sqlite3_mprintf("%.*s", (int)v.n, v.z);
+        if( pReq->zInput==0 ) rc = SQLITE_NOMEM;
+      }
     }
   }else{
     size_t s, len;
@@ -575,6 +590,65 @@ static char *query_param(void *pCtx, const char *zName, int *pbMissing){
   return 0;
 }
 
+/* The input a url_query row carries to its rows: a JSON object of its
+** columns from iFirst on, by name (the first column, the URL, is already
+** the url column).  NULL in *pz if there are none.  A BLOB has no JSON
+** form (as for SQLite's json_object), so it is an error naming the column. */
+static int query_input(RequestStream *s, int iFirst, char **pz, char **pzErr){
+  sqlite3_stmt *p = s->pQuery;
+  int i, n = sqlite3_column_count(p);
+  Buf b = {0, 0, 0, 0};
+  *pz = 0;
+  if( iFirst>=n ) return SQLITE_OK;
+  buf_append(&b, STRCONST("{"));
+  for(i=iFirst; i<n; i++){
+    const char *zName = sqlite3_column_name(p, i);
+    if( zName==0 ){ buf_free(&b); return SQLITE_NOMEM; }
+    if( i>iFirst ) buf_append(&b, STRCONST(","));
+    buf_append_json_string(&b, zName, strlen(zName));
+    buf_append(&b, STRCONST(":"));
+    switch( sqlite3_column_type(p, i) ){
+      case SQLITE_INTEGER: {
+        char zNum[32];
+        sqlite3_snprintf(sizeof(zNum), zNum, "%lld", sqlite3_column_int64(p, i));
+        buf_append(&b, zNum, strlen(zNum));
+        break;
+      }
+      case SQLITE_FLOAT: {
+        double r = sqlite3_column_double(p, i);
+        char zNum[40];
+        /* JSON has no NaN or infinity: those are null, as in json_object. */
+        if( r!=r || r>1.7976931348623157e308 || r< -1.7976931348623157e308 ){
+          buf_append(&b, STRCONST("null"));
+        }else{
+          sqlite3_snprintf(sizeof(zNum), zNum, "%!.17g", r);
+          buf_append(&b, zNum, strlen(zNum));
+        }
+        break;
+      }
+      case SQLITE_TEXT: {
+        const char *z = (const char*)sqlite3_column_text(p, i);
+        if( z==0 ){ buf_free(&b); return SQLITE_NOMEM; }
+        buf_append_json_string(&b, z, (size_t)sqlite3_column_bytes(p, i));
+        break;
+      }
+      case SQLITE_BLOB:
+        buf_free(&b);
+        *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: column \"%s\" is a blob, "
+                                 "which the input carried to its rows (JSON) cannot hold; "
+                                 "give hex(%s) or a text", s->nQueryRow, zName, zName);
+        return SQLITE_ERROR;
+      default:
+        buf_append(&b, STRCONST("null"));
+        break;
+    }
+  }
+  buf_append(&b, STRCONST("}"));
+  if( b.bOom ){ buf_free(&b); return SQLITE_NOMEM; }
+  *pz = b.z;
+  return SQLITE_OK;
+}
+
 /* Step url_query to its next row: 1 with a row, 0 at the end, -1 with
 ** *pzErr. */
 static int query_step(RequestStream *s, char **pzErr){
@@ -629,6 +703,27 @@ static int query_next(RequestStream *s, Request *pReq, char **pzErr){
     int n = sqlite3_column_bytes(s->pQuery, 0);
     if( z==0 ){ *pzErr = 0; return -1; }
     if( request_from_text(z, (size_t)n, s->nQueryRow, s->pOpt, pReq, pzErr) ) return -1;
+  }
+  {
+    /* With url_template every column is a parameter and all are carried;
+    ** else the first is the URL and the others are.  A request object's
+    ** own "input" is kept when the row has no other columns. */
+    char *zInput = 0;
+    rc = query_input(s, s->pOpt->zUrlTemplate ? 0 : 1, &zInput, pzErr);
+    if( rc==SQLITE_OK && zInput && pReq->zInput ){
+      sqlite3_free(zInput);
+      *pzErr = sqlite3_mprintf("api_fetch: url_query row %lld: its request object has "
+                               "\"input\" and the row has other columns; give one",
+                               s->nQueryRow);
+      rc = SQLITE_ERROR;
+    }else if( zInput ){
+      pReq->zInput = zInput;
+    }
+    if( rc ){
+      request_clear(pReq);
+      if( *pzErr==0 ) *pzErr = sqlite3_mprintf("api_fetch: out of memory");
+      return -1;
+    }
   }
   s->nQueryRow++;
   return 1;

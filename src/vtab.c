@@ -47,19 +47,21 @@
 #include "scan.h"
 
 /* Columns of the table-valued function.  Then its hidden arguments, and
-** last the hidden column cache: hidden so that SELECT * (and the tables
-** made from it) are the same with a cache as without; last so that no
-** argument falls on it. */
+** last the hidden columns cache and input (what the request carried: a
+** request object's "input", a url_template item, a url_query row's other
+** columns): hidden so that SELECT * (and the tables made from it) are the
+** same with them as without; last so that no argument falls on them. */
 enum {
   COL_URL, COL_URL_INDEX, COL_RECORD_INDEX, COL_STATUS, COL_ERROR,
   COL_ATTEMPTS, COL_ELAPSED_MS, COL_CONTENT_TYPE, COL_DATA, COL_PAGE,
-  COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS, COL_CACHE
+  COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS, COL_CACHE, COL_INPUT
 };
 #define TVF_SCHEMA \
   "CREATE TABLE x(url TEXT, url_index INTEGER, record_index INTEGER, " \
   "status INTEGER, error TEXT, attempts INTEGER, elapsed_ms INTEGER, " \
   "content_type TEXT, data TEXT, page INTEGER, " \
-  "url_list HIDDEN, concurrency HIDDEN, options HIDDEN, cache TEXT HIDDEN)"
+  "url_list HIDDEN, concurrency HIDDEN, options HIDDEN, cache TEXT HIDDEN, " \
+  "input TEXT HIDDEN)"
 
 /* The cache column: where the response came from (Response.eCache). */
 static const char *const azCacheWord[] = { 0, "miss", "hit", "revalidated", "stale" };
@@ -81,11 +83,12 @@ static const struct {
   { "_content_type", "TEXT", COL_CONTENT_TYPE },
   { "_extra", "TEXT", -1 },                    { "_mismatches", "TEXT", -2 },
   { "_page", "INTEGER", COL_PAGE },             { "_cache", "TEXT", COL_CACHE },
+  { "_input", "TEXT", COL_INPUT },
 };
 /* A row for every column of the function but data (the data columns are
 ** its twin) and the three arguments, and the wide face's own two: a column
 ** added to the function and not here fails to compile. */
-#define N_WIDE_HIDDEN (COL_CACHE+1 - 1 - 3 + 2)
+#define N_WIDE_HIDDEN (COL_INPUT+1 - 1 - 3 + 2)
 _Static_assert(ArraySize(aWideHidden)==N_WIDE_HIDDEN,
                "aWideHidden[] has a row per column of the function but data and the arguments");
 #define WIDE_ERROR 4                      /* aWideHidden[] index of _error */
@@ -221,7 +224,20 @@ static int filter_function(FetchCursor *c, int idxNum, sqlite3_value **argv, Sca
                              "api_fetch(url_list [, concurrency [, options]])");
     return SQLITE_ERROR;
   }
-  if( sqlite3_value_type(pList)!=SQLITE_TEXT ){
+  if( sqlite3_value_type(pList)==SQLITE_BLOB ){
+    /* readfile('urls.txt') gives a BLOB: its bytes are the text, if they
+    ** are UTF-8 (what the text path assumes; anything else would reach
+    ** libcurl and the error rows as bytes of an unknown charset). */
+    const char *zBlob = (const char*)sqlite3_value_blob(pList);
+    size_t nBlob = (size_t)sqlite3_value_bytes(pList);
+    size_t iBad = zBlob ? json_utf8_prefix(zBlob, nBlob) : 0;
+    if( iBad<nBlob ){
+      *pzErr = sqlite3_mprintf("api_fetch: url_list is a blob that is not UTF-8 text "
+                               "(byte %lld is 0x%02x); give it as UTF-8", (sqlite3_int64)iBad,
+                               (unsigned char)zBlob[iBad]);
+      return SQLITE_ERROR;
+    }
+  }else if( sqlite3_value_type(pList)!=SQLITE_TEXT ){
     *pzErr = sqlite3_mprintf("api_fetch: url_list is %s; expected a JSON array of URLs or "
                              "text with one URL a line", azType[sqlite3_value_type(pList)]);
     return SQLITE_ERROR;
@@ -321,7 +337,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   FetchTable *t = c->pTab;
   const Scan *s = &c->scan;
   Response *r = s->pResp;
-  int bData = s->bHasRecord && r->zError==0;
+  int bData = s->bHasRecord && r->zError==0 && s->zReject==0;
   if( t->bWide ){
     if( i>=N_WIDE_HIDDEN ){
       if( bData ) row_result(ctx, &c->row, i-N_WIDE_HIDDEN);
@@ -349,6 +365,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
     case COL_STATUS:       if( r->status ) sqlite3_result_int64(ctx, r->status); break;
     case COL_ERROR:
       if( r->zError ) sqlite3_result_text(ctx, r->zError, -1, SQLITE_TRANSIENT);
+      else if( s->zReject ) sqlite3_result_text(ctx, s->zReject, -1, SQLITE_TRANSIENT);
       break;
     case COL_ATTEMPTS:     sqlite3_result_int(ctx, r->nAttempt); break;
     case COL_ELAPSED_MS:   sqlite3_result_int64(ctx, r->elapsed_ms); break;
@@ -362,6 +379,9 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
     case COL_CACHE:
       assert( r->eCache>=CACHE_NONE && r->eCache<=CACHE_STALE );
       if( r->eCache ) sqlite3_result_text(ctx, azCacheWord[r->eCache], -1, SQLITE_STATIC);
+      break;
+    case COL_INPUT:
+      if( r->req.zInput ) sqlite3_result_text(ctx, r->req.zInput, -1, SQLITE_TRANSIENT);
       break;
     default:
       /* The hidden arguments read back as NULL: they are inputs only. */

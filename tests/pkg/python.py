@@ -5,7 +5,8 @@ the file, then apifetch.load() and fetches from the loopback server.
 
 1. The wheels: the tag, the version, where the project lives (Project-URL
    of both wheels, as pip show and PyPI show them).
-2. docs/install.md's examples python-install and python (a doctest).
+2. docs/install.md's examples python-install, python and python-create
+   (doctests).
 3. What the doctest does not show: load() with no settings, loading twice
    keeps profiles and limits, SQL load_extension() is off afterwards, a bad
    setting raises with api_fetch_config's message and leaves the
@@ -44,6 +45,7 @@ home = scratch("python")
 try:
     python = make_venv(home)
     run_pycon("python", examples()["python"][1], python, cwd=home)
+    run_pycon("python-create", examples()["python-create"][1], python, cwd=home)
 
     probe = r'''
 import json, sqlite3, sys

@@ -41,6 +41,7 @@ FUNCTIONS = [   # name, nArg, flags: exactly src/apifetch.c's aFunc[]
     ("api_fetch_columns", 1, F["DIRECTONLY"]),    # connects a wide table: may fetch its sample
     ("api_fetch_config", 0, F["DIRECTONLY"]),     # reveals the settings
     ("api_fetch_config", 1, F["DIRECTONLY"]),     # changes them
+    ("api_fetch_create", 2, F["DIRECTONLY"]),     # runs a CREATE, which fetches its sample
     ("api_fetch_profile", 2, F["DIRECTONLY"]),    # stores credentials
     ("api_fetch_version", 0, F["INNOCUOUS"]),     # no side effects
 ]
@@ -85,6 +86,8 @@ with tempfile.TemporaryDirectory() as d:
         CREATE VIEW cache_list AS SELECT count(*) AS n FROM api_fetch_cache('{cache}');
         CREATE VIEW cache_prune AS SELECT api_fetch_cache_prune('{cache}', '{{"all": true}}') AS n;
         CREATE VIEW columns AS SELECT api_fetch_columns('temp.w') AS c;
+        CREATE VIEW make AS SELECT api_fetch_create('temp.made',
+          '{{"url_list": "[\\"{BASE}/obj?id=1\\"]"}}') AS c;
     """)
     raw.commit()
     raw.close()
@@ -126,6 +129,10 @@ with tempfile.TemporaryDirectory() as d:
     got = refused("SELECT * FROM f.columns", "api_fetch_columns()")
     check(got == "refused", f"a file's view calling api_fetch_columns is refused: {got}")
     check(not os.path.exists(cache), "and no cache file was made")
+    got = refused("SELECT * FROM f.make", "api_fetch_create()")
+    check(got == "refused", f"a file's view calling api_fetch_create is refused: {got}")
+    n = conn.execute("SELECT count(*) FROM temp.sqlite_master WHERE name = 'made'").fetchone()[0]
+    check(n == 0, f"and no table was made ({n})")
 
     # INNOCUOUS ones may be used by a file's views even when the schema is
     # not trusted.
