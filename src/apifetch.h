@@ -295,6 +295,13 @@ int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal);
 ** 't', 'f' or 'z' (null). */
 char json_type(JsonSpan v);
 
+/* z[0..n), a JSON object, with the value at path az[0..nKey) set to the
+** JSON text zVal[0..nVal), appended to *pOut; the rest of z byte for byte.
+** Missing keys are made (a null on the way too); SQLITE_ERROR if the root
+** or a value on the way is another thing than an object. */
+int json_set_path(const char *z, size_t n, char **az, int nKey, const char *zVal,
+                  size_t nVal, Buf *pOut);
+
 /**************************************************************************
 ** scalar.c - JSON numbers and RFC 3339 timestamps, independent of locale
 */
