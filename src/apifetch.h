@@ -699,10 +699,15 @@ struct PageKind {
   const char *(*xCheck)(const Paginate*);   /* What it lacks, or NULL */
   /* Chains: the URL of the page after r into *pzNext (NULL: r names none),
   ** or, when r names a next page that cannot be followed, why into *pzWhy.
+  ** With bValue, not a URL but a value for the request (the JSON text of a
+  ** string or number), put on the URL (param) or in the body (body_path).
   ** SQLITE_OK or SQLITE_NOMEM.  NULL for numbered kinds, whose pages are
   ** counted from the first. */
   int (*xNext)(const Paginate*, const Response *r, JsonSpan root, char **pzNext,
                char **pzWhy);
+  int bValue;                    /* xNext gives a value to place, not a URL */
+  const char *zBody;             /* Its value goes in the JSON body at zBody.param
+                                 ** (a GraphQL variable), or NULL: on the URL */
 };
 struct Paginate {
   const PageKind *pKind;         /* Its kind, NULL for none */
@@ -716,6 +721,10 @@ struct Paginate {
   int bLastLink;                 /* Link rel="last" gives the last page */
   KeyPath cursor;                /* Path to the next cursor */
   KeyPath next;                  /* Path to the next URL */
+  KeyPath pageInfo;              /* Path to a GraphQL Relay pageInfo object */
+  KeyPath body;                  /* Path in the JSON request body that takes the
+                                 ** page, offset or cursor, instead of param on
+                                 ** the URL; none: the URL */
   int nMaxPages;                 /* Pages per starting URL at most */
   const char *azWant[3];         /* Response headers it reads (paginate_check): the
                                  ** kind's, Link for rel="last", the total's */

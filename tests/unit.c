@@ -1168,7 +1168,7 @@ static void test_number_reals(void){
 ** total's header, in that order.  Before, the kind's header was taken to
 ** be Link whatever it said. */
 static void test_paginate_wants(void){
-  static const PageKind xNext = { "xnext", 0, 0, 0, "X-Next-Page", 0, 0 };
+  static const PageKind xNext = { "xnext", 0, 0, 0, "X-Next-Page", 0, 0, 0, 0 };
   Paginate p;
   char *zErr = 0;
   memset(&p, 0, sizeof(p));
