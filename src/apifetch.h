@@ -800,6 +800,8 @@ struct Options {
   sqlite3_int64 cacheTtlMs;      /* cache_ttl_ms */
   sqlite3_int64 cacheStaleMs;    /* cache_stale_ms */
   sqlite3_int64 cacheMaxBytes;   /* cache_max_bytes, 0 for no cap */
+  int bCachePost;                /* cache_post: a POST may be cached (its body is
+                                 ** in the key), as GraphQL reads are */
   char **azHeader;               /* "Name: value" lines sent with every request */
   int nHeader;                   /* Number of entries in azHeader */
   Paginate paginate;             /* How to follow pages, if at all */

@@ -128,6 +128,8 @@ const Knob aKnob[] = {
   { "cache_max_bytes", KNOB_INT, KF_OPTION, OPT(cacheMaxBytes), 0, BIG, (sqlite3_int64)1<<30,
     0, "integer", 0, "bodies the cache keeps at most; least recently used go first (0: no cap)",
     0 },
+  { "cache_post", KNOB_BOOL, KF_OPTION, OPT(bCachePost), 0, 1, 0, 0, "boolean", 0,
+    "a POST may be cached and answered from the cache, keyed by its body (GraphQL reads)", 0 },
   { "request_log", KNOB_SPECIAL, KF_OPTION, OPT(zReqLog), 0, 0, 0, 0,
     "\"[schema.]table\", \"file:PATH\" or null", "none",
     "a row per attempt (URL, status, phase times, bytes, cache, error) into this table, "
