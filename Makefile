@@ -1,7 +1,8 @@
 # apifetch - a SQLite extension that fetches JSON APIs concurrently.
 #
 #   make            build ./apifetch.so (load it with .load ./apifetch)
-#   make deps       install the Debian packages needed to build, test and bench
+#   make deps       install the Debian packages needed to build, test and bench,
+#                   and the npm servers the tests start (under tests/npm)
 #   make test       build and run the test suite, on any clone, as root or not
 #                   (SANITIZE=1 for ASan+UBSan, VALGRIND=1 for every sqlite3
 #                   shell under valgrind memcheck)
@@ -73,12 +74,16 @@ DEB_PKGS += dpkg-dev python3-venv python3-setuptools python3-wheel python3-build
            python3-hupper python3-httpx python3-pluggy python3-uvicorn python3-aiofiles \
            python3-janus python3-yaml python3-mergedeep python3-itsdangerous python3-pint \
            python3-multipart
+# The npm servers the tests start (tests/py/graphql.py): node and npm from
+# Debian where there are none (a node that brings its own npm is kept), the
+# packages from the npm registry under tests/npm, pinned, never globally.
+NPM_PKGS = json-graphql-server@3.3.2
 # CI checks only: valgrind, and clang for libFuzzer.
 CHECK_PKGS = valgrind clang
 # Benchmarks only: the Python pattern's libraries, curl, and wrk (W3's peer).
 BENCH_PKGS = python3-aiohttp python3-pandas python3-tenacity curl wrk
 
-.PHONY: all test test-packages unit demo serve bench deps bench-deps check-deps install-pkgs clean \
+.PHONY: all test test-packages unit demo serve bench deps npm-deps bench-deps check-deps install-pkgs clean \
         install uninstall deb wheel tarball dist torture
 
 all: apifetch.so
@@ -169,6 +174,11 @@ bench: bench-deps apifetch.so
 
 deps:
 	@$(MAKE) -s install-pkgs PKGS="$(DEB_PKGS)"
+	@$(MAKE) -s npm-deps
+
+npm-deps:
+	@command -v npm >/dev/null || $(MAKE) -s install-pkgs PKGS="nodejs npm"
+	npm install --prefix tests/npm --no-audit --no-fund --save-exact $(NPM_PKGS)
 
 bench-deps:
 	@$(MAKE) -s install-pkgs PKGS="$(BENCH_PKGS)"

@@ -303,6 +303,13 @@ int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal);
 ** 't', 'f' or 'z' (null). */
 char json_type(JsonSpan v);
 
+/* z[0..n), a JSON object, with the value at path az[0..nKey) set to the
+** JSON text zVal[0..nVal), appended to *pOut; the rest of z byte for byte.
+** Missing keys are made (a null on the way too); SQLITE_ERROR if the root
+** or a value on the way is another thing than an object. */
+int json_set_path(const char *z, size_t n, char **az, int nKey, const char *zVal,
+                  size_t nVal, Buf *pOut);
+
 /**************************************************************************
 ** scalar.c - JSON numbers and RFC 3339 timestamps, independent of locale
 */
@@ -704,10 +711,15 @@ struct PageKind {
   const char *(*xCheck)(const Paginate*);   /* What it lacks, or NULL */
   /* Chains: the URL of the page after r into *pzNext (NULL: r names none),
   ** or, when r names a next page that cannot be followed, why into *pzWhy.
+  ** With bValue, not a URL but a value for the request (the JSON text of a
+  ** string or number), put on the URL (param) or in the body (body_path).
   ** SQLITE_OK or SQLITE_NOMEM.  NULL for numbered kinds, whose pages are
   ** counted from the first. */
   int (*xNext)(const Paginate*, const Response *r, JsonSpan root, char **pzNext,
                char **pzWhy);
+  int bValue;                    /* xNext gives a value to place, not a URL */
+  const char *zBody;             /* Its value goes in the JSON body at zBody.param
+                                 ** (a GraphQL variable), or NULL: on the URL */
 };
 struct Paginate {
   const PageKind *pKind;         /* Its kind, NULL for none */
@@ -721,6 +733,10 @@ struct Paginate {
   int bLastLink;                 /* Link rel="last" gives the last page */
   KeyPath cursor;                /* Path to the next cursor */
   KeyPath next;                  /* Path to the next URL */
+  KeyPath pageInfo;              /* Path to a GraphQL Relay pageInfo object */
+  KeyPath body;                  /* Path in the JSON request body that takes the
+                                 ** page, offset or cursor, instead of param on
+                                 ** the URL; none: the URL */
   int nMaxPages;                 /* Pages per starting URL at most */
   const char *azWant[3];         /* Response headers it reads (paginate_check): the
                                  ** kind's, Link for rel="last", the total's */
@@ -798,6 +814,8 @@ struct Options {
   sqlite3_int64 cacheTtlMs;      /* cache_ttl_ms */
   sqlite3_int64 cacheStaleMs;    /* cache_stale_ms */
   sqlite3_int64 cacheMaxBytes;   /* cache_max_bytes, 0 for no cap */
+  int bCachePost;                /* cache_post: a POST may be cached (its body is
+                                 ** in the key), as GraphQL reads are */
   char **azHeader;               /* "Name: value" lines sent with every request */
   int nHeader;                   /* Number of entries in azHeader */
   Paginate paginate;             /* How to follow pages, if at all */

@@ -21,6 +21,9 @@
 ** refresh always asks the server (conditionally when it can) and stores
 ** the answer; offline never asks.  Only GET and HEAD are cached: another
 ** method may change something on the server, which a re-run must do again.
+** But a POST that only reads (a GraphQL query, a search) the user may let
+** be cached, cache_post: its body is in the key, so only the same POST
+** finds it, and its response is judged as a GET's would be.
 ** Error responses and partial bodies are never stored: only a 2xx
 ** transfer that completed reaches cacheflow_store.  What the cache gives
 ** is not counted against max_requests or max_total_bytes: they count
@@ -43,9 +46,21 @@ static sqlite3_int64 time_after(sqlite3_int64 t, sqlite3_int64 ms){
   return t > INT64_MAX - ms ? INT64_MAX : t + ms;
 }
 
-static int method_cacheable(const Request *q){
+static int method_is_post(const Request *q){
+  return q->zMethod ? strcmp(q->zMethod, "POST")==0 : q->pBody!=0;   /* a body without a
+                                                                     ** method is a POST */
+}
+
+static int method_cacheable(const Options *o, const Request *q){
+  if( o->bCachePost && method_is_post(q) ) return 1;
   if( q->zMethod ) return strcmp(q->zMethod, "GET")==0 || strcmp(q->zMethod, "HEAD")==0;
-  return q->pBody==0;                      /* a body without a method is a POST */
+  return q->pBody==0;
+}
+
+/* The method whose rules decide whether q's response may be stored (RFC
+** 9111 section 3): a POST let in by cache_post is judged as a GET. */
+static const char *method_stored_as(const Options *o, const Request *q){
+  return o->bCachePost && method_is_post(q) ? "GET" : q->zMethod;
 }
 
 static void request_key(Engine *e, const Request *q, unsigned char *aKey){
@@ -159,7 +174,7 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
   zWhy = guard_url_refusal(e->pGuard, e->pending.zUrl, e->pending.pHeaders, &bOom);
   if( bOom ) return SQLITE_NOMEM;
   if( zWhy ) return answer_pending(e, 0, CACHE_NONE, zWhy, ERR_NETWORK, ppResp);
-  if( !method_cacheable(&e->pending) ){
+  if( !method_cacheable(o, &e->pending) ){
     if( !bOffline ) return SQLITE_OK;
     return answer_offline(e, "cache_mode is offline and only GET and HEAD requests are "
                           "cached", ppResp);
@@ -373,7 +388,8 @@ int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzEr
   c->zHeaders = zBlock;
   /* Only the times are wanted: the entry is freshened in place (RFC 9111
   ** section 4.3.4), not stored anew. */
-  rc = entry_times(e, c, attempt_sent(t, now), now, t->req.zMethod, &bStorable);
+  rc = entry_times(e, c, attempt_sent(t, now), now, method_stored_as(e->pOpt, &t->req),
+                   &bStorable);
   if( rc ) return rc;
   /* Where this 304 came from: the entry's final URL is now the last hop's,
   ** or none if no redirect was followed this time (redacted as stored). */
@@ -424,7 +440,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   char *zUrl, *zIp = 0;
   int rc, bOom = 0, bStorable;
   r->eCache = CACHE_MISS;
-  if( r->status<200 || r->status>299 || r->status==206 || !method_cacheable(&r->req) ){
+  if( r->status<200 || r->status>299 || r->status==206 || !method_cacheable(o, &r->req) ){
     return SQLITE_OK;
   }
   if( o->cacheMaxBytes>0 && (sqlite3_int64)r->nBody > o->cacheMaxBytes ) return SQLITE_OK;
@@ -442,7 +458,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   }
   c.zHeaders = header_block(t->easy, o, 0, &bOom);
   if( bOom ) return SQLITE_NOMEM;
-  rc = entry_times(e, &c, attempt_sent(t, now), now, r->req.zMethod, &bStorable);
+  rc = entry_times(e, &c, attempt_sent(t, now), now, method_stored_as(o, &r->req), &bStorable);
   if( rc ){ sqlite3_free(c.zHeaders); return rc; }
   /* ttl and refresh store whatever the headers say: the user chose them
   ** over the server's word. */

@@ -494,3 +494,62 @@ int json_object_get(JsonSpan obj, const char *zKey, JsonSpan *pVal){
   }
   return bFound;
 }
+
+/* "k1":{"k2":...val}: keys az[iFrom..nKey) around the value, for
+** json_set_path. */
+static void json_nested(Buf *pOut, char **az, int iFrom, int nKey, const char *zVal,
+                        size_t nVal){
+  int j;
+  for(j=iFrom; j<nKey; j++){
+    buf_append_json_string(pOut, az[j], strlen(az[j]));
+    buf_append(pOut, STRCONST(":"));
+    if( j+1<nKey ) buf_append(pOut, STRCONST("{"));
+  }
+  buf_append(pOut, zVal, nVal);
+  for(j=iFrom; j+1<nKey; j++) buf_append(pOut, STRCONST("}"));
+}
+
+/* The JSON text z[0..n) (an object) with the value at path az[0..nKey)
+** set to zVal[0..nVal) (JSON text), appended to *pOut: the rest byte for
+** byte, so that big numbers elsewhere in it survive.  A missing key is
+** added as its object's first member, with the objects on the way to it;
+** a null on the way becomes such an object.  SQLITE_ERROR (nothing
+** appended) if the root, or a value on the way, is neither an object nor
+** null.  z is text json_validate accepted. */
+int json_set_path(const char *z, size_t n, char **az, int nKey, const char *zVal,
+                  size_t nVal, Buf *pOut){
+  JsonSpan cur = json_root(z, n), v, k;
+  size_t iAt, pos = 0;
+  int i;
+  assert( nKey>0 );
+  if( json_type(cur)!='{' ) return SQLITE_ERROR;
+  for(i=0; i<nKey; i++){
+    if( !json_object_get(cur, az[i], &v) ){
+      /* Missing: "az[i]":... goes first in cur, after its "{". */
+      int bMembers = json_object_next(cur, &pos, &k, &v);
+      iAt = (size_t)(cur.z - z) + 1;
+      buf_append(pOut, z, iAt);
+      json_nested(pOut, az, i, nKey, zVal, nVal);
+      if( bMembers ) buf_append(pOut, STRCONST(","));
+      buf_append(pOut, z + iAt, n - iAt);
+      return SQLITE_OK;
+    }
+    if( i+1<nKey && json_type(v)=='z' ){
+      /* A null on the way: an object holding the rest of the path. */
+      iAt = (size_t)(v.z - z);
+      buf_append(pOut, z, iAt);
+      buf_append(pOut, STRCONST("{"));
+      json_nested(pOut, az, i+1, nKey, zVal, nVal);
+      buf_append(pOut, STRCONST("}"));
+      buf_append(pOut, z + iAt + v.n, n - iAt - v.n);
+      return SQLITE_OK;
+    }
+    if( i+1<nKey && json_type(v)!='{' ) return SQLITE_ERROR;
+    cur = v;
+  }
+  iAt = (size_t)(cur.z - z);                    /* the value at the path: replaced */
+  buf_append(pOut, z, iAt);
+  buf_append(pOut, zVal, nVal);
+  buf_append(pOut, z + iAt + cur.n, n - iAt - cur.n);
+  return SQLITE_OK;
+}

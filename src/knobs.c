@@ -133,6 +133,8 @@ const Knob aKnob[] = {
   { "cache_max_bytes", KNOB_INT, KF_OPTION, OPT(cacheMaxBytes), 0, BIG, (sqlite3_int64)1<<30,
     0, "integer", 0, "bodies the cache keeps at most; least recently used go first (0: no cap)",
     0 },
+  { "cache_post", KNOB_BOOL, KF_OPTION, OPT(bCachePost), 0, 1, 0, 0, "boolean", 0,
+    "a POST may be cached and answered from the cache, keyed by its body (GraphQL reads)", 0 },
   { "request_log", KNOB_SPECIAL, KF_OPTION, OPT(zReqLog), 0, 0, 0, 0,
     "\"[schema.]table\", \"file:PATH\" or null", "none",
     "a row per attempt (URL, status, phase times, bytes, cache, error) into this table, "
@@ -160,10 +162,11 @@ const Knob aKnob[] = {
 
   /* The keys of the paginate option's object. */
   { "type", KNOB_SPECIAL, KF_PAGINATE, PAG(pKind), 0, 0, 0, 0,
-    "\"page\", \"offset\", \"cursor\", \"next\" or \"link\"", "required",
+    "\"page\", \"offset\", \"cursor\", \"next\", \"link\" or \"graphql\"", "required",
     "how the next page is found", KS_PAGE_TYPE },
-  { "param", KNOB_TEXT, KF_PAGINATE, PAG(zParam), 0, 0, 0, 0, "text", "page, offset or cursor",
-    "the query parameter that names the page", 0 },
+  { "param", KNOB_TEXT, KF_PAGINATE, PAG(zParam), 0, 0, 0, 0, "text",
+    "page, offset, cursor; graphql: after",
+    "the query parameter that names the page (graphql: the variable)", 0 },
   { "start", KNOB_INT, KF_PAGINATE, PAG(iStart), 0, 1000000000000LL, -1, 0, "integer",
     "1 (page), 0 (offset)", "the first page number or offset", 0 },
   { "per_page", KNOB_INT, KF_PAGINATE, PAG(nPerPage), 0, 1000000000000LL, 0, 0, "integer",
@@ -182,6 +185,11 @@ const Knob aKnob[] = {
     "where the body has the next cursor", 0 },
   { "next_path", KNOB_PATH, KF_PAGINATE, PAG(next), 0, 0, 0, 0, "path", "none",
     "where the body has the next page's URL", 0 },
+  { "page_info", KNOB_PATH, KF_PAGINATE, PAG(pageInfo), 0, 0, 0, 0, "path", "none",
+    "graphql: where the body has the Relay pageInfo {hasNextPage endCursor}", 0 },
+  { "body_path", KNOB_PATH, KF_PAGINATE, PAG(body), 0, 0, 0, 0, "path",
+    "none; graphql: variables.<param>",
+    "where the page, offset or cursor goes in the JSON request body, not on the URL", 0 },
   { "max_pages", KNOB_INT, KF_PAGINATE, PAG(nMaxPages), 1, 1000000, 1000, 0, "integer", 0,
     "pages per starting URL at most", 0 },
 

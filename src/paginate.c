@@ -16,7 +16,14 @@
 **   cursor  ?cursor=<value at "cursor_path" in the body>   chains: each page
 **   next    the URL at "next_path" in the body              is asked for when
 **   link    the Link header's rel="next" URL (RFC 8288)     the one before it
-**           has arrived; many chains (starting URLs) run at once.
+**   graphql Relay pageInfo {hasNextPage endCursor} at      has arrived; many
+**           "page_info", the cursor into variables.after   chains (starting
+**           of the JSON body                               URLs) run at once.
+**
+** "body_path" puts page, offset or cursor into the JSON request body
+** instead of the URL (GraphQL variables, a search POST): the body is
+** edited as text (json_set_path), the rest byte for byte; the URL, and
+** so the origin and the credentials, stay those of the first page.
 **
 ** Every kind stops at an empty page, at "max_pages", and when there is no
 ** next page; a chain also when its next page is one it has fetched.  A page
@@ -153,16 +160,20 @@ static char *link_target(const char *zLink, const char *zRel, int *pbOom){
 */
 
 /* The pages a chain has fetched: an open-addressing set of 64-bit hashes
-** of their URLs (FNV-1a; 0 marks an empty slot), one allocation. */
+** of their URLs and bodies (FNV-1a; 0 marks an empty slot), one
+** allocation.  A page in the body (body_path) has the URL of the others. */
 struct PageSeen {
   int nSlot;                     /* Slots in a[], a power of two */
   int nUsed;                     /* Hashes in a[] */
   sqlite3_uint64 a[1];           /* The slots (nSlot of them) */
 };
 
-static sqlite3_uint64 url_hash(const char *z){
+static sqlite3_uint64 page_hash(const char *z, const char *pBody, size_t nBody){
   sqlite3_uint64 h = 14695981039346656037ULL;
+  size_t i;
   for(; *z; z++){ h ^= (unsigned char)*z; h *= 1099511628211ULL; }
+  h ^= 0xff; h *= 1099511628211ULL;          /* no URL byte: where the body starts */
+  for(i=0; i<nBody; i++){ h ^= (unsigned char)pBody[i]; h *= 1099511628211ULL; }
   return h ? h : 1;
 }
 
@@ -172,9 +183,10 @@ static void seen_put(PageSeen *p, sqlite3_uint64 h){
   if( p->a[i]==0 ){ p->a[i] = h; p->nUsed++; }
 }
 
-/* Add zUrl to *pp (made if NULL).  0 if added, 1 if it was there, -1 on OOM. */
-static int seen_add(PageSeen **pp, const char *zUrl){
-  sqlite3_uint64 h = url_hash(zUrl);
+/* Add the page zUrl with body pBody to *pp (made if NULL).  0 if added, 1
+** if it was there, -1 on OOM. */
+static int seen_add(PageSeen **pp, const char *zUrl, const char *pBody, size_t nBody){
+  sqlite3_uint64 h = page_hash(zUrl, pBody, nBody);
   PageSeen *p = *pp;
   int i;
   if( p ){
@@ -284,6 +296,20 @@ static void pagegen_push(PageQueue *q, PageGen *g){
 ** The kinds
 */
 
+/* A cursor found at zWhat: its JSON text (a string or a number), to be
+** placed by place_value; NULL with *pzWhy if it cannot be (or on OOM). */
+static char *cursor_value(JsonSpan v, const char *zWhat, char **pzWhy){
+  if( json_type(v)!='n' && json_type(v)!='"' ){
+    *pzWhy = sqlite3_mprintf("%s is %s, not a string or number", zWhat, json_kind(v));
+    return 0;
+  }
+  if( json_has_nul(v.z, v.n) ){
+    *pzWhy = sqlite3_mprintf("%s is a string holding a NUL character (\\u0000)", zWhat);
+    return 0;
+  }
+  return sqlite3_mprintf("%.*s", (int)v.n, v.z);
+}
+
 /* Chains: the URL of the page after r into *pzNext, NULL for none; or why
 ** the page r names cannot be followed, into *pzWhy (see PageKind). */
 static int cursor_next(const Paginate *p, const Response *r, JsonSpan root, char **pzNext,
@@ -295,22 +321,42 @@ static int cursor_next(const Paginate *p, const Response *r, JsonSpan root, char
   if( path_ends(bFound, v) ) return SQLITE_OK;
   zWhat = path_label("cursor_path", &p->cursor);
   if( zWhat==0 ) return SQLITE_NOMEM;
-  if( json_type(v)=='n' ){
-    zCursor = sqlite3_mprintf("%.*s", (int)v.n, v.z);
-  }else if( json_type(v)=='"' ){
-    zCursor = path_string(v, zWhat, pzWhy);
-  }else{
-    *pzWhy = sqlite3_mprintf("%s is %s, not a string or number", zWhat, json_kind(v));
+  (void)r;
+  zCursor = cursor_value(v, zWhat, pzWhy);
+  sqlite3_free(zWhat);
+  *pzNext = zCursor;
+  return zCursor || *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* GraphQL Relay (the Cursor Connections spec): the connection's pageInfo
+** says hasNextPage, and endCursor is the "after" of the next page. */
+static int graphql_next(const Paginate *p, const Response *r, JsonSpan root, char **pzNext,
+                        char **pzWhy){
+  JsonSpan info, more, v;
+  char *zWhat, *zCursor;
+  (void)r;
+  *pzNext = *pzWhy = 0;
+  if( path_ends(path_get(root, p->pageInfo.az, p->pageInfo.n, &info), info) ){
+    return SQLITE_OK;
+  }
+  zWhat = path_label("page_info", &p->pageInfo);
+  if( zWhat==0 ) return SQLITE_NOMEM;
+  if( json_type(info)!='{' ){
+    *pzWhy = sqlite3_mprintf("%s is %s, not an object", zWhat, json_kind(info));
+  }else if( !json_object_get(info, "hasNextPage", &more)
+         || json_type(more)=='f' || json_type(more)=='z' ){
+    sqlite3_free(zWhat);
+    return SQLITE_OK;                   /* hasNextPage false or not said: the last page */
+  }else if( json_type(more)!='t' ){
+    *pzWhy = sqlite3_mprintf("%s hasNextPage is %s, not true or false", zWhat, json_kind(more));
+  }else if( path_ends(json_object_get(info, "endCursor", &v), v) ){
+    *pzWhy = sqlite3_mprintf("%s has hasNextPage true and no endCursor", zWhat);
+  }else if( (zCursor = sqlite3_mprintf("%s endCursor", zWhat))!=0 ){
+    *pzNext = cursor_value(v, zCursor, pzWhy);
+    sqlite3_free(zCursor);
   }
   sqlite3_free(zWhat);
-  if( zCursor ){
-    /* The cursor goes on the URL asked for, as each numbered page's number
-    ** does: each page is redirected as the first one was. */
-    *pzNext = url_with_param(r->req.zUrl, p->zParam, zCursor);
-    sqlite3_free(zCursor);
-    return *pzNext ? SQLITE_OK : SQLITE_NOMEM;      /* the page's own URL parses */
-  }
-  return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  return *pzNext || *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 /* A next page's URL, zRef as the response r gave it (what it is: zWhat),
@@ -365,6 +411,10 @@ static int link_next(const Paginate *p, const Response *r, JsonSpan root, char *
 
 static const char *numbered_check(const Paginate *p){
   if( p->pKind->iStep==0 && p->nPerPage<=0 ) return "paginate type \"offset\" needs per_page";
+  if( p->zSizeParam && p->body.az ){
+    return "paginate size_param puts per_page on the URL: with body_path, "
+           "write the page size in the body";
+  }
   if( p->totalItems.az && p->nPerPage<=0 ) return "paginate total_items needs per_page";
   if( p->zTotalHeader && p->nPerPage<=0 ) return "paginate total_header needs per_page";
   return 0;
@@ -374,6 +424,10 @@ static const char *cursor_check(const Paginate *p){
 }
 static const char *next_url_check(const Paginate *p){
   return p->next.az ? 0 : "paginate type \"next\" needs next_path";
+}
+static const char *graphql_check(const Paginate *p){
+  return p->pageInfo.az ? 0 : "paginate type \"graphql\" needs page_info "
+                              "(e.g. \"data.users.pageInfo\")";
 }
 
 /* One row per kind (struct PageKind in apifetch.h), its columns:
@@ -385,13 +439,18 @@ static const char *next_url_check(const Paginate *p){
 **  |         |       |  |  ,-- zHeader: a header it always reads
 **  |         |       |  |  |         ,-- xCheck: what it lacks, or 0
 **  |         |       |  |  |         |               ,-- xNext: a chain's next page; 0: numbered
-**  |         |       |  |  |         |               | */
+**  |         |       |  |  |         |               |              ,-- bValue: xNext gives a
+**  |         |       |  |  |         |               |              |   value, not a URL
+**  |         |       |  |  |         |               |              |  ,-- zBody: the value goes
+**  |         |       |  |  |         |               |              |  |   in the body, at zBody.param
+**  |         |       |  |  |         |               |              |  | */
 static const PageKind aPageKind[] = {
-  { "page",   "page",   1, 1, 0,      numbered_check, 0 },
-  { "offset", "offset", 0, 0, 0,      numbered_check, 0 },
-  { "cursor", "cursor", 0, 0, 0,      cursor_check,   cursor_next },
-  { "next",   0,        0, 0, 0,      next_url_check, next_url_next },
-  { "link",   0,        0, 0, "Link", 0,              link_next },
+  { "page",    "page",   1, 1, 0,      numbered_check, 0,             0, 0 },
+  { "offset",  "offset", 0, 0, 0,      numbered_check, 0,             0, 0 },
+  { "cursor",  "cursor", 0, 0, 0,      cursor_check,   cursor_next,   1, 0 },
+  { "next",    0,        0, 0, 0,      next_url_check, next_url_next, 0, 0 },
+  { "link",    0,        0, 0, "Link", 0,              link_next,     0, 0 },
+  { "graphql", "after",  0, 0, 0,      graphql_check,  graphql_next,  1, "variables" },
 };
 
 const PageKind *paginate_kind(const char *zName){
@@ -410,6 +469,8 @@ void paginate_clear(Paginate *p){
   keypath_clear(&p->totalItems);
   keypath_clear(&p->cursor);
   keypath_clear(&p->next);
+  keypath_clear(&p->pageInfo);
+  keypath_clear(&p->body);
   p->zParam = p->zSizeParam = p->zTotalHeader = 0;
   p->pKind = 0;
   p->nWant = 0;
@@ -441,6 +502,22 @@ int paginate_check(Paginate *p, char **pzErr){
     if( p->zParam==0 ) return SQLITE_NOMEM;
   }
   if( p->iStart<0 ) p->iStart = p->pKind->iStart;
+  if( p->body.az && p->pKind->zParam==0 ){
+    *pzErr = sqlite3_mprintf("api_fetch: paginate body_path takes a page, offset or cursor; "
+                             "type \"%s\" finds a URL", p->pKind->zName);
+    return SQLITE_ERROR;
+  }
+  if( p->body.az==0 && p->pKind->zBody ){
+    /* A GraphQL request names its cursor as a variable (GraphQL over
+    ** HTTP: {"query": ..., "variables": {"after": ...}}): zBody.param. */
+    char **az = sqlite3_malloc64(sizeof(char*)*2);
+    if( az==0 ) return SQLITE_NOMEM;
+    az[0] = sqlite3_mprintf("%s", p->pKind->zBody);
+    az[1] = sqlite3_mprintf("%s", p->zParam);
+    p->body.az = az;
+    p->body.n = 2;
+    if( az[0]==0 || az[1]==0 ) return SQLITE_NOMEM;      /* options_clear frees them */
+  }
   p->nWant = 0;
   /* The header the kind always reads, Link for a rel="last" total, the
   ** total's header: each once. */
@@ -463,32 +540,109 @@ static const char *paginate_header(const Paginate *p, const Response *r, const c
 }
 
 /**************************************************************************
+** Where a page's number, offset or cursor goes
+*/
+
+/* A URL made from zOld (freed): zNew, NULL for out of memory. */
+static char *url_replace(char *zOld, char *zNew){
+  sqlite3_free(zOld);
+  return zNew;
+}
+
+/* The request body pBody[0..nBody) with zVal (JSON text) at body_path,
+** into *pOut.  SQLITE_ERROR with why in *pzWhy if the body is not a JSON
+** object that can take it (or there is none). */
+static int body_set(const Paginate *p, const char *pBody, size_t nBody, const char *zVal,
+                    Buf *pOut, char **pzWhy){
+  JsonError err;
+  int rc = pBody ? json_validate(pBody, nBody, APIFETCH_JSON_MAX_DEPTH, &err) : SQLITE_ERROR;
+  *pzWhy = 0;
+  if( rc==SQLITE_OK ) rc = json_set_path(pBody, nBody, p->body.az, p->body.n, zVal,
+                                         strlen(zVal), pOut);
+  if( rc==SQLITE_NOMEM || pOut->bOom ) return SQLITE_NOMEM;
+  if( rc ){
+    char *zWhat = path_label("body_path", &p->body);
+    *pzWhy = zWhat ? sqlite3_mprintf("%s needs a request body that is a JSON object, "
+                                     "with objects or null on the way", zWhat) : 0;
+    sqlite3_free(zWhat);
+    return *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+/* Put zVal (the JSON text of a string or number) into request q: at
+** body_path in its JSON body, or as param on its URL (a string decoded).
+** SQLITE_OK, SQLITE_NOMEM, or SQLITE_ERROR with why in *pzWhy. */
+static int place_value(const Paginate *p, Request *q, const char *zVal, char **pzWhy){
+  char *z = 0;
+  *pzWhy = 0;
+  if( p->body.az ){
+    Buf b = {0, 0, 0, 0};
+    int rc = body_set(p, q->pBody, q->nBody, zVal, &b, pzWhy);
+    if( rc ){ buf_free(&b); return rc; }
+    sqlite3_free(q->pBody);
+    q->pBody = b.z;
+    q->nBody = b.n;
+    return SQLITE_OK;
+  }
+  if( zVal[0]=='"' ){
+    JsonSpan v;
+    int bNul = 0;
+    v.z = zVal;
+    v.n = strlen(zVal);
+    z = json_string_decode(v, &bNul);          /* cursor_value refused a NUL */
+    if( z==0 ) return SQLITE_NOMEM;
+    zVal = z;
+  }
+  /* On the URL asked for, as each numbered page's number goes: each page
+  ** is redirected as the first one was. */
+  q->zUrl = url_replace(q->zUrl, url_with_param(q->zUrl, p->zParam, zVal));
+  sqlite3_free(z);
+  return q->zUrl ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/**************************************************************************
 ** Numbered pages
 */
 
-/* The URL of page iPage of a numbered collection whose first page is zUrl. */
-static char *numbered_url(const Paginate *p, const char *zUrl, sqlite3_int64 iPage){
-  char zVal[32], *z, *z2;
+/* Request q, a copy of a numbered collection's first page, made page
+** iPage: its number on the URL or in the body, per_page on the URL. */
+static int numbered_place(const Paginate *p, Request *q, sqlite3_int64 iPage, char **pzWhy){
+  char zVal[32];
   sqlite3_int64 v = p->iStart + iPage*(p->pKind->iStep ? p->pKind->iStep : p->nPerPage);
+  int rc;
   sqlite3_snprintf(sizeof(zVal), zVal, "%lld", v);
-  z = url_with_param(zUrl, p->zParam, zVal);
-  if( z && p->zSizeParam && p->nPerPage>0 ){
+  rc = place_value(p, q, zVal, pzWhy);
+  if( rc==SQLITE_OK && p->zSizeParam && p->nPerPage>0 ){
+    assert( p->body.az==0 );                   /* numbered_check */
     sqlite3_snprintf(sizeof(zVal), zVal, "%lld", p->nPerPage);
-    z2 = url_with_param(z, p->zSizeParam, zVal);
-    sqlite3_free(z);
-    z = z2;
+    q->zUrl = url_replace(q->zUrl, url_with_param(q->zUrl, p->zSizeParam, zVal));
+    if( q->zUrl==0 ) rc = SQLITE_NOMEM;
   }
-  return z;
+  return rc;
 }
 
+/* The first page: numbered, page 0's number goes in; a body that must take
+** a page or cursor and cannot makes the request an error row (zFail). */
 int paginate_first(const Paginate *p, Request *pReq){
-  char *z;
-  if( p->pKind==0 || p->pKind->xNext ) return SQLITE_OK;
-  z = numbered_url(p, pReq->zUrl, 0);
-  if( z==0 ) return SQLITE_NOMEM;
-  sqlite3_free(pReq->zUrl);
-  pReq->zUrl = z;
-  return SQLITE_OK;
+  char *zWhy = 0;
+  int rc = SQLITE_OK;
+  if( p->pKind==0 ) return SQLITE_OK;
+  if( p->pKind->xNext==0 ){
+    rc = numbered_place(p, pReq, 0, &zWhy);
+  }else if( p->body.az ){
+    /* A chain's first page is sent as it is, but its body must be able to
+    ** take the next cursor: better an error row now than after page 0. */
+    Buf b = {0, 0, 0, 0};
+    rc = body_set(p, pReq->pBody, pReq->nBody, "null", &b, &zWhy);
+    buf_free(&b);
+  }
+  if( rc==SQLITE_ERROR ){
+    pReq->zFail = sqlite3_mprintf("pagination: %s", zWhy);
+    sqlite3_free(zWhy);
+    rc = pReq->zFail ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  return rc;
 }
 
 /* How many pages the collection has, learnt from its first page r, or -1
@@ -577,20 +731,28 @@ static int chain_fail(Response *r, char *zWhy, PageQueue *q){
   return SQLITE_OK;
 }
 
-/* The chain's set of fetched pages, moved from r, with r's URLs (the one
-** asked for and the one it came from) and zNext added: 0, 1 if zNext is
-** one of them already (the chain ends), -1 on OOM. */
-static int chain_seen(Response *r, const char *zNext, PageSeen **ppSeen){
+/* The chain's set of fetched pages, moved from r, with r's pages (the URL
+** asked for and the one it came from, with its body) and pNext added: 0,
+** 1 if pNext is one of them already (the chain ends), -1 on OOM. */
+static int chain_seen(Response *r, const Request *pNext, PageSeen **ppSeen){
+  const Request *q = &r->req;
   int rc = 0;
   *ppSeen = r->req.pSeen;
   r->req.pSeen = 0;
-  if( *ppSeen==0 ) rc = seen_add(ppSeen, r->req.zUrl);
-  if( rc>=0 && r->zFinalUrl ) rc = seen_add(ppSeen, r->zFinalUrl);
-  if( rc>=0 ) rc = seen_add(ppSeen, zNext);
+  if( *ppSeen==0 ) rc = seen_add(ppSeen, q->zUrl, q->pBody, q->nBody);
+  if( rc>=0 && r->zFinalUrl ) rc = seen_add(ppSeen, r->zFinalUrl, q->pBody, q->nBody);
+  if( rc>=0 ) rc = seen_add(ppSeen, pNext->zUrl, pNext->pBody, pNext->nBody);
   if( rc ){
     sqlite3_free(*ppSeen);
     *ppSeen = 0;
   }
+  return rc;
+}
+
+/* Free a page not queued after all; rc passes through. */
+static int pagegen_drop(PageGen *g, int rc){
+  request_clear(&g->proto);
+  sqlite3_free(g);
   return rc;
 }
 
@@ -603,24 +765,35 @@ static int chain_follow(const Paginate *p, Response *r, JsonSpan root, PageQueue
   if( rc ){ sqlite3_free(zNext); sqlite3_free(zWhy); return rc; }
   if( zWhy ) return chain_fail(r, zWhy, q);
   if( zNext==0 ) return SQLITE_OK;       /* r names no next page: the chain ends */
+  g = sqlite3_malloc(sizeof(*g));
+  if( g==0 ){ sqlite3_free(zNext); return SQLITE_NOMEM; }
+  memset(g, 0, sizeof(*g));
+  rc = request_copy(&g->proto, &r->req);
+  if( rc==SQLITE_OK && p->pKind->bValue ){
+    rc = place_value(p, &g->proto, zNext, &zWhy);      /* on the URL or in the body */
+    sqlite3_free(zNext);
+  }else if( rc==SQLITE_OK ){
+    sqlite3_free(g->proto.zUrl);
+    g->proto.zUrl = zNext;
+  }else{
+    sqlite3_free(zNext);
+  }
+  if( rc==SQLITE_ERROR ){
+    pagegen_drop(g, SQLITE_OK);
+    return chain_fail(r, zWhy, q);               /* the body cannot take it */
+  }
+  if( rc ) return pagegen_drop(g, rc);
   /* A chain that comes back to a page it has fetched (a -> b -> a) would
   ** go round until max_pages: it ends there.  The chain's set of pages
   ** travels with its request. */
-  rc = chain_seen(r, zNext, &pSeen);
-  if( rc ){
-    sqlite3_free(zNext);
-    return rc<0 ? SQLITE_NOMEM : SQLITE_OK;
-  }
+  rc = chain_seen(r, &g->proto, &pSeen);
+  if( rc ) return pagegen_drop(g, rc<0 ? SQLITE_NOMEM : SQLITE_OK);
+  g->proto.pSeen = pSeen;
   /* Credentials belong to the origin asked for, not to where a redirect
   ** led: a next page resolved against a redirect's URL on another origin
   ** gets none.  Out of memory is not another origin: the page would lose
-  ** its credentials. */
-  g = url_same_origin(zNext, r->req.zUrl, &bSame) ? 0 : sqlite3_malloc(sizeof(*g));
-  if( g==0 ){ sqlite3_free(pSeen); sqlite3_free(zNext); return SQLITE_NOMEM; }
-  memset(g, 0, sizeof(*g));
-  rc = request_copy(&g->proto, &r->req);
-  if( rc ){ sqlite3_free(pSeen); sqlite3_free(g); sqlite3_free(zNext); return rc; }
-  g->proto.pSeen = pSeen;
+  ** its credentials.  (A page or cursor in the body keeps the URL.) */
+  if( url_same_origin(g->proto.zUrl, r->req.zUrl, &bSame) ) return pagegen_drop(g, SQLITE_NOMEM);
   if( !bSame ){
     /* The server named another origin: it gets the request, not the
     ** credentials (bearer, basic, and headers, where API keys live). */
@@ -628,8 +801,6 @@ static int chain_follow(const Paginate *p, Response *r, JsonSpan root, PageQueue
     g->proto.pHeaders = 0;
     g->proto.bNoCredentials = 1;
   }
-  sqlite3_free(g->proto.zUrl);
-  g->proto.zUrl = zNext;
   g->proto.iPage = r->req.iPage + 1;
   g->iNext = g->iLast = g->proto.iPage;
   pagegen_push(q, g);
@@ -648,13 +819,14 @@ int pagequeue_next(const Paginate *p, PageQueue *q, Request *pReq){
   int rc;
   if( g==0 ) return 0;
   if( g->bNumbered ){
-    char *z;
+    char *zWhy = 0;
     rc = request_copy(pReq, &g->proto);
     if( rc ) return -1;
-    z = numbered_url(p, g->proto.zUrl, g->iNext);
-    if( z==0 ){ request_clear(pReq); return -1; }
-    sqlite3_free(pReq->zUrl);
-    pReq->zUrl = z;
+    /* g->proto is page 0, whose body took its number: so do the others. */
+    rc = numbered_place(p, pReq, g->iNext, &zWhy);
+    assert( rc!=SQLITE_ERROR || zWhy );
+    sqlite3_free(zWhy);
+    if( rc ){ request_clear(pReq); return -1; }
     pReq->iPage = (int)g->iNext;
     pReq->bChain = g->bChain;
     g->iNext++;

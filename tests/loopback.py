@@ -64,6 +64,15 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          several, twice, cycle: see the route)
   /graphql               POST {"query": "...users...", "variables": {"first": N}}:
                          {"data": {"users": [N users]}}
+  /relay?total=T&style=S&var=V   POST {"query": "...", "variables": {"first": K,
+                         "after": C}} (V: the cursor's variable, "after"):
+                         a GraphQL Relay connection of T items, K a page, under
+                         data.items: edges [{cursor, node}] and pageInfo
+                         {hasNextPage, endCursor}; S: nocursor (hasNextPage true,
+                         endCursor null), again (endCursor always the first one)
+  /search?total=T        POST {"page": P} (1-based), {"offset": N} or {"cursor": C},
+                         "limit" (10): {"data": [...], "meta": {"total", "total_pages",
+                         "next_cursor"}, "got": what the body asked for}
   /gzipbomb              Content-Encoding: gzip, ~260 KB that decodes to 256 MiB
   /status/C              status C, body {"status":C} (none for 204/304)
   /flaky?key=K&fail=k&code=C&retry_after=S&retry_after_date=S
@@ -116,6 +125,7 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /slow?bytes=N&bps=B    N bytes at B bytes per second
 """
 import argparse
+import base64
 import asyncio
 import email.utils
 import json
@@ -365,6 +375,10 @@ async def respond(method, path, q, headers, body, reader, writer):
         return 200, js, json.dumps({"data": {"users": [
             {"id": i, "name": f"user {i}", "address": {"city": f"city {i % 3}"}}
             for i in range(1, n + 1)]}}).encode()
+    if path == "/relay":
+        return relay_route(method, q, body)
+    if path == "/search":
+        return search_route(method, q, body)
     if path == "/loop":
         return 302, [("Location", "/loop")] + js, b"{}"
     if path == "/gzipbomb":
@@ -415,6 +429,64 @@ async def respond(method, path, q, headers, body, reader, writer):
 
 
 LIMIT_FORMS = ("github", "ietf", "draft", "retry_after", "none")
+
+
+def relay_cursor(i):
+    """An opaque Relay cursor, as servers make them: base64 of an offset."""
+    return base64.b64encode(f"arrayconnection:{i}".encode()).decode()
+
+
+def relay_route(method, q, body):
+    """A GraphQL Relay connection (the Cursor Connections spec) over items
+    1..total; the page after the cursor "after", "first" items long."""
+    js = [("Content-Type", "application/json")]
+    try:
+        req = json.loads(body or b"{}")
+        var = req.get("variables") or {}
+        first = int(var.get("first", 10))
+        after = var.get(q.get("var", "after"))
+        start = 0 if after is None else \
+            int(base64.b64decode(after).decode().split(":")[1]) + 1
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return 200, js, b'{"errors":[{"message":"bad request body or cursor"}],"data":null}'
+    if method != "POST":
+        return 405, js, b'{"errors":[{"message":"POST a GraphQL query"}]}'
+    total, style = int(q.get("total", 25)), q.get("style", "")
+    edges = [{"cursor": relay_cursor(i), "node": {"id": i + 1}}
+             for i in range(start, min(total, start + first))]
+    more = start + first < total
+    end = edges[-1]["cursor"] if edges else None
+    if style == "nocursor" and more:
+        end = None
+    if style == "again":
+        end, more = relay_cursor(first - 1), True
+    return 200, js, json.dumps({"data": {"items": {
+        "edges": edges, "pageInfo": {"hasNextPage": more, "endCursor": end}}}}).encode()
+
+
+def search_route(method, q, body):
+    """Numbered and cursor pages asked for in a JSON POST body."""
+    js = [("Content-Type", "application/json")]
+    try:
+        req = json.loads(body or b"{}")
+        limit = int(req.get("limit", 10))
+        if "page" in req:
+            start = (int(req["page"]) - 1) * limit
+        elif "offset" in req:
+            start = int(req["offset"])
+        else:
+            start = int(req.get("cursor") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return 400, js, b'{"error":"bad request body"}'
+    if method != "POST":
+        return 405, js, b'{"error":"POST the search"}'
+    total = int(q.get("total", 25))
+    items = [{"id": i + 1} for i in range(max(start, 0), min(total, start + limit))]
+    nxt = start + limit if start + limit < total else None
+    got = {k: req[k] for k in ("page", "offset", "cursor") if k in req}
+    return 200, js, json.dumps({"data": items, "got": got, "meta": {
+        "total": total, "total_pages": -(-total // limit),
+        "next_cursor": str(nxt) if nxt else None}}).encode()
 
 
 def limited_route(form, q, writer):

@@ -469,6 +469,15 @@ static const Case aCase[] = {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/badnext?v=ipv6\", \"$B/rbase/a/start\"]', 1, "
       "'{\"record_path\": \"items\", \"paginate\": {\"type\": \"link\"}}')" FN_ORDER,
   }, NO_SETUP },
+  { "page_body", 0, {
+    "SELECT " FN_COLS " FROM api_fetch('[{\"url\": \"$B/relay?total=25\", \"method\": \"POST\", "
+      "\"body\": {\"query\": \"q\", \"variables\": {\"first\": 10}}}]', 1, "
+      "'{\"record_path\": \"data.items.edges\", "
+      "\"paginate\": {\"type\": \"graphql\", \"page_info\": \"data.items.pageInfo\"}}')" FN_ORDER,
+    "SELECT " FN_COLS " FROM api_fetch('[{\"url\": \"$B/search?total=25\", \"method\": \"POST\", "
+      "\"body\": {\"q\": 1}}]', 2, '{\"record_path\": \"data\", \"paginate\": {\"type\": \"page\", "
+      "\"body_path\": \"page\", \"total_pages\": \"meta.total_pages\"}}')" FN_ORDER,
+  }, NO_SETUP },
   { "template_query", 0, {
     "SELECT " FN_COLS " FROM api_fetch('[{\"id\": 1, \"q\": \"a b\"}, {\"id\": \"x/y\", \"q\": 2.5}]', 1, "
       "'{\"url_template\": \"$B/echo?id={id}&q={q}\", \"query\": {\"k\": \"v w\", \"n\": 5}}')" FN_ORDER,

@@ -73,6 +73,36 @@ static void test_json_validate(void){
 }
 
 /* 100,000 levels of nesting: rejected by depth, without deep recursion. */
+/* json_set_path: the body of a paginated POST, the rest byte for byte. */
+static const char *set_path(const char *z, const char *zPath, const char *zVal){
+  static char out[256];
+  char **az = 0;
+  int n = 0, rc;
+  Buf b = {0, 0, 0, 0};
+  if( path_split(zPath, &az, &n) ) return "split";
+  rc = json_set_path(z, strlen(z), az, n, zVal, strlen(zVal), &b);
+  strlist_free(az, n);
+  sqlite3_snprintf(sizeof(out), out, "%s", rc ? "error" : b.z ? b.z : "");
+  buf_free(&b);
+  return out;
+}
+static void test_json_set_path(void){
+  CHECK( strcmp(set_path("{\"a\": 1}", "a", "2"), "{\"a\": 2}")==0 );
+  CHECK( strcmp(set_path("{\"big\": 9007199254740993}", "page", "0"),
+                "{\"page\":0,\"big\": 9007199254740993}")==0 );
+  CHECK( strcmp(set_path("{}", "variables.after", "\"c\""),
+                "{\"variables\":{\"after\":\"c\"}}")==0 );
+  CHECK( strcmp(set_path("{\"query\":\"q\",\"variables\":{\"first\":2,\"after\":null}}",
+                         "variables.after", "\"x\""),
+                "{\"query\":\"q\",\"variables\":{\"first\":2,\"after\":\"x\"}}")==0 );
+  CHECK( strcmp(set_path("{\"variables\": null}", "variables.after", "3"),
+                "{\"variables\": {\"after\":3}}")==0 );
+  CHECK( strcmp(set_path("{\"variables\": {}}", "variables.a.b", "3"),
+                "{\"variables\": {\"a\":{\"b\":3}}}")==0 );
+  CHECK( strcmp(set_path("{\"variables\": 5}", "variables.after", "3"), "error")==0 );
+  CHECK( strcmp(set_path("[1]", "page", "3"), "error")==0 );
+}
+
 static void test_json_deep(void){
   size_t n = 200000, i;
   char *z = malloc(n+1);
@@ -1138,7 +1168,7 @@ static void test_number_reals(void){
 ** total's header, in that order.  Before, the kind's header was taken to
 ** be Link whatever it said. */
 static void test_paginate_wants(void){
-  static const PageKind xNext = { "xnext", 0, 0, 0, "X-Next-Page", 0, 0 };
+  static const PageKind xNext = { "xnext", 0, 0, 0, "X-Next-Page", 0, 0, 0, 0 };
   Paginate p;
   char *zErr = 0;
   memset(&p, 0, sizeof(p));
@@ -1234,6 +1264,7 @@ int main(void){
   curl_global_init(CURL_GLOBAL_DEFAULT);
   run("json_validate", test_json_validate);
   run("json_deep_nesting", test_json_deep);
+  run("json_set_path", test_json_set_path);
   run("records", test_records);
   run("string_decode", test_string_decode);
   run("policy_retryable", test_policy_retryable);
