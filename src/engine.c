@@ -139,6 +139,28 @@ static int response_headers(Response *r, CURL *h){
   return bOom ? SQLITE_NOMEM : SQLITE_OK;
 }
 
+/* response_headers: the final response's header lines into r, as the
+** cache would keep them (a hit then shows the same).  libcurl 7.88 bounds
+** each line (100 KiB) but not their number; past APIFETCH_MAX_HEADER_BYTES
+** (libcurl 8.3's own limit) the response is an error, not a column that
+** holds some of its headers. */
+static int header_lines(Response *r, CURL *h, Engine *e){
+  int bOom = 0;
+  r->zHeaderLines = cacheflow_header_lines(h, e->pOpt, &bOom);
+  if( bOom ) return SQLITE_NOMEM;
+  if( r->zHeaderLines && strlen(r->zHeaderLines)>APIFETCH_MAX_HEADER_BYTES ){
+    sqlite3_free(r->zHeaderLines);
+    r->zHeaderLines = 0;
+    if( r->zError==0 ){
+      r->zError = sqlite3_mprintf("response headers exceed %d KiB, the most "
+                                  "response_headers keeps", APIFETCH_MAX_HEADER_BYTES/1024);
+      if( r->zError==0 ) return SQLITE_NOMEM;
+      r->eErr = ERR_TOO_BIG;
+    }
+  }
+  return SQLITE_OK;
+}
+
 /* Hand the slot's request and body over to a new Response and free the slot.
 ** zError is taken over (may be NULL). */
 static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, int eErr){
@@ -163,7 +185,8 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
     if( r->zContentType==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && zError==0 && r->req.nWant>0 ) rc = response_headers(r, t->easy);
-  if( rc==SQLITE_OK && zError==0 ){
+  if( rc==SQLITE_OK && status>0 && e->pOpt->response_headers ) rc = header_lines(r, t->easy, e);
+  if( rc==SQLITE_OK && r->zError==0 ){
     r->pBody = t->pBody;
     r->nBody = t->nBody;
     t->pBody = 0;
@@ -211,7 +234,7 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
   }
   if( cc!=CURLE_OK ){
     if( t->bTooBig || !policy_curlcode_retryable(cc) ) return -1;
-  }else if( !policy_status_retryable(status) ){
+  }else if( !policy_status_retryable(status, onstatus_action(o, status)) ){
     return -1;
   }
   /* A non-idempotent request may already have had its effect, unless the
@@ -366,6 +389,11 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
       slot_answered(e, t, r);
       return SQLITE_OK;
     }
+  }
+  /* on_status "data": this status's body is the answer, as a 200's is. */
+  if( cc==CURLE_OK && !t->bRefused && (status>=400 || status<200)
+   && onstatus_action(e->pOpt, status)==STATUS_DATA ){
+    return transfer_finish(e, t, status, 0, ERR_NONE);
   }
   zError = failure_text(e, t, cc, status);
   if( zError==0 && (cc!=CURLE_OK || status>=400 || status<200) ) return SQLITE_NOMEM;

@@ -47,19 +47,20 @@
 #include "scan.h"
 
 /* Columns of the table-valued function.  Then its hidden arguments, and
-** last the hidden column cache: hidden so that SELECT * (and the tables
-** made from it) are the same with a cache as without; last so that no
-** argument falls on it. */
+** last the hidden columns cache and headers (response_headers): hidden so
+** that SELECT * (and the tables made from it) are the same with a cache,
+** or the headers, as without; last so that no argument falls on them. */
 enum {
   COL_URL, COL_URL_INDEX, COL_RECORD_INDEX, COL_STATUS, COL_ERROR,
   COL_ATTEMPTS, COL_ELAPSED_MS, COL_CONTENT_TYPE, COL_DATA, COL_PAGE,
-  COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS, COL_CACHE
+  COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS, COL_CACHE, COL_HEADERS
 };
 #define TVF_SCHEMA \
   "CREATE TABLE x(url TEXT, url_index INTEGER, record_index INTEGER, " \
   "status INTEGER, error TEXT, attempts INTEGER, elapsed_ms INTEGER, " \
   "content_type TEXT, data TEXT, page INTEGER, " \
-  "url_list HIDDEN, concurrency HIDDEN, options HIDDEN, cache TEXT HIDDEN)"
+  "url_list HIDDEN, concurrency HIDDEN, options HIDDEN, cache TEXT HIDDEN, " \
+  "headers TEXT HIDDEN)"
 
 /* The cache column: where the response came from (Response.eCache). */
 static const char *const azCacheWord[] = { 0, "miss", "hit", "revalidated", "stale" };
@@ -81,11 +82,12 @@ static const struct {
   { "_content_type", "TEXT", COL_CONTENT_TYPE },
   { "_extra", "TEXT", -1 },                    { "_mismatches", "TEXT", -2 },
   { "_page", "INTEGER", COL_PAGE },             { "_cache", "TEXT", COL_CACHE },
+  { "_headers", "TEXT", COL_HEADERS },
 };
 /* A row for every column of the function but data (the data columns are
 ** its twin) and the three arguments, and the wide face's own two: a column
 ** added to the function and not here fails to compile. */
-#define N_WIDE_HIDDEN (COL_CACHE+1 - 1 - 3 + 2)
+#define N_WIDE_HIDDEN (COL_HEADERS+1 - 1 - 3 + 2)
 _Static_assert(ArraySize(aWideHidden)==N_WIDE_HIDDEN,
                "aWideHidden[] has a row per column of the function but data and the arguments");
 #define WIDE_ERROR 4                      /* aWideHidden[] index of _error */
@@ -362,6 +364,13 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
     case COL_CACHE:
       assert( r->eCache>=CACHE_NONE && r->eCache<=CACHE_STALE );
       if( r->eCache ) sqlite3_result_text(ctx, azCacheWord[r->eCache], -1, SQLITE_STATIC);
+      break;
+    case COL_HEADERS:
+      if( r->zHeaderLines ){
+        char *z = header_lines_json(r->zHeaderLines);
+        if( z==0 ) return SQLITE_NOMEM;
+        sqlite3_result_text(ctx, z, -1, sqlite3_free);
+      }
       break;
     default:
       /* The hidden arguments read back as NULL: they are inputs only. */
