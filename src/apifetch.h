@@ -118,7 +118,6 @@ struct cJSON;
 #define APIFETCH_MAX_CONCURRENCY 10000
 #define APIFETCH_MAX_QUERY_DEPTH 8  /* url_query steps nested in one another */
 #define APIFETCH_MAX_HEADERS 100    /* in one headers object */
-#define APIFETCH_MAX_HEADER_BYTES (300*1024)  /* response_headers: header lines kept */
 #define APIFETCH_MAX_QUERY 256      /* parameters in the query option */
 #define APIFETCH_JSON_MAX_DEPTH  1000   /* same nesting limit as SQLite's json1 */
 #define APIFETCH_MAX_COLUMNS 1900   /* data columns, under SQLite's default limit of 2000 */

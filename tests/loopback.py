@@ -244,6 +244,8 @@ async def respond(method, path, q, headers, body, reader, writer):
                         ("Set-Cookie", "session=s1")]
         if "echo" in q:
             h.append(("X-Echo", q["echo"]))
+        for i in range(int(q.get("pad", 0))):       # pad=N: N lines of 80,000 bytes
+            h.append((f"X-Pad-{i}", "p" * 80000))
         code = int(q.get("status", 200))
         return code, h, json.dumps({"id": q.get("id", "r1"), "status": code}).encode()
     if path.startswith("/status/"):

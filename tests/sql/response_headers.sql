@@ -16,14 +16,22 @@ SELECT status, headers ->> 'x-request-id' AS request_id, headers -> 'x-multi' AS
   FROM api_fetch('["$BASE/headers?id=r7"]', 1, '{"response_headers": true}');
 SELECT headers FROM api_fetch('["$BASE/headers?id=r8"]', 1, '{"response_headers": true}');
 
--- An error row has the headers of its response too; after a redirect, the
--- final response's; a request that got no response, NULL.
+-- An HTTP error row has the headers of its response too; after a redirect,
+-- the final response's; a request that got no whole response, NULL.
 SELECT status, error, headers ->> 'x-request-id' AS request_id
   FROM api_fetch('["$BASE/headers?id=e1&status=404"]', 1, '{"response_headers": true}');
 SELECT status, headers ->> 'x-request-id' AS request_id, headers ->> 'location' AS location
   FROM api_fetch('["$BASE/redirect?to=/headers%3Fid%3Dr9"]', 1, '{"response_headers": true}');
 SELECT error IS NOT NULL AS failed, headers FROM api_fetch('["http://127.0.0.1:9/x"]', 1,
   '{"response_headers": true, "max_attempts": 1}');
+
+-- The header lines kept are bounded by libcurl's limit: 240,000 bytes of
+-- them are kept; more than 300 KiB are an error, with the option or not.
+SELECT status, error, length(headers) > 240000 AS kept
+  FROM api_fetch('["$BASE/headers?pad=3"]', 1, '{"response_headers": true}');
+SELECT status, error, headers IS NULL AS none, data FROM api_fetch('["$BASE/headers?pad=4"]', 1,
+  '{"response_headers": true, "max_attempts": 1}');
+SELECT status, error FROM api_fetch('["$BASE/headers?pad=4"]', 1, '{"max_attempts": 1}');
 
 -- A value that echoes a secret (a profile's header here) is redacted.
 SELECT api_fetch_profile('p', '{"headers": {"X-Api-Key": "k-secret-123"}}') IS NOT NULL AS ok;
