@@ -202,7 +202,7 @@ int url_same_origin(const char *a, const char *b, int *pbSame);
 int url_has_scheme(const char *z);
 /* Does zUrl have a query, and not an empty one ("?" alone, or "?#f")? */
 int url_has_query(const char *zUrl);
-/* Header lines ("Name: value\r\n" each, as Response.zHeaderLines) as a
+/* Header lines ("Name: value\r\n" each, as the cache keeps them) as a
 ** JSON object: names lower case, in sorted order; a header given once a
 ** string, one given more than once an array of its values in the order
 ** they came.  sqlite3_malloc'd, NULL on out of memory. */
@@ -559,11 +559,12 @@ struct Response {
                                  ** each NULL if absent) */
   int nHeader;                   /* Entries in azHeader */
   int eCache;                    /* CACHE_*: NONE without a cache */
-  /* response_headers: the final response's header lines as the cache
-  ** keeps them ("Name: value\r\n" each, Set-Cookie left out, secrets
+  /* response_headers: the final response's headers, the column's JSON
+  ** object (header_lines_json) made once for all the response's rows from
+  ** the header lines as the cache keeps them (Set-Cookie left out, secrets
   ** redacted), so that a cache hit shows what the fetch showed; else NULL
-  ** (owned).  header_lines_json() makes the column of them. */
-  char *zHeaderLines;
+  ** (owned). */
+  char *zHeaders;
   Response *pNext;               /* Next in the engine's done queue */
 };
 /* A Response to q, which it takes (q left empty; also when NULL: out of

@@ -89,9 +89,12 @@ static Response *response_from(Request *q, Cached *c, int eCache, int bHeaders){
   c->zContentType = 0;
   c->pBody = 0;
   c->nBody = 0;
-  if( bHeaders ){
-    r->zHeaderLines = c->zHeaders;
-    c->zHeaders = 0;
+  if( bHeaders && c->zHeaders ){
+    r->zHeaders = header_lines_json(c->zHeaders);
+    if( r->zHeaders==0 ){
+      response_free(r);
+      return 0;
+    }
   }
   if( r->req.nWant>0 ){
     r->azHeader = sqlite3_malloc64(sizeof(char*)*(size_t)r->req.nWant);

@@ -139,13 +139,18 @@ static int response_headers(Response *r, CURL *h){
   return bOom ? SQLITE_NOMEM : SQLITE_OK;
 }
 
-/* response_headers: the final response's header lines into r, as the
-** cache would keep them (a hit then shows the same).  Bounded by libcurl,
-** which fails a response whose header lines pass 300 KiB ("Too large
-** response headers", tests/sql/response_headers.sql) or a line 100 KiB. */
+/* response_headers: the final response's headers into r, from its header
+** lines as the cache would keep them (a hit then shows the same).  Bounded
+** by libcurl, which fails a response whose header lines pass 300 KiB ("Too
+** large response headers", tests/sql/response_headers.sql) or a line 100 KiB. */
 static int header_lines(Response *r, CURL *h, Engine *e){
   int bOom = 0;
-  r->zHeaderLines = cacheflow_header_lines(h, e->pOpt, &bOom);
+  char *zLines = cacheflow_header_lines(h, e->pOpt, &bOom);
+  if( zLines ){
+    r->zHeaders = header_lines_json(zLines);
+    if( r->zHeaders==0 ) bOom = 1;
+    sqlite3_free(zLines);
+  }
   return bOom ? SQLITE_NOMEM : SQLITE_OK;
 }
 

@@ -366,11 +366,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
       if( r->eCache ) sqlite3_result_text(ctx, azCacheWord[r->eCache], -1, SQLITE_STATIC);
       break;
     case COL_HEADERS:
-      if( r->zHeaderLines ){
-        char *z = header_lines_json(r->zHeaderLines);
-        if( z==0 ) return SQLITE_NOMEM;
-        sqlite3_result_text(ctx, z, -1, sqlite3_free);
-      }
+      if( r->zHeaders ) sqlite3_result_text(ctx, r->zHeaders, -1, SQLITE_TRANSIENT);
       break;
     default:
       /* The hidden arguments read back as NULL: they are inputs only. */
