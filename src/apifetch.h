@@ -45,6 +45,8 @@
 **   flatten.c    records of a response, flattening a record
 **   options.c    the options and the wide face's arguments (a paginate
 **                object is checked by its kind's row in paginate.c)
+**   onstatus.c   the on_status option: what a response of each status
+**                gives (data, skip, error, fail, retry)
 **   paginate.c   one row per kind of pagination
 **   guard.c      the limits: settings, address and host policy, ${env:}
 **   knobs.c      every user-facing setting, declared once
@@ -202,6 +204,11 @@ int url_same_origin(const char *a, const char *b, int *pbSame);
 int url_has_scheme(const char *z);
 /* Does zUrl have a query, and not an empty one ("?" alone, or "?#f")? */
 int url_has_query(const char *zUrl);
+/* Header lines ("Name: value\r\n" each, as the cache keeps them) as a
+** JSON object: names lower case, in sorted order; a header given once a
+** string, one given more than once an array of its values in the order
+** they came.  sqlite3_malloc'd, NULL on out of memory. */
+char *header_lines_json(const char *zLines);
 /* Does the target of a request line have a query?  Fed the bytes of a
 ** request's head in order, as they are sent (libcurl's debug callback
 ** shows them as CURLINFO_HEADER_OUT, in one piece or more), it reads the
@@ -357,7 +364,14 @@ void sha256_final(Sha256 *p, unsigned char aOut[SHA256_SIZE]);
 /**************************************************************************
 ** policy.c - pure decisions of the engine, unit-tested in tests/unit.c
 */
-int policy_status_retryable(long status);
+/* What the on_status option asks of a response with a given final status
+** (onstatus.c reads it, onstatus_action looks it up).  STATUS_DEFAULT:
+** nothing asked, as if on_status were not given. */
+enum { STATUS_DEFAULT, STATUS_DATA, STATUS_SKIP, STATUS_ERROR, STATUS_FAIL, STATUS_RETRY };
+/* Is an answer with this status worth another attempt?  The statuses that
+** say "try again later", and those on_status marks STATUS_RETRY (eAction,
+** onstatus_action's): the one decision, for the engine's retry_delay. */
+int policy_status_retryable(long status, int eAction);
 int policy_curlcode_retryable(CURLcode rc);
 int policy_curlcode_unsent(CURLcode rc);   /* request surely never reached a server */
 int policy_method_idempotent(const char *zMethod);
@@ -562,6 +576,12 @@ struct Response {
                                  ** each NULL if absent) */
   int nHeader;                   /* Entries in azHeader */
   int eCache;                    /* CACHE_*: NONE without a cache */
+  /* response_headers: the final response's headers, the column's JSON
+  ** object (header_lines_json) made once for all the response's rows from
+  ** the header lines as the cache keeps them (Set-Cookie left out, secrets
+  ** redacted), so that a cache hit shows what the fetch showed; else NULL
+  ** (owned). */
+  char *zHeaders;
   Response *pNext;               /* Next in the engine's done queue */
 };
 /* A Response to q, which it takes (q left empty; also when NULL: out of
@@ -601,7 +621,7 @@ struct Knob {
 enum {
   KS_NONE,                       /* not KNOB_SPECIAL */
   KS_USER_AGENT, KS_CACHE, KS_HEADERS, KS_PAGINATE, KS_BEARER, KS_BASIC, KS_BASE_URL,
-  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD,   /* options */
+  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_ON_STATUS,   /* options */
   KS_PAGE_TYPE,                  /* the paginate key "type" */
   KS_ALLOW_HOSTS, KS_ALLOW_ENV, KS_CA_FILE, KS_DEFAULTS, KS_PROFILES,   /* settings */
   KS_COUNT
@@ -770,6 +790,17 @@ int pagequeue_next(const Paginate *p, PageQueue *q, Request *pReq);
 void pagequeue_clear(PageQueue *q);
 
 /**************************************************************************
+** onstatus.c - the on_status option
+*/
+/* The reader of the option (options.c's aSetSpecial[]): a JSON object of
+** statuses ("404") or classes ("4xx") to "data", "skip", "error", "fail"
+** or "retry"; null clears it.  It replaces what a profile gave. */
+int onstatus_set(Options *p, const Knob *k, const struct cJSON *v, char **pzErr);
+/* What on_status asks of a final status: the code's STATUS_*, else its
+** class's, else STATUS_DEFAULT (also for status 0: no response). */
+int onstatus_action(const Options *p, long status);
+
+/**************************************************************************
 ** options.c - the options, and the wide face's arguments
 */
 enum { ON_ERROR_ROW = 0, ON_ERROR_SKIP = 1, ON_ERROR_FAIL = 2 };
@@ -806,6 +837,12 @@ struct Options {
   int max_redirects;             /* Redirects followed */
   int on_error;                  /* ON_ERROR_ROW, _SKIP, _FAIL, -1 if not given (vtab.c) */
   int progress;                  /* Progress on stderr: 1, 0, -1 if a terminal */
+  int response_headers;          /* Keep the final response's headers (the headers column) */
+  /* on_status: a STATUS_* per status 100..599 (aOnCode[status-100]) and
+  ** per class 1xx..5xx (aOnClass[status/100-1]); 0 where not named.  Held
+  ** by value: a scan's shallow copy of the options owns nothing. */
+  unsigned char aOnCode[500];
+  unsigned char aOnClass[5];
   char *user_agent;              /* User-Agent header value */
   char *ca_file;                 /* CA bundle to verify TLS with, or NULL */
   char *zCache;                  /* cache: a file, ":memory:", or NULL for none */

@@ -88,8 +88,9 @@ static void entry_free(Cached *c){
 }
 
 /* A Response for request q made of stored entry c, whose body and
-** content type it takes; NULL on out of memory (q is then freed). */
-static Response *response_from(Request *q, Cached *c, int eCache){
+** content type it takes, and its header lines with bHeaders (the option
+** response_headers); NULL on out of memory (q is then freed). */
+static Response *response_from(Request *q, Cached *c, int eCache, int bHeaders){
   Response *r = response_new(q);
   int i, bOom = 0;
   if( r==0 ) return 0;
@@ -103,6 +104,13 @@ static Response *response_from(Request *q, Cached *c, int eCache){
   c->zContentType = 0;
   c->pBody = 0;
   c->nBody = 0;
+  if( bHeaders && c->zHeaders ){
+    r->zHeaders = header_lines_json(c->zHeaders);
+    if( r->zHeaders==0 ){
+      response_free(r);
+      return 0;
+    }
+  }
   if( r->req.nWant>0 ){
     r->azHeader = sqlite3_malloc64(sizeof(char*)*(size_t)r->req.nWant);
     if( r->azHeader ){
@@ -130,7 +138,7 @@ static int answer_pending(Engine *e, Cached *c, int eCache, char *zWhy, int eErr
   assert( (c==0)==(zWhy!=0) );
   e->bPending = 0;
   memset(&none, 0, sizeof(none));
-  r = response_from(&e->pending, c ? c : &none, eCache);
+  r = response_from(&e->pending, c ? c : &none, eCache, e->pOpt->response_headers);
   if( c ) cached_clear(c);
   if( r==0 ){ sqlite3_free(zWhy); return SQLITE_NOMEM; }
   if( zWhy ){
@@ -322,6 +330,10 @@ static char *header_block(CURL *h, const Options *o, const char *zOld, int *pbOo
   return b.z;
 }
 
+char *cacheflow_header_lines(CURL *h, const Options *o, int *pbOom){
+  return header_block(h, o, 0, pbOom);
+}
+
 /* Set c's tFreshUntil and tStaleUntil from its header lines: it was asked
 ** for at tRequest and came at tResponse (unix ms); *pbStorable to whether
 ** the headers allow storing it (RFC 9111 section 3).  SQLITE_OK or
@@ -367,7 +379,8 @@ static sqlite3_int64 attempt_sent(const Transfer *t, sqlite3_int64 now){
 /* t's stored entry as its response (t's request moves into it). */
 static int answer_slot(Transfer *t, int eCache, Response **ppResp){
   int nAttempt = t->nAttempt, nRequest = t->nRequest;
-  Response *r = response_from(&t->req, t->pCached, eCache);
+  Response *r = response_from(&t->req, t->pCached, eCache,
+                              t->pEngine->pOpt->response_headers);
   if( r==0 ) return SQLITE_NOMEM;
   r->nAttempt = nAttempt;
   r->nRequest = nRequest;

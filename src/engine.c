@@ -139,6 +139,21 @@ static int response_headers(Response *r, CURL *h){
   return bOom ? SQLITE_NOMEM : SQLITE_OK;
 }
 
+/* response_headers: the final response's headers into r, from its header
+** lines as the cache would keep them (a hit then shows the same).  Bounded
+** by libcurl, which fails a response whose header lines pass 300 KiB ("Too
+** large response headers", tests/sql/response_headers.sql) or a line 100 KiB. */
+static int header_lines(Response *r, CURL *h, Engine *e){
+  int bOom = 0;
+  char *zLines = cacheflow_header_lines(h, e->pOpt, &bOom);
+  if( zLines ){
+    r->zHeaders = header_lines_json(zLines);
+    if( r->zHeaders==0 ) bOom = 1;
+    sqlite3_free(zLines);
+  }
+  return bOom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
 /* Hand the slot's request and body over to a new Response and free the slot.
 ** zError is taken over (may be NULL). */
 static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, int eErr){
@@ -163,6 +178,11 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
     if( r->zContentType==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && zError==0 && r->req.nWant>0 ) rc = response_headers(r, t->easy);
+  /* Headers of a whole response only: an HTTP error's, not the part of
+  ** a head that came before a transfer failed. */
+  if( rc==SQLITE_OK && status>0 && (zError==0 || eErr==ERR_HTTP) && e->pOpt->response_headers ){
+    rc = header_lines(r, t->easy, e);
+  }
   if( rc==SQLITE_OK && zError==0 ){
     r->pBody = t->pBody;
     r->nBody = t->nBody;
@@ -211,7 +231,7 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
   }
   if( cc!=CURLE_OK ){
     if( t->bTooBig || !policy_curlcode_retryable(cc) ) return -1;
-  }else if( !policy_status_retryable(status) ){
+  }else if( !policy_status_retryable(status, onstatus_action(o, status)) ){
     return -1;
   }
   /* A non-idempotent request may already have had its effect, unless the
@@ -366,6 +386,11 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
       slot_answered(e, t, r);
       return SQLITE_OK;
     }
+  }
+  /* on_status "data": this status's body is the answer, as a 200's is. */
+  if( cc==CURLE_OK && !t->bRefused && (status>=400 || status<200)
+   && onstatus_action(e->pOpt, status)==STATUS_DATA ){
+    return transfer_finish(e, t, status, 0, ERR_NONE);
   }
   zError = failure_text(e, t, cc, status);
   if( zError==0 && (cc!=CURLE_OK || status>=400 || status<200) ) return SQLITE_NOMEM;

@@ -159,5 +159,9 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp);
 int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr);
 /* Forget t's entry (a new request takes the slot). */
 void cacheflow_release(Transfer *t);
+/* The header lines of h's last response as the cache keeps them, for
+** response_headers (Response.zHeaders): NULL if it had none, or with
+** *pbOom on out of memory. */
+char *cacheflow_header_lines(CURL *h, const Options *o, int *pbOom);
 
 #endif /* APIFETCH_ENGINE_INT_H */

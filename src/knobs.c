@@ -114,6 +114,12 @@ const Knob aKnob[] = {
     "\"row\", \"skip\" or \"fail\"",
     "row; wide face: row if the query reads _error, else skip",
     "what a failed request gives: an error row, no row, or a failed statement", 0 },
+  { "on_status", KNOB_SPECIAL, KF_OPTION, OPT(aOnCode), 0, 0, 0, 0,
+    "object: status or class to \"data\", \"skip\", \"error\", \"fail\" or \"retry\"",
+    "none: on_error", "per status (\"404\") or class (\"5xx\"): a row of data, no row, an "
+    "error row, a failed statement, or retried", KS_ON_STATUS },
+  { "response_headers", KNOB_BOOL, KF_OPTION, OPT(response_headers), 0, 1, 0, 0, "boolean", 0,
+    "the final response's headers as a JSON object, in the column headers (_headers)", 0 },
   { "progress", KNOB_BOOL, KF_OPTION, OPT(progress), 0, 1, -1, 0, "boolean",
     "on if stderr is a terminal", "a progress line on stderr every half second", 0 },
   { "user_agent", KNOB_SPECIAL, KF_OPTION, OPT(user_agent), 0, 0, 0, 0, "text",

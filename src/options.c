@@ -624,9 +624,10 @@ static int (*const aSetSpecial[KS_PAGE_TYPE])(Options*, const Knob*, const cJSON
   [KS_REQUEST_LOG] = set_request_log,
   [KS_PROFILE]    = set_profile,
   [KS_SHARD]      = set_shard,
+  [KS_ON_STATUS]  = onstatus_set,
 };
 /* The options' values come first in the KS_* enum, up to KS_PAGE_TYPE. */
-_Static_assert(ArraySize(aSetSpecial)==KS_SHARD+1, "KS_* options and aSetSpecial differ");
+_Static_assert(ArraySize(aSetSpecial)==KS_ON_STATUS+1, "KS_* options and aSetSpecial differ");
 
 /* One member of an options object. */
 static int set_option(Options *p, const cJSON *v, char **pzErr){

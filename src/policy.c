@@ -14,8 +14,11 @@
 #include "apifetch.h"
 
 /* RFC 9110 section 15: these say "try again later", not "you are wrong".
-** 425 Too Early (RFC 8470) is likewise safe to repeat. */
-int policy_status_retryable(long status){
+** 425 Too Early (RFC 8470) is likewise safe to repeat.  Some APIs say it
+** with another status (a 409 while a resource is being made): on_status
+** "retry" adds those. */
+int policy_status_retryable(long status, int eAction){
+  if( eAction==STATUS_RETRY ) return 1;
   switch( status ){
     case 408: case 425: case 429:
     case 500: case 502: case 503: case 504:

@@ -77,6 +77,7 @@ void response_free(Response *p){
   sqlite3_free(p->zContentType);
   sqlite3_free(p->pBody);
   if( p->azHeader ) strlist_free(p->azHeader, p->nHeader);
+  sqlite3_free(p->zHeaders);
   sqlite3_free(p);
 }
 

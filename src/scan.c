@@ -221,10 +221,33 @@ static int scan_fail(Scan *s, Response *r, char **pzErr){
   return SQLITE_ERROR;
 }
 
+/* What becomes of a response with status r->status: on_status's word for
+** it (onstatus.c) as an ON_ERROR_*, else on_error's.  "error" and "fail"
+** make an answer an error if it was not one (a 2xx named), so that its row
+** is an error row; "data" and "retry" were the engine's, and leave the rest
+** to on_error.  -1 for out of memory. */
+static int status_verdict(Scan *s, Response *r){
+  int eAct = onstatus_action(s->pOpt, r->status);
+  if( (eAct==STATUS_ERROR || eAct==STATUS_FAIL) && r->zError==0 ){
+    r->zError = sqlite3_mprintf("HTTP %ld", r->status);
+    if( r->zError==0 ) return -1;
+    r->eErr = ERR_HTTP;
+  }
+  switch( eAct ){
+    case STATUS_SKIP:  return ON_ERROR_SKIP;
+    case STATUS_ERROR: return ON_ERROR_ROW;
+    case STATUS_FAIL:  return ON_ERROR_FAIL;
+  }
+  return s->onError;
+}
+
 /* Set up the rows of a freshly taken response, s->pResp.  SQLITE_OK with
-** s->pResp holding the rows, or with s->pResp NULL when on_error says skip. */
+** s->pResp holding the rows, or with s->pResp NULL when on_status or
+** on_error says skip. */
 static int scan_take(Scan *s, char **pzErr){
   Response *r = s->pResp;
+  int eOn = status_verdict(s, r);
+  if( eOn<0 ) return SQLITE_NOMEM;
   if( response_records(r, s->pOpt, &s->iter, &s->rec, &s->bHasRecord) ) return SQLITE_NOMEM;
   s->iRecord = s->bHasRecord ? 0 : -1;
   if( s->pOpt->paginate.pKind && r->zError==0 ){
@@ -244,12 +267,13 @@ static int scan_take(Scan *s, char **pzErr){
     sqlite3_free(r->zError);
     r->zError = z;
   }
-  if( r->zError && s->onError==ON_ERROR_SKIP ){
+  /* on_status "skip" drops an answer that is not an error too (a 204). */
+  if( eOn==ON_ERROR_SKIP && (r->zError || onstatus_action(s->pOpt, r->status)==STATUS_SKIP) ){
     response_free(r);
     s->pResp = 0;
     return SQLITE_OK;
   }
-  if( r->zError && s->onError==ON_ERROR_FAIL ) return scan_fail(s, r, pzErr);
+  if( r->zError && eOn==ON_ERROR_FAIL ) return scan_fail(s, r, pzErr);
   return SQLITE_OK;
 }
 

@@ -11,6 +11,9 @@
 **   url_with_param("http://h/p?a=1", "page", "2")   -> "http://h/p?a=1&page=2"
 **   url_has_query("http://h/p?a=1#f")                                 -> 1
 */
+#include <assert.h>
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -161,6 +164,72 @@ void buf_append_json_string(Buf *b, const char *z, size_t n){
   }
   b->z[b->n++] = '"';
   b->z[b->n] = 0;
+}
+
+/* One line of a block of header lines, for header_lines_json. */
+typedef struct HeaderLine HeaderLine;
+struct HeaderLine {
+  char *zName;                    /* Lower-cased copy, NUL-terminated (in one allocation) */
+  const char *zValue;             /* In the block; nValue bytes */
+  size_t nValue;
+  int i;                          /* Its place in the block: repeats keep their order */
+};
+
+static int header_line_cmp(const void *a, const void *b){
+  const HeaderLine *x = a, *y = b;
+  int c = strcmp(x->zName, y->zName);
+  return c ? c : x->i - y->i;
+}
+
+/* Sorted, then grouped: n log n for a block of n lines, where looking up
+** each name among those before it would be n squared, and a server picks n. */
+char *header_lines_json(const char *zLines){
+  HeaderLine *a;
+  char *zNames;
+  const char *z;
+  size_t nLine = 0, nByte = strlen(zLines), k;
+  int i, n = 0;
+  Buf b = {0, 0, 0, 0};
+  for(z=zLines; *z; z++) if( *z=='\n' ) nLine++;
+  a = sqlite3_malloc64(sizeof(HeaderLine)*(nLine+1) + nByte + 1);
+  if( a==0 ) return 0;
+  zNames = (char*)&a[nLine+1];
+  for(z=zLines; *z; ){
+    size_t nThis = strcspn(z, "\r\n"), nName = strcspn(z, ":\r\n");
+    if( nName<nThis && nName>0 ){
+      a[n].zName = zNames;
+      for(k=0; k<nName; k++) zNames[k] = (char)tolower((unsigned char)z[k]);
+      zNames[nName] = 0;
+      zNames += nName+1;
+      a[n].zValue = z + nName + 1;
+      a[n].nValue = nThis - nName - 1;
+      if( a[n].nValue>0 && a[n].zValue[0]==' ' ){ a[n].zValue++; a[n].nValue--; }
+      a[n].i = n;
+      n++;
+    }
+    z += nThis;
+    while( *z=='\r' || *z=='\n' ) z++;
+  }
+  assert( (size_t)n<=nLine+1 );
+  qsort(a, (size_t)n, sizeof(a[0]), header_line_cmp);
+  buf_append(&b, STRCONST("{"));
+  for(i=0; i<n && !b.bOom; ){
+    int j = i+1, bMany;
+    while( j<n && strcmp(a[j].zName, a[i].zName)==0 ) j++;
+    bMany = j-i>1;
+    if( i ) buf_append(&b, STRCONST(","));
+    buf_append_json_string(&b, a[i].zName, strlen(a[i].zName));
+    buf_append(&b, bMany ? ":[" : ":", bMany ? 2 : 1);
+    for(; i<j; i++){
+      buf_append_json_string(&b, a[i].zValue, a[i].nValue);
+      if( i+1<j ) buf_append(&b, STRCONST(","));
+    }
+    if( bMany ) buf_append(&b, STRCONST("]"));
+  }
+  buf_append(&b, STRCONST("}"));
+  sqlite3_free(a);
+  if( b.bOom ){ buf_free(&b); return 0; }
+  return b.z;
 }
 
 void buf_free(Buf *b){

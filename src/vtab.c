@@ -47,21 +47,22 @@
 #include "scan.h"
 
 /* Columns of the table-valued function.  Then its hidden arguments, and
-** last the hidden columns cache and input (what the request carried: a
-** request object's "input", a url_template item, a url_query row's other
-** columns): hidden so that SELECT * (and the tables made from it) are the
-** same with them as without; last so that no argument falls on them. */
+** last the hidden columns cache, headers (response_headers) and input
+** (what the request carried: a request object's "input", a url_template
+** item, a url_query row's other columns): hidden so that SELECT * (and the
+** tables made from it) are the same with them as without; last so that no
+** argument falls on them. */
 enum {
   COL_URL, COL_URL_INDEX, COL_RECORD_INDEX, COL_STATUS, COL_ERROR,
   COL_ATTEMPTS, COL_ELAPSED_MS, COL_CONTENT_TYPE, COL_DATA, COL_PAGE,
-  COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS, COL_CACHE, COL_INPUT
+  COL_URL_LIST, COL_CONCURRENCY, COL_OPTIONS, COL_CACHE, COL_HEADERS, COL_INPUT
 };
 #define TVF_SCHEMA \
   "CREATE TABLE x(url TEXT, url_index INTEGER, record_index INTEGER, " \
   "status INTEGER, error TEXT, attempts INTEGER, elapsed_ms INTEGER, " \
   "content_type TEXT, data TEXT, page INTEGER, " \
   "url_list HIDDEN, concurrency HIDDEN, options HIDDEN, cache TEXT HIDDEN, " \
-  "input TEXT HIDDEN)"
+  "headers TEXT HIDDEN, input TEXT HIDDEN)"
 
 /* The cache column: where the response came from (Response.eCache). */
 static const char *const azCacheWord[] = { 0, "miss", "hit", "revalidated", "stale" };
@@ -83,7 +84,7 @@ static const struct {
   { "_content_type", "TEXT", COL_CONTENT_TYPE },
   { "_extra", "TEXT", -1 },                    { "_mismatches", "TEXT", -2 },
   { "_page", "INTEGER", COL_PAGE },             { "_cache", "TEXT", COL_CACHE },
-  { "_input", "TEXT", COL_INPUT },
+  { "_headers", "TEXT", COL_HEADERS },          { "_input", "TEXT", COL_INPUT },
 };
 /* A row for every column of the function but data (the data columns are
 ** its twin) and the three arguments, and the wide face's own two: a column
@@ -379,6 +380,9 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
     case COL_CACHE:
       assert( r->eCache>=CACHE_NONE && r->eCache<=CACHE_STALE );
       if( r->eCache ) sqlite3_result_text(ctx, azCacheWord[r->eCache], -1, SQLITE_STATIC);
+      break;
+    case COL_HEADERS:
+      if( r->zHeaders ) sqlite3_result_text(ctx, r->zHeaders, -1, SQLITE_TRANSIENT);
       break;
     case COL_INPUT:
       if( r->req.zInput ) sqlite3_result_text(ctx, r->req.zInput, -1, SQLITE_TRANSIENT);

@@ -247,6 +247,17 @@ async def respond(method, path, q, headers, body, reader, writer):
         return cache_route(method, q, headers, writer)
     if path == "/changes":
         return changes_route(q, headers)
+    if path == "/headers":
+        # Response headers as data: a repeated one, a mixed-case one, and
+        # one that echoes the query's echo= (a secret, in the tests).
+        h = list(js) + [("X-Multi", "a"), ("x-multi", "b"), ("X-Request-Id", q.get("id", "r1")),
+                        ("Set-Cookie", "session=s1")]
+        if "echo" in q:
+            h.append(("X-Echo", q["echo"]))
+        for i in range(int(q.get("pad", 0))):       # pad=N: N lines of 80,000 bytes
+            h.append((f"X-Pad-{i}", "p" * 80000))
+        code = int(q.get("status", 200))
+        return code, h, json.dumps({"id": q.get("id", "r1"), "status": code}).encode()
     if path.startswith("/status/"):
         code = int(path[8:])
         if code < 200 or code > 599:

@@ -197,8 +197,16 @@ static void test_policy_retryable(void){
   static const long aYes[] = { 408, 425, 429, 500, 502, 503, 504 };
   static const long aNo[] = { 200, 301, 400, 401, 403, 404, 409, 422, 501, 505 };
   size_t i;
-  for(i=0; i<sizeof(aYes)/sizeof(aYes[0]); i++) CHECK( policy_status_retryable(aYes[i]) );
-  for(i=0; i<sizeof(aNo)/sizeof(aNo[0]); i++) CHECK( !policy_status_retryable(aNo[i]) );
+  for(i=0; i<sizeof(aYes)/sizeof(aYes[0]); i++){
+    CHECK( policy_status_retryable(aYes[i], STATUS_DEFAULT) );
+    /* on_status only adds: a 503 named "fail" is still retried first. */
+    CHECK( policy_status_retryable(aYes[i], STATUS_FAIL) );
+  }
+  for(i=0; i<sizeof(aNo)/sizeof(aNo[0]); i++){
+    CHECK( !policy_status_retryable(aNo[i], STATUS_DEFAULT) );
+    CHECK( !policy_status_retryable(aNo[i], STATUS_DATA) );
+    CHECK( policy_status_retryable(aNo[i], STATUS_RETRY) );
+  }
   CHECK( policy_curlcode_retryable(CURLE_COULDNT_CONNECT) );
   CHECK( policy_curlcode_retryable(CURLE_OPERATION_TIMEDOUT) );
   CHECK( policy_curlcode_retryable(CURLE_RECV_ERROR) );
@@ -1259,6 +1267,45 @@ static void test_request_target(void){
   }
 }
 
+/* header_lines_json: lower-case sorted names, repeats as arrays in order,
+** values escaped, folded and malformed lines (no colon) left out. */
+static void test_header_lines_json(void){
+  static const struct { const char *zIn, *zOut; } a[] = {
+    { "", "{}" },
+    { "Content-Type: application/json\r\n", "{\"content-type\":\"application/json\"}" },
+    { "X-B: 1\r\nX-A: \"q\"\\\r\nx-b: 2\r\nX-B: 3\r\n",
+      "{\"x-a\":\"\\\"q\\\"\\\\\",\"x-b\":[\"1\",\"2\",\"3\"]}" },
+    { "Empty:\r\nno colon\r\nA:  spaced \r\n", "{\"a\":\" spaced \",\"empty\":\"\"}" },
+  };
+  int i;
+  for(i=0; i<(int)(sizeof(a)/sizeof(a[0])); i++){
+    char *z = header_lines_json(a[i].zIn);
+    CHECK( z && strcmp(z, a[i].zOut)==0 );
+    if( z && strcmp(z, a[i].zOut)!=0 ) printf("  case %d: %s\n", i, z);
+    sqlite3_free(z);
+  }
+}
+
+/* on_status: an exact code wins over its class; nothing named: default. */
+static void test_onstatus(void){
+  Options o;
+  char *zErr = 0;
+  options_init(&o);
+  CHECK( options_parse(&o, "{\"on_status\": {\"4xx\": \"skip\", \"404\": \"data\", "
+                       "\"409\": \"retry\", \"5XX\": \"fail\"}}", &zErr)==SQLITE_OK );
+  CHECK( onstatus_action(&o, 404)==STATUS_DATA );
+  CHECK( onstatus_action(&o, 410)==STATUS_SKIP );
+  CHECK( onstatus_action(&o, 409)==STATUS_RETRY );
+  CHECK( onstatus_action(&o, 599)==STATUS_FAIL );
+  CHECK( onstatus_action(&o, 200)==STATUS_DEFAULT );
+  CHECK( onstatus_action(&o, 0)==STATUS_DEFAULT );
+  CHECK( onstatus_action(&o, 600)==STATUS_DEFAULT );
+  CHECK( options_parse(&o, "{\"on_status\": null}", &zErr)==SQLITE_OK );
+  CHECK( onstatus_action(&o, 404)==STATUS_DEFAULT );
+  sqlite3_free(zErr);
+  options_clear(&o);
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1273,6 +1320,8 @@ int main(void){
   run("ratelimit", test_ratelimit);
   run("http_date", test_http_date);
   run("token_bucket", test_bucket);
+  run("header_lines_json", test_header_lines_json);
+  run("onstatus", test_onstatus);
   run("options", test_options);
   run("url_list", test_urllist);
   run("schema_repeats", test_schema_repeats);
