@@ -584,7 +584,7 @@ struct Knob {
 enum {
   KS_NONE,                       /* not KNOB_SPECIAL */
   KS_USER_AGENT, KS_CACHE, KS_HEADERS, KS_PAGINATE, KS_BEARER, KS_BASIC, KS_BASE_URL,
-  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD,   /* options */
+  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_PROXY,   /* options */
   KS_PAGE_TYPE,                  /* the paginate key "type" */
   KS_ALLOW_HOSTS, KS_ALLOW_ENV, KS_CA_FILE, KS_DEFAULTS, KS_PROFILES,   /* settings */
   KS_COUNT
@@ -679,6 +679,17 @@ char *guard_address_refusal(const Guard *g, const struct sockaddr *pAddr, int *p
 char *guard_ip_refusal(const Guard *g, const char *zIp, int *pbOom);
 /* Why an allow_hosts entry is malformed, or NULL. */
 const char *guard_host_entry_error(const char *z);
+/* Proxies (docs/security.md).  guard_proxy_refused: is pOpt's proxy one
+** the guard refuses (not the host's, on a locked connection or under
+** block_private)?  guard_proxy_setup: h's proxy as pOpt and g say (the
+** environment's unless pOpt names one or "", none under block_private but
+** the host's); *pbProxied if pOpt's is used.  SQLITE_OK or SQLITE_NOMEM.
+** guard_proxied_refusal: with a proxy in the way block_private can judge
+** only zUrl's host as written (an IP address, localhost): why it refuses,
+** or NULL (*pbOom on out of memory). */
+int guard_proxy_refused(const Guard *g, const Options *pOpt);
+int guard_proxy_setup(CURL *h, const Guard *g, const Options *pOpt, int *pbProxied);
+char *guard_proxied_refusal(const Guard *g, const char *zUrl, int *pbOom);
 
 /**************************************************************************
 ** paginate.c - one row per kind of pagination
@@ -791,6 +802,9 @@ struct Options {
   Paginate paginate;             /* How to follow pages, if at all */
   char *zBearer;                 /* Bearer token (secrets expanded), or NULL */
   char *zBasic;                  /* "user:password" for Basic auth, or NULL */
+  char *zProxy;                  /* proxy URL ("": none, not the environment's), or NULL */
+  int bProxyHost;                /* ... given by the host (a profile, the defaults) */
+  char *zNoProxy;                /* no_proxy: hosts reached directly, or NULL */
   char *zUrlTemplate;            /* url_template, or NULL */
   char *zBaseUrl;                /* base_url for relative URLs, or NULL */
   char **azQuery;                /* query: name, value, name, value ... */

@@ -34,6 +34,7 @@ struct Transfer {
   int bTooBig;              /* Body went over max_bytes */
   int bOom;                 /* The body could not be kept: out of memory */
   int bRefused;             /* The guard refused an address or host: no retry */
+  int bProxied;             /* Sent through the options' proxy (guard_proxy_setup) */
   int eTarget;              /* request_target_scan's state for the request sent
                             ** (only watched when its URL has a query) */
   int nRequest;             /* Requests sent for req: attempts and redirects */

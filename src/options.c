@@ -62,6 +62,7 @@ void options_clear(Options *p){
   paginate_clear(&p->paginate);
   sqlite3_free(p->zBearer);
   sqlite3_free(p->zBasic);
+  sqlite3_free(p->zProxy);
   sqlite3_free(p->zBaseUrl);
   sqlite3_free(p->zCredOrigin);
   strlist_free(p->azQuery, p->nQuery);
@@ -298,10 +299,11 @@ static int set_headers(Options *p, const Knob *pKnob, const cJSON *v, char **pzE
   return SQLITE_OK;
 }
 
-/* bearer and basic: secrets, maybe from the environment. */
+/* bearer, basic and proxy (whose URL may hold a user and password):
+** secrets, maybe from the environment. */
 static int set_credential(Options *p, const Knob *k, const cJSON *v, char **pzErr){
   const char *zKey = k->zName;
-  char **pz = (char**)((char*)p + k->iOffset);     /* zBearer or zBasic */
+  char **pz = (char**)((char*)p + k->iOffset);     /* zBearer, zBasic or zProxy */
   assert( k->nSize==sizeof(char*) );
   if( !cJSON_IsString(v) ){
     *pzErr = sqlite3_mprintf("api_fetch: option %s must be a string, got %s", zKey,
@@ -319,6 +321,24 @@ static int set_credential(Options *p, const Knob *k, const cJSON *v, char **pzEr
   if( pz==&p->zBasic && strchr(*pz, ':')==0 ){
     *pzErr = sqlite3_mprintf("api_fetch: option basic must be \"user:password\"");
     return SQLITE_ERROR;
+  }
+  if( pz==&p->zProxy ){
+    static const char *const azScheme[] = { "http://", "https://", "socks5://", "socks5h://" };
+    int i;
+    for(i=0; i<ArraySize(azScheme) && strncasecmp(*pz, azScheme[i], strlen(azScheme[i])); i++){}
+    if( (*pz)[0] && i==ArraySize(azScheme) ){
+      /* Not quoted: it may hold a password. */
+      *pzErr = sqlite3_mprintf("api_fetch: option proxy must be an http://, https://, "
+                               "socks5:// or socks5h:// URL, or \"\" for none");
+      return SQLITE_ERROR;
+    }
+    if( p->bFromFile && !p->bInProfile ){
+      /* A file is data: its proxy would see every request, credentials too. */
+      *pzErr = sqlite3_mprintf("api_fetch: a table stored in a database file cannot name "
+                               "its own proxy (its arguments are data); use a profile");
+      return SQLITE_ERROR;
+    }
+    p->bProxyHost = p->bInProfile;          /* for a locked guard (guard_refuses) */
   }
   /* A profile's credentials are the host's: hidden as ${env:} values are. */
   return p->bInProfile ? secret_keep(p, *pz, 0) : SQLITE_OK;
@@ -624,9 +644,10 @@ static int (*const aSetSpecial[KS_PAGE_TYPE])(Options*, const Knob*, const cJSON
   [KS_REQUEST_LOG] = set_request_log,
   [KS_PROFILE]    = set_profile,
   [KS_SHARD]      = set_shard,
+  [KS_PROXY]      = set_credential,
 };
 /* The options' values come first in the KS_* enum, up to KS_PAGE_TYPE. */
-_Static_assert(ArraySize(aSetSpecial)==KS_SHARD+1, "KS_* options and aSetSpecial differ");
+_Static_assert(ArraySize(aSetSpecial)==KS_PROXY+1, "KS_* options and aSetSpecial differ");
 
 /* One member of an options object. */
 static int set_option(Options *p, const cJSON *v, char **pzErr){
