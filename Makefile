@@ -51,6 +51,7 @@ SRC     = src/apifetch.c src/columns.c src/conn.c src/vtab.c src/scan.c src/reql
           src/flatten.c src/shape.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c src/request.c \
           src/sha256.c src/httpcache.c src/knobs.c src/scalar.c src/transfer.c src/cache.c \
           src/cacheflow.c src/cachesql.c src/hostlimit.c src/hoststats.c src/keep.c src/slot.c
+SRC    += src/oauth.c
 HDR     = src/apifetch.h src/engine_int.h src/cache.h src/shape.h src/scan.h
 
 ifeq ($(SANITIZE),1)

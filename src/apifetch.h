@@ -43,6 +43,8 @@
 **   flatten.c    records of a response, flattening a record
 **   options.c    the options and the wide face's arguments (a paginate
 **                object is checked by its kind's row in paginate.c)
+**   oauth.c      OAuth2 client credentials: the oauth2 option, the token
+**                endpoint exchange, the connection's tokens
 **   paginate.c   one row per kind of pagination
 **   guard.c      the limits: settings, address and host policy, ${env:}
 **   knobs.c      every user-facing setting, declared once
@@ -584,7 +586,7 @@ struct Knob {
 enum {
   KS_NONE,                       /* not KNOB_SPECIAL */
   KS_USER_AGENT, KS_CACHE, KS_HEADERS, KS_PAGINATE, KS_BEARER, KS_BASIC, KS_BASE_URL,
-  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_PROXY,   /* options */
+  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_PROXY, KS_OAUTH2,   /* options */
   KS_PAGE_TYPE,                  /* the paginate key "type" */
   KS_ALLOW_HOSTS, KS_ALLOW_ENV, KS_CA_FILE, KS_DEFAULTS, KS_PROFILES,   /* settings */
   KS_COUNT
@@ -687,6 +689,8 @@ const char *guard_host_entry_error(const char *z);
 ** guard_proxied_refusal: with a proxy in the way block_private can judge
 ** only zUrl's host as written (an IP address, localhost): why it refuses,
 ** or NULL (*pbOom on out of memory). */
+/* Is z a proxy URL of a scheme apifetch takes (or "", none)? */
+int guard_proxy_url_ok(const char *z);
 int guard_proxy_refused(const Guard *g, const Options *pOpt);
 int guard_proxy_setup(CURL *h, const Guard *g, const Options *pOpt, int *pbProxied);
 char *guard_proxied_refusal(const Guard *g, const char *zUrl, int *pbOom);
@@ -755,6 +759,45 @@ int pagequeue_next(const Paginate *p, PageQueue *q, Request *pReq);
 void pagequeue_clear(PageQueue *q);
 
 /**************************************************************************
+** oauth.c - OAuth2 client credentials (RFC 6749 section 4.4)
+*/
+typedef struct OAuth2 OAuth2;
+struct OAuth2 {
+  char *zTokenUrl;               /* The token endpoint, or NULL: no oauth2 */
+  char *zClientId;               /* client_id (secrets expanded) */
+  char *zSecret;                 /* client_secret (secrets expanded) */
+  char *zScope;                  /* scope, or NULL */
+  char *zAudience;               /* audience, or NULL */
+  int bAuthBody;                 /* auth "body": id and secret in the form, not Basic */
+  char zKey[65];                 /* Hex SHA-256 of all the above: whose tokens */
+};
+/* A token the connection keeps (in its Keep, never in a file). */
+typedef struct OAuthToken OAuthToken;
+struct OAuthToken {
+  char zKey[65];                 /* The OAuth2.zKey it is for */
+  char *zToken;                  /* The access token, or NULL before the first */
+  sqlite3_int64 tRefresh;        /* When to fetch a new one (clock_ms), 0: on a 401 only */
+  unsigned iGen;                 /* Tokens fetched for this key: which one a request sent */
+  int bStale;                    /* A 401 refused this one */
+  OAuthToken *pNext;
+};
+/* What expands ${env:NAME} in client_id and client_secret (options.c's). */
+typedef char *(*OAuth2Expand)(void *pCtx, const char *z, const char *zWhere, char **pzErr);
+void oauth2_clear(OAuth2 *p);
+/* The oauth2 option's object v (or null: none) into *p. */
+int oauth2_parse(OAuth2 *p, const struct cJSON *v, OAuth2Expand xExpand, void *pCtx,
+                 char **pzErr);
+/* The token for p from *ppList, fetched (synchronously, under o's timeouts
+** and proxy and g's checks) when there is none, it is due or stale:
+** *ppTok, or why the token endpoint failed in *pzWhy (NULL *ppTok).
+** SQLITE_OK or SQLITE_NOMEM; *pnSent counts the requests sent. */
+int oauth2_token(OAuthToken **ppList, const OAuth2 *p, const Options *o, const Guard *g,
+                 OAuthToken **ppTok, char **pzWhy, int *pnSent);
+/* A 401 refused token number iGen of p: the next oauth2_token fetches anew. */
+void oauth2_token_stale(OAuthToken *pList, const OAuth2 *p, unsigned iGen);
+void oauth2_tokens_free(OAuthToken *pList);
+
+/**************************************************************************
 ** options.c - the options, and the wide face's arguments
 */
 enum { ON_ERROR_ROW = 0, ON_ERROR_SKIP = 1, ON_ERROR_FAIL = 2 };
@@ -804,6 +847,7 @@ struct Options {
   char *zBasic;                  /* "user:password" for Basic auth, or NULL */
   char *zProxy;                  /* proxy URL ("": none, not the environment's), or NULL */
   int bProxyHost;                /* ... given by the host (a profile, the defaults) */
+  OAuth2 oauth2;                 /* oauth2: client credentials (oauth.c) */
   char *zNoProxy;                /* no_proxy: hosts reached directly, or NULL */
   char *zUrlTemplate;            /* url_template, or NULL */
   char *zBaseUrl;                /* base_url for relative URLs, or NULL */
@@ -1046,6 +1090,7 @@ struct Keep {
   unsigned iGen;                 /* Guard.iGen they were made under */
   sqlite3_int64 tIdle;           /* When last given back, ms */
   int bTaken;                    /* An engine holds them */
+  OAuthToken *pTokens;           /* OAuth2 tokens of the connection (oauth.c) */
 };
 #define APIFETCH_KEEP_IDLE_MS 60000   /* Kept handles idle longer are closed */
 #define APIFETCH_KEEP_MAX_CONNS 64    /* A statement's window over this: not kept */

@@ -495,6 +495,15 @@ char *guard_url_refusal(const Guard *g, const char *zUrl, const struct curl_slis
 ** the URL itself says can be: an IP address, or localhost.
 */
 
+int guard_proxy_url_ok(const char *z){
+  static const char *const azScheme[] = { "http://", "https://", "socks5://", "socks5h://" };
+  int i;
+  for(i=0; i<ArraySize(azScheme); i++){
+    if( strncasecmp(z, azScheme[i], strlen(azScheme[i]))==0 ) return 1;
+  }
+  return z[0]==0;
+}
+
 int guard_proxy_refused(const Guard *g, const Options *pOpt){
   return g && (g->bLocked || g->bBlockPrivate) && pOpt->zProxy && pOpt->zProxy[0]
       && !pOpt->bProxyHost;

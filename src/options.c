@@ -63,6 +63,7 @@ void options_clear(Options *p){
   sqlite3_free(p->zBearer);
   sqlite3_free(p->zBasic);
   sqlite3_free(p->zProxy);
+  oauth2_clear(&p->oauth2);
   sqlite3_free(p->zBaseUrl);
   sqlite3_free(p->zCredOrigin);
   strlist_free(p->azQuery, p->nQuery);
@@ -323,10 +324,7 @@ static int set_credential(Options *p, const Knob *k, const cJSON *v, char **pzEr
     return SQLITE_ERROR;
   }
   if( pz==&p->zProxy ){
-    static const char *const azScheme[] = { "http://", "https://", "socks5://", "socks5h://" };
-    int i;
-    for(i=0; i<ArraySize(azScheme) && strncasecmp(*pz, azScheme[i], strlen(azScheme[i])); i++){}
-    if( (*pz)[0] && i==ArraySize(azScheme) ){
+    if( !guard_proxy_url_ok(*pz) ){
       /* Not quoted: it may hold a password. */
       *pzErr = sqlite3_mprintf("api_fetch: option proxy must be an http://, https://, "
                                "socks5:// or socks5h:// URL, or \"\" for none");
@@ -342,6 +340,21 @@ static int set_credential(Options *p, const Knob *k, const cJSON *v, char **pzEr
   }
   /* A profile's credentials are the host's: hidden as ${env:} values are. */
   return p->bInProfile ? secret_keep(p, *pz, 0) : SQLITE_OK;
+}
+
+static char *oauth2_expand(void *pCtx, const char *z, const char *zWhere, char **pzErr){
+  return expand_secrets((Options*)pCtx, z, zWhere, pzErr);
+}
+
+/* oauth2: its object is read by oauth.c; its client secret is a profile's
+** credential, hidden as ${env:} values are. */
+static int set_oauth2(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  int rc = oauth2_parse(&p->oauth2, v, oauth2_expand, p, pzErr);
+  (void)k;
+  if( rc==SQLITE_OK && p->bInProfile && p->oauth2.zSecret ){
+    rc = secret_keep(p, p->oauth2.zSecret, 0);
+  }
+  return rc;
 }
 
 /* query: parameters added to every URL, a call's replacing its profile's. */
@@ -645,9 +658,10 @@ static int (*const aSetSpecial[KS_PAGE_TYPE])(Options*, const Knob*, const cJSON
   [KS_PROFILE]    = set_profile,
   [KS_SHARD]      = set_shard,
   [KS_PROXY]      = set_credential,
+  [KS_OAUTH2]     = set_oauth2,
 };
 /* The options' values come first in the KS_* enum, up to KS_PAGE_TYPE. */
-_Static_assert(ArraySize(aSetSpecial)==KS_PROXY+1, "KS_* options and aSetSpecial differ");
+_Static_assert(ArraySize(aSetSpecial)==KS_OAUTH2+1, "KS_* options and aSetSpecial differ");
 
 /* One member of an options object. */
 static int set_option(Options *p, const cJSON *v, char **pzErr){

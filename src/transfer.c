@@ -335,6 +335,10 @@ int transfer_setup(Engine *e, Transfer *t){
   }
   if( t->req.bNoCredentials || t->bHopForeign ){
     /* A page or a redirect on another origin than the one asked: none. */
+  }else if( o->oauth2.zTokenUrl && e->zToken ){
+    /* engine_oauth's, which wins over a bearer or basic (a profile's, say). */
+    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    SETOPT(h, CURLOPT_XOAUTH2_BEARER, e->zToken);
   }else if( o->zBearer ){
     SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
     SETOPT(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
