@@ -64,6 +64,7 @@ endif
 # parallel (GNU parallel: the shards of tests/py/shards.py and docs/scale-out.md).
 DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 python3 \
            nginx-light openssl parallel
+DEB_PKGS += nodejs             # oauth2-mock-server (npm-deps)
 # Packages and the hosts the tests install them into: dpkg-dev (dpkg-shlibdeps,
 # for the .deb's Depends), Debian's Python build tools (the wheels, a venv),
 # patchelf (the wheel's module finds the libcjson it carries), sqlite-utils,
@@ -170,6 +171,15 @@ bench: bench-deps apifetch.so
 
 deps:
 	@$(MAKE) -s install-pkgs PKGS="$(DEB_PKGS)"
+	@$(MAKE) -s npm-deps
+
+# The OAuth2 server of tests/py/oauth2_mock.py, oauth2-mock-server as its
+# lock file pins it, into tests/oauth2_mock/node_modules (never globally).
+# npm as Debian packages it, unless Node.js came with its own.
+.PHONY: npm-deps
+npm-deps:
+	@command -v npm >/dev/null || $(MAKE) -s install-pkgs PKGS=npm
+	cd tests/oauth2_mock && npm ci --no-audit --no-fund --loglevel=error
 
 bench-deps:
 	@$(MAKE) -s install-pkgs PKGS="$(BENCH_PKGS)"
