@@ -193,6 +193,11 @@ int url_has_userinfo(const char *zUrl, int *pbHas);
 /* zUrl without its user and password (sqlite3_malloc'd; a copy if it has
 ** none or is not a URL libcurl can parse), or NULL on OOM. */
 char *url_strip_userinfo(const char *zUrl);
+/* zOut (which it frees) with zValue after zAfter, as given and URL-encoded
+** (%XX in either case), replaced by zAfter"[secret]"; NULL on out of
+** memory: the secret could not be looked for, so no text at all rather
+** than one that may show it. */
+char *text_redact(char *zOut, const char *zValue, const char *zAfter);
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
 ** default port filled in)?  *pbSame says (0 if either cannot be parsed);
 ** SQLITE_OK or SQLITE_NOMEM. */
@@ -862,6 +867,7 @@ struct Options {
   const char *(*xProfile)(void *pCtx, const char *zName);
   void *pProfileCtx;
   const Guard *pGuard;           /* The connection's limits (for ${env:}), or NULL */
+  OAuthToken *const *ppTokens;   /* The connection's OAuth2 tokens (hidden too), or NULL */
   int bInProfile;                /* Parsing a profile (no nested profiles) */
   int bEnvGranted;               /* ... one whose ${env:} were checked when stored */
   int bFromFile;                 /* A table stored in a database file: no ${env:} */

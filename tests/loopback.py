@@ -52,7 +52,8 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          status C and {"error": "invalid_client", ...}; each request's
                          Authorization and form go to /oauth/log
   /oauth/api?realm=R&id=N   obj(N) with "token": the bearer sent, when realm R issued it
-                         and it is not revoked; else 401, WWW-Authenticate: Bearer
+                         and it is not revoked; else 401, WWW-Authenticate: Bearer;
+                         quote=1: and "next", a URL that quotes the token
   /oauth/revoke?realm=R  realm R's tokens no longer valid (as an expiry the client
                          did not see coming)
   /oauth/log?realm=R     [{"auth": ..., "form": ...}] of realm R's token requests
@@ -488,7 +489,10 @@ def oauth_route(path, q, headers, body):
         auth = headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in realm["valid"]:
             return 401, js + [("WWW-Authenticate", 'Bearer error="invalid_token"')], b'{"error": 401}'
-        return 200, js, json.dumps(dict(obj(int(q.get("id", 1))), token=auth[7:])).encode()
+        page = dict(obj(int(q.get("id", 1))), token=auth[7:])
+        if q.get("quote") == "1":       # a next page whose URL quotes the token
+            page["next"] = "/oauth/api?realm=%s&id=2&seen=%s" % (q.get("realm", "r"), auth[7:])
+        return 200, js, json.dumps(page).encode()
     if path == "/oauth/revoke":
         realm["valid"].clear()
         return 200, js, b"{}"

@@ -110,6 +110,13 @@ r = conn.execute("SELECT json_extract(data, '$.headers.authorization') FROM api_
 check(r == [(None,)] and len(get("/oauth/log?realm=redir")) == 1,
       f"a redirect to another origin carries no token: {r}")
 
+# The token is hidden where apifetch shows a URL: a next page that quotes it.
+rows = conn.execute("SELECT url FROM api_fetch(?, 1, ?)", (json.dumps(
+    [f"{BASE}/oauth/api?realm=quote&id=1&quote=1"]), json.dumps({"oauth2": oauth("quote"),
+    "paginate": {"type": "next", "next_path": "next"}, "max_attempts": 1}))).fetchall()
+check(len(rows) == 2 and rows[1][0] == f"{BASE}/oauth/api?realm=quote&id=2&seen=[secret]",
+      f"a token a server quotes in a URL shows as [secret]: {rows}")
+
 # The cache's key holds who asked, not the token: a new token still hits.
 copt = {"oauth2": oauth("cache"), "cache": ":memory:", "cache_mode": "ttl"}
 fetch(conn, api("cache", 1), **copt)
