@@ -52,6 +52,7 @@ SRC     = src/apifetch.c src/create.c src/columns.c src/conn.c src/vtab.c src/sc
           src/flatten.c src/shape.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c src/request.c \
           src/sha256.c src/httpcache.c src/knobs.c src/scalar.c src/transfer.c src/cache.c \
           src/cacheflow.c src/cachesql.c src/hostlimit.c src/hoststats.c src/keep.c src/slot.c
+SRC    += src/oauth.c
 HDR     = src/apifetch.h src/engine_int.h src/cache.h src/shape.h src/scan.h
 
 ifeq ($(SANITIZE),1)
@@ -64,6 +65,7 @@ endif
 # parallel (GNU parallel: the shards of tests/py/shards.py and docs/scale-out.md).
 DEB_PKGS = gcc make libsqlite3-dev libcurl4-openssl-dev libcjson-dev sqlite3 python3 \
            nginx-light openssl parallel
+DEB_PKGS += nodejs             # oauth2-mock-server (npm-deps)
 # Packages and the hosts the tests install them into: dpkg-dev (dpkg-shlibdeps,
 # for the .deb's Depends), Debian's Python build tools (the wheels, a venv),
 # patchelf (the wheel's module finds the libcjson it carries), sqlite-utils,
@@ -176,9 +178,16 @@ deps:
 	@$(MAKE) -s install-pkgs PKGS="$(DEB_PKGS)"
 	@$(MAKE) -s npm-deps
 
+# The npm servers the tests run, never installed globally: json-graphql-server
+# (tests/py/graphql.py) into tests/npm, and oauth2-mock-server
+# (tests/py/oauth2_mock.py) as its lock file pins it into
+# tests/oauth2_mock/node_modules.  npm as Debian packages it, unless Node.js
+# came with its own.
+.PHONY: npm-deps
 npm-deps:
 	@command -v npm >/dev/null || $(MAKE) -s install-pkgs PKGS="nodejs npm"
 	npm install --prefix tests/npm --no-audit --no-fund --save-exact $(NPM_PKGS)
+	cd tests/oauth2_mock && npm ci --no-audit --no-fund --loglevel=error
 
 bench-deps:
 	@$(MAKE) -s install-pkgs PKGS="$(BENCH_PKGS)"

@@ -47,6 +47,8 @@
 **                object is checked by its kind's row in paginate.c)
 **   onstatus.c   the on_status option: what a response of each status
 **                gives (data, skip, error, fail, retry)
+**   oauth.c      OAuth2 client credentials: the oauth2 option, the token
+**                endpoint exchange, the connection's tokens
 **   paginate.c   one row per kind of pagination
 **   guard.c      the limits: settings, address and host policy, ${env:}
 **   knobs.c      every user-facing setting, declared once
@@ -195,6 +197,11 @@ int url_has_userinfo(const char *zUrl, int *pbHas);
 /* zUrl without its user and password (sqlite3_malloc'd; a copy if it has
 ** none or is not a URL libcurl can parse), or NULL on OOM. */
 char *url_strip_userinfo(const char *zUrl);
+/* zOut (which it frees) with zValue after zAfter, as given and URL-encoded
+** (%XX in either case), replaced by zAfter"[secret]"; NULL on out of
+** memory: the secret could not be looked for, so no text at all rather
+** than one that may show it. */
+char *text_redact(char *zOut, const char *zValue, const char *zAfter);
 /* Do URLs a and b have one origin (RFC 6454: scheme, host and port, the
 ** default port filled in)?  *pbSame says (0 if either cannot be parsed);
 ** SQLITE_OK or SQLITE_NOMEM. */
@@ -621,7 +628,7 @@ struct Knob {
 enum {
   KS_NONE,                       /* not KNOB_SPECIAL */
   KS_USER_AGENT, KS_CACHE, KS_HEADERS, KS_PAGINATE, KS_BEARER, KS_BASIC, KS_BASE_URL,
-  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_ON_STATUS,   /* options */
+  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_ON_STATUS, KS_PROXY, KS_OAUTH2, /* options */
   KS_PAGE_TYPE,                  /* the paginate key "type" */
   KS_ALLOW_HOSTS, KS_ALLOW_ENV, KS_CA_FILE, KS_DEFAULTS, KS_PROFILES,   /* settings */
   KS_COUNT
@@ -716,6 +723,19 @@ char *guard_address_refusal(const Guard *g, const struct sockaddr *pAddr, int *p
 char *guard_ip_refusal(const Guard *g, const char *zIp, int *pbOom);
 /* Why an allow_hosts entry is malformed, or NULL. */
 const char *guard_host_entry_error(const char *z);
+/* Proxies (docs/security.md).  guard_proxy_refused: is pOpt's proxy one
+** the guard refuses (not the host's, on a locked connection or under
+** block_private)?  guard_proxy_setup: h's proxy as pOpt and g say (the
+** environment's unless pOpt names one or "", none under block_private but
+** the host's); *pbProxied if pOpt's is used.  SQLITE_OK or SQLITE_NOMEM.
+** guard_proxied_refusal: with a proxy in the way block_private can judge
+** only zUrl's host as written (an IP address, localhost): why it refuses,
+** or NULL (*pbOom on out of memory). */
+/* Is z a proxy URL of a scheme apifetch takes (or "", none)? */
+int guard_proxy_url_ok(const char *z);
+int guard_proxy_refused(const Guard *g, const Options *pOpt);
+int guard_proxy_setup(CURL *h, const Guard *g, const Options *pOpt, int *pbProxied);
+char *guard_proxied_refusal(const Guard *g, const char *zUrl, int *pbOom);
 
 /**************************************************************************
 ** paginate.c - one row per kind of pagination
@@ -800,6 +820,46 @@ int onstatus_set(Options *p, const Knob *k, const struct cJSON *v, char **pzErr)
 ** class's, else STATUS_DEFAULT (also for status 0: no response). */
 int onstatus_action(const Options *p, long status);
 
+
+/**************************************************************************
+** oauth.c - OAuth2 client credentials (RFC 6749 section 4.4)
+*/
+typedef struct OAuth2 OAuth2;
+struct OAuth2 {
+  char *zTokenUrl;               /* The token endpoint, or NULL: no oauth2 */
+  char *zClientId;               /* client_id (secrets expanded) */
+  char *zSecret;                 /* client_secret (secrets expanded) */
+  char *zScope;                  /* scope, or NULL */
+  char *zAudience;               /* audience, or NULL */
+  int bAuthBody;                 /* auth "body": id and secret in the form, not Basic */
+  char zKey[65];                 /* Hex SHA-256 of all the above: whose tokens */
+};
+/* A token the connection keeps (in its Keep, never in a file). */
+typedef struct OAuthToken OAuthToken;
+struct OAuthToken {
+  char zKey[65];                 /* The OAuth2.zKey it is for */
+  char *zToken;                  /* The access token, or NULL before the first */
+  sqlite3_int64 tRefresh;        /* When to fetch a new one (clock_ms), 0: on a 401 only */
+  unsigned iGen;                 /* Tokens fetched for this key: which one a request sent */
+  int bStale;                    /* A 401 refused this one */
+  OAuthToken *pNext;
+};
+/* What expands ${env:NAME} in client_id and client_secret (options.c's). */
+typedef char *(*OAuth2Expand)(void *pCtx, const char *z, const char *zWhere, char **pzErr);
+void oauth2_clear(OAuth2 *p);
+/* The oauth2 option's object v (or null: none) into *p. */
+int oauth2_parse(OAuth2 *p, const struct cJSON *v, OAuth2Expand xExpand, void *pCtx,
+                 char **pzErr);
+/* The token for p from *ppList, fetched (synchronously, under o's timeouts
+** and proxy and g's checks) when there is none, it is due or stale:
+** *ppTok, or why the token endpoint failed in *pzWhy (NULL *ppTok).
+** SQLITE_OK or SQLITE_NOMEM; *pnSent counts the requests sent. */
+int oauth2_token(OAuthToken **ppList, const OAuth2 *p, const Options *o, const Guard *g,
+                 OAuthToken **ppTok, char **pzWhy, int *pnSent);
+/* A 401 refused token number iGen of p: the next oauth2_token fetches anew. */
+void oauth2_token_stale(OAuthToken *pList, const OAuth2 *p, unsigned iGen);
+void oauth2_tokens_free(OAuthToken *pList);
+
 /**************************************************************************
 ** options.c - the options, and the wide face's arguments
 */
@@ -858,6 +918,10 @@ struct Options {
   Paginate paginate;             /* How to follow pages, if at all */
   char *zBearer;                 /* Bearer token (secrets expanded), or NULL */
   char *zBasic;                  /* "user:password" for Basic auth, or NULL */
+  char *zProxy;                  /* proxy URL ("": none, not the environment's), or NULL */
+  int bProxyHost;                /* ... given by the host (a profile, the defaults) */
+  OAuth2 oauth2;                 /* oauth2: client credentials (oauth.c) */
+  char *zNoProxy;                /* no_proxy: hosts reached directly, or NULL */
   char *zUrlTemplate;            /* url_template, or NULL */
   char *zBaseUrl;                /* base_url for relative URLs, or NULL */
   char **azQuery;                /* query: name, value, name, value ... */
@@ -871,6 +935,7 @@ struct Options {
   const char *(*xProfile)(void *pCtx, const char *zName);
   void *pProfileCtx;
   const Guard *pGuard;           /* The connection's limits (for ${env:}), or NULL */
+  OAuthToken *const *ppTokens;   /* The connection's OAuth2 tokens (hidden too), or NULL */
   int bInProfile;                /* Parsing a profile (no nested profiles) */
   int bEnvGranted;               /* ... one whose ${env:} were checked when stored */
   int bFromFile;                 /* A table stored in a database file: no ${env:} */
@@ -1101,6 +1166,7 @@ struct Keep {
   unsigned iGen;                 /* Guard.iGen they were made under */
   sqlite3_int64 tIdle;           /* When last given back, ms */
   int bTaken;                    /* An engine holds them */
+  OAuthToken *pTokens;           /* OAuth2 tokens of the connection (oauth.c) */
 };
 #define APIFETCH_KEEP_IDLE_MS 60000   /* Kept handles idle longer are closed */
 #define APIFETCH_KEEP_MAX_CONNS 64    /* A statement's window over this: not kept */

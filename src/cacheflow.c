@@ -73,7 +73,9 @@ static void request_key(Engine *e, const Request *q, unsigned char *aKey){
   k.nBody = q->nBody;
   k.pHeaders = q->pHeaders;
   if( !q->bNoCredentials ){
-    k.zBearer = o->zBearer;
+    /* With oauth2 whose client asks, not the token, which changes on
+    ** every refresh (and is a secret). */
+    k.zBearer = o->oauth2.zTokenUrl ? o->oauth2.zKey : o->zBearer;
     k.zBasic = o->zBasic;
   }
   k.zUserAgent = o->user_agent;

@@ -327,6 +327,7 @@ int conn_options_start(Conn *p, Options *o, char **pzErr){
   o->xProfile = conn_profile;
   o->pProfileCtx = p;
   o->pGuard = &p->guard;
+  o->ppTokens = &p->keep.pTokens;
   if( p->zDefaults==0 ) return SQLITE_OK;
   /* As a profile: the host's, its ${env:} checked when it was set. */
   o->bInProfile = 1;

@@ -112,6 +112,7 @@ static Response *done_pop(Engine *e){
 static void slot_release(Engine *e, Transfer *t){
   assert( t->state!=T_IDLE );
   t->nBody = 0;
+  t->bReauth = 0;
   sqlite3_free(t->zNote);
   t->zNote = 0;
   t->nAttempt = 0;
@@ -325,6 +326,55 @@ static int redirect_follow(Engine *e, Transfer *t, long status, int *pbHop, char
   return *pzError ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* The connection's OAuth2 tokens (keep.c holds them between statements). */
+static OAuthToken **engine_tokens(Engine *e){
+  return e->pKeep ? &e->pKeep->pTokens : &e->pOwnTokens;
+}
+
+/* oauth2: the token t's attempt is to send, into e->zToken.  Fetched here,
+** synchronously, when there is none or it is due: the window waits, so
+** that a scan's requests, however many are in flight, share one fetch.  A
+** token endpoint that failed is every request's error row (*pzRow) for
+** the rest of the scan, without asking it again each time. */
+static int engine_oauth(Engine *e, Transfer *t, char **pzRow){
+  const OAuth2 *p = &e->pOpt->oauth2;
+  OAuthToken *pTok = 0;
+  int nSent = 0, rc;
+  *pzRow = 0;
+  if( p->zTokenUrl==0 || t->req.bNoCredentials ) return SQLITE_OK;   /* none sent */
+  if( e->zOAuthFail==0 ){
+    rc = oauth2_token(engine_tokens(e), p, e->pOpt, e->pGuard, &pTok, &e->zOAuthFail, &nSent);
+    e->pBudget->nRequests += nSent;
+    if( rc ) return rc;
+  }
+  if( pTok==0 ){
+    assert( e->zOAuthFail );
+    *pzRow = sqlite3_mprintf("%s", e->zOAuthFail);
+    return *pzRow ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( e->zToken==0 || e->iTokenGen!=pTok->iGen ){
+    sqlite3_free(e->zToken);
+    e->zToken = sqlite3_mprintf("%s", pTok->zToken);
+    if( e->zToken==0 ) return SQLITE_NOMEM;
+    e->iTokenGen = pTok->iGen;
+  }
+  t->iTokenGen = pTok->iGen;
+  return SQLITE_OK;
+}
+
+/* oauth2 and a 401 (RFC 6750 section 3.1, invalid_token: expired or
+** revoked before its expires_in): once per request, a new token and the
+** attempt again, at once.  Is t's attempt to be made again so? */
+static int engine_reauth(Engine *e, Transfer *t, CURLcode cc, long status){
+  if( cc!=CURLE_OK || status!=401 || e->pOpt->oauth2.zTokenUrl==0 || t->bReauth
+   || t->bRefused || t->bHopForeign || t->req.bNoCredentials ){
+    return 0;
+  }
+  t->bReauth = 1;
+  oauth2_token_stale(*engine_tokens(e), &e->pOpt->oauth2, t->iTokenGen);
+  return 1;
+}
+
 /* What kind of failure the error row of an attempt that ended so is. */
 static int failure_kind(const Transfer *t, CURLcode cc){
   if( t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED ) return ERR_TOO_BIG;
@@ -351,6 +401,11 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
     }
   }
   curl_multi_remove_handle(e->multi, t->easy);
+  if( engine_reauth(e, t, cc, status) ){
+    t->tDue = now;
+    slot_state(e, t, T_WAITING);
+    return SQLITE_OK;
+  }
   if( cc==CURLE_OK && !t->bRefused ){
     int bHop;
     rc = redirect_follow(e, t, status, &bHop, &zError);
@@ -400,7 +455,6 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
 /**************************************************************************
 ** The scheduler
 */
-
 /* The pending request into the top idle slot (still IDLE). */
 static Transfer *slot_take_pending(Engine *e, sqlite3_int64 now){
   Transfer *t = e->apIdle[e->nIdle-1];
@@ -422,6 +476,7 @@ static Transfer *slot_take_pending(Engine *e, sqlite3_int64 now){
 static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
                        sqlite3_int64 *pWait, char **pzErr){
   sqlite3_int64 hostWait;
+  char *zRow;
   int rc;
   *pWait = -1;
   *pnStarted = 0;
@@ -481,6 +536,14 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
     if( hostWait>0 ){         /* its host holds it: the slot waits, others go on */
       t->tDue = now + hostWait;
       slot_state(e, t, T_WAITING);
+      continue;
+    }
+    if( (rc = engine_oauth(e, t, &zRow))!=SQLITE_OK ) return rc;
+    if( zRow ){               /* no token to send: an error row naming the endpoint */
+      bucket_refund(&e->bucket);
+      if( t->state==T_IDLE ){ t->tDue = now; slot_state(e, t, T_WAITING); }
+      rc = transfer_finish(e, t, 0, zRow, ERR_NETWORK);
+      if( rc ) return rc;
       continue;
     }
     if( (rc = transfer_start(e, t, 1))!=SQLITE_OK ) return rc;
@@ -787,5 +850,8 @@ void engine_free(Engine *e){
   sqlite3_free(e->apHeap);
   sqlite3_free(e->zExpired);
   sqlite3_free(e->zFail);
+  sqlite3_free(e->zToken);
+  sqlite3_free(e->zOAuthFail);
+  oauth2_tokens_free(e->pOwnTokens);
   sqlite3_free(e);
 }

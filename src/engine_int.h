@@ -34,6 +34,9 @@ struct Transfer {
   int bTooBig;              /* Body went over max_bytes */
   int bOom;                 /* The body could not be kept: out of memory */
   int bRefused;             /* The guard refused an address or host: no retry */
+  int bProxied;             /* Sent through the options' proxy (guard_proxy_setup) */
+  unsigned iTokenGen;       /* oauth2: the token its attempt sends (OAuthToken.iGen) */
+  int bReauth;              /* oauth2: a 401 has had its one new token and retry */
   int eTarget;              /* request_target_scan's state for the request sent
                             ** (only watched when its URL has a query) */
   int nRequest;             /* Requests sent for req: attempts and redirects */
@@ -95,6 +98,11 @@ struct Engine {
   sqlite3_int64 tCancelCheck;   /* When src.xCancelled was last asked */
   CacheStore *pCache;       /* The cache (owned by the Conn), or NULL */
   char *zFail;              /* Why the statement fails, set deep in a callee */
+  char *zToken;             /* oauth2: the token requests send now (a copy), or NULL */
+  unsigned iTokenGen;       /* ... its OAuthToken.iGen */
+  char *zOAuthFail;         /* oauth2: why the token endpoint failed, every request's
+                            ** error row for the rest of the scan */
+  OAuthToken *pOwnTokens;   /* oauth2: the tokens, without a Keep to hold them */
   Cached *pPendCached;      /* pending's stored response, if any (owned) */
   unsigned char aPendKey[CACHE_KEY_SIZE];   /* pending's key, with a cache */
 #ifdef APIFETCH_DEBUG

@@ -54,6 +54,13 @@ int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr){
   }else if( g->bLocked && pOpt->ca_file ){
     *pzErr = sqlite3_mprintf("api_fetch: option ca_file is not allowed: the settings of "
         "this connection are locked (the host sets a CA file with api_fetch_config's ca_file)");
+  }else if( guard_proxy_refused(g, pOpt) ){
+    /* A proxy of the query's choosing would fetch what block_private
+    ** refuses (the target is not resolved here) or carry the requests
+    ** wherever it likes. */
+    *pzErr = sqlite3_mprintf("api_fetch: option proxy is not allowed: this connection is %s "
+        "(only the host's proxy is used: a profile's or the defaults')",
+        g->bLocked ? "locked" : "under block_private");
   }else{
     return SQLITE_OK;
   }
@@ -477,5 +484,79 @@ char *guard_url_refusal(const Guard *g, const char *zUrl, const struct curl_slis
     if( z==0 ) *pbOom = 1;
   }
   sqlite3_free(zHostPort);
+  return z;
+}
+
+/**************************************************************************
+** Proxies: which one a request goes through, and what block_private can
+** check when one is in the way.  The proxy's address is the host's choice
+** (a profile's or the defaults'), often a private one, so it is not
+** checked; the target's is resolved by the proxy, not here, so only what
+** the URL itself says can be: an IP address, or localhost.
+*/
+
+int guard_proxy_url_ok(const char *z){
+  static const char *const azScheme[] = { "http://", "https://", "socks5://", "socks5h://" };
+  int i;
+  for(i=0; i<ArraySize(azScheme); i++){
+    if( strncasecmp(z, azScheme[i], strlen(azScheme[i]))==0 ) return 1;
+  }
+  return z[0]==0;
+}
+
+int guard_proxy_refused(const Guard *g, const Options *pOpt){
+  return g && (g->bLocked || g->bBlockPrivate) && pOpt->zProxy && pOpt->zProxy[0]
+      && !pOpt->bProxyHost;
+}
+
+int guard_proxy_setup(CURL *h, const Guard *g, const Options *pOpt, int *pbProxied){
+  int bBlock = g && g->bBlockPrivate;
+  CURLcode cc = CURLE_OK;
+  *pbProxied = 0;
+  if( pOpt->zProxy && pOpt->zProxy[0] && !guard_proxy_refused(g, pOpt) ){
+    cc = curl_easy_setopt(h, CURLOPT_PROXY, pOpt->zProxy);
+    *pbProxied = 1;
+  }else if( pOpt->zProxy || bBlock ){
+    /* "" says no proxy; and under block_private none from the environment
+    ** either, which the host may not have meant for this (the address
+    ** checked would be the proxy's, which fetches whatever it is asked). */
+    cc = curl_easy_setopt(h, CURLOPT_PROXY, "");
+  }
+  if( cc==CURLE_OK && bBlock && *pbProxied ){
+    /* Everything through the host's proxy: a host in no_proxy would be
+    ** connected to directly, on an address on_open_socket could not tell
+    ** from the proxy's. */
+    cc = curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+  }else if( cc==CURLE_OK && pOpt->zNoProxy ){
+    cc = curl_easy_setopt(h, CURLOPT_NOPROXY, pOpt->zNoProxy);
+  }
+  return cc==CURLE_OK ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+char *guard_proxied_refusal(const Guard *g, const char *zUrl, int *pbOom){
+  CURLU *h;
+  char *zHost = 0, *z = 0;
+  size_t n;
+  if( g==0 || !g->bBlockPrivate || zUrl==0 ) return 0;
+  h = curl_url();
+  if( h==0 ){ *pbOom = 1; return 0; }
+  if( curl_url_set(h, CURLUPART_URL, zUrl, 0)==CURLUE_OK
+   && curl_url_get(h, CURLUPART_HOST, &zHost, 0)==CURLUE_OK ){
+    n = strlen(zHost);
+    if( zHost[0]=='[' && n>=2 && zHost[n-1]==']' ){ zHost[n-1] = 0; memmove(zHost, zHost+1, n-1); }
+    n = strlen(zHost);
+    if( strcasecmp(zHost, "localhost")==0
+     || (n>10 && strcasecmp(zHost+n-10, ".localhost")==0) ){
+      z = sqlite3_mprintf("refused by block_private: %s is loopback (RFC 6761)", zHost);
+      if( z==0 ) *pbOom = 1;
+    }else{
+      struct in6_addr a;
+      if( inet_pton(AF_INET, zHost, &a)==1 || inet_pton(AF_INET6, zHost, &a)==1 ){
+        z = guard_ip_refusal(g, zHost, pbOom);
+      }
+    }
+  }
+  curl_free(zHost);
+  curl_url_cleanup(h);
   return z;
 }

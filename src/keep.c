@@ -98,6 +98,11 @@ int keep_take(Keep *k, const Guard *g, CURLM **pMulti, CURLSH **pShare, int *pbK
   *pbKept = 0;
   if( k==0 || k->bTaken ) return keep_make(pMulti, pShare);
   if( k->multi && (k->iGen!=iGen || clock_ms() - k->tIdle > APIFETCH_KEEP_IDLE_MS) ){
+    if( k->iGen!=iGen ){
+      /* Tokens got under other settings (another allow_hosts, say) too. */
+      oauth2_tokens_free(k->pTokens);
+      k->pTokens = 0;
+    }
     keep_drop(k);
   }
   if( k->multi==0 ){
@@ -128,4 +133,6 @@ void keep_give(Keep *k, CURLM *multi, CURLSH *share, int bKept, int nWindow, int
 void keep_clear(Keep *k){
   assert( k->bTaken==0 );
   keep_drop(k);
+  oauth2_tokens_free(k->pTokens);
+  k->pTokens = 0;
 }

@@ -155,6 +155,14 @@ const Knob aKnob[] = {
     "Authorization: Bearer ..., to the origin asked only (may be ${env:NAME})", KS_BEARER },
   { "basic", KNOB_SPECIAL, KF_OPTION, OPT(zBasic), 0, 0, 0, 0, "text", "none",
     "\"user:password\" for Basic auth, to the origin asked only (may be ${env:NAME})", KS_BASIC },
+  { "oauth2", KNOB_SPECIAL, KF_OPTION, OPT(oauth2), 0, 0, 0, 0, "object", "none",
+    "OAuth2 client credentials: {token_url, client_id, client_secret, scope, audience, "
+    "auth}; the token is sent as a bearer, to the origin asked only", KS_OAUTH2 },
+  { "proxy", KNOB_SPECIAL, KF_OPTION, OPT(zProxy), 0, 0, 0, 0, "text", "the environment's",
+    "send requests through this http://, https://, socks5:// or socks5h:// proxy (may be "
+    "${env:NAME}); \"\": none, whatever the environment says", KS_PROXY },
+  { "no_proxy", KNOB_TEXT, KF_OPTION, OPT(zNoProxy), 0, 0, 0, 0, "text", "the environment's",
+    "hosts reached without the proxy: comma-separated names, domains, addresses", 0 },
   { "url_template", KNOB_TEXT, KF_OPTION, OPT(zUrlTemplate), 0, 0, 0, 0, "text", "none",
     "items are objects of parameters that fill its {name} placeholders", 0 },
   { "base_url", KNOB_SPECIAL, KF_OPTION, OPT(zBaseUrl), 0, 0, 0, 0, "text", "none",

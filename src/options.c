@@ -42,6 +42,7 @@ void options_clear(Options *p){
   const char *(*x)(void*, const char*) = p->xProfile;
   void *pCtx = p->pProfileCtx;
   const Guard *pGuard = p->pGuard;
+  OAuthToken *const *ppTokens = p->ppTokens;
   int bFromFile = p->bFromFile;
   int i;
   /* Every text knob, then what special ones own. */
@@ -62,6 +63,8 @@ void options_clear(Options *p){
   paginate_clear(&p->paginate);
   sqlite3_free(p->zBearer);
   sqlite3_free(p->zBasic);
+  sqlite3_free(p->zProxy);
+  oauth2_clear(&p->oauth2);
   sqlite3_free(p->zBaseUrl);
   sqlite3_free(p->zCredOrigin);
   strlist_free(p->azQuery, p->nQuery);
@@ -70,6 +73,7 @@ void options_clear(Options *p){
   p->xProfile = x;
   p->pProfileCtx = pCtx;
   p->pGuard = pGuard;
+  p->ppTokens = ppTokens;
   p->bFromFile = bFromFile;
 }
 
@@ -163,61 +167,17 @@ static char *expand_secrets(Options *p, const char *z, const char *zWhere, char 
   return b.z ? b.z : sqlite3_mprintf("");
 }
 
-/* strstr for a URL-encoded zEsc, whose %XX hex digits match in either
-** case: they mean the same (RFC 3986 section 2.1), and libcurl 7.88's URL
-** API writes them in lower case where curl_easy_escape wrote upper case. */
-static char *find_escaped(const char *s, const char *zEsc){
-  size_t n = strlen(zEsc), i;
-  for(; *s; s++){
-    for(i=0; i<n && s[i]; i++){
-      char a = s[i], b = zEsc[i];
-      if( (i>=1 && zEsc[i-1]=='%') || (i>=2 && zEsc[i-2]=='%') ){
-        if( a>='A' && a<='F' ) a += 'a'-'A';
-        if( b>='A' && b<='F' ) b += 'a'-'A';
-      }
-      if( a!=b ) break;
-    }
-    if( i==n ) return (char*)s;
-  }
-  return 0;
-}
-
 char *options_redact(const Options *p, const char *z){
   char *zOut = sqlite3_mprintf("%s", z ? z : "");
-  int i, k;
+  const OAuthToken *t;
+  int i;
   for(i=0; zOut && i<p->nSecret; i++){
     const Secret *pS = &p->aSecret[i];
-    const char *zAfter = pS->zAfter ? pS->zAfter : "";
-    for(k=0; k<2 && zOut; k++){
-      char *zEsc = k ? curl_easy_escape(0, pS->zValue, 0) : 0;
-      char *zFind = (k==0 || zEsc) ? sqlite3_mprintf("%s%s", zAfter, k ? zEsc : pS->zValue) : 0;
-      char *hit;
-      Buf b = {0, 0, 0, 0};
-      const char *s = zOut;
-      curl_free(zEsc);
-      if( zFind==0 ){
-        /* Out of memory: the secret cannot be looked for, so no text at
-        ** all rather than one that may show it. */
-        sqlite3_free(zOut);
-        return 0;
-      }
-      assert( zFind[0]!=0 );                      /* secret_keep keeps no "" */
-      while( (hit = k ? find_escaped(s, zFind) : strstr(s, zFind))!=0 ){
-        buf_append(&b, s, (size_t)(hit-s));
-        buf_append(&b, zAfter, strlen(zAfter));
-        buf_append(&b, STRCONST("[secret]"));
-        s = hit + strlen(zFind);
-      }
-      if( s!=zOut ){
-        buf_append(&b, s, strlen(s));
-        sqlite3_free(zOut);
-        zOut = b.bOom ? 0 : b.z;
-        if( zOut==0 ) buf_free(&b);
-      }else{
-        buf_free(&b);
-      }
-      sqlite3_free(zFind);
-    }
+    zOut = text_redact(zOut, pS->zValue, pS->zAfter ? pS->zAfter : "");
+  }
+  /* The connection's OAuth2 tokens: a server may quote one in a URL. */
+  for(t=p->ppTokens ? *p->ppTokens : 0; zOut && t; t=t->pNext){
+    if( t->zToken ) zOut = text_redact(zOut, t->zToken, "");
   }
   return zOut;
 }
@@ -298,10 +258,11 @@ static int set_headers(Options *p, const Knob *pKnob, const cJSON *v, char **pzE
   return SQLITE_OK;
 }
 
-/* bearer and basic: secrets, maybe from the environment. */
+/* bearer, basic and proxy (whose URL may hold a user and password):
+** secrets, maybe from the environment. */
 static int set_credential(Options *p, const Knob *k, const cJSON *v, char **pzErr){
   const char *zKey = k->zName;
-  char **pz = (char**)((char*)p + k->iOffset);     /* zBearer or zBasic */
+  char **pz = (char**)((char*)p + k->iOffset);     /* zBearer, zBasic or zProxy */
   assert( k->nSize==sizeof(char*) );
   if( !cJSON_IsString(v) ){
     *pzErr = sqlite3_mprintf("api_fetch: option %s must be a string, got %s", zKey,
@@ -320,8 +281,35 @@ static int set_credential(Options *p, const Knob *k, const cJSON *v, char **pzEr
     *pzErr = sqlite3_mprintf("api_fetch: option basic must be \"user:password\"");
     return SQLITE_ERROR;
   }
+  if( pz==&p->zProxy ){
+    if( !guard_proxy_url_ok(*pz) ){
+      /* Not quoted: it may hold a password. */
+      *pzErr = sqlite3_mprintf("api_fetch: option proxy must be an http://, https://, "
+                               "socks5:// or socks5h:// URL, or \"\" for none");
+      return SQLITE_ERROR;
+    }
+    if( p->bFromFile && !p->bInProfile ){
+      /* A file is data: its proxy would see every request, credentials too. */
+      *pzErr = sqlite3_mprintf("api_fetch: a table stored in a database file cannot name "
+                               "its own proxy (its arguments are data); use a profile");
+      return SQLITE_ERROR;
+    }
+    p->bProxyHost = p->bInProfile;          /* for a locked guard (guard_refuses) */
+  }
   /* A profile's credentials are the host's: hidden as ${env:} values are. */
   return p->bInProfile ? secret_keep(p, *pz, 0) : SQLITE_OK;
+}
+
+static char *oauth2_expand(void *pCtx, const char *z, const char *zWhere, char **pzErr){
+  return expand_secrets((Options*)pCtx, z, zWhere, pzErr);
+}
+
+/* oauth2: its object is read by oauth.c; its client secret is hidden
+** wherever it came from (options_redact also hides the tokens then). */
+static int set_oauth2(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  int rc = oauth2_parse(&p->oauth2, v, oauth2_expand, p, pzErr);
+  (void)k;
+  return rc || p->oauth2.zSecret==0 ? rc : secret_keep(p, p->oauth2.zSecret, 0);
 }
 
 /* query: parameters added to every URL, a call's replacing its profile's. */
@@ -625,9 +613,11 @@ static int (*const aSetSpecial[KS_PAGE_TYPE])(Options*, const Knob*, const cJSON
   [KS_PROFILE]    = set_profile,
   [KS_SHARD]      = set_shard,
   [KS_ON_STATUS]  = onstatus_set,
+  [KS_PROXY]      = set_credential,
+  [KS_OAUTH2]     = set_oauth2,
 };
 /* The options' values come first in the KS_* enum, up to KS_PAGE_TYPE. */
-_Static_assert(ArraySize(aSetSpecial)==KS_ON_STATUS+1, "KS_* options and aSetSpecial differ");
+_Static_assert(ArraySize(aSetSpecial)==KS_OAUTH2+1, "KS_* options and aSetSpecial differ");
 
 /* One member of an options object. */
 static int set_option(Options *p, const cJSON *v, char **pzErr){

@@ -112,11 +112,15 @@ char *header_value(CURL *h, const char *zName, int *pbOom){
 ** after a redirect) refused?  Then say why in t->zNote (as a cache answer
 ** would: guard_url_refusal). */
 static int host_refused(Transfer *t){
+  const Guard *g = t->pEngine->pGuard;
   char *zUrl = 0, *zWhy;
   int bOom = 0;
-  if( t->pEngine->pGuard==0 || t->pEngine->pGuard->azAllowHost==0 ) return 0;
+  if( g==0 || (g->azAllowHost==0 && !(t->bProxied && g->bBlockPrivate)) ) return 0;
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &zUrl);
-  zWhy = guard_url_refusal(t->pEngine->pGuard, zUrl, t->req.pHeaders, &bOom);
+  zWhy = guard_url_refusal(g, zUrl, t->req.pHeaders, &bOom);
+  /* Through a proxy the target is not resolved here: its URL is all that
+  ** block_private can judge. */
+  if( zWhy==0 && !bOom && t->bProxied ) zWhy = guard_proxied_refusal(g, zUrl, &bOom);
   if( zWhy==0 && !bOom ) return 0;
   sqlite3_free(t->zNote);
   t->zNote = zWhy;                /* NULL on out of memory: refused all the same */
@@ -143,7 +147,9 @@ static curl_socket_t on_open_socket(void *pArg, curlsocktype purpose,
   int bOom = 0;
   (void)purpose;
   if( host_refused(t) ) return CURL_SOCKET_BAD;
-  zWhy = guard_address_refusal(t->pEngine->pGuard, &a->addr, &bOom);
+  /* Through the options' proxy every socket is the proxy's, whose
+  ** address is the host's choice (guard_proxy_refused). */
+  zWhy = t->bProxied ? 0 : guard_address_refusal(t->pEngine->pGuard, &a->addr, &bOom);
   if( zWhy || bOom ){
     sqlite3_free(t->zNote);
     t->zNote = zWhy;
@@ -217,15 +223,11 @@ static int setup_guard(CURL *h, const Guard *g, Transfer *t){
     SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     SETOPT(h, CURLOPT_OPENSOCKETDATA, t);
   }
-  if( g->bBlockPrivate ){
-    /* Through a proxy (http_proxy and friends in the environment) the
-    ** address checked would be the proxy's, and the proxy would connect
-    ** wherever it was asked: connect directly. */
-    SETOPT(h, CURLOPT_PROXY, "");
-  }
   if( g->azAllowHost ){
     SETOPT(h, CURLOPT_RESOLVER_START_FUNCTION, on_resolver_start);
     SETOPT(h, CURLOPT_RESOLVER_START_DATA, t);
+  }
+  if( g->azAllowHost || (g->bBlockPrivate && t->bProxied) ){
     SETOPT(h, CURLOPT_PREREQFUNCTION, on_prereq);
     SETOPT(h, CURLOPT_PREREQDATA, t);
   }
@@ -322,6 +324,8 @@ int transfer_setup(Engine *e, Transfer *t){
     SETOPT(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   }
   SETOPT(h, CURLOPT_TCP_NODELAY, 1L);
+  /* Before setup_guard, whose checks depend on it. */
+  if( guard_proxy_setup(h, e->pGuard, o, &t->bProxied) ) bad = 1;
   if( e->pGuard && setup_guard(h, e->pGuard, t) ) bad = 1;
   SETOPT(h, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION);
   if( o->ca_file ){
@@ -331,6 +335,10 @@ int transfer_setup(Engine *e, Transfer *t){
   }
   if( t->req.bNoCredentials || t->bHopForeign ){
     /* A page or a redirect on another origin than the one asked: none. */
+  }else if( o->oauth2.zTokenUrl && e->zToken ){
+    /* engine_oauth's, which wins over a bearer or basic (a profile's, say). */
+    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    SETOPT(h, CURLOPT_XOAUTH2_BEARER, e->zToken);
   }else if( o->zBearer ){
     SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
     SETOPT(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);

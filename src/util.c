@@ -515,3 +515,56 @@ int pos_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
   *p = ((PosCursor*)c)->i;
   return SQLITE_OK;
 }
+
+/**************************************************************************
+** Secrets hidden in text (options_redact)
+*/
+
+/* strstr for a URL-encoded zEsc, whose %XX hex digits match in either
+** case: they mean the same (RFC 3986 section 2.1), and libcurl 7.88's URL
+** API writes them in lower case where curl_easy_escape wrote upper case. */
+static char *find_escaped(const char *s, const char *zEsc){
+  size_t n = strlen(zEsc), i;
+  for(; *s; s++){
+    for(i=0; i<n && s[i]; i++){
+      char a = s[i], b = zEsc[i];
+      if( (i>=1 && zEsc[i-1]=='%') || (i>=2 && zEsc[i-2]=='%') ){
+        if( a>='A' && a<='F' ) a += 'a'-'A';
+        if( b>='A' && b<='F' ) b += 'a'-'A';
+      }
+      if( a!=b ) break;
+    }
+    if( i==n ) return (char*)s;
+  }
+  return 0;
+}
+
+char *text_redact(char *zOut, const char *zValue, const char *zAfter){
+  int k;
+  for(k=0; k<2 && zOut; k++){
+    char *zEsc = k ? curl_easy_escape(0, zValue, 0) : 0;
+    char *zFind = (k==0 || zEsc) ? sqlite3_mprintf("%s%s", zAfter, k ? zEsc : zValue) : 0;
+    char *hit;
+    Buf b = {0, 0, 0, 0};
+    const char *s = zOut;
+    curl_free(zEsc);
+    if( zFind==0 ){ sqlite3_free(zOut); return 0; }
+    assert( zFind[0]!=0 );                      /* no "" is a secret */
+    while( (hit = k ? find_escaped(s, zFind) : strstr(s, zFind))!=0 ){
+      buf_append(&b, s, (size_t)(hit-s));
+      buf_append(&b, zAfter, strlen(zAfter));
+      buf_append(&b, STRCONST("[secret]"));
+      s = hit + strlen(zFind);
+    }
+    if( s!=zOut ){
+      buf_append(&b, s, strlen(s));
+      sqlite3_free(zOut);
+      zOut = b.bOom ? 0 : b.z;
+      if( zOut==0 ) buf_free(&b);
+    }else{
+      buf_free(&b);
+    }
+    sqlite3_free(zFind);
+  }
+  return zOut;
+}

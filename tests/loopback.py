@@ -46,6 +46,17 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          added, updated_at 2024-03-01THH:0J:00Z (HH = k, J = 1..4 in
                          that order).  ETag (of the body) and Cache-Control: no-cache;
                          If-None-Match with the same ETag: 304
+  /oauth/token?realm=R&exp=S&fail=C   an OAuth2 token endpoint (RFC 6749 section 4.4):
+                         {"access_token": "R-N", "token_type": "Bearer", "expires_in": S},
+                         a new token each time (N counts), valid in realm R; fail=C:
+                         status C and {"error": "invalid_client", ...}; each request's
+                         Authorization and form go to /oauth/log
+  /oauth/api?realm=R&id=N   obj(N) with "token": the bearer sent, when realm R issued it
+                         and it is not revoked; else 401, WWW-Authenticate: Bearer;
+                         quote=1: and "next", a URL that quotes the token
+  /oauth/revoke?realm=R  realm R's tokens no longer valid (as an expiry the client
+                         did not see coming)
+  /oauth/log?realm=R     [{"auth": ..., "form": ...}] of realm R's token requests
   /obj?id=N              {"id":N,"title":"post N","done":false,"author":{...},"tags":[...]}
   /array?n=K             [{"id":1,"name":"item 1"}, ...] K elements
   /wrap?n=K              {"meta":{"page":1,"total":K},"data":{"items":[{"id":1},...]}}
@@ -150,6 +161,7 @@ FLAKY = {}
 LIMITED = {}      # /limited: (client address, key) -> [window number, requests admitted]
 OUTAGE = {}       # /outage: key -> time.monotonic() of its first request
 FAIL = {"code": 0}
+OAUTH = {}        # /oauth: realm -> {"valid": set of tokens, "issued": n, "log": [...]}
 CHANGES = {"step": 0, "resets": 0}
 
 REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found",
@@ -414,6 +426,8 @@ async def respond(method, path, q, headers, body, reader, writer):
         meta = {} if v is ... else {"next": v}
         link = [("Link", f'<{v}>; rel="next"')] if isinstance(v, str) and v and "\0" not in v else []
         return 200, js + link, json.dumps({"items": [{"v": q.get("v")}], "meta": meta}).encode()
+    if path.startswith("/oauth/"):
+        return oauth_route(path, q, headers, body)
     if path == "/echo":
         return 200, js, json.dumps({"method": method, "path": path, "query": q,
                                     "headers": headers,
@@ -539,6 +553,35 @@ def limited_route(form, q, writer):
         return 429, h, json.dumps({"error": "rate limit exceeded", "limit": limit,
                                    "window": window}).encode()
     return 200, h, json.dumps(obj(int(q.get("id", 1)))).encode()
+
+
+def oauth_route(path, q, headers, body):
+    js = [("Content-Type", "application/json")]
+    realm = OAUTH.setdefault(q.get("realm", "r"), {"valid": set(), "issued": 0, "log": []})
+    if path == "/oauth/token":
+        realm["log"].append({"auth": headers.get("authorization"), "form": body.decode()})
+        if "fail" in q:
+            return int(q["fail"]), js, json.dumps({"error": "invalid_client",
+                                                   "error_description": "unknown client"}).encode()
+        realm["issued"] += 1
+        tok = "%s-%d" % (q.get("realm", "r"), realm["issued"])
+        realm["valid"].add(tok)
+        return 200, js, json.dumps({"access_token": tok, "token_type": "Bearer",
+                                    "expires_in": float(q.get("exp", 3600))}).encode()
+    if path == "/oauth/api":
+        auth = headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in realm["valid"]:
+            return 401, js + [("WWW-Authenticate", 'Bearer error="invalid_token"')], b'{"error": 401}'
+        page = dict(obj(int(q.get("id", 1))), token=auth[7:])
+        if q.get("quote") == "1":       # a next page whose URL quotes the token
+            page["next"] = "/oauth/api?realm=%s&id=2&seen=%s" % (q.get("realm", "r"), auth[7:])
+        return 200, js, json.dumps(page).encode()
+    if path == "/oauth/revoke":
+        realm["valid"].clear()
+        return 200, js, b"{}"
+    if path == "/oauth/log":
+        return 200, js, json.dumps(realm["log"]).encode()
+    return 404, js, b"{}"
 
 
 def changes_items(step):

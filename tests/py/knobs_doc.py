@@ -27,7 +27,7 @@ def doc_table(path, heading, first_col):
         if not line.startswith("|"):
             break
         cell = line.split("|")[1]
-        names.update(re.findall(r"`([a-z_]+)`", cell))
+        names.update(re.findall(r"`([a-z0-9_]+)`", cell))
     return names
 
 
