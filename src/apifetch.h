@@ -26,6 +26,8 @@
 **                retries, redirects, deadline
 **   slot.c       the engine's slots: the one writer of a slot's state, the
 **                idle stack and the retry heap, their invariant
+**   sockets.c    the engine's sockets: libcurl's socket interface over
+**                epoll, a turn's cost set by what is ready, not the window
 **   keep.c       per connection, between statements: libcurl's multi
 **                handle (connections) and share (DNS, TLS sessions)
 **   hostlimit.c  per host: rate-limit budget and pace, adaptive window,
@@ -63,7 +65,7 @@
 ** and headers of its own row or of rows below it, and a private header only
 ** from the files it names (layers.py checks these too).
 **
-**   engine_int.h  private to engine.c / slot.c / hostlimit.c / transfer.c / cacheflow.c: Engine,
+**   engine_int.h  private to engine.c / slot.c / sockets.c / hostlimit.c / transfer.c / cacheflow.c: Engine,
 **                 Transfer, the slot states, the calls between them
 **   cache.h       of cache.c: the cache's store (CacheStore, Cached, keys)
 **   shape.h       of shape.c / infer.c / flatten.c: records, flattening, columns,

@@ -39,6 +39,7 @@
 #include <strings.h>
 #include <time.h>
 #include <assert.h>
+#include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "apifetch.h"
@@ -464,19 +465,14 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
   return SQLITE_OK;
 }
 
-static int multi_error(CURLMcode mc, char **pzErr){
-  *pzErr = sqlite3_mprintf("api_fetch: libcurl multi error: %s", curl_multi_strerror(mc));
-  return SQLITE_ERROR;
-}
-
-/* Perform, then drain: let curl move every transfer on, and settle each
-** one it reports done.  An error of the statement comes with *pzErr. */
+/* Perform, then drain: let curl move on every transfer that can move
+** (sockets.c: those on a ready socket or with a timer due, not all of
+** them), and settle each one it reports done.  An error of the statement
+** comes with *pzErr. */
 static int engine_perform(Engine *e, char **pzErr){
   CURLMsg *m;
-  CURLMcode mc;
-  int nLeft, nRun, rc = SQLITE_OK;
-  mc = curl_multi_perform(e->multi, &nRun);
-  if( mc!=CURLM_OK ) return multi_error(mc, pzErr);
+  int nLeft, rc = sockets_act(&e->sock, e->multi, pzErr);
+  if( rc ) return rc;
   while( (m = curl_multi_info_read(e->multi, &nLeft))!=0 ){
     if( m->msg==CURLMSG_DONE ){
       Transfer *t = 0;
@@ -587,11 +583,7 @@ static int engine_wait(Engine *e, sqlite3_int64 now, sqlite3_int64 rateWait, cha
     if( e->src.xWaiting ) e->src.xWaiting(e->src.pCtx);
   }
   tmo = engine_wait_ms(e, now, rateWait);
-  if( tmo>0 ){
-    CURLMcode mc = curl_multi_poll(e->multi, 0, 0, (int)tmo, 0);
-    if( mc!=CURLM_OK ) return multi_error(mc, pzErr);
-  }
-  return SQLITE_OK;
+  return tmo>0 ? sockets_wait(&e->sock, (int)tmo, pzErr) : SQLITE_OK;
 }
 
 int engine_next(Engine *e, Response **ppResp, char **pzErr){
@@ -658,6 +650,7 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget
   int i, n = engine_window(pOpt, pGuard, &zCapped);
   if( e==0 ) goto oom;
   memset(e, 0, sizeof(*e));
+  e->sock.fd = -1;
   e->nXfer = n;
   e->zCapped = zCapped;
   e->pOpt = pOpt;
@@ -690,6 +683,13 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget
    || curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                         (long)(pOpt->per_host>0 ? pOpt->per_host : 0)) ){
     goto oom;
+  }
+  if( sockets_open(&e->sock, e->multi) ){
+    int err = errno;
+    engine_free(e);
+    *pzErr = sqlite3_mprintf("api_fetch: cannot watch the transfers' sockets "
+                             "(epoll_create1): %s", strerror(err));
+    return 0;
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
   hosts_init(&e->hosts, pOpt->per_host>0 && pOpt->per_host<n ? pOpt->per_host : n, n, pOpt);
@@ -756,6 +756,7 @@ void engine_free(Engine *e){
   for(r=e->pDone; r; r=rNext){ rNext = r->pNext; response_free(r); }
   if( e->bPending ) request_clear(&e->pending);
   /* After every easy handle is removed: only idle connections are kept. */
+  sockets_close(&e->sock, e->multi);
   keep_give(e->pKeep, e->multi, e->share, e->bKept, e->nXfer, e->bTainted);
   sqlite3_free(e->aXfer);
   sqlite3_free(e->apIdle);
