@@ -248,6 +248,8 @@ int pos_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p);
 ** needs). */
 long fds_available(void);
 void fds_raise_limit(void);
+/* The soft limit on open files (RLIMIT_NOFILE), or -1: none, or unknown. */
+long fds_limit(void);
 
 /**************************************************************************
 ** json.c - a strict, non-recursive JSON scanner
@@ -1128,7 +1130,7 @@ enum {
   STAT_URLS, STAT_ROWS, STAT_RECORDS, STAT_REQUESTS, STAT_RETRIES, STAT_BYTES,
   STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
   STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
-  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_WINDOW,
+  STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_INTERRUPTED, STAT_WINDOW, STAT_OPEN_FILES,
   STAT_CACHE_HITS, STAT_CACHE_REVALIDATED, STAT_CACHE_STALE, STAT_CACHE_MISSES,
   STAT_CACHE_BYTES_SAVED, STAT_COUNT
 };

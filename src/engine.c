@@ -626,18 +626,20 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
 ** gets half of what is left after a reserve for the host (its database,
 ** its own sockets); above that, transfers failed to open sockets and the
 ** failures were absorbed by retries without a word. */
-static int engine_window(const Options *pOpt, const Guard *pGuard, const char **pzWhy){
+static int engine_window(const Options *pOpt, const Guard *pGuard, char *zWhy, int nWhy){
   int n = pOpt->concurrency;
   long nFree;
-  *pzWhy = 0;
+  zWhy[0] = 0;
   if( pGuard && pGuard->maxConcurrency && n>pGuard->maxConcurrency ){
     n = (int)pGuard->maxConcurrency;
-    *pzWhy = "max_concurrency";
+    sqlite3_snprintf(nWhy, zWhy, "max_concurrency");
   }
   nFree = fds_available();
   if( nFree>=0 && n > (nFree - APIFETCH_FD_RESERVE)/2 ){
     n = nFree - APIFETCH_FD_RESERVE > 2 ? (int)((nFree - APIFETCH_FD_RESERVE)/2) : 1;
-    *pzWhy = "the open-file limit";
+    /* The numbers, so that whoever asked for more knows what to raise. */
+    sqlite3_snprintf(nWhy, zWhy, "the open-file limit: %ld, %ld free, 2 a transfer, %d kept back",
+                     fds_limit(), nFree, APIFETCH_FD_RESERVE);
   }
   assert( n>=1 );
   return n;
@@ -646,13 +648,13 @@ static int engine_window(const Options *pOpt, const Guard *pGuard, const char **
 Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget *pBudget,
                    CacheStore *pCache, RequestSource src, char **pzErr){
   Engine *e = sqlite3_malloc64(sizeof(*e));
-  const char *zCapped;
-  int i, n = engine_window(pOpt, pGuard, &zCapped);
+  char zCapped[sizeof(e->zCapped)];
+  int i, n = engine_window(pOpt, pGuard, zCapped, (int)sizeof(zCapped));
   if( e==0 ) goto oom;
   memset(e, 0, sizeof(*e));
   e->sock.fd = -1;
   e->nXfer = n;
-  e->zCapped = zCapped;
+  memcpy(e->zCapped, zCapped, sizeof(zCapped));
   e->pOpt = pOpt;
   e->pGuard = pGuard;
   e->pBudget = pBudget;
@@ -720,7 +722,7 @@ void engine_wake(Engine *e){
 }
 
 int engine_window_size(const Engine *e, const char **pzCapped){
-  if( pzCapped ) *pzCapped = e->zCapped;
+  if( pzCapped ) *pzCapped = e->zCapped[0] ? e->zCapped : 0;
   return e->nXfer;
 }
 

@@ -87,7 +87,7 @@ struct Engine {
                             ** nothing (transfer_result) */
   Transfer *aXfer;          /* The window: nXfer slots */
   int nXfer;                /* Slots: concurrency, unless capped (engine_window) */
-  const char *zCapped;      /* What capped it, or NULL */
+  char zCapped[120];        /* What capped it, or "" (engine_window) */
   Transfer **apIdle;        /* Stack of idle slots */
   int nIdle;                /* Entries in apIdle */
   int nDone;                /* Responses in pDone: each still holds its slot's share
