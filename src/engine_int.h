@@ -17,10 +17,11 @@
 typedef struct Transfer Transfer;
 
 /* The sockets of the engine's transfers, watched with epoll (sockets.c). */
-#define SOCKETS_BATCH 512     /* ready sockets acted on in one turn, at most */
+#define SOCKETS_BATCH 2048    /* ready sockets acted on in one turn, at most */
 typedef struct Sockets Sockets;
 struct Sockets {
   int fd;                   /* The epoll set, or -1 */
+  CURLM *multi;             /* The multi handle whose sockets these are */
   struct epoll_event aReady[SOCKETS_BATCH];   /* Ready, not yet acted on */
   int nReady;               /* Entries in aReady */
   int errWatch;             /* errno of a socket that could not be watched */

@@ -34,8 +34,9 @@
 #include "engine_int.h"
 
 /* libcurl wants socket s watched for `what` (CURL_POLL_IN, _OUT, _INOUT),
-** or no longer (CURL_POLL_REMOVE).  A socket new to this set is added; one
-** already in it is changed. */
+** or no longer (CURL_POLL_REMOVE).  A socket new to libcurl's table (no
+** pSockp yet) is added to the set, then marked with curl_multi_assign; one
+** already in it is changed: a syscall each, not a failed one first. */
 static int on_socket(CURL *easy, curl_socket_t s, int what, void *pArg, void *pSockp){
   Sockets *p = (Sockets*)pArg;
   struct epoll_event ev;
@@ -48,14 +49,22 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *pArg, void *pS
   memset(&ev, 0, sizeof(ev));
   ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
   ev.data.fd = s;
-  if( epoll_ctl(p->fd, EPOLL_CTL_MOD, s, &ev)==0 ) return 0;
-  if( errno==ENOENT && epoll_ctl(p->fd, EPOLL_CTL_ADD, s, &ev)==0 ) return 0;
-  /* Not watched, its transfer would wait for ever: the statement fails. */
-  if( p->errWatch==0 ) p->errWatch = errno;
-  return -1;
+  if( epoll_ctl(p->fd, pSockp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev)!=0 ){
+    /* Still in the set from before libcurl last forgot it (EEXIST), or
+    ** closed meanwhile, which took it out (ENOENT): the other call. */
+    int op = errno==EEXIST ? EPOLL_CTL_MOD : errno==ENOENT ? EPOLL_CTL_ADD : -1;
+    if( op<0 || epoll_ctl(p->fd, op, s, &ev)!=0 ){
+      /* Not watched, its transfer would wait for ever: the statement fails. */
+      if( p->errWatch==0 ) p->errWatch = errno;
+      return -1;
+    }
+  }
+  if( pSockp==0 ) curl_multi_assign(p->multi, s, p);    /* any non-NULL */
+  return 0;
 }
 
 int sockets_open(Sockets *p, CURLM *multi){
+  p->multi = multi;
   p->nReady = 0;
   p->errWatch = 0;
   p->fd = epoll_create1(EPOLL_CLOEXEC);
