@@ -17,8 +17,11 @@
 ** only until one response is complete, so a cursor that stops early costs
 ** nothing more, and memory is bounded by the window (`concurrency`), not by
 ** the number of URLs.  Each turn of its loop is curl's three beats:
-** start what may start and curl_multi_perform, drain curl_multi_info_read,
-** then wait in curl_multi_poll for as long as engine_wait_ms says.
+** start what may start and perform, drain curl_multi_info_read, then wait
+** for as long as engine_wait_ms says; perform and wait are sockets.c's
+** curl_multi_socket_action over epoll, so that a turn costs what is ready
+** and not the window (curl_multi_perform and curl_multi_poll visit every
+** transfer on each call).
 **
 ** The window is a fixed array of Transfer slots, one per unit of
 ** concurrency, each with the easy handle of its current request (made
