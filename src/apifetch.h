@@ -28,6 +28,8 @@
 **                retries, redirects, deadline
 **   slot.c       the engine's slots: the one writer of a slot's state, the
 **                idle stack and the retry heap, their invariant
+**   sockets.c    the engine's sockets: libcurl's socket interface over
+**                epoll, a turn's cost set by what is ready, not the window
 **   keep.c       per connection, between statements: libcurl's multi
 **                handle (connections) and share (DNS, TLS sessions)
 **   hostlimit.c  per host: rate-limit budget and pace, adaptive window,
@@ -69,7 +71,7 @@
 ** and headers of its own row or of rows below it, and a private header only
 ** from the files it names (layers.py checks these too).
 **
-**   engine_int.h  private to engine.c / slot.c / hostlimit.c / transfer.c / cacheflow.c: Engine,
+**   engine_int.h  private to engine.c / slot.c / sockets.c / hostlimit.c / transfer.c / cacheflow.c: Engine,
 **                 Transfer, the slot states, the calls between them
 **   cache.h       of cache.c: the cache's store (CacheStore, Cached, keys)
 **   shape.h       of shape.c / infer.c / flatten.c: records, flattening, columns,
@@ -262,6 +264,8 @@ int pos_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p);
 ** needs). */
 long fds_available(void);
 void fds_raise_limit(void);
+/* The soft limit on open files (RLIMIT_NOFILE), or -1: none, or unknown. */
+long fds_limit(void);
 
 /**************************************************************************
 ** json.c - a strict, non-recursive JSON scanner
@@ -1262,7 +1266,7 @@ enum {
   STAT_ERRORS, STAT_ERR_HTTP, STAT_ERR_TIMEOUT, STAT_ERR_NETWORK, STAT_ERR_TOO_BIG,
   STAT_ERR_BODY, STAT_ERR_DEADLINE, STAT_RATE_WAIT_MS, STAT_ELAPSED_MS,
   STAT_EXTRA_KEYS, STAT_TYPE_MISMATCHES, STAT_MISMATCHES_NULLED, STAT_RECORDS_REJECTED,
-  STAT_INTERRUPTED, STAT_WINDOW,
+  STAT_INTERRUPTED, STAT_WINDOW, STAT_OPEN_FILES,
   STAT_CACHE_HITS, STAT_CACHE_REVALIDATED, STAT_CACHE_STALE, STAT_CACHE_MISSES,
   STAT_CACHE_BYTES_SAVED, STAT_COUNT
 };

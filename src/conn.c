@@ -61,6 +61,9 @@ static const struct StatInfo {
     "limit" },
   { STAT_WINDOW, "window", "transfers allowed in flight at once: concurrency, unless "
     "max_concurrency or the open-file limit capped it" },
+  { STAT_OPEN_FILES, "open_files_limit", "the process's limit on open files (-1: none) when "
+    "the scan started: a transfer may hold 2, so the window is at most half of what is left "
+    "less 64; raise it with ulimit -n (or LimitNOFILE=) for a larger window" },
   { STAT_CACHE_HITS, "cache_hits", "URLs answered from the cache without a request" },
   { STAT_CACHE_REVALIDATED, "cache_revalidated", "URLs whose stored copy the server confirmed "
     "(304 Not Modified)" },
@@ -687,7 +690,7 @@ void conn_scan_report(Conn *p, ScanReport *r, const Engine *e, sqlite3_int64 nTo
   sqlite3_int64 now = clock_ms(), el = now - r->tStart;
   sqlite3_int64 nDone = p->aStat[STAT_URLS];
   double rate, reqRate;
-  char zEta[48] = "", zTotal[48] = "", zCap[96] = "", zHeld[160] = "";
+  char zEta[48] = "", zTotal[48] = "", zCap[160] = "", zHeld[160] = "";
   const char *zCapped = 0;
   int bTty, nWindow;
   p->aStat[STAT_ELAPSED_MS] = el;

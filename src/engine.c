@@ -17,8 +17,11 @@
 ** only until one response is complete, so a cursor that stops early costs
 ** nothing more, and memory is bounded by the window (`concurrency`), not by
 ** the number of URLs.  Each turn of its loop is curl's three beats:
-** start what may start and curl_multi_perform, drain curl_multi_info_read,
-** then wait in curl_multi_poll for as long as engine_wait_ms says.
+** start what may start and perform, drain curl_multi_info_read, then wait
+** for as long as engine_wait_ms says; perform and wait are sockets.c's
+** curl_multi_socket_action over epoll, so that a turn costs what is ready
+** and not the window (curl_multi_perform and curl_multi_poll visit every
+** transfer on each call).
 **
 ** The window is a fixed array of Transfer slots, one per unit of
 ** concurrency, each with the easy handle of its current request (made
@@ -39,6 +42,7 @@
 #include <strings.h>
 #include <time.h>
 #include <assert.h>
+#include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include "apifetch.h"
@@ -552,19 +556,14 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
   return SQLITE_OK;
 }
 
-static int multi_error(CURLMcode mc, char **pzErr){
-  *pzErr = sqlite3_mprintf("api_fetch: libcurl multi error: %s", curl_multi_strerror(mc));
-  return SQLITE_ERROR;
-}
-
-/* Perform, then drain: let curl move every transfer on, and settle each
-** one it reports done.  An error of the statement comes with *pzErr. */
+/* Perform, then drain: let curl move on every transfer that can move
+** (sockets.c: those on a ready socket or with a timer due, not all of
+** them), and settle each one it reports done.  An error of the statement
+** comes with *pzErr. */
 static int engine_perform(Engine *e, char **pzErr){
   CURLMsg *m;
-  CURLMcode mc;
-  int nLeft, nRun, rc = SQLITE_OK;
-  mc = curl_multi_perform(e->multi, &nRun);
-  if( mc!=CURLM_OK ) return multi_error(mc, pzErr);
+  int nLeft, rc = sockets_act(&e->sock, e->multi, pzErr);
+  if( rc ) return rc;
   while( (m = curl_multi_info_read(e->multi, &nLeft))!=0 ){
     if( m->msg==CURLMSG_DONE ){
       Transfer *t = 0;
@@ -675,11 +674,7 @@ static int engine_wait(Engine *e, sqlite3_int64 now, sqlite3_int64 rateWait, cha
     if( e->src.xWaiting ) e->src.xWaiting(e->src.pCtx);
   }
   tmo = engine_wait_ms(e, now, rateWait);
-  if( tmo>0 ){
-    CURLMcode mc = curl_multi_poll(e->multi, 0, 0, (int)tmo, 0);
-    if( mc!=CURLM_OK ) return multi_error(mc, pzErr);
-  }
-  return SQLITE_OK;
+  return tmo>0 ? sockets_wait(&e->sock, (int)tmo, pzErr) : SQLITE_OK;
 }
 
 int engine_next(Engine *e, Response **ppResp, char **pzErr){
@@ -722,18 +717,20 @@ int engine_next(Engine *e, Response **ppResp, char **pzErr){
 ** gets half of what is left after a reserve for the host (its database,
 ** its own sockets); above that, transfers failed to open sockets and the
 ** failures were absorbed by retries without a word. */
-static int engine_window(const Options *pOpt, const Guard *pGuard, const char **pzWhy){
+static int engine_window(const Options *pOpt, const Guard *pGuard, char *zWhy, int nWhy){
   int n = pOpt->concurrency;
   long nFree;
-  *pzWhy = 0;
+  zWhy[0] = 0;
   if( pGuard && pGuard->maxConcurrency && n>pGuard->maxConcurrency ){
     n = (int)pGuard->maxConcurrency;
-    *pzWhy = "max_concurrency";
+    sqlite3_snprintf(nWhy, zWhy, "max_concurrency");
   }
   nFree = fds_available();
   if( nFree>=0 && n > (nFree - APIFETCH_FD_RESERVE)/2 ){
     n = nFree - APIFETCH_FD_RESERVE > 2 ? (int)((nFree - APIFETCH_FD_RESERVE)/2) : 1;
-    *pzWhy = "the open-file limit";
+    /* The numbers, so that whoever asked for more knows what to raise. */
+    sqlite3_snprintf(nWhy, zWhy, "the open-file limit: %ld, %ld free, 2 a transfer, %d kept back",
+                     fds_limit(), nFree, APIFETCH_FD_RESERVE);
   }
   assert( n>=1 );
   return n;
@@ -742,12 +739,13 @@ static int engine_window(const Options *pOpt, const Guard *pGuard, const char **
 Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget *pBudget,
                    CacheStore *pCache, RequestSource src, char **pzErr){
   Engine *e = sqlite3_malloc64(sizeof(*e));
-  const char *zCapped;
-  int i, n = engine_window(pOpt, pGuard, &zCapped);
+  char zCapped[sizeof(e->zCapped)];
+  int i, n = engine_window(pOpt, pGuard, zCapped, (int)sizeof(zCapped));
   if( e==0 ) goto oom;
   memset(e, 0, sizeof(*e));
+  e->sock.fd = -1;
   e->nXfer = n;
-  e->zCapped = zCapped;
+  memcpy(e->zCapped, zCapped, sizeof(zCapped));
   e->pOpt = pOpt;
   e->pGuard = pGuard;
   e->pBudget = pBudget;
@@ -779,6 +777,13 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget
                         (long)(pOpt->per_host>0 ? pOpt->per_host : 0)) ){
     goto oom;
   }
+  if( sockets_open(&e->sock, e->multi) ){
+    int err = errno;
+    engine_free(e);
+    *pzErr = sqlite3_mprintf("api_fetch: cannot watch the transfers' sockets "
+                             "(epoll_create1): %s", strerror(err));
+    return 0;
+  }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
   hosts_init(&e->hosts, pOpt->per_host>0 && pOpt->per_host<n ? pOpt->per_host : n, n, pOpt);
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
@@ -808,7 +813,7 @@ void engine_wake(Engine *e){
 }
 
 int engine_window_size(const Engine *e, const char **pzCapped){
-  if( pzCapped ) *pzCapped = e->zCapped;
+  if( pzCapped ) *pzCapped = e->zCapped[0] ? e->zCapped : 0;
   return e->nXfer;
 }
 
@@ -844,6 +849,7 @@ void engine_free(Engine *e){
   for(r=e->pDone; r; r=rNext){ rNext = r->pNext; response_free(r); }
   if( e->bPending ) request_clear(&e->pending);
   /* After every easy handle is removed: only idle connections are kept. */
+  sockets_close(&e->sock, e->multi);
   keep_give(e->pKeep, e->multi, e->share, e->bKept, e->nXfer, e->bTainted);
   sqlite3_free(e->aXfer);
   sqlite3_free(e->apIdle);

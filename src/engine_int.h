@@ -1,18 +1,31 @@
 /*
 ** engine_int.h - the engine row's own header: the structs and calls that
-** engine.c (the scheduler), slot.c (its slots), hostlimit.c (per host),
-** transfer.c (one transfer) and cacheflow.c (the cache in the engine's
-** flow) share, and no other file sees.  The rest of
+** engine.c (the scheduler), slot.c (its slots), sockets.c (their
+** sockets), hostlimit.c (per host), transfer.c (one transfer) and
+** cacheflow.c (the cache in the engine's flow) share, and no other file
+** sees.  The rest of
 ** the extension holds an Engine by pointer and goes through the engine_*
 ** functions in apifetch.h.  tests/py/layers.py checks that only those three
 ** files include this.
 */
 #ifndef APIFETCH_ENGINE_INT_H
 #define APIFETCH_ENGINE_INT_H
+#include <sys/epoll.h>
 #include "apifetch.h"
 #include "cache.h"
 
 typedef struct Transfer Transfer;
+
+/* The sockets of the engine's transfers, watched with epoll (sockets.c). */
+#define SOCKETS_BATCH 2048    /* ready sockets acted on in one turn, at most */
+typedef struct Sockets Sockets;
+struct Sockets {
+  int fd;                   /* The epoll set, or -1 */
+  CURLM *multi;             /* The multi handle whose sockets these are */
+  struct epoll_event aReady[SOCKETS_BATCH];   /* Ready, not yet acted on */
+  int nReady;               /* Entries in aReady */
+  int errWatch;             /* errno of a socket that could not be watched */
+};
 
 /* A slot's states; slot.c's slot_state() is the only writer of
 ** Transfer.state and says which moves there are. */
@@ -71,13 +84,14 @@ struct Engine {
   int bPending;             /* pending is valid */
   CURLM *multi;             /* One multi handle: one connection cache */
   CURLSH *share;            /* DNS and TLS session cache for the handles */
+  Sockets sock;             /* multi's sockets, watched (sockets.c) */
   Keep *pKeep;              /* Where multi and share came from (keep.c), or NULL */
   int bKept;                /* They are pKeep's: given back, not closed */
   int bTainted;             /* A transfer failed or met a bogus version: keep
                             ** nothing (transfer_result) */
   Transfer *aXfer;          /* The window: nXfer slots */
   int nXfer;                /* Slots: concurrency, unless capped (engine_window) */
-  const char *zCapped;      /* What capped it, or NULL */
+  char zCapped[120];        /* What capped it, or "" (engine_window) */
   Transfer **apIdle;        /* Stack of idle slots */
   int nIdle;                /* Entries in apIdle */
   int nDone;                /* Responses in pDone: each still holds its slot's share
@@ -115,6 +129,14 @@ struct Engine {
 ** t->state.  slot_check asserts that the counts match the states. */
 void slot_state(Engine *e, Transfer *t, int eNew);
 void slot_check(const Engine *e);
+
+/* sockets.c: watch multi's sockets with epoll (SQLITE_ERROR: no epoll
+** set); act on what is ready, instead of curl_multi_perform; sleep until
+** something is, instead of curl_multi_poll; stop before multi is kept. */
+int sockets_open(Sockets *p, CURLM *multi);
+int sockets_act(Sockets *p, CURLM *multi, char **pzErr);
+int sockets_wait(Sockets *p, int ms, char **pzErr);
+void sockets_close(Sockets *p, CURLM *multi);
 
 /* hostlimit.c: may an attempt for host iHost start now?  0: yes (counted
 ** against its budget); >0: not before that many ms; -1: its circuit is open,

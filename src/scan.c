@@ -135,7 +135,10 @@ int scan_open(Scan *s, const ScanSpec *p, char **pzErr){
   s->pEngine = engine_new(pEngineOpt, &s->pConn->guard, &s->pConn->keep, &s->pConn->budget,
                           pCache, src, pzErr);
   if( s->pEngine==0 ) return SQLITE_NOMEM;
-  if( !s->bSample ) s->pConn->aStat[STAT_WINDOW] = engine_window_size(s->pEngine, 0);
+  if( !s->bSample ){
+    s->pConn->aStat[STAT_WINDOW] = engine_window_size(s->pEngine, 0);
+    s->pConn->aStat[STAT_OPEN_FILES] = fds_limit();
+  }
   return SQLITE_OK;
 }
 

@@ -454,18 +454,23 @@ void fds_raise_limit(void){
   pthread_once(&once, fds_raise_limit_now);
 }
 
+long fds_limit(void){
+  struct rlimit rl;
+  if( getrlimit(RLIMIT_NOFILE, &rl)!=0 || rl.rlim_cur==RLIM_INFINITY ) return -1;
+  return (long)rl.rlim_cur;
+}
+
 /* File descriptors this process may still open: the soft limit less those
 ** open now (counted in /proc/self/fd), or -1 if that cannot be told. */
 long fds_available(void){
-  struct rlimit rl;
+  long nLimit = fds_limit(), nOpen = 0;
   DIR *d;
-  long nOpen = 0;
-  if( getrlimit(RLIMIT_NOFILE, &rl)!=0 || rl.rlim_cur==RLIM_INFINITY ) return -1;
+  if( nLimit<0 ) return -1;
   d = opendir("/proc/self/fd");
   if( d==0 ) return -1;
   while( readdir(d) ) nOpen++;
   closedir(d);
-  return (long)rl.rlim_cur - (nOpen - 2);       /* "." and ".." */
+  return nLimit - (nOpen - 2);       /* "." and ".." */
 }
 
 int pos_connect(sqlite3 *db, void *pAux, const char *zDecl, sqlite3_vtab **ppVtab){

@@ -3,8 +3,9 @@
 socket pair while its name resolves); past the limit, transfers used to fail
 to open sockets and be retried without a word.  Now the extension raises the
 soft limit toward the hard one when it is loaded, and where that is not
-enough it caps the window, says so in api_fetch_stats ("window") and on the
-progress line, and every URL is answered without a retry.
+enough it caps the window, says so in api_fetch_stats ("window",
+"open_files_limit") and on the progress line, with the numbers, and every URL
+is answered without a retry.
 
     /usr/bin/python3 tests/py/fd_limit.py BASE_URL     (run by tests/run.py)
 """
@@ -51,8 +52,10 @@ if out:
     check(out["rows"] == [N, 0], f"capped: every URL answered, no error: {out['rows']}")
     check(st["retries"] == 0 and st["requests"] == N, f"capped: no retries ({st['retries']})")
     check(0 < st["window"] < CONC, f"capped: stats window {st['window']} < concurrency {CONC}")
-    check("in flight at most (capped by the open-file limit)" in err,
-          f"capped: the progress line says so: {err.strip().splitlines()[-1:]}")
+    check(st.get("open_files_limit") == 256, f"capped: stats open_files_limit {st.get('open_files_limit')}")
+    want = f"{st['window']} in flight at most (capped by the open-file limit: 256, "
+    check(want in err and "free, 2 a transfer, 64 kept back)" in err,
+          f"capped: the progress line says so, with the numbers: {err.strip().splitlines()[-1:]}")
 
 # 2. A low soft limit under a higher hard one: raised at load, not capped.
 if hard_max >= 4096:
