@@ -50,7 +50,8 @@ $(shell mkdir -p build && { echo '$(VERSION) $(COMMIT)' | cmp -s - build/id || \
 SRC     = src/apifetch.c src/columns.c src/conn.c src/vtab.c src/scan.c src/reqlog.c src/source.c src/sandbox.c src/engine.c src/options.c src/json.c \
           src/flatten.c src/shape.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c src/request.c \
           src/sha256.c src/httpcache.c src/knobs.c src/scalar.c src/transfer.c src/cache.c \
-          src/cacheflow.c src/cachesql.c src/hostlimit.c src/hoststats.c src/keep.c src/slot.c
+          src/cacheflow.c src/cachesql.c src/hostlimit.c src/hoststats.c src/keep.c src/slot.c \
+          src/chunk.c src/formats.c
 HDR     = src/apifetch.h src/engine_int.h src/cache.h src/shape.h src/scan.h
 
 ifeq ($(SANITIZE),1)

@@ -30,6 +30,7 @@ int request_copy(Request *pTo, const Request *p){
   pTo->bNoCredentials = p->bNoCredentials;
   pTo->azWant = p->azWant;
   pTo->nWant = p->nWant;
+  pTo->iFormat = p->iFormat;
   pTo->zUrl = sqlite3_mprintf("%s", p->zUrl);
   if( p->zMethod ) pTo->zMethod = sqlite3_mprintf("%s", p->zMethod);
   if( p->zFail ) pTo->zFail = sqlite3_mprintf("%s", p->zFail);

@@ -199,13 +199,29 @@ static int item_body(Item *p, JsonSpan val){
   return SQLITE_OK;
 }
 
+/* This request's format (the format option's words), over the options'. */
+static int item_format(Item *p, JsonSpan val){
+  static const char *const azWord[] = { "json", "ndjson", "text", "blob", "auto" };
+  int i;
+  if( json_type(val)=='"' ){
+    for(i=0; i<ArraySize(azWord); i++){
+      if( json_string_eq(val, azWord[i], strlen(azWord[i])) ){
+        p->pReq->iFormat = 1 + FMT_JSON + i;
+        return SQLITE_OK;
+      }
+    }
+  }
+  return item_fail(p, sqlite3_mprintf("\"format\" must be \"json\", \"ndjson\", \"text\", "
+                                      "\"blob\" or \"auto\""));
+}
+
 /* The members of a request object: one row each. */
 static const struct {
   const char *zKey;
   int (*xRead)(Item*, JsonSpan);
 } aMember[] = {
   { "url", item_url }, { "method", item_method }, { "headers", item_headers },
-  { "form", item_form }, { "body", item_body },
+  { "form", item_form }, { "body", item_body }, { "format", item_format },
 };
 
 static int parse_object(Item *p, JsonSpan v){
@@ -222,7 +238,7 @@ static int parse_object(Item *p, JsonSpan v){
       char *zKey = json_string_decode(k, &bNul), *zWhy;
       if( zKey==0 && !bNul ) return SQLITE_NOMEM;
       zWhy = sqlite3_mprintf("unknown key \"%s\" (a request object has url, method, headers, "
-                             "body, form)", zKey ? zKey : "?");
+                             "body, form, format)", zKey ? zKey : "?");
       sqlite3_free(zKey);
       return item_fail(p, zWhy);
     }

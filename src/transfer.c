@@ -28,7 +28,12 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
   sqlite3_int64 max = t->pEngine->pOpt->max_bytes;
   Engine *e = t->pEngine;
   if( t->eTarget==TARGET_NO_QUERY ) return 0;   /* another resource's (on_debug) */
-  if( (sqlite3_int64)(t->nBody + n) > max ){
+  /* A streamed body's part waits to be read: libcurl holds these bytes and
+  ** reads no more until the part is taken (done_pop, chunk.c). */
+  if( t->pPartOut ) return CURL_WRITEFUNC_PAUSE;
+  if( t->eStream==STREAM_UNDECIDED ) chunk_decide(t);
+  /* max_bytes is per response: a streamed one's parts given count too. */
+  if( t->nBytesOut + (sqlite3_int64)(t->nBody + n) > max ){
     t->bTooBig = 1;
     return 0;                       /* aborts the transfer */
   }
@@ -60,6 +65,10 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
   memcpy(t->pBody + t->nBody, pData, n);
   t->nBody += n;
   t->pBody[t->nBody] = 0;
+  if( t->eStream==STREAM_YES && t->nBody>=APIFETCH_PART_BYTES && chunk_cut(t) ){
+    t->bOom = 1;
+    return 0;
+  }
   return n;
 }
 
@@ -273,6 +282,7 @@ int transfer_setup(Engine *e, Transfer *t){
   h = t->easy = curl_easy_init();
   if( h==0 ) return SQLITE_NOMEM;
   t->nBody = 0;
+  t->eStream = STREAM_UNDECIDED;
   t->bTooBig = 0;
   t->bOom = 0;
   t->bRefused = 0;
