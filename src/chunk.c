@@ -130,6 +130,7 @@ int chunk_cut(Transfer *t){
   r->nAttempt = t->nAttempt;
   r->nRequest = t->nRequest;
   r->elapsed_ms = clock_ms() - t->tFirst;
+  r->eCache = e->pCache ? CACHE_MISS : CACHE_NONE;   /* fetched, and not to be kept */
   r->bMore = 1;
   r->iSlot = (int)(t - e->aXfer);
   r->iLine = t->nLinesOut;

@@ -163,7 +163,9 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
     r->nBody = t->nBody;
     t->pBody = 0;
     t->nAlloc = 0;
-    if( e->pCache && t->nBytesOut==0 ){     /* a body given in parts is not kept */
+    if( e->pCache && t->nBytesOut>0 ){
+      r->eCache = CACHE_MISS;             /* a body given in parts is not kept */
+    }else if( e->pCache ){
       char *zErr = 0;
       rc = cacheflow_store(e, t, r, &zErr);
       if( rc ) engine_fail(e, zErr);

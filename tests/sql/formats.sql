@@ -62,6 +62,14 @@ SELECT attempts, error FROM api_fetch('["$BASE/ndjson?n=20&cut=10"]', 1,
 SELECT count(data) > 0 AS some, max(error) LIKE 'response body exceeds max_bytes (1000000 bytes), '
        || 'after its first % lines were given (not retried%' AS said
   FROM api_fetch('["$BASE/ndjson?mb=2"]', 1, '{"format": "ndjson", "max_bytes": 1000000}');
+-- The cache keeps a body of one part; one given in parts is not kept, a miss each time.
+SELECT url_index, count(*) AS rows, group_concat(DISTINCT cache) AS cache FROM api_fetch(
+  '["$BASE/ndjson?n=50", "$BASE/ndjson?mb=2"]', 1,
+  '{"format": "ndjson", "cache": ":memory:", "cache_mode": "ttl"}') GROUP BY url_index;
+SELECT url_index, count(*) AS rows, group_concat(DISTINCT cache) AS cache FROM api_fetch(
+  '["$BASE/ndjson?n=50", "$BASE/ndjson?mb=2"]', 1,
+  '{"format": "ndjson", "cache": ":memory:", "cache_mode": "ttl"}') GROUP BY url_index;
+SELECT name, value FROM api_fetch_stats WHERE name IN ('cache_hits', 'cache_misses');
 -- auto: chosen from Content-Type; an unknown type gives the bytes, never a guess.
 SELECT url_index, content_type, typeof(data) AS t, substr(data, 1, 20) AS data
   FROM api_fetch('["$BASE/obj", "$BASE/html", "$BASE/ndjson?n=2", "$BASE/raw?hex=00ff&type=application/octet-stream"]',
