@@ -21,7 +21,8 @@
 **
 ** What a streamed body cannot do, and why:
 **   retry      a failure after a part was given is the response's error,
-**              saying how many lines arrived; a second attempt would give
+**              after a last part of the whole lines that came (chunk_flush),
+**              saying how many lines were given; a second attempt would give
 **              those lines twice (engine.c, retry_delay)
 **   cache      a body given in parts is not stored (it is not in memory
 **              whole to store); one that fits in one part is, as any other
@@ -90,6 +91,11 @@ void chunk_decide(Transfer *t){
 }
 
 int chunk_cut(Transfer *t){
+  assert( t->pPartOut==0 );
+  return chunk_flush(t);
+}
+
+int chunk_flush(Transfer *t){
   Engine *e = t->pEngine;
   const char *zLast = 0, *p = t->pBody, *pEnd = t->pBody + t->nBody;
   sqlite3_int64 nLine = 0;
@@ -98,7 +104,7 @@ int chunk_cut(Transfer *t){
   long status = 0;
   Request q;
   Response *r;
-  assert( t->eStream==STREAM_YES && t->pPartOut==0 );
+  assert( t->eStream==STREAM_YES );
   while( p<pEnd && (p = memchr(p, '\n', (size_t)(pEnd - p)))!=0 ){
     zLast = p++;
     nLine++;

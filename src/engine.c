@@ -128,9 +128,16 @@ static int response_headers(Response *r, CURL *h){
 /* Hand the slot's request and body over to a new Response and free the slot.
 ** zError is taken over (may be NULL). */
 static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, int eErr){
-  Response *r = response_new(&t->req);
+  Response *r;
   char *zType = 0;
   int rc = SQLITE_OK;
+  /* A streamed body failed after parts were given: the whole lines it had
+  ** still come, before the error (which counts them). */
+  if( zError && t->nBytesOut>0 && t->nBody>0 && chunk_flush(t) ){
+    sqlite3_free(zError);
+    return SQLITE_NOMEM;
+  }
+  r = response_new(&t->req);
   if( r==0 ){ sqlite3_free(zError); return SQLITE_NOMEM; }
   r->status = status;
   r->zError = zError;

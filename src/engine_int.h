@@ -132,6 +132,9 @@ void chunk_decide(Transfer *t);
 /* t streams and has a part's worth: cut whole lines off as a part, queued
 ** (t is paused while it waits).  SQLITE_OK or SQLITE_NOMEM. */
 int chunk_cut(Transfer *t);
+/* The same whatever waits: a streamed transfer that failed gives the whole
+** lines it has before its error. */
+int chunk_flush(Transfer *t);
 /* t's response (its final part) is made: the rest of what chunk.c knows. */
 void chunk_finish(Transfer *t, Response *r);
 
