@@ -776,7 +776,7 @@ int stream_follow(RequestStream *s, Response *r, JsonSpan root, int bEmpty, int 
 ** that match the first requests of the stream.  They move from *ppSample
 ** to *ppGive; the first request that does not match is kept to be sent. */
 int stream_replay(RequestStream *s, Response **ppSample, Response **ppGive, char **pzErr){
-  Response **pp = ppSample;
+  Response **pp = ppSample, *pRest;
   while( *pp ){
     Request req;
     int r = stream_next(s, &req, pzErr);
@@ -792,10 +792,12 @@ int stream_replay(RequestStream *s, Response **ppSample, Response **ppGive, char
     request_clear(&req);
     pp = &(*pp)->pNext;
   }
-  /* What matched is given first; the rest is dropped. */
-  *ppGive = *ppSample;
-  *ppSample = *pp;
+  /* What matched is given first; the rest is dropped.  Nothing matched
+  ** (pp is ppSample) gives nothing: cut the list first, then take it. */
+  pRest = *pp;
   *pp = 0;
+  *ppGive = *ppSample;
+  *ppSample = pRest;
   while( *ppSample ){
     Response *r = *ppSample;
     *ppSample = r->pNext;
