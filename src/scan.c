@@ -456,6 +456,13 @@ int scan_sample(const ScanSpec *p, Response **ppSample, char **pzErr){
   rc = scan_open(&s, p, pzErr);
   if( rc==SQLITE_OK ){
     while( (rc = scan_response(&s, &r, pzErr))==SQLITE_ROW ){
+      /* A streamed body (chunk.c): its first part is sample enough, and
+      ** keeps the sample's memory bounded as the scan's is; the rest of it
+      ** is dropped as it comes, and the URL fetched again (below). */
+      if( r->iLine>0 ){
+        response_free(r);
+        continue;
+      }
       /* Keep the list sorted by url_index. */
       for(pp=ppSample; *pp && (*pp)->req.iIndex<r->req.iIndex; pp=&(*pp)->pNext){}
       r->pNext = *pp;
@@ -486,6 +493,14 @@ int scan_sample(const ScanSpec *p, Response **ppSample, char **pzErr){
   }
   sqlite3_free(s.zRowError);
   sqlite3_free(s.zText);
+  /* A first part is not the response: not given to the first scan in its
+  ** place (stream_replay then fetches it, and the URLs after it, anew). */
+  for(pp=ppSample; *pp; ){
+    r = *pp;
+    if( !r->bMore ){ pp = &r->pNext; continue; }
+    *pp = r->pNext;
+    response_free(r);
+  }
   if( rc==SQLITE_OK ) rc = shape_finish(p->pShape);
   return rc;
 }

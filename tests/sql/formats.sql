@@ -86,5 +86,11 @@ CREATE VIRTUAL TABLE temp.lines USING api_fetch(
 SELECT name, type FROM pragma_table_info('lines');
 SELECT _url_index, _record_index, _error, id, name, geo_lat, tags FROM temp.lines
  ORDER BY _url_index, _record_index;
+-- A body streamed in parts: the sample learns from its first part, and the scans give
+-- every line (the sample's part is not given in the response's place).
+CREATE VIRTUAL TABLE temp.big USING api_fetch(url_list='["$BASE/ndjson?mb=1", "$BASE/ndjson?n=5"]',
+  format=ndjson);
+SELECT _url_index, count(*), count(id), max(_record_index) FROM temp.big GROUP BY 1;
+SELECT _url_index, count(*), count(id), max(_record_index) FROM temp.big GROUP BY 1;
 -- text and blob are one value for the function's data column, not records to flatten.
 CREATE VIRTUAL TABLE temp.page USING api_fetch(url_list='["$BASE/text"]', format=text);
