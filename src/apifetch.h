@@ -1137,6 +1137,9 @@ struct RequestSource {
   ** order they end.  An error code (with *pzErr) fails the statement.  May
   ** be NULL, and is unless request_log is set: no cost then. */
   int (*xAttempt)(void *pCtx, const AttemptInfo *p, char **pzErr);
+  /* CREATE's sample: a streamed body's first part is all it reads, the
+  ** transfer then ends (its last response an error the sample drops). */
+  int bFirstPart;
 };
 #define APIFETCH_CANCEL_CHECK_MS 100
 

@@ -28,6 +28,8 @@
 **              whole to store); one that fits in one part is, as any other
 **   pages      read from the last part only: its headers (Link), never a
 **              body path (an NDJSON body has no root object)
+**   sample     CREATE's sample (src.bFirstPart) reads the first part only:
+**              the transfer then ends (bEnough), its host not blamed
 */
 #include <assert.h>
 #include <string.h>
@@ -144,6 +146,7 @@ int chunk_flush(Transfer *t){
   t->nBytesOut += (sqlite3_int64)nPart;
   t->pPartOut = r;
   done_push(e, r);
+  if( e->src.bFirstPart ) t->bEnough = 1;    /* on_body ends the transfer */
   return SQLITE_OK;
 }
 

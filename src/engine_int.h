@@ -58,6 +58,8 @@ struct Transfer {
   sqlite3_int64 nLinesOut;  /* Lines given in parts so far */
   Response *pPartOut;       /* A part in the done queue, not yet read: the
                             ** transfer is paused until it is, or NULL */
+  int bEnough;              /* Its first part is all src.bFirstPart wants: it
+                            ** ends, no failure of its host's */
 };
 enum { STREAM_UNDECIDED = 0, STREAM_NO, STREAM_YES };
 /* A streamed body is cut into parts of about this many bytes (whole lines:

@@ -132,6 +132,7 @@ int scan_open(Scan *s, const ScanSpec *p, char **pzErr){
   src.xCancelled = scan_cancelled;
   src.xWaiting = scan_waiting;
   if( s->pLog ) src.xAttempt = scan_attempt;     /* else no cost at all */
+  src.bFirstPart = s->bSample;
   s->pEngine = engine_new(pEngineOpt, &s->pConn->guard, &s->pConn->keep, &s->pConn->budget,
                           pCache, src, pzErr);
   if( s->pEngine==0 ) return SQLITE_NOMEM;

@@ -69,7 +69,7 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
     t->bOom = 1;
     return 0;
   }
-  return n;
+  return t->bEnough ? 0 : n;        /* 0: the sample has its part, the rest is not read */
 }
 
 /* libcurl 7.88.1 sends a request without its query string when an
@@ -283,6 +283,7 @@ int transfer_setup(Engine *e, Transfer *t){
   if( h==0 ) return SQLITE_NOMEM;
   t->nBody = 0;
   t->eStream = STREAM_UNDECIDED;
+  t->bEnough = 0;
   t->bTooBig = 0;
   t->bOom = 0;
   t->bRefused = 0;
@@ -408,7 +409,7 @@ CURLcode transfer_result(Transfer *t, CURLcode cc, long *pStatus){
   ** HTTP/1.1 connection marks the host as multiplexing, and the next
   ** statement's requests then go onto a connection still busy, and cross
   ** (tests/sql/hostile.sql; curl PR 13421, fixed in 8.8.0). */
-  if( cc!=CURLE_OK || (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &eVersion)==CURLE_OK
+  if( (cc!=CURLE_OK && !t->bEnough) || (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &eVersion)==CURLE_OK
                        && eVersion>=CURL_HTTP_VERSION_2_0
                        && curl_easy_getinfo(t->easy, CURLINFO_SCHEME, &zScheme)==CURLE_OK
                        && zScheme && strcasecmp(zScheme, "https")!=0) ){
@@ -430,6 +431,7 @@ char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
   const char *zNote = t->zNote ? t->zNote : "";
   const char *zSep = t->zNote ? "; " : "";
   if( t->bRefused && t->zNote ) return sqlite3_mprintf("%s", t->zNote);
+  if( t->bEnough ) return sqlite3_mprintf("CREATE's sample read this body's first part only");
   if( t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED ){
     return sqlite3_mprintf("response body exceeds max_bytes (%lld bytes)",
                            e->pOpt->max_bytes);

@@ -86,10 +86,11 @@ CREATE VIRTUAL TABLE temp.lines USING api_fetch(
 SELECT name, type FROM pragma_table_info('lines');
 SELECT _url_index, _record_index, _error, id, name, geo_lat, tags FROM temp.lines
  ORDER BY _url_index, _record_index;
--- A body streamed in parts: the sample learns from its first part, and the scans give
--- every line (the sample's part is not given in the response's place).
-CREATE VIRTUAL TABLE temp.big USING api_fetch(url_list='["$BASE/ndjson?mb=1", "$BASE/ndjson?n=5"]',
-  format=ndjson);
+-- A body streamed in parts: the sample reads and learns from its first part only, and
+-- the scans give every line (the sample's part is not given in the response's place).
+CREATE VIRTUAL TABLE temp.big USING api_fetch(url_list='["$BASE/ndjson?mb=20", "$BASE/ndjson?n=5"]',
+  format=ndjson, max_bytes=100000000, request_log='sample_log');
+SELECT url_index, error, bytes < 1000000 AS small FROM sample_log ORDER BY url_index;
 SELECT _url_index, count(*), count(id), max(_record_index) FROM temp.big GROUP BY 1;
 SELECT _url_index, count(*), count(id), max(_record_index) FROM temp.big GROUP BY 1;
 -- text and blob are one value for the function's data column, not records to flatten.
