@@ -48,10 +48,11 @@ VERSION_FLAGS = -DAPIFETCH_VERSION='"$(VERSION)"' $(if $(COMMIT),-DAPIFETCH_COMM
 $(shell mkdir -p build && { echo '$(VERSION) $(COMMIT)' | cmp -s - build/id || \
         echo '$(VERSION) $(COMMIT)' > build/id; })
 
-SRC     = src/apifetch.c src/create.c src/columns.c src/conn.c src/vtab.c src/scan.c src/reqlog.c src/source.c src/sandbox.c src/engine.c src/options.c src/onstatus.c src/json.c \
+SRC     = src/apifetch.c src/create.c src/columns.c src/conn.c src/vtab.c src/scan.c src/reqlog.c src/source.c src/sandbox.c src/reqobj.c src/engine.c src/options.c src/onstatus.c src/json.c \
           src/flatten.c src/shape.c src/infer.c src/guard.c src/paginate.c src/policy.c src/util.c src/request.c \
           src/sha256.c src/httpcache.c src/knobs.c src/scalar.c src/transfer.c src/cache.c \
-          src/cacheflow.c src/cachesql.c src/hostlimit.c src/hoststats.c src/keep.c src/slot.c src/sockets.c
+          src/cacheflow.c src/cachesql.c src/hostlimit.c src/hoststats.c src/keep.c src/slot.c \
+          src/sockets.c src/chunk.c src/formats.c
 SRC    += src/oauth.c
 HDR     = src/apifetch.h src/engine_int.h src/cache.h src/shape.h src/scan.h
 

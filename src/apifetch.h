@@ -36,15 +36,21 @@
 **                circuit breaker, statistics
 **   transfer.c   one transfer: its easy handle, the callbacks (body limits,
 **                host and address checks), the headers asked for, failures
+**   chunk.c      the done queue: responses waiting to be read, whole or, a
+**                streamed body (format ndjson), in parts of whole lines,
+**                the transfer paused while a part waits
 **   cacheflow.c  the HTTP cache in the engine's flow: lookup, validators,
 **                304, stale-if-error, storing; cache_mode
 **   source.c     the stream of requests: url_list, request objects,
 **                url_query, templates, pages, replay; shards
 **   sandbox.c    a url_query stored in a file: what its program may reach
+**   reqobj.c     one url_list item: a URL string, or a request object's keys
 **   shape.c      records shaped into the wide face's rows: flattened values
 **                through the schema, meta paths, the cells xColumn returns
 **   infer.c      columns, type rules, typed values of the wide face
 **   flatten.c    records of a response, flattening a record
+**   formats.c    how a body becomes records: the format a Content-Type
+**                asks for, NDJSON lines, text in its charset
 **   options.c    the options and the wide face's arguments (a paginate
 **                object is checked by its kind's row in paginate.c)
 **   onstatus.c   the on_status option: what a response of each status
@@ -71,7 +77,7 @@
 ** and headers of its own row or of rows below it, and a private header only
 ** from the files it names (layers.py checks these too).
 **
-**   engine_int.h  private to engine.c / slot.c / sockets.c / hostlimit.c / transfer.c / cacheflow.c: Engine,
+**   engine_int.h  private to engine.c / slot.c / sockets.c / hostlimit.c / transfer.c / chunk.c / cacheflow.c: Engine,
 **                 Transfer, the slot states, the calls between them
 **   cache.h       of cache.c: the cache's store (CacheStore, Cached, keys)
 **   shape.h       of shape.c / infer.c / flatten.c: records, flattening, columns,
@@ -535,6 +541,9 @@ enum { CM_HTTP, CM_TTL, CM_REFRESH, CM_OFFLINE };   /* the cache_mode option */
 /* Kinds of failure, for the counters of api_fetch_stats(). */
 enum { ERR_NONE, ERR_HTTP, ERR_TIMEOUT, ERR_NETWORK, ERR_TOO_BIG, ERR_BODY,
        ERR_DEADLINE, ERR_OFFLINE };
+/* How a body becomes records: the format option (knobs.c's words, in
+** this order).  FMT_AUTO is chosen from the Content-Type (formats.c). */
+enum { FMT_JSON, FMT_NDJSON, FMT_TEXT, FMT_BLOB, FMT_AUTO };
 /* Where a response came from, when a cache is in use (the cache column). */
 enum { CACHE_NONE, CACHE_MISS, CACHE_HIT, CACHE_REVALIDATED, CACHE_STALE };
 
@@ -560,6 +569,8 @@ struct Request {
   ** object's "input", a url_template item, or a url_query row's other
   ** columns; its pages carry it too (owned), or NULL. */
   char *zInput;
+  int iFormat;                   /* A request object's format: 1 + FMT_*, 0 for the
+                                 ** options' */
 };
 void request_clear(Request *p);
 /* A deep copy of p into *pTo (its page chain's set is not copied). */
@@ -593,6 +604,12 @@ struct Response {
   ** redacted), so that a cache hit shows what the fetch showed; else NULL
   ** (owned). */
   char *zHeaders;
+  /* A streamed body (chunk.c) comes in parts, each a Response with whole
+  ** lines: bMore on every part but the last, which has the rest (and the
+  ** headers, the pages, the error if it failed after the parts). */
+  int bMore;                     /* A part: more of this body is to come */
+  int iSlot;                     /* A part: its engine slot (engine.c's) */
+  sqlite3_int64 iLine;           /* Lines of the body before this part's first */
   Response *pNext;               /* Next in the engine's done queue */
 };
 /* A Response to q, which it takes (q left empty; also when NULL: out of
@@ -601,6 +618,10 @@ Response *response_new(Request *q);
 void response_free(Response *p);
 /* The URL r came from: zFinalUrl, or req.zUrl when there was no redirect. */
 const char *response_url(const Response *r);
+
+/* Append header line zLine ("Name: value") to pReq unless it has a header
+** of that name already.  SQLITE_OK or SQLITE_NOMEM. */
+int request_add_header(Request *pReq, const char *zLine);
 
 /**************************************************************************
 ** knobs.c - every user-facing setting, declared once
@@ -864,6 +885,35 @@ int oauth2_token(OAuthToken **ppList, const OAuth2 *p, const Options *o, const G
 void oauth2_token_stale(OAuthToken *pList, const OAuth2 *p, unsigned iGen);
 void oauth2_tokens_free(OAuthToken *pList);
 
+
+/**************************************************************************
+** formats.c - how a body becomes records (the format option)
+*/
+/* The format a body is read in, FMT_JSON, _NDJSON, _TEXT or _BLOB: its
+** request object's (iFormat, Request's), else eFormat (the options'),
+** FMT_AUTO resolved from its Content-Type (NULL: none). */
+int format_of(int eFormat, int iFormat, const char *zContentType);
+/* The same from a Content-Type (NULL: none): what FMT_AUTO maps it to. */
+int format_auto(const char *zContentType);
+/* The lines of an NDJSON body (JSON Lines; RFC 7464 JSON text sequences,
+** whose record separators are read as white space): each call gives the
+** next line that is not blank, and its number from 1. */
+typedef struct LineIter LineIter;
+struct LineIter {
+  const char *z;                 /* The body (not owned) */
+  size_t n, pos;                 /* Its length; where the next line starts */
+  sqlite3_int64 iLine;           /* Number of the line last given */
+};
+void lines_begin(LineIter *p, const char *z, size_t n, sqlite3_int64 iLineBase);
+int lines_next(LineIter *p, JsonSpan *pLine);
+/* A text body as UTF-8: its charset (from zContentType; none: UTF-8)
+** checked or converted.  SQLITE_OK with *pzOut NULL when z is UTF-8 as it
+** is, or a converted copy (sqlite3_malloc'd, *pnOut bytes); SQLITE_ERROR
+** with why in *pzWhy (an unknown charset, bytes that are not text in it);
+** SQLITE_NOMEM. */
+int format_text(const char *z, size_t n, const char *zContentType, char **pzOut,
+                size_t *pnOut, char **pzWhy);
+
 /**************************************************************************
 ** options.c - the options, and the wide face's arguments
 */
@@ -946,6 +996,7 @@ struct Options {
   char *zCredOrigin;             /* Such a table's profile: its credentials go to this
                                  ** origin only ("" for none) */
   KeyPath recordPath;            /* record_path */
+  int eFormat;                   /* format: FMT_* */
   struct {                       /* shard "k/n": only starting URLs whose
                                  ** url_index % n is k (source.c) */
     sqlite3_int64 k, n;          /* n is 0 for no shard: every URL */
@@ -994,6 +1045,19 @@ int options_check(const Options *p, char **pzErr);
 ** the origin of the base_url they came with ("" for none: nowhere),
 ** whatever URLs or base_url the query then gives (zCredOrigin). */
 int options_bind_credentials(Options *p);
+
+/**************************************************************************
+** reqobj.c - one url_list item into a Request
+*/
+/* The JSON item v (a URL string or a request object) into *pReq, its
+** url_index iItem; zList names where it came from ("url_list item",
+** "url_query row") in errors.  Called twice per item: to check, to send. */
+int request_parse_item(JsonSpan v, const char *zList, sqlite3_int64 iItem, Request *pReq,
+                       char **pzErr);
+/* The error "api_fetch: <zList> <i>: <zWhy>" into *pzErr (zWhy taken;
+** NULL: out of memory): SQLITE_ERROR, or SQLITE_NOMEM. */
+int request_item_error(char **pzErr, const char *zList, sqlite3_int64 i, char *zWhy);
+
 
 /**************************************************************************
 ** sandbox.c - the url_query of a table stored in a database file
@@ -1231,6 +1295,9 @@ struct RequestSource {
   ** order they end.  An error code (with *pzErr) fails the statement.  May
   ** be NULL, and is unless request_log is set: no cost then. */
   int (*xAttempt)(void *pCtx, const AttemptInfo *p, char **pzErr);
+  /* CREATE's sample: a streamed body's first part is all it reads, the
+  ** transfer then ends (its last response an error the sample drops). */
+  int bFirstPart;
 };
 #define APIFETCH_CANCEL_CHECK_MS 100
 

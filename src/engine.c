@@ -95,23 +95,6 @@ static int transfer_start(Engine *e, Transfer *t, int bAttempt){
   return SQLITE_OK;
 }
 
-static void done_push(Engine *e, Response *r){
-  e->nDone++;
-  r->pNext = 0;
-  if( e->pDoneLast ) e->pDoneLast->pNext = r; else e->pDone = r;
-  e->pDoneLast = r;
-}
-
-static Response *done_pop(Engine *e){
-  Response *r = e->pDone;
-  assert( r && e->nDone>0 );
-  e->pDone = r->pNext;
-  e->nDone--;
-  if( e->pDone==0 ) e->pDoneLast = 0;
-  r->pNext = 0;
-  return r;
-}
-
 /* The slot's work is over: back to the idle stack, empty. */
 static void slot_release(Engine *e, Transfer *t){
   assert( t->state!=T_IDLE );
@@ -121,6 +104,9 @@ static void slot_release(Engine *e, Transfer *t){
   t->zNote = 0;
   t->nAttempt = 0;
   t->nRequest = 0;
+  t->nBytesOut = 0;
+  t->nLinesOut = 0;
+  t->pPartOut = 0;
   hop_reset(t);
   cacheflow_release(t);
   slot_state(e, t, T_IDLE);
@@ -162,14 +148,30 @@ static int header_lines(Response *r, CURL *h, Engine *e){
 /* Hand the slot's request and body over to a new Response and free the slot.
 ** zError is taken over (may be NULL). */
 static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, int eErr){
-  Response *r = response_new(&t->req);
+  Response *r;
   char *zType = 0;
   int rc = SQLITE_OK;
+  /* A streamed body failed after parts were given: the whole lines it had
+  ** still come, before the error (which counts them). */
+  if( zError && t->nBytesOut>0 && t->nBody>0 && chunk_flush(t) ){
+    sqlite3_free(zError);
+    return SQLITE_NOMEM;
+  }
+  r = response_new(&t->req);
   if( r==0 ){ sqlite3_free(zError); return SQLITE_NOMEM; }
   r->status = status;
   r->zError = zError;
   r->eErr = zError ? eErr : ERR_NONE;
   if( zError ) e->hosts.aHost[t->iHost].nError++;
+  if( zError && t->nLinesOut>0 ){
+    /* Its parts were given: no retry (retry_delay), and no rows lost
+    ** without a word. */
+    r->zError = sqlite3_mprintf("%s, after its first %lld lines were given (not "
+                                "retried: they would be given twice)", zError, t->nLinesOut);
+    sqlite3_free(zError);
+    if( r->zError==0 ){ response_free(r); return SQLITE_NOMEM; }
+  }
+  chunk_finish(t, r);
   r->nAttempt = t->nAttempt;
   r->nRequest = t->nRequest;
   r->elapsed_ms = clock_ms() - t->tFirst;
@@ -193,7 +195,9 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
     r->nBody = t->nBody;
     t->pBody = 0;
     t->nAlloc = 0;
-    if( e->pCache ){
+    if( e->pCache && t->nBytesOut>0 ){
+      r->eCache = CACHE_MISS;             /* a body given in parts is not kept */
+    }else if( e->pCache ){
       char *zErr = 0;
       rc = cacheflow_store(e, t, r, &zErr);
       if( rc ) engine_fail(e, zErr);
@@ -230,6 +234,7 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
   const Options *o = e->pOpt;
   sqlite3_int64 delay;
   if( t->nAttempt>=o->max_attempts || t->bRefused ) return -1;
+  if( t->nBytesOut>0 ) return -1;     /* parts of its body were given (chunk.c) */
   if( host_open(e, t->iHost) ){
     t->zNote = host_open_text(e, t->iHost);
     return -1;
@@ -437,7 +442,8 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
     slot_state(e, t, T_WAITING);
     return SQLITE_OK;
   }
-  if( t->pCached && (cc!=CURLE_OK || status>=500) && !t->bRefused && !e->bOverBytes ){
+  if( t->pCached && (cc!=CURLE_OK || status>=500) && !t->bRefused && !e->bOverBytes
+   && t->nBytesOut==0 ){
     Response *r = 0;
     rc = cacheflow_stale(e, t, cc==CURLE_OK ? status : 0, &r);
     if( rc ) return rc;

@@ -1,9 +1,9 @@
 /*
 ** engine_int.h - the engine row's own header: the structs and calls that
 ** engine.c (the scheduler), slot.c (its slots), sockets.c (their
-** sockets), hostlimit.c (per host), transfer.c (one transfer) and
-** cacheflow.c (the cache in the engine's flow) share, and no other file
-** sees.  The rest of
+** sockets), hostlimit.c (per host), transfer.c (one transfer), chunk.c (a
+** streamed body) and cacheflow.c (the cache in the engine's flow) share,
+** and no other file sees.  The rest of
 ** the extension holds an Engine by pointer and goes through the engine_*
 ** functions in apifetch.h.  tests/py/layers.py checks that only those three
 ** files include this.
@@ -68,7 +68,20 @@ struct Transfer {
   Cached *pCached;
   unsigned char aKey[CACHE_KEY_SIZE];
   struct curl_slist *pCondHeaders;  /* The headers sent, If-None-Match added */
+  /* A streamed body (chunk.c), in parts of whole lines */
+  int eStream;              /* STREAM_*: decided at the first bytes of a response */
+  sqlite3_int64 nBytesOut;  /* Body bytes given in parts so far */
+  sqlite3_int64 nLinesOut;  /* Lines given in parts so far */
+  Response *pPartOut;       /* A part in the done queue, not yet read: the
+                            ** transfer is paused until it is, or NULL */
+  int bEnough;              /* Its first part is all src.bFirstPart wants: it
+                            ** ends, no failure of its host's */
 };
+enum { STREAM_UNDECIDED = 0, STREAM_NO, STREAM_YES };
+/* A streamed body is cut into parts of about this many bytes (whole lines:
+** a longer line waits whole, up to max_bytes).  Memory per slot is then
+** two parts (one waiting to be read, one filling), not the body. */
+#define APIFETCH_PART_BYTES (128*1024)
 
 struct Engine {
   const Options *pOpt;      /* Options (owned by the caller) */
@@ -101,6 +114,8 @@ struct Engine {
   int nRunning;             /* Slots in T_RUNNING */
   Response *pDone;          /* Completed responses, oldest first */
   Response *pDoneLast;      /* Last entry of pDone */
+  int nPart;                /* Parts of streamed bodies in pDone (chunk.c): held by
+                            ** their running slots, not by idle ones as nDone */
   TokenBucket bucket;       /* The `rate` limit */
   HostTable hosts;          /* What is learnt of each host (hostlimit.c) */
   uint64_t rnd;             /* PRNG state for jitter */
@@ -137,6 +152,23 @@ int sockets_open(Sockets *p, CURLM *multi);
 int sockets_act(Sockets *p, CURLM *multi, char **pzErr);
 int sockets_wait(Sockets *p, int ms, char **pzErr);
 void sockets_close(Sockets *p, CURLM *multi);
+
+/* chunk.c: the done queue.  Queue r, a response or a part of a streamed
+** body (r->bMore); take the oldest (there is one; a part's transfer then
+** goes on). */
+void done_push(Engine *e, Response *r);
+Response *done_pop(Engine *e);
+
+/* chunk.c: t's first bytes of a response came: stream its body or not */
+void chunk_decide(Transfer *t);
+/* t streams and has a part's worth: cut whole lines off as a part, queued
+** (t is paused while it waits).  SQLITE_OK or SQLITE_NOMEM. */
+int chunk_cut(Transfer *t);
+/* The same whatever waits: a streamed transfer that failed gives the whole
+** lines it has before its error. */
+int chunk_flush(Transfer *t);
+/* t's response (its final part) is made: the rest of what chunk.c knows. */
+void chunk_finish(Transfer *t, Response *r);
 
 /* hostlimit.c: may an attempt for host iHost start now?  0: yes (counted
 ** against its budget); >0: not before that many ms; -1: its circuit is open,

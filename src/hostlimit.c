@@ -310,7 +310,8 @@ int host_attempt_done(Engine *e, Transfer *t, CURLcode cc, long status, sqlite3_
     if( h->pace>0 ) h->pace += 1.0/h->pace;
   }
   /* The breaker: a 4xx (429 too) is an answer, a server that lives. */
-  bFail = (cc!=CURLE_OK && !t->bRefused && !t->bTooBig) || (cc==CURLE_OK && status>=500);
+  bFail = (cc!=CURLE_OK && !t->bRefused && !t->bTooBig && !t->bEnough)
+       || (cc==CURLE_OK && status>=500);
   if( !bFail ){
     h->nFail = 0;
     if( h->eBreaker==BRK_HALF ) h->eBreaker = BRK_CLOSED;

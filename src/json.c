@@ -176,10 +176,6 @@ int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr){
   int rc = SQLITE_ERROR;
   size_t i = 0;
 
-  if( maxDepth>(int)sizeof(aSmall) ){
-    aStack = sqlite3_malloc(maxDepth);
-    if( aStack==0 ){ pErr->offset = 0; pErr->zWhat = "out of memory"; return SQLITE_NOMEM; }
-  }
   /* A UTF-8 byte order mark is tolerated (RFC 8259 section 8.1). */
   if( n>=3 && memcmp(z, "\xEF\xBB\xBF", 3)==0 ) i = 3;
   i = json_skip_ws(z, n, i);
@@ -195,6 +191,16 @@ int json_validate(const char *z, size_t n, int maxDepth, JsonError *pErr){
         if( nDepth>=maxDepth ){
           pErr->offset = i; pErr->zWhat = "nested too deeply";
           goto done;
+        }
+        if( nDepth==(int)sizeof(aSmall) && aStack==aSmall ){
+          /* Deeper than most documents ever go: the full stack, once.  Not
+          ** before: NDJSON validates a line at a time, a million a body. */
+          aStack = sqlite3_malloc(maxDepth);
+          if( aStack==0 ){
+            pErr->offset = i; pErr->zWhat = "out of memory";
+            return SQLITE_NOMEM;
+          }
+          memcpy(aStack, aSmall, sizeof(aSmall));
         }
         aStack[nDepth++] = (unsigned char)z[i];
         i = json_skip_ws(z, n, i+1);

@@ -147,6 +147,10 @@ const Knob aKnob[] = {
     "made if missing, or into table api_requests of a file", KS_REQUEST_LOG },
   { "headers", KNOB_SPECIAL, KF_OPTION, OPT(azHeader), 0, 0, 0, 0, "object", "none",
     "headers sent with every request (values may be ${env:NAME})", KS_HEADERS },
+  { "format", KNOB_CHOICE, KF_OPTION, OPT(eFormat), 0, 4, FMT_JSON, "json ndjson text blob auto",
+    "\"json\", \"ndjson\", \"text\", \"blob\" or \"auto\"", 0,
+    "how a body becomes records: JSON, a record a line (streamed), one TEXT or BLOB; "
+    "auto: by Content-Type", 0 },
   { "record_path", KNOB_PATH, KF_OPTION, OPT(recordPath), 0, 0, 0, 0, "\"a.b\" or [\"a\", \"b\"]",
     "none", "where the array of records is in each response", 0 },
   { "paginate", KNOB_SPECIAL, KF_OPTION, OPT(paginate), 0, 0, 0, 0, "object", "none",

@@ -643,6 +643,11 @@ int options_check(const Options *p, char **pzErr){
         p->retry_max_ms, p->retry_base_ms);
     return SQLITE_ERROR;
   }
+  if( p->eFormat==FMT_NDJSON && p->recordPath.n ){
+    *pzErr = sqlite3_mprintf("api_fetch: option record_path does not apply to format "
+                             "ndjson: each line is a record");
+    return SQLITE_ERROR;
+  }
   return SQLITE_OK;
 }
 

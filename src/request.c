@@ -7,6 +7,7 @@
 **   if( request_copy(&copy, &r->req)==SQLITE_OK ){ ...; request_clear(&copy); }
 */
 #include <string.h>
+#include <strings.h>
 #include "apifetch.h"
 
 /**************************************************************************
@@ -31,6 +32,7 @@ int request_copy(Request *pTo, const Request *p){
   pTo->bNoCredentials = p->bNoCredentials;
   pTo->azWant = p->azWant;
   pTo->nWant = p->nWant;
+  pTo->iFormat = p->iFormat;
   pTo->zUrl = sqlite3_mprintf("%s", p->zUrl);
   if( p->zMethod ) pTo->zMethod = sqlite3_mprintf("%s", p->zMethod);
   if( p->zFail ) pTo->zFail = sqlite3_mprintf("%s", p->zFail);
@@ -83,4 +85,25 @@ void response_free(Response *p){
 
 const char *response_url(const Response *r){
   return r->zFinalUrl ? r->zFinalUrl : r->req.zUrl;
+}
+
+/* Does list p have a header of zLine's name (zLine is "Name: value", or
+** "Name;" for an empty one)? */
+static int has_header(struct curl_slist *p, const char *zLine){
+  size_t n = strcspn(zLine, ":;");
+  for(; p; p=p->next){
+    if( strncasecmp(p->data, zLine, n)==0 && (p->data[n]==':' || p->data[n]==';') ){
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int request_add_header(Request *pReq, const char *zLine){
+  struct curl_slist *pNew;
+  if( has_header(pReq->pHeaders, zLine) ) return SQLITE_OK;
+  pNew = curl_slist_append(pReq->pHeaders, zLine);
+  if( pNew==0 ) return SQLITE_NOMEM;
+  pReq->pHeaders = pNew;
+  return SQLITE_OK;
 }

@@ -132,6 +132,7 @@ int scan_open(Scan *s, const ScanSpec *p, char **pzErr){
   src.xCancelled = scan_cancelled;
   src.xWaiting = scan_waiting;
   if( s->pLog ) src.xAttempt = scan_attempt;     /* else no cost at all */
+  src.bFirstPart = s->bSample;
   s->pEngine = engine_new(pEngineOpt, &s->pConn->guard, &s->pConn->keep, &s->pConn->budget,
                           pCache, src, pzErr);
   if( s->pEngine==0 ) return SQLITE_NOMEM;
@@ -158,6 +159,8 @@ void scan_close(Scan *s){
     response_free(r);
   }
   stream_close(&s->stream);
+  sqlite3_free(s->zRowError);
+  sqlite3_free(s->zText);
   sqlite3_finalize(s->pProbe);
   if( s->pConn ) conn_scan_end(s->pConn, &s->report);
   memset(s, 0, sizeof(*s));
@@ -181,12 +184,12 @@ static int scan_response(Scan *s, Response **ppResp, char **pzErr){
   return engine_next(s->pEngine, ppResp, pzErr);
 }
 
-/* Check the body of r and find its first record.  Sets r->zError for a
-** body that is not JSON or does not have the records asked for; returns
-** SQLITE_NOMEM if that text cannot be made (the row would show neither
-** data nor error). */
-static int response_records(Response *r, const Options *o, RecordIter *it,
-                            JsonSpan *pRec, int *pbHas){
+/* Check the body of r as one JSON text and find its first record.  Sets
+** r->zError for a body that is not JSON or does not have the records asked
+** for; returns SQLITE_NOMEM if that text cannot be made (the row would
+** show neither data nor error). */
+static int json_records(Response *r, const Options *o, RecordIter *it,
+                        JsonSpan *pRec, int *pbHas){
   *pbHas = 0;
   if( r->zError==0 && r->nBody>0 ){
     JsonError err;
@@ -212,14 +215,120 @@ static int response_records(Response *r, const Options *o, RecordIter *it,
   return SQLITE_OK;
 }
 
+/* r's error: its body cannot be read as its format says (zWhy taken). */
+static int body_error(Response *r, char *zWhy){
+  if( zWhy==0 ) return SQLITE_NOMEM;
+  r->zError = zWhy;
+  r->eErr = ERR_BODY;
+  return SQLITE_OK;
+}
+
+/* The next line of an NDJSON body that makes a row: a record, or a line
+** that is not JSON, a row with its own error naming it (the lines after it
+** still come).  *pbRow says whether there was one. */
+static int ndjson_row(Scan *s, int *pbRow){
+  JsonSpan line;
+  JsonError err;
+  int rc;
+  sqlite3_free(s->zRowError);
+  s->zRowError = 0;
+  s->bHasRecord = 0;
+  *pbRow = lines_next(&s->lines, &line);
+  if( !*pbRow ) return SQLITE_OK;
+  rc = json_validate(line.z, line.n, APIFETCH_JSON_MAX_DEPTH, &err);
+  if( rc==SQLITE_NOMEM ) return rc;
+  if( rc ){
+    s->zRowError = sqlite3_mprintf("line %lld is not valid JSON (%s at byte %lld of the line)",
+                                   s->lines.iLine, err.zWhat, (sqlite3_int64)err.offset);
+    if( s->zRowError==0 ) return SQLITE_NOMEM;
+    if( !s->bSample ){
+      s->pConn->aStat[STAT_ERRORS]++;
+      s->pConn->aStat[STAT_ERR_BODY]++;
+    }
+    return SQLITE_OK;
+  }
+  s->rec = line;
+  s->iRecord = s->lines.iLine - 1;     /* record_index names the line */
+  s->bHasRecord = 1;
+  return SQLITE_OK;
+}
+
+/* The first row of r's body as its format says (formats.c): s->eFormat,
+** s->rec and s->bHasRecord set, r->zError if the body cannot be read so;
+** *pbRow 0 when r gives no row at all (an NDJSON part with no lines). */
+static int body_records(Scan *s, Response *r, int *pbRow){
+  const Options *o = s->pOpt;
+  char *zWhy = 0;
+  size_t n = 0;
+  int rc;
+  sqlite3_free(s->zRowError);
+  sqlite3_free(s->zText);
+  s->zRowError = s->zText = 0;
+  s->bHasRecord = 0;
+  *pbRow = 1;
+  s->eFormat = format_of(o->eFormat, r->req.iFormat, r->zContentType);
+  if( r->zError ) return SQLITE_OK;
+  if( s->eFormat==FMT_JSON ) return json_records(r, o, &s->iter, &s->rec, &s->bHasRecord);
+  if( s->eFormat==FMT_NDJSON ){
+    if( o->recordPath.n ){
+      return body_error(r, sqlite3_mprintf("record_path does not apply to format ndjson: "
+                                           "each line is a record"));
+    }
+    memset(&s->iter, 0, sizeof(s->iter));     /* no record_path: no meta */
+    lines_begin(&s->lines, r->pBody, r->nBody, r->iLine);
+    rc = ndjson_row(s, pbRow);
+    /* A response with no lines is a row (every URL shows), unless others
+    ** of its body gave rows already. */
+    if( rc==SQLITE_OK && !*pbRow ) *pbRow = !r->bMore && r->iLine==0;
+    return rc;
+  }
+  if( s->pShape ){
+    return body_error(r, sqlite3_mprintf("format %s gives one %s value, for api_fetch's "
+        "data column: a wide table takes json or ndjson records",
+        s->eFormat==FMT_TEXT ? "text" : "blob", s->eFormat==FMT_TEXT ? "TEXT" : "BLOB"));
+  }
+  if( s->eFormat==FMT_TEXT ){
+    rc = format_text(r->pBody ? r->pBody : "", r->nBody, r->zContentType, &s->zText, &n, &zWhy);
+    if( rc==SQLITE_ERROR ) return body_error(r, zWhy);
+    if( rc ) return rc;
+  }
+  s->rec.z = s->zText ? s->zText : r->pBody ? r->pBody : "";
+  s->rec.n = s->zText ? n : r->nBody;
+  s->bHasRecord = 1;
+  return SQLITE_OK;
+}
+
+/* The next row of the current response after the first: 1 with it, 0 if
+** it has no more. */
+static int body_next(Scan *s, int *pbRow){
+  *pbRow = 0;
+  if( s->pResp==0 || s->pResp->zError ) return SQLITE_OK;
+  if( s->eFormat==FMT_NDJSON ) return ndjson_row(s, pbRow);
+  if( s->eFormat==FMT_JSON && s->bHasRecord && records_next(&s->iter, &s->rec) ){
+    s->iRecord++;
+    *pbRow = 1;
+  }
+  return SQLITE_OK;
+}
+
+const char *scan_row_error(const Scan *s){
+  if( s->zRowError ) return s->zRowError;
+  return s->pResp->zError ? s->pResp->zError : s->zReject;
+}
+
 /* on_error "fail": the statement fails with the first failed request. */
 static int scan_fail(Scan *s, Response *r, char **pzErr){
   const Options *o = s->pOpt;
   char *zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : 0;
   if( o->nSecret && zUrl==0 ) return SQLITE_NOMEM;
-  *pzErr = sqlite3_mprintf("api_fetch: url_list item %lld (%s) failed after %d attempt%s: %s",
-                           r->req.iIndex, zUrl ? zUrl : r->req.zUrl, r->nAttempt,
-                           r->nAttempt==1 ? "" : "s", r->zError);
+  if( s->zRowError ){
+    *pzErr = sqlite3_mprintf("api_fetch: url_list item %lld (%s): %s", r->req.iIndex,
+                             zUrl ? zUrl : r->req.zUrl, s->zRowError);
+  }else{
+    *pzErr = sqlite3_mprintf("api_fetch: url_list item %lld (%s) failed after %d attempt%s: %s",
+                             r->req.iIndex, zUrl ? zUrl : r->req.zUrl, r->nAttempt,
+                             r->nAttempt==1 ? "" : "s", r->zError);
+  }
   sqlite3_free(zUrl);
   return SQLITE_ERROR;
 }
@@ -244,21 +353,46 @@ static int status_verdict(Scan *s, Response *r){
   return s->onError;
 }
 
+/* on_error for a row with an error of its own (a line that is not JSON):
+** "skip" moves on to the next row that has none, "fail" fails.  SQLITE_OK
+** with s->pResp NULL when the response has no row left. */
+static int scan_line_rule(Scan *s, char **pzErr){
+  int bRow = 1, rc;
+  while( s->zRowError && s->onError==ON_ERROR_SKIP ){
+    rc = body_next(s, &bRow);
+    if( rc ) return rc;
+    if( !bRow ){ response_free(s->pResp); s->pResp = 0; return SQLITE_OK; }
+  }
+  if( s->zRowError && s->onError==ON_ERROR_FAIL ) return scan_fail(s, s->pResp, pzErr);
+  return SQLITE_OK;
+}
+
 /* Set up the rows of a freshly taken response, s->pResp.  SQLITE_OK with
 ** s->pResp holding the rows, or with s->pResp NULL when on_status or
 ** on_error says skip. */
 static int scan_take(Scan *s, char **pzErr){
   Response *r = s->pResp;
-  int eOn = status_verdict(s, r);
+  int bRow, eOn = status_verdict(s, r);
   if( eOn<0 ) return SQLITE_NOMEM;
-  if( response_records(r, s->pOpt, &s->iter, &s->rec, &s->bHasRecord) ) return SQLITE_NOMEM;
-  s->iRecord = s->bHasRecord ? 0 : -1;
+  if( body_records(s, r, &bRow) ) return SQLITE_NOMEM;
+  if( s->eFormat!=FMT_NDJSON ) s->iRecord = s->bHasRecord ? 0 : -1;
+  if( r->bMore ){
+    /* A part of a streamed body (chunk.c): its rows only; the response is
+    ** counted, and its pages found, with its last part. */
+    s->pConn->aStat[STAT_BYTES] += (sqlite3_int64)r->nBody;
+    if( !bRow ){ response_free(r); s->pResp = 0; return SQLITE_OK; }
+    return scan_line_rule(s, pzErr);
+  }
   if( s->pOpt->paginate.pKind && r->zError==0 ){
-    /* Page feedback: this page says which pages come next. */
+    /* Page feedback: this page says which pages come next (only a JSON
+    ** body has a root to read paths in; any body, headers). */
     JsonSpan root = { "", 0 };
     int bMore = 0;
-    if( r->nBody ) root = json_root(r->pBody, r->nBody);
-    if( stream_follow(&s->stream, r, root, !s->bHasRecord, &bMore) ) return SQLITE_NOMEM;
+    /* Empty: no record at all (a JSON body's, or an NDJSON body's first
+    ** line), which ends a chain of numbered pages. */
+    int bEmpty = !s->bHasRecord && s->zRowError==0 && r->iLine==0;
+    if( r->nBody && s->eFormat==FMT_JSON ) root = json_root(r->pBody, r->nBody);
+    if( stream_follow(&s->stream, r, root, bEmpty, &bMore) ) return SQLITE_NOMEM;
     if( bMore && s->pEngine ) engine_wake(s->pEngine);
   }
   conn_count_response(s->pConn, r);
@@ -277,7 +411,8 @@ static int scan_take(Scan *s, char **pzErr){
     return SQLITE_OK;
   }
   if( r->zError && eOn==ON_ERROR_FAIL ) return scan_fail(s, r, pzErr);
-  return SQLITE_OK;
+  if( !bRow ){ response_free(r); s->pResp = 0; return SQLITE_OK; }
+  return scan_line_rule(s, pzErr);
 }
 
 /* on_mismatch 'reject': the record whose row w has a mismatch is an error
@@ -309,6 +444,7 @@ static int scan_row(Scan *s, char **pzErr){
   int bData = s->bHasRecord && s->pResp->zError==0;
   sqlite3_free(s->zReject);
   s->zReject = 0;
+  assert( s->zRowError==0 || !s->bHasRecord );
   if( s->pShape ){
     const Row *w = s->pRow;
     int rc = shape_record(s->pShape, &s->iter, bData ? &s->rec : 0, s->pRow);
@@ -353,11 +489,12 @@ static int scan_log_flush(Scan *s, int rc, char **pzErr){
 ** positioned on it, SQLITE_DONE, or an error. */
 static int scan_advance(Scan *s, char **pzErr){
   int rc;
-  if( s->pResp && s->bHasRecord && s->pResp->zError==0 ){
-    if( records_next(&s->iter, &s->rec) ){
-      s->iRecord++;
-      return SQLITE_ROW;
-    }
+  if( s->pResp ){
+    int bRow;
+    rc = body_next(s, &bRow);
+    if( rc==SQLITE_OK && bRow ) rc = scan_line_rule(s, pzErr);
+    if( rc ) return rc;
+    if( bRow && s->pResp ) return SQLITE_ROW;
   }
   for(;;){
     response_free(s->pResp);
@@ -403,6 +540,13 @@ int scan_sample(const ScanSpec *p, Response **ppSample, char **pzErr){
   rc = scan_open(&s, p, pzErr);
   if( rc==SQLITE_OK ){
     while( (rc = scan_response(&s, &r, pzErr))==SQLITE_ROW ){
+      /* A streamed body (chunk.c): its first part is sample enough, and
+      ** keeps the sample's memory bounded as the scan's is; the rest of it
+      ** is dropped as it comes, and the URL fetched again (below). */
+      if( r->iLine>0 ){
+        response_free(r);
+        continue;
+      }
       /* Keep the list sorted by url_index. */
       for(pp=ppSample; *pp && (*pp)->req.iIndex<r->req.iIndex; pp=&(*pp)->pNext){}
       r->pNext = *pp;
@@ -413,17 +557,33 @@ int scan_sample(const ScanSpec *p, Response **ppSample, char **pzErr){
   }
   scan_close(&s);
   conn_window_leave(p->pConn);
+  /* A body that cannot be read as its format says (not JSON, no records
+  ** at the path) gets its error here, and the first scan reports it as an
+  ** error row.  s was closed: what body_records uses is set again. */
+  s.pOpt = p->pOpt;
+  s.pShape = p->pShape;
+  s.bSample = 1;
   for(r=*ppSample; r && rc==SQLITE_OK; r=r->pNext){
-    RecordIter it;
-    JsonSpan rec;
-    int bHas;
-    /* A body that is not JSON, or has no records at the path, gets its
-    ** error here, and the first scan reports it as an error row. */
-    rc = response_records(r, p->pOpt, &it, &rec, &bHas);
-    while( bHas && rc==SQLITE_OK ){
-      rc = shape_learn(p->pShape, &it, rec);
-      bHas = records_next(&it, &rec);
+    int bRow;
+    rc = body_records(&s, r, &bRow);
+    while( rc==SQLITE_OK && bRow ){
+      if( s.bHasRecord ) rc = shape_learn(p->pShape, &s.iter, s.rec);
+      if( rc==SQLITE_OK ){
+        s.pResp = r;
+        rc = body_next(&s, &bRow);
+      }
     }
+    s.pResp = 0;
+  }
+  sqlite3_free(s.zRowError);
+  sqlite3_free(s.zText);
+  /* A first part is not the response: not given to the first scan in its
+  ** place (stream_replay then fetches it, and the URLs after it, anew). */
+  for(pp=ppSample; *pp; ){
+    r = *pp;
+    if( !r->bMore ){ pp = &r->pNext; continue; }
+    *pp = r->pNext;
+    response_free(r);
   }
   if( rc==SQLITE_OK ) rc = shape_finish(p->pShape);
   return rc;

@@ -44,7 +44,13 @@ struct Scan {
   Response *pGive;               /* Sampled responses to give before fetching */
   Engine *pEngine;               /* The fetch engine, NULL until opened */
   Response *pResp;               /* Response the current row comes from */
-  RecordIter iter;               /* Records of pResp */
+  int eFormat;                   /* FMT_* pResp's body is read in (formats.c) */
+  RecordIter iter;               /* Records of pResp, FMT_JSON */
+  LineIter lines;                /* Its lines, FMT_NDJSON */
+  char *zRowError;               /* The current row's own error (a line that is
+                                 ** not JSON), or NULL (owned) */
+  char *zText;                   /* FMT_TEXT: the body converted to UTF-8, or NULL
+                                 ** when it was UTF-8 already (owned) */
   JsonSpan rec;                  /* Current record, if bHasRecord */
   int bHasRecord;                /* The current row has a record (data) */
   sqlite3_int64 iRecord;         /* record_index of the current row */
@@ -53,6 +59,8 @@ struct Scan {
   ScanReport report;             /* Counted in the Conn; progress */
   ReqLog *pLog;                  /* request_log's rows, or NULL for none */
 };
+/* The error of the current row: its own (a bad line), else its response's. */
+const char *scan_row_error(const Scan *s);
 /* Open s (its old contents ignored) as p says.  On an error, s holds what
 ** was opened: scan_close() it either way. */
 int scan_open(Scan *s, const ScanSpec *p, char **pzErr);

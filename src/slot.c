@@ -62,7 +62,8 @@ void slot_check(const Engine *e){
   assert( e->nIdle>=0 && e->nRunning>=0 && e->nHeap>=0 );
   assert( e->nIdle + e->nRunning + e->nHeap == e->nXfer );
   assert( e->nDone>=0 && e->nDone<=e->nIdle );
-  assert( (e->pDone==0)==(e->nDone==0) );
+  assert( e->nPart>=0 );
+  assert( (e->pDone==0)==(e->nDone + e->nPart==0) );
 #ifdef APIFETCH_DEBUG
   int i, nIdle = 0, nRunning = 0, nWaiting = 0;
   for(i=0; i<e->nXfer; i++){

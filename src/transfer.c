@@ -28,7 +28,12 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
   sqlite3_int64 max = t->pEngine->pOpt->max_bytes;
   Engine *e = t->pEngine;
   if( t->eTarget==TARGET_NO_QUERY ) return 0;   /* another resource's (on_debug) */
-  if( (sqlite3_int64)(t->nBody + n) > max ){
+  /* A streamed body's part waits to be read: libcurl holds these bytes and
+  ** reads no more until the part is taken (done_pop, chunk.c). */
+  if( t->pPartOut ) return CURL_WRITEFUNC_PAUSE;
+  if( t->eStream==STREAM_UNDECIDED ) chunk_decide(t);
+  /* max_bytes is per response: a streamed one's parts given count too. */
+  if( t->nBytesOut + (sqlite3_int64)(t->nBody + n) > max ){
     t->bTooBig = 1;
     return 0;                       /* aborts the transfer */
   }
@@ -60,7 +65,11 @@ static size_t on_body(char *pData, size_t size, size_t nmemb, void *pArg){
   memcpy(t->pBody + t->nBody, pData, n);
   t->nBody += n;
   t->pBody[t->nBody] = 0;
-  return n;
+  if( t->eStream==STREAM_YES && t->nBody>=APIFETCH_PART_BYTES && chunk_cut(t) ){
+    t->bOom = 1;
+    return 0;
+  }
+  return t->bEnough ? 0 : n;        /* 0: the sample has its part, the rest is not read */
 }
 
 /* libcurl 7.88.1 sends a request without its query string when an
@@ -275,6 +284,8 @@ int transfer_setup(Engine *e, Transfer *t){
   h = t->easy = curl_easy_init();
   if( h==0 ) return SQLITE_NOMEM;
   t->nBody = 0;
+  t->eStream = STREAM_UNDECIDED;
+  t->bEnough = 0;
   t->bTooBig = 0;
   t->bOom = 0;
   t->bRefused = 0;
@@ -406,7 +417,7 @@ CURLcode transfer_result(Transfer *t, CURLcode cc, long *pStatus){
   ** HTTP/1.1 connection marks the host as multiplexing, and the next
   ** statement's requests then go onto a connection still busy, and cross
   ** (tests/sql/hostile.sql; curl PR 13421, fixed in 8.8.0). */
-  if( cc!=CURLE_OK || (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &eVersion)==CURLE_OK
+  if( (cc!=CURLE_OK && !t->bEnough) || (curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &eVersion)==CURLE_OK
                        && eVersion>=CURL_HTTP_VERSION_2_0
                        && curl_easy_getinfo(t->easy, CURLINFO_SCHEME, &zScheme)==CURLE_OK
                        && zScheme && strcasecmp(zScheme, "https")!=0) ){
@@ -428,6 +439,7 @@ char *failure_text(Engine *e, Transfer *t, CURLcode cc, long status){
   const char *zNote = t->zNote ? t->zNote : "";
   const char *zSep = t->zNote ? "; " : "";
   if( t->bRefused && t->zNote ) return sqlite3_mprintf("%s", t->zNote);
+  if( t->bEnough ) return sqlite3_mprintf("CREATE's sample read this body's first part only");
   if( t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED ){
     return sqlite3_mprintf("response body exceeds max_bytes (%lld bytes)",
                            e->pOpt->max_bytes);

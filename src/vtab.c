@@ -364,17 +364,22 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
     case COL_URL_INDEX:    sqlite3_result_int64(ctx, r->req.iIndex); break;
     case COL_RECORD_INDEX: if( s->bHasRecord ) sqlite3_result_int64(ctx, s->iRecord); break;
     case COL_STATUS:       if( r->status ) sqlite3_result_int64(ctx, r->status); break;
-    case COL_ERROR:
-      if( r->zError ) sqlite3_result_text(ctx, r->zError, -1, SQLITE_TRANSIENT);
-      else if( s->zReject ) sqlite3_result_text(ctx, s->zReject, -1, SQLITE_TRANSIENT);
+    case COL_ERROR: {
+      const char *zErr = scan_row_error(s);
+      if( zErr ) sqlite3_result_text(ctx, zErr, -1, SQLITE_TRANSIENT);
       break;
+    }
     case COL_ATTEMPTS:     sqlite3_result_int(ctx, r->nAttempt); break;
     case COL_ELAPSED_MS:   sqlite3_result_int64(ctx, r->elapsed_ms); break;
     case COL_CONTENT_TYPE:
       if( r->zContentType ) sqlite3_result_text(ctx, r->zContentType, -1, SQLITE_TRANSIENT);
       break;
     case COL_DATA:
-      if( bData ) sqlite3_result_text64(ctx, s->rec.z, s->rec.n, SQLITE_TRANSIENT, SQLITE_UTF8);
+      if( bData && s->eFormat==FMT_BLOB ){
+        sqlite3_result_blob64(ctx, s->rec.z, s->rec.n, SQLITE_TRANSIENT);
+      }else if( bData ){
+        sqlite3_result_text64(ctx, s->rec.z, s->rec.n, SQLITE_TRANSIENT, SQLITE_UTF8);
+      }
       break;
     case COL_PAGE:         sqlite3_result_int(ctx, r->req.iPage); break;
     case COL_CACHE:

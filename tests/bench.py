@@ -170,6 +170,19 @@ wall <= 1.25 x bound; L4 the hang costs no more than one breaker
 threshold's worth of timeouts (printed with the numbers: the threshold is the
 engine's to choose, so the verdict is left to the reader until it exists).
 
+The NDJSON section (issue 21; on by default, after the others; --no-ndjson
+skips it; `--workloads '' --no-cache --no-flatten` runs it alone, in about a
+minute), on an nginx of its own serving the same records as NDJSON and as
+JSON arrays (about 100 bytes each, nested):
+
+  N1  1,000 responses x 1,000 records from nginx, c=20, into a table (CREATE
+      TABLE t AS SELECT * FROM api_fetch(...)), format ndjson against the
+      JSON-array face (format json) on the same records, both faces.
+      Target: ndjson rows/s >= the JSON array's, on each face.
+  N2  one NDJSON response of 1 MB, then one of 200 MB (max_bytes 1e9),
+      streamed through SELECT count(*).  Target: peak RSS at 200 MB within
+      16 MB of that at 1 MB (flat: the body is read in parts, src/chunk.c).
+
 Exit status: 0, or 1 if any run failed, timed out or produced the wrong row
 count, or a server check failed (targets NOT MET and a flatten ratio below
 target are reported, not errors).
@@ -362,11 +375,12 @@ class Nginx:
     """nginx from tests/nginx_bench.conf serving DOCROOT, master + workers."""
     kind = "nginx"
 
-    def __init__(self, exe, docroot, tls=None, connections=4096):
+    def __init__(self, exe, docroot, tls=None, connections=4096, name="nginx"):
         """tls: bench_net.tls_setup's files, for the TLS listeners of W6-W8
         (self.tls_base {"h1": URL, "h2": URL}); connections: the most
-        connections one worker may have to take (W9: all of them)."""
-        self.dir = os.path.join(SCRATCH, "nginx")
+        connections one worker may have to take (W9: all of them); name:
+        its directory under the scratch directory."""
+        self.dir = os.path.join(SCRATCH, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -1348,6 +1362,130 @@ def run_hang(w, lb, lb2, args, ok_box, lines):
             f"alone {walls['alone']:.1f} s"]
 
 
+# ---------------------------------------------------------------- NDJSON
+
+ND_FILES = 1000         # N1: /nd/<i>.ndjson and /nd/<i>.json, ND_RECORDS each
+ND_RECORDS = 1000
+ND_CONCURRENCY = 20
+ND_BIG_MB = [1, 200]    # N2: /nd/big<M>.ndjson
+ND_RSS_SLACK_MB = 16.0  # N2: peak RSS at the largest within this of the smallest
+
+
+def nd_record(i):
+    """About 100 bytes of compact JSON, the same in both forms."""
+    return json.dumps({"id": i, "name": f"item {i}", "value": (i * 37 % 1000) / 4,
+                       "geo": {"lat": (i % 180) - 90.5, "lng": (i % 360) - 180.25},
+                       "tags": ["a", "b"][: i % 3]}, separators=(",", ":"))
+
+
+def nd_docroot(docroot):
+    """/nd/<i>.ndjson and .json (the same records), and /nd/big<M>.ndjson."""
+    d = os.path.join(docroot, "nd")
+    old_umask = os.umask(0o022)         # readable by nginx's workers
+    try:
+        os.makedirs(d, exist_ok=True)
+        for j in range(ND_FILES):
+            lines = [nd_record(j * ND_RECORDS + k) for k in range(ND_RECORDS)]
+            with open(os.path.join(d, f"{j}.ndjson"), "w") as f:
+                f.write("\n".join(lines) + "\n")
+            with open(os.path.join(d, f"{j}.json"), "w") as f:
+                f.write("[" + ",".join(lines) + "]")
+        block = "".join(nd_record(k) + "\n" for k in range(ND_RECORDS)).encode()
+        counts = {}
+        for mb in ND_BIG_MB:
+            n = max(1, mb * 1000000 // len(block))
+            with open(os.path.join(d, f"big{mb}.ndjson"), "wb") as f:
+                for _ in range(n):
+                    f.write(block)
+            counts[mb] = n * ND_RECORDS
+        return counts
+    finally:
+        os.umask(old_umask)
+
+
+def run_ndjson(args):
+    """N1 and N2 on an nginx of their own; prints the results and targets.
+    Returns False if a run failed or gave the wrong row count."""
+    ok = True
+    if SPAWN is None:
+        build_spawn()
+    docroot = os.path.join(SCRATCH, "nd_docroot")
+    t0 = time.monotonic()
+    big_rows = nd_docroot(docroot)
+    nginx = Nginx(args.nginx, docroot, name="nginx_nd")
+    try:
+        print(f"\nNDJSON (issue 21): nginx :{nginx.port}, /nd/ {ND_FILES} files x {ND_RECORDS} "
+              f"records as .ndjson and .json (generated in {time.monotonic() - t0:.1f} s)",
+              flush=True)
+        n_rows = ND_FILES * ND_RECORDS
+        rates = {}
+        for face in FACES:
+            for fmt in ("ndjson", "json"):
+                urls = [f"{nginx.base}/nd/{j}.{fmt}" for j in range(ND_FILES)]
+                lit = sql_literal(json.dumps(urls))
+                path = os.path.join(SCRATCH, f"N1.{face}.{fmt}.sql")
+                with open(path, "w") as f:
+                    if face == "apifetch":
+                        f.write(f".load {LIB}\nCREATE TABLE t AS SELECT * FROM api_fetch({lit}, "
+                                f"{ND_CONCURRENCY}, '{{\"format\": \"{fmt}\"}}');\n"
+                                "SELECT count(*), count(error) FROM t;\n")
+                    else:
+                        f.write(f".load {LIB}\nCREATE VIRTUAL TABLE temp.w USING api_fetch("
+                                f"url_list={lit}, concurrency={ND_CONCURRENCY}, format={fmt});\n"
+                                "CREATE TABLE t AS SELECT * FROM temp.w;\n"
+                                "SELECT count(*), (SELECT value FROM api_fetch_stats() "
+                                "WHERE name = 'errors') FROM t;\n")
+                runs = []
+                for _ in range(args.runs):
+                    r = measure([args.sqlite3, "-bail", "-batch", ":memory:"], path)
+                    r["rows"], errors = parse_count_line(r["out"])
+                    runs.append(r)
+                    if r["rc"] or r["timed_out"] or errors or r["rows"] != n_rows:
+                        ok = False
+                        print(f"  N1 {face} {fmt}: FAILED: rc {r['rc']} rows={r['rows']} "
+                              f"errors={errors}: " + (r["err"].strip().splitlines() or [""])[-1][:200])
+                wall, rss = med(runs, "wall"), med(runs, "rss_mb")
+                rates[face, fmt] = (n_rows / wall, n_rows / med(runs, "cpu"))
+                print(f"  N1 {face:13} {fmt:6}: wall {wall:.2f} s, {n_rows / wall:,.0f} rows/s, "
+                      f"CPU {med(runs, 'cpu'):.2f} s, peak RSS {rss:.1f} MB", flush=True)
+        rss = {}
+        for mb in ND_BIG_MB:
+            path = os.path.join(SCRATCH, f"N2.{mb}.sql")
+            with open(path, "w") as f:
+                f.write(f".load {LIB}\nSELECT count(*), count(error) FROM api_fetch("
+                        f"'[\"{nginx.base}/nd/big{mb}.ndjson\"]', 1, "
+                        "'{\"format\": \"ndjson\", \"max_bytes\": 1000000000}');\n")
+            runs = []
+            for _ in range(args.runs):
+                r = measure([args.sqlite3, "-bail", "-batch", ":memory:"], path)
+                r["rows"], errors = parse_count_line(r["out"])
+                runs.append(r)
+                if r["rc"] or r["timed_out"] or errors or r["rows"] != big_rows[mb]:
+                    ok = False
+                    print(f"  N2 {mb} MB: FAILED: rc {r['rc']} rows={r['rows']} "
+                          f"(expected {big_rows[mb]}) errors={errors}")
+            rss[mb] = med(runs, "rss_mb")
+            print(f"  N2 one response of {mb} MB: {big_rows[mb]:,} rows, wall "
+                  f"{med(runs, 'wall'):.2f} s, peak RSS {rss[mb]:.1f} MB "
+                  "(runs: " + ", ".join("%.1f" % x["rss_mb"] for x in runs) + ")", flush=True)
+        print("NDJSON targets:")
+        for face in FACES:
+            (nd, nd_cpu), (js, js_cpu) = rates[face, "ndjson"], rates[face, "json"]
+            # Wall is what the target says; per CPU second too, which a
+            # shared machine's load does not move.
+            print(f"  {verdict(nd >= js)}  N1 {face}: ndjson {nd:,.0f} rows/s >= the JSON "
+                  f"array's {js:,.0f} (x{nd / js:.2f}; per CPU second {nd_cpu:,.0f} vs "
+                  f"{js_cpu:,.0f}, x{nd_cpu / js_cpu:.2f})")
+        lo, hi = rss[ND_BIG_MB[0]], rss[ND_BIG_MB[-1]]
+        print(f"  {verdict(hi - lo <= ND_RSS_SLACK_MB)}  N2: peak RSS {hi:.1f} MB at "
+              f"{ND_BIG_MB[-1]} MB, {lo:.1f} MB at {ND_BIG_MB[0]} MB (flat: within "
+              f"{ND_RSS_SLACK_MB:.0f} MB)", flush=True)
+    finally:
+        nginx.stop()
+        shutil.rmtree(docroot, ignore_errors=True)
+    return ok
+
+
 def main():
     global SCRATCH, LIB
     ap = argparse.ArgumentParser(description="apifetch benchmarks (see the docstring)")
@@ -1369,6 +1507,8 @@ def main():
                     metavar="N1,N2,...", help="C3's cache sizes ('' to skip C3)")
     ap.add_argument("--flatten", action=argparse.BooleanOptionalAction, default=True,
                     help="the in-memory flatten vs cJSON benchmark (default: on)")
+    ap.add_argument("--ndjson", action=argparse.BooleanOptionalAction, default=True,
+                    help="the NDJSON section, N1 and N2 (default: on)")
     ap.add_argument("--flatten-responses", type=int, default=2000, metavar="R",
                     help="responses of 100 records in its corpus (default 2000)")
     ap.add_argument("--sqlite3", default=shutil.which("sqlite3") or "sqlite3")
@@ -1384,6 +1524,7 @@ def main():
     args = ap.parse_args()
     if args.only:
         args.workloads, args.cache, args.flatten = ",".join(GROUPS[args.only]), False, False
+        args.ndjson = False
 
     names = [x.strip() for x in args.workloads.split(",") if x.strip()]
     unknown = [x for x in names if x not in {w["name"] for w in WORKLOADS + LIMIT_WORKLOADS}]
@@ -1428,6 +1569,8 @@ def main():
                 run_limits(limits, tools, args, ok)
             if args.flatten:
                 ok[0] &= run_flatten(args.flatten_responses)
+            if args.ndjson:
+                ok[0] &= run_ndjson(args)
             return 0 if ok[0] else 1
         build_spawn()
         if any(w.get("tls") for w in selected):
@@ -1528,6 +1671,9 @@ def main():
 
         if args.flatten:
             ok[0] &= run_flatten(args.flatten_responses)
+
+        if args.ndjson:
+            ok[0] &= run_ndjson(args)
     finally:
         for s in (nginx, loopback):
             if s:

@@ -118,6 +118,12 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /reset_mid             headers and part of the body, then RST
   /truncated             Content-Length 100, 10 bytes sent, then close
   /text, /html           non-JSON bodies
+  /ndjson?n=N&bad=K,L&type=T&mb=M&cut=C&blank=1
+                         N lines {"id": i, "name": ...} (i from 1), lines K, L not
+                         JSON, Content-Type T (application/x-ndjson); mb=M: about
+                         M MiB of lines instead of N; cut=C: the connection closes
+                         after C lines (Content-Length promised more); blank=1: a
+                         blank line after each; chunked, sent as it is made
   /huge?mb=N&chunked=1   a valid JSON array of about N MiB, streamed
   /redirect?to=URL&code=C   one redirect to URL
   /redirects?n=K         a chain of K redirects ending at /obj?id=0
@@ -320,6 +326,9 @@ async def respond(method, path, q, headers, body, reader, writer):
         return 200, [("Content-Type", "text/plain")], b"hello, this is not json"
     if path == "/html":
         return 200, [("Content-Type", "text/html")], b"<html><body>nope</body></html>"
+    if path == "/ndjson":
+        await send_ndjson(writer, q, method == "HEAD")
+        raise Drop()
     if path == "/huge":
         await send_huge(writer, float(q.get("mb", 1)), q.get("chunked") == "1", method == "HEAD")
         raise Drop()
@@ -655,6 +664,42 @@ def cache_route(method, q, headers, writer):
         return 304, h, b""
     body = dict(obj(int(q.get("id", 1))), etag=q.get("etag"))
     return 200, [("Content-Type", "application/json")] + h, json.dumps(body).encode()
+
+
+def ndjson_line(i, bad):
+    if i in bad:
+        return b'{"id": %d, "name": oops}\n' % i
+    return b'{"id": %d, "name": "line %d", "tags": ["a"], "geo": {"lat": 1.5}}\n' % (i, i)
+
+
+async def send_ndjson(writer, q, head_only):
+    bad = {int(x) for x in q.get("bad", "").split(",") if x}
+    blank = b"\n" if q.get("blank") == "1" else b""
+    if "mb" in q:
+        n = max(1, int(float(q["mb"]) * 1024 * 1024 / len(ndjson_line(1, ()))))
+    else:
+        n = int(q.get("n", 3))
+    cut = int(q.get("cut", 0))
+    hdrs = [("Content-Type", q.get("type", "application/x-ndjson"))]
+    if cut:
+        writer.write(head(200, hdrs, sum(len(ndjson_line(i, bad) + blank) for i in range(1, n + 1))))
+    else:
+        writer.write(head(200, hdrs + [("Transfer-Encoding", "chunked")]))
+    if head_only:
+        return
+    block = []
+    for i in range(1, n + 1):
+        block.append(ndjson_line(i, bad) + blank)
+        if len(block) == 500 or i == n or i == cut:
+            data = b"".join(block)
+            block = []
+            writer.write(data if cut else b"%x\r\n%s\r\n" % (len(data), data))
+            await writer.drain()
+        if i == cut:
+            writer.close()
+            return
+    writer.write(b"0\r\n\r\n")
+    await writer.drain()
 
 
 async def send_huge(writer, mb, chunked, head_only):

@@ -1306,6 +1306,46 @@ static void test_onstatus(void){
   options_clear(&o);
 }
 
+/* formats.c: auto's map, NDJSON lines, text charsets (no I/O). */
+static void test_formats(void){
+  LineIter it;
+  JsonSpan v;
+  char *zOut = 0, *zWhy = 0;
+  size_t n = 0;
+  static const char zLines[] = "{\"a\":1}\r\n\n  \n\x1e[2]\n{\"b\"";
+  CHECK( format_auto("application/x-ndjson")==FMT_NDJSON );
+  CHECK( format_auto("Application/JSON-Seq; charset=utf-8")==FMT_NDJSON );
+  CHECK( format_auto("application/jsonl")==FMT_NDJSON );
+  CHECK( format_auto("application/json")==FMT_JSON );
+  CHECK( format_auto("application/problem+json")==FMT_JSON );
+  CHECK( format_auto("text/csv; charset=utf-8")==FMT_TEXT );
+  CHECK( format_auto("application/atom+xml")==FMT_TEXT );
+  CHECK( format_auto("image/png")==FMT_BLOB );
+  CHECK( format_auto(0)==FMT_BLOB );
+  CHECK( format_of(FMT_AUTO, 0, "text/html")==FMT_TEXT );
+  CHECK( format_of(FMT_AUTO, 1+FMT_BLOB, "text/html")==FMT_BLOB );
+  CHECK( format_of(FMT_NDJSON, 0, "text/html")==FMT_NDJSON );
+  /* Blank lines are numbered but skipped; the last line needs no newline. */
+  lines_begin(&it, zLines, sizeof(zLines)-1, 10);
+  CHECK( lines_next(&it, &v) && it.iLine==11 && v.n==7 && memcmp(v.z, "{\"a\":1}", 7)==0 );
+  CHECK( lines_next(&it, &v) && it.iLine==14 && v.n==3 && memcmp(v.z, "[2]", 3)==0 );
+  CHECK( lines_next(&it, &v) && it.iLine==15 && v.n==4 );
+  CHECK( !lines_next(&it, &v) );
+  /* Text: UTF-8 as it is, checked; Latin-1 converted; the unknown named. */
+  CHECK( format_text("caf\xc3\xa9", 5, "text/plain", &zOut, &n, &zWhy)==SQLITE_OK && zOut==0 );
+  CHECK( format_text("\xed\xa0\x80", 3, 0, &zOut, &n, &zWhy)==SQLITE_ERROR
+         && strstr(zWhy, "not valid UTF-8 (at byte 0)")!=0 );
+  sqlite3_free(zWhy);
+  CHECK( format_text("\xc0\xaf", 2, 0, &zOut, &n, &zWhy)==SQLITE_ERROR );   /* overlong */
+  sqlite3_free(zWhy);
+  CHECK( format_text("caf\xe9", 4, "text/plain; charset=\"ISO-8859-1\"", &zOut, &n, &zWhy)
+         ==SQLITE_OK && n==5 && memcmp(zOut, "caf\xc3\xa9", 5)==0 );
+  sqlite3_free(zOut);
+  CHECK( format_text("a", 1, "text/plain;charset=no-such-set", &zOut, &n, &zWhy)==SQLITE_ERROR
+         && strstr(zWhy, "\"no-such-set\"")!=0 );
+  sqlite3_free(zWhy);
+}
+
 int main(void){
   sqlite3_initialize();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1342,6 +1382,7 @@ int main(void){
   run("cache_freshness", test_cache_freshness);
   run("cache_age", test_cache_age);
   run("cache_stale_if_error", test_cache_stale_if_error);
+  run("formats", test_formats);
   if( getenv("APIFETCH_UNIT_SELFTEST") ) run("selftest_fails", test_selftest_fails);
   curl_global_cleanup();
   return nFailedTests ? 1 : 0;
