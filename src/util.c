@@ -218,11 +218,12 @@ static void https_built_now(void){
 
 /* Characters of a plain URL's path and query: RFC 3986's unreserved and
 ** sub-delims, ":" "@" "/" "?".  Not "%" (libcurl 8 checks escapes in some
-** places), "#", "\", space, controls or bytes over 0x7f: URLs with those
-** take libcurl's parser. */
-static int url_plain_char(char c){
-  return (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
-      || (c!=0 && strchr("-._~!$&'()*+,;=:@/?", c)!=0);
+** places), "#", "\\", space, controls or bytes over 0x7f: URLs with those
+** take libcurl's parser.  A bit per character (0-63, 64-127): a strchr
+** per character cost a sixth of the parse it saves. */
+static int url_plain_char(unsigned char c){
+  static const unsigned long long aMask[2] = { 0xafffffd200000000ULL, 0x47fffffe87ffffffULL };
+  return c<128 && (aMask[c>>6]>>(c&63) & 1);
 }
 
 /* Is z..zEnd an IPv4 address in the one form every parser reads alike:
@@ -278,7 +279,7 @@ int url_is_plain(const char *zUrl){
   }
   if( *z!=0 && *z!='/' && *z!='?' ) return 0;
   for(; *z; z++){
-    if( !url_plain_char(*z) ) return 0;
+    if( !url_plain_char((unsigned char)*z) ) return 0;
   }
   return 1;
 }
