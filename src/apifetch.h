@@ -192,6 +192,12 @@ char *url_resolve_oom(const char *zBase, const char *zRef, int *pbOom);
 ** SQLITE_OK if fine, SQLITE_ERROR with a sqlite3_malloc'd description in
 ** *pzWhy, or SQLITE_NOMEM. */
 int url_check(const char *zUrl, char **pzWhy);
+/* Is zUrl a plain http(s) URL (a host name or dotted IPv4 address, a port,
+** a path and query of unreserved and sub-delim characters, nothing else)
+** that libcurl's parser accepts whatever its version?  0 says only "ask
+** libcurl". */
+int url_is_plain(const char *zUrl);
+#define APIFETCH_PLAIN_URL_MAX 4096   /* longer URLs go to libcurl's parser */
 /* zRef (a URL or a relative reference) resolved against zBase into *pzOut
 ** and checked as url_check does.  SQLITE_OK, SQLITE_ERROR with why in
 ** *pzWhy (zRef cannot be resolved, or what it resolves to is refused), or

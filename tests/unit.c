@@ -1346,9 +1346,101 @@ static void test_formats(void){
   sqlite3_free(zWhy);
 }
 
+/* libcurl's allocations, counted: the unit tests give libcurl these
+** (curl_global_init_mem) so that a test can see what a call cost it. */
+static long nCurlAlloc;
+static void *count_malloc(size_t n){ nCurlAlloc++; return malloc(n); }
+static void count_free(void *p){ free(p); }
+static void *count_realloc(void *p, size_t n){ nCurlAlloc++; return realloc(p, n); }
+static char *count_strdup(const char *z){ nCurlAlloc++; return strdup(z); }
+static void *count_calloc(size_t n, size_t m){ nCurlAlloc++; return calloc(n, m); }
+
+/* url_check of a plain URL: no parse by libcurl (which parses it again when
+** it is fetched; the second parse was 6% of a small request's instructions),
+** and a URL it is not sure of goes to libcurl's parser as before. */
+static void test_url_check_plain(void){
+  static const char *const azPlain[] = {
+    "http://127.0.0.1:8080/w3/17.json", "https://api.example.com/v1/items?page=2&q=a,b",
+    "http://h.example", "http://h.example?x=1", "https://a-b.c.example:443/p/;x=1/~u/",
+  };
+  static const char *const azBad[] = {
+    "ftp://h.example/", "http://", "http://h.example/a b", "http://h.example:99999/", "file:///etc/passwd",
+  };
+  int i;
+  for(i=0; i<(int)(sizeof(azPlain)/sizeof(azPlain[0])); i++){
+    char *zWhy = 0;
+    long n0 = nCurlAlloc;
+    CHECK( url_check(azPlain[i], &zWhy)==SQLITE_OK && zWhy==0 );
+    CHECK( nCurlAlloc==n0 );
+    if( nCurlAlloc!=n0 ) printf("  %s: %ld libcurl allocations\n", azPlain[i], nCurlAlloc-n0);
+  }
+  for(i=0; i<(int)(sizeof(azBad)/sizeof(azBad[0])); i++){
+    char *zWhy = 0;
+    CHECK( url_check(azBad[i], &zWhy)==SQLITE_ERROR && zWhy!=0 );
+    sqlite3_free(zWhy);
+  }
+}
+
+/* url_is_plain says yes only where libcurl's parser agrees: the cases
+** near its edges, then random strings over URL characters (a fixed seed),
+** each that url_is_plain takes set into a CURLU with the scheme it says. */
+static int curl_takes(const char *z){
+  CURLU *h = curl_url();
+  char *zScheme = 0;
+  int bOk = h && curl_url_set(h, CURLUPART_URL, z, 0)==CURLUE_OK
+         && curl_url_get(h, CURLUPART_SCHEME, &zScheme, 0)==CURLUE_OK
+         && (strcmp(zScheme, "http")==0 || strcmp(zScheme, "https")==0);
+  curl_free(zScheme);
+  curl_url_cleanup(h);
+  return bOk;
+}
+static void test_url_is_plain(void){
+  static const struct { const char *z; int bPlain; } a[] = {
+    { "http://127.0.0.1:8080/w3/17.json", 1 }, { "https://h.example/a?b=c&d=e,f", 1 },
+    { "http://h.example:65535", 1 }, { "http://a-1.b2.example/(x)*'!$+;=:@/", 1 },
+    { "http://h.example/%20", 0 },    { "http://[::1]/", 0 },      { "http://u@h.example/", 0 },
+    { "HTTP://h.example/", 0 },       { "http://1.2.3.999/", 0 },  { "http://0x7f.1/", 0 },
+    { "http://01.2.3.4/", 0 },        { "http://1.2.3/", 0 },      { "http://h.example./", 0 },
+    { "http://h.example:0/", 0 },     { "http://h.example:/", 0 }, { "http://h.example:65536/", 0 },
+    { "http://h.example/#f", 0 },     { "http://h.example/a b", 0 }, { "http://-h.example/", 0 },
+    { "http://h-.example/", 0 },      { "http://a..b/", 0 },       { "http:///p", 0 },
+    { "http://", 0 },                 { "ftp://h.example/", 0 },   { "http://h.example\\p", 0 },
+    { "http://h.example/\x7f", 0 },   { "http://h.example/\xc3\xa9", 0 }, { "", 0 },
+  };
+  static const char azPrefix[][9] = { "http://", "https://" };
+  static const char zGood[] = "ab9Z0.-.-:/?=&1";       /* mostly: the edges come often */
+  static const char zAny[] = "aZ09-._~!$&'()*+,;=:@/?#%[] \\\x01\x7f\xc3";
+  unsigned x = 20261206;
+  int i, j, nPlain = 0;
+  for(i=0; i<(int)(sizeof(a)/sizeof(a[0])); i++){
+    CHECK( url_is_plain(a[i].z)==a[i].bPlain );
+    if( url_is_plain(a[i].z)!=a[i].bPlain ) printf("  %s\n", a[i].z);
+    if( a[i].bPlain ) CHECK( curl_takes(a[i].z) );
+  }
+  for(i=0; i<50000; i++){
+    char z[40];
+    int n = (int)strlen(azPrefix[i&1]), nLen;
+    memcpy(z, azPrefix[i&1], n);
+    x = x*1103515245u + 12345u;
+    nLen = n + (int)((x>>16) % (sizeof(z)-n));
+    for(j=n; j<nLen; j++){
+      x = x*1103515245u + 12345u;
+      z[j] = (x>>16)%16 ? zGood[(x>>20) % (sizeof(zGood)-1)] : zAny[(x>>20) % (sizeof(zAny)-1)];
+    }
+    z[j] = 0;
+    if( url_is_plain(z) ){
+      nPlain++;
+      CHECK( curl_takes(z) );
+      if( !curl_takes(z) ) printf("  libcurl refuses %s\n", z);
+    }
+  }
+  CHECK( nPlain>1000 );       /* the generator reaches the fast path */
+}
+
 int main(void){
   sqlite3_initialize();
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  curl_global_init_mem(CURL_GLOBAL_DEFAULT, count_malloc, count_free, count_realloc,
+                       count_strdup, count_calloc);
   run("json_validate", test_json_validate);
   run("json_deep_nesting", test_json_deep);
   run("json_set_path", test_json_set_path);
@@ -1370,6 +1462,8 @@ int main(void){
   run("paginate_wants", test_paginate_wants);
   run("url_strip_userinfo", test_url_strip_userinfo);
   run("request_target", test_request_target);
+  run("url_check_plain", test_url_check_plain);
+  run("url_is_plain", test_url_is_plain);
   run("block_private_v4", test_block_private_v4);
   run("block_private_v6", test_block_private_v6);
   run("allow_hosts_ports", test_allow_hosts_ports);
