@@ -446,3 +446,10 @@ int pos_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *p){
   *p = ((PosCursor*)c)->i;
   return SQLITE_OK;
 }
+/* RFC 9110 section 5.6.2: tchar, a character of a token (a method, a
+** header name, a Cache-Control directive, a link-param). */
+int http_is_tchar(int c){
+  if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9') ) return 1;
+  return c>0 && c<128 && strchr("!#$%&'*+-.^_`|~", c)!=0;
+}
+
