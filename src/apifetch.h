@@ -457,6 +457,23 @@ void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpir
                      const char *zDate, const char *zAge, const char *zLastModified,
                      const char *zEtag, const char *zVary, const char *zPragma);
 
+/* A request's own directives (section 5.2.1), from its Cache-Control and
+** Pragma (NULL when absent).  maxAge, maxStale and minFresh are seconds,
+** -1 when absent; max-stale without a value is 2^31 (any staleness).  A
+** malformed max-age reads as 0, a malformed max-stale or min-fresh as
+** absent: each the reading that asks the server rather than trusts a copy. */
+typedef struct CacheRequest CacheRequest;
+struct CacheRequest {
+  int bNoStore;                  /* no-store (5.2.1.5): the answer is not stored */
+  int bNoCache;                  /* no-cache (5.2.1.4), or Pragma: no-cache: no
+                                 ** stored answer without revalidating */
+  int bOnlyIfCached;             /* only-if-cached (5.2.1.7): never the network */
+  sqlite3_int64 maxAge;          /* max-age (5.2.1.1): no copy older than this */
+  sqlite3_int64 maxStale;        /* max-stale (5.2.1.2): a copy stale by this much */
+  sqlite3_int64 minFresh;        /* min-fresh (5.2.1.3): fresh this much longer */
+};
+void cache_request_parse(CacheRequest *p, const char *zCacheControl, const char *zPragma);
+
 /* May this response be stored (section 3)?  The method GET or HEAD (NULL
 ** means GET); a final status other than 206 and 304; no no-store; no
 ** Vary: *; and max-age, Expires, public, private, or a status cacheable by

@@ -311,6 +311,42 @@ void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpir
   p->bVaryStar = cache_list_has(zVary, "*");
 }
 
+void cache_request_parse(CacheRequest *p, const char *zCacheControl, const char *zPragma){
+  CacheDirective d;
+  const char *z = zCacheControl;
+  int nDirective = 0;
+  memset(p, 0, sizeof(*p));
+  p->maxAge = p->maxStale = p->minFresh = -1;
+  while( z && (z = cache_next_directive(z, &d))!=0 ){
+    if( d.nName==0 ) continue;
+    nDirective++;
+    if( cache_directive_is(&d, "no-store") ){
+      p->bNoStore = 1;
+    }else if( cache_directive_is(&d, "no-cache") ){
+      p->bNoCache = 1;
+    }else if( cache_directive_is(&d, "only-if-cached") ){
+      p->bOnlyIfCached = 1;
+    }else if( cache_directive_is(&d, "max-age") ){
+      /* 5.2.1.1; malformed, the restrictive reading: 0, ask the server.
+      ** Given twice, the smaller. */
+      sqlite3_int64 v = cache_delta_seconds(&d);
+      if( v<0 ) v = 0;
+      if( p->maxAge<0 || v<p->maxAge ) p->maxAge = v;
+    }else if( cache_directive_is(&d, "max-stale") ){
+      /* 5.2.1.2: without an argument, stale by any amount; malformed,
+      ** no staleness at all (the restrictive reading). */
+      sqlite3_int64 v = d.zArg==0 && !d.bBad ? CACHE_DELTA_MAX : cache_delta_seconds(&d);
+      if( v>=0 && (p->maxStale<0 || v<p->maxStale) ) p->maxStale = v;
+    }else if( cache_directive_is(&d, "min-fresh") ){
+      /* 5.2.1.3; malformed, it asks nothing. */
+      sqlite3_int64 v = cache_delta_seconds(&d);
+      if( v>p->minFresh ) p->minFresh = v;
+    }
+  }
+  /* Section 5.4: Pragma: no-cache where the request has no Cache-Control. */
+  if( nDirective==0 && cache_list_has(zPragma, "no-cache") ) p->bNoCache = 1;
+}
+
 /* RFC 9110 section 15.1: status codes heuristically cacheable by default. */
 static int cache_status_heuristic(long status){
   switch( status ){
