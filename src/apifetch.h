@@ -179,6 +179,9 @@ void keypath_clear(KeyPath *p);
 ** cap the object's size first. */
 int json_key_repeated(const struct cJSON *pObj, const struct cJSON *v);
 
+/* RFC 9110 section 5.6.2: is c a tchar, a character of a token? */
+int http_is_tchar(int c);
+
 char *url_with_param(const char *zUrl, const char *zName, const char *zValue);
 /* The same for nPair parameters, azPair holding name, value, name, value... */
 char *url_with_params(const char *zUrl, const char *const *azPair, int nPair);
@@ -484,7 +487,7 @@ struct CacheInfo {
   sqlite3_int64 date;            /* Date, unix seconds; -1 absent or invalid */
   sqlite3_int64 expires;         /* Expires; -1 absent, 0 invalid (expired, 5.3) */
   sqlite3_int64 lastModified;    /* Last-Modified; -1 absent or invalid */
-  sqlite3_int64 age;             /* Age, seconds; 0 absent, 2^31 if malformed */
+  sqlite3_int64 age;             /* Age, seconds; 0 absent or invalid */
   int bHasValidator;             /* An ETag, or a valid Last-Modified (4.3.1) */
 };
 
@@ -493,14 +496,33 @@ struct CacheInfo {
 ** Several Cache-Control, Pragma or Vary field lines may be given joined by
 ** ", " (RFC 9110 section 5.3); of the others pass the first line.
 ** Cache-Control directives are case-insensitive and may have their
-** argument quoted; unknown ones are ignored.  A directive given twice
-** counts the first time (4.2.1).  A malformed number is read the
-** restrictive way: max-age as 0, Age as 2^31, stale-if-error as absent;
-** one too large is 2^31 (1.2.2).  Dates are HTTP-dates
-** (policy_http_date); those before 1970 read as 0. */
+** argument quoted, never spaced around '='; unknown ones are ignored.
+** max-age given twice with different values is stale (4.2.1).  A
+** malformed number is read the restrictive way: max-age as 0,
+** stale-if-error as absent; one too large is 2^31 (1.2.2); an invalid Age
+** is ignored (5.1).  Expires is an IMF-fixdate or expired (5.3); Date and
+** Last-Modified are any HTTP-date (policy_http_date); dates before 1970
+** read as 0. */
 void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpires,
                      const char *zDate, const char *zAge, const char *zLastModified,
                      const char *zEtag, const char *zVary, const char *zPragma);
+
+/* A request's own directives (section 5.2.1), from its Cache-Control and
+** Pragma (NULL when absent).  maxAge, maxStale and minFresh are seconds,
+** -1 when absent; max-stale without a value is 2^31 (any staleness).  A
+** malformed max-age reads as 0, a malformed max-stale or min-fresh as
+** absent: each the reading that asks the server rather than trusts a copy. */
+typedef struct CacheRequest CacheRequest;
+struct CacheRequest {
+  int bNoStore;                  /* no-store (5.2.1.5): the answer is not stored */
+  int bNoCache;                  /* no-cache (5.2.1.4), or Pragma: no-cache: no
+                                 ** stored answer without revalidating */
+  int bOnlyIfCached;             /* only-if-cached (5.2.1.7): never the network */
+  sqlite3_int64 maxAge;          /* max-age (5.2.1.1): no copy older than this */
+  sqlite3_int64 maxStale;        /* max-stale (5.2.1.2): a copy stale by this much */
+  sqlite3_int64 minFresh;        /* min-fresh (5.2.1.3): fresh this much longer */
+};
+void cache_request_parse(CacheRequest *p, const char *zCacheControl, const char *zPragma);
 
 /* May this response be stored (section 3)?  The method GET or HEAD (NULL
 ** means GET); a final status other than 206 and 304; no no-store; no

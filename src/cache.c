@@ -25,6 +25,7 @@
 ** crawl killed at any point keeps every response it has given.  What is
 ** fresh or storable is httpcache.c's to say; when to ask, the engine's.
 */
+#include <ctype.h>
 #include <assert.h>
 #include <string.h>
 #include <strings.h>
@@ -33,8 +34,10 @@
 #include "cache.h"
 
 /* The schema below; a file of another format is refused, by name.  2: the
-** address column (the guard's block_private checks a hit against it). */
-#define CACHE_FORMAT 2
+** address column (the guard's block_private checks a hit against it).
+** 3: keys of RFC 9111 section 4.1 (volatile headers out, Vary's in the
+** vary column), and an index on url for invalidation (section 4.4). */
+#define CACHE_FORMAT 3
 #define CACHE_TEXT_(x) #x
 #define CACHE_TEXT(x) CACHE_TEXT_(x)
 #define CACHE_BUSY_MS 10000      /* how long a busy file is waited for */
@@ -44,8 +47,12 @@
 static const char zSchema[] =
   "CREATE TABLE apifetch_cache_meta(name TEXT PRIMARY KEY, value) WITHOUT ROWID;"
   "CREATE TABLE apifetch_cache("
-  "  id INTEGER PRIMARY KEY,"       /* the key's first 8 bytes: one B-tree descent */
-  "  key BLOB NOT NULL,"            /* SHA-256: salt, method, URL, body, headers, credentials */
+  "  id INTEGER PRIMARY KEY,"       /* the first 8 bytes of the key, or with vary of
+                                    ** a hash of both (entry_id): one row a variant */
+  "  key BLOB NOT NULL,"            /* SHA-256: salt, method, URL, body, credentials,
+                                    ** keyed headers (cachestore_key) */
+  "  vary BLOB,"                    /* SHA-256 of the request's values of the headers
+                                    ** the response's Vary names; NULL: no Vary */
   "  host TEXT NOT NULL,"           /* for pruning and listing by host */
   "  url TEXT NOT NULL,"            /* as the url column shows it */
   "  final_url TEXT,"               /* where redirects led, if anywhere */
@@ -64,6 +71,8 @@ static const char zSchema[] =
   "  body BLOB NOT NULL);"
   "CREATE INDEX apifetch_cache_lru ON apifetch_cache(last_used);"
   "CREATE INDEX apifetch_cache_host ON apifetch_cache(host);"
+  "CREATE INDEX apifetch_cache_url ON apifetch_cache(url);"
+  "CREATE INDEX apifetch_cache_key ON apifetch_cache(key);"
   "CREATE TRIGGER apifetch_cache_ins AFTER INSERT ON apifetch_cache BEGIN"
   "  UPDATE apifetch_cache_meta SET value = value + new.size WHERE name = 'total_bytes'; END;"
   "CREATE TRIGGER apifetch_cache_del AFTER DELETE ON apifetch_cache BEGIN"
@@ -236,14 +245,18 @@ static int store_schema(CacheStore *p, int eOpen, char **pzErr){
 
 static int store_prepare(CacheStore *p){
   static const char *const azSql[] = {
+    /* The variants of a key, the most recently used first; a few are
+    ** looked at, not all (a server may vary on a header that never repeats). */
     "SELECT status, content_type, headers, stored_at, fresh_until, stale_until, body,"
-    " final_url, address FROM apifetch_cache WHERE id = ?1 AND key = ?2",
+    " final_url, address, vary, id FROM apifetch_cache WHERE key = ?1"
+    " ORDER BY last_used DESC LIMIT 16",
     /* Two keys with the same first 8 bytes (one chance in 2^64 per pair)
     ** share a row: the later replaces the earlier, and the earlier's next
     ** lookup, finding another key, is a miss. */
     "INSERT INTO apifetch_cache(id, key, host, url, method, status, content_type, headers,"
-    " stored_at, fresh_until, stale_until, last_used, size, body, final_url, address)"
-    " VALUES (?1, ?13, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, length(?11), ?11, ?12, ?14)"
+    " stored_at, fresh_until, stale_until, last_used, size, body, final_url, address, vary)"
+    " VALUES (?1, ?13, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, length(?11), ?11, ?12, ?14,"
+    " ?15)"
     " ON CONFLICT(id) DO UPDATE SET key = excluded.key, host = excluded.host,"
     " url = excluded.url,"
     " final_url = excluded.final_url, address = excluded.address,"
@@ -251,7 +264,7 @@ static int store_prepare(CacheStore *p){
     " content_type = excluded.content_type, headers = excluded.headers,"
     " stored_at = excluded.stored_at, fresh_until = excluded.fresh_until,"
     " stale_until = excluded.stale_until, last_used = excluded.last_used,"
-    " size = excluded.size, body = excluded.body",
+    " size = excluded.size, body = excluded.body, vary = excluded.vary",
     /* A 304: the server says the body is current now, so it counts as
     ** stored now (cache_mode ttl counts cache_ttl_ms from stored_at).  The
     ** address stays the one the body came from: it is the body a hit
@@ -259,6 +272,9 @@ static int store_prepare(CacheStore *p){
     "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
     " last_used = ?5, stored_at = ?5, final_url = ?7 WHERE id = ?1 AND key = ?6",
     "UPDATE apifetch_cache SET last_used = ?2 WHERE id = ?1",
+    /* Before a put: a response with Vary replaces the one without, and one
+    ** without replaces every variant (the server no longer varies). */
+    "DELETE FROM apifetch_cache WHERE key = ?1 AND id <> ?2 AND (vary IS NULL OR ?3 IS NULL)",
     /* The least recently used, while over the cap.  One a statement: the
     ** cap is looked at once per statement, so a batch would go whole even
     ** when its first entry is enough (every entry, the new one too, where
@@ -266,8 +282,13 @@ static int store_prepare(CacheStore *p){
     "DELETE FROM apifetch_cache WHERE rowid = (SELECT rowid FROM apifetch_cache"
     " ORDER BY last_used, rowid LIMIT 1) AND (SELECT value FROM apifetch_cache_meta"
     " WHERE name = 'total_bytes') > ?1",
+    /* Section 4.4: every stored response for a URL, whatever its method
+    ** or credentials (url is as shown, secrets redacted: two URLs that
+    ** differ only in a secret both go, which errs the safe way). */
+    "DELETE FROM apifetch_cache WHERE url = ?1",
   };
-  sqlite3_stmt **apStmt[] = { &p->pGet, &p->pPut, &p->pRefresh, &p->pTouch, &p->pEvict };
+  sqlite3_stmt **apStmt[] = { &p->pGet, &p->pPut, &p->pRefresh, &p->pTouch, &p->pDrop,
+                              &p->pEvict, &p->pInvalidate };
   int i, rc = SQLITE_OK;
   for(i=0; rc==SQLITE_OK && i<ArraySize(azSql); i++){
     rc = sqlite3_prepare_v3(p->db, azSql[i], -1, SQLITE_PREPARE_PERSISTENT, apStmt[i], 0);
@@ -348,6 +369,8 @@ void cachestore_close(CacheStore *p){
   sqlite3_finalize(p->pRefresh);
   sqlite3_finalize(p->pTouch);
   sqlite3_finalize(p->pEvict);
+  sqlite3_finalize(p->pDrop);
+  sqlite3_finalize(p->pInvalidate);
   sqlite3_close(p->db);
   sqlite3_free(p->aTouch);
   sqlite3_free(p->zName);
@@ -392,12 +415,60 @@ void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
   key_text(&h, k->zMethod ? k->zMethod : (k->pBody ? "POST" : "GET"));
   key_text(&h, k->zUrl);
   if( k->pBody ) key_field(&h, k->pBody, k->nBody); else key_absent(&h);
-  for(l=k->pHeaders; l; l=l->next) n++;
+  for(l=k->pHeaders; l; l=l->next) n += k->xKeyed(k->pKeyedCtx, l->data);
   key_field(&h, &n, sizeof(n));
-  for(l=k->pHeaders; l; l=l->next) key_text(&h, l->data);
+  for(l=k->pHeaders; l; l=l->next){
+    if( k->xKeyed(k->pKeyedCtx, l->data) ) key_text(&h, l->data);
+  }
   key_text(&h, k->zBearer);
   key_text(&h, k->zBasic);
   key_text(&h, k->zUserAgent);
+  sha256_final(&h, aKey);
+}
+
+/* The values a request sends for header zName (n bytes), each line's with
+** the spaces around it gone, then how many there were (0: absent): into h. */
+static void vary_value(Sha256 *h, const char *zName, size_t n,
+                       const struct curl_slist *pHeaders, const char *zUserAgent){
+  const struct curl_slist *l;
+  int nFound = 0;
+  for(l=pHeaders; l; l=l->next){
+    const char *z = l->data, *zEnd;
+    if( strncasecmp(z, zName, n)!=0 || z[n]!=':' ) continue;
+    for(z+=n+1; *z==' ' || *z=='\t'; z++){}
+    for(zEnd=z+strlen(z); zEnd>z && (zEnd[-1]==' ' || zEnd[-1]=='\t'); zEnd--){}
+    key_field(h, z, (size_t)(zEnd-z));
+    nFound++;
+  }
+  /* User-Agent is the option's, not a header line, unless one is given. */
+  if( nFound==0 && zUserAgent && n==10 && strncasecmp(zName, "user-agent", 10)==0 ){
+    key_field(h, zUserAgent, strlen(zUserAgent));
+    nFound++;
+  }
+  key_field(h, &nFound, sizeof(nFound));
+}
+
+void cachestore_vary_key(const CacheStore *p, const char *zVary,
+                         const struct curl_slist *pHeaders, const char *zUserAgent,
+                         unsigned char aKey[CACHE_KEY_SIZE]){
+  Sha256 h;
+  const char *z = zVary;
+  sha256_init(&h);
+  key_field(&h, p->aSalt, sizeof(p->aSalt));
+  while( *z ){
+    size_t n;
+    while( *z==',' || *z==' ' || *z=='\t' ) z++;
+    for(n=0; z[n] && http_is_tchar((unsigned char)z[n]); n++){}
+    if( n>0 ){
+      char aLow[64];
+      size_t i, nLow = n<sizeof(aLow) ? n : sizeof(aLow);
+      for(i=0; i<nLow; i++) aLow[i] = (char)tolower((unsigned char)z[i]);
+      key_field(&h, aLow, nLow);
+      vary_value(&h, z, n, pHeaders, zUserAgent);
+    }
+    z += n;
+    while( *z && *z!=',' ) z++;              /* not a field name: skipped */
+  }
   sha256_final(&h, aKey);
 }
 
@@ -436,6 +507,10 @@ static int read_entry(sqlite3_stmt *s, Cached *pOut){
   pOut->tStored = sqlite3_column_int64(s, 3);
   pOut->tFreshUntil = sqlite3_column_int64(s, 4);
   pOut->tStaleUntil = sqlite3_column_int64(s, 5);
+  if( sqlite3_column_bytes(s, 9)==CACHE_KEY_SIZE ){
+    memcpy(pOut->aVary, sqlite3_column_blob(s, 9), CACHE_KEY_SIZE);
+    pOut->bVary = 1;
+  }
   if( column_dup(s, 1, &pOut->zContentType) || column_dup(s, 2, &pOut->zHeaders)
    || column_dup(s, 7, &pOut->zFinalUrl) || column_dup(s, 8, &pOut->zAddress) ){
     return SQLITE_NOMEM;
@@ -450,20 +525,60 @@ static int read_entry(sqlite3_stmt *s, Cached *pOut){
   return SQLITE_OK;
 }
 
-int cachestore_get(CacheStore *p, const unsigned char *aKey, Cached *pOut, char **pzErr){
+/* The rowid of an entry: its key's first 8 bytes, or, for a response with
+** Vary, those of a hash of the key and the request's values. */
+static sqlite3_int64 entry_id(const unsigned char *aKey, const Cached *c){
+  unsigned char aId[SHA256_SIZE];
+  Sha256 h;
+  if( !c->bVary ) return key_id(aKey);
+  sha256_init(&h);
+  sha256_update(&h, aKey, CACHE_KEY_SIZE);
+  sha256_update(&h, c->aVary, CACHE_KEY_SIZE);
+  sha256_final(&h, aId);
+  return key_id(aId);
+}
+
+/* Does the stored row under s answer a request with these headers as far
+** as its Vary goes (RFC 9111 section 4.1)? */
+static int entry_matches(const CacheStore *p, sqlite3_stmt *s,
+                         const struct curl_slist *pHeaders, const char *zUserAgent,
+                         int *pbMatch){
+  unsigned char aVary[CACHE_KEY_SIZE];
+  int bOom = 0;
+  char *zVary;
+  *pbMatch = 1;
+  if( sqlite3_column_type(s, 9)==SQLITE_NULL ) return SQLITE_OK;
+  zVary = cached_header((const char*)sqlite3_column_text(s, 2), "vary", &bOom);
+  if( bOom ) return SQLITE_NOMEM;
+  cachestore_vary_key(p, zVary ? zVary : "", pHeaders, zUserAgent, aVary);
+  sqlite3_free(zVary);
+  *pbMatch = sqlite3_column_bytes(s, 9)==CACHE_KEY_SIZE
+          && memcmp(sqlite3_column_blob(s, 9), aVary, CACHE_KEY_SIZE)==0;
+  return SQLITE_OK;
+}
+
+int cachestore_get(CacheStore *p, const unsigned char *aKey,
+                   const struct curl_slist *pHeaders, const char *zUserAgent,
+                   Cached *pOut, char **pzErr){
   sqlite3_stmt *s = p->pGet;
-  int rc;
+  int rc, bMatch = 0;
   memset(pOut, 0, sizeof(*pOut));
-  sqlite3_bind_int64(s, 1, key_id(aKey));
-  sqlite3_bind_blob(s, 2, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
-  rc = sqlite3_step(s);
-  if( rc==SQLITE_ROW && read_entry(s, pOut) ){
-    cached_clear(pOut);
-    rc = SQLITE_NOMEM;
+  sqlite3_bind_blob(s, 1, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
+  while( (rc = sqlite3_step(s))==SQLITE_ROW ){
+    if( entry_matches(p, s, pHeaders, zUserAgent, &bMatch) ){ rc = SQLITE_NOMEM; break; }
+    if( bMatch ) break;
+  }
+  if( rc==SQLITE_ROW ){
+    pOut->iId = sqlite3_column_int64(s, 10);
+    if( read_entry(s, pOut) ){
+      cached_clear(pOut);
+      rc = SQLITE_NOMEM;
+    }
   }
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);
   if( rc==SQLITE_ROW || rc==SQLITE_DONE ) return rc;
+  if( rc==SQLITE_NOMEM ) return rc;
   return store_error(p, rc, "cannot read an entry", pzErr);
 }
 
@@ -496,10 +611,15 @@ static int store_evict(CacheStore *p, sqlite3_int64 maxBytes){
   }
 }
 
-/* Run statement s (bound) and then the eviction, in one transaction. */
-static int store_write(CacheStore *p, sqlite3_stmt *s, sqlite3_int64 maxBytes,
-                       const char *zWhat, char **pzErr){
+/* Run statements sFirst (if not NULL) and s (bound), then the eviction, in
+** one transaction. */
+static int store_write2(CacheStore *p, sqlite3_stmt *sFirst, sqlite3_stmt *s,
+                        sqlite3_int64 maxBytes, const char *zWhat, char **pzErr){
   int rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
+  if( rc==SQLITE_OK && sFirst ){
+    rc = sqlite3_step(sFirst);
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  }
   if( rc==SQLITE_OK ){
     rc = sqlite3_step(s);
     if( rc==SQLITE_DONE ) rc = store_evict(p, maxBytes);
@@ -507,11 +627,20 @@ static int store_write(CacheStore *p, sqlite3_stmt *s, sqlite3_int64 maxBytes,
   }
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);
+  if( sFirst ){
+    sqlite3_reset(sFirst);
+    sqlite3_clear_bindings(sFirst);
+  }
   if( rc ){
     rc = store_error(p, rc, zWhat, pzErr);
     if( !sqlite3_get_autocommit(p->db) ) sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
   }
   return rc;
+}
+
+static int store_write(CacheStore *p, sqlite3_stmt *s, sqlite3_int64 maxBytes,
+                       const char *zWhat, char **pzErr){
+  return store_write2(p, 0, s, maxBytes, zWhat, pzErr);
 }
 
 int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlShown,
@@ -522,7 +651,8 @@ int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlSho
   int rc;
   assert( c->nBody==0 || c->pBody!=0 );
   if( zHost==0 ) return SQLITE_NOMEM;
-  sqlite3_bind_int64(s, 1, key_id(aKey));
+  sqlite3_int64 iId = entry_id(aKey, c);
+  sqlite3_bind_int64(s, 1, iId);
   sqlite3_bind_blob(s, 13, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
   sqlite3_bind_text(s, 2, zHost, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, zUrlShown, -1, SQLITE_STATIC);
@@ -536,7 +666,11 @@ int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlSho
   sqlite3_bind_blob64(s, 11, c->pBody ? c->pBody : "", c->nBody, SQLITE_STATIC);
   sqlite3_bind_text(s, 12, c->zFinalUrl, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 14, c->zAddress, -1, SQLITE_STATIC);
-  rc = store_write(p, s, maxBytes, "cannot store an entry", pzErr);
+  if( c->bVary ) sqlite3_bind_blob(s, 15, c->aVary, CACHE_KEY_SIZE, SQLITE_STATIC);
+  sqlite3_bind_blob(p->pDrop, 1, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
+  sqlite3_bind_int64(p->pDrop, 2, iId);
+  if( c->bVary ) sqlite3_bind_int(p->pDrop, 3, 1);
+  rc = store_write2(p, p->pDrop, s, maxBytes, "cannot store an entry", pzErr);
   sqlite3_free(zHost);
   return rc;
 }
@@ -544,7 +678,7 @@ int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlSho
 int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c,
                        char **pzErr){
   sqlite3_stmt *s = p->pRefresh;
-  sqlite3_bind_int64(s, 1, key_id(aKey));
+  sqlite3_bind_int64(s, 1, c->iId);
   sqlite3_bind_blob(s, 6, aKey, CACHE_KEY_SIZE, SQLITE_STATIC);
   sqlite3_bind_text(s, 2, c->zHeaders, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, c->tFreshUntil);
@@ -554,19 +688,23 @@ int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c
   return store_write(p, s, 0, "cannot update an entry", pzErr);
 }
 
+int cachestore_invalidate(CacheStore *p, const char *zUrlShown, char **pzErr){
+  sqlite3_bind_text(p->pInvalidate, 1, zUrlShown, -1, SQLITE_STATIC);
+  return store_write(p, p->pInvalidate, 0, "cannot invalidate entries", pzErr);
+}
+
 /* A hit moves the entry to the back of the eviction order.  Writing that
 ** at every hit would make a warm re-run a transaction per URL: the keys are
 ** kept and written together, every 1024 hits and when the scan ends. */
-int cachestore_touch(CacheStore *p, const unsigned char *aKey){
+int cachestore_touch(CacheStore *p, sqlite3_int64 iId){
   if( p->nTouch==p->nTouchAlloc ){
     int nNew = p->nTouchAlloc ? p->nTouchAlloc*2 : 64;
-    unsigned char (*a)[CACHE_KEY_SIZE] =
-        sqlite3_realloc64(p->aTouch, (sqlite3_uint64)nNew*CACHE_KEY_SIZE);
+    sqlite3_int64 *a = sqlite3_realloc64(p->aTouch, (sqlite3_uint64)nNew*sizeof(*a));
     if( a==0 ) return SQLITE_NOMEM;
     p->aTouch = a;
     p->nTouchAlloc = nNew;
   }
-  memcpy(p->aTouch[p->nTouch++], aKey, CACHE_KEY_SIZE);
+  p->aTouch[p->nTouch++] = iId;
   return p->nTouch>=1024 ? cachestore_flush(p) : SQLITE_OK;
 }
 
@@ -576,7 +714,7 @@ int cachestore_flush(CacheStore *p){
   if( p->nTouch==0 ) return SQLITE_OK;
   rc = sqlite3_exec(p->db, "BEGIN IMMEDIATE", 0, 0, 0);
   for(i=0; rc==SQLITE_OK && i<p->nTouch; i++){
-    sqlite3_bind_int64(p->pTouch, 1, key_id(p->aTouch[i]));
+    sqlite3_bind_int64(p->pTouch, 1, p->aTouch[i]);
     sqlite3_bind_int64(p->pTouch, 2, now);
     rc = sqlite3_step(p->pTouch);
     sqlite3_reset(p->pTouch);

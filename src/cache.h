@@ -16,13 +16,16 @@ struct CacheStore {
   char *zName;                   /* As the option named it; ":memory:" for none */
   sqlite3 *db;                   /* apifetch's own connection to it */
   unsigned char aSalt[16];       /* Per file, random: keys mean nothing elsewhere */
-  sqlite3_stmt *pGet, *pPut, *pRefresh, *pTouch, *pEvict;
-  unsigned char (*aTouch)[CACHE_KEY_SIZE];  /* Keys hit, their last_used not yet written */
+  sqlite3_stmt *pGet, *pPut, *pRefresh, *pTouch, *pDrop, *pEvict, *pInvalidate;
+  sqlite3_int64 *aTouch;         /* Entries hit, their last_used not yet written */
   int nTouch, nTouchAlloc;
   CacheStore *pNext;             /* Next of the connection's open stores (conn.c) */
 };
 
-/* What a request is, for its key: everything that may change the answer. */
+/* What a request is, for its key (RFC 9111 section 4.1: the method and
+** the URL; and what keeps two identities apart, credentials first).  The
+** headers the response's Vary names are matched apart (the vary column).
+** Which header lines are keyed is the caller's rule (xKeyed). */
 typedef struct CacheKeyParts CacheKeyParts;
 struct CacheKeyParts {
   const char *zMethod;           /* NULL: GET, or POST with a body */
@@ -30,6 +33,8 @@ struct CacheKeyParts {
   const char *pBody;             /* May be NULL */
   size_t nBody;
   const struct curl_slist *pHeaders;   /* Every header sent, in order */
+  int (*xKeyed)(void*, const char *zLine);  /* 1: this "Name: value" line is keyed */
+  void *pKeyedCtx;
   const char *zBearer, *zBasic;  /* Credentials sent, or NULL */
   const char *zUserAgent;
 };
@@ -51,6 +56,10 @@ struct Cached {
                                  ** then; -1 never (must-revalidate, no-cache) */
   char *pBody;                   /* NUL-terminated; nBody bytes */
   size_t nBody;
+  sqlite3_int64 iId;              /* Its row (cachestore_get) */
+  int bVary;                     /* The response had Vary: aVary is set */
+  unsigned char aVary[CACHE_KEY_SIZE];  /* cachestore_vary_key of the request that
+                                 ** fetched it, over the names its Vary lists */
 };
 
 /* How cachestore_open treats the file it is given. */
@@ -61,8 +70,11 @@ int cachestore_open(const char *zName, int eOpen, CacheStore **pp, char **pzErr)
 void cachestore_close(CacheStore *p);
 void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
                     unsigned char aKey[CACHE_KEY_SIZE]);
-/* SQLITE_ROW with *pOut filled, SQLITE_DONE if absent, or an error. */
-int cachestore_get(CacheStore *p, const unsigned char *aKey, Cached *pOut, char **pzErr);
+/* The entry of key aKey whose Vary the request's headers (and user agent)
+** match: SQLITE_ROW with *pOut filled, SQLITE_DONE if none, or an error. */
+int cachestore_get(CacheStore *p, const unsigned char *aKey,
+                   const struct curl_slist *pHeaders, const char *zUserAgent,
+                   Cached *pOut, char **pzErr);
 /* Store (or replace) an entry; evict least recently used entries while
 ** the store holds more than maxBytes of bodies (0: no cap). */
 int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlShown,
@@ -72,8 +84,17 @@ int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlSho
 ** confirmed), header lines and final URL. */
 int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c,
                        char **pzErr);
+/* Section 4.1: the request's values of the header fields the list zVary
+** names (a response's Vary), hashed with the store's salt: a stored
+** response answers a request only where the two agree. */
+void cachestore_vary_key(const CacheStore *p, const char *zVary,
+                         const struct curl_slist *pHeaders, const char *zUserAgent,
+                         unsigned char aKey[CACHE_KEY_SIZE]);
+/* Section 4.4: forget every entry stored for zUrlShown (as the url column
+** shows it), after an unsafe method succeeded there. */
+int cachestore_invalidate(CacheStore *p, const char *zUrlShown, char **pzErr);
 /* A hit: the entry was used now (written in batches, cachestore_flush). */
-int cachestore_touch(CacheStore *p, const unsigned char *aKey);
+int cachestore_touch(CacheStore *p, sqlite3_int64 iId);
 int cachestore_flush(CacheStore *p);
 void cached_clear(Cached *p);
 /* The value of header zName in a block of header lines, several lines

@@ -30,6 +30,7 @@
 ** network traffic.
 */
 #include <assert.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include "apifetch.h"
@@ -63,6 +64,39 @@ static const char *method_stored_as(const Options *o, const Request *q){
   return o->bCachePost && method_is_post(q) ? "GET" : q->zMethod;
 }
 
+/* Is request header line zLine ("Name: value") part of the cache key?
+** RFC 9111 section 4.1 keys on the method and URL, and matches the headers
+** a response's Vary names; every other header is left out, so that one
+** that changes per request (a request id, a trace header, Cache-Control)
+** does not make every lookup miss.  What the trust model needs stays in:
+** two identities must never share an entry, and an API may take its key
+** in any header.  So keyed are: credentials (Authorization,
+** Proxy-Authorization, Cookie); a header whose value holds a secret (a
+** profile's or ${env:}'s); a header whose name says it may identify the
+** caller or select the data (key, token, auth, secret, session, sign,
+** pass, cred, user, account, tenant, client, api, org, project, scope,
+** version, content-type), erring on the side of keying; bearer, basic and
+** the user agent are keyed by request_key itself. */
+static int header_keyed(void *pCtx, const char *zLine){
+  static const char *const azPart[] = { "key", "token", "auth", "secret", "session",
+      "sign", "pass", "cred", "cookie", "user", "account", "tenant", "client", "api",
+      "org", "project", "scope", "version", "content-type" };
+  const Options *o = (const Options*)pCtx;
+  size_t nName = strcspn(zLine, ":");
+  char zName[64];
+  int i;
+  if( nName>=sizeof(zName) ) return 1;        /* unusual: keyed */
+  for(i=0; i<(int)nName; i++) zName[i] = (char)tolower((unsigned char)zLine[i]);
+  zName[nName] = 0;
+  for(i=0; i<(int)ArraySize(azPart); i++){
+    if( strstr(zName, azPart[i]) ) return 1;
+  }
+  for(i=0; i<o->nSecret; i++){
+    if( o->aSecret[i].zValue[0] && strstr(zLine+nName, o->aSecret[i].zValue) ) return 1;
+  }
+  return 0;
+}
+
 static void request_key(Engine *e, const Request *q, unsigned char *aKey){
   const Options *o = e->pOpt;
   CacheKeyParts k;
@@ -72,6 +106,8 @@ static void request_key(Engine *e, const Request *q, unsigned char *aKey){
   k.pBody = q->pBody;
   k.nBody = q->nBody;
   k.pHeaders = q->pHeaders;
+  k.xKeyed = header_keyed;
+  k.pKeyedCtx = (void*)o;
   if( !q->bNoCredentials ){
     /* With oauth2 whose client asks, not the token, which changes on
     ** every refresh (and is a secret). */
@@ -169,13 +205,101 @@ static char *entry_refusal(const Engine *e, const Cached *c, int *pbOom){
   return zWhy;
 }
 
+/* The value of request header zName in list l, its lines joined by ", ";
+** NULL if absent (*pbOom on out of memory). */
+static char *request_header(const struct curl_slist *l, const char *zName, int *pbOom){
+  size_t n = strlen(zName);
+  Buf b = {0, 0, 0, 0};
+  int bFound = 0;
+  for(; l; l=l->next){
+    const char *z = l->data;
+    if( strncasecmp(z, zName, n)!=0 || z[n]!=':' ) continue;
+    for(z+=n+1; *z==' ' || *z=='\t'; z++){}
+    if( bFound ) buf_append(&b, STRCONST(", "));
+    buf_append(&b, z, strlen(z));
+    bFound = 1;
+  }
+  if( b.bOom ){ *pbOom = 1; buf_free(&b); return 0; }
+  if( bFound && b.z==0 ){
+    b.z = sqlite3_mprintf("%s", "");
+    if( b.z==0 ) *pbOom = 1;
+  }
+  return b.z;
+}
+
+/* The request's own Cache-Control and Pragma directives (section 5.2.1). */
+static int request_directives(const Request *q, CacheRequest *pRq){
+  int bOom = 0;
+  char *zCc = request_header(q->pHeaders, "cache-control", &bOom);
+  char *zPragma = request_header(q->pHeaders, "pragma", &bOom);
+  if( !bOom ) cache_request_parse(pRq, zCc, zPragma);
+  sqlite3_free(zCc);
+  sqlite3_free(zPragma);
+  return bOom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* How old entry c is now, in seconds (section 4.2.3), from its stored
+** Date and Age; it was asked for and came at tStored. */
+static int entry_age_s(const Cached *c, sqlite3_int64 now, sqlite3_int64 *pAge){
+  CacheInfo info;
+  int bOom = 0;
+  char *zDate = cached_header(c->zHeaders, "date", &bOom);
+  char *zAge = cached_header(c->zHeaders, "age", &bOom);
+  if( !bOom ){
+    cacheinfo_parse(&info, 0, 0, zDate, zAge, 0, 0, 0, 0);
+    *pAge = cache_current_age(&info, c->tStored/1000, c->tStored/1000, now/1000);
+  }
+  sqlite3_free(zDate);
+  sqlite3_free(zAge);
+  return bOom ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* May entry c, fresh until tFresh, answer a request with directives *pRq
+** now, without the server?  CACHE_HIT (fresh enough), CACHE_STALE (stale,
+** but within the request's max-stale), or CACHE_MISS (ask the server). */
+static int entry_answers(const Cached *c, const CacheRequest *pRq, sqlite3_int64 tFresh,
+                         sqlite3_int64 now, int *peCache){
+  sqlite3_int64 age = 0;
+  *peCache = CACHE_MISS;
+  if( pRq->bNoCache || pRq->maxAge==0 ) return SQLITE_OK;     /* 5.2.1.4, 5.2.1.1 */
+  if( pRq->maxAge>0 ){
+    int rc = entry_age_s(c, now, &age);
+    if( rc ) return rc;
+    if( age>pRq->maxAge ) return SQLITE_OK;
+  }
+  if( now<tFresh ){
+    /* 5.2.1.3: fresh for at least min-fresh more seconds. */
+    if( pRq->minFresh<=0 || (tFresh - now)/1000 >= pRq->minFresh ) *peCache = CACHE_HIT;
+    return SQLITE_OK;
+  }
+  /* 5.2.1.2: stale within max-stale, unless the response forbids any
+  ** stale use (must-revalidate, no-cache: stale_until -1; 4.2.4). */
+  if( pRq->maxStale>=0 && c->tStaleUntil>=0
+   && (now - tFresh)/1000 <= pRq->maxStale ){
+    *peCache = CACHE_STALE;
+  }
+  return SQLITE_OK;
+}
+
+/* only-if-cached and nothing stored fits: 504 (section 5.2.1.7). */
+static int answer_gateway_timeout(Engine *e, Response **ppResp){
+  char *z = sqlite3_mprintf("504 Gateway Timeout: the request says only-if-cached "
+                            "and the cache holds no response that fits it");
+  int rc;
+  if( z==0 ) return SQLITE_NOMEM;
+  rc = answer_pending(e, 0, CACHE_MISS, z, ERR_HTTP, ppResp);
+  if( rc==SQLITE_OK ) (*ppResp)->status = 504;
+  return rc;
+}
+
 int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
   const Options *o = e->pOpt;
   int bOffline = o->eCacheMode==CM_OFFLINE;
-  sqlite3_int64 now;
+  sqlite3_int64 now, tFresh;
+  CacheRequest rq;
   Cached c;
   char *zWhy;
-  int rc, bFresh, bOom = 0;
+  int rc, bFresh, bOom = 0, eCache;
   *ppResp = 0;
   assert( e->bPending && e->pPendCached==0 );
   /* The guard first, as for a request (and by the same function): a URL
@@ -189,8 +313,10 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
     return answer_offline(e, "cache_mode is offline and only GET and HEAD requests are "
                           "cached", ppResp);
   }
+  rc = request_directives(&e->pending, &rq);
+  if( rc ) return rc;
   request_key(e, &e->pending, e->aPendKey);
-  rc = cachestore_get(e->pCache, e->aPendKey, &c, pzErr);
+  rc = cachestore_get(e->pCache, e->aPendKey, e->pending.pHeaders, o->user_agent, &c, pzErr);
   if( rc==SQLITE_ROW && (sqlite3_int64)c.nBody > o->max_bytes ){
     cached_clear(&c);                      /* stored under a larger max_bytes */
     rc = SQLITE_DONE;
@@ -207,17 +333,28 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
   }
   if( bOom ){ cached_clear(&c); return SQLITE_NOMEM; }
   if( rc==SQLITE_DONE ){
-    if( !bOffline ) return SQLITE_OK;
-    return answer_offline(e, "not in the cache, and cache_mode is offline", ppResp);
+    if( bOffline ) return answer_offline(e, "not in the cache, and cache_mode is offline", ppResp);
+    return rq.bOnlyIfCached ? answer_gateway_timeout(e, ppResp) : SQLITE_OK;
   }
   if( rc!=SQLITE_ROW ) return rc;
   now = cache_now_ms();
-  bFresh = o->eCacheMode==CM_TTL ? now < time_after(c.tStored, o->cacheTtlMs)
-                                  : now < c.tFreshUntil;
-  if( bOffline || (bFresh && o->eCacheMode!=CM_REFRESH) ){
-    rc = cachestore_touch(e->pCache, e->aPendKey);
+  tFresh = o->eCacheMode==CM_TTL ? time_after(c.tStored, o->cacheTtlMs) : c.tFreshUntil;
+  bFresh = now < tFresh;
+  /* refresh always asks (and offline never does), whatever the request
+  ** says; in http and ttl the request's own directives have their say. */
+  eCache = bOffline ? (bFresh ? CACHE_HIT : CACHE_STALE) : CACHE_MISS;
+  if( !bOffline && o->eCacheMode!=CM_REFRESH ){
+    rc = entry_answers(&c, &rq, tFresh, now, &eCache);
     if( rc ){ cached_clear(&c); return rc; }
-    return answer_pending(e, &c, bFresh ? CACHE_HIT : CACHE_STALE, 0, ERR_NONE, ppResp);
+  }
+  if( eCache!=CACHE_MISS ){
+    rc = cachestore_touch(e->pCache, c.iId);
+    if( rc ){ cached_clear(&c); return rc; }
+    return answer_pending(e, &c, eCache, 0, ERR_NONE, ppResp);
+  }
+  if( rq.bOnlyIfCached ){
+    cached_clear(&c);
+    return answer_gateway_timeout(e, ppResp);
   }
   e->pPendCached = sqlite3_malloc64(sizeof(Cached));
   if( e->pPendCached==0 ){ cached_clear(&c); return SQLITE_NOMEM; }
@@ -448,17 +585,60 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp){
   return answer_slot(t, CACHE_STALE, ppResp);
 }
 
+/* Section 4.4: an unsafe method (RFC 9110 section 9.2.1: all but GET,
+** HEAD, OPTIONS and TRACE) that succeeded (2xx, 3xx) may have changed what
+** its URL, and the URLs of its Location and Content-Location of the same
+** origin, would answer: what is stored for them goes. */
+static int invalidate_after(Engine *e, Transfer *t, const Response *r, char **pzErr){
+  static const char *const azSafe[] = { "GET", "HEAD", "OPTIONS", "TRACE" };
+  static const char *const azField[] = { "Location", "Content-Location" };
+  const Options *o = e->pOpt;
+  const char *zMethod = r->req.zMethod ? r->req.zMethod : (r->req.pBody ? "POST" : "GET");
+  int i, rc = SQLITE_OK;
+  if( r->status<200 || r->status>399 ) return SQLITE_OK;
+  for(i=0; i<(int)ArraySize(azSafe); i++){
+    if( strcmp(zMethod, azSafe[i])==0 ) return SQLITE_OK;
+  }
+  for(i=-1; rc==SQLITE_OK && i<(int)ArraySize(azField); i++){
+    struct curl_header *pH = 0;
+    char *zTarget = 0, *zShown;
+    int bOom = 0, bSame = 0;
+    if( i<0 ){
+      zTarget = sqlite3_mprintf("%s", r->req.zUrl);
+      if( zTarget==0 ) return SQLITE_NOMEM;
+    }else{
+      if( t->easy==0
+       || curl_easy_header(t->easy, azField[i], 0, CURLH_HEADER, -1, &pH)!=CURLHE_OK ){
+        continue;
+      }
+      zTarget = url_resolve_oom(r->req.zUrl, pH->value, &bOom);
+      if( bOom ) return SQLITE_NOMEM;
+      if( zTarget==0 ) continue;                   /* not a URL: nothing to forget */
+      rc = url_same_origin(r->req.zUrl, zTarget, &bSame);
+      if( rc || !bSame ){ sqlite3_free(zTarget); continue; }
+    }
+    zShown = o->nSecret ? options_redact(o, zTarget) : zTarget;
+    rc = zShown ? cachestore_invalidate(e->pCache, zShown, pzErr) : SQLITE_NOMEM;
+    if( zShown!=zTarget ) sqlite3_free(zShown);
+    sqlite3_free(zTarget);
+  }
+  return rc;
+}
+
 int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   const Options *o = e->pOpt;
   sqlite3_int64 now = cache_now_ms();
+  CacheRequest rq;
   Cached c;
-  char *zUrl, *zIp = 0;
+  char *zUrl, *zIp = 0, *zVary;
   int rc, bOom = 0, bStorable;
   r->eCache = CACHE_MISS;
-  if( r->status<200 || r->status>299 || r->status==206 || !method_cacheable(o, &r->req) ){
-    return SQLITE_OK;
-  }
+  if( !method_cacheable(o, &r->req) ) return invalidate_after(e, t, r, pzErr);
+  if( r->status<200 || r->status>299 || r->status==206 ) return SQLITE_OK;
   if( o->cacheMaxBytes>0 && (sqlite3_int64)r->nBody > o->cacheMaxBytes ) return SQLITE_OK;
+  /* Section 5.2.1.5: the request's no-store. */
+  rc = request_directives(&r->req, &rq);
+  if( rc || rq.bNoStore ) return rc;
   memset(&c, 0, sizeof(c));
   c.status = r->status;
   c.zContentType = r->zContentType;
@@ -480,6 +660,14 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   if( !bStorable && o->eCacheMode==CM_HTTP ){
     sqlite3_free(c.zHeaders);
     return SQLITE_OK;
+  }
+  /* Section 4.1: with Vary, what the request sent for the fields it names. */
+  zVary = cached_header(c.zHeaders, "vary", &bOom);
+  if( bOom ){ sqlite3_free(c.zHeaders); return SQLITE_NOMEM; }
+  if( zVary ){
+    cachestore_vary_key(e->pCache, zVary, r->req.pHeaders, o->user_agent, c.aVary);
+    c.bVary = 1;
+    sqlite3_free(zVary);
   }
   /* As the url column shows them: secrets redacted. */
   zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : r->req.zUrl;

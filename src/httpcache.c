@@ -38,12 +38,6 @@ struct CacheDirective {
   int bBad;                      /* Something other than the grammar's was there */
 };
 
-/* RFC 9110 section 5.6.2: tchar. */
-static int cache_is_tchar(unsigned char c){
-  if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9') ) return 1;
-  return c!=0 && strchr("!#$%&'*+-.^_`|~", c)!=0;
-}
-
 /* RFC 9110 section 5.6.3: OWS is spaces and tabs. */
 static const char *cache_skip_ows(const char *z){
   while( *z==' ' || *z=='\t' ) z++;
@@ -73,14 +67,14 @@ static const char *cache_next_directive(const char *z, CacheDirective *pD){
   while( *z==',' || *z==' ' || *z=='\t' ) z++;
   if( *z==0 ) return 0;
   pD->zName = z;
-  while( cache_is_tchar((unsigned char)*z) ) z++;
+  while( http_is_tchar((unsigned char)*z) ) z++;
   pD->nName = (size_t)(z - pD->zName);
   if( pD->nName==0 ) pD->bBad = 1;
-  z = cache_skip_ows(z);
-  /* Spaces around '=' are outside the grammar but their meaning is plain,
-  ** so they are let through. */
+  /* No space around '=': section 5.2's grammar has none, so a member
+  ** with one is malformed (a max-age in it invalid: stale, 4.2.1), as
+  ** the caches measured by the HTTP caching tests read it. */
   if( *z=='=' ){
-    z = cache_skip_ows(z+1);
+    z++;
     if( *z=='"' ){
       const char *zEnd = cache_skip_quoted(z);
       if( zEnd==0 ){
@@ -92,12 +86,12 @@ static const char *cache_next_directive(const char *z, CacheDirective *pD){
       z = zEnd;
     }else{
       pD->zArg = z;
-      while( cache_is_tchar((unsigned char)*z) ) z++;
+      while( http_is_tchar((unsigned char)*z) ) z++;
       pD->nArg = (size_t)(z - pD->zArg);
       if( pD->nArg==0 ) pD->bBad = 1;
     }
-    z = cache_skip_ows(z);
   }
+  z = cache_skip_ows(z);
   /* Anything else before the next comma spoils the member; skip it, and
   ** the commas inside any quoted-string in it. */
   while( *z && *z!=',' ){
@@ -143,22 +137,22 @@ static int cache_parse_cache_control(CacheInfo *p, const char *z){
   while( (z = cache_next_directive(z, &d))!=0 ){
     if( d.nName==0 ) continue;
     nDirective++;
-    /* Section 4.2.1: of a directive given twice, the first is used. */
     if( cache_directive_is(&d, "max-age") ){
-      if( !bMaxAge ){
-        bMaxAge = 1;
-        p->maxAge = cache_delta_seconds(&d);
-        /* Section 4.2.1: invalid freshness information ("a max-age
-        ** directive with non-integer content") is taken as stale, not as
-        ** absent, which would let Expires or a heuristic stand instead. */
-        if( p->maxAge<0 ) p->maxAge = 0;
-      }
+      /* Section 4.2.1: invalid freshness information ("a max-age
+      ** directive with non-integer content") is taken as stale, not as
+      ** absent, which would let Expires or a heuristic stand instead.
+      ** Given twice, "either the first occurrence should be used or the
+      ** response should be considered stale": stale where they differ,
+      ** the more restrictive of the two readings, whatever the order. */
+      sqlite3_int64 v = cache_delta_seconds(&d);
+      if( v<0 ) v = 0;
+      p->maxAge = bMaxAge && v!=p->maxAge ? 0 : v;
+      bMaxAge = 1;
     }else if( cache_directive_is(&d, "s-maxage") ){
-      if( !bSMaxAge ){
-        bSMaxAge = 1;
-        p->sMaxAge = cache_delta_seconds(&d);
-        if( p->sMaxAge<0 ) p->sMaxAge = 0;
-      }
+      sqlite3_int64 v = cache_delta_seconds(&d);
+      if( v<0 ) v = 0;
+      p->sMaxAge = bSMaxAge && v!=p->sMaxAge ? 0 : v;
+      bSMaxAge = 1;
     }else if( cache_directive_is(&d, "stale-if-error") ){
       /* RFC 5861 section 4.  Malformed, it grants nothing. */
       if( !bStaleIfError ){
@@ -201,6 +195,63 @@ static sqlite3_int64 cache_date(const char *z){
   return t<0 ? 0 : t;
 }
 
+/* Expires (section 5.3) as an IMF-fixdate, RFC 9110 section 5.6.7's
+** preferred form and the only one it lets senders generate:
+** "Sun, 06 Nov 1994 08:49:37 GMT", exactly so, OWS around it allowed.  Its
+** unix time, 0 for one before 1970, or -1 if it is anything else.
+**
+** Stricter than policy_http_date, which takes the obsolete RFC 850 and
+** asctime forms too, as RFC 9110 asks of a recipient of a date: those, a
+** two-digit year, a missing comma, doubled spaces, a one-digit hour, a
+** zone other than GMT, a second Expires line (joined after a comma) are
+** read as "already expired".  Section 5.3 asks just that of invalid
+** dates, the browsers measured by the HTTP caching tests do it, and it
+** errs the cheap way: the cost is a revalidation, never a stale answer. */
+static sqlite3_int64 cache_imf_fixdate(const char *z){
+  static const char azDay[] = "MonTueWedThuFriSatSun";
+  static const char azMon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  static const unsigned char aMonDays[] = {31,29,31,30,31,30,31,31,30,31,30,31};
+  int i, d, mon, y, hh, mm, ss;
+  sqlite3_int64 days;
+  z = cache_skip_ows(z);
+  if( strlen(z)<29 || *cache_skip_ows(z+29)!=0 ) return -1;
+  /* "Www, DD Mmm YYYY HH:MM:SS GMT": the fixed characters, then digits. */
+  if( z[3]!=',' || z[4]!=' ' || z[7]!=' ' || z[11]!=' ' || z[16]!=' '
+   || z[19]!=':' || z[22]!=':' || z[25]!=' ' || memcmp(z+26, "GMT", 3)!=0 ){
+    return -1;
+  }
+  /* A weekday name is required; that it is the date's is not checked. */
+  for(i=0; i<7 && memcmp(z, azDay+3*i, 3)!=0; i++){}
+  if( i==7 ) return -1;
+  for(mon=0; mon<12 && memcmp(z+8, azMon+3*mon, 3)!=0; mon++){}
+  if( mon==12 ) return -1;
+  {
+    static const unsigned char aDigit[] = {5,6,12,13,14,15,17,18,20,21,23,24};
+    for(i=0; i<(int)sizeof(aDigit); i++){
+      if( z[aDigit[i]]<'0' || z[aDigit[i]]>'9' ) return -1;
+    }
+  }
+  d = (z[5]-'0')*10 + (z[6]-'0');
+  y = (z[12]-'0')*1000 + (z[13]-'0')*100 + (z[14]-'0')*10 + (z[15]-'0');
+  hh = (z[17]-'0')*10 + (z[18]-'0');
+  mm = (z[20]-'0')*10 + (z[21]-'0');
+  ss = (z[23]-'0')*10 + (z[24]-'0');
+  if( d<1 || d>aMonDays[mon] || hh>23 || mm>59 || ss>60 ) return -1;
+  if( mon==1 && d==29 && !(y%4==0 && (y%100!=0 || y%400==0)) ) return -1;
+  if( y<1970 ) return 0;
+  /* Days from 1970-01-01 to y-(mon+1)-d: the civil-calendar count with
+  ** March as the year's first month, so that the leap day comes last. */
+  {
+    int yy = mon<2 ? y-1 : y;
+    int era = yy/400, yoe = yy - era*400;
+    int mp = (mon+10)%12;            /* March 0 ... February 11 */
+    int doy = (153*mp + 2)/5 + d - 1;
+    int doe = yoe*365 + yoe/4 - yoe/100 + doy;
+    days = (sqlite3_int64)era*146097 + doe - 719468;
+  }
+  return days*86400 + hh*3600 + mm*60 + (ss>59 ? 59 : ss);
+}
+
 /* Does the comma-separated list z have a member zWord (case-insensitive)? */
 static int cache_list_has(const char *z, const char *zWord){
   CacheDirective d;
@@ -225,18 +276,20 @@ void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpir
   ** specified; taking it as no-cache is the cautious reading. */
   if( nDirective==0 && cache_list_has(zPragma, "no-cache") ) p->bNoCache = 1;
 
-  /* Section 5.3: an invalid Expires, "0" above all, means already expired. */
+  /* Section 5.3: an invalid Expires, "0" above all, means already expired.
+  ** Valid is one IMF-fixdate and nothing else (cache_imf_fixdate). */
   if( zExpires ){
-    p->expires = cache_date(zExpires);
+    p->expires = cache_imf_fixdate(zExpires);
     if( p->expires<0 ) p->expires = 0;
   }
   p->date = cache_date(zDate);
   p->lastModified = cache_date(zLastModified);
 
   /* Section 5.1: Age = delta-seconds.  Only the first of several field
-  ** lines joined by commas counts (section 4.2.1).  An Age that is not a
-  ** number is invalid freshness information, so it makes the response as
-  ** old as can be (2^31) rather than new. */
+  ** lines joined by commas counts; one that is not a non-negative integer
+  ** ("abc", "-7200", "7200.0") is invalid, and "a cache SHOULD ignore the
+  ** field": age 0, as if absent.  The response's own Date still ages it
+  ** (cache_current_age takes the larger). */
   if( zAge ){
     const char *z = cache_skip_ows(zAge);
     sqlite3_int64 v = 0;
@@ -245,7 +298,7 @@ void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpir
       if( v<CACHE_DELTA_MAX ) v = v*10 + (*z - '0');
     }
     z = cache_skip_ows(z);
-    if( nDigit==0 || (*z!=0 && *z!=',') ) v = CACHE_DELTA_MAX;
+    if( nDigit==0 || (*z!=0 && *z!=',') ) v = 0;
     p->age = v<CACHE_DELTA_MAX ? v : CACHE_DELTA_MAX;
   }
 
@@ -256,6 +309,42 @@ void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpir
 
   /* Section 4.1: Vary: * never matches a later request. */
   p->bVaryStar = cache_list_has(zVary, "*");
+}
+
+void cache_request_parse(CacheRequest *p, const char *zCacheControl, const char *zPragma){
+  CacheDirective d;
+  const char *z = zCacheControl;
+  int nDirective = 0;
+  memset(p, 0, sizeof(*p));
+  p->maxAge = p->maxStale = p->minFresh = -1;
+  while( z && (z = cache_next_directive(z, &d))!=0 ){
+    if( d.nName==0 ) continue;
+    nDirective++;
+    if( cache_directive_is(&d, "no-store") ){
+      p->bNoStore = 1;
+    }else if( cache_directive_is(&d, "no-cache") ){
+      p->bNoCache = 1;
+    }else if( cache_directive_is(&d, "only-if-cached") ){
+      p->bOnlyIfCached = 1;
+    }else if( cache_directive_is(&d, "max-age") ){
+      /* 5.2.1.1; malformed, the restrictive reading: 0, ask the server.
+      ** Given twice, the smaller. */
+      sqlite3_int64 v = cache_delta_seconds(&d);
+      if( v<0 ) v = 0;
+      if( p->maxAge<0 || v<p->maxAge ) p->maxAge = v;
+    }else if( cache_directive_is(&d, "max-stale") ){
+      /* 5.2.1.2: without an argument, stale by any amount; malformed,
+      ** no staleness at all (the restrictive reading). */
+      sqlite3_int64 v = d.zArg==0 && !d.bBad ? CACHE_DELTA_MAX : cache_delta_seconds(&d);
+      if( v>=0 && (p->maxStale<0 || v<p->maxStale) ) p->maxStale = v;
+    }else if( cache_directive_is(&d, "min-fresh") ){
+      /* 5.2.1.3; malformed, it asks nothing. */
+      sqlite3_int64 v = cache_delta_seconds(&d);
+      if( v>p->minFresh ) p->minFresh = v;
+    }
+  }
+  /* Section 5.4: Pragma: no-cache where the request has no Cache-Control. */
+  if( nDirective==0 && cache_list_has(zPragma, "no-cache") ) p->bNoCache = 1;
 }
 
 /* RFC 9110 section 15.1: status codes heuristically cacheable by default. */

@@ -70,10 +70,6 @@ static sqlite3_int64 url_param_int(const char *zUrl, const char *zName){
 ** whose rel holds zRel (rel is a space-separated list, compared without
 ** case; a second rel in one link is ignored, section 3.3), as written
 ** (the caller resolves it); NULL if none, or with *pbOom set on OOM. */
-static int is_tchar(char c){
-  return (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
-      || (c && strchr("!#$%&'*+-.^_`|~", c)!=0);
-}
 static const char *skip_ows(const char *s){
   while( *s==' ' || *s=='\t' ) s++;
   return s;
@@ -90,7 +86,7 @@ static const char *param_value(const char *s, char *zOut, size_t nOut){
     }
     if( *s=='"' ) s++;
   }else{
-    for(; is_tchar(*s); s++) if( n+1<nOut ) zOut[n++] = *s;
+    for(; http_is_tchar((unsigned char)*s); s++) if( n+1<nOut ) zOut[n++] = *s;
   }
   zOut[n] = 0;
   return s;
@@ -133,7 +129,7 @@ static char *link_target(const char *zLink, const char *zRel, int *pbOom){
       s = skip_ows(s);
       if( *s!=';' ) break;
       s = skip_ows(s+1);
-      for(; is_tchar(*s); s++) if( n+1<sizeof(zName) ) zName[n++] = *s;
+      for(; http_is_tchar((unsigned char)*s); s++) if( n+1<sizeof(zName) ) zName[n++] = *s;
       zName[n] = 0;
       s = skip_ows(s);
       zVal[0] = 0;

@@ -48,9 +48,11 @@ static int item_method(Item *p, JsonSpan val){
   char *z;
   int rc = item_string(p, val, "method", &p->pReq->zMethod);
   if( rc ) return rc;
+  /* Any RFC 9110 token (section 9.1: M-SEARCH, MKCOL, ...); letters are
+  ** upper-cased, as the docs promise methods without case. */
   for(z=p->pReq->zMethod; *z; z++){
     if( *z>='a' && *z<='z' ) *z -= 'a'-'A';
-    if( *z<'A' || *z>'Z' ){
+    if( !http_is_tchar((unsigned char)*z) ){
       return item_fail(p, sqlite3_mprintf("\"method\" \"%s\" is not an HTTP method",
                                           p->pReq->zMethod));
     }

@@ -657,3 +657,11 @@ char *text_redact(char *zOut, const char *zValue, const char *zAfter){
   }
   return zOut;
 }
+
+/* RFC 9110 section 5.6.2: tchar, a character of a token (a method, a
+** header name, a Cache-Control directive, a link-param). */
+int http_is_tchar(int c){
+  if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9') ) return 1;
+  return c>0 && c<128 && strchr("!#$%&'*+-.^_`|~", c)!=0;
+}
+

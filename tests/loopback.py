@@ -29,7 +29,9 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
   /cache?id=N&cc=S&etag=E&lm=T&expires=S&vary=V&age=A&cookie=C
                          obj(N) with Cache-Control S, ETag "E", Last-Modified
                          unix time T, Expires now+S seconds, Vary V, Age A,
-                         Set-Cookie session=C;
+                         Set-Cookie session=C; expires_raw=X: Expires lines
+                         as given, "|" between them; location=L and
+                         content_location=L: those fields (any method);
                          If-None-Match "E" or If-Modified-Since >= T: 304;
                          fail_conditional=C: a request with If-None-Match or
                          If-Modified-Since (a client revalidating what it
@@ -647,6 +649,12 @@ def cache_route(method, q, headers, writer):
         h.append(("Last-Modified", email.utils.formatdate(float(q["lm"]), usegmt=True)))
     if "expires" in q:
         h.append(("Expires", email.utils.formatdate(time.time() + float(q["expires"]), usegmt=True)))
+    if "location" in q:
+        h.append(("Location", q["location"]))
+    if "content_location" in q:
+        h.append(("Content-Location", q["content_location"]))
+    if "expires_raw" in q:          # as given; "|" separates field lines
+        h.extend(("Expires", v) for v in q["expires_raw"].split("|"))
     if "vary" in q:
         h.append(("Vary", q["vary"]))
     if "age" in q:

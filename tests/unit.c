@@ -457,6 +457,8 @@ static void test_urllist(void){
   CHECK( list_error("[{\"method\":\"GET\"}]", "request object has no \"url\"") );
   CHECK( list_error("[{\"url\":5}]", "\"url\" must be a string") );
   CHECK( list_error("[{\"url\":\"http://a\",\"method\":\"G T\"}]", "is not an HTTP method") );
+  CHECK( list_error("[{\"url\":\"http://a\",\"method\":\"GET(\"}]", "is not an HTTP method") );
+  CHECK( list_error("[{\"url\":\"http://a\",\"method\":\"G\\r\\nX: y\"}]", "is not an HTTP method") );
   CHECK( list_error("[\"http://a/\\u0000\"]", "NUL character") );
   CHECK( list_error("[{\"url\":\"http://a\",\"headers\":{\"A\":\"x\\ny\"}}]", "not a valid header") );
 }
@@ -801,7 +803,12 @@ static void test_cache_control(void){
   ci = cc("MAX-AGE=60, No-Store, Must-Revalidate");
   CHECK( ci.maxAge==60 && ci.bNoStore && ci.bMustRevalidate );
   CHECK( cc("max-age=\"120\"").maxAge==120 );
-  CHECK( cc("max-age = 30").maxAge==30 );
+  /* Spaces around '=' are outside section 5.2's grammar: invalid, stale. */
+  CHECK( cc("max-age = 30").maxAge==0 );
+  CHECK( cc("max-age =30").maxAge==0 );
+  CHECK( cc("max-age= 30").maxAge==0 );
+  CHECK( cc("max-age=30 ").maxAge==30 );
+  CHECK( cc("max-age=3600a").maxAge==0 );
   CHECK( cc("max-age=0").maxAge==0 );
   CHECK( cc("no-cache").maxAge==-1 );
   /* Malformed numbers are invalid freshness information: stale (4.2.1). */
@@ -819,7 +826,11 @@ static void test_cache_control(void){
   CHECK( cc("max-age=99999999999999999999999").maxAge==CACHE_DELTA_MAX );
   CHECK( cc("max-age=2147483647").maxAge==2147483647LL );
   /* The first of two counts (4.2.1), even when it is the bad one. */
-  CHECK( cc("max-age=5, max-age=10").maxAge==5 );
+  /* Given twice and differing: stale, in either order (4.2.1). */
+  CHECK( cc("max-age=5, max-age=10").maxAge==0 );
+  CHECK( cc("max-age=1800, max-age=0").maxAge==0 );
+  CHECK( cc("max-age=0, max-age=1800").maxAge==0 );
+  CHECK( cc("max-age=60, max-age=60").maxAge==60 );
   CHECK( cc("max-age=abc, max-age=10").maxAge==0 );
   CHECK( cc("stale-if-error=10, stale-if-error=99").staleIfError==10 );
   /* Several field lines joined with ", " (RFC 9110 section 5.3). */
@@ -877,18 +888,54 @@ static void test_cache_fields(void){
   CHECK( ci.expires==0 );
   cacheinfo_parse(&ci, 0, "Mon, 01 Jan 1900 00:00:00 GMT", 0, 0, 0, 0, 0, 0);
   CHECK( ci.expires==0 );
+  /* Expires is an IMF-fixdate or already expired (5.3). */
+  {
+    static const char *const azBad[] = {
+      "Sun, 06 Nov 94 08:49:37 GMT",          /* two-digit year */
+      "Sunday, 06-Nov-94 08:49:37 GMT",       /* RFC 850 */
+      "Sun Nov  6 08:49:37 1994",             /* asctime */
+      "Sun 06 Nov 1994 08:49:37 GMT",         /* no comma */
+      "Sun,  06 Nov 1994 08:49:37 GMT",       /* doubled space */
+      "Sun, 06-Nov-1994 08:49:37 GMT",        /* dashes */
+      "Sun, 06 Nov 1994 8:49:37 GMT",         /* one-digit hour */
+      "Sun, 06 Nov 1994 08:49:37 UTC",        /* not GMT */
+      "Sun, 06 Nov 1994 08:49:37 +0000",
+      "Sun, 06 nov 1994 08:49:37 GMT",        /* names are case-sensitive */
+      "Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT",
+      "Sun, 31 Nov 1994 08:49:37 GMT",        /* no such day */
+      "Thu, 29 Feb 2001 08:49:37 GMT",
+      "Sun, 06 Nov 1994 24:00:00 GMT",
+      "Xyz, 06 Nov 1994 08:49:37 GMT",
+    };
+    int i;
+    for(i=0; i<(int)ArraySize(azBad); i++){
+      cacheinfo_parse(&ci, 0, azBad[i], 0, 0, 0, 0, 0, 0);
+      CHECK( ci.expires==0 );
+    }
+    cacheinfo_parse(&ci, 0, "  Sun, 06 Nov 1994 08:49:37 GMT ", 0, 0, 0, 0, 0, 0);
+    CHECK( ci.expires==784111777 );
+    cacheinfo_parse(&ci, 0, "Tue, 29 Feb 2028 23:59:59 GMT", 0, 0, 0, 0, 0, 0);
+    CHECK( ci.expires==1835481599 );
+    cacheinfo_parse(&ci, 0, "Thu, 01 Jan 1970 00:00:00 GMT", 0, 0, 0, 0, 0, 0);
+    CHECK( ci.expires==0 );
+    /* Date and Last-Modified keep the obsolete forms (RFC 9110 5.6.7). */
+    cacheinfo_parse(&ci, 0, 0, "Sunday, 06-Nov-94 08:49:37 GMT", 0, 0, 0, 0, 0);
+    CHECK( ci.date==784111777 );
+  }
   /* An invalid Date or Last-Modified is absent. */
   cacheinfo_parse(&ci, 0, 0, "yesterday", 0, "20240101", 0, 0, 0);
   CHECK( ci.date==-1 && ci.lastModified==-1 && !ci.bHasValidator );
-  /* Age: the first of several lines; malformed is as old as can be. */
+  /* Age: the first of several lines; an invalid one is ignored (5.1). */
   cacheinfo_parse(&ci, 0, 0, 0, "12, 30", 0, 0, 0, 0);
   CHECK( ci.age==12 );
   cacheinfo_parse(&ci, 0, 0, 0, "abc", 0, 0, 0, 0);
-  CHECK( ci.age==CACHE_DELTA_MAX );
-  cacheinfo_parse(&ci, 0, 0, 0, "-3", 0, 0, 0, 0);
-  CHECK( ci.age==CACHE_DELTA_MAX );
+  CHECK( ci.age==0 );
+  cacheinfo_parse(&ci, 0, 0, 0, "-7200", 0, 0, 0, 0);
+  CHECK( ci.age==0 );
+  cacheinfo_parse(&ci, 0, 0, 0, "7200.0", 0, 0, 0, 0);
+  CHECK( ci.age==0 );
   cacheinfo_parse(&ci, 0, 0, 0, "1.5", 0, 0, 0, 0);
-  CHECK( ci.age==CACHE_DELTA_MAX );
+  CHECK( ci.age==0 );
   cacheinfo_parse(&ci, 0, 0, 0, "99999999999999999999999", 0, 0, 0, 0);
   CHECK( ci.age==CACHE_DELTA_MAX );
   /* Validators: strong or weak ETag, or a valid Last-Modified. */
@@ -1077,9 +1124,9 @@ static void test_cache_age(void){
   cacheinfo_parse(&ci, 0, 0, zT, "7", 0, 0, 0, 0);
   CHECK( cache_current_age(&ci, T, T, T-100)==7 );
   CHECK( cache_current_age(&ci, T+50, T, T)==7 );
-  /* Malformed Age: as old as can be, and no further. */
+  /* Malformed Age: ignored (5.1), so only the time it was held counts. */
   cacheinfo_parse(&ci, 0, 0, zT, "soon", 0, 0, 0, 0);
-  CHECK( cache_current_age(&ci, T, T, T+1000)==CACHE_DELTA_MAX );
+  CHECK( cache_current_age(&ci, T, T, T+1000)==1000 );
   /* Fresh while lifetime > age: max-age=60 with Age: 30. */
   cacheinfo_parse(&ci, "max-age=60", 0, zT, "30", 0, 0, 0, 0);
   CHECK( cache_freshness_lifetime(&ci, 200, T, 0) > cache_current_age(&ci, T, T, T+29) );

@@ -143,8 +143,8 @@ e = error_of(lambda: fetch(conn, BASE + "/cache?id=7004&cc=max-age=600", {"cache
 e2 = error_of(lambda: conn.execute("SELECT * FROM api_fetch_cache(?)", (old,)).fetchall())
 conn.close()
 want = f'api_fetch: cache "{old}" was made by another version of apifetch (format 1; ' \
-       'this one reads 2): name a new file'
-check(e == want and e2 is not None and "(format 1; this one reads 2)" in e2,
+       'this one reads 3): name a new file'
+check(e == want and e2 is not None and "(format 1; this one reads 3)" in e2,
       f"format 1: refused by name ({e}; {e2})")
 with open(old, "rb") as f:
     check(f.read() == before, "format 1: the file is left as it was")
