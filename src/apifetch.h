@@ -1067,6 +1067,13 @@ int options_parse_headers(Options *pOpt, const struct cJSON *v, const char *zWhe
 ** "[secret]" (after its zAfter, if it has one).  Returns a sqlite3_malloc'd
 ** copy (or NULL on OOM). */
 char *options_redact(const Options *p, const char *z);
+/* Has options_redact anything to hide in p: a secret, or an OAuth2 token
+** of the connection?  (A token is a secret even when its client's secret
+** is "", which is none.)  Where it is false, text may be shown as it is. */
+int options_hides(const Options *p);
+/* Does p carry credentials a locked connection binds to their origin:
+** a secret, or the oauth2 option (whose client secret may be "")? */
+int options_has_credentials(const Options *p);
 /* Checks across options (after the last options_set). */
 int options_check(const Options *p, char **pzErr);
 /* The host's credentials in p (a profile's, or the defaults') go only to

@@ -182,6 +182,19 @@ char *options_redact(const Options *p, const char *z){
   return zOut;
 }
 
+int options_hides(const Options *p){
+  const OAuthToken *t;
+  if( p->nSecret>0 ) return 1;
+  for(t=p->ppTokens ? *p->ppTokens : 0; t; t=t->pNext){
+    if( t->zToken ) return 1;
+  }
+  return 0;
+}
+
+int options_has_credentials(const Options *p){
+  return p->nSecret>0 || p->oauth2.zTokenUrl!=0;
+}
+
 /* Parse a headers object into "Name: value" lines: the options' (pOpt,
 ** values with secrets expanded) or a request object's (pOpt NULL). */
 int options_parse_headers(Options *pOpt, const cJSON *v,
