@@ -681,7 +681,8 @@ struct Knob {
 enum {
   KS_NONE,                       /* not KNOB_SPECIAL */
   KS_USER_AGENT, KS_CACHE, KS_HEADERS, KS_PAGINATE, KS_BEARER, KS_BASIC, KS_BASE_URL,
-  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_ON_STATUS, KS_PROXY, KS_OAUTH2, /* options */
+  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_ON_STATUS, KS_PROXY, KS_OAUTH2,
+  KS_NO_PROXY,                   /* options */
   KS_PAGE_TYPE,                  /* the paginate key "type" */
   KS_ALLOW_HOSTS, KS_ALLOW_ENV, KS_CA_FILE, KS_DEFAULTS, KS_PROFILES,   /* settings */
   KS_COUNT
@@ -777,8 +778,9 @@ char *guard_ip_refusal(const Guard *g, const char *zIp, int *pbOom);
 /* Why an allow_hosts entry is malformed, or NULL. */
 const char *guard_host_entry_error(const char *z);
 /* Proxies (docs/security.md).  guard_proxy_refused: is pOpt's proxy one
-** the guard refuses (not the host's, on a locked connection or under
-** block_private)?  guard_proxy_setup: h's proxy as pOpt and g say (the
+** the guard refuses: on a locked connection any proxy or no_proxy that is
+** not the host's ("" too: the host's routing stays), under block_private a
+** proxy that is not the host's?  Returns the option's name, or NULL.  guard_proxy_setup: h's proxy as pOpt and g say (the
 ** environment's unless pOpt names one or "", none under block_private but
 ** the host's); *pbProxied if pOpt's is used.  SQLITE_OK or SQLITE_NOMEM.
 ** guard_proxied_refusal: with a proxy in the way block_private can judge
@@ -786,7 +788,7 @@ const char *guard_host_entry_error(const char *z);
 ** or NULL (*pbOom on out of memory). */
 /* Is z a proxy URL of a scheme apifetch takes (or "", none)? */
 int guard_proxy_url_ok(const char *z);
-int guard_proxy_refused(const Guard *g, const Options *pOpt);
+const char *guard_proxy_refused(const Guard *g, const Options *pOpt);
 int guard_proxy_setup(CURL *h, const Guard *g, const Options *pOpt, int *pbProxied);
 char *guard_proxied_refusal(const Guard *g, const char *zUrl, int *pbOom);
 
@@ -1004,6 +1006,7 @@ struct Options {
   int bProxyHost;                /* ... given by the host (a profile, the defaults) */
   OAuth2 oauth2;                 /* oauth2: client credentials (oauth.c) */
   char *zNoProxy;                /* no_proxy: hosts reached directly, or NULL */
+  int bNoProxyOwn;               /* ... given by the query itself, not by the host */
   char *zUrlTemplate;            /* url_template, or NULL */
   char *zBaseUrl;                /* base_url for relative URLs, or NULL */
   char **azQuery;                /* query: name, value, name, value ... */

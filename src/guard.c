@@ -58,9 +58,9 @@ int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr){
     /* A proxy of the query's choosing would fetch what block_private
     ** refuses (the target is not resolved here) or carry the requests
     ** wherever it likes. */
-    *pzErr = sqlite3_mprintf("api_fetch: option proxy is not allowed: this connection is %s "
+    *pzErr = sqlite3_mprintf("api_fetch: option %s is not allowed: this connection is %s "
         "(only the host's proxy is used: a profile's or the defaults')",
-        g->bLocked ? "locked" : "under block_private");
+        guard_proxy_refused(g, pOpt), g->bLocked ? "locked" : "under block_private");
   }else{
     return SQLITE_OK;
   }
@@ -504,9 +504,15 @@ int guard_proxy_url_ok(const char *z){
   return z[0]==0;
 }
 
-int guard_proxy_refused(const Guard *g, const Options *pOpt){
-  return g && (g->bLocked || g->bBlockPrivate) && pOpt->zProxy && pOpt->zProxy[0]
-      && !pOpt->bProxyHost;
+const char *guard_proxy_refused(const Guard *g, const Options *pOpt){
+  int bOwnProxy = pOpt->zProxy && !pOpt->bProxyHost;
+  if( g==0 ) return 0;
+  /* Locked, a query may not route around the host's proxy either (by
+  ** "", none, or no_proxy): the host's proxy may be what filters its
+  ** egress, in place of block_private. */
+  if( g->bLocked && bOwnProxy ) return "proxy";
+  if( g->bLocked && pOpt->bNoProxyOwn ) return "no_proxy";
+  return g->bBlockPrivate && bOwnProxy && pOpt->zProxy[0] ? "proxy" : 0;
 }
 
 int guard_proxy_setup(CURL *h, const Guard *g, const Options *pOpt, int *pbProxied){
