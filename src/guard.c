@@ -551,6 +551,10 @@ char *guard_proxied_refusal(const Guard *g, const char *zUrl, int *pbOom){
     n = strlen(zHost);
     if( zHost[0]=='[' && n>=2 && zHost[n-1]==']' ){ zHost[n-1] = 0; memmove(zHost, zHost+1, n-1); }
     n = strlen(zHost);
+    /* A name with trailing dots is the same name, absolute (RFC 1034
+    ** section 3.1), and the proxy may resolve "localhost." or
+    ** "169.254.169.254." as it would the name without them. */
+    while( n>1 && zHost[n-1]=='.' ) zHost[--n] = 0;
     if( strcasecmp(zHost, "localhost")==0
      || (n>10 && strcasecmp(zHost+n-10, ".localhost")==0) ){
       z = sqlite3_mprintf("refused by block_private: %s is loopback (RFC 6761)", zHost);

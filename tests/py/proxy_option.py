@@ -148,6 +148,25 @@ for url, why in ((BASE + "/obj?id=1", "refused by block_private: 127.0.0.1 is a 
     check(row == (None, why, None), f"through the host's proxy {url} is refused: {row}")
 check(len(seen) == n, f"nothing refused reached the proxy: {seen[n:]}")
 
+# A name with its trailing dot is the same name (RFC 1034 section 3.1), and
+# a proxy may resolve "localhost." or "169.254.169.254." as it would
+# without it: judged so (before: sent to the proxy, with no allow_hosts to
+# stop them).
+anyhost = connect()
+anyhost.execute("SELECT api_fetch_config(?)", (json.dumps({
+    "block_private": True, "lock": True,
+    "profiles": {"corp": {"proxy": PROXY, "max_attempts": 1, "timeout_ms": 5000}}}),))
+n = len(seen)
+for url, why in (("http://localhost./x", "localhost is loopback (RFC 6761)"),
+                 ("http://api.localhost../x", "api.localhost is loopback (RFC 6761)"),
+                 ("http://127.0.0.1./x", "127.0.0.1 is a loopback address (127.0.0.0/8)"),
+                 ("http://169.254.169.254./latest/meta-data/", "169.254.169.254 is a "
+                  "link-local address (169.254.0.0/16)")):
+    row = fetch(anyhost, url, profile="corp")
+    check(row == (None, "refused by block_private: " + why, None),
+          f"through the host's proxy {url} is refused: {row}")
+check(len(seen) == n, f"nothing refused reached the proxy: {seen[n:]}")
+
 # Locked, the host's routing stays: a query may neither turn the host's
 # proxy off ("") nor send hosts around it (no_proxy), whether the proxy is
 # a profile's or the defaults' (before: both went directly, around it).
