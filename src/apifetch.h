@@ -784,7 +784,8 @@ const char *guard_host_entry_error(const char *z);
 ** environment's unless pOpt names one or "", none under block_private but
 ** the host's); *pbProxied if pOpt's is used.  SQLITE_OK or SQLITE_NOMEM.
 ** guard_proxied_refusal: with a proxy in the way block_private can judge
-** only zUrl's host as written (an IP address, localhost): why it refuses,
+** only zUrl's host as libcurl sends it (an IP address, localhost; after
+** IDNA, trailing dots aside): why it refuses,
 ** or NULL (*pbOom on out of memory). */
 /* Is z a proxy URL of a scheme apifetch takes (or "", none)? */
 int guard_proxy_url_ok(const char *z);

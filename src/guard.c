@@ -543,11 +543,24 @@ char *guard_proxied_refusal(const Guard *g, const char *zUrl, int *pbOom){
   CURLU *h;
   char *zHost = 0, *z = 0;
   size_t n;
+  CURLUcode uc;
   if( g==0 || !g->bBlockPrivate || zUrl==0 ) return 0;
   h = curl_url();
   if( h==0 ){ *pbOom = 1; return 0; }
-  if( curl_url_set(h, CURLUPART_URL, zUrl, 0)==CURLUE_OK
-   && curl_url_get(h, CURLUPART_HOST, &zHost, 0)==CURLUE_OK ){
+  if( curl_url_set(h, CURLUPART_URL, zUrl, 0)!=CURLUE_OK ){
+    /* Not a URL libcurl takes: it sends nothing either. */
+  }else if( (uc = curl_url_get(h, CURLUPART_HOST, &zHost, CURLU_PUNYCODE))!=CURLUE_OK ){
+    /* The host as libcurl sends it: an international name goes by IDNA,
+    ** which makes "127\u30020\u30020\u30021" (ideographic full stops)
+    ** 127.0.0.1.  One that cannot be converted cannot be judged. */
+    if( uc==CURLUE_OUT_OF_MEMORY ){
+      *pbOom = 1;
+    }else{
+      z = sqlite3_mprintf("refused by block_private: the URL's host name cannot be put "
+                          "in the form it would be sent in (IDNA), so it cannot be judged");
+      if( z==0 ) *pbOom = 1;
+    }
+  }else{
     n = strlen(zHost);
     if( zHost[0]=='[' && n>=2 && zHost[n-1]==']' ){ zHost[n-1] = 0; memmove(zHost, zHost+1, n-1); }
     n = strlen(zHost);

@@ -151,7 +151,7 @@ check(len(seen) == n, f"nothing refused reached the proxy: {seen[n:]}")
 # A name with its trailing dot is the same name (RFC 1034 section 3.1), and
 # a proxy may resolve "localhost." or "169.254.169.254." as it would
 # without it: judged so (before: sent to the proxy, with no allow_hosts to
-# stop them).
+# stop them); an international name is judged as libcurl sends it.
 anyhost = connect()
 anyhost.execute("SELECT api_fetch_config(?)", (json.dumps({
     "block_private": True, "lock": True,
@@ -161,7 +161,17 @@ for url, why in (("http://localhost./x", "localhost is loopback (RFC 6761)"),
                  ("http://api.localhost../x", "api.localhost is loopback (RFC 6761)"),
                  ("http://127.0.0.1./x", "127.0.0.1 is a loopback address (127.0.0.0/8)"),
                  ("http://169.254.169.254./latest/meta-data/", "169.254.169.254 is a "
-                  "link-local address (169.254.0.0/16)")):
+                  "link-local address (169.254.0.0/16)"),
+                 # libcurl sends an international name as IDNA makes it:
+                 # these reached the proxy as 127.0.0.1, 169.254.169.254 and
+                 # localhost before.
+                 ("http://127\u30020\u30020\u30021/x", "127.0.0.1 is a loopback address "
+                  "(127.0.0.0/8)"),
+                 ("http://\u2460\u2465\u2468.\u2461\u2464\u2463.\u2460\u2465\u2468."
+                  "\u2461\u2464\u2463/latest/", "169.254.169.254 is a link-local address "
+                  "(169.254.0.0/16)"),
+                 ("http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/x",
+                  "localhost is loopback (RFC 6761)")):
     row = fetch(anyhost, url, profile="corp")
     check(row == (None, "refused by block_private: " + why, None),
           f"through the host's proxy {url} is refused: {row}")
