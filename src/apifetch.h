@@ -681,7 +681,8 @@ struct Knob {
 enum {
   KS_NONE,                       /* not KNOB_SPECIAL */
   KS_USER_AGENT, KS_CACHE, KS_HEADERS, KS_PAGINATE, KS_BEARER, KS_BASIC, KS_BASE_URL,
-  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_ON_STATUS, KS_PROXY, KS_OAUTH2, /* options */
+  KS_QUERY, KS_REQUEST_LOG, KS_PROFILE, KS_SHARD, KS_ON_STATUS, KS_PROXY, KS_OAUTH2,
+  KS_NO_PROXY,                   /* options */
   KS_PAGE_TYPE,                  /* the paginate key "type" */
   KS_ALLOW_HOSTS, KS_ALLOW_ENV, KS_CA_FILE, KS_DEFAULTS, KS_PROFILES,   /* settings */
   KS_COUNT
@@ -777,16 +778,18 @@ char *guard_ip_refusal(const Guard *g, const char *zIp, int *pbOom);
 /* Why an allow_hosts entry is malformed, or NULL. */
 const char *guard_host_entry_error(const char *z);
 /* Proxies (docs/security.md).  guard_proxy_refused: is pOpt's proxy one
-** the guard refuses (not the host's, on a locked connection or under
-** block_private)?  guard_proxy_setup: h's proxy as pOpt and g say (the
+** the guard refuses: on a locked connection any proxy or no_proxy that is
+** not the host's ("" too: the host's routing stays), under block_private a
+** proxy that is not the host's?  Returns the option's name, or NULL.  guard_proxy_setup: h's proxy as pOpt and g say (the
 ** environment's unless pOpt names one or "", none under block_private but
 ** the host's); *pbProxied if pOpt's is used.  SQLITE_OK or SQLITE_NOMEM.
 ** guard_proxied_refusal: with a proxy in the way block_private can judge
-** only zUrl's host as written (an IP address, localhost): why it refuses,
+** only zUrl's host as libcurl sends it (an IP address, localhost; after
+** IDNA, trailing dots aside): why it refuses,
 ** or NULL (*pbOom on out of memory). */
 /* Is z a proxy URL of a scheme apifetch takes (or "", none)? */
 int guard_proxy_url_ok(const char *z);
-int guard_proxy_refused(const Guard *g, const Options *pOpt);
+const char *guard_proxy_refused(const Guard *g, const Options *pOpt);
 int guard_proxy_setup(CURL *h, const Guard *g, const Options *pOpt, int *pbProxied);
 char *guard_proxied_refusal(const Guard *g, const char *zUrl, int *pbOom);
 
@@ -1004,6 +1007,7 @@ struct Options {
   int bProxyHost;                /* ... given by the host (a profile, the defaults) */
   OAuth2 oauth2;                 /* oauth2: client credentials (oauth.c) */
   char *zNoProxy;                /* no_proxy: hosts reached directly, or NULL */
+  int bNoProxyOwn;               /* ... given by the query itself, not by the host */
   char *zUrlTemplate;            /* url_template, or NULL */
   char *zBaseUrl;                /* base_url for relative URLs, or NULL */
   char **azQuery;                /* query: name, value, name, value ... */
@@ -1067,6 +1071,13 @@ int options_parse_headers(Options *pOpt, const struct cJSON *v, const char *zWhe
 ** "[secret]" (after its zAfter, if it has one).  Returns a sqlite3_malloc'd
 ** copy (or NULL on OOM). */
 char *options_redact(const Options *p, const char *z);
+/* Has options_redact anything to hide in p: a secret, or an OAuth2 token
+** of the connection?  (A token is a secret even when its client's secret
+** is "", which is none.)  Where it is false, text may be shown as it is. */
+int options_hides(const Options *p);
+/* Does p carry credentials a locked connection binds to their origin:
+** a secret, or the oauth2 option (whose client secret may be "")? */
+int options_has_credentials(const Options *p);
 /* Checks across options (after the last options_set). */
 int options_check(const Options *p, char **pzErr);
 /* The host's credentials in p (a profile's, or the defaults') go only to

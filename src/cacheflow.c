@@ -460,7 +460,7 @@ static char *header_block(CURL *h, const Options *o, const char *zOld, int *pbOo
     while( *z=='\r' || *z=='\n' ) z++;
   }
   if( b.bOom ){ *pbOom = 1; buf_free(&b); return 0; }
-  if( b.z && o->nSecret ){
+  if( b.z && options_hides(o) ){
     char *zShown = options_redact(o, b.z);
     buf_free(&b);
     if( zShown==0 ) *pbOom = 1;
@@ -549,7 +549,7 @@ int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzEr
     const Options *o = e->pOpt;
     char *z = 0;
     if( t->nRedirect>0 && t->zHopUrl ){
-      z = o->nSecret ? options_redact(o, t->zHopUrl) : sqlite3_mprintf("%s", t->zHopUrl);
+      z = options_hides(o) ? options_redact(o, t->zHopUrl) : sqlite3_mprintf("%s", t->zHopUrl);
       if( z==0 ) return SQLITE_NOMEM;
     }
     sqlite3_free(c->zFinalUrl);
@@ -617,7 +617,7 @@ static int invalidate_after(Engine *e, Transfer *t, const Response *r, char **pz
       rc = url_same_origin(r->req.zUrl, zTarget, &bSame);
       if( rc || !bSame ){ sqlite3_free(zTarget); continue; }
     }
-    zShown = o->nSecret ? options_redact(o, zTarget) : zTarget;
+    zShown = options_hides(o) ? options_redact(o, zTarget) : zTarget;
     rc = zShown ? cachestore_invalidate(e->pCache, zShown, pzErr) : SQLITE_NOMEM;
     if( zShown!=zTarget ) sqlite3_free(zShown);
     sqlite3_free(zTarget);
@@ -670,8 +670,8 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
     sqlite3_free(zVary);
   }
   /* As the url column shows them: secrets redacted. */
-  zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : r->req.zUrl;
-  if( o->nSecret && r->zFinalUrl ) c.zFinalUrl = options_redact(o, r->zFinalUrl);
+  zUrl = options_hides(o) ? options_redact(o, r->req.zUrl) : r->req.zUrl;
+  if( options_hides(o) && r->zFinalUrl ) c.zFinalUrl = options_redact(o, r->zFinalUrl);
   rc = zUrl && (c.zFinalUrl || !r->zFinalUrl)
      ? cachestore_put(e->pCache, t->aKey, zUrl, r->req.zMethod, &c, o->cacheMaxBytes, pzErr)
      : SQLITE_NOMEM;

@@ -339,7 +339,8 @@ int conn_options_start(Conn *p, Options *o, char **pzErr){
   o->bInProfile = 0;
   o->bEnvGranted = 0;
   /* Locked, the defaults' credentials are bound like a profile's. */
-  return rc || !p->guard.bLocked || !o->nSecret ? rc : options_bind_credentials(o);
+  return rc || !p->guard.bLocked || !options_has_credentials(o) ? rc
+                                                           : options_bind_credentials(o);
 }
 
 /* defaults: an options object every query starts from, checked as a

@@ -58,9 +58,9 @@ int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr){
     /* A proxy of the query's choosing would fetch what block_private
     ** refuses (the target is not resolved here) or carry the requests
     ** wherever it likes. */
-    *pzErr = sqlite3_mprintf("api_fetch: option proxy is not allowed: this connection is %s "
+    *pzErr = sqlite3_mprintf("api_fetch: option %s is not allowed: this connection is %s "
         "(only the host's proxy is used: a profile's or the defaults')",
-        g->bLocked ? "locked" : "under block_private");
+        guard_proxy_refused(g, pOpt), g->bLocked ? "locked" : "under block_private");
   }else{
     return SQLITE_OK;
   }
@@ -504,9 +504,15 @@ int guard_proxy_url_ok(const char *z){
   return z[0]==0;
 }
 
-int guard_proxy_refused(const Guard *g, const Options *pOpt){
-  return g && (g->bLocked || g->bBlockPrivate) && pOpt->zProxy && pOpt->zProxy[0]
-      && !pOpt->bProxyHost;
+const char *guard_proxy_refused(const Guard *g, const Options *pOpt){
+  int bOwnProxy = pOpt->zProxy && !pOpt->bProxyHost;
+  if( g==0 ) return 0;
+  /* Locked, a query may not route around the host's proxy either (by
+  ** "", none, or no_proxy): the host's proxy may be what filters its
+  ** egress, in place of block_private. */
+  if( g->bLocked && bOwnProxy ) return "proxy";
+  if( g->bLocked && pOpt->bNoProxyOwn ) return "no_proxy";
+  return g->bBlockPrivate && bOwnProxy && pOpt->zProxy[0] ? "proxy" : 0;
 }
 
 int guard_proxy_setup(CURL *h, const Guard *g, const Options *pOpt, int *pbProxied){
@@ -537,14 +543,31 @@ char *guard_proxied_refusal(const Guard *g, const char *zUrl, int *pbOom){
   CURLU *h;
   char *zHost = 0, *z = 0;
   size_t n;
+  CURLUcode uc;
   if( g==0 || !g->bBlockPrivate || zUrl==0 ) return 0;
   h = curl_url();
   if( h==0 ){ *pbOom = 1; return 0; }
-  if( curl_url_set(h, CURLUPART_URL, zUrl, 0)==CURLUE_OK
-   && curl_url_get(h, CURLUPART_HOST, &zHost, 0)==CURLUE_OK ){
+  if( curl_url_set(h, CURLUPART_URL, zUrl, 0)!=CURLUE_OK ){
+    /* Not a URL libcurl takes: it sends nothing either. */
+  }else if( (uc = curl_url_get(h, CURLUPART_HOST, &zHost, CURLU_PUNYCODE))!=CURLUE_OK ){
+    /* The host as libcurl sends it: an international name goes by IDNA,
+    ** which makes "127\u30020\u30020\u30021" (ideographic full stops)
+    ** 127.0.0.1.  One that cannot be converted cannot be judged. */
+    if( uc==CURLUE_OUT_OF_MEMORY ){
+      *pbOom = 1;
+    }else{
+      z = sqlite3_mprintf("refused by block_private: the URL's host name cannot be put "
+                          "in the form it would be sent in (IDNA), so it cannot be judged");
+      if( z==0 ) *pbOom = 1;
+    }
+  }else{
     n = strlen(zHost);
     if( zHost[0]=='[' && n>=2 && zHost[n-1]==']' ){ zHost[n-1] = 0; memmove(zHost, zHost+1, n-1); }
     n = strlen(zHost);
+    /* A name with trailing dots is the same name, absolute (RFC 1034
+    ** section 3.1), and the proxy may resolve "localhost." or
+    ** "169.254.169.254." as it would the name without them. */
+    while( n>1 && zHost[n-1]=='.' ) zHost[--n] = 0;
     if( strcasecmp(zHost, "localhost")==0
      || (n>10 && strcasecmp(zHost+n-10, ".localhost")==0) ){
       z = sqlite3_mprintf("refused by block_private: %s is loopback (RFC 6761)", zHost);

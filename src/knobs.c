@@ -165,8 +165,8 @@ const Knob aKnob[] = {
   { "proxy", KNOB_SPECIAL, KF_OPTION, OPT(zProxy), 0, 0, 0, 0, "text", "the environment's",
     "send requests through this http://, https://, socks5:// or socks5h:// proxy (may be "
     "${env:NAME}); \"\": none, whatever the environment says", KS_PROXY },
-  { "no_proxy", KNOB_TEXT, KF_OPTION, OPT(zNoProxy), 0, 0, 0, 0, "text", "the environment's",
-    "hosts reached without the proxy: comma-separated names, domains, addresses", 0 },
+  { "no_proxy", KNOB_SPECIAL, KF_OPTION, OPT(zNoProxy), 0, 0, 0, 0, "text", "the environment's",
+    "hosts reached without the proxy: comma-separated names, domains, addresses", KS_NO_PROXY },
   { "url_template", KNOB_TEXT, KF_OPTION, OPT(zUrlTemplate), 0, 0, 0, 0, "text", "none",
     "items are objects of parameters that fill its {name} placeholders", 0 },
   { "base_url", KNOB_SPECIAL, KF_OPTION, OPT(zBaseUrl), 0, 0, 0, 0, "text", "none",

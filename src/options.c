@@ -64,6 +64,7 @@ void options_clear(Options *p){
   sqlite3_free(p->zBearer);
   sqlite3_free(p->zBasic);
   sqlite3_free(p->zProxy);
+  sqlite3_free(p->zNoProxy);
   oauth2_clear(&p->oauth2);
   sqlite3_free(p->zBaseUrl);
   sqlite3_free(p->zCredOrigin);
@@ -182,6 +183,19 @@ char *options_redact(const Options *p, const char *z){
   return zOut;
 }
 
+int options_hides(const Options *p){
+  const OAuthToken *t;
+  if( p->nSecret>0 ) return 1;
+  for(t=p->ppTokens ? *p->ppTokens : 0; t; t=t->pNext){
+    if( t->zToken ) return 1;
+  }
+  return 0;
+}
+
+int options_has_credentials(const Options *p){
+  return p->nSecret>0 || p->oauth2.zTokenUrl!=0;
+}
+
 /* Parse a headers object into "Name: value" lines: the options' (pOpt,
 ** values with secrets expanded) or a request object's (pOpt NULL). */
 int options_parse_headers(Options *pOpt, const cJSON *v,
@@ -298,6 +312,28 @@ static int set_credential(Options *p, const Knob *k, const cJSON *v, char **pzEr
   }
   /* A profile's credentials are the host's: hidden as ${env:} values are. */
   return p->bInProfile ? secret_keep(p, *pz, 0) : SQLITE_OK;
+}
+
+/* no_proxy: which of the query's it is matters (guard_proxy_refused): the
+** host's routing, a profile's or the defaults', is not the query's to
+** change once locked, nor ever a file's. */
+static int set_no_proxy(Options *p, const Knob *k, const cJSON *v, char **pzErr){
+  if( !cJSON_IsString(v) ){
+    *pzErr = sqlite3_mprintf("api_fetch: option %s must be a string, got %s", k->zName,
+                             knob_json_kind(v));
+    return SQLITE_ERROR;
+  }
+  if( p->bFromFile && !p->bInProfile ){
+    /* A file is data: it would send requests around the host's proxy. */
+    *pzErr = sqlite3_mprintf("api_fetch: a table stored in a database file cannot set "
+                             "its own no_proxy (its arguments are data); use a profile");
+    return SQLITE_ERROR;
+  }
+  sqlite3_free(p->zNoProxy);
+  p->zNoProxy = sqlite3_mprintf("%s", v->valuestring);
+  if( p->zNoProxy==0 ) return SQLITE_NOMEM;
+  p->bNoProxyOwn = !p->bInProfile;
+  return SQLITE_OK;
 }
 
 static char *oauth2_expand(void *pCtx, const char *z, const char *zWhere, char **pzErr){
@@ -615,9 +651,10 @@ static int (*const aSetSpecial[KS_PAGE_TYPE])(Options*, const Knob*, const cJSON
   [KS_ON_STATUS]  = onstatus_set,
   [KS_PROXY]      = set_credential,
   [KS_OAUTH2]     = set_oauth2,
+  [KS_NO_PROXY]   = set_no_proxy,
 };
 /* The options' values come first in the KS_* enum, up to KS_PAGE_TYPE. */
-_Static_assert(ArraySize(aSetSpecial)==KS_OAUTH2+1, "KS_* options and aSetSpecial differ");
+_Static_assert(ArraySize(aSetSpecial)==KS_NO_PROXY+1, "KS_* options and aSetSpecial differ");
 
 /* One member of an options object. */
 static int set_option(Options *p, const cJSON *v, char **pzErr){

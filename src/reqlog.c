@@ -270,13 +270,13 @@ int reqlog_attempt(ReqLog *p, const AttemptInfo *a, char **pzErr){
   r->iAttempt = a->iAttempt;
   r->zMethod = sqlite3_mprintf("%s", a->zMethod);
   /* Secrets never show: the URL as the url column shows it. */
-  r->zUrl = o->nSecret ? options_redact(o, a->zUrl) : sqlite3_mprintf("%s", a->zUrl);
+  r->zUrl = options_hides(o) ? options_redact(o, a->zUrl) : sqlite3_mprintf("%s", a->zUrl);
   r->status = a->status;
   memcpy(r->aPhaseUs, a->aPhaseUs, sizeof(r->aPhaseUs));
   r->nBytes = a->nBytes;
   r->eCache = a->eCache;
   if( a->zError ){
-    r->zError = o->nSecret ? options_redact(o, a->zError) : sqlite3_mprintf("%s", a->zError);
+    r->zError = options_hides(o) ? options_redact(o, a->zError) : sqlite3_mprintf("%s", a->zError);
   }
   if( r->zAt==0 || r->zMethod==0 || r->zUrl==0 || (a->zError && r->zError==0) ){
     logrow_clear(r);

@@ -319,8 +319,9 @@ const char *scan_row_error(const Scan *s){
 /* on_error "fail": the statement fails with the first failed request. */
 static int scan_fail(Scan *s, Response *r, char **pzErr){
   const Options *o = s->pOpt;
-  char *zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : 0;
-  if( o->nSecret && zUrl==0 ) return SQLITE_NOMEM;
+  int bHide = options_hides(o);
+  char *zUrl = bHide ? options_redact(o, r->req.zUrl) : 0;
+  if( bHide && zUrl==0 ) return SQLITE_NOMEM;
   if( s->zRowError ){
     *pzErr = sqlite3_mprintf("api_fetch: url_list item %lld (%s): %s", r->req.iIndex,
                              zUrl ? zUrl : r->req.zUrl, s->zRowError);
@@ -397,7 +398,7 @@ static int scan_take(Scan *s, char **pzErr){
   }
   conn_count_response(s->pConn, r);
   scan_progress(s, 0);
-  if( r->zError && s->pOpt->nSecret ){
+  if( r->zError && options_hides(s->pOpt) ){
     /* Secrets never show: not in error text, which may quote a URL. */
     char *z = options_redact(s->pOpt, r->zError);
     if( z==0 ) return SQLITE_NOMEM;               /* never the raw text */
@@ -428,8 +429,9 @@ static int scan_reject(Scan *s, const Row *w, char **pzErr){
   if( s->zReject==0 ) return SQLITE_NOMEM;
   conn_count_mismatch(s->pConn, 0, 1);
   if( s->onError==ON_ERROR_FAIL ){
-    char *zUrl = s->pOpt->nSecret ? options_redact(s->pOpt, r->req.zUrl) : 0;
-    if( s->pOpt->nSecret && zUrl==0 ) return SQLITE_NOMEM;
+    int bHide = options_hides(s->pOpt);
+    char *zUrl = bHide ? options_redact(s->pOpt, r->req.zUrl) : 0;
+    if( bHide && zUrl==0 ) return SQLITE_NOMEM;
     *pzErr = sqlite3_mprintf("api_fetch: url_list item %lld (%s) record %lld: %s",
                              r->req.iIndex, zUrl ? zUrl : r->req.zUrl, s->iRecord, s->zReject);
     sqlite3_free(zUrl);

@@ -353,7 +353,7 @@ static int fetchColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i){
   }
   switch( i ){
     case COL_URL:
-      if( s->pOpt->nSecret ){
+      if( options_hides(s->pOpt) ){
         char *z = options_redact(s->pOpt, r->req.zUrl);
         if( z==0 ) return SQLITE_NOMEM;        /* never the raw URL */
         sqlite3_result_text(ctx, z, -1, sqlite3_free);
@@ -531,7 +531,7 @@ static int sample_no_columns(FetchTable *t, char **pzErr){
     if( zWhy==0 ) zWhy = r->zError;
     n++;
   }
-  if( zWhy && t->opt.nSecret && (zWhy = zRedacted = options_redact(&t->opt, zWhy))==0 ){
+  if( zWhy && options_hides(&t->opt) && (zWhy = zRedacted = options_redact(&t->opt, zWhy))==0 ){
     return SQLITE_NOMEM;
   }
   *pzErr = sqlite3_mprintf(

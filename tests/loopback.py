@@ -55,7 +55,8 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          Authorization and form go to /oauth/log
   /oauth/api?realm=R&id=N   obj(N) with "token": the bearer sent, when realm R issued it
                          and it is not revoked; else 401, WWW-Authenticate: Bearer;
-                         quote=1: and "next", a URL that quotes the token
+                         quote=1: and "next", a URL that quotes the token (next_status=C:
+                         whose answer has status C); status=C: answered with status C
   /oauth/revoke?realm=R  realm R's tokens no longer valid (as an expiry the client
                          did not see coming)
   /oauth/log?realm=R     [{"auth": ..., "form": ...}] of realm R's token requests
@@ -586,7 +587,9 @@ def oauth_route(path, q, headers, body):
         page = dict(obj(int(q.get("id", 1))), token=auth[7:])
         if q.get("quote") == "1":       # a next page whose URL quotes the token
             page["next"] = "/oauth/api?realm=%s&id=2&seen=%s" % (q.get("realm", "r"), auth[7:])
-        return 200, js, json.dumps(page).encode()
+            if "next_status" in q:      # ... and that answers this status
+                page["next"] += "&status=" + q["next_status"]
+        return int(q.get("status", 200)), js, json.dumps(page).encode()
     if path == "/oauth/revoke":
         realm["valid"].clear()
         return 200, js, b"{}"

@@ -147,5 +147,86 @@ for url, why in ((BASE + "/obj?id=1", "refused by block_private: 127.0.0.1 is a 
     row = fetch(locked, url, profile="corp")
     check(row == (None, why, None), f"through the host's proxy {url} is refused: {row}")
 check(len(seen) == n, f"nothing refused reached the proxy: {seen[n:]}")
+
+# A name with its trailing dot is the same name (RFC 1034 section 3.1), and
+# a proxy may resolve "localhost." or "169.254.169.254." as it would
+# without it: judged so (before: sent to the proxy, with no allow_hosts to
+# stop them); an international name is judged as libcurl sends it.
+anyhost = connect()
+anyhost.execute("SELECT api_fetch_config(?)", (json.dumps({
+    "block_private": True, "lock": True,
+    "profiles": {"corp": {"proxy": PROXY, "max_attempts": 1, "timeout_ms": 5000}}}),))
+n = len(seen)
+for url, why in (("http://localhost./x", "localhost is loopback (RFC 6761)"),
+                 ("http://api.localhost../x", "api.localhost is loopback (RFC 6761)"),
+                 ("http://127.0.0.1./x", "127.0.0.1 is a loopback address (127.0.0.0/8)"),
+                 ("http://169.254.169.254./latest/meta-data/", "169.254.169.254 is a "
+                  "link-local address (169.254.0.0/16)"),
+                 # libcurl sends an international name as IDNA makes it:
+                 # these reached the proxy as 127.0.0.1, 169.254.169.254 and
+                 # localhost before.
+                 ("http://127\u30020\u30020\u30021/x", "127.0.0.1 is a loopback address "
+                  "(127.0.0.0/8)"),
+                 ("http://\u2460\u2465\u2468.\u2461\u2464\u2463.\u2460\u2465\u2468."
+                  "\u2461\u2464\u2463/latest/", "169.254.169.254 is a link-local address "
+                  "(169.254.0.0/16)"),
+                 ("http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/x",
+                  "localhost is loopback (RFC 6761)")):
+    row = fetch(anyhost, url, profile="corp")
+    check(row == (None, "refused by block_private: " + why, None),
+          f"through the host's proxy {url} is refused: {row}")
+check(len(seen) == n, f"nothing refused reached the proxy: {seen[n:]}")
+
+# Locked, the host's routing stays: a query may neither turn the host's
+# proxy off ("") nor send hosts around it (no_proxy), whether the proxy is
+# a profile's or the defaults' (before: both went directly, around it).
+by_profile, by_defaults = connect(), connect()
+by_profile.execute("SELECT api_fetch_config(?)", (json.dumps({
+    "allow_hosts": ["127.0.0.1:*"], "lock": True,
+    "profiles": {"corp": {"proxy": PROXY, "no_proxy": "corp.test"}}}),))
+by_defaults.execute("SELECT api_fetch_config(?)", (json.dumps({
+    "allow_hosts": ["127.0.0.1:*"], "lock": True, "defaults": {"proxy": PROXY}}),))
+n = len(seen)
+for conn_, opt in ((by_profile, {"profile": "corp", "proxy": ""}),
+                   (by_profile, {"profile": "corp", "no_proxy": "127.0.0.1"}),
+                   (by_defaults, {"proxy": ""}), (by_defaults, {"no_proxy": "*"})):
+    name = "proxy" if "proxy" in opt else "no_proxy"
+    err = error_of(lambda: fetch(conn_, target, **opt))
+    check(err == f"api_fetch: option {name} is not allowed: this connection is locked (only "
+          "the host's proxy is used: a profile's or the defaults')",
+          f"locked: the query's own {opt} is refused: {err}")
+row = fetch(by_profile, target, profile="corp")
+check(row == (200, None, 7) and len(seen) == n + 1,
+      f"locked: the profile's proxy, with its own no_proxy, is used: {row}, {seen[n:]}")
+row = fetch(by_defaults, target)
+check(row == (200, None, 7) and len(seen) == n + 2, f"locked: the defaults' proxy is used: {row}")
+
+# A table stored in a database file may not route around the environment's
+# proxy either (its arguments are data): not with proxy='' nor no_proxy.
+import sqlite3
+import tempfile
+with tempfile.TemporaryDirectory() as d:
+    path = os.path.join(d, "routes.db")
+    raw = sqlite3.connect(path)         # as a stranger makes one: CREATE would refuse
+    raw.execute("CREATE TABLE t(x)")
+    raw.execute("PRAGMA writable_schema=ON")
+    for name, arg in (("off", "proxy=''"), ("around", "no_proxy='*'")):
+        raw.execute("INSERT INTO sqlite_master(type, name, tbl_name, rootpage, sql) "
+                    "VALUES ('table', ?, ?, 0, ?)", (name, name,
+                    f"CREATE VIRTUAL TABLE {name} USING api_fetch(url_list='"
+                    + json.dumps([target]) + f"', columns='id INTEGER', {arg}, max_attempts=1)"))
+    raw.commit()
+    raw.close()
+    os.environ["http_proxy"] = PROXY
+    reader = connect()
+    reader.execute("ATTACH ? AS f", (path,))
+    n = len(seen)
+    for name, what in (("off", "name its own proxy"), ("around", "set its own no_proxy")):
+        err = error_of(lambda: reader.execute(f"SELECT id FROM f.{name}").fetchall())
+        check(err == f"api_fetch: a table stored in a database file cannot {what} (its "
+              "arguments are data); use a profile" and len(seen) == n,
+              f"a file's {name} table is refused: {err}")
+    reader.close()
+    del os.environ["http_proxy"]
 proxy.close()
 finish()
