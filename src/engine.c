@@ -202,6 +202,10 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
       rc = cacheflow_store(e, t, r, &zErr);
       if( rc ) engine_fail(e, zErr);
     }
+  }else if( rc==SQLITE_OK && eErr==ERR_HTTP && status>0 && e->pCache && t->nLinesOut==0 ){
+    char *zErr = 0;
+    rc = cacheflow_store_error(e, t, r, &zErr);
+    if( rc ) engine_fail(e, zErr);
   }
   if( rc ){
     response_free(r);             /* and the request: the statement fails */

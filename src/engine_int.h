@@ -219,6 +219,9 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp);
 /* r, t's successful response, is stored if the policy allows (r holds
 ** the request now: t->req is empty). */
 int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr);
+/* r, t's HTTP error row (a 404), is stored with t's body if the policy
+** allows (cache_statuses); the row keeps no body. */
+int cacheflow_store_error(Engine *e, Transfer *t, Response *r, char **pzErr);
 /* Forget t's entry (a new request takes the slot). */
 void cacheflow_release(Transfer *t);
 /* The header lines of h's last response as the cache keeps them, for

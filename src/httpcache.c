@@ -348,7 +348,7 @@ void cache_request_parse(CacheRequest *p, const char *zCacheControl, const char 
 }
 
 /* RFC 9110 section 15.1: status codes heuristically cacheable by default. */
-static int cache_status_heuristic(long status){
+int cache_status_heuristic(long status){
   switch( status ){
     case 200: case 203: case 204: case 206: case 300: case 301: case 308:
     case 404: case 405: case 410: case 414: case 501:
