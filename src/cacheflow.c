@@ -34,6 +34,7 @@
 */
 #include <assert.h>
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "apifetch.h"
@@ -667,6 +668,63 @@ static int invalidate_after(Engine *e, Transfer *t, const Response *r, char **pz
   return rc;
 }
 
+/* Do header zName of t's response and of stored lines zStored agree?  1 if
+** the response has no such field (nothing to disagree with). */
+static int field_agrees(Transfer *t, const char *zStored, const char *zName, int *pbOom){
+  struct curl_header *pH;
+  char *zOld;
+  int bSame;
+  if( curl_easy_header(t->easy, zName, 0, CURLH_HEADER, -1, &pH)!=CURLHE_OK ) return 1;
+  zOld = cached_header(zStored, zName, pbOom);
+  bSame = zOld && strcmp(zOld, pH->value)==0;
+  sqlite3_free(zOld);
+  return bSame;
+}
+
+/* Section 4.3.5: a 200 to a HEAD (r, from t) updates or invalidates the
+** stored GET response that could have been chosen for the same request.
+** Where every validator it has (ETag, Last-Modified) matches the stored
+** one's, and its Content-Length the stored length, its header fields
+** freshen the entry as a 304's would (4.3.4); else the entry is out of
+** date and made stale, to be revalidated before it is used again. */
+static int head_freshen(Engine *e, Transfer *t, const Response *r, char **pzErr){
+  const Options *o = e->pOpt;
+  Request q = r->req;                  /* the same request as a GET, for its key */
+  unsigned char aKey[CACHE_KEY_SIZE];
+  sqlite3_int64 now = cache_now_ms();
+  Cached c;
+  int rc, bOom = 0, bSame, bStorable;
+  q.zMethod = (char*)"GET";
+  request_key(e, &q, aKey);
+  rc = cachestore_get(e->pCache, aKey, r->req.pHeaders, o->user_agent, &c, pzErr);
+  if( rc!=SQLITE_ROW ) return rc==SQLITE_DONE ? SQLITE_OK : rc;
+  bSame = field_agrees(t, c.zHeaders, "etag", &bOom)
+       && field_agrees(t, c.zHeaders, "last-modified", &bOom);
+  if( bSame && !bOom ){
+    curl_off_t n = -1;
+    char *zLen = cached_header(c.zHeaders, "content-length", &bOom);
+    if( curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &n)==CURLE_OK && n>=0 ){
+      bSame = zLen ? strtoll(zLen, 0, 10)==(sqlite3_int64)n : (sqlite3_int64)c.nBody==n;
+    }
+    sqlite3_free(zLen);
+  }
+  if( !bOom && bSame ){
+    char *zBlock = header_block(t->easy, o, c.zHeaders ? c.zHeaders : "", &bOom);
+    if( !bOom ){
+      sqlite3_free(c.zHeaders);
+      c.zHeaders = zBlock;
+      rc = entry_times(e, &c, attempt_sent(t, now), now, "GET", &bStorable);
+      if( rc ) bOom = 1;
+    }
+  }else if( !bOom ){
+    c.tFreshUntil = 0;
+    c.tStaleUntil = -1;              /* known out of date: no stand-in either */
+  }
+  rc = bOom ? SQLITE_NOMEM : cachestore_refresh(e->pCache, aKey, &c, pzErr);
+  cached_clear(&c);
+  return rc;
+}
+
 int cacheflow_store_error(Engine *e, Transfer *t, Response *r, char **pzErr){
   char *zType = 0;
   int rc;
@@ -700,6 +758,10 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   int rc, bOom = 0, bStorable;
   r->eCache = CACHE_MISS;
   if( !method_cacheable(o, &r->req) ) return invalidate_after(e, t, r, pzErr);
+  if( r->status==200 && r->req.zMethod && strcmp(r->req.zMethod, "HEAD")==0 ){
+    rc = head_freshen(e, t, r, pzErr);
+    if( rc ) return rc;
+  }
   if( !status_storable(o, r->status) ) return SQLITE_OK;
   if( o->cacheMaxBytes>0 && (sqlite3_int64)r->nBody > o->cacheMaxBytes ) return SQLITE_OK;
   /* Section 5.2.1.5: the request's no-store. */
