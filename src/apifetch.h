@@ -482,6 +482,8 @@ struct CacheInfo {
   int bVaryStar;                 /* Vary has a member "*" (4.1): never matches */
   sqlite3_int64 maxAge;          /* max-age, seconds; -1 absent, 0 if malformed */
   sqlite3_int64 sMaxAge;         /* s-maxage, likewise; shared caches only, unused */
+  sqlite3_int64 staleWhileRevalidate;  /* stale-while-revalidate (RFC 5861
+                                 ** section 3), seconds; -1 absent or malformed */
   sqlite3_int64 staleIfError;    /* stale-if-error (RFC 5861 section 4), seconds;
                                  ** -1 absent or malformed */
   sqlite3_int64 date;            /* Date, unix seconds; -1 absent or invalid */

@@ -318,6 +318,75 @@ static int status_storable(const Options *o, long status){
   return o->eCacheMode==CM_HTTP || cache_status_heuristic(status);
 }
 
+/* RFC 5861 section 3: may stale entry c (fresh until tFresh) answer now,
+** while a revalidation goes out in the background?  Only within its
+** stale-while-revalidate window, and only where neither it (must-revalidate,
+** no-cache: tStaleUntil -1) nor the request (no-cache, max-age, min-fresh:
+** it wants a fresher answer) forbids a stale answer. */
+static int entry_while_revalidate(const Cached *c, const CacheRequest *pRq,
+                                  sqlite3_int64 tFresh, sqlite3_int64 now, int *pbYes){
+  CacheInfo info;
+  int bOom = 0;
+  char *zCc;
+  *pbYes = 0;
+  if( pRq->bNoCache || pRq->maxAge>=0 || pRq->minFresh>0 || c->tStaleUntil<0 || now<tFresh ){
+    return SQLITE_OK;
+  }
+  zCc = cached_header(c->zHeaders, "cache-control", &bOom);
+  if( bOom ) return SQLITE_NOMEM;
+  if( zCc==0 ) return SQLITE_OK;
+  cacheinfo_parse(&info, zCc, 0, 0, 0, 0, 0, 0, 0);
+  sqlite3_free(zCc);
+  *pbYes = info.staleWhileRevalidate>0 && (now - tFresh)/1000 < info.staleWhileRevalidate;
+  return SQLITE_OK;
+}
+
+/* Entry c without its body (NULL on out of memory): what a revalidation
+** needs, its validators and times. */
+static Cached *entry_shell(const Cached *c){
+  Cached *p = sqlite3_malloc64(sizeof(Cached));
+  if( p==0 ) return 0;
+  *p = *c;
+  p->pBody = 0;
+  p->nBody = 0;
+  p->zContentType = c->zContentType ? sqlite3_mprintf("%s", c->zContentType) : 0;
+  p->zHeaders = c->zHeaders ? sqlite3_mprintf("%s", c->zHeaders) : 0;
+  p->zFinalUrl = c->zFinalUrl ? sqlite3_mprintf("%s", c->zFinalUrl) : 0;
+  p->zAddress = c->zAddress ? sqlite3_mprintf("%s", c->zAddress) : 0;
+  if( (c->zContentType && !p->zContentType) || (c->zHeaders && !p->zHeaders)
+   || (c->zFinalUrl && !p->zFinalUrl) || (c->zAddress && !p->zAddress) ){
+    entry_free(p);
+    return 0;
+  }
+  return p;
+}
+
+/* Answer e->pending from stale entry c (taken), marked "stale", and make
+** a copy of it the pending request again, as a background revalidation
+** (Transfer bBackground): conditional on c's validators, its response
+** updates the entry and gives no row, so the URL keeps its one answer. */
+static int answer_revalidating(Engine *e, Cached *c, Response **ppResp){
+  Request bg;
+  Cached *pShell = entry_shell(c);
+  int rc = pShell ? request_copy(&bg, &e->pending) : SQLITE_NOMEM;
+  if( rc==SQLITE_OK ) rc = cachestore_touch(e->pCache, c->iId);
+  if( rc==SQLITE_OK ){
+    rc = answer_pending(e, c, CACHE_STALE, 0, ERR_NONE, ppResp);
+    if( rc==SQLITE_OK ){
+      assert( !e->bPending && e->pPendCached==0 );
+      e->pending = bg;
+      e->bPending = 1;
+      e->bPendBackground = 1;
+      e->pPendCached = pShell;
+      return SQLITE_OK;
+    }
+  }
+  if( pShell ) request_clear(&bg);
+  entry_free(pShell);
+  cached_clear(c);
+  return rc;
+}
+
 /* only-if-cached and nothing stored fits: 504 (section 5.2.1.7). */
 static int answer_gateway_timeout(Engine *e, Response **ppResp){
   char *z = sqlite3_mprintf("504 Gateway Timeout: the request says only-if-cached "
@@ -390,6 +459,17 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
   if( !bOffline && o->eCacheMode!=CM_REFRESH ){
     rc = entry_answers(&c, &rq, tFresh, now, &eCache);
     if( rc ){ cached_clear(&c); return rc; }
+  }
+  /* With max_requests the budget is the user's URLs': a refresh in the
+  ** background could spend what a later URL of the scan needs, so there
+  ** the stale entry is revalidated before it answers, as without the
+  ** directive. */
+  if( eCache==CACHE_MISS && o->eCacheMode==CM_HTTP
+   && !(e->pGuard && e->pGuard->maxRequests) ){
+    int bSwr;
+    rc = entry_while_revalidate(&c, &rq, tFresh, now, &bSwr);
+    if( rc ){ cached_clear(&c); return rc; }
+    if( bSwr ) return answer_revalidating(e, &c, ppResp);
   }
   if( eCache!=CACHE_MISS ){
     rc = cachestore_touch(e->pCache, c.iId);
