@@ -20,7 +20,8 @@
 **                      the same error row ("hit")
 **
 ** The modes (cache_mode): http follows the server's headers (RFC 9111,
-** httpcache.c); ttl takes any 2xx and calls it fresh for cache_ttl_ms;
+** httpcache.c); ttl takes any 2xx (and 404, 410... status_storable) and
+** calls it fresh for cache_ttl_ms;
 ** refresh always asks the server (conditionally when it can) and stores
 ** the answer; offline never asks.  Only GET and HEAD are cached: another
 ** method may change something on the server, which a re-run must do again.
