@@ -482,6 +482,8 @@ struct CacheInfo {
   int bVaryStar;                 /* Vary has a member "*" (4.1): never matches */
   sqlite3_int64 maxAge;          /* max-age, seconds; -1 absent, 0 if malformed */
   sqlite3_int64 sMaxAge;         /* s-maxage, likewise; shared caches only, unused */
+  sqlite3_int64 staleWhileRevalidate;  /* stale-while-revalidate (RFC 5861
+                                 ** section 3), seconds; -1 absent or malformed */
   sqlite3_int64 staleIfError;    /* stale-if-error (RFC 5861 section 4), seconds;
                                  ** -1 absent or malformed */
   sqlite3_int64 date;            /* Date, unix seconds; -1 absent or invalid */
@@ -531,6 +533,8 @@ void cache_request_parse(CacheRequest *p, const char *zCacheControl, const char 
 ** 410, 414, 501).  A validator alone does not make a response storable:
 ** section 3 lists no such case. */
 int cache_storable(const char *zMethod, long status, const CacheInfo *p);
+/* RFC 9110 section 15.1: is status cacheable by default (heuristically)? */
+int cache_status_heuristic(long status);
 
 /* Freshness lifetime in seconds, 0 to 2^31 (4.2.1): max-age, else Expires
 ** minus Date (or responseTime if there is no Date), else, for a status
@@ -562,6 +566,7 @@ int cache_stale_if_error(const CacheInfo *p, long status, sqlite3_int64 lifetime
 */
 typedef struct CacheStore CacheStore;
 enum { CM_HTTP, CM_TTL, CM_REFRESH, CM_OFFLINE };   /* the cache_mode option */
+enum { CS_RFC, CS_2XX };                 /* the cache_statuses option */
 
 /**************************************************************************
 ** request.c - the values that flow between the layers
@@ -998,6 +1003,7 @@ struct Options {
   sqlite3_int64 cacheMaxBytes;   /* cache_max_bytes, 0 for no cap */
   int bCachePost;                /* cache_post: a POST may be cached (its body is
                                  ** in the key), as GraphQL reads are */
+  int eCacheStatuses;            /* cache_statuses: CS_* */
   char **azHeader;               /* "Name: value" lines sent with every request */
   int nHeader;                   /* Number of entries in azHeader */
   Paginate paginate;             /* How to follow pages, if at all */

@@ -14,23 +14,28 @@
 **                      freshness renewed ("revalidated")
 **   a failure          cacheflow_stale: the entry, if the policy allows
 **                      ("stale"), once retries are spent
-**   a 2xx              cacheflow_store: stored if the mode allows ("miss")
+**   a response         cacheflow_store: stored if the mode and its status
+**                      allow ("miss"); an HTTP error row (a 404) too,
+**                      cacheflow_store_error, and a stored one answers as
+**                      the same error row ("hit")
 **
 ** The modes (cache_mode): http follows the server's headers (RFC 9111,
-** httpcache.c); ttl takes any 2xx and calls it fresh for cache_ttl_ms;
+** httpcache.c); ttl takes any 2xx (and 404, 410... status_storable) and
+** calls it fresh for cache_ttl_ms;
 ** refresh always asks the server (conditionally when it can) and stores
 ** the answer; offline never asks.  Only GET and HEAD are cached: another
 ** method may change something on the server, which a re-run must do again.
 ** But a POST that only reads (a GraphQL query, a search) the user may let
 ** be cached, cache_post: its body is in the key, so only the same POST
 ** finds it, and its response is judged as a GET's would be.
-** Error responses and partial bodies are never stored: only a 2xx
-** transfer that completed reaches cacheflow_store.  What the cache gives
+** Partial bodies are never stored, nor a status the retries would ask
+** again (status_storable).  What the cache gives
 ** is not counted against max_requests or max_total_bytes: they count
 ** network traffic.
 */
 #include <assert.h>
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "apifetch.h"
@@ -126,12 +131,24 @@ static void entry_free(Cached *c){
 }
 
 /* A Response for request q made of stored entry c, whose body and
-** content type it takes, and its header lines with bHeaders (the option
-** response_headers); NULL on out of memory (q is then freed). */
-static Response *response_from(Request *q, Cached *c, int eCache, int bHeaders){
+** content type it takes, and its header lines with the option
+** response_headers; NULL on out of memory (q is then freed).  A stored
+** error status (a 404) is the row the network's is (engine.c
+** transfer_finish, failure_text): the error "HTTP 404" and no body nor
+** content type, unless on_status says its body is data. */
+static Response *response_from(const Options *o, Request *q, Cached *c, int eCache){
   Response *r = response_new(q);
-  int i, bOom = 0;
+  int i, bOom = 0, bHeaders = o->response_headers;
   if( r==0 ) return 0;
+  if( c->status>=400 && onstatus_action(o, c->status)!=STATUS_DATA ){
+    r->zError = sqlite3_mprintf("HTTP %ld", c->status);
+    if( r->zError==0 ){ response_free(r); return 0; }
+    r->eErr = ERR_HTTP;
+    sqlite3_free(c->pBody);
+    sqlite3_free(c->zContentType);
+    c->pBody = c->zContentType = 0;
+    c->nBody = 0;
+  }
   r->status = c->status;
   r->eCache = eCache;
   r->zContentType = c->zContentType;
@@ -176,7 +193,7 @@ static int answer_pending(Engine *e, Cached *c, int eCache, char *zWhy, int eErr
   assert( (c==0)==(zWhy!=0) );
   e->bPending = 0;
   memset(&none, 0, sizeof(none));
-  r = response_from(&e->pending, c ? c : &none, eCache, e->pOpt->response_headers);
+  r = response_from(e->pOpt, &e->pending, c ? c : &none, eCache);
   if( c ) cached_clear(c);
   if( r==0 ){ sqlite3_free(zWhy); return SQLITE_NOMEM; }
   if( zWhy ){
@@ -281,6 +298,96 @@ static int entry_answers(const Cached *c, const CacheRequest *pRq, sqlite3_int64
   return SQLITE_OK;
 }
 
+/* May a response of this status be stored (cache_statuses)?  RFC 9111
+** section 3 lets any final status be stored that has explicit freshness
+** or is cacheable by default (RFC 9110 section 15.1: 404, 410, 301...);
+** cache_storable judges the headers.  apifetch keeps back what it would
+** ask again anyway: a status the retries repeat (408, 425, 429, 500,
+** 502-504, on_status "retry"), and every 5xx but 501, a server's passing
+** trouble that the next run should not be told again from the cache.
+** Stored, such an answer would also take the place of the good copy that
+** stale-if-error and cache_stale_ms fall back on.  401 and 407 speak of
+** the credentials, which change (an oauth2 token is fetched again).
+** ttl and refresh, which ignore the headers, keep 2xx and the statuses
+** cacheable by default. */
+static int status_storable(const Options *o, long status){
+  if( status<200 || status>599 || status==206 || status==304 ) return 0;
+  if( policy_status_retryable(status, onstatus_action(o, status)) ) return 0;
+  if( status<=299 ) return 1;
+  if( o->eCacheStatuses==CS_2XX ) return 0;
+  if( (status>=500 && status!=501) || status==401 || status==407 ) return 0;
+  return o->eCacheMode==CM_HTTP || cache_status_heuristic(status);
+}
+
+/* RFC 5861 section 3: may stale entry c (fresh until tFresh) answer now,
+** while a revalidation goes out in the background?  Only within its
+** stale-while-revalidate window, and only where neither it (must-revalidate,
+** no-cache: tStaleUntil -1) nor the request (no-cache, max-age, min-fresh:
+** it wants a fresher answer) forbids a stale answer. */
+static int entry_while_revalidate(const Cached *c, const CacheRequest *pRq,
+                                  sqlite3_int64 tFresh, sqlite3_int64 now, int *pbYes){
+  CacheInfo info;
+  int bOom = 0;
+  char *zCc;
+  *pbYes = 0;
+  if( pRq->bNoCache || pRq->maxAge>=0 || pRq->minFresh>0 || c->tStaleUntil<0 || now<tFresh ){
+    return SQLITE_OK;
+  }
+  zCc = cached_header(c->zHeaders, "cache-control", &bOom);
+  if( bOom ) return SQLITE_NOMEM;
+  if( zCc==0 ) return SQLITE_OK;
+  cacheinfo_parse(&info, zCc, 0, 0, 0, 0, 0, 0, 0);
+  sqlite3_free(zCc);
+  *pbYes = info.staleWhileRevalidate>0 && (now - tFresh)/1000 < info.staleWhileRevalidate;
+  return SQLITE_OK;
+}
+
+/* Entry c without its body (NULL on out of memory): what a revalidation
+** needs, its validators and times. */
+static Cached *entry_shell(const Cached *c){
+  Cached *p = sqlite3_malloc64(sizeof(Cached));
+  if( p==0 ) return 0;
+  *p = *c;
+  p->pBody = 0;
+  p->nBody = 0;
+  p->zContentType = c->zContentType ? sqlite3_mprintf("%s", c->zContentType) : 0;
+  p->zHeaders = c->zHeaders ? sqlite3_mprintf("%s", c->zHeaders) : 0;
+  p->zFinalUrl = c->zFinalUrl ? sqlite3_mprintf("%s", c->zFinalUrl) : 0;
+  p->zAddress = c->zAddress ? sqlite3_mprintf("%s", c->zAddress) : 0;
+  if( (c->zContentType && !p->zContentType) || (c->zHeaders && !p->zHeaders)
+   || (c->zFinalUrl && !p->zFinalUrl) || (c->zAddress && !p->zAddress) ){
+    entry_free(p);
+    return 0;
+  }
+  return p;
+}
+
+/* Answer e->pending from stale entry c (taken), marked "stale", and make
+** a copy of it the pending request again, as a background revalidation
+** (Transfer bBackground): conditional on c's validators, its response
+** updates the entry and gives no row, so the URL keeps its one answer. */
+static int answer_revalidating(Engine *e, Cached *c, Response **ppResp){
+  Request bg;
+  Cached *pShell = entry_shell(c);
+  int rc = pShell ? request_copy(&bg, &e->pending) : SQLITE_NOMEM;
+  if( rc==SQLITE_OK ) rc = cachestore_touch(e->pCache, c->iId);
+  if( rc==SQLITE_OK ){
+    rc = answer_pending(e, c, CACHE_STALE, 0, ERR_NONE, ppResp);
+    if( rc==SQLITE_OK ){
+      assert( !e->bPending && e->pPendCached==0 );
+      e->pending = bg;
+      e->bPending = 1;
+      e->bPendBackground = 1;
+      e->pPendCached = pShell;
+      return SQLITE_OK;
+    }
+  }
+  if( pShell ) request_clear(&bg);
+  entry_free(pShell);
+  cached_clear(c);
+  return rc;
+}
+
 /* only-if-cached and nothing stored fits: 504 (section 5.2.1.7). */
 static int answer_gateway_timeout(Engine *e, Response **ppResp){
   char *z = sqlite3_mprintf("504 Gateway Timeout: the request says only-if-cached "
@@ -332,6 +439,13 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
     rc = SQLITE_DONE;
   }
   if( bOom ){ cached_clear(&c); return SQLITE_NOMEM; }
+  if( rc==SQLITE_ROW && !status_storable(o, c.status) ){
+    /* Stored under another policy (cache_statuses "rfc", or an on_status
+    ** without "retry" for it): this scan would not have kept it, so it
+    ** does not answer from it either. */
+    cached_clear(&c);
+    rc = SQLITE_DONE;
+  }
   if( rc==SQLITE_DONE ){
     if( bOffline ) return answer_offline(e, "not in the cache, and cache_mode is offline", ppResp);
     return rq.bOnlyIfCached ? answer_gateway_timeout(e, ppResp) : SQLITE_OK;
@@ -346,6 +460,17 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
   if( !bOffline && o->eCacheMode!=CM_REFRESH ){
     rc = entry_answers(&c, &rq, tFresh, now, &eCache);
     if( rc ){ cached_clear(&c); return rc; }
+  }
+  /* With max_requests the budget is the user's URLs': a refresh in the
+  ** background could spend what a later URL of the scan needs, so there
+  ** the stale entry is revalidated before it answers, as without the
+  ** directive. */
+  if( eCache==CACHE_MISS && o->eCacheMode==CM_HTTP
+   && !(e->pGuard && e->pGuard->maxRequests) ){
+    int bSwr;
+    rc = entry_while_revalidate(&c, &rq, tFresh, now, &bSwr);
+    if( rc ){ cached_clear(&c); return rc; }
+    if( bSwr ) return answer_revalidating(e, &c, ppResp);
   }
   if( eCache!=CACHE_MISS ){
     rc = cachestore_touch(e->pCache, c.iId);
@@ -518,8 +643,7 @@ static sqlite3_int64 attempt_sent(const Transfer *t, sqlite3_int64 now){
 /* t's stored entry as its response (t's request moves into it). */
 static int answer_slot(Transfer *t, int eCache, Response **ppResp){
   int nAttempt = t->nAttempt, nRequest = t->nRequest;
-  Response *r = response_from(&t->req, t->pCached, eCache,
-                              t->pEngine->pOpt->response_headers);
+  Response *r = response_from(t->pEngine->pOpt, &t->req, t->pCached, eCache);
   if( r==0 ) return SQLITE_NOMEM;
   r->nAttempt = nAttempt;
   r->nRequest = nRequest;
@@ -625,6 +749,87 @@ static int invalidate_after(Engine *e, Transfer *t, const Response *r, char **pz
   return rc;
 }
 
+/* Do header zName of t's response and of stored lines zStored agree?  1 if
+** the response has no such field (nothing to disagree with). */
+static int field_agrees(Transfer *t, const char *zStored, const char *zName, int *pbOom){
+  struct curl_header *pH;
+  char *zOld;
+  int bSame;
+  if( curl_easy_header(t->easy, zName, 0, CURLH_HEADER, -1, &pH)!=CURLHE_OK ) return 1;
+  zOld = cached_header(zStored, zName, pbOom);
+  bSame = zOld && strcmp(zOld, pH->value)==0;
+  sqlite3_free(zOld);
+  return bSame;
+}
+
+/* Section 4.3.5: a 200 to a HEAD (r, from t) updates or invalidates the
+** stored GET response that could have been chosen for the same request.
+** Where every validator it has (ETag, Last-Modified) matches the stored
+** one's, and its Content-Length the stored length, its header fields
+** freshen the entry as a 304's would (4.3.4); else the entry is out of
+** date and made stale, to be revalidated before it is used again. */
+static int head_freshen(Engine *e, Transfer *t, const Response *r, char **pzErr){
+  const Options *o = e->pOpt;
+  Request q = r->req;                  /* the same request as a GET, for its key */
+  unsigned char aKey[CACHE_KEY_SIZE];
+  sqlite3_int64 now = cache_now_ms();
+  Cached c;
+  int rc, bOom = 0, bSame, bStorable;
+  q.zMethod = (char*)"GET";
+  request_key(e, &q, aKey);
+  rc = cachestore_get(e->pCache, aKey, r->req.pHeaders, o->user_agent, &c, pzErr);
+  if( rc!=SQLITE_ROW ) return rc==SQLITE_DONE ? SQLITE_OK : rc;
+  bSame = field_agrees(t, c.zHeaders, "etag", &bOom)
+       && field_agrees(t, c.zHeaders, "last-modified", &bOom);
+  if( bSame && !bOom ){
+    curl_off_t n = -1;
+    char *zLen = cached_header(c.zHeaders, "content-length", &bOom);
+    if( curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &n)==CURLE_OK && n>=0 ){
+      bSame = zLen ? strtoll(zLen, 0, 10)==(sqlite3_int64)n : (sqlite3_int64)c.nBody==n;
+    }
+    sqlite3_free(zLen);
+  }
+  if( !bOom && bSame ){
+    char *zBlock = header_block(t->easy, o, c.zHeaders ? c.zHeaders : "", &bOom);
+    if( !bOom ){
+      sqlite3_free(c.zHeaders);
+      c.zHeaders = zBlock;
+      rc = entry_times(e, &c, attempt_sent(t, now), now, "GET", &bStorable);
+      if( rc ) bOom = 1;
+    }
+  }else if( !bOom ){
+    c.tFreshUntil = 0;
+    c.tStaleUntil = -1;              /* known out of date: no stand-in either */
+  }
+  rc = bOom ? SQLITE_NOMEM : cachestore_refresh(e->pCache, aKey, &c, pzErr);
+  cached_clear(&c);
+  return rc;
+}
+
+int cacheflow_store_error(Engine *e, Transfer *t, Response *r, char **pzErr){
+  char *zType = 0;
+  int rc;
+  assert( r->zError && r->pBody==0 && r->zContentType==0 );
+  r->eCache = CACHE_MISS;              /* fetched, as a 200 is, stored or not */
+  if( !status_storable(e->pOpt, r->status) || t->bRefused || t->nBytesOut>0 ){
+    return SQLITE_OK;
+  }
+  /* The body and content type stay in the entry, so that a later scan
+  ** whose on_status says "data" has them; the row goes without. */
+  if( curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
+    r->zContentType = sqlite3_mprintf("%s", zType);
+    if( r->zContentType==0 ) return SQLITE_NOMEM;
+  }
+  r->pBody = t->pBody;
+  r->nBody = t->nBody;
+  rc = cacheflow_store(e, t, r, pzErr);
+  r->pBody = 0;
+  r->nBody = 0;
+  sqlite3_free(r->zContentType);
+  r->zContentType = 0;
+  return rc;
+}
+
 int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   const Options *o = e->pOpt;
   sqlite3_int64 now = cache_now_ms();
@@ -634,7 +839,11 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   int rc, bOom = 0, bStorable;
   r->eCache = CACHE_MISS;
   if( !method_cacheable(o, &r->req) ) return invalidate_after(e, t, r, pzErr);
-  if( r->status<200 || r->status>299 || r->status==206 ) return SQLITE_OK;
+  if( r->status==200 && r->req.zMethod && strcmp(r->req.zMethod, "HEAD")==0 ){
+    rc = head_freshen(e, t, r, pzErr);
+    if( rc ) return rc;
+  }
+  if( !status_storable(o, r->status) ) return SQLITE_OK;
   if( o->cacheMaxBytes>0 && (sqlite3_int64)r->nBody > o->cacheMaxBytes ) return SQLITE_OK;
   /* Section 5.2.1.5: the request's no-store. */
   rc = request_directives(&r->req, &rq);

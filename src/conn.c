@@ -224,6 +224,7 @@ static int cache_policy_check(Conn *p, const Options *o, char **pzErr){
     else if( o->cacheTtlMs!=d.cacheTtlMs ) zWhich = "cache_ttl_ms";
     else if( o->cacheStaleMs!=d.cacheStaleMs ) zWhich = "cache_stale_ms";
     else if( o->cacheMaxBytes!=d.cacheMaxBytes ) zWhich = "cache_max_bytes";
+    else if( o->eCacheStatuses!=d.eCacheStatuses ) zWhich = "cache_statuses";
   }
   options_clear(&d);
   if( rc==SQLITE_OK && zWhich ){

@@ -100,6 +100,7 @@ static void slot_release(Engine *e, Transfer *t){
   assert( t->state!=T_IDLE );
   t->nBody = 0;
   t->bReauth = 0;
+  t->bBackground = 0;
   sqlite3_free(t->zNote);
   t->zNote = 0;
   t->nAttempt = 0;
@@ -112,10 +113,13 @@ static void slot_release(Engine *e, Transfer *t){
   slot_state(e, t, T_IDLE);
 }
 
-/* A response made for slot t (by the cache) is queued and the slot freed. */
+/* A response made for slot t is queued and the slot freed.  A background
+** revalidation's is not: its URL has its row (the stale copy), and the
+** cache has been updated by now. */
 static void slot_answered(Engine *e, Transfer *t, Response *r){
+  int bBackground = t->bBackground;
   slot_release(e, t);
-  done_push(e, r);
+  if( bBackground ) response_free(r); else done_push(e, r);
 }
 
 /* The headers the request's caller reads, into r.  Not a response
@@ -202,6 +206,10 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
       rc = cacheflow_store(e, t, r, &zErr);
       if( rc ) engine_fail(e, zErr);
     }
+  }else if( rc==SQLITE_OK && eErr==ERR_HTTP && status>0 && e->pCache && t->nLinesOut==0 ){
+    char *zErr = 0;
+    rc = cacheflow_store_error(e, t, r, &zErr);
+    if( rc ) engine_fail(e, zErr);
   }
   if( rc ){
     response_free(r);             /* and the request: the statement fails */
@@ -233,7 +241,7 @@ static sqlite3_int64 retry_delay(Engine *e, Transfer *t, CURLcode cc,
                                  long status, sqlite3_int64 now){
   const Options *o = e->pOpt;
   sqlite3_int64 delay;
-  if( t->nAttempt>=o->max_attempts || t->bRefused ) return -1;
+  if( t->nAttempt>=o->max_attempts || t->bRefused || t->bBackground ) return -1;
   if( t->nBytesOut>0 ) return -1;     /* parts of its body were given (chunk.c) */
   if( host_open(e, t->iHost) ){
     t->zNote = host_open_text(e, t->iHost);
@@ -472,11 +480,24 @@ static Transfer *slot_take_pending(Engine *e, sqlite3_int64 now){
   e->bPending = 0;
   t->pCached = e->pPendCached;
   e->pPendCached = 0;
+  t->bBackground = e->bPendBackground;
+  e->bPendBackground = 0;
   memcpy(t->aKey, e->aPendKey, sizeof(t->aKey));
   t->nAttempt = 0;
   t->tFirst = now;
   t->iHost = host_find(&e->hosts, t->req.zUrl);
   return t;
+}
+
+/* Forget the pending request: a background revalidation (Transfer
+** bBackground) that is not to be made after all. */
+static void engine_drop_pending(Engine *e){
+  assert( e->bPending && e->bPendBackground );
+  request_clear(&e->pending);
+  e->bPending = 0;
+  e->bPendBackground = 0;
+  if( e->pPendCached ){ cached_clear(e->pPendCached); sqlite3_free(e->pPendCached); }
+  e->pPendCached = 0;
 }
 
 /* Start every transfer that may start now: due retries first (they already
@@ -518,6 +539,10 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
         if( rc ) return rc;
         continue;
       }
+    }
+    if( requests_spent(e) && !bRetry && e->bPendBackground ){
+      engine_drop_pending(e);   /* a refresh the budget has no room for */
+      continue;
     }
     if( requests_spent(e) ){
       e->bOverRequests = 1;
@@ -613,6 +638,7 @@ static int engine_expire(Engine *e){
 static int engine_next_expired(Engine *e, Response **ppResp, char **pzErr){
   Response *r;
   Request req;
+  if( e->bPending && e->bPendBackground ) engine_drop_pending(e);   /* no row of its own */
   if( e->bPending ){
     req = e->pending;
     e->bPending = 0;

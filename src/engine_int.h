@@ -50,6 +50,9 @@ struct Transfer {
   int bProxied;             /* Sent through the options' proxy (guard_proxy_setup) */
   unsigned iTokenGen;       /* oauth2: the token its attempt sends (OAuthToken.iGen) */
   int bReauth;              /* oauth2: a 401 has had its one new token and retry */
+  int bBackground;          /* A revalidation whose URL was answered already
+                            ** (stale-while-revalidate): its response only
+                            ** updates the cache and gives no row; one attempt */
   int eTarget;              /* request_target_scan's state for the request sent
                             ** (only watched when its URL has a query) */
   int nRequest;             /* Requests sent for req: attempts and redirects */
@@ -134,6 +137,7 @@ struct Engine {
   OAuthToken *pOwnTokens;   /* oauth2: the tokens, without a Keep to hold them */
   Cached *pPendCached;      /* pending's stored response, if any (owned) */
   unsigned char aPendKey[CACHE_KEY_SIZE];   /* pending's key, with a cache */
+  int bPendBackground;      /* pending is a background revalidation (Transfer) */
 #ifdef APIFETCH_DEBUG
   int bTrace;               /* APIFETCH_TRACE is set: slot moves to stderr */
 #endif
@@ -219,6 +223,9 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp);
 /* r, t's successful response, is stored if the policy allows (r holds
 ** the request now: t->req is empty). */
 int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr);
+/* r, t's HTTP error row (a 404), is stored with t's body if the policy
+** allows (cache_statuses); the row keeps no body. */
+int cacheflow_store_error(Engine *e, Transfer *t, Response *r, char **pzErr);
 /* Forget t's entry (a new request takes the slot). */
 void cacheflow_release(Transfer *t);
 /* The header lines of h's last response as the cache keeps them, for

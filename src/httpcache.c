@@ -133,7 +133,7 @@ static sqlite3_int64 cache_delta_seconds(const CacheDirective *pD){
 static int cache_parse_cache_control(CacheInfo *p, const char *z){
   CacheDirective d;
   int nDirective = 0;
-  int bMaxAge = 0, bSMaxAge = 0, bStaleIfError = 0;   /* seen already */
+  int bMaxAge = 0, bSMaxAge = 0, bStaleIfError = 0, bSwr = 0;   /* seen already */
   while( (z = cache_next_directive(z, &d))!=0 ){
     if( d.nName==0 ) continue;
     nDirective++;
@@ -159,6 +159,13 @@ static int cache_parse_cache_control(CacheInfo *p, const char *z){
         bStaleIfError = 1;
         p->staleIfError = cache_delta_seconds(&d);
       }
+    }else if( cache_directive_is(&d, "stale-while-revalidate") ){
+      /* RFC 5861 section 3; likewise.  cacheflow.c answers from the
+      ** stale copy and revalidates in the background of the scan. */
+      if( !bSwr ){
+        bSwr = 1;
+        p->staleWhileRevalidate = cache_delta_seconds(&d);
+      }
     }else if( cache_directive_is(&d, "no-store") ){
       p->bNoStore = 1;               /* whatever follows it: most restrictive */
     }else if( cache_directive_is(&d, "no-cache") ){
@@ -181,8 +188,7 @@ static int cache_parse_cache_control(CacheInfo *p, const char *z){
     /* Anything else is ignored, as section 5.2.3 asks of directives a cache
     ** does not recognise: proxy-revalidate binds shared caches only;
     ** must-understand (5.2.2.3) would only let a cache ignore no-store,
-    ** which this one never does; stale-while-revalidate (RFC 5861) wants a
-    ** revalidation in the background, which apifetch does not make. */
+    ** which this one never does. */
   }
   return nDirective;
 }
@@ -267,7 +273,7 @@ void cacheinfo_parse(CacheInfo *p, const char *zCacheControl, const char *zExpir
                      const char *zEtag, const char *zVary, const char *zPragma){
   int nDirective = 0;
   memset(p, 0, sizeof(*p));
-  p->maxAge = p->sMaxAge = p->staleIfError = -1;
+  p->maxAge = p->sMaxAge = p->staleIfError = p->staleWhileRevalidate = -1;
   p->date = p->expires = p->lastModified = -1;
   if( zCacheControl ) nDirective = cache_parse_cache_control(p, zCacheControl);
 
@@ -348,7 +354,7 @@ void cache_request_parse(CacheRequest *p, const char *zCacheControl, const char 
 }
 
 /* RFC 9110 section 15.1: status codes heuristically cacheable by default. */
-static int cache_status_heuristic(long status){
+int cache_status_heuristic(long status){
   switch( status ){
     case 200: case 203: case 204: case 206: case 300: case 301: case 308:
     case 404: case 405: case 410: case 414: case 501:

@@ -141,6 +141,9 @@ const Knob aKnob[] = {
     0 },
   { "cache_post", KNOB_BOOL, KF_OPTION, OPT(bCachePost), 0, 1, 0, 0, "boolean", 0,
     "a POST may be cached and answered from the cache, keyed by its body (GraphQL reads)", 0 },
+  { "cache_statuses", KNOB_CHOICE, KF_OPTION, OPT(eCacheStatuses), 0, 1, CS_RFC, "rfc 2xx",
+    "\"rfc\" or \"2xx\"", 0, "rfc: a 404, 410, 301... may be stored as RFC 9111 allows "
+    "(never a 5xx but 501, nor a status retried); 2xx: only 2xx", 0 },
   { "request_log", KNOB_SPECIAL, KF_OPTION, OPT(zReqLog), 0, 0, 0, 0,
     "\"[schema.]table\", \"file:PATH\" or null", "none",
     "a row per attempt (URL, status, phase times, bytes, cache, error) into this table, "

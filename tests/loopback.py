@@ -37,7 +37,11 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          If-Modified-Since (a client revalidating what it
                          stored) answers C (503; "reset": TCP RST) instead, so
                          the same URL first stores and then fails, with no
-                         state in the server (stale-if-error, tests/torture.c)
+                         state in the server (stale-if-error, tests/torture.c);
+                         status=C: the full response's status (404, 503...);
+                         a request header X-Cache-Query: more of these
+                         parameters, over the URL's (the same URL, so the
+                         same cache entry, answered otherwise: freshening)
   /changes?since=T&page=N&per_page=K   an incrementally synced collection: the
                          items whose updated_at > T (T "" or absent: all), oldest
                          first, {"data": [{"id","name","rev","updated_at"}, ...],
@@ -632,6 +636,8 @@ def changes_route(q, headers):
 
 def cache_route(method, q, headers, writer):
     """A cacheable object, with the caching headers the query asks for."""
+    if "x-cache-query" in headers:
+        q = dict(q, **dict(urllib.parse.parse_qsl(headers["x-cache-query"])))
     if FAIL["code"] == "reset":
         rst(writer)
         raise Drop()
@@ -674,7 +680,9 @@ def cache_route(method, q, headers, writer):
         STATS["not_modified"] += 1
         return 304, h, b""
     body = dict(obj(int(q.get("id", 1))), etag=q.get("etag"))
-    return 200, [("Content-Type", "application/json")] + h, json.dumps(body).encode()
+    if "body" in q:
+        body["body"] = q["body"]
+    return int(q.get("status", 200)), [("Content-Type", "application/json")] + h, json.dumps(body).encode()
 
 
 def ndjson_line(i, bad):

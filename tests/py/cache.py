@@ -307,10 +307,16 @@ found = [s.decode() for s in secrets if s in raw]
 check(len(raw) > 0 and not found, f"no secret anywhere in the cache files ({len(raw)} bytes): {found}")
 
 # ---------------------------------------------------------------------------
-# Never stored: errors, partial bodies, bodies too big.
+# Never stored: errors a retry would ask again, partial bodies, bodies too
+# big.  A 404 is stored (issue 23 item 4; tests/sql/cache_status.sql).
 N = {"cache": path("never.db"), "cache_mode": "ttl", "max_attempts": 1}
 nconn = connect()
-for route in ("/status/404", "/status/500", "/truncated", "/reset_mid"):
+u = BASE + f"/status/404?id={uid()}"
+r1, _ = one(nconn, u, N)
+r2, s2 = one(nconn, u, N)
+check(r1[2] == "HTTP 404" and r2[1] == "hit" and r2[2] == "HTTP 404" and s2["requests"] == 0,
+      f"/status/404: stored under ttl, the same error row from the cache ({r2})")
+for route in ("/status/500", "/status/429", "/truncated", "/reset_mid"):
     u = BASE + route + f"?id={uid()}"
     r1, _ = one(nconn, u, N)
     r2, s2 = one(nconn, u, N)
