@@ -587,7 +587,12 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
 static int engine_perform(Engine *e, char **pzErr){
   CURLMsg *m;
   int nLeft, rc = sockets_act(&e->sock, e->multi, pzErr);
-  if( rc ) return rc;
+  if( rc ){
+    /* A multi handle whose call failed (out of memory) is not kept: libcurl
+    ** 7.88 divided by zero in the next statement's use (tests/torture.c). */
+    e->bTainted = 1;
+    return rc;
+  }
   while( (m = curl_multi_info_read(e->multi, &nLeft))!=0 ){
     if( m->msg==CURLMSG_DONE ){
       Transfer *t = 0;
