@@ -911,12 +911,23 @@ void oauth2_clear(OAuth2 *p);
 /* The oauth2 option's object v (or null: none) into *p. */
 int oauth2_parse(OAuth2 *p, const struct cJSON *v, OAuth2Expand xExpand, void *pCtx,
                  char **pzErr);
+/* What stops a token fetch before o's timeouts do: the query stopped
+** (xCancelled, as RequestSource's, asked every APIFETCH_CANCEL_CHECK_MS;
+** may be NULL) or its deadline (tDeadline, clock_ms; 0 for none). */
+typedef struct TokenStop TokenStop;
+struct TokenStop {
+  int (*xCancelled)(void *pCtx);
+  void *pCtx;
+  sqlite3_int64 tDeadline;
+};
 /* The token for p from *ppList, fetched (synchronously, under o's timeouts
-** and proxy and g's checks) when there is none, it is due or stale:
-** *ppTok, or why the token endpoint failed in *pzWhy (NULL *ppTok).
-** SQLITE_OK or SQLITE_NOMEM; *pnSent counts the requests sent. */
+** and proxy and g's checks, until pStop says stop) when there is none, it
+** is due or stale: *ppTok, or why the token endpoint failed in *pzWhy, or
+** neither (NULL *ppTok and *pzWhy) when the deadline came first.  SQLITE_OK,
+** SQLITE_INTERRUPT when xCancelled said so, or SQLITE_NOMEM; *pnSent
+** counts the requests sent. */
 int oauth2_token(OAuthToken **ppList, const OAuth2 *p, const Options *o, const Guard *g,
-                 OAuthToken **ppTok, char **pzWhy, int *pnSent);
+                 const TokenStop *pStop, OAuthToken **ppTok, char **pzWhy, int *pnSent);
 /* A 401 refused token number iGen of p: the next oauth2_token fetches anew. */
 void oauth2_token_stale(OAuthToken *pList, const OAuth2 *p, unsigned iGen);
 void oauth2_tokens_free(OAuthToken *pList);

@@ -343,6 +343,8 @@ static int redirect_follow(Engine *e, Transfer *t, long status, int *pbHop, char
   return *pzError ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+static int engine_expire(Engine *e);
+
 /* The connection's OAuth2 tokens (keep.c holds them between statements). */
 static OAuthToken **engine_tokens(Engine *e){
   return e->pKeep ? &e->pKeep->pTokens : &e->pOwnTokens;
@@ -352,17 +354,32 @@ static OAuthToken **engine_tokens(Engine *e){
 ** synchronously, when there is none or it is due: the window waits, so
 ** that a scan's requests, however many are in flight, share one fetch.  A
 ** token endpoint that failed is every request's error row (*pzRow) for
-** the rest of the scan, without asking it again each time. */
-static int engine_oauth(Engine *e, Transfer *t, char **pzRow){
+** the rest of the scan, without asking it again each time.  The wait is
+** the engine's all the same: an interrupt ends the statement as
+** engine_wait would (SQLITE_INTERRUPT, *pzErr), and the deadline coming
+** first sets *pbLate (no token, no row: the caller expires the scan). */
+static int engine_oauth(Engine *e, Transfer *t, char **pzRow, int *pbLate, char **pzErr){
   const OAuth2 *p = &e->pOpt->oauth2;
+  TokenStop stop;
   OAuthToken *pTok = 0;
   int nSent = 0, rc;
   *pzRow = 0;
+  *pbLate = 0;
   if( p->zTokenUrl==0 || t->req.bNoCredentials ) return SQLITE_OK;   /* none sent */
   if( e->zOAuthFail==0 ){
-    rc = oauth2_token(engine_tokens(e), p, e->pOpt, e->pGuard, &pTok, &e->zOAuthFail, &nSent);
+    stop.xCancelled = e->src.xCancelled;
+    stop.pCtx = e->src.pCtx;
+    stop.tDeadline = e->tDeadline;
+    rc = oauth2_token(engine_tokens(e), p, e->pOpt, e->pGuard, &stop, &pTok, &e->zOAuthFail,
+                      &nSent);
     e->pBudget->nRequests += nSent;
+    if( rc==SQLITE_INTERRUPT ){
+      /* SQLite's own word, as engine_wait's. */
+      *pzErr = sqlite3_mprintf("interrupted");
+      return *pzErr ? rc : SQLITE_NOMEM;
+    }
     if( rc ) return rc;
+    if( pTok==0 && e->zOAuthFail==0 ){ *pbLate = 1; return SQLITE_OK; }
   }
   if( pTok==0 ){
     assert( e->zOAuthFail );
@@ -508,7 +525,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
                        sqlite3_int64 *pWait, char **pzErr){
   sqlite3_int64 hostWait;
   char *zRow;
-  int rc;
+  int rc, bLate;
   *pWait = -1;
   *pnStarted = 0;
   for(;;){
@@ -573,10 +590,11 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       slot_state(e, t, T_WAITING);
       continue;
     }
-    if( (rc = engine_oauth(e, t, &zRow))!=SQLITE_OK ) return rc;
-    if( zRow ){               /* no token to send: an error row naming the endpoint */
+    if( (rc = engine_oauth(e, t, &zRow, &bLate, pzErr))!=SQLITE_OK ) return rc;
+    if( zRow || bLate ){      /* no token to send: an error row naming the endpoint */
       bucket_refund(&e->bucket);
       if( t->state==T_IDLE ){ t->tDue = now; slot_state(e, t, T_WAITING); }
+      if( bLate ) return engine_expire(e);       /* t's row says so too */
       rc = transfer_finish(e, t, 0, zRow, ERR_NETWORK);
       if( rc ) return rc;
       continue;
@@ -594,7 +612,12 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
 static int engine_perform(Engine *e, char **pzErr){
   CURLMsg *m;
   int nLeft, rc = sockets_act(&e->sock, e->multi, pzErr);
-  if( rc ) return rc;
+  if( rc ){
+    /* A multi handle whose call failed (out of memory) is not kept: libcurl
+    ** 7.88 divided by zero in the next statement's use (tests/torture.c). */
+    e->bTainted = 1;
+    return rc;
+  }
   while( (m = curl_multi_info_read(e->multi, &nLeft))!=0 ){
     if( m->msg==CURLMSG_DONE ){
       Transfer *t = 0;

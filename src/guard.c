@@ -47,6 +47,13 @@ int guard_env_refused(const Guard *g, const char *zName){
   return 1;
 }
 
+/* Does pOpt's proxy, under g's block_private, have libcurl resolve the
+** target (socks5://, not socks5h://)? */
+static int guard_proxy_resolves_here(const Guard *g, const Options *pOpt){
+  return g && g->bBlockPrivate && pOpt->zProxy && !guard_proxy_refused(g, pOpt)
+      && strncasecmp(pOpt->zProxy, "socks5://", 9)==0;
+}
+
 int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr){
   if( g->bDisabled ){
     *pzErr = sqlite3_mprintf("api_fetch: fetching is disabled on this connection "
@@ -61,6 +68,14 @@ int guard_refuses(const Guard *g, const Options *pOpt, char **pzErr){
     *pzErr = sqlite3_mprintf("api_fetch: option %s is not allowed: this connection is %s "
         "(only the host's proxy is used: a profile's or the defaults')",
         guard_proxy_refused(g, pOpt), g->bLocked ? "locked" : "under block_private");
+  }else if( guard_proxy_resolves_here(g, pOpt) ){
+    /* socks5:// has libcurl resolve the target and hand the proxy its
+    ** address: block_private would judge only the proxy's (the open-socket
+    ** callback's), never the target's.  socks5h:// leaves the name to the
+    ** proxy, as an http proxy does.  (The URL is not quoted: it may hold
+    ** the proxy's password.) */
+    *pzErr = sqlite3_mprintf("api_fetch: a socks5:// proxy resolves the target here, where "
+        "block_private cannot check the address: use socks5h:// (the proxy resolves it)");
   }else{
     return SQLITE_OK;
   }

@@ -11,7 +11,8 @@
 ** The engine asks oauth2_token() for the token before it starts a request
 ** (engine.c).  The exchange is a plain easy handle, run to its end there and
 ** then: the window waits for it, so the requests of a scan, however many
-** are in flight, share one token fetch.  A token is fetched again when its
+** are in flight, share one token fetch.  It waits as the engine does,
+** though: an interrupt or the deadline stops it (token_perform).  A token is fetched again when its
 ** expires_in (less a tenth, at most a minute) has run out, or once a 401
 ** has said it is no longer good (oauth2_token_stale).  Tokens live in the
 ** connection's Keep, in memory only, keyed by a hash of everything that
@@ -246,10 +247,53 @@ static char *token_read(TokenCall *c, long status, OAuthToken *pTok, sqlite3_int
   return zWhy;
 }
 
+/* h run to its end, as curl_easy_perform() would, but on a multi handle of
+** its own so that the wait can be cut short (curl_easy_perform() waits up
+** to a second between its progress callbacks, ten times what
+** docs/security.md promises): pStop's probe is asked every
+** APIFETCH_CANCEL_CHECK_MS, and its deadline ends the wait.  *peStop:
+** 0, SQLITE_INTERRUPT (the query was stopped) or SQLITE_ABORT (the
+** deadline came first); libcurl's code means nothing then.  A multi call
+** that fails says so in zErr (CURL_ERROR_SIZE bytes). */
+static CURLcode token_perform(CURL *h, const TokenStop *pStop, int *peStop, char *zErr){
+  CURLM *m = curl_multi_init();
+  CURLMcode mc = CURLM_OK;
+  CURLcode cc = CURLE_OUT_OF_MEMORY;
+  sqlite3_int64 tCheck = clock_ms();
+  *peStop = 0;
+  if( m==0 ) return CURLE_OUT_OF_MEMORY;
+  if( curl_multi_add_handle(m, h)!=CURLM_OK ){ curl_multi_cleanup(m); return cc; }
+  for(;;){
+    CURLMsg *pMsg;
+    sqlite3_int64 now, tmo = APIFETCH_CANCEL_CHECK_MS;
+    int nRunning, nLeft;
+    if( (mc = curl_multi_perform(m, &nRunning))!=CURLM_OK ) break;
+    pMsg = curl_multi_info_read(m, &nLeft);
+    if( pMsg && pMsg->msg==CURLMSG_DONE ){ cc = pMsg->data.result; break; }
+    now = clock_ms();
+    if( pStop->tDeadline && now>=pStop->tDeadline ){ *peStop = SQLITE_ABORT; break; }
+    if( pStop->xCancelled && now - tCheck >= APIFETCH_CANCEL_CHECK_MS ){
+      tCheck = now;
+      if( pStop->xCancelled(pStop->pCtx) ){ *peStop = SQLITE_INTERRUPT; break; }
+    }
+    if( pStop->tDeadline && pStop->tDeadline - now < tmo ) tmo = pStop->tDeadline - now;
+    if( (mc = curl_multi_poll(m, 0, 0, (int)tmo, 0))!=CURLM_OK ) break;
+  }
+  if( mc!=CURLM_OK && mc!=CURLM_OUT_OF_MEMORY ){
+    sqlite3_snprintf(CURL_ERROR_SIZE, zErr, "curl_multi: %s", curl_multi_strerror(mc));
+    cc = CURLE_FAILED_INIT;
+  }
+  curl_multi_remove_handle(m, h);
+  curl_multi_cleanup(m);
+  return cc;
+}
+
 /* Ask the token endpoint for a token into pTok: SQLITE_OK with *pzWhy set
-** if it was refused or failed, SQLITE_NOMEM.  *pnSent: requests sent. */
-static int token_fetch(const OAuth2 *p, const Options *o, const Guard *g, OAuthToken *pTok,
-                       char **pzWhy, int *pnSent){
+** if it was refused or failed, with *pbExpired set if pStop's deadline
+** came first; SQLITE_INTERRUPT, SQLITE_NOMEM.  *pnSent: requests sent. */
+static int token_fetch(const OAuth2 *p, const Options *o, const Guard *g,
+                       const TokenStop *pStop, OAuthToken *pTok, char **pzWhy,
+                       int *pbExpired, int *pnSent){
   TokenCall c;
   Buf form = {0, 0, 0, 0};
   struct curl_slist *pHdr = 0;
@@ -257,7 +301,7 @@ static int token_fetch(const OAuth2 *p, const Options *o, const Guard *g, OAuthT
   CURLcode cc;
   char zErr[CURL_ERROR_SIZE] = "", *zWhy = 0;
   long status = 0;
-  int bad = 0, bOom = 0;
+  int bad = 0, bOom = 0, eStop = 0;
   memset(&c, 0, sizeof(c));
   c.pGuard = g;
   zWhy = guard_url_refusal(g, p->zTokenUrl, 0, &bOom);
@@ -303,12 +347,14 @@ static int token_fetch(const OAuth2 *p, const Options *o, const Guard *g, OAuthT
       || ((o->ca_file || (g && g->zCaFile))
           && curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file ? o->ca_file : g->zCaFile)!=CURLE_OK);
   if( bad ){ bOom = 1; curl_easy_cleanup(h); goto done; }
-  cc = curl_easy_perform(h);
+  cc = token_perform(h, pStop, &eStop, zErr);
   (*pnSent)++;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(h);
   if( c.bOom ){ bOom = 1; goto done; }
-  if( c.zRefused ){
+  if( eStop ){
+    *pbExpired = eStop==SQLITE_ABORT;   /* else interrupted: the statement ends */
+  }else if( c.zRefused ){
     zWhy = c.zRefused;
     c.zRefused = 0;
   }else if( cc!=CURLE_OK ){
@@ -323,6 +369,7 @@ done:
   curl_slist_free_all(pHdr);
   sqlite3_free(c.zRefused);
   if( bOom ){ sqlite3_free(zWhy); return SQLITE_NOMEM; }
+  if( eStop==SQLITE_INTERRUPT ) return SQLITE_INTERRUPT;
   if( zWhy ){
     *pzWhy = sqlite3_mprintf("oauth2 token endpoint %s: %s", p->zTokenUrl, zWhy);
     sqlite3_free(zWhy);
@@ -335,10 +382,10 @@ done:
 ** The connection's tokens
 */
 int oauth2_token(OAuthToken **ppList, const OAuth2 *p, const Options *o, const Guard *g,
-                 OAuthToken **ppTok, char **pzWhy, int *pnSent){
+                 const TokenStop *pStop, OAuthToken **ppTok, char **pzWhy, int *pnSent){
   OAuthToken *t;
   sqlite3_int64 now = clock_ms();
-  int rc;
+  int rc, bExpired = 0;
   assert( p->zTokenUrl && p->zKey[0] );
   *ppTok = 0;
   *pzWhy = 0;
@@ -355,8 +402,8 @@ int oauth2_token(OAuthToken **ppList, const OAuth2 *p, const Options *o, const G
     t->pNext = *ppList;
     *ppList = t;
   }
-  rc = token_fetch(p, o, g, t, pzWhy, pnSent);
-  if( rc==SQLITE_OK && *pzWhy==0 ) *ppTok = t;
+  rc = token_fetch(p, o, g, pStop, t, pzWhy, &bExpired, pnSent);
+  if( rc==SQLITE_OK && *pzWhy==0 && !bExpired ) *ppTok = t;
   return rc;
 }
 

@@ -664,6 +664,85 @@ static const Case aCase[] = {
   }, {
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/cache?id=1&cc=max-age=3600\"]', 1, " CACHE_SECRET ")",
   }, 1 },
+  /* The features of issue 22 and after, each on the loopback server. */
+  { "oauth2", 0, {              /* a token per connection, a 401's refresh, a failing endpoint */
+    "SELECT url_index, page, error, status, data ->> 'id', data ->> 'token' LIKE 'tt-%' "
+      "FROM api_fetch('[\"$B/oauth/api?realm=tt&id=1\", \"$B/oauth/api?realm=tt&id=2\"]', 2, "
+      "'{\"oauth2\": {\"token_url\": \"$B/oauth/token?realm=tt\", \"client_id\": \"etl\", "
+      "\"client_secret\": \"${env:APIFETCH_TEST_TOKEN}\", \"scope\": \"a b\"}, \"max_attempts\": 1}')"
+      FN_ORDER,
+    "SELECT url_index, page, error, status FROM api_fetch('[\"$B/oauth/revoke?realm=tt\"]')" FN_ORDER,
+    "SELECT url_index, page, error, status, data ->> 'id', data ->> 'token' LIKE 'tt-%' "
+      "FROM api_fetch('[\"$B/oauth/api?realm=tt&id=3\"]', 1, "
+      "'{\"oauth2\": {\"token_url\": \"$B/oauth/token?realm=tt\", \"client_id\": \"etl\", "
+      "\"client_secret\": \"${env:APIFETCH_TEST_TOKEN}\", \"scope\": \"a b\"}, \"max_attempts\": 1}')"
+      FN_ORDER,
+    "SELECT url_index, page, error, status FROM api_fetch('[\"$B/oauth/api?realm=tf&id=1\", "
+      "\"$B/oauth/api?realm=tf&id=2\"]', 1, '{\"oauth2\": {\"token_url\": "
+      "\"$B/oauth/token?realm=tf&fail=401\", \"client_id\": \"etl\", \"auth\": \"body\", "
+      "\"client_secret\": \"${env:APIFETCH_TEST_TOKEN}\"}, \"max_attempts\": 1}')" FN_ORDER,
+  }, NO_SETUP },
+  { "proxy", 0, {               /* a proxy that refuses; none, and no_proxy */
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\"]', 1, "
+      "'{\"proxy\": \"$D\", \"max_attempts\": 1}')" FN_ORDER,
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=2\", \"http://localhost:$P/obj?id=3\"]', 1, "
+      "'{\"proxy\": \"socks5h://user:${env:APIFETCH_TEST_TOKEN}@127.0.0.1:1\", "
+      "\"no_proxy\": \"127.0.0.1,localhost\", \"max_attempts\": 1}')" FN_ORDER,
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=4\"]', 1, '{\"proxy\": \"\"}')" FN_ORDER,
+  }, NO_SETUP },
+  { "formats", 0, {             /* ndjson streamed, text in its charset, blob, auto */
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/ndjson?n=4&bad=2\", \"$B/ndjson?n=3&blank=1\"]', 2, "
+      "'{\"format\": \"ndjson\", \"max_attempts\": 1}')" FN_ORDER,
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/html\", "
+      "\"$B/raw?hex=636166e9&type=text/plain;charset=iso-8859-1\", "
+      "\"$B/raw?hex=ff41&type=text/plain;charset=utf-8\"]', 1, '{\"format\": \"text\"}')" FN_ORDER,
+    "SELECT url_index, page, error, typeof(data), hex(data), content_type FROM api_fetch("
+      "'[\"$B/raw?hex=89504e47&type=image/png\", \"$B/obj?id=1\"]', 1, '{\"format\": \"blob\"}')"
+      FN_ORDER,
+    "SELECT url_index, page, error, record_index, typeof(data), content_type FROM api_fetch("
+      "'[\"$B/obj\", \"$B/html\", \"$B/ndjson?n=2\", \"$B/raw?hex=89504e47&type=image/png\"]', 2, "
+      "'{\"format\": \"auto\"}')" FN_ORDER,
+  }, NO_SETUP },
+  { "on_status", 0, {          /* fail: also on_error's, so that a failure with no status fails too */
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/status/404\", \"$B/status/400\", \"$B/status/410\", "
+      "\"$B/status/500\", \"$B/obj?id=1\"]', 2, '{\"on_status\": {\"404\": \"data\", \"4xx\": \"skip\", "
+      "\"410\": \"error\", \"500\": \"retry\"}, \"max_attempts\": 2, \"retry_base_ms\": 1, "
+      "\"retry_max_ms\": 2}')" FN_ORDER,
+    "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=2\", \"$B/status/409\"]', 1, "
+      "'{\"on_status\": {\"409\": \"fail\"}, \"on_error\": \"fail\"}')" FN_ORDER,
+  }, NO_SETUP },
+  { "response_headers", 0, {    /* the headers as JSON, a secret echoed in one */
+    "SELECT " FN_COLS ", headers FROM api_fetch('[\"$B/headers?id=r1\", \"$B/status/404\", "
+      "\"$D/x\"]', 1, '{\"response_headers\": true, \"max_attempts\": 1, "
+      "\"query\": {\"echo\": \"${env:APIFETCH_TEST_TOKEN}\"}}')" FN_ORDER,
+  }, NO_SETUP },
+  { "input_carry", 0, {         /* input on rows and pages, both faces */
+    "SELECT " FN_COLS ", input FROM api_fetch('[{\"url\": \"$B/items?total=1\", \"input\": {\"sku\": \"A\"}}, "
+      "{\"url\": \"$B/items?total=3&per_page=2\", \"input\": [1, 2]}]', 2, "
+      "'{\"record_path\": \"data\", \"paginate\": {\"type\": \"link\"}}')" FN_ORDER,
+    "CREATE TABLE o(id INTEGER, customer TEXT)",
+    "INSERT INTO o VALUES (1, 'ann'), (2, 'bob')",
+    "CREATE VIRTUAL TABLE temp.l USING api_fetch(input_prefix='order_', concurrency=2, "
+      "url_query='SELECT ''$B/obj?id='' || id, id, customer FROM o ORDER BY id')",
+    "SELECT _url_index, _page, _error, order_id, order_customer, title, _input FROM temp.l"
+      WIDE_ORDER,
+  }, NO_SETUP },
+  { "create_func", 0, {         /* api_fetch_create, and a name it refuses */
+    "CREATE TABLE ids(id INTEGER)",
+    "INSERT INTO ids VALUES (1), (2)",
+    "SELECT api_fetch_create('temp.c', json_object('url_query', "
+      "'SELECT ''$B/obj?id='' || id FROM ids ORDER BY id', 'concurrency', 2, "
+      "'headers', json_object('X-Note', 'it''s')))",
+    "SELECT _url_index, _page, _error, id, title FROM temp.c" WIDE_ORDER,
+  }, NO_SETUP },
+  { "on_mismatch", 0, {         /* a value that does not fit its column: null, reject */
+    "CREATE VIRTUAL TABLE temp.n USING api_fetch(url_list='[\"$B/obj?id=1\", \"$B/obj?id=2\"]', "
+      "columns='id INTEGER, title INTEGER, done TEXT', on_mismatch='null', concurrency=1)",
+    "SELECT _url_index, _page, _error, *, _mismatches FROM temp.n" WIDE_ORDER,
+    "CREATE VIRTUAL TABLE temp.r USING api_fetch(url_list='[\"$B/obj?id=1\", \"$B/obj?id=2\"]', "
+      "columns='id INTEGER, title INTEGER', on_mismatch='reject', concurrency=2)",
+    "SELECT _url_index, _page, _error, *, _mismatches FROM temp.r" WIDE_ORDER,
+  }, NO_SETUP },
 };
 #define N_CASE ((int)(sizeof(aCase)/sizeof(aCase[0])))
 
@@ -1266,7 +1345,7 @@ static int compare_keyed(const Stmt *pRef, const Stmt *pRun, int bSkip, Str *pNo
 ** it start with url_index, page, error? */
 static int stmt_keyed(int iCase, int i){
   const char *z = i>0 && i<=8 ? aCase[iCase].azSql[i-1] : 0;
-  return z && (strncmp(z, "SELECT " FN_COLS, 7+strlen(FN_COLS))==0
+  return z && (strncmp(z, "SELECT url_index, page, error", 29)==0
                || strncmp(z, "SELECT _url_index, _page, _error", 32)==0);
 }
 
