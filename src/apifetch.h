@@ -888,6 +888,7 @@ struct OAuth2 {
   char *zScope;                  /* scope, or NULL */
   char *zAudience;               /* audience, or NULL */
   int bAuthBody;                 /* auth "body": id and secret in the form, not Basic */
+  int bAudienceUrl;              /* zAudience is an http(s) URL: the API's (oauth2_origin) */
   char zKey[65];                 /* Hex SHA-256 of all the above: whose tokens */
 };
 /* A token the connection keeps (in its Keep, never in a file). */
@@ -915,6 +916,13 @@ int oauth2_token(OAuthToken **ppList, const OAuth2 *p, const Options *o, const G
 /* A 401 refused token number iGen of p: the next oauth2_token fetches anew. */
 void oauth2_token_stale(OAuthToken *pList, const OAuth2 *p, unsigned iGen);
 void oauth2_tokens_free(OAuthToken *pList);
+/* The URL whose origin p's token is for, the only one it goes to: zBaseUrl
+** (the options' base_url) if not NULL, else p's audience if it is an http(s)
+** URL; NULL: none, and the query is refused (oauth2_check_origin). */
+const char *oauth2_origin(const OAuth2 *p, const char *zBaseUrl);
+/* SQLITE_OK if p is no oauth2 or knows its origin, else SQLITE_ERROR with
+** why in *pzErr (or SQLITE_NOMEM). */
+int oauth2_check_origin(const OAuth2 *p, const char *zBaseUrl, char **pzErr);
 
 
 /**************************************************************************

@@ -344,13 +344,25 @@ static OAuthToken **engine_tokens(Engine *e){
 ** synchronously, when there is none or it is due: the window waits, so
 ** that a scan's requests, however many are in flight, share one fetch.  A
 ** token endpoint that failed is every request's error row (*pzRow) for
-** the rest of the scan, without asking it again each time. */
+** the rest of the scan, without asking it again each time.  A request off
+** the token's origin (oauth2_origin) goes without it, and gets the API's
+** 401 as its row: the token is the API's, whatever host a url_list or a
+** url_query built from data names. */
 static int engine_oauth(Engine *e, Transfer *t, char **pzRow){
   const OAuth2 *p = &e->pOpt->oauth2;
+  const char *zOrigin;
   OAuthToken *pTok = 0;
-  int nSent = 0, rc;
+  int nSent = 0, rc, bSame = 0;
   *pzRow = 0;
+  t->bNoToken = 0;
   if( p->zTokenUrl==0 || t->req.bNoCredentials ) return SQLITE_OK;   /* none sent */
+  zOrigin = oauth2_origin(p, e->pOpt->zBaseUrl);
+  assert( zOrigin );                           /* else scan_open refused the query */
+  if( zOrigin && url_same_origin(t->req.zUrl, zOrigin, &bSame) ) return SQLITE_NOMEM;
+  if( !bSame ){
+    t->bNoToken = 1;
+    return SQLITE_OK;
+  }
   if( e->zOAuthFail==0 ){
     rc = oauth2_token(engine_tokens(e), p, e->pOpt, e->pGuard, &pTok, &e->zOAuthFail, &nSent);
     e->pBudget->nRequests += nSent;
@@ -376,7 +388,7 @@ static int engine_oauth(Engine *e, Transfer *t, char **pzRow){
 ** attempt again, at once.  Is t's attempt to be made again so? */
 static int engine_reauth(Engine *e, Transfer *t, CURLcode cc, long status){
   if( cc!=CURLE_OK || status!=401 || e->pOpt->oauth2.zTokenUrl==0 || t->bReauth
-   || t->bRefused || t->bHopForeign || t->req.bNoCredentials ){
+   || t->bRefused || t->bHopForeign || t->req.bNoCredentials || t->bNoToken ){
     return 0;
   }
   t->bReauth = 1;

@@ -50,6 +50,7 @@ struct Transfer {
   int bProxied;             /* Sent through the options' proxy (guard_proxy_setup) */
   unsigned iTokenGen;       /* oauth2: the token its attempt sends (OAuthToken.iGen) */
   int bReauth;              /* oauth2: a 401 has had its one new token and retry */
+  int bNoToken;             /* oauth2: req is off the token's origin: sent without it */
   int eTarget;              /* request_target_scan's state for the request sent
                             ** (only watched when its URL has a query) */
   int nRequest;             /* Requests sent for req: attempts and redirects */
