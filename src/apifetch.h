@@ -39,6 +39,8 @@
 **   chunk.c      the done queue: responses waiting to be read, whole or, a
 **                streamed body (format ndjson), in parts of whole lines,
 **                the transfer paused while a part waits
+**   authflow.c   OAuth2 in the engine's flow: the token an attempt sends,
+**                bound to the API's origin; a 401 refreshes it once
 **   cacheflow.c  the HTTP cache in the engine's flow: lookup, validators,
 **                304, stale-if-error, storing; cache_mode
 **   source.c     the stream of requests: url_list, request objects,
@@ -77,7 +79,7 @@
 ** and headers of its own row or of rows below it, and a private header only
 ** from the files it names (layers.py checks these too).
 **
-**   engine_int.h  private to engine.c / slot.c / sockets.c / hostlimit.c / transfer.c / chunk.c / cacheflow.c: Engine,
+**   engine_int.h  private to engine.c / slot.c / sockets.c / hostlimit.c / transfer.c / chunk.c / authflow.c / cacheflow.c: Engine,
 **                 Transfer, the slot states, the calls between them
 **   cache.h       of cache.c: the cache's store (CacheStore, Cached, keys)
 **   shape.h       of shape.c / infer.c / flatten.c: records, flattening, columns,
@@ -893,6 +895,7 @@ struct OAuth2 {
   char *zScope;                  /* scope, or NULL */
   char *zAudience;               /* audience, or NULL */
   int bAuthBody;                 /* auth "body": id and secret in the form, not Basic */
+  int bAudienceUrl;              /* zAudience is an http(s) URL: the API's (oauth2_origin) */
   char zKey[65];                 /* Hex SHA-256 of all the above: whose tokens */
 };
 /* A token the connection keeps (in its Keep, never in a file). */
@@ -931,6 +934,13 @@ int oauth2_token(OAuthToken **ppList, const OAuth2 *p, const Options *o, const G
 /* A 401 refused token number iGen of p: the next oauth2_token fetches anew. */
 void oauth2_token_stale(OAuthToken *pList, const OAuth2 *p, unsigned iGen);
 void oauth2_tokens_free(OAuthToken *pList);
+/* The URL whose origin p's token is for, the only one it goes to: zBaseUrl
+** (the options' base_url) if not NULL, else p's audience if it is an http(s)
+** URL; NULL: none, and the query is refused (oauth2_check_origin). */
+const char *oauth2_origin(const OAuth2 *p, const char *zBaseUrl);
+/* SQLITE_OK if p is no oauth2 or knows its origin, else SQLITE_ERROR with
+** why in *pzErr (or SQLITE_NOMEM). */
+int oauth2_check_origin(const OAuth2 *p, const char *zBaseUrl, char **pzErr);
 
 
 /**************************************************************************

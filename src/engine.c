@@ -345,70 +345,6 @@ static int redirect_follow(Engine *e, Transfer *t, long status, int *pbHop, char
 
 static int engine_expire(Engine *e);
 
-/* The connection's OAuth2 tokens (keep.c holds them between statements). */
-static OAuthToken **engine_tokens(Engine *e){
-  return e->pKeep ? &e->pKeep->pTokens : &e->pOwnTokens;
-}
-
-/* oauth2: the token t's attempt is to send, into e->zToken.  Fetched here,
-** synchronously, when there is none or it is due: the window waits, so
-** that a scan's requests, however many are in flight, share one fetch.  A
-** token endpoint that failed is every request's error row (*pzRow) for
-** the rest of the scan, without asking it again each time.  The wait is
-** the engine's all the same: an interrupt ends the statement as
-** engine_wait would (SQLITE_INTERRUPT, *pzErr), and the deadline coming
-** first sets *pbLate (no token, no row: the caller expires the scan). */
-static int engine_oauth(Engine *e, Transfer *t, char **pzRow, int *pbLate, char **pzErr){
-  const OAuth2 *p = &e->pOpt->oauth2;
-  TokenStop stop;
-  OAuthToken *pTok = 0;
-  int nSent = 0, rc;
-  *pzRow = 0;
-  *pbLate = 0;
-  if( p->zTokenUrl==0 || t->req.bNoCredentials ) return SQLITE_OK;   /* none sent */
-  if( e->zOAuthFail==0 ){
-    stop.xCancelled = e->src.xCancelled;
-    stop.pCtx = e->src.pCtx;
-    stop.tDeadline = e->tDeadline;
-    rc = oauth2_token(engine_tokens(e), p, e->pOpt, e->pGuard, &stop, &pTok, &e->zOAuthFail,
-                      &nSent);
-    e->pBudget->nRequests += nSent;
-    if( rc==SQLITE_INTERRUPT ){
-      /* SQLite's own word, as engine_wait's. */
-      *pzErr = sqlite3_mprintf("interrupted");
-      return *pzErr ? rc : SQLITE_NOMEM;
-    }
-    if( rc ) return rc;
-    if( pTok==0 && e->zOAuthFail==0 ){ *pbLate = 1; return SQLITE_OK; }
-  }
-  if( pTok==0 ){
-    assert( e->zOAuthFail );
-    *pzRow = sqlite3_mprintf("%s", e->zOAuthFail);
-    return *pzRow ? SQLITE_OK : SQLITE_NOMEM;
-  }
-  if( e->zToken==0 || e->iTokenGen!=pTok->iGen ){
-    sqlite3_free(e->zToken);
-    e->zToken = sqlite3_mprintf("%s", pTok->zToken);
-    if( e->zToken==0 ) return SQLITE_NOMEM;
-    e->iTokenGen = pTok->iGen;
-  }
-  t->iTokenGen = pTok->iGen;
-  return SQLITE_OK;
-}
-
-/* oauth2 and a 401 (RFC 6750 section 3.1, invalid_token: expired or
-** revoked before its expires_in): once per request, a new token and the
-** attempt again, at once.  Is t's attempt to be made again so? */
-static int engine_reauth(Engine *e, Transfer *t, CURLcode cc, long status){
-  if( cc!=CURLE_OK || status!=401 || e->pOpt->oauth2.zTokenUrl==0 || t->bReauth
-   || t->bRefused || t->bHopForeign || t->req.bNoCredentials ){
-    return 0;
-  }
-  t->bReauth = 1;
-  oauth2_token_stale(*engine_tokens(e), &e->pOpt->oauth2, t->iTokenGen);
-  return 1;
-}
-
 /* What kind of failure the error row of an attempt that ended so is. */
 static int failure_kind(const Transfer *t, CURLcode cc){
   if( t->bTooBig || cc==CURLE_FILESIZE_EXCEEDED ) return ERR_TOO_BIG;
@@ -435,7 +371,7 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
     }
   }
   curl_multi_remove_handle(e->multi, t->easy);
-  if( engine_reauth(e, t, cc, status) ){
+  if( authflow_reauth(e, t, cc, status) ){
     t->tDue = now;
     slot_state(e, t, T_WAITING);
     return SQLITE_OK;
@@ -590,7 +526,7 @@ static int engine_fill(Engine *e, sqlite3_int64 now, int *pnStarted,
       slot_state(e, t, T_WAITING);
       continue;
     }
-    if( (rc = engine_oauth(e, t, &zRow, &bLate, pzErr))!=SQLITE_OK ) return rc;
+    if( (rc = authflow_token(e, t, &zRow, &bLate, pzErr))!=SQLITE_OK ) return rc;
     if( zRow || bLate ){      /* no token to send: an error row naming the endpoint */
       bucket_refund(&e->bucket);
       if( t->state==T_IDLE ){ t->tDue = now; slot_state(e, t, T_WAITING); }

@@ -2,8 +2,8 @@
 ** engine_int.h - the engine row's own header: the structs and calls that
 ** engine.c (the scheduler), slot.c (its slots), sockets.c (their
 ** sockets), hostlimit.c (per host), transfer.c (one transfer), chunk.c (a
-** streamed body) and cacheflow.c (the cache in the engine's flow) share,
-** and no other file sees.  The rest of
+** streamed body), authflow.c (OAuth2's token in the flow) and cacheflow.c
+** (the cache in the engine's flow) share, and no other file sees.  The rest of
 ** the extension holds an Engine by pointer and goes through the engine_*
 ** functions in apifetch.h.  tests/py/layers.py checks that only those three
 ** files include this.
@@ -53,6 +53,7 @@ struct Transfer {
   int bBackground;          /* A revalidation whose URL was answered already
                             ** (stale-while-revalidate): its response only
                             ** updates the cache and gives no row; one attempt */
+  int bNoToken;             /* oauth2: req is off the token's origin: sent without it */
   int eTarget;              /* request_target_scan's state for the request sent
                             ** (only watched when its URL has a query) */
   int nRequest;             /* Requests sent for req: attempts and redirects */
@@ -206,6 +207,14 @@ int transfer_report(Engine *e, Transfer *t, CURLcode cc, long status, const char
 /* The same for a response made without a request: a cache hit, a page
 ** that cannot be followed (iAttempt 0). */
 int answer_report(Engine *e, const Response *r, char **pzErr);
+
+/* authflow.c: oauth2's token for t's attempt into e->zToken (fetched once
+** for the window; none for a request off the API's origin, t->bNoToken):
+** *pzRow an error row (the token endpoint failed), *pbLate the deadline
+** came first; SQLITE_INTERRUPT with *pzErr, or SQLITE_NOMEM.  And a 401:
+** is t's attempt to be made again, once, with a new token? */
+int authflow_token(Engine *e, Transfer *t, char **pzRow, int *pbLate, char **pzErr);
+int authflow_reauth(Engine *e, Transfer *t, CURLcode cc, long status);
 
 /* cacheflow.c - the cache in the engine's flow; the engine queues the
 ** responses these make and frees their slots.  Before e->pending is

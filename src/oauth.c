@@ -27,6 +27,11 @@
 ** required unless its host is loopback by name or address (section 3.2
 ** asks for TLS; a token endpoint on the host itself is a test's or a
 ** sidecar's).
+**
+** The token is the API's, and goes to its origin only (oauth2_origin):
+** base_url's, else an audience's that is an http(s) URL, and a query
+** with neither is refused.  A request to another origin goes without it
+** (engine.c), as a redirect or a next page there does.
 */
 #include <assert.h>
 #include <stdlib.h>
@@ -143,10 +148,32 @@ int oauth2_parse(OAuth2 *p, const cJSON *v, OAuth2Expand xExpand, void *pCtx, ch
                              "3.2), or http on a loopback host: %s", p->zTokenUrl);
     goto fail;
   }
+  if( p->zAudience ){
+    /* An audience that is an http(s) URL names the API (oauth2_origin). */
+    int rc = url_check(p->zAudience, &zWhy);
+    sqlite3_free(zWhy);
+    if( rc==SQLITE_NOMEM ) goto fail;
+    p->bAudienceUrl = rc==SQLITE_OK;
+  }
   oauth2_key(p);
   return SQLITE_OK;
 fail:
   oauth2_clear(p);
+  return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+const char *oauth2_origin(const OAuth2 *p, const char *zBaseUrl){
+  assert( p->zTokenUrl );
+  return zBaseUrl ? zBaseUrl : p->bAudienceUrl ? p->zAudience : 0;
+}
+
+int oauth2_check_origin(const OAuth2 *p, const char *zBaseUrl, char **pzErr){
+  if( p->zTokenUrl==0 || oauth2_origin(p, zBaseUrl) ) return SQLITE_OK;
+  /* Not the first URL's origin instead: a url_list's or url_query's
+  ** first URL may come from data, and it would then choose where the
+  ** token goes. */
+  *pzErr = sqlite3_mprintf("api_fetch: oauth2 needs base_url, or an audience that is a URL, "
+                           "to know which origin its token is for");
   return *pzErr ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 

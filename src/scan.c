@@ -115,6 +115,10 @@ int scan_open(Scan *s, const ScanSpec *p, char **pzErr){
   }
   rc = guard_refuses(&s->pConn->guard, s->pOpt, pzErr);
   if( rc ) return rc;
+  /* Here, with every option in (defaults, profile, the query's): a
+  ** profile's oauth2 may have its base_url from the query. */
+  rc = oauth2_check_origin(&s->pOpt->oauth2, s->pOpt->zBaseUrl, pzErr);
+  if( rc ) return rc;
   if( !s->bSample ) conn_scan_begin(s->pConn, &s->report, s->pOpt->progress);
   if( p->nLimit>=0 && p->pOpt->concurrency>p->nLimit ){
     /* No window wider than the requests the scan may start. */

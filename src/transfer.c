@@ -344,8 +344,8 @@ int transfer_setup(Engine *e, Transfer *t){
   }else if( e->pGuard && e->pGuard->zCaFile ){
     SETOPT(h, CURLOPT_CAINFO, e->pGuard->zCaFile);
   }
-  if( t->req.bNoCredentials || t->bHopForeign ){
-    /* A page or a redirect on another origin than the one asked: none. */
+  if( t->req.bNoCredentials || t->bHopForeign || t->bNoToken ){
+    /* A page or redirect off the origin asked, a request off the token's: none. */
   }else if( o->oauth2.zTokenUrl && e->zToken ){
     /* engine_oauth's, which wins over a bearer or basic (a profile's, say). */
     SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);

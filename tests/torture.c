@@ -669,18 +669,18 @@ static const Case aCase[] = {
     "SELECT url_index, page, error, status, data ->> 'id', data ->> 'token' LIKE 'tt-%' "
       "FROM api_fetch('[\"$B/oauth/api?realm=tt&id=1\", \"$B/oauth/api?realm=tt&id=2\"]', 2, "
       "'{\"oauth2\": {\"token_url\": \"$B/oauth/token?realm=tt\", \"client_id\": \"etl\", "
-      "\"client_secret\": \"${env:APIFETCH_TEST_TOKEN}\", \"scope\": \"a b\"}, \"max_attempts\": 1}')"
+      "\"client_secret\": \"${env:APIFETCH_TEST_TOKEN}\", \"scope\": \"a b\"}, \"base_url\": \"$B/\", \"max_attempts\": 1}')"
       FN_ORDER,
     "SELECT url_index, page, error, status FROM api_fetch('[\"$B/oauth/revoke?realm=tt\"]')" FN_ORDER,
     "SELECT url_index, page, error, status, data ->> 'id', data ->> 'token' LIKE 'tt-%' "
       "FROM api_fetch('[\"$B/oauth/api?realm=tt&id=3\"]', 1, "
       "'{\"oauth2\": {\"token_url\": \"$B/oauth/token?realm=tt\", \"client_id\": \"etl\", "
-      "\"client_secret\": \"${env:APIFETCH_TEST_TOKEN}\", \"scope\": \"a b\"}, \"max_attempts\": 1}')"
+      "\"client_secret\": \"${env:APIFETCH_TEST_TOKEN}\", \"scope\": \"a b\"}, \"base_url\": \"$B/\", \"max_attempts\": 1}')"
       FN_ORDER,
     "SELECT url_index, page, error, status FROM api_fetch('[\"$B/oauth/api?realm=tf&id=1\", "
       "\"$B/oauth/api?realm=tf&id=2\"]', 1, '{\"oauth2\": {\"token_url\": "
       "\"$B/oauth/token?realm=tf&fail=401\", \"client_id\": \"etl\", \"auth\": \"body\", "
-      "\"client_secret\": \"${env:APIFETCH_TEST_TOKEN}\"}, \"max_attempts\": 1}')" FN_ORDER,
+      "\"client_secret\": \"${env:APIFETCH_TEST_TOKEN}\"}, \"base_url\": \"$B/\", \"max_attempts\": 1}')" FN_ORDER,
   }, NO_SETUP },
   { "proxy", 0, {               /* a proxy that refuses; none, and no_proxy */
     "SELECT " FN_COLS " FROM api_fetch('[\"$B/obj?id=1\"]', 1, "

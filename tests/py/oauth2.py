@@ -5,7 +5,9 @@ requests of a scan, however many are in flight, kept by the connection for
 the next statement; a 401 gets one new token and one retry; a token past
 its expires_in is fetched anew; a failing endpoint is an error row naming
 it, for every URL; the client authenticates by HTTP Basic or in the form;
-the token goes to no other origin, and is not in the cache's key; the
+the token goes to no other origin than base_url's (here the loopback
+server's; tests/py/oauth2_origin.py tests that rule), and is not in the
+cache's key; the
 guard judges the token endpoint as it judges an API.  (tests/py/
 oauth2_mock.py runs the same against oauth2-mock-server.)
 
@@ -38,6 +40,7 @@ def oauth(realm, **kw):
 
 def fetch(conn, urls, conc=1, **opt):
     opt.setdefault("max_attempts", 1)
+    opt.setdefault("base_url", BASE + "/")      # the token's origin
     return conn.execute("SELECT url_index, status, error, json_extract(data, '$.token') "
                         "FROM api_fetch(?, ?, ?) ORDER BY url_index",
                         (json.dumps(urls), conc, json.dumps(opt))).fetchall()
@@ -106,19 +109,20 @@ check(all("cs-8d21f4" not in (r[2] or "") for r in rows), "the client secret sho
 to = f"http://localhost:{HOST.split(':')[1]}/echo"
 r = conn.execute("SELECT json_extract(data, '$.headers.authorization') FROM api_fetch(?, 1, ?)",
                  (json.dumps([f"{BASE}/redirect?to={urllib.parse.quote(to)}"]),
-                  json.dumps({"oauth2": oauth("redir")}))).fetchall()
+                  json.dumps({"oauth2": oauth("redir"), "base_url": BASE + "/"}))).fetchall()
 check(r == [(None,)] and len(get("/oauth/log?realm=redir")) == 1,
       f"a redirect to another origin carries no token: {r}")
 
 # The token is hidden where apifetch shows a URL: a next page that quotes it.
 rows = conn.execute("SELECT url FROM api_fetch(?, 1, ?)", (json.dumps(
     [f"{BASE}/oauth/api?realm=quote&id=1&quote=1"]), json.dumps({"oauth2": oauth("quote"),
-    "paginate": {"type": "next", "next_path": "next"}, "max_attempts": 1}))).fetchall()
+    "base_url": BASE + "/", "paginate": {"type": "next", "next_path": "next"},
+    "max_attempts": 1}))).fetchall()
 check(len(rows) == 2 and rows[1][0] == f"{BASE}/oauth/api?realm=quote&id=2&seen=[secret]",
       f"a token a server quotes in a URL shows as [secret]: {rows}")
 
 # The cache's key holds who asked, not the token: a new token still hits.
-copt = {"oauth2": oauth("cache"), "cache": ":memory:", "cache_mode": "ttl"}
+copt = {"oauth2": oauth("cache"), "base_url": BASE + "/", "cache": ":memory:", "cache_mode": "ttl"}
 fetch(conn, api("cache", 1), **copt)
 get("/oauth/revoke?realm=cache")
 rows = conn.execute("SELECT status, cache FROM api_fetch(?, 1, ?)",

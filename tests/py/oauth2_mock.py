@@ -4,7 +4,8 @@ oauth2-mock-server from the npm registry (tests/oauth2_mock/, installed by
 `make deps`), started here on 127.0.0.1 with tokens that live 2 seconds.
 The API is the loopback server's /echo, which shows the Authorization it
 got: 30 requests at concurrency 20 carry one JWT the server issued (its
-iss and scope claims), from one token request; past expires_in the next
+iss and scope claims), from one token request, the audience asked for the
+API's URL (which binds the token to /echo's origin); past expires_in the next
 statement gets a new one; the client's id and secret arrive as the server
 reads them, by HTTP Basic or in the form.  Without Node.js or the package
 the test is skipped (exit 77), which fails under CI.
@@ -52,7 +53,8 @@ try:
 
     def oauth(**kw):
         o = {"token_url": TOKEN_URL, "client_id": "etl",
-             "client_secret": "${env:MOCK_CLIENT_SECRET}", "scope": "read:items"}
+             "client_secret": "${env:MOCK_CLIENT_SECRET}", "scope": "read:items",
+             "audience": BASE + "/"}
         o.update(kw)
         return {"oauth2": o, "max_attempts": 1}
 

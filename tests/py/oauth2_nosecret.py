@@ -28,7 +28,8 @@ def oauth(realm):
 
 # A next page whose URL quotes the token (/oauth/api?quote=1).
 conn = connect()
-opt = {"oauth2": oauth("ns1"), "paginate": {"type": "next", "next_path": "next"},
+opt = {"oauth2": oauth("ns1"), "base_url": BASE + "/",
+       "paginate": {"type": "next", "next_path": "next"},
        "max_attempts": 1, "request_log": "log"}
 rows = conn.execute("SELECT url FROM api_fetch(?, 1, ?)", (json.dumps(
     [f"{BASE}/oauth/api?realm=ns1&id=1&quote=1"]), json.dumps(opt))).fetchall()
@@ -39,16 +40,18 @@ check(len(logged) == 2 and "ns1-1" not in str(logged) and "[secret]" in logged[1
       f"request_log: the token shows as [secret]: {logged}")
 
 conn.execute("CREATE VIRTUAL TABLE temp.w USING api_fetch(url_list=?, columns='id INTEGER', "
-             "oauth2=?, paginate=?, max_attempts=1)".replace("?", "'%s'") % (
+             "oauth2=?, paginate=?, max_attempts=1, base_url=?)".replace("?", "'%s'") % (
                  json.dumps([f"{BASE}/oauth/api?realm=ns2&id=1&quote=1"]),
-                 json.dumps(oauth("ns2")), json.dumps({"type": "next", "next_path": "next"})))
+                 json.dumps(oauth("ns2")), json.dumps({"type": "next", "next_path": "next"}),
+                 BASE + "/"))
 rows = conn.execute("SELECT _url FROM temp.w").fetchall()
 check(len(rows) == 2 and "ns2-1" not in str(rows) and "[secret]" in rows[1][0],
       f"_url: the token shows as [secret]: {rows}")
 
 # The next page fails (a 401 after the token is revoked is not it: the
 # error names the page's URL, which quotes the token).
-opt = {"oauth2": oauth("ns3"), "paginate": {"type": "next", "next_path": "next"},
+opt = {"oauth2": oauth("ns3"), "base_url": BASE + "/",
+       "paginate": {"type": "next", "next_path": "next"},
        "max_attempts": 1, "on_error": "fail"}
 err = error_of(lambda: conn.execute("SELECT url FROM api_fetch(?, 1, ?)", (json.dumps(
     [f"{BASE}/oauth/api?realm=ns3&id=1&quote=1&next_status=404"]), json.dumps(opt))).fetchall())

@@ -23,7 +23,7 @@ URLS = json.dumps([f"{BASE}/oauth/api?realm=stop&id={i}" for i in range(3)])
 def opts(realm, **kw):
     o = {"oauth2": {"token_url": f"{BASE}/oauth/token?realm={realm}&delay=10000",
                     "client_id": "etl", "client_secret": "s-1"},
-         "max_attempts": 1, "timeout_ms": 20000}
+         "base_url": BASE + "/", "max_attempts": 1, "timeout_ms": 20000}
     o.update(kw)
     return json.dumps(o)
 
