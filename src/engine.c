@@ -731,7 +731,7 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget
                    CacheStore *pCache, RequestSource src, char **pzErr){
   Engine *e = sqlite3_malloc64(sizeof(*e));
   char zCapped[sizeof(e->zCapped)];
-  int i, n = engine_window(pOpt, pGuard, zCapped, (int)sizeof(zCapped));
+  int i, bOom = 0, n = engine_window(pOpt, pGuard, zCapped, (int)sizeof(zCapped));
   if( e==0 ) goto oom;
   memset(e, 0, sizeof(*e));
   e->sock.fd = -1;
@@ -768,6 +768,8 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget
                         (long)(pOpt->per_host>0 ? pOpt->per_host : 0)) ){
     goto oom;
   }
+  e->pDefaultHeaders = transfer_default_headers(pOpt, &bOom);
+  if( bOom ) goto oom;
   if( sockets_open(&e->sock, e->multi) ){
     int err = errno;
     engine_free(e);
@@ -842,6 +844,7 @@ void engine_free(Engine *e){
   /* After every easy handle is removed: only idle connections are kept. */
   sockets_close(&e->sock, e->multi);
   keep_give(e->pKeep, e->multi, e->share, e->bKept, e->nXfer, e->bTainted);
+  curl_slist_free_all(e->pDefaultHeaders);     /* after every easy handle */
   sqlite3_free(e->aXfer);
   sqlite3_free(e->apIdle);
   sqlite3_free(e->apHeap);

@@ -130,6 +130,9 @@ struct Engine {
   sqlite3_int64 rateWaitMs;     /* Total of those waits */
   sqlite3_int64 tCancelCheck;   /* When src.xCancelled was last asked */
   CacheStore *pCache;       /* The cache (owned by the Conn), or NULL */
+  struct curl_slist *pDefaultHeaders;  /* User-Agent and Accept-Encoding as
+                            ** libcurl writes them, for requests without
+                            ** headers of their own (transfer_default_headers) */
   char *zFail;              /* Why the statement fails, set deep in a callee */
   char *zToken;             /* oauth2: the token requests send now (a copy), or NULL */
   unsigned iTokenGen;       /* ... its OAuthToken.iGen */
@@ -188,6 +191,9 @@ char *host_open_text(const Engine *e, int iHost);
 
 /* transfer.c: a fresh easy handle for t's next request (or redirect hop) */
 int transfer_setup(Engine *e, Transfer *t);
+/* transfer.c: the header lines libcurl writes for the options' user agent
+** and the encodings it decodes, made once (NULL: none, or *pbOom) */
+struct curl_slist *transfer_default_headers(const Options *o, int *pbOom);
 /* response header zName of t's last response, lines joined ("" absent: NULL) */
 char *header_value(CURL *h, const char *zName, int *pbOom);
 /* the headers a redirect hop may send (transfer.c), and back to the start */

@@ -266,6 +266,69 @@ static int setup_method(CURL *h, Transfer *t){
   return bad ? SQLITE_NOMEM : SQLITE_OK;
 }
 
+/* The credentials t's request sends, if any.  SQLITE_OK, or SQLITE_NOMEM
+** if an option failed. */
+static int setup_auth(CURL *h, const Engine *e, const Transfer *t){
+  const Options *o = e->pOpt;
+  int bad = 0;
+  if( t->req.bNoCredentials || t->bHopForeign || t->bNoToken ){
+    /* A page or redirect off the origin asked, a request off the token's: none. */
+  }else if( o->oauth2.zTokenUrl && e->zToken ){
+    /* authflow_token's, which wins over a bearer or basic (a profile's, say). */
+    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    SETOPT(h, CURLOPT_XOAUTH2_BEARER, e->zToken);
+  }else if( o->zBearer ){
+    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+    SETOPT(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
+  }else if( o->zBasic ){
+    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    SETOPT(h, CURLOPT_USERPWD, o->zBasic);
+  }
+  return bad ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* The lines libcurl 7.88 writes into every request for CURLOPT_USERAGENT
+** and CURLOPT_ACCEPT_ENCODING "" (the encodings it was built to decode, in
+** its order: content_encoding.c), as a list made once per statement.  Why:
+** libcurl formats each of those lines with its own printf a byte at a
+** time, twice (aprintf, then into the request), for every request: 3.5k
+** of W3's 126k instructions a request (callgrind, 2,000 requests, c=50,
+** 2026-12-06).  Given as a header of the request's own, a line is copied
+** once, and libcurl leaves out its own (Curl_checkheaders).  The options
+** stay set all the same: CURLOPT_USERAGENT for a proxy's CONNECT, which
+** does not get the request's headers (CURLHEADER_SEPARATE), and
+** CURLOPT_ACCEPT_ENCODING for decoding the response.  An empty user_agent
+** sends none, as libcurl does; a libcurl that decodes nothing writes its
+** own line ("identity"). */
+struct curl_slist *transfer_default_headers(const Options *o, int *pbOom){
+  const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+  const char *zAgent = o->user_agent ? o->user_agent : "apifetch/" APIFETCH_VERSION;
+  struct curl_slist *pList = 0, *pNew;
+  char zEnc[64];
+  size_t n;
+  if( zAgent[0] ){
+    char *z = sqlite3_mprintf("User-Agent: %s", zAgent);
+    pList = z ? curl_slist_append(0, z) : 0;
+    sqlite3_free(z);
+    if( pList==0 ) goto oom;
+  }
+  sqlite3_snprintf(sizeof(zEnc), zEnc, "Accept-Encoding: %s%s%s",
+                   (v->features & CURL_VERSION_LIBZ) ? "deflate, gzip, " : "",
+                   (v->features & CURL_VERSION_BROTLI) ? "br, " : "",
+                   (v->features & CURL_VERSION_ZSTD) ? "zstd, " : "");
+  n = strlen(zEnc);
+  if( n > sizeof("Accept-Encoding: ")-1 ){
+    zEnc[n-2] = 0;                  /* the last ", " */
+    if( (pNew = curl_slist_append(pList, zEnc))==0 ) goto oom;
+    pList = pNew;
+  }
+  return pList;
+oom:
+  curl_slist_free_all(pList);
+  *pbOom = 1;
+  return 0;
+}
+
 int transfer_setup(Engine *e, Transfer *t){
   const Options *o = e->pOpt;
   CURL *h = t->easy;
@@ -344,19 +407,10 @@ int transfer_setup(Engine *e, Transfer *t){
   }else if( e->pGuard && e->pGuard->zCaFile ){
     SETOPT(h, CURLOPT_CAINFO, e->pGuard->zCaFile);
   }
-  if( t->req.bNoCredentials || t->bHopForeign || t->bNoToken ){
-    /* A page or redirect off the origin asked, a request off the token's: none. */
-  }else if( o->oauth2.zTokenUrl && e->zToken ){
-    /* engine_oauth's, which wins over a bearer or basic (a profile's, say). */
-    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-    SETOPT(h, CURLOPT_XOAUTH2_BEARER, e->zToken);
-  }else if( o->zBearer ){
-    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-    SETOPT(h, CURLOPT_XOAUTH2_BEARER, o->zBearer);
-  }else if( o->zBasic ){
-    SETOPT(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    SETOPT(h, CURLOPT_USERPWD, o->zBasic);
-  }
+  if( setup_auth(h, e, t) ) bad = 1;
+  /* No headers of its own: libcurl's default lines, made once (see
+  ** transfer_default_headers); with headers, libcurl writes them. */
+  if( pHeaders==0 ) pHeaders = e->pDefaultHeaders;
   if( t->pCached ){
     int bOom = 0;
     pHeaders = cacheflow_conditional(t, pHeaders, &bOom);
