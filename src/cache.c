@@ -402,9 +402,9 @@ static void key_text(Sha256 *h, const char *z){
   key_field(h, z, strlen(z));
 }
 
-/* Every header the request sends is in the key, so whatever a response's
-** Vary names is the same for every request that finds it: Vary is honoured
-** by construction (and Vary: * is never stored, httpcache.c). */
+/* The request's key: the header lines k->xKeyed says are keyed, in their
+** order; those it leaves out a response's Vary may name, and they are
+** matched apart (cachestore_vary_key; Vary: * is never stored). */
 void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
                     unsigned char aKey[CACHE_KEY_SIZE]){
   Sha256 h;

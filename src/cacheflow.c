@@ -66,35 +66,47 @@ static const char *method_stored_as(const Options *o, const Request *q){
 
 /* Is request header line zLine ("Name: value") part of the cache key?
 ** RFC 9111 section 4.1 keys on the method and URL, and matches the headers
-** a response's Vary names; every other header is left out, so that one
-** that changes per request (a request id, a trace header, Cache-Control)
-** does not make every lookup miss.  What the trust model needs stays in:
-** two identities must never share an entry, and an API may take its key
-** in any header.  So keyed are: credentials (Authorization,
-** Proxy-Authorization, Cookie); a header whose value holds a secret (a
-** profile's or ${env:}'s); a header whose name says it may identify the
-** caller or select the data (key, token, auth, secret, session, sign,
-** pass, cred, user, account, tenant, client, api, org, project, scope,
-** version, content-type), erring on the side of keying; bearer, basic and
-** the user agent are keyed by request_key itself. */
+** a response's Vary names; but what the trust model needs stays in: two
+** identities must never share an entry, and an API may take the caller's
+** key, tenant, customer or shop in any header it likes (Host itself picks
+** a virtual host).  No list of names can know them all, so it is the other
+** way round: every header is keyed but those known to say nothing of who
+** asks or what is picked -- per-request noise (request ids, traces), the
+** request's own cache directives and validators, and content negotiation,
+** which a server that negotiates names in Vary -- so that one that changes
+** per request does not make every lookup miss.  Even these are keyed when
+** their value holds a secret (a profile's or ${env:}'s).  bearer, basic
+** and the user agent are keyed by request_key itself. */
 static int header_keyed(void *pCtx, const char *zLine){
-  static const char *const azPart[] = { "key", "token", "auth", "secret", "session",
-      "sign", "pass", "cred", "cookie", "user", "account", "tenant", "client", "api",
-      "org", "project", "scope", "version", "content-type" };
+  static const char *const azVolatile[] = {
+      /* per request: ids and traces (W3C, B3, vendors') */
+      "x-request-id", "request-id", "x-correlation-id", "correlation-id",
+      "x-trace", "x-trace-id", "x-span-id", "traceparent", "tracestate", "baggage",
+      "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled",
+      "x-b3-flags", "x-amzn-trace-id", "x-cloud-trace-context", "sentry-trace",
+      "uber-trace-id", "x-datadog-trace-id", "x-datadog-parent-id",
+      "x-datadog-sampling-priority", "x-datadog-origin",
+      /* the request's say in the cache (section 5.2.1) and validators */
+      "cache-control", "pragma", "if-none-match", "if-modified-since", "if-match",
+      "if-unmodified-since", "if-range",
+      /* negotiation: a server that picks by these sends Vary */
+      "accept", "accept-encoding", "accept-language", "accept-charset",
+      /* the connection's, not the resource's */
+      "connection", "keep-alive", "te", "expect", "date", "dnt", "priority" };
   const Options *o = (const Options*)pCtx;
   size_t nName = strcspn(zLine, ":");
   char zName[64];
   int i;
-  if( nName>=sizeof(zName) ) return 1;        /* unusual: keyed */
-  for(i=0; i<(int)nName; i++) zName[i] = (char)tolower((unsigned char)zLine[i]);
-  zName[nName] = 0;
-  for(i=0; i<(int)ArraySize(azPart); i++){
-    if( strstr(zName, azPart[i]) ) return 1;
-  }
   for(i=0; i<o->nSecret; i++){
     if( o->aSecret[i].zValue[0] && strstr(zLine+nName, o->aSecret[i].zValue) ) return 1;
   }
-  return 0;
+  if( nName>=sizeof(zName) ) return 1;        /* unusual: keyed */
+  for(i=0; i<(int)nName; i++) zName[i] = (char)tolower((unsigned char)zLine[i]);
+  zName[nName] = 0;
+  for(i=0; i<(int)ArraySize(azVolatile); i++){
+    if( strcmp(zName, azVolatile[i])==0 ) return 0;
+  }
+  return 1;
 }
 
 static void request_key(Engine *e, const Request *q, unsigned char *aKey){

@@ -1,0 +1,28 @@
+-- Two identities must never share a cache entry (RFC 9111 section 4.1
+-- keys on the URL and Vary; apifetch also keys what may tell callers
+-- apart).  Each pair below is the same URL asked for twice with one
+-- header changed: a header that may name the caller or pick the data is
+-- keyed ("miss" the second time), one that is only per-request noise is
+-- not ("hit": no request).
+.load ./apifetch
+.headers on
+.shell rm -f build/cache-identity.db build/cache-identity.db-wal build/cache-identity.db-shm
+CREATE TEMP TABLE o(opts);
+INSERT INTO o VALUES ('{"cache": "build/cache-identity.db"}');
+SELECT count(*) FROM api_fetch('[
+  {"url": "$BASE/cache?id=1&cc=max-age=600", "headers": {"X-Customer": "acme"}},
+  {"url": "$BASE/cache?id=2&cc=max-age=600", "headers": {"Subscription": "s-acme"}},
+  {"url": "$BASE/cache?id=3&cc=max-age=600", "headers": {"X-Shop-Domain": "acme.example"}},
+  {"url": "$BASE/cache?id=4&cc=max-age=600", "headers": {"Host": "acme.example"}},
+  {"url": "$BASE/cache?id=5&cc=max-age=600", "headers": {"X-Request-Id": "r1"}},
+  {"url": "$BASE/cache?id=6&cc=max-age=600", "headers": {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}]',
+  1, (SELECT opts FROM o));
+SELECT url_index, cache FROM api_fetch('[
+  {"url": "$BASE/cache?id=1&cc=max-age=600", "headers": {"X-Customer": "globex"}},
+  {"url": "$BASE/cache?id=2&cc=max-age=600", "headers": {"Subscription": "s-globex"}},
+  {"url": "$BASE/cache?id=3&cc=max-age=600", "headers": {"X-Shop-Domain": "globex.example"}},
+  {"url": "$BASE/cache?id=4&cc=max-age=600", "headers": {"Host": "globex.example"}},
+  {"url": "$BASE/cache?id=5&cc=max-age=600", "headers": {"X-Request-Id": "r2"}},
+  {"url": "$BASE/cache?id=6&cc=max-age=600", "headers": {"traceparent": "00-1bf7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01"}}]',
+  1, (SELECT opts FROM o)) ORDER BY url_index;
+.shell rm -f build/cache-identity.db build/cache-identity.db-wal build/cache-identity.db-shm
