@@ -99,7 +99,7 @@ int chunk_cut(Transfer *t){
 
 int chunk_flush(Transfer *t){
   Engine *e = t->pEngine;
-  const char *zLast = 0, *p = t->pBody, *pEnd = t->pBody + t->nBody;
+  const char *zLast = 0, *p, *pEnd = t->pBody + t->nBody;
   sqlite3_int64 nLine = 0;
   size_t nPart, nRest;
   char *zType = 0, *pRest;
@@ -107,11 +107,19 @@ int chunk_flush(Transfer *t){
   Request q;
   Response *r;
   assert( t->eStream==STREAM_YES );
+  assert( t->nNoLine<=t->nBody );
+  /* Only what came since the last look: a line of max_bytes is then looked
+  ** through once, not once per piece (which grew with its square: 5 s of
+  ** CPU for a 60 MB line, tests/py/ndjson_long_line.py). */
+  p = t->pBody + t->nNoLine;
   while( p<pEnd && (p = memchr(p, '\n', (size_t)(pEnd - p)))!=0 ){
     zLast = p++;
     nLine++;
   }
-  if( zLast==0 ) return SQLITE_OK;     /* one long line so far: wait for its end */
+  if( zLast==0 ){                      /* one long line so far: wait for its end */
+    t->nNoLine = t->nBody;
+    return SQLITE_OK;
+  }
   nPart = (size_t)(zLast - t->pBody) + 1;
   nRest = t->nBody - nPart;
   /* The part takes the buffer; the few bytes after its last line start a
@@ -134,6 +142,7 @@ int chunk_flush(Transfer *t){
   r->pBody[nPart] = 0;
   t->pBody = pRest;
   t->nBody = nRest;
+  t->nNoLine = nRest;                  /* what follows the last line's end */
   r->status = status;
   r->nAttempt = t->nAttempt;
   r->nRequest = t->nRequest;

@@ -98,7 +98,7 @@ static int transfer_start(Engine *e, Transfer *t, int bAttempt){
 /* The slot's work is over: back to the idle stack, empty. */
 static void slot_release(Engine *e, Transfer *t){
   assert( t->state!=T_IDLE );
-  t->nBody = 0;
+  t->nBody = t->nNoLine = 0;
   t->bReauth = 0;
   sqlite3_free(t->zNote);
   t->zNote = 0;

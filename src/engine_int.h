@@ -72,6 +72,9 @@ struct Transfer {
   int eStream;              /* STREAM_*: decided at the first bytes of a response */
   sqlite3_int64 nBytesOut;  /* Body bytes given in parts so far */
   sqlite3_int64 nLinesOut;  /* Lines given in parts so far */
+  size_t nNoLine;           /* pBody[0..nNoLine) is known to hold no newline:
+                            ** a long line is looked through once, not at
+                            ** every piece that adds to it (chunk_flush) */
   Response *pPartOut;       /* A part in the done queue, not yet read: the
                             ** transfer is paused until it is, or NULL */
   int bEnough;              /* Its first part is all src.bFirstPart wants: it

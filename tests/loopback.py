@@ -125,7 +125,9 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          JSON, Content-Type T (application/x-ndjson); mb=M: about
                          M MiB of lines instead of N; cut=C: the connection closes
                          after C lines (Content-Length promised more); blank=1: a
-                         blank line after each; chunked, sent as it is made
+                         blank line after each; chunked, sent as it is made;
+                         long=B: first a line of about B bytes ({"id": 0, "pad":
+                         "xx..."}), sent in 16 KiB pieces
   /huge?mb=N&chunked=1   a valid JSON array of about N MiB, streamed
   /redirect?to=URL&code=C   one redirect to URL
   /redirects?n=K         a chain of K redirects ending at /obj?id=0
@@ -695,6 +697,13 @@ async def send_ndjson(writer, q, head_only):
         writer.write(head(200, hdrs + [("Transfer-Encoding", "chunked")]))
     if head_only:
         return
+    if "long" in q:
+        pad = int(q["long"])
+        for k, piece in enumerate([b'{"id": 0, "pad": "'] + [b"x" * 16384] * (pad // 16384)
+                                  + [b'"}\n']):
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if k % 64 == 0:
+                await writer.drain()
     block = []
     for i in range(1, n + 1):
         block.append(ndjson_line(i, bad) + blank)
