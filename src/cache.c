@@ -270,7 +270,7 @@ static int store_prepare(CacheStore *p){
     ** address stays the one the body came from: it is the body a hit
     ** gives, and block_private judges where that came from. */
     "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
-    " last_used = ?5, stored_at = ?5, final_url = ?7 WHERE id = ?1 AND key = ?6",
+    " last_used = ?5, stored_at = ?5, final_url = ?7, vary = ?8 WHERE id = ?1 AND key = ?6",
     "UPDATE apifetch_cache SET last_used = ?2 WHERE id = ?1",
     /* Before a put: a response with Vary replaces the one without, and one
     ** without replaces every variant (the server no longer varies). */
@@ -685,6 +685,7 @@ int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c
   sqlite3_bind_int64(s, 4, c->tStaleUntil);
   sqlite3_bind_int64(s, 5, c->tStored);
   sqlite3_bind_text(s, 7, c->zFinalUrl, -1, SQLITE_STATIC);
+  if( c->bVary ) sqlite3_bind_blob(s, 8, c->aVary, CACHE_KEY_SIZE, SQLITE_STATIC);
   return store_write(p, s, 0, "cannot update an entry", pzErr);
 }
 

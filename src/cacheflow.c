@@ -540,6 +540,23 @@ static int answer_slot(Transfer *t, int eCache, Response **ppResp){
   return SQLITE_OK;
 }
 
+/* Section 4.1: entry c answers only requests that send what q sent for
+** the fields its Vary names (none: any request for its key).  Set from its
+** header lines as they are now: those of a 200, or of a 304 merged in
+** (section 4.3.4), for a server that starts to vary names it there, and
+** the 304 confirms the body for q's values only. */
+static int entry_vary(Engine *e, Cached *c, const Request *q){
+  int bOom = 0;
+  char *zVary = cached_header(c->zHeaders, "vary", &bOom);
+  if( bOom ) return SQLITE_NOMEM;
+  c->bVary = zVary!=0;
+  if( zVary ){
+    cachestore_vary_key(e->pCache, zVary, q->pHeaders, e->pOpt->user_agent, c->aVary);
+    sqlite3_free(zVary);
+  }
+  return SQLITE_OK;
+}
+
 int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzErr){
   Cached *c = t->pCached;
   sqlite3_int64 now = cache_now_ms();
@@ -567,6 +584,8 @@ int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzEr
     sqlite3_free(c->zFinalUrl);
     c->zFinalUrl = z;
   }
+  rc = entry_vary(e, c, &t->req);
+  if( rc ) return rc;
   rc = cachestore_refresh(e->pCache, t->aKey, c, pzErr);
   if( rc ) return rc;
   return answer_slot(t, CACHE_REVALIDATED, ppResp);
@@ -642,7 +661,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   sqlite3_int64 now = cache_now_ms();
   CacheRequest rq;
   Cached c;
-  char *zUrl, *zIp = 0, *zVary;
+  char *zUrl, *zIp = 0;
   int rc, bOom = 0, bStorable;
   r->eCache = CACHE_MISS;
   if( !method_cacheable(o, &r->req) ) return invalidate_after(e, t, r, pzErr);
@@ -673,14 +692,8 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
     sqlite3_free(c.zHeaders);
     return SQLITE_OK;
   }
-  /* Section 4.1: with Vary, what the request sent for the fields it names. */
-  zVary = cached_header(c.zHeaders, "vary", &bOom);
-  if( bOom ){ sqlite3_free(c.zHeaders); return SQLITE_NOMEM; }
-  if( zVary ){
-    cachestore_vary_key(e->pCache, zVary, r->req.pHeaders, o->user_agent, c.aVary);
-    c.bVary = 1;
-    sqlite3_free(zVary);
-  }
+  rc = entry_vary(e, &c, &r->req);
+  if( rc ){ sqlite3_free(c.zHeaders); return rc; }
   /* As the url column shows them: secrets redacted. */
   zUrl = o->nSecret ? options_redact(o, r->req.zUrl) : r->req.zUrl;
   if( o->nSecret && r->zFinalUrl ) c.zFinalUrl = options_redact(o, r->zFinalUrl);

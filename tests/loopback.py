@@ -37,7 +37,8 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          If-Modified-Since (a client revalidating what it
                          stored) answers C (503; "reset": TCP RST) instead, so
                          the same URL first stores and then fails, with no
-                         state in the server (stale-if-error, tests/torture.c)
+                         state in the server (stale-if-error, tests/torture.c);
+                         vary304=V, cc304=S: a 304 says Vary V, Cache-Control S
   /changes?since=T&page=N&per_page=K   an incrementally synced collection: the
                          items whose updated_at > T (T "" or absent: all), oldest
                          first, {"data": [{"id","name","rev","updated_at"}, ...],
@@ -671,6 +672,14 @@ def cache_route(method, q, headers, writer):
         fresh = t >= float(q["lm"])
     if fresh:
         STATS["not_modified"] += 1
+        # vary304=V, cc304=S: the 304 says Vary V and Cache-Control S instead
+        # (a server that starts to vary, or changes its policy, meanwhile)
+        h = [(k, v) for k, v in h if not (k == "Vary" and "vary304" in q)
+             and not (k == "Cache-Control" and "cc304" in q)]
+        if "vary304" in q:
+            h.append(("Vary", q["vary304"]))
+        if "cc304" in q:
+            h.append(("Cache-Control", q["cc304"]))
         return 304, h, b""
     body = dict(obj(int(q.get("id", 1))), etag=q.get("etag"))
     return 200, [("Content-Type", "application/json")] + h, json.dumps(body).encode()

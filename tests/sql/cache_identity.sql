@@ -25,4 +25,15 @@ SELECT url_index, cache FROM api_fetch('[
   {"url": "$BASE/cache?id=5&cc=max-age=600", "headers": {"X-Request-Id": "r2"}},
   {"url": "$BASE/cache?id=6&cc=max-age=600", "headers": {"traceparent": "00-1bf7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01"}}]',
   1, (SELECT opts FROM o)) ORDER BY url_index;
+-- A 304 that names a Vary the stored response did not (a server that
+-- starts to negotiate on Accept-Language, which is not keyed by itself):
+-- the entry then answers only the language it was confirmed for (RFC 9111
+-- sections 4.1 and 4.3.4), not every request for the URL.
+SELECT cache FROM api_fetch('[{"url": "$BASE/cache?id=7&cc=max-age=0&etag=e7&vary304=Accept-Language&cc304=max-age=600",
+  "headers": {"Accept-Language": "fr"}}]', 1, (SELECT opts FROM o));
+SELECT url_index, cache FROM api_fetch('[
+  {"url": "$BASE/cache?id=7&cc=max-age=0&etag=e7&vary304=Accept-Language&cc304=max-age=600", "headers": {"Accept-Language": "fr"}},
+  {"url": "$BASE/cache?id=7&cc=max-age=0&etag=e7&vary304=Accept-Language&cc304=max-age=600", "headers": {"Accept-Language": "fr"}},
+  {"url": "$BASE/cache?id=7&cc=max-age=0&etag=e7&vary304=Accept-Language&cc304=max-age=600", "headers": {"Accept-Language": "de"}}]',
+  1, (SELECT opts FROM o)) ORDER BY url_index;
 .shell rm -f build/cache-identity.db build/cache-identity.db-wal build/cache-identity.db-shm
