@@ -15,6 +15,8 @@
 **   a failure          cacheflow_stale: the entry, if the policy allows
 **                      ("stale"), once retries are spent
 **   a 2xx              cacheflow_store: stored if the mode allows ("miss")
+**   an unsafe method   cacheflow_invalidate, at each hop's status: what is
+**                      stored for its URL goes
 **
 ** The modes (cache_mode): http follows the server's headers (RFC 9111,
 ** httpcache.c); ttl takes any 2xx and calls it fresh for cache_ttl_ms;
@@ -617,16 +619,21 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp){
 }
 
 /* Section 4.4: an unsafe method (RFC 9110 section 9.2.1: all but GET,
-** HEAD, OPTIONS and TRACE) that succeeded (2xx, 3xx) may have changed what
-** its URL, and the URLs of its Location and Content-Location of the same
-** origin, would answer: what is stored for them goes. */
-static int invalidate_after(Engine *e, Transfer *t, const Response *r, char **pzErr){
+** HEAD, OPTIONS and TRACE) that got a non-error status (2xx, 3xx) may have
+** changed what its URL, and the URLs of its Location and Content-Location
+** of the same origin, would answer: what is stored for them goes.  Judged
+** per hop, as the hop just answered: a 307 or 308 carries a PUT to another
+** URL, which it changes there; and once the status came, the request had
+** its effect, whatever becomes of the body (over max_bytes, cut off). */
+int cacheflow_invalidate(Engine *e, Transfer *t, long status, char **pzErr){
   static const char *const azSafe[] = { "GET", "HEAD", "OPTIONS", "TRACE" };
   static const char *const azField[] = { "Location", "Content-Location" };
   const Options *o = e->pOpt;
-  const char *zMethod = r->req.zMethod ? r->req.zMethod : (r->req.pBody ? "POST" : "GET");
+  const char *zMethod = t->req.zMethod ? t->req.zMethod : (t->req.pBody ? "POST" : "GET");
+  const char *zUrl = t->zHopUrl ? t->zHopUrl : t->req.zUrl;
   int i, rc = SQLITE_OK;
-  if( r->status<200 || r->status>399 ) return SQLITE_OK;
+  if( e->pCache==0 || t->easy==0 || status<200 || status>399 || t->bHopGet ) return SQLITE_OK;
+  if( method_cacheable(o, &t->req) ) return SQLITE_OK;    /* cache_post's POST reads */
   for(i=0; i<(int)ArraySize(azSafe); i++){
     if( strcmp(zMethod, azSafe[i])==0 ) return SQLITE_OK;
   }
@@ -635,17 +642,16 @@ static int invalidate_after(Engine *e, Transfer *t, const Response *r, char **pz
     char *zTarget = 0, *zShown;
     int bOom = 0, bSame = 0;
     if( i<0 ){
-      zTarget = sqlite3_mprintf("%s", r->req.zUrl);
+      zTarget = sqlite3_mprintf("%s", zUrl);
       if( zTarget==0 ) return SQLITE_NOMEM;
     }else{
-      if( t->easy==0
-       || curl_easy_header(t->easy, azField[i], 0, CURLH_HEADER, -1, &pH)!=CURLHE_OK ){
+      if( curl_easy_header(t->easy, azField[i], 0, CURLH_HEADER, -1, &pH)!=CURLHE_OK ){
         continue;
       }
-      zTarget = url_resolve_oom(r->req.zUrl, pH->value, &bOom);
+      zTarget = url_resolve_oom(zUrl, pH->value, &bOom);
       if( bOom ) return SQLITE_NOMEM;
       if( zTarget==0 ) continue;                   /* not a URL: nothing to forget */
-      rc = url_same_origin(r->req.zUrl, zTarget, &bSame);
+      rc = url_same_origin(zUrl, zTarget, &bSame);
       if( rc || !bSame ){ sqlite3_free(zTarget); continue; }
     }
     zShown = o->nSecret ? options_redact(o, zTarget) : zTarget;
@@ -664,7 +670,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   char *zUrl, *zIp = 0;
   int rc, bOom = 0, bStorable;
   r->eCache = CACHE_MISS;
-  if( !method_cacheable(o, &r->req) ) return invalidate_after(e, t, r, pzErr);
+  if( !method_cacheable(o, &r->req) ) return SQLITE_OK;   /* cacheflow_invalidate's */
   if( r->status<200 || r->status>299 || r->status==206 ) return SQLITE_OK;
   if( o->cacheMaxBytes>0 && (sqlite3_int64)r->nBody > o->cacheMaxBytes ) return SQLITE_OK;
   /* Section 5.2.1.5: the request's no-store. */

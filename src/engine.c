@@ -415,6 +415,14 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
     slot_state(e, t, T_WAITING);
     return SQLITE_OK;
   }
+  if( status>0 ){
+    char *zErr = 0;
+    rc = cacheflow_invalidate(e, t, status, &zErr);
+    if( rc ){
+      engine_fail(e, zErr);
+      return rc;
+    }
+  }
   if( cc==CURLE_OK && !t->bRefused ){
     int bHop;
     rc = redirect_follow(e, t, status, &bHop, &zError);

@@ -222,6 +222,9 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp);
 /* r, t's successful response, is stored if the policy allows (r holds
 ** the request now: t->req is empty). */
 int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr);
+/* A hop of an unsafe method answered status: forget what is stored for its
+** URLs (RFC 9111 section 4.4). */
+int cacheflow_invalidate(Engine *e, Transfer *t, long status, char **pzErr);
 /* Forget t's entry (a new request takes the slot). */
 void cacheflow_release(Transfer *t);
 /* The header lines of h's last response as the cache keeps them, for

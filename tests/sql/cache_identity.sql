@@ -36,4 +36,16 @@ SELECT url_index, cache FROM api_fetch('[
   {"url": "$BASE/cache?id=7&cc=max-age=0&etag=e7&vary304=Accept-Language&cc304=max-age=600", "headers": {"Accept-Language": "fr"}},
   {"url": "$BASE/cache?id=7&cc=max-age=0&etag=e7&vary304=Accept-Language&cc304=max-age=600", "headers": {"Accept-Language": "de"}}]',
   1, (SELECT opts FROM o)) ORDER BY url_index;
+-- Section 4.4 for every hop that got a non-error status: a PUT that a
+-- 307 carries to a stored URL changed it there; a POST answered 200 whose
+-- body was then refused (max_bytes) still had its effect.  Both make the
+-- next GET of those URLs ask again.
+SELECT count(*) FROM api_fetch('["$BASE/cache?id=8&cc=max-age=600", "$BASE/cache?id=9&cc=max-age=600"]',
+  1, (SELECT opts FROM o));
+SELECT status, error FROM api_fetch('[{"url": "$BASE/redirect?to=/cache%3Fid%3D8%26cc%3Dmax-age%3D600&code=307",
+  "method": "PUT", "body": "x"}]', 1, (SELECT opts FROM o));
+SELECT status, error FROM api_fetch('[{"url": "$BASE/cache?id=9&cc=max-age=600", "method": "POST", "body": "x"}]',
+  1, '{"cache": "build/cache-identity.db", "max_bytes": 10}');
+SELECT url_index, cache FROM api_fetch('["$BASE/cache?id=8&cc=max-age=600", "$BASE/cache?id=9&cc=max-age=600"]',
+  1, (SELECT opts FROM o)) ORDER BY url_index;
 .shell rm -f build/cache-identity.db build/cache-identity.db-wal build/cache-identity.db-shm
