@@ -156,6 +156,11 @@ struct Buf {
 int buf_reserve(Buf *b, size_t nMore);
 void buf_append(Buf *b, const char *z, size_t n);
 void buf_append_json_string(Buf *b, const char *z, size_t n);
+/* Is z[0..n) UTF-8?  The offset of the first byte that is not, or n. */
+size_t utf8_check(const unsigned char *z, size_t n);
+/* A copy of z that is UTF-8: as it is, or read as ISO-8859-1 if it is not
+** UTF-8 (a header value's obs-text); NULL on out of memory. */
+char *text_utf8_dup(const char *z);
 void buf_free(Buf *b);
 
 

@@ -130,7 +130,7 @@ int chunk_flush(Transfer *t){
   if( r==0 ){ sqlite3_free(pRest); return SQLITE_NOMEM; }
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType);
-  if( zType && (r->zContentType = sqlite3_mprintf("%s", zType))==0 ){
+  if( zType && (r->zContentType = text_utf8_dup(zType))==0 ){
     sqlite3_free(pRest);
     response_free(r);
     return SQLITE_NOMEM;

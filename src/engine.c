@@ -181,7 +181,7 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   }
   if( zError==0 && t->easy
    && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
-    r->zContentType = sqlite3_mprintf("%s", zType);
+    r->zContentType = text_utf8_dup(zType);       /* a column: TEXT */
     if( r->zContentType==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && zError==0 && r->req.nWant>0 ) rc = response_headers(r, t->easy);
