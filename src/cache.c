@@ -423,6 +423,10 @@ void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
   key_text(&h, k->zBearer);
   key_text(&h, k->zBasic);
   key_text(&h, k->zUserAgent);
+  /* Last and only if set, so that keys without a proxy stay as they were;
+  ** no user agent (a C string) can end in a field's length, which holds a
+  ** NUL byte, so no key without one equals a key with one. */
+  if( k->zProxy ) key_text(&h, k->zProxy);
   sha256_final(&h, aKey);
 }
 

@@ -37,6 +37,8 @@ struct CacheKeyParts {
   void *pKeyedCtx;
   const char *zBearer, *zBasic;  /* Credentials sent, or NULL */
   const char *zUserAgent;
+  const char *zProxy;            /* The proxy, credentials and all, or NULL (then
+                                 ** not in the key: keys without one unchanged) */
 };
 
 /* A stored response. */

@@ -129,6 +129,10 @@ static void request_key(Engine *e, const Request *q, unsigned char *aKey){
     k.zBasic = o->zBasic;
   }
   k.zUserAgent = o->user_agent;
+  /* An egress proxy that authenticates each caller (credentials in its
+  ** URL) may answer each differently, or refuse one what it lets another
+  ** reach: the callers of one proxy do not share entries. */
+  if( o->zProxy && o->zProxy[0] ) k.zProxy = o->zProxy;
   cachestore_key(e->pCache, &k, aKey);
 }
 
