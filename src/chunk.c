@@ -84,8 +84,15 @@ void chunk_decide(Transfer *t){
   char *zType = 0;
   t->eStream = STREAM_NO;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-  /* Only a success's body is records; a redirect's or an error's is not. */
+  /* Only a success's body is records; a redirect's or an error's is not,
+  ** nor one whose status on_status names skip, error, fail or retry: that
+  ** is one verdict for the response (scan.c), which a part cannot be given
+  ** before, and a retry needs that nothing was given. */
   if( status<200 || status>299 ) return;
+  if( onstatus_action(e->pOpt, status)!=STATUS_DEFAULT
+   && onstatus_action(e->pOpt, status)!=STATUS_DATA ){
+    return;
+  }
   curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType);
   if( format_of(e->pOpt->eFormat, t->req.iFormat, zType)==FMT_NDJSON ){
     t->eStream = STREAM_YES;
