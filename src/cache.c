@@ -41,6 +41,7 @@
 #define CACHE_TEXT_(x) #x
 #define CACHE_TEXT(x) CACHE_TEXT_(x)
 #define CACHE_BUSY_MS 10000      /* how long a busy file is waited for */
+#define CACHE_VARIANTS 16        /* variants of a key (Vary) kept and looked at */
 
 /* The schema.  total_bytes is kept by triggers, so that the size cap is
 ** checked without a scan; last_used orders eviction, oldest first. */
@@ -249,7 +250,7 @@ static int store_prepare(CacheStore *p){
     ** looked at, not all (a server may vary on a header that never repeats). */
     "SELECT status, content_type, headers, stored_at, fresh_until, stale_until, body,"
     " final_url, address, vary, id FROM apifetch_cache WHERE key = ?1"
-    " ORDER BY last_used DESC LIMIT 16",
+    " ORDER BY last_used DESC LIMIT " CACHE_TEXT(CACHE_VARIANTS),
     /* Two keys with the same first 8 bytes (one chance in 2^64 per pair)
     ** share a row: the later replaces the earlier, and the earlier's next
     ** lookup, finding another key, is a miss. */
@@ -273,8 +274,14 @@ static int store_prepare(CacheStore *p){
     " last_used = ?5, stored_at = ?5, final_url = ?7, vary = ?8 WHERE id = ?1 AND key = ?6",
     "UPDATE apifetch_cache SET last_used = ?2 WHERE id = ?1",
     /* Before a put: a response with Vary replaces the one without, and one
-    ** without replaces every variant (the server no longer varies). */
-    "DELETE FROM apifetch_cache WHERE key = ?1 AND id <> ?2 AND (vary IS NULL OR ?3 IS NULL)",
+    ** without replaces every variant (the server no longer varies).  And
+    ** the variants a lookup no longer looks at go: a server that varies on
+    ** a header that never repeats (Vary: traceparent) would else add a row
+    ** per request, which nothing finds, until the size cap evicts entries
+    ** that are found. */
+    "DELETE FROM apifetch_cache WHERE key = ?1 AND id <> ?2 AND (vary IS NULL OR ?3 IS NULL"
+    " OR id NOT IN (SELECT id FROM apifetch_cache WHERE key = ?1 AND id <> ?2"
+    " ORDER BY last_used DESC LIMIT " CACHE_TEXT(CACHE_VARIANTS) " - 1))",
     /* The least recently used, while over the cap.  One a statement: the
     ** cap is looked at once per statement, so a batch would go whole even
     ** when its first entry is enough (every entry, the new one too, where
