@@ -142,6 +142,19 @@ int chunk_flush(Transfer *t){
     response_free(r);
     return SQLITE_NOMEM;
   }
+  /* response_headers: every row of the response has its headers, those
+  ** of the parts before the last too (they all came before the body). */
+  if( e->pOpt->response_headers ){
+    int bOom = 0;
+    char *zLines = cacheflow_header_lines(t->easy, e->pOpt, &bOom);
+    if( zLines && (r->zHeaders = header_lines_json(zLines))==0 ) bOom = 1;
+    sqlite3_free(zLines);
+    if( bOom ){
+      sqlite3_free(pRest);
+      response_free(r);
+      return SQLITE_NOMEM;
+    }
+  }
   memcpy(pRest, t->pBody + nPart, nRest);
   pRest[nRest] = 0;
   r->pBody = t->pBody;
