@@ -549,6 +549,19 @@ static sqlite3_int64 entry_id(const unsigned char *aKey, const Cached *c){
   return key_id(aId);
 }
 
+/* Is "*" a member of Vary list z?  Such a response matches no request
+** (section 4.1): never stored so, but a 304 may say it of a stored one. */
+static int vary_star(const char *z){
+  while( *z ){
+    size_t n;
+    z += strspn(z, ", \t");
+    n = strcspn(z, ", \t");
+    if( n==1 && z[0]=='*' ) return 1;
+    z += n;
+  }
+  return 0;
+}
+
 /* Does the stored row under s answer a request with these headers as far
 ** as its Vary goes (RFC 9111 section 4.1)? */
 static int entry_matches(const CacheStore *p, sqlite3_stmt *s,
@@ -561,6 +574,11 @@ static int entry_matches(const CacheStore *p, sqlite3_stmt *s,
   if( sqlite3_column_type(s, 9)==SQLITE_NULL ) return SQLITE_OK;
   zVary = cached_header((const char*)sqlite3_column_text(s, 2), "vary", &bOom);
   if( bOom ) return SQLITE_NOMEM;
+  if( zVary && vary_star(zVary) ){
+    sqlite3_free(zVary);
+    *pbMatch = 0;
+    return SQLITE_OK;
+  }
   cachestore_vary_key(p, zVary ? zVary : "", pHeaders, zUserAgent, aVary);
   sqlite3_free(zVary);
   *pbMatch = sqlite3_column_bytes(s, 9)==CACHE_KEY_SIZE

@@ -48,4 +48,11 @@ SELECT status, error FROM api_fetch('[{"url": "$BASE/cache?id=9&cc=max-age=600",
   1, '{"cache": "build/cache-identity.db", "max_bytes": 10}');
 SELECT url_index, cache FROM api_fetch('["$BASE/cache?id=8&cc=max-age=600", "$BASE/cache?id=9&cc=max-age=600"]',
   1, (SELECT opts FROM o)) ORDER BY url_index;
+-- A 304 that says Vary: * (section 4.1: matches no request): the entry
+-- answers nothing after it, it is asked again.
+SELECT url_index, cache FROM api_fetch('[
+  "$BASE/cache?id=12&cc=max-age=0&etag=e12&vary304=*&cc304=max-age=600",
+  "$BASE/cache?id=12&cc=max-age=0&etag=e12&vary304=*&cc304=max-age=600",
+  "$BASE/cache?id=12&cc=max-age=0&etag=e12&vary304=*&cc304=max-age=600"]',
+  1, (SELECT opts FROM o)) ORDER BY url_index;
 .shell rm -f build/cache-identity.db build/cache-identity.db-wal build/cache-identity.db-shm
