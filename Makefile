@@ -53,7 +53,7 @@ SRC     = src/apifetch.c src/create.c src/columns.c src/conn.c src/vtab.c src/sc
           src/sha256.c src/httpcache.c src/knobs.c src/scalar.c src/transfer.c src/cache.c \
           src/cacheflow.c src/cachesql.c src/hostlimit.c src/hoststats.c src/keep.c src/slot.c \
           src/sockets.c src/chunk.c src/formats.c
-SRC    += src/oauth.c src/authflow.c
+SRC    += src/oauth.c src/authflow.c src/cachekey.c
 HDR     = src/apifetch.h src/engine_int.h src/cache.h src/shape.h src/scan.h
 
 ifeq ($(SANITIZE),1)

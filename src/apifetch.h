@@ -43,6 +43,8 @@
 **                bound to the API's origin; a 401 refreshes it once
 **   cacheflow.c  the HTTP cache in the engine's flow: lookup, validators,
 **                304, stale-if-error, storing; cache_mode
+**   cachekey.c   a request as the cache sees it: its key (which headers),
+**                its own Cache-Control directives
 **   source.c     the stream of requests: url_list, request objects,
 **                url_query, templates, pages, replay; shards
 **   sandbox.c    a url_query stored in a file: what its program may reach
@@ -158,6 +160,11 @@ struct Buf {
 int buf_reserve(Buf *b, size_t nMore);
 void buf_append(Buf *b, const char *z, size_t n);
 void buf_append_json_string(Buf *b, const char *z, size_t n);
+/* Is z[0..n) UTF-8?  The offset of the first byte that is not, or n. */
+size_t utf8_check(const unsigned char *z, size_t n);
+/* A copy of z that is UTF-8: as it is, or read as ISO-8859-1 if it is not
+** UTF-8 (a header value's obs-text); NULL on out of memory. */
+char *text_utf8_dup(const char *z);
 void buf_free(Buf *b);
 
 
@@ -1216,6 +1223,19 @@ int stream_replay(RequestStream *s, Response **ppSample, Response **ppGive, char
 /* The number of starting requests, or -1 if not known in advance. */
 sqlite3_int64 stream_total(const RequestStream *s);
 void stream_close(RequestStream *s);
+
+/**************************************************************************
+** cachekey.c - a request as the cache sees it
+*/
+/* q's key in store pCache (CACHE_KEY_SIZE bytes into aKey): the method,
+** URL, body, credentials, user agent, proxy, and every header but those
+** known to say nothing of who asks (ids, traces, the request's own
+** directives and validators, Accept*: Vary's business). */
+void cachekey_of(const Options *o, CacheStore *pCache, const Request *q, unsigned char *aKey);
+/* q's own Cache-Control and Pragma (RFC 9111 section 5.2.1) into *pRq.
+** SQLITE_OK or SQLITE_NOMEM. */
+int cachekey_directives(const Request *q, CacheRequest *pRq);
+
 
 /**************************************************************************
 ** hostlimit.c - per host (origin): what the engine learns of its limits,

@@ -41,6 +41,7 @@
 #define CACHE_TEXT_(x) #x
 #define CACHE_TEXT(x) CACHE_TEXT_(x)
 #define CACHE_BUSY_MS 10000      /* how long a busy file is waited for */
+#define CACHE_VARIANTS 16        /* variants of a key (Vary) kept and looked at */
 
 /* The schema.  total_bytes is kept by triggers, so that the size cap is
 ** checked without a scan; last_used orders eviction, oldest first. */
@@ -249,7 +250,7 @@ static int store_prepare(CacheStore *p){
     ** looked at, not all (a server may vary on a header that never repeats). */
     "SELECT status, content_type, headers, stored_at, fresh_until, stale_until, body,"
     " final_url, address, vary, id FROM apifetch_cache WHERE key = ?1"
-    " ORDER BY last_used DESC LIMIT 16",
+    " ORDER BY last_used DESC LIMIT " CACHE_TEXT(CACHE_VARIANTS),
     /* Two keys with the same first 8 bytes (one chance in 2^64 per pair)
     ** share a row: the later replaces the earlier, and the earlier's next
     ** lookup, finding another key, is a miss. */
@@ -270,11 +271,17 @@ static int store_prepare(CacheStore *p){
     ** address stays the one the body came from: it is the body a hit
     ** gives, and block_private judges where that came from. */
     "UPDATE apifetch_cache SET headers = ?2, fresh_until = ?3, stale_until = ?4,"
-    " last_used = ?5, stored_at = ?5, final_url = ?7 WHERE id = ?1 AND key = ?6",
+    " last_used = ?5, stored_at = ?5, final_url = ?7, vary = ?8 WHERE id = ?1 AND key = ?6",
     "UPDATE apifetch_cache SET last_used = ?2 WHERE id = ?1",
     /* Before a put: a response with Vary replaces the one without, and one
-    ** without replaces every variant (the server no longer varies). */
-    "DELETE FROM apifetch_cache WHERE key = ?1 AND id <> ?2 AND (vary IS NULL OR ?3 IS NULL)",
+    ** without replaces every variant (the server no longer varies).  And
+    ** the variants a lookup no longer looks at go: a server that varies on
+    ** a header that never repeats (Vary: traceparent) would else add a row
+    ** per request, which nothing finds, until the size cap evicts entries
+    ** that are found. */
+    "DELETE FROM apifetch_cache WHERE key = ?1 AND id <> ?2 AND (vary IS NULL OR ?3 IS NULL"
+    " OR id NOT IN (SELECT id FROM apifetch_cache WHERE key = ?1 AND id <> ?2"
+    " ORDER BY last_used DESC LIMIT " CACHE_TEXT(CACHE_VARIANTS) " - 1))",
     /* The least recently used, while over the cap.  One a statement: the
     ** cap is looked at once per statement, so a batch would go whole even
     ** when its first entry is enough (every entry, the new one too, where
@@ -402,9 +409,9 @@ static void key_text(Sha256 *h, const char *z){
   key_field(h, z, strlen(z));
 }
 
-/* Every header the request sends is in the key, so whatever a response's
-** Vary names is the same for every request that finds it: Vary is honoured
-** by construction (and Vary: * is never stored, httpcache.c). */
+/* The request's key: the header lines k->xKeyed says are keyed, in their
+** order; those it leaves out a response's Vary may name, and they are
+** matched apart (cachestore_vary_key; Vary: * is never stored). */
 void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
                     unsigned char aKey[CACHE_KEY_SIZE]){
   Sha256 h;
@@ -423,6 +430,10 @@ void cachestore_key(const CacheStore *p, const CacheKeyParts *k,
   key_text(&h, k->zBearer);
   key_text(&h, k->zBasic);
   key_text(&h, k->zUserAgent);
+  /* Last and only if set, so that keys without a proxy stay as they were;
+  ** no user agent (a C string) can end in a field's length, which holds a
+  ** NUL byte, so no key without one equals a key with one. */
+  if( k->zProxy ) key_text(&h, k->zProxy);
   sha256_final(&h, aKey);
 }
 
@@ -538,6 +549,19 @@ static sqlite3_int64 entry_id(const unsigned char *aKey, const Cached *c){
   return key_id(aId);
 }
 
+/* Is "*" a member of Vary list z?  Such a response matches no request
+** (section 4.1): never stored so, but a 304 may say it of a stored one. */
+static int vary_star(const char *z){
+  while( *z ){
+    size_t n;
+    z += strspn(z, ", \t");
+    n = strcspn(z, ", \t");
+    if( n==1 && z[0]=='*' ) return 1;
+    z += n;
+  }
+  return 0;
+}
+
 /* Does the stored row under s answer a request with these headers as far
 ** as its Vary goes (RFC 9111 section 4.1)? */
 static int entry_matches(const CacheStore *p, sqlite3_stmt *s,
@@ -550,6 +574,11 @@ static int entry_matches(const CacheStore *p, sqlite3_stmt *s,
   if( sqlite3_column_type(s, 9)==SQLITE_NULL ) return SQLITE_OK;
   zVary = cached_header((const char*)sqlite3_column_text(s, 2), "vary", &bOom);
   if( bOom ) return SQLITE_NOMEM;
+  if( zVary && vary_star(zVary) ){
+    sqlite3_free(zVary);
+    *pbMatch = 0;
+    return SQLITE_OK;
+  }
   cachestore_vary_key(p, zVary ? zVary : "", pHeaders, zUserAgent, aVary);
   sqlite3_free(zVary);
   *pbMatch = sqlite3_column_bytes(s, 9)==CACHE_KEY_SIZE
@@ -685,6 +714,7 @@ int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c
   sqlite3_bind_int64(s, 4, c->tStaleUntil);
   sqlite3_bind_int64(s, 5, c->tStored);
   sqlite3_bind_text(s, 7, c->zFinalUrl, -1, SQLITE_STATIC);
+  if( c->bVary ) sqlite3_bind_blob(s, 8, c->aVary, CACHE_KEY_SIZE, SQLITE_STATIC);
   return store_write(p, s, 0, "cannot update an entry", pzErr);
 }
 

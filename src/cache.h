@@ -37,6 +37,8 @@ struct CacheKeyParts {
   void *pKeyedCtx;
   const char *zBearer, *zBasic;  /* Credentials sent, or NULL */
   const char *zUserAgent;
+  const char *zProxy;            /* The proxy, credentials and all, or NULL (then
+                                 ** not in the key: keys without one unchanged) */
 };
 
 /* A stored response. */
@@ -81,7 +83,7 @@ int cachestore_put(CacheStore *p, const unsigned char *aKey, const char *zUrlSho
                    const char *zMethod, const Cached *c, sqlite3_int64 maxBytes,
                    char **pzErr);
 /* A 304 made the entry fresh again: new times (tStored is now when it was
-** confirmed), header lines and final URL. */
+** confirmed), header lines, final URL and Vary hash. */
 int cachestore_refresh(CacheStore *p, const unsigned char *aKey, const Cached *c,
                        char **pzErr);
 /* Section 4.1: the request's values of the header fields the list zVary

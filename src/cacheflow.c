@@ -18,6 +18,8 @@
 **                      allow ("miss"); an HTTP error row (a 404) too,
 **                      cacheflow_store_error, and a stored one answers as
 **                      the same error row ("hit")
+**   an unsafe method   cacheflow_invalidate, at each hop's status: what is
+**                      stored for its URL goes
 **
 ** The modes (cache_mode): http follows the server's headers (RFC 9111,
 ** httpcache.c); ttl takes any 2xx (and 404, 410... status_storable) and
@@ -67,60 +69,6 @@ static int method_cacheable(const Options *o, const Request *q){
 ** 9111 section 3): a POST let in by cache_post is judged as a GET. */
 static const char *method_stored_as(const Options *o, const Request *q){
   return o->bCachePost && method_is_post(q) ? "GET" : q->zMethod;
-}
-
-/* Is request header line zLine ("Name: value") part of the cache key?
-** RFC 9111 section 4.1 keys on the method and URL, and matches the headers
-** a response's Vary names; every other header is left out, so that one
-** that changes per request (a request id, a trace header, Cache-Control)
-** does not make every lookup miss.  What the trust model needs stays in:
-** two identities must never share an entry, and an API may take its key
-** in any header.  So keyed are: credentials (Authorization,
-** Proxy-Authorization, Cookie); a header whose value holds a secret (a
-** profile's or ${env:}'s); a header whose name says it may identify the
-** caller or select the data (key, token, auth, secret, session, sign,
-** pass, cred, user, account, tenant, client, api, org, project, scope,
-** version, content-type), erring on the side of keying; bearer, basic and
-** the user agent are keyed by request_key itself. */
-static int header_keyed(void *pCtx, const char *zLine){
-  static const char *const azPart[] = { "key", "token", "auth", "secret", "session",
-      "sign", "pass", "cred", "cookie", "user", "account", "tenant", "client", "api",
-      "org", "project", "scope", "version", "content-type" };
-  const Options *o = (const Options*)pCtx;
-  size_t nName = strcspn(zLine, ":");
-  char zName[64];
-  int i;
-  if( nName>=sizeof(zName) ) return 1;        /* unusual: keyed */
-  for(i=0; i<(int)nName; i++) zName[i] = (char)tolower((unsigned char)zLine[i]);
-  zName[nName] = 0;
-  for(i=0; i<(int)ArraySize(azPart); i++){
-    if( strstr(zName, azPart[i]) ) return 1;
-  }
-  for(i=0; i<o->nSecret; i++){
-    if( o->aSecret[i].zValue[0] && strstr(zLine+nName, o->aSecret[i].zValue) ) return 1;
-  }
-  return 0;
-}
-
-static void request_key(Engine *e, const Request *q, unsigned char *aKey){
-  const Options *o = e->pOpt;
-  CacheKeyParts k;
-  memset(&k, 0, sizeof(k));
-  k.zMethod = q->zMethod;
-  k.zUrl = q->zUrl;
-  k.pBody = q->pBody;
-  k.nBody = q->nBody;
-  k.pHeaders = q->pHeaders;
-  k.xKeyed = header_keyed;
-  k.pKeyedCtx = (void*)o;
-  if( !q->bNoCredentials ){
-    /* With oauth2 whose client asks, not the token, which changes on
-    ** every refresh (and is a secret). */
-    k.zBearer = o->oauth2.zTokenUrl ? o->oauth2.zKey : o->zBearer;
-    k.zBasic = o->zBasic;
-  }
-  k.zUserAgent = o->user_agent;
-  cachestore_key(e->pCache, &k, aKey);
 }
 
 static void entry_free(Cached *c){
@@ -220,39 +168,6 @@ static char *entry_refusal(const Engine *e, const Cached *c, int *pbOom){
   char *zWhy = c->zFinalUrl ? guard_url_refusal(e->pGuard, c->zFinalUrl, 0, pbOom) : 0;
   if( zWhy==0 && !*pbOom ) zWhy = guard_ip_refusal(e->pGuard, c->zAddress, pbOom);
   return zWhy;
-}
-
-/* The value of request header zName in list l, its lines joined by ", ";
-** NULL if absent (*pbOom on out of memory). */
-static char *request_header(const struct curl_slist *l, const char *zName, int *pbOom){
-  size_t n = strlen(zName);
-  Buf b = {0, 0, 0, 0};
-  int bFound = 0;
-  for(; l; l=l->next){
-    const char *z = l->data;
-    if( strncasecmp(z, zName, n)!=0 || z[n]!=':' ) continue;
-    for(z+=n+1; *z==' ' || *z=='\t'; z++){}
-    if( bFound ) buf_append(&b, STRCONST(", "));
-    buf_append(&b, z, strlen(z));
-    bFound = 1;
-  }
-  if( b.bOom ){ *pbOom = 1; buf_free(&b); return 0; }
-  if( bFound && b.z==0 ){
-    b.z = sqlite3_mprintf("%s", "");
-    if( b.z==0 ) *pbOom = 1;
-  }
-  return b.z;
-}
-
-/* The request's own Cache-Control and Pragma directives (section 5.2.1). */
-static int request_directives(const Request *q, CacheRequest *pRq){
-  int bOom = 0;
-  char *zCc = request_header(q->pHeaders, "cache-control", &bOom);
-  char *zPragma = request_header(q->pHeaders, "pragma", &bOom);
-  if( !bOom ) cache_request_parse(pRq, zCc, zPragma);
-  sqlite3_free(zCc);
-  sqlite3_free(zPragma);
-  return bOom ? SQLITE_NOMEM : SQLITE_OK;
 }
 
 /* How old entry c is now, in seconds (section 4.2.3), from its stored
@@ -420,9 +335,9 @@ int cacheflow_lookup(Engine *e, Response **ppResp, char **pzErr){
     return answer_offline(e, "cache_mode is offline and only GET and HEAD requests are "
                           "cached", ppResp);
   }
-  rc = request_directives(&e->pending, &rq);
+  rc = cachekey_directives(&e->pending, &rq);
   if( rc ) return rc;
-  request_key(e, &e->pending, e->aPendKey);
+  cachekey_of(e->pOpt, e->pCache, &e->pending, e->aPendKey);
   rc = cachestore_get(e->pCache, e->aPendKey, e->pending.pHeaders, o->user_agent, &c, pzErr);
   if( rc==SQLITE_ROW && (sqlite3_int64)c.nBody > o->max_bytes ){
     cached_clear(&c);                      /* stored under a larger max_bytes */
@@ -652,6 +567,23 @@ static int answer_slot(Transfer *t, int eCache, Response **ppResp){
   return SQLITE_OK;
 }
 
+/* Section 4.1: entry c answers only requests that send what q sent for
+** the fields its Vary names (none: any request for its key).  Set from its
+** header lines as they are now: those of a 200, or of a 304 merged in
+** (section 4.3.4), for a server that starts to vary names it there, and
+** the 304 confirms the body for q's values only. */
+static int entry_vary(Engine *e, Cached *c, const Request *q){
+  int bOom = 0;
+  char *zVary = cached_header(c->zHeaders, "vary", &bOom);
+  if( bOom ) return SQLITE_NOMEM;
+  c->bVary = zVary!=0;
+  if( zVary ){
+    cachestore_vary_key(e->pCache, zVary, q->pHeaders, e->pOpt->user_agent, c->aVary);
+    sqlite3_free(zVary);
+  }
+  return SQLITE_OK;
+}
+
 int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzErr){
   Cached *c = t->pCached;
   sqlite3_int64 now = cache_now_ms();
@@ -679,6 +611,8 @@ int cacheflow_revalidated(Engine *e, Transfer *t, Response **ppResp, char **pzEr
     sqlite3_free(c->zFinalUrl);
     c->zFinalUrl = z;
   }
+  rc = entry_vary(e, c, &t->req);
+  if( rc ) return rc;
   rc = cachestore_refresh(e->pCache, t->aKey, c, pzErr);
   if( rc ) return rc;
   return answer_slot(t, CACHE_REVALIDATED, ppResp);
@@ -710,16 +644,21 @@ int cacheflow_stale(Engine *e, Transfer *t, long status, Response **ppResp){
 }
 
 /* Section 4.4: an unsafe method (RFC 9110 section 9.2.1: all but GET,
-** HEAD, OPTIONS and TRACE) that succeeded (2xx, 3xx) may have changed what
-** its URL, and the URLs of its Location and Content-Location of the same
-** origin, would answer: what is stored for them goes. */
-static int invalidate_after(Engine *e, Transfer *t, const Response *r, char **pzErr){
+** HEAD, OPTIONS and TRACE) that got a non-error status (2xx, 3xx) may have
+** changed what its URL, and the URLs of its Location and Content-Location
+** of the same origin, would answer: what is stored for them goes.  Judged
+** per hop, as the hop just answered: a 307 or 308 carries a PUT to another
+** URL, which it changes there; and once the status came, the request had
+** its effect, whatever becomes of the body (over max_bytes, cut off). */
+int cacheflow_invalidate(Engine *e, Transfer *t, long status, char **pzErr){
   static const char *const azSafe[] = { "GET", "HEAD", "OPTIONS", "TRACE" };
   static const char *const azField[] = { "Location", "Content-Location" };
   const Options *o = e->pOpt;
-  const char *zMethod = r->req.zMethod ? r->req.zMethod : (r->req.pBody ? "POST" : "GET");
+  const char *zMethod = t->req.zMethod ? t->req.zMethod : (t->req.pBody ? "POST" : "GET");
+  const char *zUrl = t->zHopUrl ? t->zHopUrl : t->req.zUrl;
   int i, rc = SQLITE_OK;
-  if( r->status<200 || r->status>399 ) return SQLITE_OK;
+  if( e->pCache==0 || t->easy==0 || status<200 || status>399 || t->bHopGet ) return SQLITE_OK;
+  if( method_cacheable(o, &t->req) ) return SQLITE_OK;    /* cache_post's POST reads */
   for(i=0; i<(int)ArraySize(azSafe); i++){
     if( strcmp(zMethod, azSafe[i])==0 ) return SQLITE_OK;
   }
@@ -728,17 +667,16 @@ static int invalidate_after(Engine *e, Transfer *t, const Response *r, char **pz
     char *zTarget = 0, *zShown;
     int bOom = 0, bSame = 0;
     if( i<0 ){
-      zTarget = sqlite3_mprintf("%s", r->req.zUrl);
+      zTarget = sqlite3_mprintf("%s", zUrl);
       if( zTarget==0 ) return SQLITE_NOMEM;
     }else{
-      if( t->easy==0
-       || curl_easy_header(t->easy, azField[i], 0, CURLH_HEADER, -1, &pH)!=CURLHE_OK ){
+      if( curl_easy_header(t->easy, azField[i], 0, CURLH_HEADER, -1, &pH)!=CURLHE_OK ){
         continue;
       }
-      zTarget = url_resolve_oom(r->req.zUrl, pH->value, &bOom);
+      zTarget = url_resolve_oom(zUrl, pH->value, &bOom);
       if( bOom ) return SQLITE_NOMEM;
       if( zTarget==0 ) continue;                   /* not a URL: nothing to forget */
-      rc = url_same_origin(r->req.zUrl, zTarget, &bSame);
+      rc = url_same_origin(zUrl, zTarget, &bSame);
       if( rc || !bSame ){ sqlite3_free(zTarget); continue; }
     }
     zShown = options_hides(o) ? options_redact(o, zTarget) : zTarget;
@@ -776,7 +714,7 @@ static int head_freshen(Engine *e, Transfer *t, const Response *r, char **pzErr)
   Cached c;
   int rc, bOom = 0, bSame, bStorable;
   q.zMethod = (char*)"GET";
-  request_key(e, &q, aKey);
+  cachekey_of(e->pOpt, e->pCache, &q, aKey);
   rc = cachestore_get(e->pCache, aKey, r->req.pHeaders, o->user_agent, &c, pzErr);
   if( rc!=SQLITE_ROW ) return rc==SQLITE_DONE ? SQLITE_OK : rc;
   bSame = field_agrees(t, c.zHeaders, "etag", &bOom)
@@ -835,10 +773,10 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   sqlite3_int64 now = cache_now_ms();
   CacheRequest rq;
   Cached c;
-  char *zUrl, *zIp = 0, *zVary;
+  char *zUrl, *zIp = 0;
   int rc, bOom = 0, bStorable;
   r->eCache = CACHE_MISS;
-  if( !method_cacheable(o, &r->req) ) return invalidate_after(e, t, r, pzErr);
+  if( !method_cacheable(o, &r->req) ) return SQLITE_OK;   /* cacheflow_invalidate's */
   if( r->status==200 && r->req.zMethod && strcmp(r->req.zMethod, "HEAD")==0 ){
     rc = head_freshen(e, t, r, pzErr);
     if( rc ) return rc;
@@ -846,7 +784,7 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
   if( !status_storable(o, r->status) ) return SQLITE_OK;
   if( o->cacheMaxBytes>0 && (sqlite3_int64)r->nBody > o->cacheMaxBytes ) return SQLITE_OK;
   /* Section 5.2.1.5: the request's no-store. */
-  rc = request_directives(&r->req, &rq);
+  rc = cachekey_directives(&r->req, &rq);
   if( rc || rq.bNoStore ) return rc;
   memset(&c, 0, sizeof(c));
   c.status = r->status;
@@ -870,14 +808,8 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr){
     sqlite3_free(c.zHeaders);
     return SQLITE_OK;
   }
-  /* Section 4.1: with Vary, what the request sent for the fields it names. */
-  zVary = cached_header(c.zHeaders, "vary", &bOom);
-  if( bOom ){ sqlite3_free(c.zHeaders); return SQLITE_NOMEM; }
-  if( zVary ){
-    cachestore_vary_key(e->pCache, zVary, r->req.pHeaders, o->user_agent, c.aVary);
-    c.bVary = 1;
-    sqlite3_free(zVary);
-  }
+  rc = entry_vary(e, &c, &r->req);
+  if( rc ){ sqlite3_free(c.zHeaders); return rc; }
   /* As the url column shows them: secrets redacted. */
   zUrl = options_hides(o) ? options_redact(o, r->req.zUrl) : r->req.zUrl;
   if( options_hides(o) && r->zFinalUrl ) c.zFinalUrl = options_redact(o, r->zFinalUrl);

@@ -84,8 +84,15 @@ void chunk_decide(Transfer *t){
   char *zType = 0;
   t->eStream = STREAM_NO;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-  /* Only a success's body is records; a redirect's or an error's is not. */
+  /* Only a success's body is records; a redirect's or an error's is not,
+  ** nor one whose status on_status names skip, error, fail or retry: that
+  ** is one verdict for the response (scan.c), which a part cannot be given
+  ** before, and a retry needs that nothing was given. */
   if( status<200 || status>299 ) return;
+  if( onstatus_action(e->pOpt, status)!=STATUS_DEFAULT
+   && onstatus_action(e->pOpt, status)!=STATUS_DATA ){
+    return;
+  }
   curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType);
   if( format_of(e->pOpt->eFormat, t->req.iFormat, zType)==FMT_NDJSON ){
     t->eStream = STREAM_YES;
@@ -99,7 +106,7 @@ int chunk_cut(Transfer *t){
 
 int chunk_flush(Transfer *t){
   Engine *e = t->pEngine;
-  const char *zLast = 0, *p = t->pBody, *pEnd = t->pBody + t->nBody;
+  const char *zLast = 0, *p, *pEnd = t->pBody + t->nBody;
   sqlite3_int64 nLine = 0;
   size_t nPart, nRest;
   char *zType = 0, *pRest;
@@ -107,11 +114,19 @@ int chunk_flush(Transfer *t){
   Request q;
   Response *r;
   assert( t->eStream==STREAM_YES );
+  assert( t->nNoLine<=t->nBody );
+  /* Only what came since the last look: a line of max_bytes is then looked
+  ** through once, not once per piece (which grew with its square: 5 s of
+  ** CPU for a 60 MB line, tests/py/ndjson_long_line.py). */
+  p = t->pBody + t->nNoLine;
   while( p<pEnd && (p = memchr(p, '\n', (size_t)(pEnd - p)))!=0 ){
     zLast = p++;
     nLine++;
   }
-  if( zLast==0 ) return SQLITE_OK;     /* one long line so far: wait for its end */
+  if( zLast==0 ){                      /* one long line so far: wait for its end */
+    t->nNoLine = t->nBody;
+    return SQLITE_OK;
+  }
   nPart = (size_t)(zLast - t->pBody) + 1;
   nRest = t->nBody - nPart;
   /* The part takes the buffer; the few bytes after its last line start a
@@ -122,10 +137,23 @@ int chunk_flush(Transfer *t){
   if( r==0 ){ sqlite3_free(pRest); return SQLITE_NOMEM; }
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType);
-  if( zType && (r->zContentType = sqlite3_mprintf("%s", zType))==0 ){
+  if( zType && (r->zContentType = text_utf8_dup(zType))==0 ){
     sqlite3_free(pRest);
     response_free(r);
     return SQLITE_NOMEM;
+  }
+  /* response_headers: every row of the response has its headers, those
+  ** of the parts before the last too (they all came before the body). */
+  if( e->pOpt->response_headers ){
+    int bOom = 0;
+    char *zLines = cacheflow_header_lines(t->easy, e->pOpt, &bOom);
+    if( zLines && (r->zHeaders = header_lines_json(zLines))==0 ) bOom = 1;
+    sqlite3_free(zLines);
+    if( bOom ){
+      sqlite3_free(pRest);
+      response_free(r);
+      return SQLITE_NOMEM;
+    }
   }
   memcpy(pRest, t->pBody + nPart, nRest);
   pRest[nRest] = 0;
@@ -134,6 +162,7 @@ int chunk_flush(Transfer *t){
   r->pBody[nPart] = 0;
   t->pBody = pRest;
   t->nBody = nRest;
+  t->nNoLine = nRest;                  /* what follows the last line's end */
   r->status = status;
   r->nAttempt = t->nAttempt;
   r->nRequest = t->nRequest;

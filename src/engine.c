@@ -98,7 +98,7 @@ static int transfer_start(Engine *e, Transfer *t, int bAttempt){
 /* The slot's work is over: back to the idle stack, empty. */
 static void slot_release(Engine *e, Transfer *t){
   assert( t->state!=T_IDLE );
-  t->nBody = 0;
+  t->nBody = t->nNoLine = 0;
   t->bReauth = 0;
   t->bBackground = 0;
   sqlite3_free(t->zNote);
@@ -185,7 +185,7 @@ static int transfer_finish(Engine *e, Transfer *t, long status, char *zError, in
   }
   if( zError==0 && t->easy
    && curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &zType)==CURLE_OK && zType ){
-    r->zContentType = sqlite3_mprintf("%s", zType);
+    r->zContentType = text_utf8_dup(zType);       /* a column: TEXT */
     if( r->zContentType==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && zError==0 && r->req.nWant>0 ) rc = response_headers(r, t->easy);
@@ -375,6 +375,14 @@ static int transfer_done(Engine *e, Transfer *t, CURLcode cc){
     t->tDue = now;
     slot_state(e, t, T_WAITING);
     return SQLITE_OK;
+  }
+  if( status>0 ){
+    char *zErr = 0;
+    rc = cacheflow_invalidate(e, t, status, &zErr);
+    if( rc ){
+      engine_fail(e, zErr);
+      return rc;
+    }
   }
   if( cc==CURLE_OK && !t->bRefused ){
     int bHop;

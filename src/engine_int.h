@@ -76,6 +76,9 @@ struct Transfer {
   int eStream;              /* STREAM_*: decided at the first bytes of a response */
   sqlite3_int64 nBytesOut;  /* Body bytes given in parts so far */
   sqlite3_int64 nLinesOut;  /* Lines given in parts so far */
+  size_t nNoLine;           /* pBody[0..nNoLine) is known to hold no newline:
+                            ** a long line is looked through once, not at
+                            ** every piece that adds to it (chunk_flush) */
   Response *pPartOut;       /* A part in the done queue, not yet read: the
                             ** transfer is paused until it is, or NULL */
   int bEnough;              /* Its first part is all src.bFirstPart wants: it
@@ -241,6 +244,9 @@ int cacheflow_store(Engine *e, Transfer *t, Response *r, char **pzErr);
 /* r, t's HTTP error row (a 404), is stored with t's body if the policy
 ** allows (cache_statuses); the row keeps no body. */
 int cacheflow_store_error(Engine *e, Transfer *t, Response *r, char **pzErr);
+/* A hop of an unsafe method answered status: forget what is stored for its
+** URLs (RFC 9111 section 4.4). */
+int cacheflow_invalidate(Engine *e, Transfer *t, long status, char **pzErr);
 /* Forget t's entry (a new request takes the slot). */
 void cacheflow_release(Transfer *t);
 /* The header lines of h's last response as the cache keeps them, for

@@ -121,29 +121,6 @@ static int type_charset(const char *zType, char *zOut, size_t nOut){
   return 0;
 }
 
-/* Is z[0..n) UTF-8 (RFC 3629: no overlongs, no surrogates, at most
-** U+10FFFF)?  The offset of the first byte that is not, or n. */
-static size_t utf8_check(const unsigned char *z, size_t n){
-  size_t i = 0;
-  while( i<n ){
-    unsigned c = z[i];
-    size_t k, len;
-    unsigned lo = 0x80, hi = 0xbf;
-    if( c<0x80 ){ i++; continue; }
-    if( c>=0xc2 && c<=0xdf ) len = 2;
-    else if( c>=0xe0 && c<=0xef ){ len = 3; if( c==0xe0 ) lo = 0xa0; if( c==0xed ) hi = 0x9f; }
-    else if( c>=0xf0 && c<=0xf4 ){ len = 4; if( c==0xf0 ) lo = 0x90; if( c==0xf4 ) hi = 0x8f; }
-    else return i;
-    if( i+len>n ) return i;
-    for(k=1; k<len; k++){
-      unsigned d = z[i+k];
-      if( d<(k==1 ? lo : 0x80) || d>(k==1 ? hi : 0xbf) ) return i;
-    }
-    i += len;
-  }
-  return n;
-}
-
 /* z[0..n) from charset zSet into UTF-8 with iconv (glibc's, part of libc). */
 static int text_convert(const char *z, size_t n, const char *zSet, char **pzOut,
                         size_t *pnOut, char **pzWhy){

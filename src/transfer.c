@@ -346,7 +346,7 @@ int transfer_setup(Engine *e, Transfer *t){
   if( h ) curl_easy_cleanup(h);
   h = t->easy = curl_easy_init();
   if( h==0 ) return SQLITE_NOMEM;
-  t->nBody = 0;
+  t->nBody = t->nNoLine = 0;
   t->eStream = STREAM_UNDECIDED;
   t->bEnough = 0;
   t->bTooBig = 0;

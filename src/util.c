@@ -142,9 +142,38 @@ void buf_append(Buf *b, const char *z, size_t n){
   b->z[b->n] = 0;
 }
 
-/* Append z[0..n) as a JSON string literal. */
+/* Is z[0..n) UTF-8 (RFC 3629: no overlongs, no surrogates, at most
+** U+10FFFF)?  The offset of the first byte that is not, or n. */
+size_t utf8_check(const unsigned char *z, size_t n){
+  size_t i = 0;
+  while( i<n ){
+    unsigned c = z[i];
+    size_t k, len;
+    unsigned lo = 0x80, hi = 0xbf;
+    if( c<0x80 ){ i++; continue; }
+    if( c>=0xc2 && c<=0xdf ) len = 2;
+    else if( c>=0xe0 && c<=0xef ){ len = 3; if( c==0xe0 ) lo = 0xa0; if( c==0xed ) hi = 0x9f; }
+    else if( c>=0xf0 && c<=0xf4 ){ len = 4; if( c==0xf0 ) lo = 0x90; if( c==0xf4 ) hi = 0x8f; }
+    else return i;
+    if( i+len>n ) return i;
+    for(k=1; k<len; k++){
+      unsigned d = z[i+k];
+      if( d<(k==1 ? lo : 0x80) || d>(k==1 ? hi : 0xbf) ) return i;
+    }
+    i += len;
+  }
+  return n;
+}
+
+/* Append z[0..n) as a JSON string literal: always valid UTF-8, whatever z
+** holds.  Bytes that are not UTF-8 (a server's header value: RFC 9110
+** section 5.5's obs-text) are read as ISO-8859-1, as Python's http.client
+** and the Fetch standard read them, each byte its code point: SQLite would
+** keep them in TEXT without a word, and Python's sqlite3 (so Datasette)
+** could not read the row. */
 void buf_append_json_string(Buf *b, const char *z, size_t n){
   static const char hex[] = "0123456789abcdef";
+  int bLatin1 = utf8_check((const unsigned char*)z, n)<n;
   size_t i;
   if( buf_reserve(b, n*6 + 2) ) return;
   b->z[b->n++] = '"';
@@ -153,7 +182,7 @@ void buf_append_json_string(Buf *b, const char *z, size_t n){
     if( c=='"' || c=='\\' ){
       b->z[b->n++] = '\\';
       b->z[b->n++] = (char)c;
-    }else if( c<0x20 ){
+    }else if( c<0x20 || (bLatin1 && c>=0x80) ){
       memcpy(b->z + b->n, "\\u00", 4);
       b->z[b->n+4] = hex[c>>4];
       b->z[b->n+5] = hex[c&15];
@@ -164,6 +193,28 @@ void buf_append_json_string(Buf *b, const char *z, size_t n){
   }
   b->z[b->n++] = '"';
   b->z[b->n] = 0;
+}
+
+/* A copy of z that is UTF-8 TEXT: as it is if it is that already, else
+** each byte read as ISO-8859-1 (as buf_append_json_string does).  NULL on
+** out of memory. */
+char *text_utf8_dup(const char *z){
+  size_t n = strlen(z), i, j = 0;
+  char *zOut;
+  if( utf8_check((const unsigned char*)z, n)==n ) return sqlite3_mprintf("%s", z);
+  zOut = sqlite3_malloc64(n*2 + 1);
+  if( zOut==0 ) return 0;
+  for(i=0; i<n; i++){
+    unsigned char c = (unsigned char)z[i];
+    if( c<0x80 ){
+      zOut[j++] = (char)c;
+    }else{
+      zOut[j++] = (char)(0xc0 | (c>>6));
+      zOut[j++] = (char)(0x80 | (c&0x3f));
+    }
+  }
+  zOut[j] = 0;
+  return zOut;
 }
 
 /* One line of a block of header lines, for header_lines_json. */

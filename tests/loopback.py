@@ -39,9 +39,11 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          the same URL first stores and then fails, with no
                          state in the server (stale-if-error, tests/torture.c);
                          status=C: the full response's status (404, 503...);
-                         a request header X-Cache-Query: more of these
+                         a request header X-Trace (a trace header, which the
+                         cache leaves out of its key): more of these
                          parameters, over the URL's (the same URL, so the
                          same cache entry, answered otherwise: freshening)
+                         vary304=V, cc304=S: a 304 says Vary V, Cache-Control S
   /changes?since=T&page=N&per_page=K   an incrementally synced collection: the
                          items whose updated_at > T (T "" or absent: all), oldest
                          first, {"data": [{"id","name","rev","updated_at"}, ...],
@@ -130,7 +132,9 @@ in flight meanwhile, and a client that hangs up ends the wait) and `key=<s>`
                          JSON, Content-Type T (application/x-ndjson); mb=M: about
                          M MiB of lines instead of N; cut=C: the connection closes
                          after C lines (Content-Length promised more); blank=1: a
-                         blank line after each; chunked, sent as it is made
+                         blank line after each; chunked, sent as it is made;
+                         long=B: first a line of about B bytes ({"id": 0, "pad":
+                         "xx..."}), sent in 16 KiB pieces
   /huge?mb=N&chunked=1   a valid JSON array of about N MiB, streamed
   /redirect?to=URL&code=C   one redirect to URL
   /redirects?n=K         a chain of K redirects ending at /obj?id=0
@@ -636,8 +640,8 @@ def changes_route(q, headers):
 
 def cache_route(method, q, headers, writer):
     """A cacheable object, with the caching headers the query asks for."""
-    if "x-cache-query" in headers:
-        q = dict(q, **dict(urllib.parse.parse_qsl(headers["x-cache-query"])))
+    if "x-trace" in headers:
+        q = dict(q, **dict(urllib.parse.parse_qsl(headers["x-trace"])))
     if FAIL["code"] == "reset":
         rst(writer)
         raise Drop()
@@ -678,6 +682,14 @@ def cache_route(method, q, headers, writer):
         fresh = t >= float(q["lm"])
     if fresh:
         STATS["not_modified"] += 1
+        # vary304=V, cc304=S: the 304 says Vary V and Cache-Control S instead
+        # (a server that starts to vary, or changes its policy, meanwhile)
+        h = [(k, v) for k, v in h if not (k == "Vary" and "vary304" in q)
+             and not (k == "Cache-Control" and "cc304" in q)]
+        if "vary304" in q:
+            h.append(("Vary", q["vary304"]))
+        if "cc304" in q:
+            h.append(("Cache-Control", q["cc304"]))
         return 304, h, b""
     body = dict(obj(int(q.get("id", 1))), etag=q.get("etag"))
     if "body" in q:
@@ -706,6 +718,13 @@ async def send_ndjson(writer, q, head_only):
         writer.write(head(200, hdrs + [("Transfer-Encoding", "chunked")]))
     if head_only:
         return
+    if "long" in q:
+        pad = int(q["long"])
+        for k, piece in enumerate([b'{"id": 0, "pad": "'] + [b"x" * 16384] * (pad // 16384)
+                                  + [b'"}\n']):
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            if k % 64 == 0:
+                await writer.drain()
     block = []
     for i in range(1, n + 1):
         block.append(ndjson_line(i, bad) + blank)

@@ -41,9 +41,9 @@ SELECT 'again' AS run, url_index, status, cache FROM api_fetch('["$BASE/cache?id
 -- failure still finds the 200 to stand in (cache_stale_ms).
 SELECT status, cache FROM api_fetch('["$BASE/cache?id=10&cc=max-age=0"]', 1, (SELECT opts FROM o));
 SELECT status, error, cache FROM api_fetch('[{"url": "$BASE/cache?id=10&cc=max-age=0",
-  "headers": {"X-Cache-Query": "status=503&cc=max-age=600"}}]', 1, (SELECT opts FROM o));
+  "headers": {"X-Trace": "status=503&cc=max-age=600"}}]', 1, (SELECT opts FROM o));
 SELECT status, error, cache FROM api_fetch('[{"url": "$BASE/cache?id=10&cc=max-age=0",
-  "headers": {"X-Cache-Query": "status=503"}}]', 1, json_set((SELECT opts FROM o), '$.cache_stale_ms', 600000));
+  "headers": {"X-Trace": "status=503"}}]', 1, json_set((SELECT opts FROM o), '$.cache_stale_ms', 600000));
 -- cache_statuses "2xx": a 404 is not stored, whatever it says.
 .shell rm -f build/cache-status2.db build/cache-status2.db-wal build/cache-status2.db-shm
 UPDATE o SET opts = json_set(opts, '$.cache', 'build/cache-status2.db', '$.cache_statuses', '2xx');

@@ -3,7 +3,7 @@
 -- background of the same scan: that request gives no row, and the next
 -- scan finds the entry renewed.  stale-if-error (section 4) and
 -- cache_stale_ms answer only for a dropped connection or a 500, 502, 503
--- or 504.  X-Cache-Query: the server answers the same URL (the same
+-- or 504.  X-Trace: the server answers the same URL (the same
 -- entry) otherwise; /stats counts the requests it saw.
 .load ./apifetch
 .headers on
@@ -14,13 +14,13 @@ SELECT cache FROM api_fetch('["$BASE/cache?id=1&etag=s1&cc=max-age=0,stale-while
 -- Stale within the window: the stored copy, one row; its revalidation (a
 -- 304 that now says max-age=600) went out all the same.
 SELECT url_index, status, cache, data ->> 'id' AS id FROM api_fetch('[{"url": "$BASE/cache?id=1&etag=s1&cc=max-age=0,stale-while-revalidate=600",
-  "headers": {"X-Cache-Query": "cc=max-age=600"}}]', 1, (SELECT opts FROM o));
+  "headers": {"X-Trace": "cc=max-age=600"}}]', 1, (SELECT opts FROM o));
 SELECT data ->> 'requests' AS requests, data ->> 'not_modified' AS not_modified FROM api_fetch('["$BASE/stats"]');
 SELECT 'renewed' AS step, cache FROM api_fetch('["$BASE/cache?id=1&etag=s1&cc=max-age=0,stale-while-revalidate=600"]', 1, (SELECT opts FROM o));
 -- A 200 in the background replaces the entry: the next scan has the new body.
 SELECT count(*) FROM api_fetch('["$BASE/cache?id=2&cc=max-age=0,stale-while-revalidate=600"]', 1, (SELECT opts FROM o));
 SELECT cache, data ->> 'body' AS body FROM api_fetch('[{"url": "$BASE/cache?id=2&cc=max-age=0,stale-while-revalidate=600",
-  "headers": {"X-Cache-Query": "body=new&cc=max-age=600"}}]', 1, (SELECT opts FROM o));
+  "headers": {"X-Trace": "body=new&cc=max-age=600"}}]', 1, (SELECT opts FROM o));
 SELECT 'replaced' AS step, cache, data ->> 'body' AS body FROM api_fetch('["$BASE/cache?id=2&cc=max-age=0,stale-while-revalidate=600"]', 1, (SELECT opts FROM o));
 -- Not past the window, not with must-revalidate, not when the request
 -- says no-cache: those ask first.
@@ -37,7 +37,7 @@ SELECT count(*) FROM api_fetch('["$BASE/cache?id=6&etag=s6&cc=max-age=0,stale-if
 SELECT fail, status, error, cache FROM (
   SELECT 'fail_conditional=' || value AS q, value AS fail FROM json_each('["503", "reset", "400", "404"]')) AS f,
   api_fetch(json_array(json_object('url', '$BASE/cache?id=6&etag=s6&cc=max-age=0,stale-if-error=600',
-    'headers', json_object('X-Cache-Query', f.q))), 1, (SELECT opts FROM o));
+    'headers', json_object('X-Trace', f.q))), 1, (SELECT opts FROM o));
 -- With max_requests the budget is the scan's own URLs': no refresh in the
 -- background, the stale entry is revalidated before it answers.
 SELECT api_fetch_config('{"max_requests": 100}') IS NOT NULL AS budget;
