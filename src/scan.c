@@ -209,9 +209,6 @@ static int json_records(Response *r, const Options *o, RecordIter *it,
       r->zError = zWhy ? zWhy : sqlite3_mprintf("out of memory");
       r->eErr = ERR_BODY;
     }else{
-      if( r->req.zInput ){          /* valid JSON: source.c made or checked it */
-        it->input = json_root(r->req.zInput, strlen(r->req.zInput));
-      }
       if( records_next(it, pRec) ) *pbHas = 1;
     }
     if( r->eErr==ERR_BODY && r->zError==0 ) return SQLITE_NOMEM;
@@ -260,7 +257,7 @@ static int ndjson_row(Scan *s, int *pbRow){
 /* The first row of r's body as its format says (formats.c): s->eFormat,
 ** s->rec and s->bHasRecord set, r->zError if the body cannot be read so;
 ** *pbRow 0 when r gives no row at all (an NDJSON part with no lines). */
-static int body_records(Scan *s, Response *r, int *pbRow){
+static int body_first(Scan *s, Response *r, int *pbRow){
   const Options *o = s->pOpt;
   char *zWhy = 0;
   size_t n = 0;
@@ -278,7 +275,6 @@ static int body_records(Scan *s, Response *r, int *pbRow){
       return body_error(r, sqlite3_mprintf("record_path does not apply to format ndjson: "
                                            "each line is a record"));
     }
-    memset(&s->iter, 0, sizeof(s->iter));     /* no record_path: no meta */
     lines_begin(&s->lines, r->pBody, r->nBody, r->iLine);
     rc = ndjson_row(s, pbRow);
     /* A response with no lines is a row (every URL shows), unless others
@@ -300,6 +296,20 @@ static int body_records(Scan *s, Response *r, int *pbRow){
   s->rec.n = s->zText ? n : r->nBody;
   s->bHasRecord = 1;
   return SQLITE_OK;
+}
+
+/* body_first, then what r's request carried (input_prefix's columns):
+** set here, after the format's start has cleared the iterator, so that a
+** JSON body's records and NDJSON lines alike have their parent's fields
+** (the lines had none) and no row keeps an earlier response's. */
+static int body_records(Scan *s, Response *r, int *pbRow){
+  int rc;
+  memset(&s->iter, 0, sizeof(s->iter));
+  rc = body_first(s, r, pbRow);
+  if( r->req.zInput ){          /* valid JSON: source.c made or checked it */
+    s->iter.input = json_root(r->req.zInput, strlen(r->req.zInput));
+  }
+  return rc;
 }
 
 /* The next row of the current response after the first: 1 with it, 0 if
