@@ -470,7 +470,9 @@ static int header_skipped(const char *zName, size_t n, int b304){
 
 /* The header lines of t's last response, "Name: value\r\n" each; with
 ** zOld (a stored entry's lines, on a 304), those of its lines whose name
-** the response does not have follow (RFC 9111 section 4.3.4).  Secrets
+** the response does not have follow (RFC 9111 section 4.3.4), and those a
+** 304 does not update whatever it says (the stored body's Content-Length
+** stays, though a 304 may say "Content-Length: 0").  Secrets
 ** redacted, as in the url column: a response may quote them (a Link to
 ** the next page carries the request's api_key), and the file is shared. */
 static char *header_block(CURL *h, const Options *o, const char *zOld, int *pbOom){
@@ -490,7 +492,8 @@ static char *header_block(CURL *h, const Options *o, const char *zOld, int *pbOo
     if( nName<nLine ){
       char *zName = sqlite3_mprintf("%.*s", (int)nName, z);
       if( zName==0 ){ b.bOom = 1; break; }
-      if( curl_easy_header(h, zName, 0, CURLH_HEADER, -1, &pHdr)!=CURLHE_OK ){
+      if( header_skipped(z, nName, 1)
+       || curl_easy_header(h, zName, 0, CURLH_HEADER, -1, &pHdr)!=CURLHE_OK ){
         buf_append(&b, z, nLine);
         buf_append(&b, STRCONST("\r\n"));
       }
