@@ -354,7 +354,9 @@ static int ipv4_dotted(const char *z, const char *zEnd){
   int nPart = 0;
   while( z<zEnd ){
     int v = 0, nDigit = 0;
-    for(; z<zEnd && *z>='0' && *z<='9'; z++, nDigit++) v = v*10 + (*z - '0');
+    for(; z<zEnd && *z>='0' && *z<='9'; z++, nDigit++){
+      if( nDigit<3 ) v = v*10 + (*z - '0');      /* more is refused below: no overflow */
+    }
     if( nDigit==0 || nDigit>3 || v>255 || (nDigit>1 && z[-nDigit]=='0') ) return 0;
     if( ++nPart>4 ) return 0;
     if( z<zEnd && *z++!='.' ) return 0;

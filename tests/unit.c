@@ -1448,6 +1448,7 @@ static void test_url_is_plain(void){
     { "http://h.example/%20", 0 },    { "http://[::1]/", 0 },      { "http://u@h.example/", 0 },
     { "HTTP://h.example/", 0 },       { "http://1.2.3.999/", 0 },  { "http://0x7f.1/", 0 },
     { "http://01.2.3.4/", 0 },        { "http://1.2.3/", 0 },      { "http://h.example./", 0 },
+    { "http://1.2.3.7777777777777777777777/", 0 },  /* found by make fuzz: an int overflow */
     { "http://h.example:0/", 0 },     { "http://h.example:/", 0 }, { "http://h.example:65536/", 0 },
     { "http://h.example/#f", 0 },     { "http://h.example/a b", 0 }, { "http://-h.example/", 0 },
     { "http://h-.example/", 0 },      { "http://a..b/", 0 },       { "http:///p", 0 },
