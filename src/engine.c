@@ -759,7 +759,12 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget
   /* The connection's kept handles, so that this statement starts with the
   ** connections, TLS sessions and names the last one left (keep.c). */
   e->pKeep = pKeep;
-  if( keep_take(pKeep, pGuard, &e->multi, &e->share, &e->bKept) ) goto oom;
+  /* A window too large to keep takes handles of its own: it drives them
+  ** through the socket interface, which a kept handle never met (sockets.c). */
+  if( keep_take(n>APIFETCH_KEEP_MAX_CONNS ? 0 : pKeep, pGuard, &e->multi, &e->share,
+                &e->bKept) ){
+    goto oom;
+  }
   for(i=0; i<n; i++){
     e->aXfer[i].pEngine = e;
     e->apIdle[n-1-i] = &e->aXfer[i];
@@ -778,7 +783,7 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget
   }
   e->pDefaultHeaders = transfer_default_headers(pOpt, &bOom);
   if( bOom ) goto oom;
-  if( sockets_open(&e->sock, e->multi) ){
+  if( sockets_open(&e->sock, e->multi, n<=APIFETCH_KEEP_MAX_CONNS) ){
     int err = errno;
     engine_free(e);
     *pzErr = sqlite3_mprintf("api_fetch: cannot watch the transfers' sockets "

@@ -25,6 +25,7 @@ struct Sockets {
   struct epoll_event aReady[SOCKETS_BATCH];   /* Ready, not yet acted on */
   int nReady;               /* Entries in aReady */
   int errWatch;             /* errno of a socket that could not be watched */
+  int bPoll;                /* A small window: curl_multi_perform and _poll */
 };
 
 /* A slot's states; slot.c's slot_state() is the only writer of
@@ -159,7 +160,7 @@ void slot_check(const Engine *e);
 /* sockets.c: watch multi's sockets with epoll (SQLITE_ERROR: no epoll
 ** set); act on what is ready, instead of curl_multi_perform; sleep until
 ** something is, instead of curl_multi_poll; stop before multi is kept. */
-int sockets_open(Sockets *p, CURLM *multi);
+int sockets_open(Sockets *p, CURLM *multi, int bPoll);
 int sockets_act(Sockets *p, CURLM *multi, char **pzErr);
 int sockets_wait(Sockets *p, int ms, char **pzErr);
 void sockets_close(Sockets *p, CURLM *multi);
