@@ -28,8 +28,9 @@
 **                retries, redirects, deadline
 **   slot.c       the engine's slots: the one writer of a slot's state, the
 **                idle stack and the retry heap, their invariant
-**   sockets.c    the engine's sockets: libcurl's socket interface over
-**                epoll, a turn's cost set by what is ready, not the window
+**   sockets.c    the engine's sockets: over a window of 64, libcurl's socket
+**                interface over epoll (a turn costs what is ready); below,
+**                perform and poll
 **   keep.c       per connection, between statements: libcurl's multi
 **                handle (connections) and share (DNS, TLS sessions)
 **   hostlimit.c  per host: rate-limit budget and pace, adaptive window,
