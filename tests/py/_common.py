@@ -2,10 +2,13 @@
 the files whose names do not start with "_").
 
     from _common import BASE, ROOT, check, connect, error_of, finish, read_head
+    from _common import serve_threads
 """
 import os
+import socket
 import sqlite3
 import sys
+import threading
 
 BASE = sys.argv[1]          # the loopback server, given by tests/run.py
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -52,3 +55,23 @@ def read_head(sock):
             break
         head += chunk
     return head
+
+
+def serve_threads(handler, backlog=8):
+    """A server of the test's own on 127.0.0.1 (an ephemeral port): each
+    connection accepted goes to handler(conn) on a daemon thread of its
+    own, until the socket is closed.  Returns the listening socket."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(backlog)
+
+    def accept_loop():
+        while True:
+            try:
+                c, _ = sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=handler, args=(c,), daemon=True).start()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+    return sock

@@ -12,10 +12,8 @@ caller asking again still gets a hit.
 import base64
 import json
 import os
-import socket
-import threading
 
-from _common import check, connect, finish, read_head
+from _common import check, connect, finish, read_head, serve_threads
 
 seen = []                   # Proxy-Authorization of each request the proxy received
 
@@ -32,19 +30,7 @@ def serve_one(c):
                   b"Cache-Control: max-age=600\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
 
 
-def serve(sock):
-    while True:
-        try:
-            c, _ = sock.accept()
-        except OSError:
-            return
-        threading.Thread(target=serve_one, args=(c,), daemon=True).start()
-
-
-proxy = socket.socket()
-proxy.bind(("127.0.0.1", 0))
-proxy.listen(8)
-threading.Thread(target=serve, args=(proxy,), daemon=True).start()
+proxy = serve_threads(serve_one)
 PORT = proxy.getsockname()[1]
 for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
     os.environ.pop(var, None)

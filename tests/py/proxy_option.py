@@ -21,11 +21,9 @@ import base64
 import http.client
 import json
 import os
-import socket
-import threading
 import urllib.parse
 
-from _common import BASE, check, connect, error_of, finish, read_head
+from _common import BASE, check, connect, error_of, finish, read_head, serve_threads
 
 seen = []                   # (request line, Proxy-Authorization) the proxy received
 
@@ -51,19 +49,7 @@ def serve_one(c):
                   b"Content-Length: %d\r\n\r\n" % (status, len(body)) + body)
 
 
-def serve(sock):
-    while True:
-        try:
-            c, _ = sock.accept()
-        except OSError:
-            return
-        threading.Thread(target=serve_one, args=(c,), daemon=True).start()
-
-
-proxy = socket.socket()
-proxy.bind(("127.0.0.1", 0))
-proxy.listen(32)
-threading.Thread(target=serve, args=(proxy,), daemon=True).start()
+proxy = serve_threads(serve_one, 32)
 PROXY = "http://127.0.0.1:%d" % proxy.getsockname()[1]
 
 ENV = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",

@@ -22,7 +22,7 @@ import struct
 import threading
 import urllib.parse
 
-from _common import BASE, check, connect, finish
+from _common import BASE, check, connect, finish, serve_threads
 
 seen = []                   # (address type, target host, port) per CONNECT
 
@@ -75,19 +75,7 @@ def serve_one(c):
         c.close()
 
 
-def serve(sock):
-    while True:
-        try:
-            c, _ = sock.accept()
-        except OSError:
-            return
-        threading.Thread(target=serve_one, args=(c,), daemon=True).start()
-
-
-proxy = socket.socket()
-proxy.bind(("127.0.0.1", 0))
-proxy.listen(8)
-threading.Thread(target=serve, args=(proxy,), daemon=True).start()
+proxy = serve_threads(serve_one)
 PORT = proxy.getsockname()[1]
 for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
     os.environ.pop(var, None)

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import threading
 
-from _common import check, connect, finish, read_head
+from _common import check, connect, finish, read_head, serve_threads
 
 work = tempfile.mkdtemp(prefix="apifetch-proxy-tls-")
 cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
@@ -79,19 +79,7 @@ def proxy_conn(c):
             relay(c, up)
 
 
-def serve(sock):
-    while True:
-        try:
-            c, _ = sock.accept()
-        except OSError:
-            return
-        threading.Thread(target=proxy_conn, args=(c,), daemon=True).start()
-
-
-proxy = socket.socket()
-proxy.bind(("127.0.0.1", 0))
-proxy.listen(8)
-threading.Thread(target=serve, args=(proxy,), daemon=True).start()
+proxy = serve_threads(proxy_conn)
 for var in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
     os.environ[var] = "http://127.0.0.1:%d" % proxy.getsockname()[1]
 for var in ("no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY"):
