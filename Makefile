@@ -144,6 +144,11 @@ tests/unit: tests/unit.c $(OBJ_CORE)
 tests/bench_flatten: tests/bench_flatten.c $(OBJ_CORE)
 	$(CC) $(CFLAGS_CORE) -Isrc -o $@ tests/bench_flatten.c $(OBJ_CORE) $(LIBS) -lsqlite3 -lm -pthread
 
+# make bench's libcurl floor peers (tests/bench_libcurl.c): libcurl only, no
+# code of ours; make test builds it too, so that it keeps compiling.
+tests/bench_libcurl: tests/bench_libcurl.c
+	$(CC) $(CFLAGS_CORE) -o $@ tests/bench_libcurl.c -lcurl
+
 unit: tests/unit
 	./tests/unit
 
@@ -158,7 +163,7 @@ TORTURE_ARGS   ?=
 torture: tests/torture
 	./tests/torture -j $(TORTURE_JOBS) $(if $(TORTURE_SAMPLE),-s $(TORTURE_SAMPLE) -S $(TORTURE_SEED)) $(TORTURE_ARGS)
 
-test: apifetch.so tests/unit tests/bench_flatten
+test: apifetch.so tests/unit tests/bench_flatten tests/bench_libcurl
 	$(PYTHON) tests/run.py $(if $(filter 1,$(SANITIZE)),--sanitize) $(if $(filter 1,$(VALGRIND)),--valgrind)
 
 # The release packages installed as a user installs them (apt-get, a venv,
@@ -172,7 +177,7 @@ demo: apifetch.so
 serve:
 	$(PYTHON) tests/loopback.py --port 8080
 
-bench: bench-deps apifetch.so
+bench: bench-deps apifetch.so tests/bench_libcurl
 	$(PYTHON) tests/bench.py
 
 deps:
@@ -206,7 +211,7 @@ install-pkgs:
 	else echo "all dependencies present"; fi
 
 clean:
-	rm -rf apifetch.so tests/unit tests/torture tests/bench_flatten build dist
+	rm -rf apifetch.so tests/unit tests/torture tests/bench_flatten tests/bench_libcurl build dist
 
 # ---------------------------------------------------------------------------
 # Installing and packaging.

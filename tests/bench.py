@@ -2,7 +2,8 @@
 """Benchmarks: apifetch against the Python pattern it replaces and a curl floor.
 
     /usr/bin/python3 tests/bench.py [--runs N] [--workloads W1,W2,...,W9]
-                                    [--tools apifetch,apifetch-wide,python,curl,wrk]
+                                    [--tools apifetch,apifetch-wide,python,curl,wrk,
+                                             libcurl,libcurl-reuse]
                                     [--scale F] [--wrk PATH]
                                     [--w5 N1,N2,...] [--memory [N]]
                                     [--[no-]flatten] [--flatten-responses R]
@@ -76,6 +77,15 @@ Tools, each a fresh child process per run, --runs times (interleaved), medians:
                  `url =` / `output = /dev/null` config lines: fetching only, a
                  floor for the HTTP work (its "rows" are the records in what
                  it fetched, marked *)
+  libcurl        W3, W6, W7: tests/bench_libcurl.c (make tests/bench_libcurl),
+                 this machine's libcurl and nothing else: C transfers on one
+                 multi handle (perform + poll), TLS sessions shared, bodies
+                 counted and dropped, no headers of its own, no rows; a fresh
+                 easy handle a transfer, as apifetch must on libcurl < 8.1
+                 (curl issue 11101).  The floor apifetch can reach here: the
+                 targets block prints apifetch's share of it
+  libcurl-reuse  the same with each easy handle used again (only a new
+                 CURLOPT_URL): the floor of this libcurl, unsafe before 8.1
   wrk            W3 only: wrk -t 2 -c C for a fixed time, a Lua request()
                  walking the same paths; what nginx serves to a client that
                  does nothing but HTTP (wall and CPU scaled to the list's
@@ -210,6 +220,9 @@ PYTHON = "/usr/bin/python3"
 SCRATCH = None          # a temporary directory under /tmp, set in main()
 LIB = "./apifetch"      # what the shell .loads (--lib)
 
+# The libcurl floor peers (tests/bench_libcurl.c): this libcurl and nothing else.
+FLOORS = ("libcurl", "libcurl-reuse")
+
 # server "loopback": n URLs /obj?delay=D&id=i, physical bound ceil(n/C) x D.
 # server "nginx": n URLs /<files>/<i>.json (i < n), `records` records each.
 # W5 ("stream"): apifetch's wide face with url_query, N from --w5.
@@ -217,16 +230,16 @@ WORKLOADS = [
     {"name": "W1", "server": "loopback", "n": 100, "delay_ms": 200, "concurrency": 20},
     {"name": "W2", "server": "loopback", "n": 1000, "delay_ms": 200, "concurrency": 100},
     {"name": "W3", "server": "nginx", "files": "w3", "n": 20000, "records": 1,
-     "concurrency": 50, "peers": ("python", "curl", "wrk"), "scaled": True},
+     "concurrency": 50, "peers": ("python", "curl", "wrk") + FLOORS, "scaled": True},
     {"name": "W4", "server": "nginx", "files": "w4", "n": 2000, "records": 100,
      "concurrency": 20},
     {"name": "W5", "server": "nginx", "files": "w3", "stream": True, "concurrency": 50},
     # Issue 20 (tests/bench_net.py).  tls: the TLS listener, "h1" offering
     # HTTP/1.1 only, "h2" HTTP/2; peers: the peers run (besides the faces).
     {"name": "W6", "server": "nginx", "files": "w3", "n": 20000, "records": 1,
-     "concurrency": 50, "tls": "h1", "peers": ("python", "curl"), "scaled": True},
+     "concurrency": 50, "tls": "h1", "peers": ("python", "curl") + FLOORS, "scaled": True},
     {"name": "W7", "server": "nginx", "files": "w3", "n": 20000, "records": 1,
-     "concurrency": 50, "tls": "h2", "peers": ("curl",), "scaled": True},
+     "concurrency": 50, "tls": "h2", "peers": ("curl",) + FLOORS, "scaled": True},
     {"name": "W8", "server": "nginx", "files": "w3", "run": "statements", "statements": 200,
      "per": 5, "concurrency": 50, "tls": ("h1", "h2"), "scaled": True},
     {"name": "W9", "server": "nginx", "files": "w3", "run": "scale", "n": 100000,
@@ -252,9 +265,10 @@ W3_FILES = 20000        # /w3/<i>.json, one small object each
 W4_FILES = 2000         # /w4/<i>.json, W4_RECORDS records each
 W4_RECORDS = 100
 
-TOOLS = ["apifetch", "apifetch-wide", "python", "curl", "wrk"]
+TOOLS = ["apifetch", "apifetch-wide", "python", "curl", "wrk", *FLOORS]
 FACES = ["apifetch", "apifetch-wide"]
-PEERS = ["python", "curl", "wrk"]
+PEERS = ["python", "curl", "wrk", *FLOORS]
+FETCH_ONLY = ("curl", "wrk", *FLOORS)   # no rows made: their rows are the records fetched
 TLS = None              # bench_net.tls_setup's files, if W6-W8 are chosen
 
 # Targets (issue 5).
@@ -696,6 +710,8 @@ class Workload:
         self.sql_baseline = self._write("baseline.sql", (
             f".load {LIB}\n"
             f"SELECT length({lit}), 0;\n"))
+        self.url_lines = self._write("urls.txt", "".join(u + "\n" for u in urls))
+        self.floor_args = (["--cacert", ca] if ca else []) + (["--http2"] if http2 else [])
         self.curl_cfg = self._write("curl.cfg", "".join(
             f'url = "{u}"\noutput = "/dev/null"\n' for u in urls))
 
@@ -751,6 +767,12 @@ class Workload:
                          *self.curl_args, "--config", self.curl_cfg], None, self.timeout)
             r["rows"] = None
             r["failed"] = f"rc {r['rc']}" if r["rc"] else None
+        elif tool in FLOORS:
+            r = measure([os.path.join(ROOT, "tests", "bench_libcurl"), self.url_lines,
+                         str(self.c), "fresh" if tool == "libcurl" else "reuse",
+                         *self.floor_args], None, self.timeout)
+            r["rows"] = None
+            r["failed"] = f"rc {r['rc']}: {r['err'].strip()[:200]}" if r["rc"] else None
         elif tool == "wrk":
             r = self.run_wrk()
         else:
@@ -931,7 +953,7 @@ def run_workload(w, server, tools, args, ok_box):
     out = {}
     for t in tools:
         m = {k: med(runs[t], k) for k in ("wall", "cpu", "rss_mb", "infl", "conns", "srv_cpu")}
-        m["rows"] = wl.rows if t in ("curl", "wrk") else med(runs[t], "rows") or 0
+        m["rows"] = wl.rows if t in FETCH_ONLY else med(runs[t], "rows") or 0
         m["rate"] = m["rows"] / m["wall"]
         m["req_rate"] = len(wl.urls) / m["wall"]
         if t == "python":
@@ -1139,7 +1161,7 @@ def print_results(selected, results, w5, tools, w5_ns):
                 ratios.append(f"{m['wall'] / res[peer]['wall']:.2f}x" if peer in res else "-")
             table.append([w["name"], t, f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
                           f"{m['rss_mb']:.1f}",
-                          f"{m['rows']:,.0f}" + ("*" if t in ("curl", "wrk") else ""),
+                          f"{m['rows']:,.0f}" + ("*" if t in FETCH_ONLY else ""),
                           f"{m['rate']:,.0f}"] + ratios
                          + [f"{m['conns']:.0f}" if m["conns"] is not None else "-",
                             f"{m['infl']:.0f}" if m["infl"] is not None else "-",
@@ -1546,6 +1568,15 @@ def main():
         print(f"bench: {args.wrk} not found (make bench-deps installs Debian's wrk): W3's wrk "
               "peer not run", file=sys.stderr)
         tools.remove("wrk")
+    if any(t in tools for t in FLOORS):
+        # Built here as make bench builds it, so that a run of this script
+        # alone measures the current source.
+        mk = subprocess.run(["make", "-s", "tests/bench_libcurl"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+        if mk.returncode:
+            print(f"bench: make tests/bench_libcurl failed: {mk.stderr.strip()[-300:]}: the "
+                  "libcurl floor peers not run", file=sys.stderr)
+            tools = [t for t in tools if t not in FLOORS]
     need_loopback = (any(w["server"] == "loopback" for w in selected) or bool(args.memory)
                      or args.cache)
     need_nginx = any(w["server"] == "nginx" for w in selected) or bool(args.cache

@@ -279,6 +279,28 @@ def verdict(ok):
     return "MET    " if ok else "NOT MET"
 
 
+def floor_lines(w, face, res):
+    """W3, W6, W7: what the libcurl floor peers (tests/bench_libcurl.c) got
+    against the target's peer (wrk; curl), and apifetch's share of the floor
+    it can reach on this libcurl (a fresh easy handle a transfer): how much
+    of a target is left to apifetch's own code.  Once, with the first face."""
+    if face != "apifetch" or "libcurl" not in res or face not in res:
+        return []
+    peer = "wrk" if w["name"] == "W3" else "curl"
+    if peer not in res:
+        return []
+    a, p = res[face]["req_rate"], res[peer]["req_rate"]
+    parts = []
+    for t in ("libcurl", "libcurl-reuse"):
+        if t in res:
+            f = res[t]["req_rate"]
+            parts.append(f"{t} {f:,.0f} req/s = " + (f"{f / p:.0%} of wrk's" if peer == "wrk"
+                                                       else f"{f / p:.2f}x curl's"))
+    return [f"info     {w['name']} floor: " + "; ".join(parts)
+            + f"; apifetch = {a / res['libcurl']['req_rate']:.0%} of libcurl (fresh handles, "
+            "as apifetch on libcurl < 8.1)"]
+
+
 def target_lines(w, face, res, extra):
     """The target lines of one of issue 20's workloads for one face (W3:
     wrk; W6, W7: curl and python; W8, W9: their own rows, face ignored,
@@ -291,7 +313,8 @@ def target_lines(w, face, res, extra):
             return [f"n/a      W3 {face}: wrk not run"]
         a, k = m["req_rate"], res["wrk"]["req_rate"]
         return [f"{verdict(a >= W3_WRK_SHARE * k)}  W3 {face}: {a:,.0f} requests/s >= "
-                f"{W3_WRK_SHARE:.0%} of wrk's {k:,.0f} on the same nginx ({a / k:.0%})"]
+                f"{W3_WRK_SHARE:.0%} of wrk's {k:,.0f} on the same nginx ({a / k:.0%})"
+                ] + floor_lines(w, face, res)
     if name in ("W6", "W7"):
         out = []
         want = W6_CURL if name == "W6" else W7_CURL
@@ -306,7 +329,7 @@ def target_lines(w, face, res, extra):
             out.append(f"{verdict(m['req_rate'] >= W6_PYTHON * p)}  W6 {face}: "
                        f"{m['req_rate']:,.0f} requests/s >= {W6_PYTHON:.0f}x the Python "
                        f"pattern's {p:,.0f} ({m['req_rate'] / p:.1f}x)")
-        return out
+        return out + floor_lines(w, face, res)
     if name == "W8":
         return [f"{verdict(x <= W8_RATIO)}  W8 {kind}: per-statement cost {x:.1f}x that of "
                 f"the same URLs in one statement <= {W8_RATIO:.0f}x" for kind, x in extra.items()]
