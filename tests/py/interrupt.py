@@ -91,4 +91,19 @@ check(secs < 1.0, f"early interrupt: stopped after {secs:.2f} s (asked as the fi
 conn.close()
 time.sleep(0.3)
 
+# 5. A time limit on a join that runs api_fetch once per row, each scan
+#    shorter than the 100 ms between questions: the period is the
+#    statement's, not each scan's (each scan used to start it again, and
+#    the query was never asked: 1.6 s here, and no error).
+conn = connect()
+deadline = time.monotonic() + 0.15
+conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+err, secs = run_until_stopped(
+    conn, "WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<20) "
+          "SELECT count(*) FROM n, api_fetch(json_array(? || '/obj?delay=80&id=' || n.i))",
+    (BASE,))
+check(err == "interrupted", f"time limit on a join: error {err!r}")
+check(secs < 1.0, f"time limit on a join: stopped after {secs:.2f} s (limit 0.15 s)")
+conn.close()
+
 finish()
