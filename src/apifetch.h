@@ -752,6 +752,9 @@ struct Budget {
   sqlite3_int64 nRequests;       /* HTTP requests sent, retries and redirects too */
   sqlite3_int64 nBytes;          /* Response body bytes received */
   sqlite3_int64 tStart;          /* When the window opened, ms (clock_ms) */
+  sqlite3_int64 tCancelCheck;    /* When the engine last asked whether the statement
+                                 ** was stopped (engine_wait): the statement's, as a
+                                 ** join's scans may each be shorter than the period */
 };
 
 

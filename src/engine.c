@@ -665,9 +665,11 @@ static sqlite3_int64 engine_wait_ms(Engine *e, sqlite3_int64 now, sqlite3_int64 
 static int engine_wait(Engine *e, sqlite3_int64 now, sqlite3_int64 rateWait, char **pzErr){
   sqlite3_int64 tmo;
   /* SQLite cannot stop a statement while a virtual table waits, so ask
-  ** whether it has been stopped. */
-  if( e->src.xCancelled && now - e->tCancelCheck >= APIFETCH_CANCEL_CHECK_MS ){
-    e->tCancelCheck = now;
+  ** whether it has been stopped: every period of the statement, not of
+  ** this scan (a join's scans of 80 ms each were never asked; a host's
+  ** progress handler gets no other turn). */
+  if( e->src.xCancelled && now - e->pBudget->tCancelCheck >= APIFETCH_CANCEL_CHECK_MS ){
+    e->pBudget->tCancelCheck = now;
     if( e->src.xCancelled(e->src.pCtx) ){
       /* Exactly SQLite's own word: hosts match it (Datasette shows its
       ** "SQL Interrupted" page only for an error that reads "interrupted"). */
@@ -803,12 +805,6 @@ Engine *engine_new(const Options *pOpt, const Guard *pGuard, Keep *pKeep, Budget
     return 0;
   }
   bucket_init(&e->bucket, pOpt->rate, pOpt->burst, clock_ms());
-  /* The first question comes a period after the start, not at the first
-  ** wait: asking costs a statement (scan_cancelled's probe), which in a
-  ** statement of a few URLs was most of its time (make bench W8: 0.46 ms
-  ** a statement of 5 URLs over HTTP/2, half of it the probe), and an
-  ** interrupt from before the statement began is SQLite's to clear. */
-  e->tCancelCheck = clock_ms();
   hosts_init(&e->hosts, pOpt->per_host>0 && pOpt->per_host<n ? pOpt->per_host : n, n, pOpt);
   e->rnd = (uint64_t)clock_ms() ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)time(0)<<20);
   /* deadline_ms runs from this scan's start, max_query_ms from the start

@@ -46,7 +46,10 @@
 ** stop (a host's time limit)?  SQLite 3.40 has no sqlite3_is_interrupted(),
 ** and neither check runs while a virtual table waits, so a small looping
 ** statement is run: it fails with SQLITE_INTERRUPT in either case (its
-** few thousand opcodes also give a progress handler its turn). */
+** few thousand opcodes also give a progress handler its turn).  It is
+** prepared at the first question, which may come after the interrupt:
+** SQLite's parser checks it too, and fails the prepare with
+** SQLITE_INTERRUPT (taken for "not stopped", that query ran to its end). */
 static int scan_cancelled(void *pCtx){
   Scan *s = (Scan*)pCtx;
   int rc;
@@ -54,7 +57,7 @@ static int scan_cancelled(void *pCtx){
     rc = sqlite3_prepare_v2(s->db,
         "WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<1000) "
         "SELECT count(*) FROM n", -1, &s->pProbe, 0);
-    if( rc ) return 0;
+    if( rc ) return rc==SQLITE_INTERRUPT;
   }
   rc = sqlite3_step(s->pProbe);
   sqlite3_reset(s->pProbe);

@@ -73,4 +73,37 @@ check(err == "interrupted", f"wide CREATE: error {err!r}")
 check(secs < 1.5, f"wide CREATE: stopped after {secs:.2f} s")
 conn.close()
 
+# 4. conn.interrupt() within the statement's first 100 ms, before the scan
+#    has asked even once whether it was stopped: asking then prepares its
+#    probe, which an interrupt already set fails (it used to be taken for
+#    "not stopped", and the query ran to its end: 2 s here).
+conn = connect()
+MID = json.dumps([f"{BASE}/obj?id={i}&delay=2000" for i in range(10)])
+def interrupt_once_sent():
+    t_end = time.monotonic() + 5
+    while stats()["inflight"] == 0 and time.monotonic() < t_end:
+        time.sleep(0.005)
+    conn.interrupt()
+threading.Thread(target=interrupt_once_sent).start()
+err, secs = run_until_stopped(conn, "SELECT count(*) FROM api_fetch(?, 10)", (MID,))
+check(err == "interrupted", f"early interrupt: error {err!r}")
+check(secs < 1.0, f"early interrupt: stopped after {secs:.2f} s (asked as the first request went)")
+conn.close()
+time.sleep(0.3)
+
+# 5. A time limit on a join that runs api_fetch once per row, each scan
+#    shorter than the 100 ms between questions: the period is the
+#    statement's, not each scan's (each scan used to start it again, and
+#    the query was never asked: 1.6 s here, and no error).
+conn = connect()
+deadline = time.monotonic() + 0.15
+conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+err, secs = run_until_stopped(
+    conn, "WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<20) "
+          "SELECT count(*) FROM n, api_fetch(json_array(? || '/obj?delay=80&id=' || n.i))",
+    (BASE,))
+check(err == "interrupted", f"time limit on a join: error {err!r}")
+check(secs < 1.0, f"time limit on a join: stopped after {secs:.2f} s (limit 0.15 s)")
+conn.close()
+
 finish()
