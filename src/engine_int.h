@@ -132,8 +132,6 @@ struct Engine {
   char *zExpired;           /* Error text once expired */
   sqlite3_int64 tRateBlocked;   /* Since when a start waits for a token, or 0 */
   sqlite3_int64 rateWaitMs;     /* Total of those waits */
-  sqlite3_int64 tPerform;   /* When curl was last driven (engine_perform) */
-  int bUnsent;              /* Transfers started since then: not yet sent */
   CacheStore *pCache;       /* The cache (owned by the Conn), or NULL */
   struct curl_slist *pDefaultHeaders;  /* User-Agent and Accept-Encoding as
                             ** libcurl writes them, for requests without
