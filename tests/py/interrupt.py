@@ -106,4 +106,19 @@ check(err == "interrupted", f"time limit on a join: error {err!r}")
 check(secs < 1.0, f"time limit on a join: stopped after {secs:.2f} s (limit 0.15 s)")
 conn.close()
 
+# 6. A time limit under a host's authorizer that refuses recursive queries
+#    and functions (a sandbox for untrusted SQL): the probe that asks
+#    needs neither (it was a recursive count(*), whose prepare the
+#    authorizer refused, taken for "not stopped": the query ran its 2 s).
+conn = connect()
+conn.set_authorizer(lambda code, *a: sqlite3.SQLITE_DENY
+                    if code in (sqlite3.SQLITE_RECURSIVE, sqlite3.SQLITE_FUNCTION) else sqlite3.SQLITE_OK)
+deadline = time.monotonic() + 0.3
+conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+err, secs = run_until_stopped(conn, "SELECT url_index FROM api_fetch(?, 10)", (MID,))
+check(err == "interrupted", f"time limit under an authorizer: error {err!r}")
+check(secs < 1.0, f"time limit under an authorizer: stopped after {secs:.2f} s (limit 0.3 s)")
+conn.close()
+time.sleep(0.3)
+
 finish()
