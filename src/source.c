@@ -424,9 +424,13 @@ static int query_step(RequestStream *s, char **pzErr){
   (*s->pnQueryDepth)--;
   if( rc==SQLITE_DONE ) return 0;
   if( rc!=SQLITE_ROW ){
-    /* An error of a wide table the query reads is passed on as it is. */
+    /* An error of a wide table the query reads is passed on as it is, and
+    ** so is an interrupt, or a progress handler's stop, that came while the
+    ** query ran: exactly SQLite's word, as engine_wait's (Datasette shows
+    ** its "SQL Interrupted" page only for an error that reads so). */
     const char *zMsg = sqlite3_errmsg(s->db);
-    *pzErr = strncmp(zMsg, "api_fetch: ", 11)==0 ? sqlite3_mprintf("%s", zMsg)
+    *pzErr = strncmp(zMsg, "api_fetch: ", 11)==0 || (rc & 0xff)==SQLITE_INTERRUPT
+           ? sqlite3_mprintf("%s", zMsg)
            : sqlite3_mprintf("api_fetch: url_query failed: %s", zMsg);
     return -1;
   }

@@ -121,4 +121,19 @@ check(secs < 1.0, f"time limit under an authorizer: stopped after {secs:.2f} s (
 conn.close()
 time.sleep(0.3)
 
+# 7. A time limit that comes while a wide table's url_query runs (its rows
+#    are SQL's to compute): the error is SQLite's own word, as when the
+#    engine waits, so that Datasette shows its "SQL Interrupted" page (it
+#    read "api_fetch: url_query failed: interrupted").
+conn = connect()
+conn.execute("CREATE VIRTUAL TABLE temp.q USING api_fetch(url_query='WITH RECURSIVE "
+             "n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<100000000) "
+             "SELECT ''" + BASE + "/obj?id=''||i FROM n WHERE i=99999999', columns='id INTEGER')")
+deadline = time.monotonic() + 0.3
+conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+err, secs = run_until_stopped(conn, "SELECT count(*) FROM q", ())
+check(err == "interrupted", f"time limit in url_query: error {err!r}")
+check(secs < 1.0, f"time limit in url_query: stopped after {secs:.2f} s (limit 0.3 s)")
+conn.close()
+
 finish()
