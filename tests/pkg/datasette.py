@@ -265,9 +265,11 @@ try:
     documented = int(m.group(1)) if m else None
     uncached_cost = costs.get(("no cache", "/wide/posts"))
     # Facet suggestions each have a 50 ms time limit: on a loaded machine
-    # one may be stopped before it reads the table, never the other way.
+    # one may be stopped before it has read the table, or part of it (a
+    # read whose first row came before its third request was sent: 188 in
+    # a CI run), never the other way.
     check(documented is not None and uncached_cost is not None
-          and 6 < uncached_cost <= documented and uncached_cost % 3 == 0,
+          and 6 < uncached_cost <= documented,
           f"no cache, default settings: {uncached_cost} requests per page view "
           f"(docs/install.md: {documented}, fewer only if a suggestion timed out)")
     check(costs.get(("no cache", "/wide"), 99) <= 3, "the database page: at most one read "
