@@ -2,13 +2,14 @@
 the files whose names do not start with "_").
 
     from _common import BASE, ROOT, check, connect, error_of, finish, read_head
-    from _common import serve_threads
+    from _common import serve_threads, time_limit
 """
 import os
 import socket
 import sqlite3
 import sys
 import threading
+import time
 
 BASE = sys.argv[1]          # the loopback server, given by tests/run.py
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -29,6 +30,13 @@ def connect():
     conn.load_extension(os.path.join(ROOT, "apifetch"))
     conn.enable_load_extension(False)
     return conn
+
+
+def time_limit(conn, seconds):
+    """A time limit the way Datasette sets one: a progress handler, every
+    1,000 opcodes, that asks to stop once `seconds` from now have passed."""
+    deadline = time.monotonic() + seconds
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
 
 
 def finish():

@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.request
 
-from _common import BASE, check, connect, finish
+from _common import BASE, check, connect, finish, time_limit
 
 
 def stats():
@@ -50,8 +50,7 @@ conn.close()
 # 2. A time limit the way Datasette sets one: a progress handler that asks
 #    to stop after 0.7 s.
 conn = connect()
-deadline = time.monotonic() + 0.7
-conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+time_limit(conn, 0.7)
 err, secs = run_until_stopped(conn, "SELECT count(*) FROM api_fetch(?, 10)", (SLOW,))
 check(err == "interrupted", f"time limit: error {err!r}")
 check(secs < 1.7, f"time limit: stopped after {secs:.2f} s (limit 0.7 s)")
@@ -96,8 +95,7 @@ time.sleep(0.3)
 #    statement's, not each scan's (each scan used to start it again, and
 #    the query was never asked: 1.6 s here, and no error).
 conn = connect()
-deadline = time.monotonic() + 0.15
-conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+time_limit(conn, 0.15)
 err, secs = run_until_stopped(
     conn, "WITH RECURSIVE n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<20) "
           "SELECT count(*) FROM n, api_fetch(json_array(? || '/obj?delay=80&id=' || n.i))",
@@ -113,8 +111,7 @@ conn.close()
 conn = connect()
 conn.set_authorizer(lambda code, *a: sqlite3.SQLITE_DENY
                     if code in (sqlite3.SQLITE_RECURSIVE, sqlite3.SQLITE_FUNCTION) else sqlite3.SQLITE_OK)
-deadline = time.monotonic() + 0.3
-conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+time_limit(conn, 0.3)
 err, secs = run_until_stopped(conn, "SELECT url_index FROM api_fetch(?, 10)", (MID,))
 check(err == "interrupted", f"time limit under an authorizer: error {err!r}")
 check(secs < 1.0, f"time limit under an authorizer: stopped after {secs:.2f} s (limit 0.3 s)")
@@ -129,8 +126,7 @@ conn = connect()
 conn.execute("CREATE VIRTUAL TABLE temp.q USING api_fetch(url_query='WITH RECURSIVE "
              "n(i) AS (VALUES(1) UNION ALL SELECT i+1 FROM n WHERE i<100000000) "
              "SELECT ''" + BASE + "/obj?id=''||i FROM n WHERE i=99999999', columns='id INTEGER')")
-deadline = time.monotonic() + 0.3
-conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+time_limit(conn, 0.3)
 err, secs = run_until_stopped(conn, "SELECT count(*) FROM q", ())
 check(err == "interrupted", f"time limit in url_query: error {err!r}")
 check(secs < 1.0, f"time limit in url_query: stopped after {secs:.2f} s (limit 0.3 s)")

@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.request
 
-from _common import BASE, check, connect, finish
+from _common import BASE, check, connect, finish, time_limit
 
 SQL = "SELECT url_index, status, error FROM api_fetch(?, 4, ?)"
 URLS = json.dumps([f"{BASE}/oauth/api?realm=stop&id={i}" for i in range(3)])
@@ -57,8 +57,7 @@ conn.close()
 
 # 2. A time limit as Datasette sets one: a progress handler, 0.3 s.
 conn = connect()
-limit = time.monotonic() + 0.3
-conn.set_progress_handler(lambda: 1 if time.monotonic() > limit else 0, 1000)
+time_limit(conn, 0.3)
 got, secs = run(conn, opts("stop2"))
 check(got == "interrupted", f"time limit: error {got!r}")
 check(secs < 0.8, f"time limit: stopped after {secs:.2f} s (limit 0.3 s)")
