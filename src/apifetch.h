@@ -926,12 +926,15 @@ void oauth2_clear(OAuth2 *p);
 int oauth2_parse(OAuth2 *p, const struct cJSON *v, OAuth2Expand xExpand, void *pCtx,
                  char **pzErr);
 /* What stops a token fetch before o's timeouts do: the query stopped
-** (xCancelled, as RequestSource's, asked every APIFETCH_CANCEL_CHECK_MS;
-** may be NULL) or its deadline (tDeadline, clock_ms; 0 for none). */
+** (xCancelled, as RequestSource's, asked every APIFETCH_CANCEL_CHECK_MS of
+** the statement: *ptCheck is when it was last asked, the Budget's
+** tCancelCheck that the engine's waits keep too; may be NULL) or its
+** deadline (tDeadline, clock_ms; 0 for none). */
 typedef struct TokenStop TokenStop;
 struct TokenStop {
   int (*xCancelled)(void *pCtx);
   void *pCtx;
+  sqlite3_int64 *ptCheck;
   sqlite3_int64 tDeadline;
 };
 /* The token for p from *ppList, fetched (synchronously, under o's timeouts

@@ -45,6 +45,7 @@ int authflow_token(Engine *e, Transfer *t, char **pzRow, int *pbLate, char **pzE
   if( e->zOAuthFail==0 ){
     stop.xCancelled = e->src.xCancelled;
     stop.pCtx = e->src.pCtx;
+    stop.ptCheck = &e->pBudget->tCancelCheck;
     stop.tDeadline = e->tDeadline;
     rc = oauth2_token(authflow_tokens(e), p, e->pOpt, e->pGuard, &stop, &pTok, &e->zOAuthFail,
                       &nSent);

@@ -286,8 +286,8 @@ static CURLcode token_perform(CURL *h, const TokenStop *pStop, int *peStop, char
   CURLM *m = curl_multi_init();
   CURLMcode mc = CURLM_OK;
   CURLcode cc = CURLE_OUT_OF_MEMORY;
-  sqlite3_int64 tCheck = clock_ms();
   *peStop = 0;
+  assert( pStop->xCancelled==0 || pStop->ptCheck );
   if( m==0 ) return CURLE_OUT_OF_MEMORY;
   if( curl_multi_add_handle(m, h)!=CURLM_OK ){ curl_multi_cleanup(m); return cc; }
   for(;;){
@@ -299,8 +299,8 @@ static CURLcode token_perform(CURL *h, const TokenStop *pStop, int *peStop, char
     if( pMsg && pMsg->msg==CURLMSG_DONE ){ cc = pMsg->data.result; break; }
     now = clock_ms();
     if( pStop->tDeadline && now>=pStop->tDeadline ){ *peStop = SQLITE_ABORT; break; }
-    if( pStop->xCancelled && now - tCheck >= APIFETCH_CANCEL_CHECK_MS ){
-      tCheck = now;
+    if( pStop->xCancelled && now - *pStop->ptCheck >= APIFETCH_CANCEL_CHECK_MS ){
+      *pStop->ptCheck = now;
       if( pStop->xCancelled(pStop->pCtx) ){ *peStop = SQLITE_INTERRUPT; break; }
     }
     if( pStop->tDeadline && pStop->tDeadline - now < tmo ) tmo = pStop->tDeadline - now;
