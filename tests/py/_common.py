@@ -2,11 +2,12 @@
 the files whose names do not start with "_").
 
     from _common import BASE, ROOT, check, connect, error_of, finish, read_head
-    from _common import serve_threads, time_limit
+    from _common import serve_threads, shell_usage, time_limit
 """
 import os
 import socket
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -30,6 +31,21 @@ def connect():
     conn.load_extension(os.path.join(ROOT, "apifetch"))
     conn.enable_load_extension(False)
     return conn
+
+
+def shell_usage(sql):
+    """sql run by a sqlite3 shell of its own ($SQLITE3, else sqlite3) with the
+    extension loaded: (its output stripped, its exit status as wait4 gives
+    it, its rusage: CPU and peak RSS of that process alone)."""
+    p = subprocess.Popen([os.environ.get("SQLITE3", "sqlite3"), "-batch", ":memory:"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    p.stdin.write(".load ./apifetch\n" + sql + "\n")
+    p.stdin.close()
+    out = p.stdout.read().strip()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = status
+    return out, status, usage
 
 
 def time_limit(conn, seconds):

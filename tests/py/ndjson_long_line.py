@@ -9,12 +9,8 @@ max_bytes.  The same bytes read as a blob are the yardstick.
 
     /usr/bin/python3 tests/py/ndjson_long_line.py BASE_URL     (run by tests/run.py)
 """
-import os
-import subprocess
+from _common import BASE, check, finish, shell_usage
 
-from _common import BASE, ROOT, check, finish
-
-SQLITE = os.environ.get("SQLITE3", "sqlite3")
 LONG = 60_000_000
 
 
@@ -22,12 +18,7 @@ def cpu(fmt, what):
     """Run one scan of the long-line body; (its output, CPU seconds)."""
     sql = (f"SELECT {what} FROM api_fetch('[\"{BASE}/ndjson?n=2&long={LONG}\"]', 1, "
            f"'{{\"format\": \"{fmt}\"}}');")
-    p = subprocess.Popen([SQLITE, "-batch", ":memory:"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    p.stdin.write(".load ./apifetch\n" + sql + "\n")
-    p.stdin.close()
-    out = p.stdout.read().strip()
-    _, status, usage = os.wait4(p.pid, 0)
+    out, status, usage = shell_usage(sql)
     check(status == 0, f"format {fmt}: the shell exits 0 ({status})")
     return out, usage.ru_utime + usage.ru_stime
 

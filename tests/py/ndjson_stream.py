@@ -11,11 +11,8 @@ would give them twice.
     /usr/bin/python3 tests/py/ndjson_stream.py BASE_URL     (run by tests/run.py)
 """
 import os
-import subprocess
 
-from _common import BASE, ROOT, check, finish
-
-SQLITE = os.environ.get("SQLITE3", "sqlite3")
+from _common import BASE, check, finish, shell_usage
 
 
 def peak(mb, fmt):
@@ -23,13 +20,7 @@ def peak(mb, fmt):
     url = f"{BASE}/ndjson?mb={mb}" if fmt == "ndjson" else f"{BASE}/huge?mb={mb}&chunked=1"
     sql = (f"SELECT count(*), count(data), count(error) FROM api_fetch('[\"{url}\"]', 1, "
            f"'{{\"format\": \"{fmt}\", \"max_bytes\": 1000000000}}');")
-    p = subprocess.Popen([SQLITE, "-batch", ":memory:"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    p.stdin.write(".load ./apifetch\n" + sql + "\n")
-    p.stdin.close()
-    out = p.stdout.read().strip()
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = status
+    out, _, usage = shell_usage(sql)
     return out, usage.ru_maxrss
 
 
@@ -51,15 +42,13 @@ else:
     check(rss_arr - rss_small > 64 * 1024,
           f"(a JSON array of 96 MiB is read whole: {rss_arr} KiB, so the check above can fail)")
 
-p = subprocess.run([SQLITE, "-batch", ":memory:"], cwd=ROOT, capture_output=True, text=True,
-                   input=".load ./apifetch\n"
-                         f"SELECT count(data), 1 + max(record_index), max(attempts), max(error) "
-                         f"FROM api_fetch('[\"{BASE}/ndjson?n=40000&cut=30000\"]', 1, "
-                         "'{\"format\": \"ndjson\", \"retry_base_ms\": 1}');\n")
-given, last, attempts, error = (p.stdout.strip().split("|", 3) + ["", "", "", ""])[:4]
+cut, _, _ = shell_usage(f"SELECT count(data), 1 + max(record_index), max(attempts), max(error) "
+                       f"FROM api_fetch('[\"{BASE}/ndjson?n=40000&cut=30000\"]', 1, "
+                       "'{\"format\": \"ndjson\", \"retry_base_ms\": 1}');")
+given, last, attempts, error = (cut.split("|", 3) + ["", "", "", ""])[:4]
 check(given == last == "30000" and attempts == "1",
       f"cut off after rows were given: every whole line that came once, one attempt "
-      f"({p.stdout.strip()[:60]})")
+      f"({cut[:60]})")
 check(f"after its first {given} lines were given (not retried: they would be given twice)" in error,
       f"the error row says how many lines were given: {error!r}")
 finish()
